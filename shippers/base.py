@@ -1,0 +1,117 @@
+"""Types every shipper shares: a normalised event, a dead letter, and the sink they go to.
+
+A parser turns raw input into `Event`s (finished ECS documents, decision 1 of DESIGN.md) or
+`DeadLetter`s (raw input kept, with the reason). Nothing is dropped silently: every input
+record becomes exactly one of the two, so received = parsed + dead letters.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+DATASETS = ("windows", "firewall", "av", "alerts")
+DEADLETTER = "deadletter"
+
+
+def event_id(*parts: object) -> str:
+    """Deterministic id (decision 4): the same input always gives the same id."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(str(part).encode("utf-8", "surrogateescape"))
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+@dataclass(slots=True)
+class Event:
+    """One normalised ECS document, ready for Kafka and Elasticsearch."""
+
+    id: str  # deterministic; becomes the Elasticsearch _id
+    dataset: str  # windows | firewall | av | alerts -> topic logwarden.<dataset>
+    key: str  # Kafka message key (the host name)
+    doc: dict[str, Any]  # the ECS document (nested dicts)
+    position: int = 0  # ordinal of the record within its source, for checkpoints
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    """Input no parser accepted: raw bytes kept, with where it came from and why."""
+
+    source: str  # file path, or e.g. "udp:127.0.0.1:5514"
+    raw: bytes
+    reason: str
+    dataset: str = "unknown"  # the dataset it was meant for, if known
+    position: int = 0
+    received: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
+
+    @property
+    def id(self) -> str:
+        return event_id("deadletter", self.source, self.position, self.raw)
+
+    def to_doc(self) -> dict[str, Any]:
+        """The dead-letter document: raw text when it decodes as UTF-8, else base64."""
+        try:
+            text: str | None = self.raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        doc: dict[str, Any] = {
+            "@timestamp": self.received,
+            "event": {
+                "kind": "pipeline_error",
+                "dataset": self.dataset,
+                "id": self.id,
+                "reason": self.reason,
+            },
+            "error": {"message": self.reason},
+            "log": {"source": self.source, "offset": self.position},
+        }
+        if text is not None:
+            doc["event"]["original"] = text
+        else:
+            doc["event"]["original_base64"] = base64.b64encode(self.raw).decode("ascii")
+        return doc
+
+
+class Sink(Protocol):
+    """Where parsed events and dead letters go (Kafka in production, a list in unit tests)."""
+
+    def send(self, item: Event | DeadLetter) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class ListSink:
+    """In-memory sink for unit tests and `parse`."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.dead: list[DeadLetter] = []
+
+    def send(self, item: Event | DeadLetter) -> None:
+        (self.dead if isinstance(item, DeadLetter) else self.events).append(item)
+
+    def flush(self) -> None:
+        return None
+
+
+def dumps(doc: dict[str, Any]) -> bytes:
+    """Compact JSON; hostile content stays data (JSON-escaped, never interpreted)."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def send_all(sink: Sink, items: Iterable[Event | DeadLetter]) -> tuple[int, int]:
+    """Send everything; return (events, dead letters)."""
+    n_ev = n_dl = 0
+    for item in items:
+        sink.send(item)
+        if isinstance(item, DeadLetter):
+            n_dl += 1
+        else:
+            n_ev += 1
+    return n_ev, n_dl
