@@ -1,0 +1,28 @@
+"""Parsers by source name, for `logwarden parse --source NAME` and `logwarden ship file`.
+
+Each entry is "module:function"; the function takes (path: str, data: BinaryIO) and yields
+`Event | DeadLetter`. Imported lazily so one broken parser cannot break the CLI.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from logwarden.shippers.base import DeadLetter, Event
+
+ParseFn = Callable[[str, BinaryIO], Iterator[Event | DeadLetter]]
+
+PARSERS: dict[str, str] = {
+    "windows": "logwarden.shippers.windows:parse_stream",
+}
+
+
+def get(name: str) -> ParseFn:
+    try:
+        target = PARSERS[name]
+    except KeyError:
+        raise KeyError(f"unknown source {name!r}; known: {', '.join(sorted(PARSERS))}") from None
+    module, func = target.split(":")
+    return getattr(importlib.import_module(module), func)
