@@ -16,6 +16,8 @@ ParseFn = Callable[[str, BinaryIO], Iterator[Event | DeadLetter]]
 
 PARSERS: dict[str, str] = {
     "windows": "logwarden.shippers.windows:parse_stream",
+    "fortigate": "logwarden.shippers.fortigate:parse_stream",
+    "winfirewall": "logwarden.shippers.winfirewall:parse_stream",
 }
 
 

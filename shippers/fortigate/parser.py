@@ -1,0 +1,117 @@
+"""FortiGate key=value log lines (syslog or disk log export).
+
+Mapping follows Elastic's fortinet_fortigate integration: srcip/dstip -> source/destination,
+transip/transport -> source.nat.*, tranip/tranport -> destination.nat.*, srcintf/dstintf ->
+observer.ingress/egress.interface.name, policyid -> rule.id, devname -> observer.name.
+Time: `eventtime` (epoch s/ms/us/ns) when present, else date+time read in the `tz` field
+(e.g. "+0800"), else in the configured default zone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from logwarden.shippers import textlog as t
+from logwarden.shippers.textlog import ParseError, SyslogHeader, put
+
+ALLOW = {"accept", "allow", "close", "timeout", "client-rst", "server-rst", "pass", "passthrough",
+         "ip-conn", "dns", "permit", "monitored"}
+DENY = {"deny", "block", "blocked", "dropped", "drop", "reject"}
+END = {"close", "timeout", "client-rst", "server-rst"}
+ROLE_DIR = {("wan", "lan"): "inbound", ("lan", "wan"): "outbound", ("lan", "lan"): "internal",
+            ("wan", "wan"): "external", ("wan", "dmz"): "inbound", ("dmz", "wan"): "outbound"}
+
+
+def _time(kv: dict[str, str]) -> str | None:
+    et = t.to_int(kv.get("eventtime"))
+    if et is not None and et > 0:
+        for div in (1, 1_000, 1_000_000, 1_000_000_000):
+            if et / div < 10_000_000_000:
+                try:
+                    return t.iso(datetime.fromtimestamp(et / div, UTC))
+                except (OverflowError, OSError, ValueError):
+                    break
+    if "date" in kv and "time" in kv:
+        stamp = f"{kv['date']} {kv['time']}"
+        tz = kv.get("tz", "").replace('"', "")
+        if tz and tz[0] in "+-":
+            return t.parse_time(f"{stamp} {tz}", ("%Y-%m-%d %H:%M:%S %z",))
+        return t.parse_time(stamp, ("%Y-%m-%d %H:%M:%S",))
+    return None
+
+
+def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
+    kv = t.kv_pairs(msg)
+    if not ({"devname", "devid", "logid"} & kv.keys()) or "type" not in kv:
+        raise ParseError("not a FortiGate key=value line (no devname/devid/logid and type)")
+    doc: dict[str, Any] = {}
+    put(doc, "@timestamp", _time(kv))
+    put(doc, "observer.vendor", "Fortinet")
+    put(doc, "observer.product", "FortiGate")
+    put(doc, "observer.type", "firewall")
+    put(doc, "observer.name", kv.get("devname"))
+    put(doc, "observer.serial_number", kv.get("devid"))
+    put(doc, "observer.ingress.interface.name", kv.get("srcintf"))
+    put(doc, "observer.egress.interface.name", kv.get("dstintf"))
+    put(doc, "observer.ingress.zone", kv.get("srcintfrole"))
+    put(doc, "observer.egress.zone", kv.get("dstintfrole"))
+    t.endpoint(doc, "source", kv.get("srcip"), kv.get("srcport"))
+    t.endpoint(doc, "destination", kv.get("dstip"), kv.get("dstport"))
+    t.endpoint(doc, "source.nat", kv.get("transip"), kv.get("transport"))
+    t.endpoint(doc, "destination.nat", kv.get("tranip"), kv.get("tranport"))
+    put(doc, "source.mac", kv.get("srcmac"))
+    put(doc, "source.geo.country_name", _country(kv.get("srccountry")))
+    put(doc, "destination.geo.country_name", _country(kv.get("dstcountry")))
+    t.transport(doc, kv.get("proto"))
+    put(doc, "network.application", (kv.get("app") or "").lower() or None)
+    put(doc, "network.protocol", (kv.get("service") or "").lower() or None)
+    put(doc, "rule.id", kv.get("policyid"))
+    put(doc, "rule.name", kv.get("policyname"))
+    put(doc, "rule.uuid", kv.get("poluuid"))
+    put(doc, "event.code", kv.get("logid"))
+    put(doc, "event.severity", _SEV.get(kv.get("level", "")))
+    put(doc, "log.level", kv.get("level"))
+    put(doc, "source.bytes", t.to_int(kv.get("sentbyte")))
+    put(doc, "destination.bytes", t.to_int(kv.get("rcvdbyte")))
+    put(doc, "source.packets", t.to_int(kv.get("sentpkt")))
+    put(doc, "destination.packets", t.to_int(kv.get("rcvdpkt")))
+    sb, db = t.get(doc, "source.bytes"), t.get(doc, "destination.bytes")
+    if sb is not None or db is not None:
+        put(doc, "network.bytes", (sb or 0) + (db or 0))
+    put(doc, "user.name", kv.get("user") or kv.get("srcuser"))
+    put(doc, "message", kv.get("msg"))
+    put(doc, "fortinet.firewall.type", kv.get("type"))
+    put(doc, "fortinet.firewall.subtype", kv.get("subtype"))
+    put(doc, "fortinet.firewall.vd", kv.get("vd"))
+    put(doc, "fortinet.firewall.sessionid", kv.get("sessionid"))
+    put(doc, "fortinet.firewall.trandisp", kv.get("trandisp"))
+    put(doc, "fortinet.firewall.crscore", kv.get("crscore"))
+    action = (kv.get("action") or "").lower()
+    if kv.get("type") == "traffic" or action in ALLOW | DENY:
+        allowed = True if action in ALLOW else False if action in DENY else None
+        phase = "end" if action in END else "start" if action == "start" else None
+        t.verdict(doc, action or None, allowed=allowed, phase=phase)
+    else:
+        put(doc, "event.action", action or kv.get("subtype"))
+        put(doc, "event.type", ["info"])
+    if kv.get("type") == "utm" and kv.get("subtype") == "virus":
+        put(doc, "event.category", ["network", "malware"])
+        put(doc, "rule.name", kv.get("virus"))
+        put(doc, "file.name", kv.get("filename"))
+        put(doc, "url.original", kv.get("url"))
+    role = (kv.get("srcintfrole"), kv.get("dstintfrole"))
+    put(doc, "network.direction", ROLE_DIR.get(role))  # type: ignore[arg-type]
+    t.direction_from_ips(doc)
+    return doc
+
+
+def _country(value: str | None) -> str | None:
+    return None if not value or value == "Reserved" else value
+
+
+_SEV = {"emergency": 1, "alert": 2, "critical": 3, "error": 4, "warning": 5, "notice": 6,
+        "information": 7, "debug": 8}
+
+parse_line = t.line_parser("fortigate", "firewall", parse)
+parse_stream = t.stream_parser(parse_line)

@@ -1,0 +1,416 @@
+"""Shared helpers for the text-log parsers (firewall and antivirus sources).
+
+Every text parser module defines `parse(msg, hdr) -> dict`, which turns one message (syslog
+header already stripped) into a partial ECS document or raises `ParseError`. `line_parser`
+wraps it into the per-line contract `parse_line(raw, source, position) -> Event | DeadLetter`
+(decoding, syslog header, event.original/dataset/module, deterministic id, and a guard so that
+no exception ever escapes), and `stream_parser` into `parse_stream(path, data)`.
+
+Decoding: UTF-8, then GB18030 (a superset of GBK/GB2312, what Chinese appliances send); a line
+that decodes as neither becomes a dead letter that keeps its raw bytes.
+
+Time: a timestamp without a zone is read in `CONFIG.tz` (UTC unless LOGWARDEN_LOG_TZ says e.g.
+"+08:00" or "Asia/Shanghai"); a syslog date without a year takes the year that puts it closest
+before `CONFIG.now()` (at most one day in the future, for clock skew).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Any, BinaryIO
+
+from logwarden.shippers.base import DeadLetter, Event, event_id
+
+MAX_REASON = 300
+
+
+class ParseError(ValueError):
+    """The message is not in the parser's format (becomes a dead letter's reason)."""
+
+
+def _tz_from_env(value: str) -> tzinfo:
+    value = value.strip()
+    if not value or value.upper() in ("UTC", "Z"):
+        return UTC
+    m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", value)
+    if m:
+        delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+        return timezone(-delta if m.group(1) == "-" else delta)
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(value)
+
+
+@dataclass
+class Config:
+    tz: tzinfo = field(default_factory=lambda: _tz_from_env(os.environ.get("LOGWARDEN_LOG_TZ", "")))
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    hostname: str | None = field(default_factory=lambda: os.environ.get("LOGWARDEN_HOSTNAME") or None)
+
+
+CONFIG = Config()
+
+
+# ---------------------------------------------------------------- decoding and small helpers
+
+
+def decode(raw: bytes) -> str | None:
+    """UTF-8, else GB18030; None when neither decodes (the caller keeps the bytes)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+
+
+def put(doc: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set a dotted ECS path in a nested dict; None and "" are skipped (absent, not empty)."""
+    if value is None or value == "" or value == []:
+        return
+    *parents, last = dotted.split(".")
+    node = doc
+    for p in parents:
+        nxt = node.get(p)
+        if not isinstance(nxt, dict):
+            nxt = node[p] = {}
+        node = nxt
+    node[last] = value
+
+
+def get(doc: dict[str, Any], dotted: str) -> Any:
+    node: Any = doc
+    for p in dotted.split("."):
+        if not isinstance(node, dict) or p not in node:
+            return None
+        node = node[p]
+    return node
+
+
+def to_int(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+IANA = {"icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51, "ipv6-icmp": 58,
+        "icmpv6": 58, "sctp": 132, "ospf": 89, "pim": 103}
+IANA_NAMES = {v: k for k, v in IANA.items()}
+IANA_NAMES[58] = "ipv6-icmp"
+
+
+def transport(doc: dict[str, Any], proto: Any) -> None:
+    """network.transport (lowercase name) and network.iana_number from a name or a number."""
+    if proto is None:
+        return
+    text = str(proto).strip().lower()
+    if not text:
+        return
+    if text.isdigit():
+        num = int(text)
+        put(doc, "network.iana_number", str(num))
+        put(doc, "network.transport", IANA_NAMES.get(num))
+        return
+    if text == "icmp6":
+        text = "ipv6-icmp"
+    put(doc, "network.transport", text)
+    if text in IANA:
+        put(doc, "network.iana_number", str(IANA[text]))
+
+
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
+def ip_or_none(value: Any) -> str | None:
+    """The value if it looks like an IP address (keeps documents indexable: ES `ip` type)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if _IPV4.match(text) and all(int(o) < 256 for o in text.split(".")):
+        return text
+    if ":" in text and re.fullmatch(r"[0-9A-Fa-f:.]+(%\w+)?", text) and len(text) <= 45:
+        return text.split("%")[0]
+    return None
+
+
+def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
+    """source/destination .ip and .port (and .address), skipping values that are not IPs/ports."""
+    addr = ip_or_none(ip)
+    if addr:
+        put(doc, f"{side}.ip", addr)
+        put(doc, f"{side}.address", addr)
+    p = to_int(port)
+    if p is not None and 0 <= p <= 65535:
+        put(doc, f"{side}.port", p)
+
+
+def iso(dt: datetime) -> str:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=CONFIG.tz)
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+
+
+def infer_year(month: int, day: int) -> int:
+    now = CONFIG.now()
+    year = now.year
+    try:
+        if datetime(year, month, day, tzinfo=UTC) > now + timedelta(days=1):
+            year -= 1
+    except ValueError:
+        pass
+    return year
+
+
+def parse_time(text: str, fmts: tuple[str, ...]) -> str | None:
+    """First format that parses; naive times are read in CONFIG.tz. Returns ISO UTC or None."""
+    text = text.strip()
+    for fmt in fmts:
+        try:
+            return iso(datetime.strptime(text, fmt))
+        except ValueError:
+            continue
+    return None
+
+
+def parse_iso(text: str) -> str | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return iso(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------- syslog header
+
+
+@dataclass(slots=True)
+class SyslogHeader:
+    timestamp: str | None = None  # ISO UTC
+    hostname: str | None = None
+    app: str | None = None  # tag / APP-NAME
+    pid: str | None = None
+    priority: int | None = None
+    msgid: str | None = None
+    sd: str | None = None  # RFC 5424 structured data, raw
+
+
+_PRI = re.compile(r"<(\d{1,3})>")
+_R5424 = re.compile(
+    r"(\d{1,2}) (\S+) (\S+) (\S+) (\S+) (\S+) "  # version ts host app procid msgid
+    r"(-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(.*)", re.S)
+_R3164_TS = re.compile(r"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)? ")
+_ISO_TS = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?) ")
+_TAG = re.compile(r"([\w./-]{1,48})(?:\[(\d{1,10})\])?: ")
+_HOST = re.compile(r"([\w.:-]{1,255}) ")
+
+
+def split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
+    """Strip an RFC 5424 or RFC 3164 header if there is one; returns (header or None, message)."""
+    pos = 0
+    hdr = SyslogHeader()
+    seen = False
+    m = _PRI.match(text)
+    if m:
+        hdr.priority = int(m.group(1))
+        pos = m.end()
+        seen = True
+        m5 = _R5424.match(text, pos)
+        if m5 and m5.group(1) == "1":
+            ts, host, app, pid, msgid, sd, msg = m5.groups()[1:]
+            hdr.timestamp = parse_iso(ts) if ts != "-" else None
+            hdr.hostname = None if host == "-" else host
+            hdr.app = None if app == "-" else app
+            hdr.pid = None if pid == "-" else pid
+            hdr.msgid = None if msgid == "-" else msgid
+            hdr.sd = None if sd == "-" else sd
+            if msg.startswith("\ufeff"):
+                msg = msg[1:]
+            return hdr, msg
+    m = _R3164_TS.match(text, pos)
+    if m and m.group(1).lower() in MONTHS:
+        mon, day = MONTHS[m.group(1).lower()], int(m.group(2))
+        try:
+            dt = datetime(infer_year(mon, day), mon, day, int(m.group(3)), int(m.group(4)), int(m.group(5)))
+            hdr.timestamp = iso(dt)
+        except ValueError:
+            pass
+        pos = m.end()
+        seen = True
+    else:
+        mi = _ISO_TS.match(text, pos)
+        if mi:
+            hdr.timestamp = parse_iso(mi.group(1))
+            pos = mi.end()
+            seen = True
+    if seen:
+        # hostname unless the next token is already the tag ("kernel:", "%ASA-...")
+        mt = _TAG.match(text, pos)
+        if not mt and not text.startswith("%", pos):
+            mh = _HOST.match(text, pos)
+            if mh:
+                hdr.hostname = mh.group(1)
+                pos = mh.end()
+        mt = _TAG.match(text, pos)
+        if mt:
+            hdr.app, hdr.pid = mt.group(1), mt.group(2)
+            pos = mt.end()
+        return hdr, text[pos:]
+    return None, text
+
+
+# ---------------------------------------------------------------- building events
+
+ParseFn = Callable[[str, "SyslogHeader | None"], dict[str, Any]]
+LineFn = Callable[[bytes, str, int], "Event | DeadLetter"]
+
+
+def _reason(module: str, exc: BaseException) -> str:
+    text = f"{module}: {type(exc).__name__}: {exc}" if not isinstance(exc, ParseError) else f"{module}: {exc}"
+    return text[:MAX_REASON]
+
+
+def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, module: str, dataset: str,
+           source: str, position: int, raw: bytes) -> Event:
+    """Common fields every document carries, then the Event with its deterministic id."""
+    ev = doc.setdefault("event", {})
+    ev["original"] = raw_text
+    ev["module"] = module
+    ev["dataset"] = f"{dataset}.{module}"
+    if dataset == "firewall":
+        ev.setdefault("kind", "event")
+        ev.setdefault("category", ["network"])
+    else:
+        ev.setdefault("kind", "alert")
+        ev.setdefault("category", ["malware"])
+    if hdr is not None:
+        if not doc.get("@timestamp") and hdr.timestamp:
+            doc["@timestamp"] = hdr.timestamp
+        if hdr.hostname:
+            put(doc, "observer.hostname" if dataset == "firewall" else "host.hostname", hdr.hostname)
+        if hdr.priority is not None and hdr.priority < 192:
+            put(doc, "log.syslog.priority", hdr.priority)
+            put(doc, "log.syslog.facility.code", hdr.priority // 8)
+            put(doc, "log.syslog.severity.code", hdr.priority % 8)
+        put(doc, "log.syslog.appname", hdr.app)
+    if not doc.get("@timestamp"):
+        doc["@timestamp"] = iso(CONFIG.now())
+        put(doc, "log.flags", ["timestamp-missing"])
+    key = (get(doc, "observer.name") or get(doc, "host.name") or get(doc, "observer.hostname")
+           or get(doc, "host.hostname") or "unknown")
+    eid = event_id(source, position, raw)
+    ev["id"] = eid
+    return Event(id=eid, dataset=dataset, key=str(key), doc=doc, position=position)
+
+
+def line_parser(module: str, dataset: str, parse: ParseFn) -> LineFn:
+    """The per-line contract around a module's `parse`: never raises."""
+
+    def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
+        try:
+            text = decode(raw)
+            if text is None:
+                return DeadLetter(source, raw, f"{module}: not UTF-8 or GB18030", dataset, position)
+            text = text.rstrip("\r\n")
+            if not text.strip():
+                return DeadLetter(source, raw, f"{module}: empty message", dataset, position)
+            hdr, msg = split_syslog(text)
+            doc = parse(msg, hdr)
+            return finish(doc, raw_text=text, hdr=hdr, module=module, dataset=dataset,
+                          source=source, position=position, raw=raw)
+        except Exception as exc:  # noqa: BLE001 - the contract: every line is an event or a dead letter
+            return DeadLetter(source, raw, _reason(module, exc), dataset, position)
+
+    parse_line.__name__ = f"parse_line_{module}"
+    return parse_line
+
+
+def iter_lines(data: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """(byte offset of the line start, line without its newline); blank lines are not records."""
+    offset = 0
+    try:
+        offset = data.tell()
+    except (OSError, AttributeError, ValueError):
+        offset = 0
+    for line in data:
+        start = offset
+        offset += len(line)
+        body = line.rstrip(b"\r\n")
+        if body.strip():
+            yield start, body
+
+
+def stream_parser(parse_line: LineFn) -> Callable[[str, BinaryIO], Iterator[Event | DeadLetter]]:
+    """parse_stream(path, data): one result per non-blank line; position = the line's byte offset."""
+
+    def parse_stream(path: str, data: BinaryIO) -> Iterator[Event | DeadLetter]:
+        for offset, raw in iter_lines(data):
+            yield parse_line(raw, path, offset)
+
+    return parse_stream
+
+
+def kv_pairs(text: str) -> dict[str, str]:
+    """key=value pairs, values optionally double-quoted (FortiGate, Symantec-ish)."""
+    out: dict[str, str] = {}
+    for m in _KV.finditer(text):
+        key = m.group(1)
+        val = m.group(2)
+        if val.startswith('"'):
+            val = val[1:-1] if val.endswith('"') and len(val) > 1 else val[1:]
+        out[key] = val
+    return out
+
+
+_KV = re.compile(r'(?:^|(?<=\s))([\w.-]+)=("(?:[^"\\]|\\.)*"?|\S*)')
+
+
+def verdict(doc: dict[str, Any], action: str | None, *, allowed: bool | None, phase: str | None = None) -> None:
+    """event.action (the vendor's verb), event.type [connection, start|end, allowed|denied], outcome."""
+    put(doc, "event.action", action.lower() if action else None)
+    types = ["connection"]
+    if phase:
+        types.append(phase)
+    if allowed is True:
+        types.append("allowed")
+        put(doc, "event.outcome", "success")
+    elif allowed is False:
+        types.append("denied")
+        put(doc, "event.outcome", "failure")
+    put(doc, "event.type", types)
+    put(doc, "event.category", ["network"])
+
+
+_PRIVATE = re.compile(
+    r"^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|127\.|169\.254\.|fe80:|fc|fd|::1$)", re.I)
+
+
+def is_private(ip: str | None) -> bool | None:
+    if not ip:
+        return None
+    return bool(_PRIVATE.match(ip))
+
+
+def direction_from_ips(doc: dict[str, Any]) -> None:
+    """network.direction from RFC 1918 membership, when the device did not say."""
+    if get(doc, "network.direction"):
+        return
+    s, d = is_private(get(doc, "source.ip")), is_private(get(doc, "destination.ip"))
+    if s is None or d is None:
+        return
+    put(doc, "network.direction",
+        "internal" if s and d else "outbound" if s else "inbound" if d else "external")

@@ -1,0 +1,15 @@
+"""Shared fixtures for the text-log shipper tests: deterministic time and zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from logwarden.shippers import textlog
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(textlog.CONFIG, "tz", UTC)
+    monkeypatch.setattr(textlog.CONFIG, "now", lambda: datetime(2020, 6, 1, tzinfo=UTC))
+    monkeypatch.setattr(textlog.CONFIG, "hostname", None)
