@@ -1,0 +1,118 @@
+"""Kafka wiring (kafka-python): the producer sink every shipper uses, and consumers.
+
+Messages: key = host name (UTF-8), value = the ECS document as compact JSON, header `id` = the
+event's deterministic id (also in the document as event.id). Dead letters go to
+`<prefix>deadletter` with the raw input kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from logwarden.config import Config
+from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, Event, dumps
+
+DEFAULT_PARTITIONS = 2
+
+
+class DeliveryError(RuntimeError):
+    """Some messages were not acknowledged by Kafka; the caller must not checkpoint."""
+
+
+class KafkaSink:
+    """Produces events and dead letters; `flush()` returns only when every message sent so far
+    was acknowledged, and raises DeliveryError otherwise."""
+
+    def __init__(self, cfg: Config, **overrides: Any) -> None:
+        self.cfg = cfg
+        options: dict[str, Any] = {
+            "bootstrap_servers": cfg.kafka.split(","),
+            "acks": "all",
+            "linger_ms": 20,
+            "batch_size": 512 * 1024,
+            "max_request_size": 10 * 1024 * 1024,
+            "buffer_memory": 64 * 1024 * 1024,
+            "retries": 10,
+            "retry_backoff_ms": 200,
+            "client_id": "logwarden-shipper",
+        }
+        options.update(overrides)
+        self.producer = KafkaProducer(**options)
+        self._errors: list[BaseException] = []
+        self.sent = 0
+        self.dead = 0
+
+    def _on_error(self, exc: BaseException) -> None:
+        self._errors.append(exc)
+
+    def send(self, item: Event | DeadLetter) -> None:
+        if isinstance(item, DeadLetter):
+            topic = self.cfg.topic(DEADLETTER)
+            value = dumps(item.to_doc())
+            key = item.source.encode("utf-8", "surrogateescape")
+            self.dead += 1
+        else:
+            topic = self.cfg.topic(item.dataset)
+            item.doc.setdefault("event", {})["id"] = item.id
+            value = dumps(item.doc)
+            key = item.key.encode("utf-8", "surrogateescape")
+            self.sent += 1
+        future = self.producer.send(topic, key=key, value=value, headers=[("id", item.id.encode())])
+        future.add_errback(self._on_error)
+
+    def flush(self, timeout: float | None = 120) -> None:
+        self.producer.flush(timeout=timeout)
+        if self._errors:
+            errors, self._errors = self._errors, []
+            raise DeliveryError(f"{len(errors)} message(s) not delivered to Kafka: {errors[0]!r}")
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.producer.close(timeout=10)
+
+
+def ensure_topics(cfg: Config, datasets: tuple[str, ...] = (*DATASETS, DEADLETTER),
+                  partitions: int = DEFAULT_PARTITIONS) -> list[str]:
+    """Create the logwarden topics that do not exist yet; return the ones created."""
+    admin = KafkaAdminClient(bootstrap_servers=cfg.kafka.split(","), client_id="logwarden-setup")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [cfg.topic(d) for d in datasets if cfg.topic(d) not in existing]
+        created = []
+        for name in wanted:
+            try:
+                admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass
+        return created
+    finally:
+        admin.close()
+
+
+def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: Any) -> KafkaConsumer:
+    """A consumer-group member with manual commits; values are raw bytes (decode yourself so a bad
+    message becomes a dead letter, not an exception)."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": cfg.kafka.split(","),
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_poll_records": 5000,
+        "fetch_max_bytes": 64 * 1024 * 1024,
+        "max_partition_fetch_bytes": 16 * 1024 * 1024,
+        "client_id": f"logwarden-{group_id}",
+    }
+    options.update(overrides)
+    consumer = KafkaConsumer(**options)
+    consumer.subscribe(topics)
+    return consumer
+
+
+__all__ = ["KafkaSink", "DeliveryError", "ensure_topics", "make_consumer", "KafkaError"]
