@@ -1,0 +1,440 @@
+"""ECS enrichment of a normalised Windows document, like Elastic's system.security and
+windows.sysmon_operational ingest pipelines (event.category/type/action/outcome, source.*,
+user.*, winlog.logon.*, process.*, file.*, service.*), done in Python (decision 1).
+
+winlog.event_data is never modified: Sigma's ecs_windows pipeline reads it as well."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from logwarden.shippers.windows.record import to_int
+from logwarden.shippers.windows.tables import (
+    DEFENDER,
+    DEFENDER_ACTIONS,
+    DEFENDER_PROVIDERS,
+    EMPTY_VALUES,
+    LOGON_STATUS,
+    LOGON_TYPES,
+    MESSAGE_TOKENS,
+    SECURITY,
+    SERVICE_TYPES,
+    SYSMON,
+    SYSMON_PROVIDER,
+    SYSTEM,
+)
+
+Doc = dict[str, Any]
+
+# Logon-type events: user.* is the target account (the one logging on), as in Elastic.
+TARGET_IS_USER = frozenset({"4624", "4625", "4634", "4647", "4768", "4769", "4771", "4776", "4778", "4779"})
+# Account management: user.* is the subject (who did it), user.target.* the account changed.
+TARGET_IS_ACCOUNT = frozenset({"4720", "4722", "4723", "4724", "4725", "4726", "4738", "4740", "4767", "4798"})
+GROUP_MEMBERSHIP = frozenset({"4728", "4729", "4732", "4733", "4756", "4757"})
+
+
+def value(data: dict[str, Any], key: str) -> str | None:
+    """A field's string value, or None when missing or an empty placeholder ("-", "")."""
+    v = data.get(key)
+    if v is None or type(v) is not str or v in EMPTY_VALUES:
+        return None
+    return v
+
+
+def ip(raw: str | None) -> str | None:
+    """A valid IP address for source.ip (IPv4-mapped IPv6 unwrapped, zone ids dropped), else None."""
+    if raw is None:
+        return None
+    s = raw.strip()
+    if s.startswith("[") and s.endswith("]"):
+        s = s[1:-1]
+    s = s.split("%", 1)[0]
+    try:
+        addr = ipaddress.ip_address(s)
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return str(addr.ipv4_mapped)
+    return str(addr)
+
+
+def port(raw: str | None) -> int | None:
+    n = to_int(raw)
+    return n if n is not None and 0 < n < 65536 else None
+
+
+def _sub(doc: Doc, *keys: str) -> Doc:
+    node = doc
+    for key in keys:
+        nxt = node.get(key)
+        if nxt is None:
+            nxt = node[key] = {}
+        node = nxt
+    return node
+
+
+def _related(doc: Doc, kind: str, item: str | None) -> None:
+    if item:
+        items = _sub(doc, "related").setdefault(kind, [])
+        if item not in items:
+            items.append(item)
+
+
+def _user(doc: Doc, name: str | None, domain: str | None, sid: str | None, *path: str) -> None:
+    if not (name or sid):
+        return
+    node = _sub(doc, *path)
+    if name:
+        node["name"] = name
+        _related(doc, "user", name)
+    if domain:
+        node["domain"] = domain
+    if sid:
+        node["id"] = sid
+
+
+def basename(path: str) -> str:
+    """Windows (or POSIX) path -> last component; faster than ntpath.basename on the hot path."""
+    cut = max(path.rfind("\\"), path.rfind("/"), 1 if path[1:2] == ":" else -1)
+    return path[cut + 1:]
+
+
+def dirname(path: str) -> str:
+    cut = max(path.rfind("\\"), path.rfind("/"))
+    if cut < 0:
+        return path[:2] if path[1:2] == ":" else ""
+    head = path[:cut]
+    return head + "\\" if len(head) == 2 and head[1] == ":" else head
+
+
+def _split_user(raw: str | None) -> tuple[str | None, str | None]:
+    """"DOMAIN\\name" -> (name, domain)."""
+    if not raw:
+        return None, None
+    domain, sep, name = raw.rpartition("\\")
+    return (name, domain or None) if sep else (raw, None)
+
+
+def set_file(doc: Doc, path: str | None, key: str = "file") -> None:
+    if not path:
+        return
+    node = _sub(doc, key)
+    node["path"] = path
+    name = basename(path)
+    if name:
+        node["name"] = name
+        stem, dot, ext = name.rpartition(".")
+        if dot and stem.strip(".") and ext:
+            node["extension"] = ext
+    directory = dirname(path)
+    if directory and directory != path:
+        node["directory"] = directory
+
+
+def set_process(doc: Doc, executable: str | None, pid: Any = None, *path: str) -> None:
+    node = _sub(doc, *(path or ("process",)))
+    if executable:
+        node["executable"] = executable
+        name = basename(executable)
+        if name:
+            node["name"] = name
+    n = to_int(pid) if pid is not None and pid not in EMPTY_VALUES else None
+    if n is not None:
+        node["pid"] = n
+    if not node:
+        _prune(doc, *(path or ("process",)))
+
+
+def _prune(doc: Doc, *path: str) -> None:
+    parents = [doc]
+    for key in path[:-1]:
+        parents.append(parents[-1][key])
+    for depth in range(len(path) - 1, -1, -1):
+        parent, key = parents[depth], path[depth]
+        if parent.get(key):
+            return
+        parent.pop(key, None)
+
+
+def _categorise(doc: Doc, table: dict[str, tuple[list[str], list[str], str]], code: str) -> bool:
+    entry = table.get(code)
+    if entry is None:
+        return False
+    event = doc["event"]
+    event["category"] = list(entry[0])
+    event["type"] = list(entry[1])
+    event["action"] = entry[2]
+    return True
+
+
+def enrich(doc: Doc, winlog: Doc, keywords: list[str]) -> None:
+    code = winlog["event_id"]
+    channel = winlog["channel"]
+    provider = winlog["provider_name"]
+    data: dict[str, Any] = winlog.get("event_data") or {}
+    if channel == "Security":
+        _categorise(doc, SECURITY, code)
+        if "Audit Success" in keywords:
+            doc["event"]["outcome"] = "success"
+        elif "Audit Failure" in keywords:
+            doc["event"]["outcome"] = "failure"
+        security(doc, winlog, code, data)
+    elif provider == SYSMON_PROVIDER:
+        _categorise(doc, SYSMON, code)
+        sysmon(doc, code, data)
+    elif provider in DEFENDER_PROVIDERS:
+        defender(doc, code, data)
+    elif channel == "System":
+        _categorise(doc, SYSTEM, code)
+        system(doc, winlog, code, data)
+
+
+def _logon(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
+    logon: Doc = {}
+    ltype = value(data, "LogonType")
+    if ltype is not None:
+        name = LOGON_TYPES.get(ltype.strip())
+        if name:
+            logon["type"] = name
+    lid = value(data, "TargetLogonId") or value(data, "SubjectLogonId")
+    if lid:
+        logon["id"] = lid
+    if code in ("4625", "4771", "4776"):
+        failure: Doc = {}
+        reason = value(data, "FailureReason")
+        if reason:
+            failure["reason"] = MESSAGE_TOKENS.get(reason.strip(), reason)
+        for field, key in (("Status", "status"), ("SubStatus", "sub_status")):
+            raw = value(data, field)
+            if raw:
+                failure[key] = LOGON_STATUS.get(raw.strip().lower(), raw)
+        if failure:
+            logon["failure"] = failure
+    if logon:
+        winlog["logon"] = logon
+
+
+def _source(doc: Doc, data: dict[str, Any]) -> None:
+    addr = ip(value(data, "IpAddress"))
+    workstation = value(data, "WorkstationName") or value(data, "Workstation")
+    if addr is None and workstation is None:
+        return
+    src = _sub(doc, "source")
+    if addr:
+        src["ip"] = addr
+        _related(doc, "ip", addr)
+        p = port(value(data, "IpPort"))
+        if p is not None:
+            src["port"] = p
+    if workstation:
+        src["domain"] = workstation
+
+
+def security(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
+    subject = (value(data, "SubjectUserName"), value(data, "SubjectDomainName"), value(data, "SubjectUserSid"))
+    target = (value(data, "TargetUserName"), value(data, "TargetDomainName"),
+              value(data, "TargetUserSid") or value(data, "TargetSid"))
+    if code in TARGET_IS_USER:
+        _user(doc, *(target if target[0] or target[2] else subject), "user")
+        if subject[0] and subject[0] != target[0]:
+            _related(doc, "user", subject[0])
+    elif code == "4648":
+        _user(doc, *subject, "user")
+        _user(doc, *target, "user", "effective")
+    elif code in TARGET_IS_ACCOUNT:
+        _user(doc, *subject, "user")
+        _user(doc, *target, "user", "target")
+    elif code in GROUP_MEMBERSHIP:
+        _user(doc, *subject, "user")
+        group = {k: v for k, v in (("name", target[0]), ("domain", target[1]), ("id", target[2])) if v}
+        if group:
+            doc["group"] = group
+        member_sid = value(data, "MemberSid")
+        member = value(data, "MemberName")
+        _user(doc, member, None, member_sid, "user", "target")
+    elif code == "1102":
+        ud = winlog.get("user_data") or {}
+        _user(doc, value(ud, "SubjectUserName"), value(ud, "SubjectDomainName"), value(ud, "SubjectUserSid"),
+              "user")
+    else:
+        _user(doc, *subject, "user")
+        if target[0]:
+            _related(doc, "user", target[0])
+    _logon(doc, winlog, code, data)
+    _source(doc, data)
+    if code == "4688":
+        set_process(doc, value(data, "NewProcessName"), data.get("NewProcessId"))
+        cmd = value(data, "CommandLine")
+        if cmd:
+            doc["process"]["command_line"] = cmd
+        set_process(doc, value(data, "ParentProcessName"), data.get("ProcessId"), "process", "parent")
+    elif "ProcessName" in data or "ProcessId" in data:
+        set_process(doc, value(data, "ProcessName"), data.get("ProcessId"))
+    if code == "4697":
+        _service(doc, value(data, "ServiceName"), value(data, "ServiceType"))
+
+
+def _service(doc: Doc, name: str | None, stype: str | None) -> None:
+    if name:
+        _sub(doc, "service")["name"] = name
+    if stype:
+        _sub(doc, "service")["type"] = SERVICE_TYPES.get(stype.strip().lower(), stype)
+
+
+def system(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
+    provider = winlog["provider_name"]
+    if code == "104" and provider == "Microsoft-Windows-Eventlog":
+        ud = winlog.get("user_data") or {}
+        _user(doc, value(ud, "SubjectUserName"), value(ud, "SubjectDomainName"), value(ud, "SubjectUserSid"),
+              "user")
+    elif code == "104":  # another provider's 104 is not a log clear
+        _drop_categorisation(doc)
+    elif code == "7045":
+        if provider != "Service Control Manager":
+            _drop_categorisation(doc)
+            return
+        _service(doc, value(data, "ServiceName"), value(data, "ServiceType"))
+        name, domain = _split_user(value(data, "AccountName"))
+        _user(doc, name, domain, None, "user")
+
+
+def _drop_categorisation(doc: Doc) -> None:
+    for key in ("category", "type", "action"):
+        doc["event"].pop(key, None)
+
+
+def sysmon(doc: Doc, code: str, data: dict[str, Any]) -> None:
+    rule = value(data, "RuleName")
+    if rule:
+        doc["rule"] = {"name": rule}
+    image = value(data, "Image") or value(data, "SourceImage")
+    pid = data.get("ProcessId", data.get("SourceProcessId"))
+    if image or pid is not None:
+        set_process(doc, image, pid)
+    proc = doc.get("process")
+    if proc is not None:
+        for field, key in (("ProcessGuid", "entity_id"), ("CommandLine", "command_line"),
+                           ("CurrentDirectory", "working_directory")):
+            v = value(data, field)
+            if v:
+                proc[key] = v
+    if value(data, "ParentImage") or value(data, "ParentProcessId"):
+        set_process(doc, value(data, "ParentImage"), data.get("ParentProcessId"), "process", "parent")
+        parent = doc["process"]["parent"]
+        for field, key in (("ParentProcessGuid", "entity_id"), ("ParentCommandLine", "command_line")):
+            v = value(data, field)
+            if v:
+                parent[key] = v
+    if code == "1":
+        pe = {k: v for k, v in (("original_file_name", value(data, "OriginalFileName")),
+                                ("company", value(data, "Company")),
+                                ("description", value(data, "Description")),
+                                ("file_version", value(data, "FileVersion")),
+                                ("product", value(data, "Product"))) if v}
+        if pe:
+            doc["process"]["pe"] = pe
+        _hashes(doc, value(data, "Hashes") or value(data, "Hash"))
+    name, domain = _split_user(value(data, "User"))
+    _user(doc, name, domain, None, "user")
+    if code == "3":
+        _network(doc, data)
+    elif code in ("11", "23", "26", "15", "2"):
+        set_file(doc, value(data, "TargetFilename"))
+    elif code in ("12", "13", "14"):
+        target = value(data, "TargetObject")
+        if target:
+            reg: Doc = {"path": target}
+            hive, _, key = target.partition("\\")
+            if key:
+                reg["hive"] = hive
+                reg["key"] = key
+            details = value(data, "Details")
+            if details:
+                reg["data"] = {"strings": [details]}
+            doc["registry"] = reg
+    elif code == "22":
+        qname = value(data, "QueryName")
+        if qname:
+            doc["dns"] = {"question": {"name": qname}}
+
+
+def _hashes(doc: Doc, raw: str | None) -> None:
+    if not raw:
+        return
+    hashes: Doc = {}
+    for part in raw.split(","):
+        algo, sep, digest = part.partition("=")
+        digest = digest.strip().lower()
+        if sep and digest and digest.strip("0"):
+            hashes[algo.strip().lower()] = digest
+            _related(doc, "hash", digest)
+    imphash = hashes.pop("imphash", None)
+    if imphash:
+        _sub(doc, "process", "pe")["imphash"] = imphash
+    if hashes:
+        doc["process"]["hash"] = hashes
+
+
+def _network(doc: Doc, data: dict[str, Any]) -> None:
+    for side, prefix in (("source", "Source"), ("destination", "Destination")):
+        node: Doc = {}
+        addr = ip(value(data, prefix + "Ip"))
+        if addr:
+            node["ip"] = addr
+            _related(doc, "ip", addr)
+        p = port(value(data, prefix + "Port"))
+        if p is not None:
+            node["port"] = p
+        host = value(data, prefix + "Hostname")
+        if host:
+            node["domain"] = host
+        if node:
+            doc[side] = node
+    net: Doc = {}
+    proto = value(data, "Protocol")
+    if proto:
+        net["transport"] = proto.lower()
+    initiated = value(data, "Initiated")
+    if initiated:
+        net["direction"] = "egress" if initiated.lower() == "true" else "ingress"
+    if net:
+        doc["network"] = net
+
+
+def defender(doc: Doc, code: str, data: dict[str, Any]) -> None:
+    if not _categorise(doc, DEFENDER, code):
+        return
+    event = doc["event"]
+    if code in ("1006", "1015", "1116", "1117", "1007", "1008", "1118", "1119"):
+        event["kind"] = "alert"
+    action = value(data, "Action Name")
+    if code in ("1117", "1007") and action:
+        event["action"] = DEFENDER_ACTIONS.get(action.split()[0].lower(), event["action"])
+    if code in ("1117", "1007"):
+        event["outcome"] = "success"
+    elif code in ("1118", "1119", "1008"):
+        event["outcome"] = "failure"
+    threat = value(data, "Threat Name")
+    if threat:
+        rule: Doc = {"name": threat}
+        tid = value(data, "Threat ID")
+        if tid:
+            rule["id"] = tid
+        category = value(data, "Category Name")
+        if category:
+            rule["category"] = category
+        doc["rule"] = rule
+    path = value(data, "Path")
+    if path:
+        first = path.split(";")[0]
+        for prefix in ("file:_", "containerfile:_", "process:_", "regkey:_"):
+            if first.lower().startswith(prefix):
+                first = first[len(prefix):]
+                break
+        set_file(doc, first)
+    proc = value(data, "Process Name")
+    if proc and proc.lower() != "unknown":
+        set_process(doc, proc)
+    name, domain = _split_user(value(data, "Detection User") or value(data, "User"))
+    _user(doc, name, domain, None, "user")

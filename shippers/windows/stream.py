@@ -1,0 +1,140 @@
+"""Format detection and the record loop shared by every input: positions, skip/resume, and
+normalisation failures as dead letters (an iterator here never raises on bad input)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from logwarden.shippers.base import DeadLetter, Event
+from logwarden.shippers.windows.evtx_reader import EVTX_MAGIC, dead, read_evtx
+from logwarden.shippers.windows.json_reader import read_json_lines
+from logwarden.shippers.windows.normalise import normalise, to_event
+from logwarden.shippers.windows.xml_reader import read_xml
+
+SUFFIXES = frozenset({".evtx", ".xml", ".json", ".jsonl", ".ndjson"})
+SNIFF = 4096
+RawItem = str | dict[str, Any] | DeadLetter
+
+
+def records(items: Iterable[RawItem], source: str, skip: int = 0) -> Iterator[Event | DeadLetter]:
+    """Number every record (1-based, dead letters included), drop those <= skip, normalise the rest."""
+    pos = 0
+    for item in items:
+        pos += 1
+        if pos <= skip:
+            continue
+        if isinstance(item, DeadLetter):
+            item.position = pos
+            yield item
+            continue
+        try:
+            rec = json.loads(item) if isinstance(item, str) else item
+            yield to_event(normalise(rec, source), pos)
+        except Exception as exc:  # noqa: BLE001 - any failure on one record is that record's dead letter
+            raw = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, default=str)
+            yield DeadLetter(source=source, raw=raw.encode("utf-8", "surrogateescape"),
+                             reason=f"record not normalised: {type(exc).__name__}: {exc}", dataset="windows",
+                             position=pos)
+
+
+def _kind(head: bytes) -> str:
+    if head.startswith(EVTX_MAGIC):
+        return "evtx"
+    body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or body.startswith(b"<"):
+        return "xml"
+    if body.startswith(b"{"):
+        return "json"
+    return "unknown"
+
+
+def _unknown(source: str, head: bytes) -> DeadLetter:
+    if source.lower().endswith(".evtx"):
+        reason = f"not an EVTX file: header {head[:8]!r} is not {EVTX_MAGIC!r}"
+    elif not head:
+        reason = "empty input"
+    else:
+        reason = "unknown format: neither EVTX, Windows event XML nor JSON lines"
+    return DeadLetter(source=source, raw=head[:SNIFF], reason=reason, dataset="windows")
+
+
+def _read_head(data: BinaryIO) -> bytes:
+    head = b""
+    while len(head) < SNIFF:
+        chunk = data.read(SNIFF - len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+def _from_stream(path: str, data: BinaryIO) -> Iterator[RawItem]:
+    try:
+        head = _read_head(data)
+    except OSError as exc:
+        yield dead(path, f"cannot read input: {exc}")
+        return
+    kind = _kind(head)
+    if kind == "xml":
+        yield from read_xml(path, data, head)
+    elif kind == "json":
+        yield from read_json_lines(path, data, head)
+    elif kind == "evtx":
+        if path != "-" and os.path.isfile(path) and _same_start(path, head):
+            yield from read_evtx(path)
+            return
+        # a pipe or other non-seekable stream: pyevtx-rs needs a file
+        with tempfile.NamedTemporaryFile(prefix="logwarden-", suffix=".evtx") as tmp:
+            tmp.write(head)
+            shutil.copyfileobj(data, tmp, 1 << 20)
+            tmp.flush()
+            yield from read_evtx(tmp.name, source=path)
+    else:
+        yield _unknown(path, head)
+
+
+def _same_start(path: str, head: bytes) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(head)) == head
+    except OSError:
+        return False
+
+
+def parse_stream(path: str, data: BinaryIO) -> Iterator[Event | DeadLetter]:
+    """`logwarden parse --source windows FILE|-`: EVTX, event XML or JSON lines, detected from content."""
+    return records(_from_stream(path, data), path)
+
+
+def iter_file(path: Path, skip: int = 0) -> Iterator[Event | DeadLetter]:
+    """Records of one file; `skip` records (events and dead letters) already shipped are not yielded."""
+    source = str(path)
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the generator below
+    except OSError as exc:
+        yield DeadLetter(source=source, raw=source.encode("utf-8", "surrogateescape"),
+                         reason=f"cannot open file: {exc}", dataset="windows", position=1)
+        return
+    with fh:
+        yield from records(_from_stream(source, fh), source, skip)
+
+
+def iter_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files given, and the .evtx/.xml/.json/.jsonl/.ndjson files under folders given (recursive), sorted."""
+    found: set[Path] = set()
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            for root, _dirs, files in os.walk(path):
+                for name in files:
+                    if Path(name).suffix.lower() in SUFFIXES:
+                        found.add(Path(root) / name)
+        elif path.is_file() and path.suffix.lower() in SUFFIXES:
+            found.add(path)
+    yield from sorted(found, key=str)

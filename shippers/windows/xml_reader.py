@@ -1,0 +1,172 @@
+"""Windows event XML (one <Event>, an <Events> wrapper, or wevtutil-style concatenated <Event>
+elements) -> pyevtx-rs style records, streamed.
+
+The text is scanned for top-level <Event ...>...</Event> spans and each span is parsed on its
+own, so one broken event is one dead letter (with its line number) and the next still parses.
+Memory is bounded by the largest single event (MAX_EVENT_CHARS).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from logwarden.shippers.base import DeadLetter
+
+CHUNK = 1 << 20
+MAX_EVENT_CHARS = 64 << 20
+START = re.compile(r"<Event(?=[\s>/])")
+END = re.compile(r"</Event\s*>")
+_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+DATASET = "windows"
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _attrs(el: ET.Element) -> dict[str, str]:
+    return {_local(k): v for k, v in el.attrib.items()}
+
+
+def _node(el: ET.Element) -> Any:
+    """A generic element -> pyevtx-rs JSON shape (text, or dict with #attributes / children)."""
+    children = list(el)
+    if not children and not el.attrib:
+        return el.text if el.text is not None else None
+    out: dict[str, Any] = {}
+    if el.attrib:
+        out["#attributes"] = _attrs(el)
+    for child in children:
+        name = _local(child.tag)
+        value = _node(child)
+        if name in out:
+            n = 1
+            while f"{name}_{n}" in out:
+                n += 1
+            name = f"{name}_{n}"
+        out[name] = value
+    if el.text is not None and el.text.strip() and not children:
+        out["#text"] = el.text
+    return out
+
+
+def _system(el: ET.Element) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for child in el:
+        name = _local(child.tag)
+        if child.attrib:
+            node: dict[str, Any] = {"#attributes": _attrs(child)}
+            if child.text is not None and child.text.strip():
+                node["#text"] = child.text
+            out[name] = node
+        else:
+            out[name] = child.text
+    return out
+
+
+def _event_data(el: ET.Element) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    unnamed: list[str | None] = []
+    for child in el:
+        tag = _local(child.tag)
+        name = child.attrib.get("Name")
+        if tag == "Data" and name is None:
+            unnamed.append(child.text)
+        elif tag == "Data":
+            out[name] = child.text if child.text is not None else None
+        else:
+            out[tag] = _node(child)
+    if unnamed:
+        out["Data"] = {"#text": unnamed if len(unnamed) > 1 else unnamed[0]}
+    return out
+
+
+def element_to_record(root: ET.Element) -> dict[str, Any]:
+    """<Event> element -> {"Event": {"System": ..., "EventData"/"UserData": ...}}."""
+    event: dict[str, Any] = {}
+    for child in root:
+        name = _local(child.tag)
+        if name == "System":
+            event["System"] = _system(child)
+        elif name == "EventData":
+            event["EventData"] = _event_data(child)
+        elif name == "UserData":
+            event["UserData"] = {_local(c.tag): _node(c) for c in child}
+        elif name == "RenderingInfo":
+            event["RenderingInfo"] = {_local(c.tag): c.text for c in child if not list(c)}
+        else:
+            event[name] = _node(child)
+    return {"Event": event}
+
+
+def _decoder(head: bytes) -> codecs.IncrementalDecoder:
+    if head.startswith(codecs.BOM_UTF8):
+        return codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return codecs.getincrementaldecoder("utf-16")(errors="replace")
+    m = _ENCODING.match(head)
+    enc = m.group(1).decode("ascii") if m else "utf-8"
+    try:
+        return codecs.getincrementaldecoder(enc)(errors="replace")
+    except LookupError:
+        return codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+
+def read_xml(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[dict[str, Any] | DeadLetter]:
+    """Records (or a DeadLetter per bad event, with its line number) from an XML byte stream."""
+    first = head + data.read(max(0, 4096 - len(head)))
+    dec = _decoder(first)
+    buf = dec.decode(first)
+    line = 1  # line number of buf[0]
+    eof = False
+
+    def bad(reason: str, raw: str, at: int) -> DeadLetter:
+        return DeadLetter(source=source, raw=raw.encode("utf-8", "surrogateescape"),
+                          reason=f"line {at}: {reason}", dataset=DATASET)
+
+    while True:
+        m = START.search(buf)
+        if m is None:
+            if eof:
+                return
+            keep = buf[-16:]
+            line += buf.count("\n", 0, len(buf) - len(keep))
+            buf = keep
+            chunk = data.read(CHUNK)
+            eof = not chunk
+            buf += dec.decode(chunk, final=eof)
+            continue
+        if m.start():
+            line += buf.count("\n", 0, m.start())
+            buf = buf[m.start():]
+        e = END.search(buf, 6)
+        nxt = START.search(buf, 6)
+        if nxt is not None and (e is None or nxt.start() < e.start()):
+            yield bad("truncated XML: <Event> not closed before the next <Event>", buf[: nxt.start()], line)
+            line += buf.count("\n", 0, nxt.start())
+            buf = buf[nxt.start():]
+            continue
+        if e is None:
+            if eof:
+                yield bad("truncated XML: <Event> not closed at end of input", buf, line)
+                return
+            if len(buf) > MAX_EVENT_CHARS:
+                yield bad(f"event larger than {MAX_EVENT_CHARS} characters", buf[:4096], line)
+                line += buf.count("\n")
+                buf = buf[6:]
+                continue
+            chunk = data.read(CHUNK)
+            eof = not chunk
+            buf += dec.decode(chunk, final=eof)
+            continue
+        span = buf[: e.end()]
+        try:
+            yield element_to_record(ET.fromstring(span))
+        except ET.ParseError as exc:
+            yield bad(f"bad XML: {exc}", span, line)
+        line += span.count("\n")
+        buf = buf[e.end():]
