@@ -207,11 +207,12 @@ def normalise(event: dict[str, Any], source: str = "") -> dict[str, Any]:
 
 
 def to_event(doc: dict[str, Any], position: int) -> Event:
-    """The Event for a normalised document; its id is the same whatever format the record came in."""
+    """The Event for a normalised document; its id is the same whatever format the record came in.
+
+    The id is not written into the document (`logwarden parse --with-id` adds event.id)."""
     w = doc["winlog"]
     host = doc["host"]["name"]
     eid = event_id(host, w["channel"], w["record_id"], doc["@timestamp"], w["provider_name"], w["event_id"])
-    doc["event"]["id"] = eid
     return Event(id=eid, dataset=DATASET, key=host, doc=doc, position=position)
 
 
