@@ -26,6 +26,7 @@ from logwarden.shippers.windows.tables import (
 )
 
 Doc = dict[str, Any]
+NULL_SID = "S-1-0-0"
 
 # Logon-type events: user.* is the target account (the one logging on), as in Elastic.
 TARGET_IS_USER = frozenset({"4624", "4625", "4634", "4647", "4768", "4769", "4771", "4776", "4778", "4779"})
@@ -82,7 +83,7 @@ def _related(doc: Doc, kind: str, item: str | None) -> None:
 
 
 def _user(doc: Doc, name: str | None, domain: str | None, sid: str | None, *path: str) -> None:
-    if not (name or sid):
+    if not name and (not sid or sid == NULL_SID):
         return
     node = _sub(doc, *path)
     if name:
@@ -90,7 +91,7 @@ def _user(doc: Doc, name: str | None, domain: str | None, sid: str | None, *path
         _related(doc, "user", name)
     if domain:
         node["domain"] = domain
-    if sid:
+    if sid and sid != NULL_SID:
         node["id"] = sid
 
 
@@ -295,8 +296,6 @@ def system(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
             _drop_categorisation(doc)
             return
         _service(doc, value(data, "ServiceName"), value(data, "ServiceType"))
-        name, domain = _split_user(value(data, "AccountName"))
-        _user(doc, name, domain, None, "user")
 
 
 def _drop_categorisation(doc: Doc) -> None:
