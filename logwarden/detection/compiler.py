@@ -1,0 +1,315 @@
+"""Sigma YAML -> one compiled rule set (IR + correlation specs), cached on disk.
+
+Every engine loads the rule set through `load_ruleset(paths)`. The cache key is a hash of the
+rule files' bytes and the processing pipeline (`pipeline_digest`), so a changed rule or
+pipeline recompiles and a warm run only parses JSON and builds closures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
+from sigma.rule import SigmaRule
+
+from logwarden.pipelines.sigma.loader import load_pipeline, pipeline_digest
+
+from .ir import UnsupportedError, field_name, fields_of, to_ir
+
+DEFAULT_RULES = Path(__file__).resolve().parents[2] / "sigma_rules"
+CACHE_VERSION = "1"
+
+
+@dataclass
+class BaseRule:
+    id: str
+    name: str | None
+    title: str
+    description: str
+    level: str
+    tags: list[str]
+    path: str
+    logsource: dict[str, str | None]
+    ir: list[Any]
+    fields: list[str] = field(default_factory=list)  # mapped `fields:` (alert reason)
+    generate: bool = True  # False when only correlations use it
+
+
+@dataclass
+class Correlation:
+    id: str
+    name: str | None
+    title: str
+    description: str
+    level: str
+    tags: list[str]
+    path: str
+    type: str  # event_count | value_count | temporal | temporal_ordered
+    rules: list[str]  # referenced rule ids, in order
+    group_by: dict[str, list[str]]  # referenced rule id -> mapped group-by fields
+    timespan: float  # seconds
+    op: str  # gte, gt, lte, lt, eq, neq
+    count: int
+    value_field: dict[str, str] = field(default_factory=dict)  # value_count: rule id -> field
+    generate: bool = False
+
+
+@dataclass
+class RuleError:
+    path: str
+    message: str
+    rule_id: str = ""
+
+
+@dataclass
+class RuleSet:
+    rules: list[BaseRule]
+    correlations: list[Correlation]
+    errors: list[RuleError]
+    total_files: int = 0
+    key: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": CACHE_VERSION,
+            "key": self.key,
+            "total_files": self.total_files,
+            "rules": [asdict(r) for r in self.rules],
+            "correlations": [asdict(c) for c in self.correlations],
+            "errors": [asdict(e) for e in self.errors],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RuleSet:
+        return cls(
+            rules=[BaseRule(**r) for r in data["rules"]],
+            correlations=[Correlation(**c) for c in data["correlations"]],
+            errors=[RuleError(**e) for e in data["errors"]],
+            total_files=data.get("total_files", 0),
+            key=data.get("key", ""),
+        )
+
+
+def rule_files(paths: list[Path] | None) -> list[Path]:
+    """Rule YAML files under `paths` (directories recurse; `tests/` folders hold test cases)."""
+    out: list[Path] = []
+    for p in paths or [DEFAULT_RULES]:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(
+                f for f in p.rglob("*.yml") if "tests" not in f.relative_to(p).parts[:-1]
+            )
+        else:
+            out.append(p)
+    return sorted(set(out))
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("LOGWARDEN_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "logwarden"
+    )
+    return Path(base)
+
+
+def ruleset_key(files: list[Path]) -> str:
+    h = hashlib.sha256(CACHE_VERSION.encode())
+    h.update(pipeline_digest().encode())
+    for f in files:
+        h.update(str(f).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:24]
+
+
+def load_ruleset(paths: list[Path] | None = None, use_cache: bool = True) -> RuleSet:
+    files = rule_files(paths)
+    key = ruleset_key(files)
+    cached = cache_dir() / f"rules-{key}.json"
+    if use_cache and cached.exists():
+        try:
+            return RuleSet.from_json(json.loads(cached.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError):
+            pass  # corrupt cache: recompile
+    rs = compile_files(files)
+    rs.key = key
+    if use_cache:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(rs.to_json()), encoding="utf-8")
+            tmp.replace(cached)
+        except OSError:
+            pass
+    return rs
+
+
+def _parse_files(files: list[Path], errors: list[RuleError]) -> tuple[SigmaCollection, dict[int, str]]:
+    items: list[Any] = []
+    origin: dict[int, str] = {}
+    for f in files:
+        try:
+            text = f.read_text(encoding="utf-8")
+            docs = list(yaml.safe_load_all(text))
+            coll = SigmaCollection.from_dicts(
+                [d for d in docs if d], collect_errors=True, resolve_references=False
+            )
+        except Exception as exc:  # noqa: BLE001 - any parse failure is reported with its path
+            errors.append(RuleError(str(f), f"{type(exc).__name__}: {exc}"))
+            continue
+        for r in coll.rules:
+            if r.errors:
+                errors.append(RuleError(str(f), "; ".join(str(e) for e in r.errors), str(r.id or "")))
+                continue
+            origin[id(r)] = str(f)
+            items.append(r)
+    return SigmaCollection(items), origin
+
+
+def compile_files(files: list[Path]) -> RuleSet:
+    errors: list[RuleError] = []
+    coll, origin = _parse_files(files, errors)
+    try:
+        coll.resolve_rule_references()
+    except Exception as exc:  # noqa: BLE001
+        errors.append(RuleError("<collection>", f"unresolved correlation reference: {exc}"))
+        return RuleSet([], [], errors, len(files))
+    pipeline_proto = load_pipeline()
+    bases: dict[str, BaseRule] = {}
+    correlations: list[Correlation] = []
+    for rule in coll.rules:
+        path = origin.get(id(rule), "?")
+        try:
+            if isinstance(rule, SigmaCorrelationRule):
+                correlations.append(_compile_correlation(rule, path, pipeline_proto))
+            elif isinstance(rule, SigmaRule):
+                b = _compile_base(rule, path, pipeline_proto)
+                bases[b.id] = b
+        except Exception as exc:  # noqa: BLE001 - conversion errors are findings, not crashes
+            errors.append(RuleError(path, f"{type(exc).__name__}: {exc}", str(rule.id or "")))
+    # Sigma v2: rules referenced by correlations alert only if one of them says generate: true
+    referenced: dict[str, bool] = {}
+    for c in correlations:
+        for rid in c.rules:
+            referenced[rid] = referenced.get(rid, False) or c.generate
+    for rid, gen in referenced.items():
+        if rid in bases:
+            bases[rid].generate = gen
+    valid = set(bases) | {c.id for c in correlations}
+    good: list[Correlation] = []
+    for c in correlations:
+        missing = [r for r in c.rules if r not in valid]
+        if missing:
+            errors.append(RuleError(c.path, f"correlation references rules that failed: {missing}", c.id))
+        else:
+            good.append(c)
+    return RuleSet(list(bases.values()), good, errors, len(files))
+
+
+def _common(rule: SigmaRule | SigmaCorrelationRule) -> dict[str, Any]:
+    level = rule.level.name.lower() if rule.level else "medium"
+    return {
+        "id": str(rule.id) if rule.id else "",
+        "name": rule.name,
+        "title": rule.title,
+        "description": rule.description or "",
+        "level": level,
+        "tags": [str(t) for t in rule.tags],
+    }
+
+
+def _compile_base(rule: SigmaRule, path: str, proto: Any) -> BaseRule:
+    if not rule.id:
+        raise UnsupportedError("rule has no id")
+    pipeline = load_pipeline() if proto is None else _fresh(proto)
+    pipeline.apply(rule)
+    conds = [to_ir(c.parsed) for c in rule.detection.parsed_condition]
+    tree = conds[0] if len(conds) == 1 else ["or", conds]
+    ls = rule.logsource
+    mapped_fields = [field_name(f) for f in (rule.fields or [])]
+    return BaseRule(
+        **_common(rule),
+        path=path,
+        logsource={"product": ls.product, "category": ls.category, "service": ls.service},
+        ir=tree,
+        fields=mapped_fields,
+    )
+
+
+def _fresh(proto: Any) -> Any:
+    """A pipeline keeps per-rule state; use a fresh one per rule."""
+    return load_pipeline()
+
+
+def map_field(base: SigmaRule, sigma_field: str) -> str:
+    """The document field a Sigma field name becomes for `base`'s log source."""
+    probe = SigmaRule.from_dict(
+        {
+            "title": "probe",
+            "logsource": {
+                "product": base.logsource.product,
+                "category": base.logsource.category,
+                "service": base.logsource.service,
+            },
+            "detection": {"sel": {sigma_field: "x"}, "condition": "sel"},
+        }
+    )
+    load_pipeline().apply(probe)
+    names = [f for f in fields_of(to_ir(probe.detection.parsed_condition[0].parsed))
+             if f not in ("winlog.channel", "event.dataset")]
+    if sigma_field in ("winlog.channel", "event.dataset"):
+        return sigma_field
+    return field_name(names[0]) if names else sigma_field
+
+
+def _leaf_rules(rule: SigmaRule | SigmaCorrelationRule) -> list[SigmaRule]:
+    if isinstance(rule, SigmaRule):
+        return [rule]
+    out: list[SigmaRule] = []
+    for ref in rule.rules or []:
+        out.extend(_leaf_rules(ref.rule))
+    return out
+
+
+def _compile_correlation(rule: SigmaCorrelationRule, path: str, proto: Any) -> Correlation:
+    if not rule.id:
+        raise UnsupportedError("correlation has no id")
+    ctype = rule.type.name.lower()
+    if ctype not in ("event_count", "value_count", "temporal", "temporal_ordered"):
+        raise UnsupportedError(f"correlation type {ctype}")
+    group_by: dict[str, list[str]] = {}
+    value_field: dict[str, str] = {}
+    refs = [r.rule for r in rule.rules or []]
+    cond = rule.condition
+    if not hasattr(cond, "op"):
+        raise UnsupportedError("extended correlation conditions")
+    for ref in refs:
+        rid = str(ref.id)
+        leaf = _leaf_rules(ref)[0]
+        fields = []
+        for g in rule.group_by or []:
+            alias = rule.aliases.aliases.get(g) if rule.aliases else None
+            if alias is not None:
+                src = alias.mapping.get(ref) if hasattr(alias, "mapping") else None
+                g = str(src) if src is not None else g
+            fields.append(map_field(leaf, g))
+        group_by[rid] = fields
+        if ctype == "value_count" and cond.fieldref:
+            value_field[rid] = map_field(leaf, cond.fieldref)
+    return Correlation(
+        **_common(rule),
+        path=path,
+        type=ctype,
+        rules=[str(r.id) for r in refs],
+        group_by=group_by,
+        timespan=float(rule.timespan.seconds),
+        op=cond.op.name.lower(),
+        count=int(cond.count),
+        value_field=value_field,
+        generate=bool(rule.generate),
+    )

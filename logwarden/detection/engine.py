@@ -1,0 +1,117 @@
+"""The in-process detector: compiled predicates indexed by channel / dataset / required field.
+
+`Detector.match(flat)` -> the base rules a document matches (all engines' single-event verdict
+for hunt and stream). `Detector.process(doc)` -> alert documents, running correlations too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .alerts import alert_for_fired, alert_for_match, doc_host, doc_id, doc_time
+from .compiler import BaseRule, RuleSet
+from .correlate import CorrelationEngine, Hit
+from .evaluate import Flat, Pred, compile_pred, flatten
+from .ir import UnsupportedError, required_equals, required_fields
+
+GENERIC = {"winlog.channel", "event.dataset", "event.code"}
+
+
+@dataclass(slots=True)
+class Compiled:
+    rule: BaseRule
+    pred: Pred
+
+
+class Detector:
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self.failed: list[tuple[BaseRule, str]] = []
+        self.by_channel: dict[str, list[Compiled]] = {}
+        self.by_dataset: dict[str, list[Compiled]] = {}
+        self.by_field: dict[str, list[Compiled]] = {}
+        self.always: list[Compiled] = []
+        for rule in ruleset.rules:
+            try:
+                c = Compiled(rule, compile_pred(rule.ir))
+            except (UnsupportedError, ValueError, KeyError) as exc:
+                self.failed.append((rule, str(exc)))
+                continue
+            self._index(c)
+        self.correlations = CorrelationEngine(ruleset.correlations)
+
+    def _index(self, c: Compiled) -> None:
+        chans = required_equals(c.rule.ir, "winlog.channel")
+        if chans:
+            for ch in chans:
+                self.by_channel.setdefault(ch, []).append(c)
+            return
+        sets = required_equals(c.rule.ir, "event.dataset")
+        if sets:
+            for ds in sets:
+                self.by_dataset.setdefault(ds, []).append(c)
+            return
+        req = sorted(required_fields(c.rule.ir) - GENERIC) or sorted(required_fields(c.rule.ir))
+        if req:
+            self.by_field.setdefault(req[0], []).append(c)
+        else:
+            self.always.append(c)
+
+    def candidates(self, flat: Flat) -> Iterable[Compiled]:
+        ch = flat.get("winlog.channel")
+        if isinstance(ch, str):
+            yield from self.by_channel.get(ch.lower(), ())
+        ds = flat.get("event.dataset")
+        if isinstance(ds, str):
+            yield from self.by_dataset.get(ds.lower(), ())
+        for fld, rules in self.by_field.items():
+            if fld in flat:
+                yield from rules
+        yield from self.always
+
+    def match(self, flat: Flat) -> list[BaseRule]:
+        return [c.rule for c in self.candidates(flat) if c.pred(flat)]
+
+    def process(self, doc: dict[str, Any], eid: str | None = None) -> list[dict[str, Any]]:
+        """Stream-style: evaluate one document, feed correlations, return alert documents."""
+        flat = flatten(doc)
+        eid = eid or doc_id(doc, flat)
+        alerts: list[dict[str, Any]] = []
+        hits: list[Hit] = []
+        for rule in self.match(flat):
+            if rule.generate:
+                alerts.append(alert_for_match(rule, flat, eid))
+            if self.correlations.interested(rule.id):
+                hits.append(Hit(rule.id, doc_time(flat), eid, flat, doc_host(flat)))
+        for h in hits:
+            alerts.extend(alert_for_fired(f) for f in self.correlations.feed(h))
+        return alerts
+
+
+def run_batch(detector: Detector, docs: Iterable[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Batch semantics (hunt): single-event alerts, then correlations fed in (time, id) order."""
+    alerts: list[dict[str, Any]] = []
+    hits: list[Hit] = []
+    for eid, doc in docs:
+        flat = flatten(doc)
+        for rule in detector.match(flat):
+            if rule.generate:
+                alerts.append(alert_for_match(rule, flat, eid))
+            if detector.correlations.interested(rule.id):
+                hits.append(Hit(rule.id, doc_time(flat), eid, _keep(flat), doc_host(flat)))
+    alerts.extend(correlate_hits(detector.correlations, hits))
+    return alerts
+
+
+def _keep(flat: Flat) -> Flat:
+    return flat
+
+
+def correlate_hits(engine: CorrelationEngine, hits: list[Hit]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    hits.sort(key=lambda h: (h.ts, h.event_id, h.rule_id))
+    for h in hits:
+        out.extend(alert_for_fired(f) for f in engine.feed(h))
+    return out

@@ -1,0 +1,212 @@
+"""Sigma condition trees -> a small JSON-serialisable intermediate representation (IR).
+
+The IR is what the compiled-rule cache stores and what every engine evaluates, so hunt, stream
+and es agree by construction. Nodes (lists, so they survive JSON):
+
+    ["and", [node...]]   ["or", [node...]]   ["not", node]   ["const", bool]
+    ["m", field, op, arg]       field match; ops below
+    ["kw", op, arg]             keyword (no field): any string value of the document
+
+String ops are case-insensitive (Sigma semantics; args are lowercased here):
+    eq, contains, startswith, endswith, glob (regex source from wildcards, fullmatch)
+    cased_eq, cased_glob       (the `cased` modifier)
+    re [pattern, flags]        Python `re.search`; flags a subset of "ims"
+    num number, cmp [op, number], cidr "net", null, exists bool, bool bool, ref field
+Field names lose a `.caseless` suffix: the in-process engines read it as the field itself.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.types import (
+    CompareOperators,
+    Placeholder,
+    SigmaBool,
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SpecialChars,
+)
+
+Node = list[Any]
+
+_CMP = {
+    CompareOperators.LT: "lt",
+    CompareOperators.LTE: "lte",
+    CompareOperators.GT: "gt",
+    CompareOperators.GTE: "gte",
+    CompareOperators.NEQ: "neq",
+}
+_RE_FLAGS = {
+    SigmaRegularExpressionFlag.IGNORECASE: "i",
+    SigmaRegularExpressionFlag.MULTILINE: "m",
+    SigmaRegularExpressionFlag.DOTALL: "s",
+}
+
+
+class UnsupportedError(ValueError):
+    """A construct the in-process engines cannot evaluate (reported, never silently dropped)."""
+
+
+def field_name(name: str) -> str:
+    return name.removesuffix(".caseless")
+
+
+def _string_op(value: SigmaString) -> tuple[str, Any]:
+    cased = isinstance(value, SigmaCasedString)
+    parts = value.s
+    for p in parts:
+        if isinstance(p, Placeholder):
+            raise UnsupportedError(f"unexpanded placeholder %{p.name}%")
+    plain = [p for p in parts if isinstance(p, str)]
+    specials = [p for p in parts if not isinstance(p, str)]
+
+    def norm(s: str) -> str:
+        return s if cased else s.lower()
+
+    if not specials:
+        return ("cased_eq" if cased else "eq"), norm("".join(plain))
+    if not cased and len(plain) <= 1 and all(p is SpecialChars.WILDCARD_MULTI for p in specials):
+        text = plain[0] if plain else ""
+        if len(parts) == 1:  # just "*"
+            return "glob", ".*"
+        if len(parts) == 3 and parts[0] is SpecialChars.WILDCARD_MULTI and parts[2] is SpecialChars.WILDCARD_MULTI:
+            return "contains", norm(text)
+        if len(parts) == 2 and parts[1] is SpecialChars.WILDCARD_MULTI:
+            return "startswith", norm(text)
+        if len(parts) == 2 and parts[0] is SpecialChars.WILDCARD_MULTI:
+            return "endswith", norm(text)
+    pattern = []
+    for p in parts:
+        if p is SpecialChars.WILDCARD_MULTI:
+            pattern.append(".*")
+        elif p is SpecialChars.WILDCARD_SINGLE:
+            pattern.append(".")
+        else:
+            pattern.append(re.escape(norm(p)))
+    return ("cased_glob" if cased else "glob"), "".join(pattern)
+
+
+def value_op(value: Any) -> tuple[str, Any]:
+    """(op, arg) for one Sigma value."""
+    if isinstance(value, SigmaString):
+        return _string_op(value)
+    if isinstance(value, SigmaRegularExpression):
+        flags = "".join(sorted(_RE_FLAGS[f] for f in value.flags))
+        pattern = str(value.regexp.original if hasattr(value.regexp, "original") else value.regexp)
+        re.compile(pattern)
+        return "re", [pattern, flags]
+    if isinstance(value, SigmaCIDRExpression):
+        return "cidr", str(value.network)
+    if isinstance(value, SigmaCompareExpression):
+        return "cmp", [_CMP[value.op], value.number.number]
+    if isinstance(value, SigmaBool):
+        return "bool", bool(value.boolean)
+    if isinstance(value, SigmaNumber):
+        return "num", value.number
+    if isinstance(value, SigmaNull):
+        return "null", None
+    if isinstance(value, SigmaExists):
+        return "exists", bool(value.exists)
+    if isinstance(value, SigmaFieldReference):
+        if value.starts_with or value.ends_with:
+            raise UnsupportedError("field reference with startswith/endswith")
+        return "ref", field_name(value.field)
+    raise UnsupportedError(f"value type {type(value).__name__}")
+
+
+def to_ir(cond: Any) -> Node:
+    """Convert a parsed pySigma condition (after the pipeline ran) to IR."""
+    if isinstance(cond, ConditionAND | ConditionOR):
+        kind = "and" if isinstance(cond, ConditionAND) else "or"
+        kids: list[Node] = []
+        for arg in cond.args:
+            sub = to_ir(arg)
+            kids.extend(sub[1] if sub[0] == kind else [sub])
+        return [kind, kids]
+    if isinstance(cond, ConditionNOT):
+        return ["not", to_ir(cond.args[0])]
+    if isinstance(cond, ConditionFieldEqualsValueExpression):
+        if isinstance(cond.value, SigmaExpansion):
+            return ["or", [to_ir(ConditionFieldEqualsValueExpression(cond.field, v)) for v in cond.value.values]]
+        op, arg = value_op(cond.value)
+        if cond.field is None:
+            return ["kw", op, arg]
+        return ["m", field_name(cond.field), op, arg]
+    if isinstance(cond, ConditionValueExpression):
+        if isinstance(cond.value, SigmaExpansion):
+            return ["or", [to_ir(ConditionValueExpression(v)) for v in cond.value.values]]
+        op, arg = value_op(cond.value)
+        return ["kw", op, arg]
+    raise UnsupportedError(f"condition element {type(cond).__name__}")
+
+
+def fields_of(node: Node) -> set[str]:
+    """Every document field an IR tree reads."""
+    if node[0] in ("and", "or"):
+        out: set[str] = set()
+        for kid in node[1]:
+            out |= fields_of(kid)
+        return out
+    if node[0] == "not":
+        return fields_of(node[1])
+    if node[0] == "m":
+        return {node[1]} | ({node[3]} if node[2] == "ref" else set())
+    return set()
+
+
+def required_fields(node: Node) -> set[str]:
+    """Fields that must be present in any document the tree matches (for rule indexing)."""
+    kind = node[0]
+    if kind == "and":
+        out: set[str] = set()
+        for kid in node[1]:
+            out |= required_fields(kid)
+        return out
+    if kind == "or":
+        sets = [required_fields(k) for k in node[1]]
+        return set.intersection(*sets) if sets else set()
+    if kind == "m" and node[2] not in ("null", "exists"):
+        return {node[1]}
+    if kind == "m" and node[2] == "exists" and node[3]:
+        return {node[1]}
+    return set()
+
+
+def required_equals(node: Node, fld: str) -> set[str] | None:
+    """Values `fld` must equal (caseless) for the tree to match, or None if unconstrained."""
+    kind = node[0]
+    if kind == "and":
+        for kid in node[1]:
+            got = required_equals(kid, fld)
+            if got is not None:
+                return got
+        return None
+    if kind == "or":
+        acc: set[str] = set()
+        for kid in node[1]:
+            got = required_equals(kid, fld)
+            if got is None:
+                return None
+            acc |= got
+        return acc
+    if kind == "m" and node[1] == fld and node[2] == "eq":
+        return {node[3]}
+    return None

@@ -1,0 +1,1 @@
+"""pySigma processing pipelines as data (the *.yml beside this file) and their loader."""

@@ -1,0 +1,57 @@
+"""Load the processing pipeline every engine uses: stock `ecs_windows` + the YAML files here.
+
+`load_pipeline()` returns one ProcessingPipeline; `pipeline_digest()` a hash of everything that
+shapes compilation (the YAML data and the library versions), used as part of the cache key.
+`declared_fields()` lists every field a converted rule may name (see fields.yml).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+from sigma.pipelines.elasticsearch.windows import ecs_windows
+from sigma.processing.pipeline import ProcessingPipeline
+from sigma.processing.transformations import FieldMappingTransformation
+
+HERE = Path(__file__).resolve().parent
+PIPELINE_FILES = ("windows.yml", "firewall.yml", "antivirus.yml")
+CATCH_ALL = "ecs_windows_winlog_eventdata_prefix"
+
+
+def load_pipeline() -> ProcessingPipeline:
+    """Items run in list order (`+` concatenates; priorities only order sigma-cli's resolver), so
+    our Windows items come first and win over the stock catch-all."""
+    own = [ProcessingPipeline.from_yaml((HERE / name).read_text(encoding="utf-8")) for name in PIPELINE_FILES]
+    pipeline = own[0] + ecs_windows()
+    for extra in own[1:]:
+        pipeline = pipeline + extra
+    return pipeline
+
+
+def pipeline_digest() -> str:
+    h = hashlib.sha256()
+    for name in (*PIPELINE_FILES, "fields.yml"):
+        h.update((HERE / name).read_bytes())
+    for dist in ("pysigma", "pysigma-backend-elasticsearch"):
+        try:
+            h.update(metadata.version(dist).encode())
+        except metadata.PackageNotFoundError:
+            pass
+    return h.hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def declared_fields() -> frozenset[str]:
+    data = yaml.safe_load((HERE / "fields.yml").read_text(encoding="utf-8"))
+    known = {f"winlog.event_data.{name}" for name in data.get("windows_event_data", [])}
+    known.update(data.get("ecs", []))
+    for item in load_pipeline().items:
+        if isinstance(item.transformation, FieldMappingTransformation):
+            for target in item.transformation.mapping.values():
+                targets = target if isinstance(target, list) else [target]
+                known.update(str(t) for t in targets)
+    return frozenset(f.removesuffix(".caseless") for f in known)
