@@ -74,7 +74,7 @@ def _read_head(data: BinaryIO) -> bytes:
     return head
 
 
-def _from_stream(path: str, data: BinaryIO) -> Iterator[RawItem]:
+def _from_stream(path: str, data: BinaryIO, real_path: str | None = None) -> Iterator[RawItem]:
     try:
         head = _read_head(data)
     except OSError as exc:
@@ -86,8 +86,9 @@ def _from_stream(path: str, data: BinaryIO) -> Iterator[RawItem]:
     elif kind == "json":
         yield from read_json_lines(path, data, head)
     elif kind == "evtx":
-        if path != "-" and os.path.isfile(path) and _same_start(path, head):
-            yield from read_evtx(path)
+        file = real_path or path
+        if file != "-" and os.path.isfile(file) and _same_start(file, head):
+            yield from read_evtx(file, source=path)
             return
         # a pipe or other non-seekable stream: pyevtx-rs needs a file
         with tempfile.NamedTemporaryFile(prefix="logwarden-", suffix=".evtx") as tmp:
@@ -112,9 +113,11 @@ def parse_stream(path: str, data: BinaryIO) -> Iterator[Event | DeadLetter]:
     return records(_from_stream(path, data), path)
 
 
-def iter_file(path: Path, skip: int = 0) -> Iterator[Event | DeadLetter]:
-    """Records of one file; `skip` records (events and dead letters) already shipped are not yielded."""
-    source = str(path)
+def iter_file(path: Path, skip: int = 0, *, source: str | None = None) -> Iterator[Event | DeadLetter]:
+    """Records of one file; `skip` records (events and dead letters) already shipped are not yielded.
+
+    `source` labels the records (log.file.path, dead letter source); default: the path itself."""
+    source = source or str(path)
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed by the generator below
     except OSError as exc:
@@ -122,7 +125,7 @@ def iter_file(path: Path, skip: int = 0) -> Iterator[Event | DeadLetter]:
                          reason=f"cannot open file: {exc}", dataset="windows", position=1)
         return
     with fh:
-        yield from records(_from_stream(source, fh), source, skip)
+        yield from records(_from_stream(source, fh, real_path=str(path)), source, skip)
 
 
 def iter_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
