@@ -152,6 +152,7 @@ def load_ruleset(paths: list[Path] | None = None, use_cache: bool = True) -> Rul
 def _parse_files(files: list[Path], errors: list[RuleError]) -> tuple[SigmaCollection, dict[int, str]]:
     items: list[Any] = []
     origin: dict[int, str] = {}
+    seen: dict[str, str] = {}
     for f in files:
         try:
             text = f.read_text(encoding="utf-8")
@@ -166,9 +167,37 @@ def _parse_files(files: list[Path], errors: list[RuleError]) -> tuple[SigmaColle
             if r.errors:
                 errors.append(RuleError(str(f), "; ".join(str(e) for e in r.errors), str(r.id or "")))
                 continue
+            rid = str(r.id or "")
+            if rid and rid in seen:
+                errors.append(RuleError(str(f), f"duplicate rule id {rid} (also in {seen[rid]})", rid))
+                continue
+            if r.name and r.name in seen:
+                errors.append(RuleError(str(f), f"duplicate rule name {r.name} (also in {seen[r.name]})", rid))
+                continue
+            seen.update({k: str(f) for k in (rid, r.name) if k})
             origin[id(r)] = str(f)
             items.append(r)
-    return SigmaCollection(items), origin
+    return _drop_dangling(items, origin, errors), origin
+
+
+def _drop_dangling(items: list[Any], origin: dict[int, str], errors: list[RuleError]) -> SigmaCollection:
+    """Correlations whose references name no loaded rule are errors (and are left out)."""
+    known = {str(r.id) for r in items if r.id} | {r.name for r in items if r.name}
+    while True:
+        keep = []
+        for r in items:
+            if isinstance(r, SigmaCorrelationRule):
+                missing = [ref.reference for ref in r.rules or [] if ref.reference not in known]
+                if missing:
+                    errors.append(RuleError(origin.get(id(r), "?"), f"correlation references unknown rules: {missing}",
+                                            str(r.id or "")))
+                    known.discard(str(r.id))
+                    known.discard(r.name or "")
+                    continue
+            keep.append(r)
+        if len(keep) == len(items):
+            return SigmaCollection(items)
+        items = keep
 
 
 def compile_files(files: list[Path]) -> RuleSet:

@@ -1,0 +1,89 @@
+"""`rules convert`: pySigma's Elasticsearch backends over our pipelines (exports, decision 8).
+
+lucene: one Lucene query per rule (case-insensitive through `.caseless` sub-fields)
+dsl:    the same wrapped in Elasticsearch query DSL
+esql:   ES|QL queries (for full-stack users; the test server has no ES|QL)
+kibana: NDJSON of Kibana detection rules (siem_rule_ndjson), for Kibana's own engine
+Correlation rules have no Lucene form; they are listed as skipped (the es engine runs them).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
+from sigma.processing.pipeline import ProcessingPipeline
+
+from logwarden.pipelines.sigma.loader import HERE, load_pipeline
+
+from .compiler import rule_files
+
+TARGETS = {
+    "lucene": ("lucene", "default"),
+    "dsl": ("lucene", "dsl_lucene"),
+    "esql": ("esql", "default"),
+    "kibana": ("lucene", "siem_rule_ndjson"),
+}
+
+
+@dataclass
+class Converted:
+    outputs: list[tuple[str, Any]] = field(default_factory=list)  # (rule id, query)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path or id, reason)
+
+
+def es_pipeline(caseless: bool = True) -> ProcessingPipeline:
+    p = load_pipeline()
+    if caseless:
+        p = p + ProcessingPipeline.from_yaml((HERE / "caseless.yml").read_text(encoding="utf-8"))
+    return p
+
+
+def _backend(kind: str, caseless: bool) -> Any:
+    if kind == "esql":
+        from sigma.backends.elasticsearch import ESQLBackend
+
+        return ESQLBackend(processing_pipeline=es_pipeline(caseless=False))
+    from sigma.backends.elasticsearch import LuceneBackend
+
+    return LuceneBackend(processing_pipeline=es_pipeline(caseless))
+
+
+def convert(paths: list[Path] | None, target: str, caseless: bool = True) -> Converted:
+    kind, fmt = TARGETS[target]
+    out = Converted()
+    for f in rule_files(paths):
+        try:
+            docs = [d for d in yaml.safe_load_all(f.read_text(encoding="utf-8")) if d]
+            coll = SigmaCollection.from_dicts(docs, resolve_references=False)
+        except Exception as exc:  # noqa: BLE001
+            out.skipped.append((str(f), f"{type(exc).__name__}: {exc}"))
+            continue
+        for rule in coll.rules:
+            if isinstance(rule, SigmaCorrelationRule):
+                out.skipped.append((str(f), "correlation rule: run by the es engine (no Lucene form)"))
+                continue
+            try:
+                backend = _backend(kind, caseless)
+                for q in backend.convert_rule(rule, fmt) or []:
+                    out.outputs.append((str(rule.id), q))
+            except Exception as exc:  # noqa: BLE001 - reported per rule
+                out.skipped.append((str(f), f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+def render(conv: Converted, target: str) -> str:
+    lines: list[str] = []
+    for rid, q in conv.outputs:
+        if target == "kibana":
+            lines.append(json.dumps(q, ensure_ascii=False, default=str))
+        elif target == "dsl":
+            lines.append(json.dumps({"rule_id": rid, "query": q}, ensure_ascii=False, default=str))
+        else:
+            lines.append(f"{rid}\t{q}")
+    return "\n".join(lines) + ("\n" if lines else "")
