@@ -63,9 +63,16 @@ def _system(el: ET.Element) -> dict[str, Any]:
             if child.text is not None and child.text.strip():
                 node["#text"] = child.text
             out[name] = node
-        else:
-            out[name] = child.text
+        else:  # System values never carry meaningful surrounding whitespace
+            out[name] = child.text.strip() if child.text is not None else None
     return out
+
+
+def _data_text(text: str | None) -> str | None:
+    """Data text; the indentation a pretty-printer puts inside an empty element counts as empty."""
+    if text is not None and text[:1] == "\n" and not text.strip(" \n"):
+        return None
+    return text
 
 
 def _event_data(el: ET.Element) -> dict[str, Any]:
@@ -75,9 +82,9 @@ def _event_data(el: ET.Element) -> dict[str, Any]:
         tag = _local(child.tag)
         name = child.attrib.get("Name")
         if tag == "Data" and name is None:
-            unnamed.append(child.text)
+            unnamed.append(_data_text(child.text))
         elif tag == "Data":
-            out[name] = child.text if child.text is not None else None
+            out[name] = _data_text(child.text)
         else:
             out[tag] = _node(child)
     if unnamed:
