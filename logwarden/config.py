@@ -2,7 +2,9 @@
 
     kafka: 127.0.0.1:19092            LOGWARDEN_KAFKA
     elasticsearch: http://127.0.0.1:19200   LOGWARDEN_ES
-    home: .lab                        LOGWARDEN_HOME   (runtime downloads, data, logs)
+    home: .lab                        LOGWARDEN_HOME   (runtime data, logs; downloads are cached
+                                                        in ~/.cache/logwarden or LOGWARDEN_CACHE)
+    es_timeout: 60                    LOGWARDEN_ES_TIMEOUT (seconds per request)
     state: .lab/state                 LOGWARDEN_STATE  (shipper checkpoints)
 
 The file is `logwarden.yml` in the working directory, or the path in LOGWARDEN_CONFIG / --config.
@@ -23,6 +25,7 @@ ENV = {
     "state": "LOGWARDEN_STATE",
     "topic_prefix": "LOGWARDEN_TOPIC_PREFIX",
     "index_prefix": "LOGWARDEN_INDEX_PREFIX",
+    "es_timeout": "LOGWARDEN_ES_TIMEOUT",
 }
 
 
@@ -34,6 +37,7 @@ class Config:
     state: str = ""
     topic_prefix: str = "logwarden."
     index_prefix: str = "logwarden-"
+    es_timeout: str = "60"  # seconds per Elasticsearch request
 
     @property
     def home_path(self) -> Path:

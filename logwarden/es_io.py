@@ -12,7 +12,7 @@ from logwarden.config import Config
 
 
 def client(cfg: Config, **overrides: Any) -> Elasticsearch:
-    options: dict[str, Any] = {"request_timeout": 60, "max_retries": 0, "retry_on_timeout": False}
+    options: dict[str, Any] = {"request_timeout": float(cfg.es_timeout), "max_retries": 0, "retry_on_timeout": False}
     options.update(overrides)
     return Elasticsearch(cfg.elasticsearch, **options)
 

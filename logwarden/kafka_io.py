@@ -35,7 +35,6 @@ class KafkaSink:
             "linger_ms": 20,
             "batch_size": 512 * 1024,
             "max_request_size": 10 * 1024 * 1024,
-            "buffer_memory": 64 * 1024 * 1024,
             "retries": 10,
             "retry_backoff_ms": 200,
             "client_id": "logwarden-shipper",

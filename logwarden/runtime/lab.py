@@ -155,6 +155,10 @@ class Lab:
         procs.wait_until(self._kafka_healthy, 120, "Kafka", d / "pid", d / "kafka.log")
 
     # -- Elasticsearch
+    def es_server_pid(self) -> int | None:
+        """The Elasticsearch server JVM (the launcher's child), for fault-injection tests."""
+        return procs.read_pid(self.es_dir / "server.pid")
+
     def _es_health(self) -> str | None:
         try:
             with urllib.request.urlopen(f"{self.cfg.elasticsearch}/_cluster/health", timeout=3) as r:
@@ -190,6 +194,7 @@ class Lab:
             "-Ecluster.routing.allocation.disk.threshold_enabled=false",
             "-Eaction.auto_create_index=true",
             "-Ecluster.name=logwarden-lab",
+            "-p", str(d / "server.pid"),
         ]
         env = {"ES_JAVA_HOME": java_home, "ES_JAVA_OPTS": os.environ.get("LOGWARDEN_ES_HEAP", "-Xms1g -Xmx1g")}
         if os.geteuid() == 0:
