@@ -1,0 +1,75 @@
+"""`logwarden detect [--once | --interval 60s]`: the Sigma rules as Elasticsearch queries."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+
+def duration(text: str) -> float:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", text.strip())
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 60s, 5m, 24h)")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("detect", help="run the Sigma rules on Elasticsearch; alerts to logwarden-alerts-*")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--once", action="store_true", help="one pass and exit")
+    mode.add_argument("--interval", type=duration, default=60.0, help="seconds between passes (default 60s)")
+    p.add_argument("--lookback", type=duration, default=None,
+                   help="window length (default: everything with --once, 2x interval otherwise)")
+    p.add_argument("--overlap", type=duration, default=120.0, help="extra look-back for late events (default 2m)")
+    p.add_argument("--rules", action="append", type=Path, help="rule file or folder (default: sigma_rules/)")
+    p.add_argument("--dry-run", action="store_true", help="print alerts as JSON lines, write nothing")
+    p.add_argument("--json", action="store_true", help="print counters as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from elasticsearch import ApiError, TransportError
+
+    from logwarden.config import ConfigError, load
+    from logwarden.detection.compiler import load_ruleset
+    from logwarden.detection.engine import Detector
+    from logwarden.detection.es import EsDetector
+    from logwarden.es_io import client
+    from logwarden.shippers.base import dumps
+
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        print(f"detect: {exc}", file=sys.stderr)
+        return 2
+    detector = Detector(load_ruleset(args.rules))
+    runner = EsDetector(cfg, client(cfg), detector)
+    while True:
+        now = datetime.now(UTC)
+        lookback = args.lookback if args.lookback is not None else (None if args.once else 2 * args.interval)
+        start = None if lookback is None else now - timedelta(seconds=lookback + args.overlap)
+        try:
+            alerts = runner.run_once(start, now)
+            if args.dry_run:
+                for a in alerts:
+                    print(dumps(a).decode())
+            else:
+                runner.write(alerts)
+        except (ApiError, TransportError) as exc:
+            print(f"detect: Elasticsearch at {cfg.elasticsearch}: {exc}", file=sys.stderr)
+            if args.once:
+                return 3
+        s = runner.stats
+        line = {"rules": s.rules, "queries": s.queries, "hits": s.hits, "dropped": s.dropped,
+                "alerts": s.alerts, "created": s.created, "existing": s.existing}
+        print(json.dumps(line) if args.json else
+              f"detect: {s.rules} rules, {s.hits} hits, {s.alerts} alerts "
+              f"({s.created} new, {s.existing} already there)", file=sys.stderr)
+        if args.once:
+            return 0
+        time.sleep(args.interval)

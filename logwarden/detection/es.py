@@ -1,0 +1,341 @@
+"""es: the compiled rules as Elasticsearch queries over a moving time window.
+
+Each base rule's IR becomes query DSL, built with the index's field types (field_caps): strings
+query `<field>.caseless` with lowercased terms, or `wildcard` / `regexp` with
+`case_insensitive`; ips and numbers query the field. Where Elasticsearch cannot express a leaf
+exactly (Python regex features Lucene lacks, CIDR on a keyword, field references, keywords),
+the leaf is widened (exists / match_all in a positive position, match_none under a NOT) so the
+query is a superset, and every hit is confirmed with the same in-process predicate hunt and
+stream use. Exact rules never lose a hit in that step (`Stats.dropped` counts any that do).
+Correlations: the referenced rules' hits (needed fields only) feed the shared window code.
+Alerts are written with op_type create and their deterministic id: reruns never duplicate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from logwarden.config import Config
+from logwarden.shippers.base import dumps
+
+from .alerts import alert_for_match, doc_host, doc_time
+from .compiler import BaseRule
+from .correlate import Hit
+from .engine import Detector, correlate_hits
+from .evaluate import compile_pred, flatten
+from .ir import Node
+
+SOURCES = ("windows", "firewall", "av")
+MATCH_ALL: dict[str, Any] = {"match_all": {}}
+MATCH_NONE: dict[str, Any] = {"bool": {"must_not": [{"match_all": {}}]}}
+NUMERIC = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float", "unsigned_long"}
+PAGE = 5000
+
+
+@dataclass
+class Stats:
+    rules: int = 0
+    queries: int = 0
+    hits: int = 0
+    dropped: int = 0  # hits the in-process confirmation rejected (approximate leaves)
+    alerts: int = 0
+    created: int = 0
+    existing: int = 0
+    inexact_rules: list[str] = field(default_factory=list)
+
+
+def _wildcard_escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
+
+
+def glob_to_wildcard(rx: str) -> str:
+    """The IR's glob regex (re.escape'd literals, `.*`, `.`) back to an ES wildcard pattern."""
+    out, i = [], 0
+    while i < len(rx):
+        c = rx[i]
+        if c == "\\" and i + 1 < len(rx):
+            out.append(_wildcard_escape(rx[i + 1]))
+            i += 2
+        elif rx.startswith(".*", i):
+            out.append("*")
+            i += 2
+        elif c == ".":
+            out.append("?")
+            i += 1
+        else:
+            out.append(_wildcard_escape(c))
+            i += 1
+    return "".join(out)
+
+
+_LUCENE_SPECIAL = set('.?+*|{}[]()"\\#@&<>~')
+_UNSUPPORTED_RE = re.compile(r"\(\?[=!<]|\\[bBAZzG]|\\[1-9]|[*+?}]\?|\(\?[a-z]")
+
+
+def python_re_to_lucene(pattern: str) -> str | None:
+    """Python `re.search` pattern -> an anchored Lucene regexp, or None when not translatable."""
+    if _UNSUPPORTED_RE.search(pattern):
+        return None
+    p = pattern.replace("(?:", "(")
+    start = not p.startswith("^")
+    end = not (p.endswith("$") and not p.endswith("\\$"))
+    p = p[1:] if not start else p
+    p = p[:-1] if not end else p
+    if "^" in p.replace("[^", "") or re.search(r"(?<!\\)\$", p):
+        return None
+    out, i = [], 0
+    classes = {"d": "[0-9]", "w": "[a-zA-Z0-9_]", "s": "[ \t\r\n]", "D": None, "W": None, "S": None}
+    while i < len(p):
+        c = p[i]
+        if c == "\\" and i + 1 < len(p):
+            n = p[i + 1]
+            if n in classes:
+                if classes[n] is None:
+                    return None
+                out.append(classes[n])
+            elif n in "tnr":
+                out.append({"t": "\t", "n": "\n", "r": "\r"}[n])
+            else:
+                out.append("\\" + n)
+            i += 2
+            continue
+        if c in "@&<>~#\"":
+            out.append("\\" + c)
+        else:
+            out.append(c)
+        i += 1
+    body = "".join(out)
+    if "[" in body and re.search(r"\[[^\]]*\\[dws]", pattern):
+        return None  # \d inside a character class: no Lucene form
+    return (".*" if start else "") + "(" + body + ")" + (".*" if end else "")
+
+
+class QueryBuilder:
+    def __init__(self, types: dict[str, str]) -> None:
+        self.types = types
+        self.inexact = False
+
+    def _approx(self, positive: bool, fld: str | None = None) -> dict[str, Any]:
+        self.inexact = True
+        if not positive:
+            return MATCH_NONE
+        return {"exists": {"field": fld}} if fld else MATCH_ALL
+
+    def build(self, node: Node, positive: bool = True) -> dict[str, Any]:
+        kind = node[0]
+        if kind == "and":
+            return {"bool": {"filter": [self.build(k, positive) for k in node[1]]}}
+        if kind == "or":
+            return {"bool": {"should": [self.build(k, positive) for k in node[1]], "minimum_should_match": 1}}
+        if kind == "not":
+            return {"bool": {"must_not": [self.build(node[1], not positive)]}}
+        if kind == "const":
+            return MATCH_ALL if node[1] else MATCH_NONE
+        if kind == "kw":
+            return self._approx(positive)
+        return self.leaf(node[1], node[2], node[3], positive)
+
+    def leaf(self, fld: str, op: str, arg: Any, positive: bool) -> dict[str, Any]:
+        ftype = self.types.get(fld)
+        if op == "null":
+            return {"bool": {"must_not": [{"exists": {"field": fld}}]}}
+        if op == "exists":
+            q = {"exists": {"field": fld}}
+            return q if arg else {"bool": {"must_not": [q]}}
+        if ftype is None and f"{fld}.caseless" not in self.types:
+            return MATCH_NONE  # no document in these indices has the field
+        if ftype == "ip":
+            if op == "cidr":
+                return {"term": {fld: arg}}
+            if op == "eq":
+                return {"term": {fld: arg}} if _is_ip(arg) else MATCH_NONE
+            return self._approx(positive, fld)
+        if ftype in NUMERIC:
+            if op in ("num", "eq") and _is_number(arg):
+                return {"term": {fld: arg}}
+            if op == "cmp":
+                cmp, n = arg
+                if cmp == "neq":
+                    return {"bool": {"filter": [{"exists": {"field": fld}}],
+                                     "must_not": [{"term": {fld: n}}]}}
+                return {"range": {fld: {cmp: n}}}
+            if op == "eq":
+                return MATCH_NONE
+            return self._approx(positive, fld)
+        if ftype == "boolean":
+            if op == "bool":
+                return {"term": {fld: arg}}
+            return self._approx(positive, fld)
+        ci = f"{fld}.caseless" if f"{fld}.caseless" in self.types else None
+        if op == "eq":
+            return {"term": {ci: arg}} if ci else {"term": {fld: {"value": arg, "case_insensitive": True}}}
+        if op == "cased_eq":
+            return {"term": {fld: arg}}
+        if op in ("contains", "startswith", "endswith", "glob", "cased_glob"):
+            if op == "contains":
+                pat = f"*{_wildcard_escape(arg)}*"
+            elif op == "startswith":
+                pat = f"{_wildcard_escape(arg)}*"
+            elif op == "endswith":
+                pat = f"*{_wildcard_escape(arg)}"
+            else:
+                pat = glob_to_wildcard(arg)
+            cased = op == "cased_glob"
+            return {"wildcard": {fld: {"value": pat, "case_insensitive": not cased}}}
+        if op == "num":
+            return {"term": {ci: str(arg)}} if ci else {"term": {fld: str(arg)}}
+        if op == "bool":
+            return {"term": {ci or fld: "true" if arg else "false"}}
+        if op == "re":
+            pattern, flags = arg
+            lucene = None if ("m" in flags or "s" in flags) else python_re_to_lucene(pattern)
+            if lucene is None:
+                return self._approx(positive, fld)
+            self.inexact = True  # Lucene and Python regex dialects differ at the edges: confirm
+            return {"regexp": {fld: {"value": lucene, "flags": "NONE", "case_insensitive": "i" in flags,
+                                     "max_determinized_states": 100000}}}
+        return self._approx(positive, fld)
+
+
+def _is_ip(s: Any) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(str(s))
+        return True
+    except ValueError:
+        return False
+
+
+def _is_number(s: Any) -> bool:
+    try:
+        float(s)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def field_types(es: Any, index: str) -> dict[str, str]:
+    resp = es.field_caps(index=index, fields="*", ignore_unavailable=True, allow_no_indices=True)
+    out: dict[str, str] = {}
+    for name, caps in (resp.get("fields") or {}).items():
+        kinds = [k for k in caps if not k.startswith("_")]
+        if kinds:
+            out[name] = kinds[0]
+    return out
+
+
+class EsDetector:
+    def __init__(self, cfg: Config, es: Any, detector: Detector) -> None:
+        self.cfg, self.es, self.detector = cfg, es, detector
+        self.index = ",".join(cfg.index_pattern(d) for d in SOURCES)
+        self.stats = Stats()
+
+    def _search_all(self, query: dict[str, Any], source: list[str] | bool) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {"query": query, "size": PAGE, "sort": [{"@timestamp": "asc"}, {"_id": "asc"}],
+                                    "_source": source}
+            if after:
+                body["search_after"] = after
+            self.stats.queries += 1
+            resp = self.es.search(index=self.index, ignore_unavailable=True, allow_no_indices=True, **body)
+            hits = resp["hits"]["hits"]
+            out.extend(hits)
+            if len(hits) < PAGE:
+                return out
+            after = hits[-1]["sort"]
+
+    def run_once(self, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
+        types = field_types(self.es, self.index)
+        rng: dict[str, Any] = {}
+        span = max((c.timespan for c in self.detector.ruleset.correlations), default=0.0)
+        if start is not None:
+            rng["gte"] = start.timestamp() * 1000 - span * 1000
+        if end is not None:
+            rng["lte"] = end.timestamp() * 1000
+        time_filter = [{"range": {"@timestamp": {**rng, "format": "epoch_millis"}}}] if rng else []
+        alerts: list[dict[str, Any]] = []
+        hits_for_corr: list[Hit] = []
+        compiled = {c.rule.id: c for lst in (self.detector.by_channel, self.detector.by_dataset,
+                                             self.detector.by_field) for cs in lst.values() for c in cs}
+        compiled.update({c.rule.id: c for c in self.detector.always})
+        for rid, comp in compiled.items():
+            rule: BaseRule = comp.rule
+            want_alert = rule.generate
+            want_corr = self.detector.correlations.interested(rid)
+            if not (want_alert or want_corr):
+                continue
+            self.stats.rules += 1
+            qb = QueryBuilder(types)
+            q = qb.build(rule.ir)
+            if qb.inexact:
+                self.stats.inexact_rules.append(rid)
+            needs_all = any(n[0] == "kw" for n in _walk(rule.ir))
+            source: list[str] | bool = True if needs_all else sorted(
+                _fields(rule) | {"@timestamp", "event.id", "host.name", "winlog.computer_name", "observer.name"}
+                | {f for c in self.detector.correlations.by_rule.get(rid, ()) for f in
+                   (*c.group_by.get(rid, []), c.value_field.get(rid, ""))
+                   if f})
+            for h in self._search_all({"bool": {"filter": [q, *time_filter]}}, source):
+                self.stats.hits += 1
+                flat = flatten(h.get("_source") or {})
+                if not comp.pred(flat):
+                    self.stats.dropped += 1
+                    continue
+                eid = str(flat.get("event.id") or h["_id"])
+                ts = doc_time(flat)
+                if want_alert and (start is None or ts >= start.timestamp()):
+                    alerts.append(alert_for_match(rule, flat, eid))
+                if want_corr:
+                    hits_for_corr.append(Hit(rid, ts, eid, flat, doc_host(flat)))
+        fresh = type(self.detector.correlations)(self.detector.ruleset.correlations)
+        alerts.extend(a for a in correlate_hits(fresh, hits_for_corr)
+                      if start is None or a["@timestamp"] >= _iso(start))
+        self.stats.alerts += len(alerts)
+        return alerts
+
+    def write(self, alerts: list[dict[str, Any]]) -> None:
+        if not alerts:
+            return
+        body = b""
+        for a in alerts:
+            day = a["@timestamp"][:10].replace("-", ".")
+            index = f"{self.cfg.index_prefix}alerts-{day}"
+            body += dumps({"create": {"_index": index, "_id": a["event"]["id"]}}) + b"\n" + dumps(a) + b"\n"
+        resp = self.es.bulk(body=body, refresh="wait_for")
+        for item in resp["items"]:
+            status = item["create"]["status"]
+            if status in (200, 201):
+                self.stats.created += 1
+            elif status == 409:
+                self.stats.existing += 1
+            else:
+                raise RuntimeError(f"alert not written: {item['create'].get('error')}")
+
+
+def _iso(d: datetime) -> str:
+    return d.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _walk(node: Node):  # type: ignore[no-untyped-def]
+    yield node
+    if node[0] in ("and", "or"):
+        for k in node[1]:
+            yield from _walk(k)
+    elif node[0] == "not":
+        yield from _walk(node[1])
+
+
+def _fields(rule: BaseRule) -> set[str]:
+    from .ir import fields_of
+
+    return fields_of(rule.ir) | set(rule.fields)
+
+
+def confirm(rule: BaseRule, doc: dict[str, Any]) -> bool:
+    return compile_pred(rule.ir)(flatten(doc))
