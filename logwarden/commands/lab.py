@@ -11,7 +11,8 @@ from logwarden.config import load
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lab", help="start/stop the local Kafka + Elasticsearch (loopback only)")
-    p.add_argument("action", choices=["up", "down", "status"])
+    p.add_argument("action", choices=["up", "down", "status", "demo"],
+                   help="up/down/status the servers; demo: ship and index a small incident sample")
     p.add_argument("--json", action="store_true", help="machine-readable status")
     p.set_defaults(func=run)
 
@@ -19,7 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from logwarden.runtime.lab import Lab
 
-    lab = Lab(load(args.config))
+    cfg = load(args.config)
+    if args.action == "demo":
+        from logwarden import demo
+
+        return demo.run(cfg)
+    lab = Lab(cfg)
     if args.action == "down":
         stopped = lab.down()
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
