@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator
 
 from evtx import PyEvtxParser
+
 from logwarden.shippers.base import DeadLetter
 
 EVTX_MAGIC = b"ElfFile\x00"

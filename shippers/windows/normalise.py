@@ -202,6 +202,9 @@ def normalise(event: dict[str, Any], source: str = "") -> dict[str, Any]:
     }
     if source:
         doc["log"]["file"] = {"path": source}
+    rendering = ev.get("RenderingInfo")
+    if type(rendering) is dict and rendering.get("Message"):
+        doc["message"] = text(rendering["Message"])  # rendered exports (wevtutil /rd:true, Winlogbeat)
     enrich.enrich(doc, winlog, keywords)
     return doc
 

@@ -135,45 +135,45 @@ def read_xml(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[dict[st
         return DeadLetter(source=source, raw=raw.encode("utf-8", "surrogateescape"),
                           reason=f"line {at}: {reason}", dataset=DATASET)
 
+    pos = 0  # buf[:pos] is consumed
     while True:
-        m = START.search(buf)
+        m = START.search(buf, pos)
         if m is None:
             if eof:
                 return
-            keep = buf[-16:]
-            line += buf.count("\n", 0, len(buf) - len(keep))
-            buf = keep
+            keep = max(pos, len(buf) - 16)
+            line += buf.count("\n", pos, keep)
+            buf, pos = buf[keep:], 0
             chunk = data.read(CHUNK)
             eof = not chunk
             buf += dec.decode(chunk, final=eof)
             continue
-        if m.start():
-            line += buf.count("\n", 0, m.start())
-            buf = buf[m.start():]
-        e = END.search(buf, 6)
-        nxt = START.search(buf, 6)
-        if nxt is not None and (e is None or nxt.start() < e.start()):
-            yield bad("truncated XML: <Event> not closed before the next <Event>", buf[: nxt.start()], line)
-            line += buf.count("\n", 0, nxt.start())
-            buf = buf[nxt.start():]
+        line += buf.count("\n", pos, m.start())
+        pos = m.start()
+        e = END.search(buf, pos + 6)
+        nxt = START.search(buf, pos + 6, e.start() if e is not None else len(buf))
+        if nxt is not None:
+            yield bad("truncated XML: <Event> not closed before the next <Event>", buf[pos: nxt.start()], line)
+            line += buf.count("\n", pos, nxt.start())
+            pos = nxt.start()
             continue
         if e is None:
             if eof:
-                yield bad("truncated XML: <Event> not closed at end of input", buf, line)
+                yield bad("truncated XML: <Event> not closed at end of input", buf[pos:], line)
                 return
-            if len(buf) > MAX_EVENT_CHARS:
-                yield bad(f"event larger than {MAX_EVENT_CHARS} characters", buf[:4096], line)
-                line += buf.count("\n")
-                buf = buf[6:]
+            if len(buf) - pos > MAX_EVENT_CHARS:
+                yield bad(f"event larger than {MAX_EVENT_CHARS} characters", buf[pos: pos + 4096], line)
+                pos += 6
                 continue
+            buf, pos = buf[pos:], 0
             chunk = data.read(CHUNK)
             eof = not chunk
             buf += dec.decode(chunk, final=eof)
             continue
-        span = buf[: e.end()]
+        span = buf[pos: e.end()]
         try:
             yield element_to_record(ET.fromstring(span))
         except ET.ParseError as exc:
             yield bad(f"bad XML: {exc}", span, line)
         line += span.count("\n")
-        buf = buf[e.end():]
+        pos = e.end()

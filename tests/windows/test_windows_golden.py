@@ -7,7 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import need_shared
+
+try:  # tests/ may or may not be a package
+    from tests.conftest import need_shared
+except ImportError:
+    from conftest import need_shared  # type: ignore[no-redef]
+
 from logwarden.shippers.windows import golden
 
 

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+
 from logwarden.shippers.windows import normalise, to_event
 from logwarden.shippers.windows.record import RecordError
 
