@@ -6,6 +6,7 @@ winlog.event_data is never modified: Sigma's ecs_windows pipeline reads it as we
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any
 
@@ -35,6 +36,13 @@ TARGET_IS_ACCOUNT = frozenset({"4720", "4722", "4723", "4724", "4725", "4726", "
 GROUP_MEMBERSHIP = frozenset({"4728", "4729", "4732", "4733", "4756", "4757"})
 
 
+def clean(data: dict[str, Any] | None) -> dict[str, str]:
+    """event_data without empty placeholders ("-", "", null GUID) and non-string values."""
+    if not data:
+        return {}
+    return {k: v for k, v in data.items() if type(v) is str and v not in EMPTY_VALUES}
+
+
 def value(data: dict[str, Any], key: str) -> str | None:
     """A field's string value, or None when missing or an empty placeholder ("-", "")."""
     v = data.get(key)
@@ -43,10 +51,8 @@ def value(data: dict[str, Any], key: str) -> str | None:
     return v
 
 
-def ip(raw: str | None) -> str | None:
-    """A valid IP address for source.ip (IPv4-mapped IPv6 unwrapped, zone ids dropped), else None."""
-    if raw is None:
-        return None
+@functools.lru_cache(maxsize=8192)
+def _ip(raw: str) -> str | None:
     s = raw.strip()
     if s.startswith("[") and s.endswith("]"):
         s = s[1:-1]
@@ -58,6 +64,11 @@ def ip(raw: str | None) -> str | None:
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         return str(addr.ipv4_mapped)
     return str(addr)
+
+
+def ip(raw: str | None) -> str | None:
+    """A valid IP address for source.ip (IPv4-mapped IPv6 unwrapped, zone ids dropped), else None."""
+    return None if raw is None else _ip(raw)
 
 
 def port(raw: str | None) -> int | None:
@@ -173,7 +184,7 @@ def enrich(doc: Doc, winlog: Doc, keywords: list[str]) -> None:
     code = winlog["event_id"]
     channel = winlog["channel"]
     provider = winlog["provider_name"]
-    data: dict[str, Any] = winlog.get("event_data") or {}
+    data = clean(winlog.get("event_data"))
     if channel == "Security":
         _categorise(doc, SECURITY, code)
         if "Audit Success" in keywords:
@@ -193,21 +204,21 @@ def enrich(doc: Doc, winlog: Doc, keywords: list[str]) -> None:
 
 def _logon(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
     logon: Doc = {}
-    ltype = value(data, "LogonType")
+    ltype = data.get("LogonType")
     if ltype is not None:
         name = LOGON_TYPES.get(ltype.strip())
         if name:
             logon["type"] = name
-    lid = value(data, "TargetLogonId") or value(data, "SubjectLogonId")
+    lid = data.get("TargetLogonId") or data.get("SubjectLogonId")
     if lid:
         logon["id"] = lid
     if code in ("4625", "4771", "4776"):
         failure: Doc = {}
-        reason = value(data, "FailureReason")
+        reason = data.get("FailureReason")
         if reason:
             failure["reason"] = MESSAGE_TOKENS.get(reason.strip(), reason)
         for field, key in (("Status", "status"), ("SubStatus", "sub_status")):
-            raw = value(data, field)
+            raw = data.get(field)
             if raw:
                 failure[key] = LOGON_STATUS.get(raw.strip().lower(), raw)
         if failure:
@@ -217,15 +228,15 @@ def _logon(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
 
 
 def _source(doc: Doc, data: dict[str, Any]) -> None:
-    addr = ip(value(data, "IpAddress"))
-    workstation = value(data, "WorkstationName") or value(data, "Workstation")
+    addr = ip(data.get("IpAddress"))
+    workstation = data.get("WorkstationName") or data.get("Workstation")
     if addr is None and workstation is None:
         return
     src = _sub(doc, "source")
     if addr:
         src["ip"] = addr
         _related(doc, "ip", addr)
-        p = port(value(data, "IpPort"))
+        p = port(data.get("IpPort"))
         if p is not None:
             src["port"] = p
     if workstation:
@@ -233,9 +244,9 @@ def _source(doc: Doc, data: dict[str, Any]) -> None:
 
 
 def security(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
-    subject = (value(data, "SubjectUserName"), value(data, "SubjectDomainName"), value(data, "SubjectUserSid"))
-    target = (value(data, "TargetUserName"), value(data, "TargetDomainName"),
-              value(data, "TargetUserSid") or value(data, "TargetSid"))
+    subject = (data.get("SubjectUserName"), data.get("SubjectDomainName"), data.get("SubjectUserSid"))
+    target = (data.get("TargetUserName"), data.get("TargetDomainName"),
+              data.get("TargetUserSid") or data.get("TargetSid"))
     if code in TARGET_IS_USER:
         _user(doc, *(target if target[0] or target[2] else subject), "user")
         if subject[0] and subject[0] != target[0]:
@@ -251,8 +262,8 @@ def security(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
         group = {k: v for k, v in (("name", target[0]), ("domain", target[1]), ("id", target[2])) if v}
         if group:
             doc["group"] = group
-        member_sid = value(data, "MemberSid")
-        member = value(data, "MemberName")
+        member_sid = data.get("MemberSid")
+        member = data.get("MemberName")
         _user(doc, member, None, member_sid, "user", "target")
     elif code == "1102":
         ud = winlog.get("user_data") or {}
@@ -265,15 +276,15 @@ def security(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
     _logon(doc, winlog, code, data)
     _source(doc, data)
     if code == "4688":
-        set_process(doc, value(data, "NewProcessName"), data.get("NewProcessId"))
-        cmd = value(data, "CommandLine")
+        set_process(doc, data.get("NewProcessName"), data.get("NewProcessId"))
+        cmd = data.get("CommandLine")
         if cmd:
             doc["process"]["command_line"] = cmd
-        set_process(doc, value(data, "ParentProcessName"), data.get("ProcessId"), "process", "parent")
+        set_process(doc, data.get("ParentProcessName"), data.get("ProcessId"), "process", "parent")
     elif "ProcessName" in data or "ProcessId" in data:
-        set_process(doc, value(data, "ProcessName"), data.get("ProcessId"))
+        set_process(doc, data.get("ProcessName"), data.get("ProcessId"))
     if code == "4697":
-        _service(doc, value(data, "ServiceName"), value(data, "ServiceType"))
+        _service(doc, data.get("ServiceName"), data.get("ServiceType"))
 
 
 def _service(doc: Doc, name: str | None, stype: str | None) -> None:
@@ -295,7 +306,7 @@ def system(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
         if provider != "Service Control Manager":
             _drop_categorisation(doc)
             return
-        _service(doc, value(data, "ServiceName"), value(data, "ServiceType"))
+        _service(doc, data.get("ServiceName"), data.get("ServiceType"))
 
 
 def _drop_categorisation(doc: Doc) -> None:
@@ -304,10 +315,10 @@ def _drop_categorisation(doc: Doc) -> None:
 
 
 def sysmon(doc: Doc, code: str, data: dict[str, Any]) -> None:
-    rule = value(data, "RuleName")
+    rule = data.get("RuleName")
     if rule:
         doc["rule"] = {"name": rule}
-    image = value(data, "Image") or value(data, "SourceImage")
+    image = data.get("Image") or data.get("SourceImage")
     pid = data.get("ProcessId", data.get("SourceProcessId"))
     if image or pid is not None:
         set_process(doc, image, pid)
@@ -315,45 +326,45 @@ def sysmon(doc: Doc, code: str, data: dict[str, Any]) -> None:
     if proc is not None:
         for field, key in (("ProcessGuid", "entity_id"), ("CommandLine", "command_line"),
                            ("CurrentDirectory", "working_directory")):
-            v = value(data, field)
+            v = data.get(field)
             if v:
                 proc[key] = v
-    if value(data, "ParentImage") or value(data, "ParentProcessId"):
-        set_process(doc, value(data, "ParentImage"), data.get("ParentProcessId"), "process", "parent")
+    if data.get("ParentImage") or data.get("ParentProcessId"):
+        set_process(doc, data.get("ParentImage"), data.get("ParentProcessId"), "process", "parent")
         parent = doc["process"]["parent"]
         for field, key in (("ParentProcessGuid", "entity_id"), ("ParentCommandLine", "command_line")):
-            v = value(data, field)
+            v = data.get(field)
             if v:
                 parent[key] = v
     if code == "1":
-        pe = {k: v for k, v in (("original_file_name", value(data, "OriginalFileName")),
-                                ("company", value(data, "Company")),
-                                ("description", value(data, "Description")),
-                                ("file_version", value(data, "FileVersion")),
-                                ("product", value(data, "Product"))) if v}
+        pe = {k: v for k, v in (("original_file_name", data.get("OriginalFileName")),
+                                ("company", data.get("Company")),
+                                ("description", data.get("Description")),
+                                ("file_version", data.get("FileVersion")),
+                                ("product", data.get("Product"))) if v}
         if pe:
             doc["process"]["pe"] = pe
-        _hashes(doc, value(data, "Hashes") or value(data, "Hash"))
-    name, domain = _split_user(value(data, "User"))
+        _hashes(doc, data.get("Hashes") or data.get("Hash"))
+    name, domain = _split_user(data.get("User"))
     _user(doc, name, domain, None, "user")
     if code == "3":
         _network(doc, data)
     elif code in ("11", "23", "26", "15", "2"):
-        set_file(doc, value(data, "TargetFilename"))
+        set_file(doc, data.get("TargetFilename"))
     elif code in ("12", "13", "14"):
-        target = value(data, "TargetObject")
+        target = data.get("TargetObject")
         if target:
             reg: Doc = {"path": target}
             hive, _, key = target.partition("\\")
             if key:
                 reg["hive"] = hive
                 reg["key"] = key
-            details = value(data, "Details")
+            details = data.get("Details")
             if details:
                 reg["data"] = {"strings": [details]}
             doc["registry"] = reg
     elif code == "22":
-        qname = value(data, "QueryName")
+        qname = data.get("QueryName")
         if qname:
             doc["dns"] = {"question": {"name": qname}}
 
@@ -378,23 +389,23 @@ def _hashes(doc: Doc, raw: str | None) -> None:
 def _network(doc: Doc, data: dict[str, Any]) -> None:
     for side, prefix in (("source", "Source"), ("destination", "Destination")):
         node: Doc = {}
-        addr = ip(value(data, prefix + "Ip"))
+        addr = ip(data.get(prefix + "Ip"))
         if addr:
             node["ip"] = addr
             _related(doc, "ip", addr)
-        p = port(value(data, prefix + "Port"))
+        p = port(data.get(prefix + "Port"))
         if p is not None:
             node["port"] = p
-        host = value(data, prefix + "Hostname")
+        host = data.get(prefix + "Hostname")
         if host:
             node["domain"] = host
         if node:
             doc[side] = node
     net: Doc = {}
-    proto = value(data, "Protocol")
+    proto = data.get("Protocol")
     if proto:
         net["transport"] = proto.lower()
-    initiated = value(data, "Initiated")
+    initiated = data.get("Initiated")
     if initiated:
         net["direction"] = "egress" if initiated.lower() == "true" else "ingress"
     if net:
@@ -407,24 +418,24 @@ def defender(doc: Doc, code: str, data: dict[str, Any]) -> None:
     event = doc["event"]
     if code in ("1006", "1015", "1116", "1117", "1007", "1008", "1118", "1119"):
         event["kind"] = "alert"
-    action = value(data, "Action Name")
+    action = data.get("Action Name")
     if code in ("1117", "1007") and action:
         event["action"] = DEFENDER_ACTIONS.get(action.split()[0].lower(), event["action"])
     if code in ("1117", "1007"):
         event["outcome"] = "success"
     elif code in ("1118", "1119", "1008"):
         event["outcome"] = "failure"
-    threat = value(data, "Threat Name")
+    threat = data.get("Threat Name")
     if threat:
         rule: Doc = {"name": threat}
-        tid = value(data, "Threat ID")
+        tid = data.get("Threat ID")
         if tid:
             rule["id"] = tid
-        category = value(data, "Category Name")
+        category = data.get("Category Name")
         if category:
             rule["category"] = category
         doc["rule"] = rule
-    path = value(data, "Path")
+    path = data.get("Path")
     if path:
         first = path.split(";")[0]
         for prefix in ("file:_", "containerfile:_", "process:_", "regkey:_"):
@@ -432,8 +443,8 @@ def defender(doc: Doc, code: str, data: dict[str, Any]) -> None:
                 first = first[len(prefix):]
                 break
         set_file(doc, first)
-    proc = value(data, "Process Name")
+    proc = data.get("Process Name")
     if proc and proc.lower() != "unknown":
         set_process(doc, proc)
-    name, domain = _split_user(value(data, "Detection User") or value(data, "User"))
+    name, domain = _split_user(data.get("Detection User") or data.get("User"))
     _user(doc, name, domain, None, "user")

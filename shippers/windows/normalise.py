@@ -40,8 +40,11 @@ def event_data(node: Any) -> dict[str, Any]:
                 n += 1
                 out[f"param{n}"] = text(item)
             continue
-        if type(value) is str:
+        t = type(value)
+        if t is str:
             out[key] = value
+        elif t is int:
+            out[key] = str(value)
         elif key == "Binary" and value is None:
             continue
         else:
