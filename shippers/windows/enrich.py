@@ -19,6 +19,9 @@ from logwarden.shippers.windows.tables import (
     LOGON_STATUS,
     LOGON_TYPES,
     MESSAGE_TOKENS,
+    POWERSHELL,
+    POWERSHELL_DETAILS,
+    POWERSHELL_PROVIDERS,
     SECURITY,
     SERVICE_TYPES,
     SYSMON,
@@ -33,6 +36,8 @@ NULL_SID = "S-1-0-0"
 TARGET_IS_USER = frozenset({"4624", "4625", "4634", "4647", "4768", "4769", "4771", "4776", "4778", "4779"})
 # Account management: user.* is the subject (who did it), user.target.* the account changed.
 TARGET_IS_ACCOUNT = frozenset({"4720", "4722", "4723", "4724", "4725", "4726", "4738", "4740", "4767", "4798"})
+# Classic "Windows PowerShell" log: which unnamed Data holds the Key=Value engine details.
+CLASSIC_DETAILS = {"400": "param3", "403": "param3", "600": "param3", "800": "param2"}
 GROUP_MEMBERSHIP = frozenset({"4728", "4729", "4732", "4733", "4756", "4757"})
 
 
@@ -197,6 +202,9 @@ def enrich(doc: Doc, winlog: Doc, keywords: list[str]) -> None:
         sysmon(doc, code, data)
     elif provider in DEFENDER_PROVIDERS:
         defender(doc, code, data)
+    elif provider in POWERSHELL_PROVIDERS:
+        _categorise(doc, POWERSHELL, code)
+        powershell(doc, code, data)
     elif channel == "System":
         _categorise(doc, SYSTEM, code)
         system(doc, winlog, code, data)
@@ -285,6 +293,9 @@ def security(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
         set_process(doc, data.get("ProcessName"), data.get("ProcessId"))
     if code == "4697":
         _service(doc, data.get("ServiceName"), data.get("ServiceType"))
+        account = data.get("AccountName")  # Sigma's ecs_windows maps AccountName to user.name
+        if account:
+            _user(doc, account, None, None, "user")
 
 
 def _service(doc: Doc, name: str | None, stype: str | None) -> None:
@@ -324,11 +335,14 @@ def sysmon(doc: Doc, code: str, data: dict[str, Any]) -> None:
         set_process(doc, image, pid)
     proc = doc.get("process")
     if proc is not None:
-        for field, key in (("ProcessGuid", "entity_id"), ("CommandLine", "command_line"),
-                           ("CurrentDirectory", "working_directory")):
+        for field, key in (("ProcessGuid", "entity_id"), ("SourceProcessGuid", "entity_id"),
+                           ("CommandLine", "command_line"), ("CurrentDirectory", "working_directory")):
             v = data.get(field)
             if v:
                 proc[key] = v
+        tid = to_int(data.get("SourceThreadId"))
+        if tid is not None:
+            proc["thread"] = {"id": tid}
     if data.get("ParentImage") or data.get("ParentProcessId"):
         set_process(doc, data.get("ParentImage"), data.get("ParentProcessId"), "process", "parent")
         parent = doc["process"]["parent"]
@@ -351,6 +365,14 @@ def sysmon(doc: Doc, code: str, data: dict[str, Any]) -> None:
         _network(doc, data)
     elif code in ("11", "23", "26", "15", "2"):
         set_file(doc, data.get("TargetFilename"))
+    elif code in ("6", "7"):
+        _loaded_image(doc, data)
+    elif code in ("17", "18"):
+        pipe = data.get("PipeName")
+        if pipe:
+            doc["file"] = {"name": pipe}
+    elif code == "9":
+        set_file(doc, data.get("Device"))
     elif code in ("12", "13", "14"):
         target = data.get("TargetObject")
         if target:
@@ -367,6 +389,80 @@ def sysmon(doc: Doc, code: str, data: dict[str, Any]) -> None:
         qname = data.get("QueryName")
         if qname:
             doc["dns"] = {"question": {"name": qname}}
+
+
+def _loaded_image(doc: Doc, data: dict[str, str]) -> None:
+    """Sysmon 6 (driver loaded) / 7 (image loaded): file.* with signature and PE metadata."""
+    set_file(doc, data.get("ImageLoaded"))
+    node = doc.get("file")
+    if node is None:
+        return
+    sig: Doc = {}
+    signed = data.get("Signed")
+    if signed:
+        sig["signed"] = signed.lower() == "true"
+    for field, key in (("Signature", "subject_name"), ("SignatureStatus", "status")):
+        v = data.get(field)
+        if v:
+            sig[key] = v
+    if sig:
+        node["code_signature"] = sig
+    pe = {k: v for k, v in (("original_file_name", data.get("OriginalFileName")), ("company", data.get("Company")),
+                            ("description", data.get("Description")), ("file_version", data.get("FileVersion")),
+                            ("product", data.get("Product"))) if v}
+    hashes = data.get("Hashes") or data.get("Hash")
+    if hashes:
+        for part in hashes.split(","):
+            algo, sep, digest = part.partition("=")
+            digest = digest.strip().lower()
+            if sep and digest.strip("0"):
+                if algo.strip().lower() == "imphash":
+                    pe["imphash"] = digest
+                else:
+                    node.setdefault("hash", {})[algo.strip().lower()] = digest
+    if pe:
+        node["pe"] = pe
+
+
+def powershell(doc: Doc, code: str, data: dict[str, str]) -> None:
+    """PowerShell 4104 script blocks, 4103 module logging, classic 400/403/600/800 engine details."""
+    if code == "4104":
+        block = {k: v for k, v in (("script_block_text", data.get("ScriptBlockText")),
+                                   ("script_block_id", data.get("ScriptBlockId"))) if v}
+        ps: Doc = {"file": block} if block else {}
+        for field, key in (("MessageNumber", "sequence"), ("MessageTotal", "total")):
+            n = to_int(data.get(field))
+            if n is not None:
+                ps[key] = n
+        if ps:
+            doc["powershell"] = ps
+        set_file(doc, data.get("Path"))
+        return
+    details = ""
+    if code == "4103":
+        payload = data.get("Payload")
+        if payload:
+            _sub(doc, "powershell", "file")["script_block_text"] = payload
+        details = data.get("ContextInfo") or ""
+    else:
+        details = data.get(CLASSIC_DETAILS.get(code, ""), "")
+    seq = data.get("SequenceNumber")
+    for raw_line in details.splitlines():
+        key, sep, val = raw_line.partition("=")
+        key, val = key.replace(" ", "").strip().lower(), val.strip()
+        if not sep or not val:
+            continue
+        if key == "sequencenumber":
+            seq = val
+            continue
+        target = POWERSHELL_DETAILS.get(key)
+        if target == ("file", "path"):
+            set_file(doc, val)
+        elif target is not None:
+            _sub(doc, *target[:-1])[target[-1]] = val
+    n = to_int(seq)
+    if n is not None:
+        doc["event"]["sequence"] = n
 
 
 def _hashes(doc: Doc, raw: str | None) -> None:
@@ -402,6 +498,9 @@ def _network(doc: Doc, data: dict[str, Any]) -> None:
         if node:
             doc[side] = node
     net: Doc = {}
+    port_name = data.get("DestinationPortName")
+    if port_name:
+        net["protocol"] = port_name
     proto = data.get("Protocol")
     if proto:
         net["transport"] = proto.lower()

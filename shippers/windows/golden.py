@@ -48,6 +48,8 @@ SAMPLES: dict[str, str] = {
     "new-user-4720-4732": EVTX + "DeepBlueCLI/evtx/new-user-security.evtx",
     "kerberos-spray-4768-4771": ATTACK + "Credential Access/kerberos_pwd_spray_4771.evtx",
     "security-short-4776": EVTX + "evtx-rs-samples/samples/Security_short_selected.evtx",
+    "powershell-4104-obfuscation": EVTX + "DeepBlueCLI/evtx/Powershell-Invoke-Obfuscation-encoding-menu.evtx",
+    "powershell-classic-800": EVTX + "EVTX-ATTACK-SAMPLES/Other/emotet/exec_emotet_ps_800_get-item.evtx",
     "corrupt-bad-chunk-magic": EVTX + "evtx-rs-samples/samples/sample_with_a_bad_chunk_magic.evtx",
     "corrupt-sysmon": EVTX + "evtx-rs-samples/samples/sysmon.evtx",
     "corrupt-zero-data-size": EVTX + "evtx-rs-samples/samples/sample-with-zero-data-size-event.evtx",

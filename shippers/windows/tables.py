@@ -219,3 +219,36 @@ KEYWORD_BITS: tuple[tuple[int, str], ...] = (
 SYSMON_PROVIDER = "Microsoft-Windows-Sysmon"
 DEFENDER_PROVIDERS = frozenset({"Microsoft-Windows-Windows Defender", "Microsoft Antimalware"})
 EMPTY_VALUES: frozenset[Any] = frozenset({"", "-", "{00000000-0000-0000-0000-000000000000}"})
+
+POWERSHELL_PROVIDERS = frozenset({"Microsoft-Windows-PowerShell", "PowerShell"})
+
+# PowerShell (Elastic windows.powershell / powershell_operational pipelines).
+POWERSHELL: dict[str, tuple[list[str], list[str], str]] = {
+    "400": (["process"], ["start"], "Engine Lifecycle"),
+    "403": (["process"], ["end"], "Engine Lifecycle"),
+    "600": (["process"], ["info"], "Provider Lifecycle"),
+    "800": (["process"], ["info"], "Pipeline Execution Details"),
+    "4103": (["process"], ["info"], "Executing Pipeline"),
+    "4104": (["process"], ["info"], "Execute a Remote Command"),
+    "4105": (["process"], ["start"], "Starting Command"),
+    "4106": (["process"], ["end"], "Stopping Command"),
+}
+
+# Keys of PowerShell's "Key=Value" detail text (classic param2/param3, 4103 ContextInfo) -> ECS field.
+POWERSHELL_DETAILS: dict[str, tuple[str, ...]] = {
+    "hostapplication": ("process", "command_line"),
+    "engineversion": ("powershell", "engine", "version"),
+    "hostversion": ("powershell", "process", "executable_version"),
+    "hostname": ("process", "title"),
+    "hostid": ("process", "entity_id"),
+    "newenginestate": ("powershell", "engine", "new_state"),
+    "previousenginestate": ("powershell", "engine", "previous_state"),
+    "newproviderstate": ("powershell", "provider", "new_state"),
+    "providername": ("powershell", "provider", "name"),
+    "runspaceid": ("powershell", "runspace_id"),
+    "pipelineid": ("powershell", "pipeline_id"),
+    "commandname": ("powershell", "command", "name"),
+    "commandtype": ("powershell", "command", "type"),
+    "commandpath": ("powershell", "command", "path"),
+    "scriptname": ("file", "path"),
+}

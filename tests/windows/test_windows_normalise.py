@@ -251,3 +251,32 @@ def test_missing_system_is_record_error() -> None:
         normalise({"Event": {"EventData": {}}})
     with pytest.raises(RecordError):
         normalise({"Event": "text"})
+
+
+def test_powershell_4104_and_classic_800() -> None:
+    chan, prov = "Microsoft-Windows-PowerShell/Operational", "Microsoft-Windows-PowerShell"
+    d = normalise(record(4104, channel=chan, provider=prov, level=5, event_data={
+        "MessageNumber": 1, "MessageTotal": 2, "ScriptBlockText": "IEX (New-Object Net.WebClient)",
+        "ScriptBlockId": "ec311c0d", "Path": "C:\\Users\\x\\a.ps1"}))
+    assert d["powershell"] == {"file": {"script_block_text": "IEX (New-Object Net.WebClient)",
+                                        "script_block_id": "ec311c0d"}, "sequence": 1, "total": 2}
+    assert d["file"]["path"] == "C:\\Users\\x\\a.ps1" and d["log"]["level"] == "verbose"
+    assert d["winlog"]["event_data"]["ScriptBlockText"] == "IEX (New-Object Net.WebClient)"
+    details = "\tSequenceNumber=27\r\n\tHostName=ConsoleHost\r\n\tHostApplication=powershell.exe -nop -w hidden\r\n" \
+              "\tEngineVersion=5.1.19041.1\r\n\tRunspaceId=b385ee3b\r\n\tPipelineId=6\r\n\tScriptName=\r\n"
+    c = normalise(record(800, channel="Windows PowerShell", provider="PowerShell", level=4,
+                         event_data={"Data": {"#text": ["Get-Item x", details, "CommandInvocation(Get-Item)"]}}))
+    assert c["process"] == {"title": "ConsoleHost", "command_line": "powershell.exe -nop -w hidden"}
+    assert c["powershell"] == {"engine": {"version": "5.1.19041.1"}, "runspace_id": "b385ee3b", "pipeline_id": "6"}
+    assert c["event"]["sequence"] == 27 and c["event"]["dataset"] == "windows.powershell"
+    assert c["winlog"]["event_data"]["param2"] == details
+
+
+def test_sysmon_7_image_loaded() -> None:
+    d = normalise(record(7, channel="Microsoft-Windows-Sysmon/Operational", provider="Microsoft-Windows-Sysmon",
+                         event_data={"Image": "C:\\a.exe", "ImageLoaded": "C:\\Windows\\System32\\vbscript.dll",
+                                     "Signed": "true", "Signature": "Microsoft Windows", "SignatureStatus": "Valid",
+                                     "Hashes": "SHA256=ABCD,IMPHASH=1234"}))
+    assert d["file"]["code_signature"] == {"signed": True, "subject_name": "Microsoft Windows", "status": "Valid"}
+    assert d["file"]["hash"] == {"sha256": "abcd"} and d["file"]["pe"] == {"imphash": "1234"}
+    assert d["process"]["executable"] == "C:\\a.exe"
