@@ -100,7 +100,7 @@ def read_json_lines(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
+            obj = json.loads(raw.rstrip(b"\r\n"))
         except (ValueError, UnicodeDecodeError) as exc:
             yield DeadLetter(source, raw.rstrip(b"\r\n"), f"line {lineno}: bad JSON: {exc}", DATASET)
             continue
