@@ -25,7 +25,7 @@ RawItem = str | dict[str, Any] | DeadLetter
 def records(items: Iterable[RawItem], source: str, skip: int = 0) -> Iterator[Event | DeadLetter]:
     """Number every record (1-based, dead letters included), drop those <= skip, normalise the rest."""
     pos = 0
-    for item in items:
+    for item in _guarded(items, source):
         pos += 1
         if pos <= skip:
             continue
@@ -41,6 +41,22 @@ def records(items: Iterable[RawItem], source: str, skip: int = 0) -> Iterator[Ev
             yield DeadLetter(source=source, raw=raw.encode("utf-8", "surrogateescape"),
                              reason=f"record not normalised: {type(exc).__name__}: {exc}", dataset="windows",
                              position=pos)
+
+
+def _guarded(items: Iterable[RawItem], source: str) -> Iterator[RawItem]:
+    """The reader's items; if the reader itself fails (I/O error mid-stream), one last dead letter."""
+    it = iter(items)
+    while True:
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - the input ends here, with the reason recorded
+            yield DeadLetter(source=source, raw=source.encode("utf-8", "surrogateescape"),
+                             reason=f"input could not be read further: {type(exc).__name__}: {exc}",
+                             dataset="windows")
+            return
+        yield item
 
 
 def _kind(head: bytes) -> str:

@@ -334,3 +334,24 @@ def test_streaming_memory_is_bounded(kind: str) -> None:
     tracemalloc.stop()
     assert count == n
     assert total > 10 << 20 and peak < 8 << 20, (total, peak)
+
+
+def test_read_error_mid_stream_ends_with_a_dead_letter() -> None:
+    class Failing(io.RawIOBase):
+        def __init__(self) -> None:
+            self.sent = False
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            if self.sent:
+                raise OSError("disk went away")
+            data = (json.dumps(record_json(1)) + "\n").encode()
+            b[: len(data)] = data
+            self.sent = True
+            return len(data)
+
+    items = list(parse_stream("flaky", io.BufferedReader(Failing())))  # type: ignore[arg-type]
+    assert [type(i).__name__ for i in items] == ["Event", "DeadLetter"]
+    assert "disk went away" in items[1].reason and items[1].position == 2
