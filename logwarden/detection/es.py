@@ -33,6 +33,7 @@ MATCH_ALL: dict[str, Any] = {"match_all": {}}
 MATCH_NONE: dict[str, Any] = {"bool": {"must_not": [{"match_all": {}}]}}
 NUMERIC = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float", "unsigned_long"}
 PAGE = 5000
+SORT = [{"@timestamp": "asc"}, {"event.id": {"order": "asc", "unmapped_type": "keyword"}}]
 
 
 @dataclass
@@ -107,10 +108,24 @@ def python_re_to_lucene(pattern: str) -> str | None:
         else:
             out.append(c)
         i += 1
-    body = "".join(out)
+    body = "".join(out).replace("[-", "[\\-").replace("-]", "\\-]").replace("[^-", "[^\\-")
     if "[" in body and re.search(r"\[[^\]]*\\[dws]", pattern):
         return None  # \d inside a character class: no Lucene form
     return (".*" if start else "") + "(" + body + ")" + (".*" if end else "")
+
+
+_CLASS = re.compile(r"\[(\^?)((?:\\.|[^\]\\])*)\]")
+_RANGE = re.compile(r"([a-zA-Z])-([a-zA-Z])")
+
+
+def fold_classes(lucene: str) -> str:
+    """ES applies case_insensitive to literals only: add the other case to [a-f]-style ranges."""
+
+    def fold(m: re.Match[str]) -> str:
+        body = _RANGE.sub(lambda r: f"{r[1]}-{r[2]}{r[1].swapcase()}-{r[2].swapcase()}", m[2])
+        return f"[{m[1]}{body}]"
+
+    return _CLASS.sub(fold, lucene)
 
 
 class QueryBuilder:
@@ -195,6 +210,8 @@ class QueryBuilder:
             if lucene is None:
                 return self._approx(positive, fld)
             self.inexact = True  # Lucene and Python regex dialects differ at the edges: confirm
+            if "i" in flags:
+                lucene = fold_classes(lucene)
             return {"regexp": {fld: {"value": lucene, "flags": "NONE", "case_insensitive": "i" in flags,
                                      "max_determinized_states": 100000}}}
         return self._approx(positive, fld)
@@ -238,7 +255,7 @@ class EsDetector:
         out: list[dict[str, Any]] = []
         after: list[Any] | None = None
         while True:
-            body: dict[str, Any] = {"query": query, "size": PAGE, "sort": [{"@timestamp": "asc"}, {"_id": "asc"}],
+            body: dict[str, Any] = {"query": query, "size": PAGE, "sort": SORT,
                                     "_source": source}
             if after:
                 body["search_after"] = after
