@@ -19,6 +19,7 @@ from logwarden.shippers.windows.xml_reader import read_xml
 
 SUFFIXES = frozenset({".evtx", ".xml", ".json", ".jsonl", ".ndjson"})
 SNIFF = 4096
+SNIFF_MIN = 512
 RawItem = str | dict[str, Any] | DeadLetter
 
 
@@ -81,9 +82,11 @@ def _unknown(source: str, head: bytes) -> DeadLetter:
 
 
 def _read_head(data: BinaryIO) -> bytes:
+    """Enough leading bytes to recognise the format (short reads from pipes are fine)."""
     head = b""
-    while len(head) < SNIFF:
-        chunk = data.read(SNIFF - len(head))
+    read = getattr(data, "read1", data.read)  # one raw read at a time: no data lost to a later error
+    while len(head) < SNIFF_MIN:
+        chunk = read(SNIFF - len(head))
         if not chunk:
             break
         head += chunk
