@@ -18,6 +18,11 @@ PARSERS: dict[str, str] = {
     "windows": "logwarden.shippers.windows:parse_stream",
     "fortigate": "logwarden.shippers.fortigate:parse_stream",
     "winfirewall": "logwarden.shippers.winfirewall:parse_stream",
+    "iptables": "logwarden.shippers.iptables:parse_stream",
+    "pfsense": "logwarden.shippers.pfsense:parse_stream",
+    "cef": "logwarden.shippers.cef:parse_stream",
+    "cisco_asa": "logwarden.shippers.cisco_asa:parse_stream",
+    "panos": "logwarden.shippers.panos:parse_stream",
 }
 
 

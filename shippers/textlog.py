@@ -16,6 +16,7 @@ before `CONFIG.now()` (at most one day in the future, for clock skew).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -120,7 +121,7 @@ def transport(doc: dict[str, Any], proto: Any) -> None:
         put(doc, "network.iana_number", str(num))
         put(doc, "network.transport", IANA_NAMES.get(num))
         return
-    if text == "icmp6":
+    if text in ("icmp6", "icmpv6"):
         text = "ipv6-icmp"
     put(doc, "network.transport", text)
     if text in IANA:
@@ -137,8 +138,11 @@ def ip_or_none(value: Any) -> str | None:
     text = str(value).strip()
     if _IPV4.match(text) and all(int(o) < 256 for o in text.split(".")):
         return text
-    if ":" in text and re.fullmatch(r"[0-9A-Fa-f:.]+(%\w+)?", text) and len(text) <= 45:
-        return text.split("%")[0]
+    if ":" in text and len(text) <= 60:
+        try:
+            return ipaddress.IPv6Address(text.split("%")[0]).compressed
+        except ValueError:
+            return None
     return None
 
 
@@ -213,7 +217,7 @@ _PRI = re.compile(r"<(\d{1,3})>")
 _R5424 = re.compile(
     r"(\d{1,2}) (\S+) (\S+) (\S+) (\S+) (\S+) "  # version ts host app procid msgid
     r"(-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(.*)", re.S)
-_R3164_TS = re.compile(r"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)? ")
+_R3164_TS = re.compile(r"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (?:(\d{4}) )?(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?:? ")
 _ISO_TS = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?) ")
 _TAG = re.compile(r"([\w./-]{1,48})(?:\[(\d{1,10})\])?: ")
 _HOST = re.compile(r"([\w.:-]{1,255}) ")
@@ -228,7 +232,6 @@ def split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
     if m:
         hdr.priority = int(m.group(1))
         pos = m.end()
-        seen = True
         m5 = _R5424.match(text, pos)
         if m5 and m5.group(1) == "1":
             ts, host, app, pid, msgid, sd, msg = m5.groups()[1:]
@@ -245,7 +248,8 @@ def split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
     if m and m.group(1).lower() in MONTHS:
         mon, day = MONTHS[m.group(1).lower()], int(m.group(2))
         try:
-            dt = datetime(infer_year(mon, day), mon, day, int(m.group(3)), int(m.group(4)), int(m.group(5)))
+            year = int(m.group(3)) if m.group(3) else infer_year(mon, day)
+            dt = datetime(year, mon, day, int(m.group(4)), int(m.group(5)), int(m.group(6)))
             hdr.timestamp = iso(dt)
         except ValueError:
             pass
@@ -269,6 +273,8 @@ def split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
         if mt:
             hdr.app, hdr.pid = mt.group(1), mt.group(2)
             pos = mt.end()
+        return hdr, text[pos:]
+    if hdr.priority is not None:
         return hdr, text[pos:]
     return None, text
 

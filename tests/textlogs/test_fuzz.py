@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from logwarden.shippers.base import DeadLetter, Event
 
 from .sources import TEXT_SOURCES, golden_lines, module

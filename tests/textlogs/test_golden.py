@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from logwarden.shippers import golden
 from logwarden.shippers.base import DeadLetter
 
