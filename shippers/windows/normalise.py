@@ -105,7 +105,21 @@ def _keywords(value: Any) -> list[str]:
     return list(names)
 
 
+_MODULES: dict[tuple[str, str], tuple[str, str]] = {}
+
+
 def _module(channel: str, provider: str) -> tuple[str, str]:
+    """event.module / event.dataset (cached per channel and provider)."""
+    key = (channel, provider)
+    found = _MODULES.get(key)
+    if found is None:
+        found = _module_of(channel, provider)
+        if len(_MODULES) < 4096:
+            _MODULES[key] = found
+    return found
+
+
+def _module_of(channel: str, provider: str) -> tuple[str, str]:
     """event.module / event.dataset as Elastic's integrations name them."""
     if channel == "Security":
         return "system", "system.security"

@@ -30,12 +30,12 @@ def records(items: Iterable[RawItem], source: str, skip: int = 0) -> Iterator[Ev
         pos += 1
         if pos <= skip:
             continue
-        if isinstance(item, DeadLetter):
+        if type(item) is DeadLetter:
             item.position = pos
             yield item
             continue
         try:
-            rec = json.loads(item) if isinstance(item, str) else item
+            rec = json.loads(item) if type(item) is str else item
             yield to_event(normalise(rec, source), pos)
         except Exception as exc:  # noqa: BLE001 - any failure on one record is that record's dead letter
             raw = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, default=str)
