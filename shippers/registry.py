@@ -23,6 +23,10 @@ PARSERS: dict[str, str] = {
     "cef": "logwarden.shippers.cef:parse_stream",
     "cisco_asa": "logwarden.shippers.cisco_asa:parse_stream",
     "panos": "logwarden.shippers.panos:parse_stream",
+    "clamav": "logwarden.shippers.clamav:parse_stream",
+    "eset": "logwarden.shippers.eset:parse_stream",
+    "symantec": "logwarden.shippers.symantec:parse_stream",
+    "huorong": "logwarden.shippers.huorong:parse_stream",
 }
 
 

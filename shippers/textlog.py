@@ -420,3 +420,21 @@ def direction_from_ips(doc: dict[str, Any]) -> None:
         return
     put(doc, "network.direction",
         "internal" if s and d else "outbound" if s else "inbound" if d else "external")
+
+
+def av_action(text: str | None) -> str:
+    """ECS-style event.action for an antivirus verdict, from the vendor's action words (en/zh)."""
+    low = (text or "").lower()
+    for words, action in _AV_ACTIONS:
+        if any(w in low for w in words):
+            return action
+    return "malware-detected"
+
+
+_AV_ACTIONS = (
+    (("quarantin", "隔离", "moved to"), "malware-quarantined"),
+    (("delet", "删除", "removed", "remove"), "malware-deleted"),
+    (("clean", "清除", "repair", "修复"), "malware-cleaned"),
+    (("block", "deny", "denied", "阻止", "拦截", "terminat"), "malware-blocked"),
+    (("left alone", "ignore", "忽略", "信任", "allow", "no action", "none"), "malware-detected"),
+)

@@ -1,0 +1,241 @@
+"""Huorong (火绒) log.db reader; the layout assumptions are in README.md beside this file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+from logwarden.shippers import textlog as t
+from logwarden.shippers.base import DeadLetter, Event
+from logwarden.shippers.textlog import ParseError, put
+
+MODULE = "huorong"
+MAGIC = b"SQLite format 3\x00"
+JSON_COLS = ("detail", "data", "json", "content", "msg", "info")
+TIME_COLS = ("ts", "time", "timestamp", "date", "create_time", "createtime")
+KEYS = {
+    "threat": ("virus_name", "vname", "virus", "threat", "malware", "name"),
+    "action": ("action", "treatment", "result", "op", "handle"),
+    "path": ("path", "file", "file_path", "target", "fpath"),
+    "process": ("proc", "process", "procname", "process_path", "image", "exe"),
+    "cmdline": ("cmdline", "command_line", "commandline", "cmd"),
+    "user": ("user", "username", "account"),
+}
+
+
+def _first(obj: dict[str, Any], names: tuple[str, ...]) -> str | None:
+    lower = {str(k).lower(): v for k, v in obj.items()}
+    for n in names:
+        v = lower.get(n)
+        if v not in (None, "", [], {}) and not isinstance(v, dict | list):
+            return str(v)
+    return None
+
+
+def _time(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        n = float(value)
+        if n > 1e11:
+            n /= 1000
+        try:
+            return t.iso(datetime.fromtimestamp(n, UTC))
+        except (OverflowError, OSError, ValueError):
+            return None
+    return t.parse_time(str(value), ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")) or t.parse_iso(str(value))
+
+
+def _basename(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def row_doc(row: dict[str, Any]) -> dict[str, Any]:
+    """ECS document for one row (columns as a dict; the JSON column may be a string or a dict)."""
+    detail: dict[str, Any] = {}
+    for key in (*JSON_COLS, *row.keys()):
+        v = row.get(key)
+        if isinstance(v, dict):
+            detail = v
+            break
+        if isinstance(v, str) and v.lstrip().startswith("{"):
+            try:
+                parsed = json.loads(v)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(parsed, dict):
+                detail = parsed
+                break
+    if not detail:
+        if any(k in {str(x).lower() for x in row} for k in KEYS["threat"]):
+            detail = row
+        else:
+            raise ParseError("row has no JSON detail")
+    doc: dict[str, Any] = {}
+    ts = next((_time(row[c]) for c in TIME_COLS if c in row and _time(row[c])), None)
+    ts = ts or next((_time(detail[c]) for c in TIME_COLS if c in detail and _time(detail[c])), None)
+    put(doc, "@timestamp", ts)
+    put(doc, "observer.vendor", "Huorong")
+    put(doc, "observer.product", "Huorong Internet Security")
+    put(doc, "host.name", t.CONFIG.hostname)
+    put(doc, "host.os.type", "windows")
+    threat = _first(detail, KEYS["threat"])
+    action = _first(detail, KEYS["action"])
+    path = _first(detail, KEYS["path"])
+    if path:
+        put(doc, "file.path", path)
+        put(doc, "file.name", _basename(path))
+    for algo in ("md5", "sha1", "sha256"):
+        put(doc, f"file.hash.{algo}", (_first(detail, (algo,)) or "").lower() or None)
+    proc = _first(detail, KEYS["process"])
+    if proc:
+        put(doc, "process.executable", proc)
+        put(doc, "process.name", _basename(proc))
+    put(doc, "process.pid", t.to_int(_first(detail, ("pid",))))
+    put(doc, "process.command_line", _first(detail, KEYS["cmdline"]))
+    user = _first(detail, KEYS["user"]) or ""
+    dom, sep, name = user.rpartition("\\")
+    put(doc, "user.name", name if sep else user)
+    put(doc, "user.domain", dom if sep else None)
+    put(doc, "huorong.detail", {str(k): (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+                                for k, v in detail.items()})
+    put(doc, "huorong.action", action)
+    if threat:
+        put(doc, "event.kind", "alert")
+        put(doc, "event.type", ["info"])
+        put(doc, "rule.name", threat)
+        put(doc, "event.action", t.av_action(action))
+    else:
+        put(doc, "event.kind", "event")
+        put(doc, "event.type", ["info"])
+        put(doc, "event.action", (action or "huorong-log")[:64])
+    return doc
+
+
+def row_event(row: dict[str, Any], raw: bytes, source: str, position: int) -> Event | DeadLetter:
+    try:
+        doc = row_doc(row)
+        text = raw.decode("utf-8", "replace")
+        return t.finish(doc, raw_text=text, hdr=None, module=MODULE, dataset="av", source=source,
+                        position=position, raw=raw)
+    except Exception as exc:  # noqa: BLE001 - a bad row is a dead letter, never a crash
+        return DeadLetter(source, raw, t._reason(MODULE, exc), "av", position)
+
+
+def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
+    """One exported row as a JSON line."""
+    text = t.decode(raw)
+    if text is None:
+        return DeadLetter(source, raw, f"{MODULE}: not UTF-8 or GB18030", "av", position)
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        return DeadLetter(source, raw, f"{MODULE}: not a JSON row", "av", position)
+    if not isinstance(obj, dict):
+        return DeadLetter(source, raw, f"{MODULE}: JSON row is not an object", "av", position)
+    return row_event(obj, raw, source, t.to_int(obj.get("id")) or position)
+
+
+# ------------------------------------------------------------------------- SQLite
+
+
+def connect(path: str, immutable: bool = False) -> sqlite3.Connection:
+    """Read-only connection that can neither lock for writing nor modify the file."""
+    uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro" + ("&immutable=1" if immutable else "")
+    con = sqlite3.connect(uri, uri=True, timeout=1.0, check_same_thread=False)
+    con.execute("PRAGMA query_only = 1")
+    return con
+
+
+def _tables(con: sqlite3.Connection) -> list[tuple[str, str, list[str]]]:
+    """(table, id column, columns) for tables that hold JSON rows."""
+    out = []
+    names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+    for name in names:
+        if name.startswith("sqlite_"):
+            continue
+        cols = [r[1] for r in con.execute(f'PRAGMA table_info("{name}")')]
+        lower = [c.lower() for c in cols]
+        has_json = any(c in JSON_COLS for c in lower)
+        if not has_json:
+            row = con.execute(f'SELECT * FROM "{name}" LIMIT 1').fetchone()
+            has_json = bool(row) and any(isinstance(v, str) and v.lstrip().startswith("{") for v in row)
+        if has_json:
+            idcol = cols[lower.index("id")] if "id" in lower else "rowid"
+            out.append((name, idcol, cols))
+    return out
+
+
+def read_db(path: str, after: dict[str, int] | None = None, immutable: bool = False,
+            batch: int = 500) -> Iterator[tuple[str, int, Event | DeadLetter]]:
+    """(table, id, item) for rows with id > after[table]; the file is never written or locked."""
+    after = dict(after or {})
+    try:
+        con = connect(path, immutable)
+        tables = _tables(con)
+    except sqlite3.Error:
+        yield from _read_copy(path, after, batch)
+        return
+    try:
+        for table, idcol, cols in tables:
+            last = after.get(table, 0)
+            while True:
+                rows = con.execute(
+                    f'SELECT {idcol}, * FROM "{table}" WHERE {idcol} > ? ORDER BY {idcol} LIMIT ?',
+                    (last, batch)).fetchall()
+                if not rows:
+                    break
+                for r in rows:
+                    rid, values = r[0], r[1:]
+                    row = {c.lower(): v for c, v in zip(cols, values, strict=False)}
+                    raw = json.dumps({"table": table, **row}, ensure_ascii=False, default=repr).encode("utf-8")
+                    last = int(rid)
+                    yield table, last, row_event(row, raw, f"{path}#{table}", last)
+    finally:
+        con.close()
+
+
+def _read_copy(path: str, after: dict[str, int], batch: int) -> Iterator[tuple[str, int, Event | DeadLetter]]:
+    with tempfile.TemporaryDirectory(prefix="logwarden-huorong-") as tmp:
+        dst = Path(tmp) / "log.db"
+        shutil.copyfile(path, dst)
+        for suffix in ("-wal", "-shm"):
+            if Path(path + suffix).exists():
+                shutil.copyfile(path + suffix, str(dst) + suffix)
+        for table, rid, item in read_db(str(dst), after, immutable=False, batch=batch):
+            if isinstance(item, DeadLetter):
+                item.source = f"{path}#{table}"
+            yield table, rid, item
+
+
+def parse_stream(path: str, data: BinaryIO) -> Iterator[Event | DeadLetter]:
+    """A log.db (read in place when `path` is that file, else from a temporary copy) or JSON lines."""
+    head = data.read(16)
+    if head == MAGIC:
+        if Path(path).is_file() and Path(path).read_bytes()[:16] == MAGIC:
+            for _, _, item in read_db(path):
+                yield item
+            return
+        with tempfile.TemporaryDirectory(prefix="logwarden-huorong-") as tmp:
+            copy = Path(tmp) / "log.db"
+            with copy.open("wb") as fh:
+                fh.write(head)
+                shutil.copyfileobj(data, fh)
+            for _, _, item in read_db(str(copy), immutable=True):
+                yield item
+        return
+    try:
+        data.seek(data.tell() - len(head))
+    except (OSError, AttributeError, ValueError):
+        import io
+
+        data = io.BufferedReader(io.BytesIO(head + data.read()))  # type: ignore[arg-type]
+    for offset, raw in t.iter_lines(data):
+        yield parse_line(raw, path, offset)
