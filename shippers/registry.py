@@ -27,6 +27,7 @@ PARSERS: dict[str, str] = {
     "eset": "logwarden.shippers.eset:parse_stream",
     "symantec": "logwarden.shippers.symantec:parse_stream",
     "huorong": "logwarden.shippers.huorong:parse_stream",
+    "auto": "logwarden.shippers.autodetect:parse_stream",
 }
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from logwarden.shippers import registry
 
-TEXT_SOURCES = sorted(name for name in registry.PARSERS if name != "windows")
+TEXT_SOURCES = sorted(name for name in registry.PARSERS if name not in ("windows", "auto"))
 SHIPPERS = Path(importlib.import_module("logwarden.shippers").__file__).resolve().parent
 
 

@@ -1,0 +1,300 @@
+"""Syslog receiver: RFC 3164 and RFC 5424 over UDP and TCP (newline or octet-counted framing,
+RFC 6587), optionally TLS (RFC 5425). Each message is recognised (`autodetect`), parsed and sent
+to a `Sink` (Kafka in production, `ListSink` in tests). Counts: received = parsed + dead.
+
+    server = SyslogServer(sink, udp=("127.0.0.1", 0), tcp=("127.0.0.1", 0))
+    server.start()                       # binds; server.udp_address / server.tcp_address
+    server.serve_until(max_messages=10_000, duration=60)   # or server.stop() from elsewhere
+
+Ids: each message's source is `syslog/<session>/<proto>:<peer ip>` and its position the
+receiver's sequence number, where <session> is unique per receiver start, so two identical
+lines, or a restart, can never produce the same Elasticsearch _id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from logwarden.shippers import autodetect
+from logwarden.shippers.base import DeadLetter, Event, Sink
+
+LineFn = Callable[[bytes, str, int], Event | DeadLetter]
+UDP_RCVBUF = 8 * 1024 * 1024
+MAX_FRAME = 2 * 1024 * 1024  # larger TCP frames become dead letters (raw cut at this size)
+MAX_LEN_DIGITS = 9
+
+
+@dataclass
+class Counters:
+    received: int = 0
+    parsed: int = 0
+    dead: int = 0
+    udp: int = 0
+    tcp: int = 0
+    connections: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"received": self.received, "parsed": self.parsed, "dead": self.dead, "udp": self.udp,
+                "tcp": self.tcp, "connections": self.connections}
+
+
+class SyslogServer:
+    def __init__(self, sink: Sink, udp: tuple[str, int] | None = None, tcp: tuple[str, int] | None = None,
+                 tls: ssl.SSLContext | None = None, parse: LineFn = autodetect.parse_line,
+                 rcvbuf: int = UDP_RCVBUF) -> None:
+        if udp is None and tcp is None:
+            raise ValueError("need at least one of udp / tcp")
+        self.sink, self.parse, self.tls, self.rcvbuf = sink, parse, tls, rcvbuf
+        self._want_udp, self._want_tcp = udp, tcp
+        self.session = uuid.uuid4().hex[:12]
+        self.counters = Counters()
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._conns: set[socket.socket] = set()
+        self.udp_sock: socket.socket | None = None
+        self.tcp_sock: socket.socket | None = None
+        self.udp_rcvbuf: int | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def udp_address(self) -> tuple[str, int] | None:
+        return self.udp_sock.getsockname()[:2] if self.udp_sock else None
+
+    @property
+    def tcp_address(self) -> tuple[str, int] | None:
+        return self.tcp_sock.getsockname()[:2] if self.tcp_sock else None
+
+    def start(self) -> SyslogServer:
+        if self._want_udp:
+            host, port = self._want_udp
+            self.udp_sock = socket.socket(_family(host), socket.SOCK_DGRAM)
+            with contextlib.suppress(OSError):
+                self.udp_sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+            self.udp_rcvbuf = self.udp_sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+            self.udp_sock.bind((host, port))
+            self.udp_sock.settimeout(0.2)
+            self._spawn(self._udp_loop, "syslog-udp")
+        if self._want_tcp:
+            host, port = self._want_tcp
+            self.tcp_sock = socket.socket(_family(host), socket.SOCK_STREAM)
+            self.tcp_sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.tcp_sock.bind((host, port))
+            self.tcp_sock.listen(128)
+            self.tcp_sock.settimeout(0.2)
+            self._spawn(self._accept_loop, "syslog-tcp")
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stop_event.set()
+        for t in list(self._threads):
+            t.join(timeout)
+        for s in (self.udp_sock, self.tcp_sock, *list(self._conns)):
+            if s is not None:
+                with contextlib.suppress(OSError):
+                    s.close()
+        with self._lock:
+            self.sink.flush()
+
+    def serve_until(self, max_messages: int | None = None, duration: float | None = None,
+                    stop: threading.Event | None = None, flush_every: float = 1.0) -> Counters:
+        """Block until max_messages received, duration elapsed or `stop` set; then stop cleanly."""
+        deadline = time.monotonic() + duration if duration else None
+        last_flush = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                if stop is not None and stop.is_set():
+                    break
+                if max_messages is not None and self.counters.received >= max_messages:
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                if time.monotonic() - last_flush >= flush_every:
+                    with self._lock:
+                        self.sink.flush()
+                    last_flush = time.monotonic()
+                time.sleep(0.01)
+        finally:
+            self.stop()
+        return self.counters
+
+    def __enter__(self) -> SyslogServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ internals
+    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
+        th = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self._threads.append(th)
+        th.start()
+
+    def handle(self, raw: bytes, proto: str, peer: str) -> None:
+        """One message: parse (never raises) and send, counting."""
+        with self._lock:
+            self.counters.received += 1
+            seq = self.counters.received
+        source = f"syslog/{self.session}/{proto}:{peer}"
+        body = raw.rstrip(b"\r\n\x00")
+        if isinstance(raw, Oversized):
+            item: Event | DeadLetter = DeadLetter(source, bytes(raw), f"oversized frame (> {MAX_FRAME} bytes), "
+                                                  "first bytes kept", "unknown", seq)
+        elif body.strip():
+            item = self.parse(body, source, seq)
+        else:
+            item = DeadLetter(source, raw, "empty message", "unknown", seq)
+        with self._lock:
+            if isinstance(item, DeadLetter):
+                self.counters.dead += 1
+            else:
+                self.counters.parsed += 1
+            if proto == "udp":
+                self.counters.udp += 1
+            else:
+                self.counters.tcp += 1
+            self.sink.send(item)
+
+    def _udp_loop(self) -> None:
+        assert self.udp_sock is not None
+        while not self.stop_event.is_set():
+            try:
+                data, addr = self.udp_sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            # one datagram = one message (RFC 5426); tolerate senders that batch lines
+            for part in data.split(b"\n") if b"\n" in data.rstrip(b"\n") else [data]:
+                if part.strip():
+                    self.handle(part, "udp", addr[0])
+
+    def _accept_loop(self) -> None:
+        assert self.tcp_sock is not None
+        while not self.stop_event.is_set():
+            try:
+                conn, addr = self.tcp_sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            with self._lock:
+                self.counters.connections += 1
+            self._spawn(self._conn_loop, f"syslog-conn-{addr[0]}", conn, addr[0])
+
+    def _conn_loop(self, conn: socket.socket, peer: str) -> None:
+        proto = "tls" if self.tls else "tcp"
+        try:
+            conn.settimeout(10.0)
+            if self.tls:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            conn.settimeout(0.2)
+            self._conns.add(conn)
+            framer = Framer()
+            while not self.stop_event.is_set():
+                try:
+                    chunk = conn.recv(262144)
+                except (TimeoutError, ssl.SSLWantReadError):
+                    continue
+                if not chunk:
+                    break
+                for frame in framer.feed(chunk):
+                    self.handle(frame, proto, peer)
+            for frame in framer.close():
+                self.handle(frame, proto, peer)
+        except (OSError, ssl.SSLError) as exc:
+            with self._lock:
+                self.counters.errors.append(f"{peer}: {type(exc).__name__}: {exc}"[:200])
+        finally:
+            self._conns.discard(conn)
+            with contextlib.suppress(OSError):
+                conn.close()
+
+
+class Oversized(bytes):
+    """The first MAX_FRAME bytes of a frame that was longer (sent as a dead letter)."""
+
+
+class Framer:
+    """RFC 6587 TCP framing: octet counting (`LEN SP MSG`) or newline-terminated, per frame."""
+
+    def __init__(self, max_frame: int = MAX_FRAME) -> None:
+        self.buf = bytearray()
+        self.max_frame = max_frame
+        self.skip = 0  # bytes of an oversized octet-counted frame still to discard
+        self.skip_line = False  # discarding the rest of an oversized newline frame
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self.buf += data
+        out: list[bytes] = []
+        while self.buf:
+            if self.skip:
+                k = min(self.skip, len(self.buf))
+                del self.buf[:k]
+                self.skip -= k
+                continue
+            if self.skip_line:
+                nl = self.buf.find(b"\n")
+                if nl < 0:
+                    self.buf.clear()
+                    break
+                del self.buf[: nl + 1]
+                self.skip_line = False
+                continue
+            if self.buf[:1].isdigit():
+                sp = self.buf.find(b" ", 0, MAX_LEN_DIGITS + 1)
+                if sp > 0 and self.buf[:sp].isdigit():
+                    n = int(self.buf[:sp])
+                    if n > self.max_frame:
+                        out.append(Oversized(self.buf[sp + 1: sp + 1 + self.max_frame]))
+                        self.skip = sp + 1 + n
+                        continue
+                    if len(self.buf) < sp + 1 + n:
+                        break  # wait for the rest
+                    out.append(bytes(self.buf[sp + 1: sp + 1 + n]))
+                    del self.buf[: sp + 1 + n]
+                    continue
+                if sp < 0 and len(self.buf) <= MAX_LEN_DIGITS and self.buf.isdigit():
+                    break  # maybe a length prefix still arriving
+            nl = self.buf.find(b"\n")
+            if nl < 0:
+                if len(self.buf) > self.max_frame:
+                    out.append(Oversized(self.buf[: self.max_frame]))
+                    self.buf.clear()
+                    self.skip_line = True
+                break
+            if nl > self.max_frame:
+                out.append(Oversized(self.buf[: self.max_frame]))
+            else:
+                out.append(bytes(self.buf[:nl]))
+            del self.buf[: nl + 1]
+        return [f for f in out if isinstance(f, Oversized) or f.strip(b"\r\n\x00 ")]
+
+    def close(self) -> list[bytes]:
+        rest = bytes(self.buf).strip(b"\r\n\x00 ")
+        self.buf.clear()
+        return [rest] if rest and not self.skip and not self.skip_line else []
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def parse_hostport(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return (host.strip("[]") or "0.0.0.0"), int(port)

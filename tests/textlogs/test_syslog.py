@@ -1,0 +1,142 @@
+"""The syslog receiver on loopback sockets with a ListSink: UDP, TCP (newline and octet-counted
+framing, split across packets), TLS, oversized frames, counts, and a clean stop."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from logwarden.shippers.base import DeadLetter, Event, ListSink
+from logwarden.shippers.syslog import MAX_FRAME, Framer, SyslogServer, tls_context
+
+FG = b'<189>date=2020-04-14 time=00:22:05 devname="FG1" devid="X" logid="13" type="traffic" action="deny" ' \
+     b'srcip=10.0.0.1 dstip=10.0.0.2 proto=6'
+ASA = b"<166>Apr 14 2020 00:20:15: %ASA-2-106001: Inbound TCP connection denied from 198.51.100.9/40000 " \
+      b"to 192.168.10.21/445 flags SYN  on interface outside"
+R5424 = b'<14>1 2020-04-14T01:10:00.000Z esmc ERAServer 1234 - [x@1 a="b"] {"event_type":"Threat_Event",' \
+        b'"hostname":"pc-07","occured":"14-Apr-2020 01:10:00","threat_name":"Eicar","action_taken":"quarantined"}'
+GARBAGE = b"<13>Apr 14 00:00:00 host app: nothing we know"
+
+
+def wait_for(server: SyslogServer, n: int, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while server.counters.received < n and time.monotonic() < end:
+        time.sleep(0.01)
+
+
+def test_udp_and_tcp_newline_and_octet_counting() -> None:
+    sink = ListSink()
+    server = SyslogServer(sink, udp=("127.0.0.1", 0), tcp=("127.0.0.1", 0)).start()
+    try:
+        assert server.udp_address and server.udp_address[1] > 0
+        assert server.udp_rcvbuf and server.udp_rcvbuf >= 212992
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for msg in (FG, ASA, R5424, GARBAGE):
+            u.sendto(msg, server.udp_address)
+        u.close()
+        wait_for(server, 4)
+        with socket.create_connection(server.tcp_address) as c:
+            c.sendall(FG + b"\n" + ASA[:30])  # newline frame, then a frame split across sends
+            time.sleep(0.05)
+            c.sendall(ASA[30:] + b"\n")
+            octet = R5424
+            payload = str(len(octet)).encode() + b" " + octet + str(len(GARBAGE)).encode() + b" " + GARBAGE
+            c.sendall(payload[:5])
+            time.sleep(0.05)
+            c.sendall(payload[5:])
+            c.sendall(b"\n\n")  # blank lines are not messages
+        wait_for(server, 8)
+    finally:
+        server.stop()
+    c = server.counters
+    assert (c.received, c.parsed, c.dead, c.udp, c.tcp) == (8, 6, 2, 4, 4)
+    assert len(sink.events) == 6 and len(sink.dead) == 2
+    assert {e.doc["event"]["module"] for e in sink.events} == {"fortigate", "cisco_asa", "eset"}
+    assert all(d.reason == "unrecognised format" for d in sink.dead)
+    eset = [e for e in sink.events if e.dataset == "av"]
+    assert eset and eset[0].doc["rule"]["name"] == "Eicar"
+    assert len({e.id for e in sink.events}) == 6  # identical lines still get distinct ids
+
+
+def test_serve_until_stops_on_count_and_duration() -> None:
+    sink = ListSink()
+    server = SyslogServer(sink, udp=("127.0.0.1", 0)).start()
+    addr = server.udp_address
+
+    def send() -> None:
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for _ in range(50):
+            u.sendto(FG, addr)
+        u.close()
+
+    threading.Thread(target=send).start()
+    t0 = time.monotonic()
+    counters = server.serve_until(max_messages=50, duration=10)
+    assert counters.received == 50 and time.monotonic() - t0 < 10
+    server2 = SyslogServer(ListSink(), tcp=("127.0.0.1", 0)).start()
+    t0 = time.monotonic()
+    server2.serve_until(duration=0.3)
+    assert time.monotonic() - t0 < 3
+
+
+def test_framer_oversized_and_partial() -> None:
+    f = Framer(max_frame=100)
+    out = f.feed(b"500 " + b"x" * 50)
+    assert len(out) == 1 and len(out[0]) == 50  # oversized: first bytes, rest skipped
+    assert f.feed(b"y" * 450 + b"3 abc") == [b"abc"]
+    out = f.feed(b"z" * 150)
+    assert len(out) == 1 and type(out[0]).__name__ == "Oversized"
+    assert f.feed(b"zz\nok line\n") == [b"ok line"]
+    assert f.feed(b"12") == []  # maybe a length prefix
+    assert f.feed(b" hello world!") == [b"hello world!"]
+    assert f.feed(b"tail without newline") == [] and f.close() == [b"tail without newline"]
+
+
+def test_one_megabyte_tcp_line_and_oversized_frame_are_counted() -> None:
+    sink = ListSink()
+    server = SyslogServer(sink, tcp=("127.0.0.1", 0)).start()
+    try:
+        with socket.create_connection(server.tcp_address) as c:
+            c.sendall(FG + b" pad=" + b"A" * 1_000_000 + b"\n")
+            c.sendall(b"Z" * (MAX_FRAME + 10) + b"\n")
+            c.sendall(ASA + b"\n")
+        wait_for(server, 3)
+    finally:
+        server.stop()
+    assert server.counters.received == 3
+    assert len(sink.events) == 2 and len(sink.dead) == 1
+    assert sink.dead[0].reason.startswith("oversized frame")
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    d = tmp_path_factory.mktemp("tls")
+    crt, key = d / "c.pem", d / "k.pem"
+    try:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                        str(crt), "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"openssl not available: {exc}")
+    return crt, key
+
+
+def test_tls(cert: tuple[Path, Path]) -> None:
+    sink = ListSink()
+    server = SyslogServer(sink, tcp=("127.0.0.1", 0), tls=tls_context(str(cert[0]), str(cert[1]))).start()
+    try:
+        ctx = ssl.create_default_context(cafile=str(cert[0]))
+        ctx.check_hostname = False
+        with socket.create_connection(server.tcp_address) as raw, ctx.wrap_socket(raw) as c:
+            c.sendall(FG + b"\n" + str(len(ASA)).encode() + b" " + ASA)
+        wait_for(server, 2)
+    finally:
+        server.stop()
+    assert len(sink.events) == 2
+    assert all(isinstance(e, Event) for e in sink.events)
+    assert not [d for d in sink.dead if isinstance(d, DeadLetter)]
