@@ -1,0 +1,199 @@
+"""Read a log file, optionally follow it across rotation, with a checkpoint.
+
+State file (JSON): {"path", "inode", "offset"} for line files, {"path", "rows": {table: id}} for
+Huorong's log.db. The state is written only after `sink.flush()` returned, and atomically
+(temp file + rename), so a restart resumes exactly after the last flushed line: nothing skipped,
+nothing repeated. Only complete lines are read while following (a partial last line waits for its
+newline; without --follow it is read at EOF).
+
+Rotation: when the path's inode changes, the old file is read to its end, then the new file from
+offset 0; when the file shrinks below the offset (copytruncate), reading restarts at 0. Event ids
+use `<path>#<inode>` as the source, so a rotated file's lines never collide with the old file's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from logwarden.shippers import registry
+from logwarden.shippers.base import DeadLetter, Event, Sink
+
+Feeder = Callable[[bytes, str, int], "Event | DeadLetter | None"]
+
+
+def _feeder(source_name: str) -> Any:
+    module = importlib.import_module(registry.PARSERS[source_name].split(":")[0])
+    if hasattr(module, "new_feeder"):
+        return module.new_feeder()
+    return None if not hasattr(module, "parse_line") else module
+
+
+class State:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.data: dict[str, Any] = {}
+        if path and path.exists():
+            try:
+                self.data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.data = {}
+
+    def save(self, **values: Any) -> None:
+        self.data.update(values)
+        if not self.path:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.data, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+class FileTail:
+    def __init__(self, path: str, source: str, sink: Sink, state_file: str | Path | None = None,
+                 follow: bool = False, poll: float = 0.5, batch: int = 1000) -> None:
+        if source not in registry.PARSERS or source == "windows":
+            raise ValueError(f"unknown text source {source!r}")
+        self.path, self.source, self.sink = path, source, sink
+        self.state = State(Path(state_file) if state_file else None)
+        self.follow, self.poll, self.batch = follow, poll, batch
+        self.stop_event = threading.Event()
+        self.sent = self.parsed = self.dead = 0
+
+    # ------------------------------------------------------------------ line files
+    def run(self, stop: threading.Event | None = None, idle_exit: float | None = None) -> dict[str, int]:
+        """Read (and follow) until EOF (no follow), `stop` is set, or idle for idle_exit seconds."""
+        stop = stop or self.stop_event
+        if self.source == "huorong":
+            return self._run_db(stop, idle_exit)
+        fh: BinaryIO | None = None
+        inode = None
+        feeder: Any = None
+        idle_since = time.monotonic()
+        while not stop.is_set():
+            if fh is None:
+                fh, inode, feeder = self._open()
+                if fh is None:
+                    if not self.follow:
+                        raise FileNotFoundError(self.path)
+                    time.sleep(self.poll)
+                    continue
+            got = self._read_lines(fh, inode, feeder, final=not self.follow)
+            if got:
+                idle_since = time.monotonic()
+                continue
+            if not self.follow:
+                break
+            # at EOF: rotated or truncated?
+            rotated = self._rotated(inode, fh)
+            if rotated:
+                self._read_lines(fh, inode, feeder, final=True)  # drain the old file
+                fh.close()
+                fh = None
+                self.state.save(inode=None, offset=0)
+                continue
+            if idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
+                break
+            stop.wait(self.poll)
+        if fh is not None:
+            fh.close()
+        return {"sent": self.sent, "parsed": self.parsed, "dead": self.dead}
+
+    def _open(self) -> tuple[BinaryIO | None, int | None, Any]:
+        try:
+            fh = open(self.path, "rb")  # noqa: SIM115 - kept open across loop iterations
+        except FileNotFoundError:
+            return None, None, None
+        st = os.fstat(fh.fileno())
+        inode = st.st_ino
+        offset = 0
+        if self.state.data.get("inode") == inode and self.state.data.get("path") == self.path:
+            offset = int(self.state.data.get("offset", 0))
+            if offset > st.st_size:
+                offset = 0  # truncated while we were away
+        feeder = _feeder(self.source)
+        fh.seek(offset)
+        if offset and hasattr(feeder, "prime"):
+            feeder.prime(fh, offset)
+        self.state.save(path=self.path, inode=inode, offset=offset)
+        return fh, inode, feeder
+
+    def _rotated(self, inode: int | None, fh: BinaryIO) -> bool:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return False  # rotated away, new file not there yet: keep the old handle
+        if st.st_ino != inode:
+            return True
+        if st.st_size < fh.tell():
+            fh.seek(0)
+            self.state.save(offset=0)
+        return False
+
+    def _read_lines(self, fh: BinaryIO, inode: int | None, feeder: Any, final: bool) -> int:
+        n = 0
+        source = f"{self.path}#{inode}"
+        while n < self.batch:
+            start = fh.tell()
+            line = fh.readline()
+            if not line:
+                break
+            if not line.endswith(b"\n") and not final:
+                fh.seek(start)  # partial line: wait for the rest
+                break
+            n += 1
+            raw = line.rstrip(b"\r\n")
+            if not raw.strip():
+                continue
+            item = feeder.feed(raw, source, start) if hasattr(feeder, "feed") else \
+                feeder.parse_line(raw, source, start)
+            if item is not None:
+                self._send(item)
+        if n:
+            self.sink.flush()
+            self.state.save(path=self.path, inode=inode, offset=fh.tell())
+        return n
+
+    def _send(self, item: Event | DeadLetter) -> None:
+        self.sink.send(item)
+        self.sent += 1
+        if isinstance(item, DeadLetter):
+            self.dead += 1
+        else:
+            self.parsed += 1
+
+    # ------------------------------------------------------------------ huorong log.db
+    def _run_db(self, stop: threading.Event, idle_exit: float | None) -> dict[str, int]:
+        from logwarden.shippers.huorong import read_db
+
+        rows: dict[str, int] = dict(self.state.data.get("rows") or {})
+        idle_since = time.monotonic()
+        while not stop.is_set():
+            got = 0
+            with contextlib.suppress(FileNotFoundError):
+                for table, rid, item in read_db(self.path, after=rows):
+                    self._send(item)
+                    rows[table] = rid
+                    got += 1
+                    if got % self.batch == 0:
+                        self._checkpoint_db(rows)
+            if got:
+                self._checkpoint_db(rows)
+                idle_since = time.monotonic()
+            if not self.follow:
+                break
+            if idle_exit is not None and time.monotonic() - idle_since >= idle_exit:
+                break
+            stop.wait(self.poll)
+        return {"sent": self.sent, "parsed": self.parsed, "dead": self.dead}
+
+    def _checkpoint_db(self, rows: dict[str, int]) -> None:
+        self.sink.flush()
+        self.state.save(path=self.path, rows=dict(rows))
