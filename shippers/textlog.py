@@ -75,14 +75,19 @@ def put(doc: dict[str, Any], dotted: str, value: Any) -> None:
     """Set a dotted ECS path in a nested dict; None and "" are skipped (absent, not empty)."""
     if value is None or value == "" or value == []:
         return
-    *parents, last = dotted.split(".")
+    parts = _PATHS.get(dotted)
+    if parts is None:
+        parts = _PATHS[dotted] = tuple(dotted.split("."))
     node = doc
-    for p in parents:
+    for p in parts[:-1]:
         nxt = node.get(p)
-        if not isinstance(nxt, dict):
+        if nxt.__class__ is not dict:
             nxt = node[p] = {}
         node = nxt
-    node[last] = value
+    node[parts[-1]] = value
+
+
+_PATHS: dict[str, tuple[str, ...]] = {}
 
 
 def get(doc: dict[str, Any], dotted: str) -> Any:
@@ -160,7 +165,9 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
 def iso(dt: datetime) -> str:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=CONFIG.tz)
-    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    u = dt.astimezone(UTC)
+    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}." \
+           f"{u.microsecond // 1000:03d}Z"
 
 
 MONTHS = {m: i for i, m in enumerate(
@@ -178,9 +185,19 @@ def infer_year(month: int, day: int) -> int:
     return year
 
 
+_FAST_TS = re.compile(r"(\d{4})[-/](\d{2})[-/](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+
+
 def parse_time(text: str, fmts: tuple[str, ...]) -> str | None:
     """First format that parses; naive times are read in CONFIG.tz. Returns ISO UTC or None."""
     text = text.strip()
+    if fmts[0] in ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"):
+        m = _FAST_TS.fullmatch(text)
+        if m:
+            try:
+                return iso(datetime(*map(int, m.groups())))  # type: ignore[misc]
+            except ValueError:
+                return None
     for fmt in fmts:
         try:
             return iso(datetime.strptime(text, fmt))
@@ -373,11 +390,9 @@ def stream_parser(parse_line: LineFn) -> Callable[[str, BinaryIO], Iterator[Even
 def kv_pairs(text: str) -> dict[str, str]:
     """key=value pairs, values optionally double-quoted (FortiGate, Symantec-ish)."""
     out: dict[str, str] = {}
-    for m in _KV.finditer(text):
-        key = m.group(1)
-        val = m.group(2)
-        if val.startswith('"'):
-            val = val[1:-1] if val.endswith('"') and len(val) > 1 else val[1:]
+    for key, val in _KV.findall(text):
+        if val[:1] == '"':
+            val = val[1:-1] if len(val) > 1 and val[-1] == '"' else val[1:]
         out[key] = val
     return out
 
