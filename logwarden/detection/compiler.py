@@ -19,12 +19,12 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.rule import SigmaRule
 
-from logwarden.pipelines.sigma.loader import load_pipeline, pipeline_digest
+from logwarden.pipelines.sigma.loader import category_events, load_pipeline, pipeline_digest
 
 from .ir import UnsupportedError, field_name, fields_of, to_ir
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "sigma_rules"
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 
 @dataclass
@@ -260,6 +260,7 @@ def _compile_base(rule: SigmaRule, path: str, proto: Any) -> BaseRule:
     conds = [to_ir(c.parsed) for c in rule.detection.parsed_condition]
     tree = conds[0] if len(conds) == 1 else ["or", conds]
     ls = rule.logsource
+    tree = _with_category(ls.product, ls.category, ls.service, tree)
     mapped_fields = [field_name(f) for f in (rule.fields or [])]
     return BaseRule(
         **_common(rule),
@@ -268,6 +269,22 @@ def _compile_base(rule: SigmaRule, path: str, proto: Any) -> BaseRule:
         ir=tree,
         fields=mapped_fields,
     )
+
+
+def _with_category(product: str | None, category: str | None, service: str | None, tree: list[Any]) -> list[Any]:
+    """AND the category's (channel, event code) pairs into a Windows category rule."""
+    if product != "windows" or not category or service:
+        return tree
+    pairs = category_events().get(category)
+    if not pairs:
+        return tree
+    by_channel: dict[str, list[str]] = {}
+    for ch, code in pairs:
+        by_channel.setdefault(ch, []).append(code)
+    alts = [["and", [["m", "winlog.channel", "eq", ch.lower()],
+                     ["or", [["m", "event.code", "eq", c] for c in codes]]]] for ch, codes in by_channel.items()]
+    cond = alts[0] if len(alts) == 1 else ["or", alts]
+    return ["and", [cond, *(tree[1] if tree[0] == "and" else [tree])]]
 
 
 def _fresh(proto: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 from .alerts import alert_for_fired, alert_for_match, doc_host, doc_id, doc_time
 from .compiler import BaseRule, RuleSet
 from .correlate import CorrelationEngine, Hit
-from .evaluate import Flat, Pred, compile_pred, flatten
+from .evaluate import LC, Flat, Pred, compile_pred, flatten
 from .ir import UnsupportedError, required_equals, required_fields
 
 GENERIC = {"winlog.channel", "event.dataset", "event.code"}
@@ -25,11 +25,87 @@ class Compiled:
     pred: Pred
 
 
+GATE_FIELDS = {"winlog.channel", "event.code", "event.dataset"}
+
+
+def _leaf_keys(node: list[Any]) -> set[tuple[str, str, str]] | None:
+    """Index keys for one conjunct: an eq, an endswith of a file name, or an OR of those."""
+    if node[0] == "m" and node[1] not in GATE_FIELDS:
+        fld, op, arg = node[1], node[2], node[3]
+        if op == "eq":
+            return {(fld, "eq", arg)}
+        if op == "endswith" and arg.startswith("\\") and "\\" not in arg[1:] and len(arg) > 1:
+            return {(fld, "base", arg[1:])}
+        return None
+    if node[0] == "or":
+        out: set[tuple[str, str, str]] = set()
+        for kid in node[1]:
+            got = _leaf_keys(kid)
+            if got is None:
+                return None
+            out |= got
+        return out
+    return None
+
+
+def rule_keys(ir: list[Any]) -> set[tuple[str, str, str]] | None:
+    """Keys such that a document can only match the rule if one of them is in the document."""
+    kids = ir[1] if ir[0] == "and" else [ir]
+    best: set[tuple[str, str, str]] | None = None
+    for kid in kids:
+        got = _leaf_keys(kid)
+        if got is not None and (best is None or len(got) < len(best)):
+            best = got
+    return best
+
+
+class Bucket:
+    """Rules of one (channel, event code): keyed ones found by dictionary lookups on the document."""
+
+    def __init__(self) -> None:
+        self.plain: list[Compiled] = []
+        self.keyed: dict[tuple[str, str, str], list[Compiled]] = {}
+        self.fields: set[tuple[str, str]] = set()
+
+    def add(self, c: Compiled) -> None:
+        keys = rule_keys(c.rule.ir)
+        if not keys:
+            self.plain.append(c)
+            return
+        for k in keys:
+            self.keyed.setdefault(k, []).append(c)
+            self.fields.add((k[0], k[1]))
+
+    def all(self) -> list[Compiled]:
+        seen = {id(c): c for c in self.plain}
+        for cs in self.keyed.values():
+            seen.update({id(c): c for c in cs})
+        return list(seen.values())
+
+    def candidates(self, lc: dict[str, Any]) -> Iterable[Compiled]:
+        yield from self.plain
+        if not self.fields:
+            return
+        seen: set[int] = set()
+        for fld, kind in self.fields:
+            v = lc.get(fld)
+            if v is None:
+                continue
+            for x in v if isinstance(v, list) else (v,):
+                if not isinstance(x, str):
+                    continue
+                k = x if kind == "eq" else x.rsplit("\\", 1)[-1]
+                for c in self.keyed.get((fld, kind, k), ()):
+                    if id(c) not in seen:
+                        seen.add(id(c))
+                        yield c
+
+
 class Detector:
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
         self.failed: list[tuple[BaseRule, str]] = []
-        self.by_channel: dict[str, list[Compiled]] = {}
+        self.by_channel: dict[str, dict[str, Bucket]] = {}  # channel -> event code | "*" -> rules
         self.by_dataset: dict[str, list[Compiled]] = {}
         self.by_field: dict[str, list[Compiled]] = {}
         self.always: list[Compiled] = []
@@ -45,8 +121,11 @@ class Detector:
     def _index(self, c: Compiled) -> None:
         chans = required_equals(c.rule.ir, "winlog.channel")
         if chans:
+            codes = required_equals(c.rule.ir, "event.code")
             for ch in chans:
-                self.by_channel.setdefault(ch, []).append(c)
+                per = self.by_channel.setdefault(ch, {})
+                for code in codes or ("*",):
+                    per.setdefault(code, Bucket()).add(c)
             return
         sets = required_equals(c.rule.ir, "event.dataset")
         if sets:
@@ -60,12 +139,19 @@ class Detector:
             self.always.append(c)
 
     def candidates(self, flat: Flat) -> Iterable[Compiled]:
-        ch = flat.get("winlog.channel")
+        lc = flat[LC]
+        ch = lc.get("winlog.channel")
         if isinstance(ch, str):
-            yield from self.by_channel.get(ch.lower(), ())
-        ds = flat.get("event.dataset")
+            per = self.by_channel.get(ch)
+            if per:
+                code = lc.get("event.code")
+                if isinstance(code, str) and code in per:
+                    yield from per[code].candidates(lc)
+                if "*" in per:
+                    yield from per["*"].candidates(lc)
+        ds = lc.get("event.dataset")
         if isinstance(ds, str):
-            yield from self.by_dataset.get(ds.lower(), ())
+            yield from self.by_dataset.get(ds, ())
         for fld, rules in self.by_field.items():
             if fld in flat:
                 yield from rules

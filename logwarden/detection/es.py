@@ -278,8 +278,9 @@ class EsDetector:
         time_filter = [{"range": {"@timestamp": {**rng, "format": "epoch_millis"}}}] if rng else []
         alerts: list[dict[str, Any]] = []
         hits_for_corr: list[Hit] = []
-        compiled = {c.rule.id: c for lst in (self.detector.by_channel, self.detector.by_dataset,
-                                             self.detector.by_field) for cs in lst.values() for c in cs}
+        compiled = {c.rule.id: c for per in self.detector.by_channel.values() for b in per.values() for c in b.all()}
+        compiled.update({c.rule.id: c for lst in (self.detector.by_dataset, self.detector.by_field)
+                         for cs in lst.values() for c in cs})
         compiled.update({c.rule.id: c for c in self.detector.always})
         for rid, comp in compiled.items():
             rule: BaseRule = comp.rule

@@ -18,14 +18,31 @@ Flat = dict[str, Any]
 Pred = Callable[[Flat], bool]
 
 
-def flatten(doc: dict[str, Any], prefix: str = "", out: Flat | None = None) -> Flat:
-    out = {} if out is None else out
+LC = "\0lc"  # key of the lowercased-strings cache inside a flat document
+
+
+def _flat_into(doc: dict[str, Any], prefix: str, out: Flat) -> None:
     for key, value in doc.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            flatten(value, name + ".", out)
+            _flat_into(value, name + ".", out)
         else:
             out[name] = value
+
+
+def _lower(v: Any) -> Any:
+    if isinstance(v, list):
+        return [_lower(x) for x in v]
+    t = _text(v)
+    return None if t is None else t.lower()
+
+
+def flatten(doc: dict[str, Any]) -> Flat:
+    """{"dotted.field": value}, plus the lowercased text of every value under LC (computed once
+    per document, so a thousand case-insensitive rules do not lowercase it a thousand times)."""
+    out: Flat = {}
+    _flat_into(doc, "", out)
+    out[LC] = {k: _lower(v) for k, v in out.items()}
     return out
 
 
@@ -85,6 +102,23 @@ def _string_test(op: str, arg: Any) -> Callable[[str], bool]:
     raise UnsupportedError(f"string op {op}")
 
 
+LOWERED_OPS = frozenset({"eq", "contains", "startswith", "endswith", "glob"})
+
+
+def _lowered_test(op: str, arg: Any) -> Callable[[str], bool]:
+    """Tests on already-lowercased text (args are lowercased by the compiler)."""
+    if op == "eq":
+        return arg.__eq__
+    if op == "contains":
+        return lambda s: arg in s
+    if op == "startswith":
+        return lambda s: s.startswith(arg)
+    if op == "endswith":
+        return lambda s: s.endswith(arg)
+    rx = re.compile(arg, re.IGNORECASE | re.DOTALL)
+    return lambda s: rx.fullmatch(s) is not None
+
+
 def _value_test(op: str, arg: Any) -> Callable[[Any], bool]:
     """Test for one scalar document value."""
     if op in ("eq", "contains", "startswith", "endswith", "glob", "cased_eq", "cased_glob", "re"):
@@ -138,9 +172,27 @@ def compile_pred(node: Node) -> Pred:
     kind = node[0]
     if kind in ("and", "or"):
         kids = [compile_pred(k) for k in node[1]]
+        if len(kids) == 1:
+            return kids[0]
+        if len(kids) == 2:
+            a, b = kids
+            return (lambda d: a(d) and b(d)) if kind == "and" else (lambda d: a(d) or b(d))
         if kind == "and":
-            return lambda d: all(k(d) for k in kids)
-        return lambda d: any(k(d) for k in kids)
+            def all_of(d: Flat) -> bool:
+                for k in kids:
+                    if not k(d):
+                        return False
+                return True
+
+            return all_of
+
+        def any_of(d: Flat) -> bool:
+            for k in kids:
+                if k(d):
+                    return True
+            return False
+
+        return any_of
     if kind == "not":
         inner = compile_pred(node[1])
         return lambda d: not inner(d)
@@ -160,6 +212,18 @@ def compile_pred(node: Node) -> Pred:
                 return a is not None and b is not None and a.lower() == b.lower()
 
             return test_ref
+        if op in LOWERED_OPS:
+            lt = _lowered_test(op, arg)
+
+            def test_lowered(d: Flat) -> bool:
+                v = d[LC].get(fld)
+                if v is None:
+                    return False
+                if isinstance(v, list):
+                    return any(x is not None and lt(x) for x in v)
+                return lt(v)
+
+            return test_lowered
         test = _value_test(op, arg)
 
         def test_field(d: Flat) -> bool:
@@ -175,7 +239,9 @@ def compile_pred(node: Node) -> Pred:
         test = _value_test(node[1], node[2])
 
         def test_kw(d: Flat) -> bool:
-            for v in d.values():
+            for k, v in d.items():
+                if k == LC:
+                    continue
                 for x in _values(v):
                     if isinstance(x, str) and test(x):
                         return True

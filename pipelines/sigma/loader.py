@@ -34,7 +34,7 @@ def load_pipeline() -> ProcessingPipeline:
 
 def pipeline_digest() -> str:
     h = hashlib.sha256()
-    for name in (*PIPELINE_FILES, "fields.yml"):
+    for name in (*PIPELINE_FILES, "fields.yml", "categories.yml"):
         h.update((HERE / name).read_bytes())
     for dist in ("pysigma", "pysigma-backend-elasticsearch"):
         try:
@@ -55,3 +55,14 @@ def declared_fields() -> frozenset[str]:
                 targets = target if isinstance(target, list) else [target]
                 known.update(str(t) for t in targets)
     return frozenset(f.removesuffix(".caseless") for f in known)
+
+
+@lru_cache(maxsize=1)
+def category_events() -> dict[str, list[tuple[str, str]]]:
+    """Sigma category -> [(winlog.channel, event.code)] from categories.yml."""
+    data = yaml.safe_load((HERE / "categories.yml").read_text(encoding="utf-8"))
+    out: dict[str, list[tuple[str, str]]] = {}
+    for channel, cats in data.items():
+        for cat, codes in cats.items():
+            out.setdefault(cat, []).extend((channel, str(c)) for c in codes)
+    return out
