@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, TransportError
-from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter
 
 from logwarden.config import Config
+from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter
 
 TIMESTAMP = re.compile(rb'"@timestamp":"(\d{4})-(\d{2})-(\d{2})T')
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}

@@ -194,9 +194,11 @@ class Lab:
             "-Ecluster.routing.allocation.disk.threshold_enabled=false",
             "-Eaction.auto_create_index=true",
             "-Ecluster.name=logwarden-lab",
+            # daily indices over old sample data (the shared EVTX files span ~250 days) add up
+            "-Ecluster.max_shards_per_node=20000",
             "-p", str(d / "server.pid"),
         ]
-        env = {"ES_JAVA_HOME": java_home, "ES_JAVA_OPTS": os.environ.get("LOGWARDEN_ES_HEAP", "-Xms1g -Xmx1g")}
+        env = {"ES_JAVA_HOME": java_home, "ES_JAVA_OPTS": os.environ.get("LOGWARDEN_ES_HEAP", "-Xms2g -Xmx2g")}
         if os.geteuid() == 0:
             uid, gid = _ensure_user(ES_USER)
             for path in (d, *d.rglob("*")):

@@ -24,6 +24,22 @@ def isolated(cfg: Config, tmp_path: Path) -> Config:
     return c
 
 
+def cleanup(cfg: Config) -> None:
+    """Delete a test namespace's indices and topics (keeps the shared lab small)."""
+    from kafka.admin import KafkaAdminClient
+
+    from logwarden.es_io import client
+
+    client(cfg).indices.delete(index=f"{cfg.index_prefix}*", ignore_unavailable=True, allow_no_indices=True)
+    admin = KafkaAdminClient(bootstrap_servers=cfg.kafka)
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith(cfg.topic_prefix)]
+        if mine:
+            admin.delete_topics(mine)
+    finally:
+        admin.close()
+
+
 def env_for(cfg: Config) -> dict[str, str]:
     return {
         **os.environ,

@@ -12,7 +12,7 @@ from logwarden.kafka_io import KafkaSink, ensure_topics
 from logwarden.pipelines.indexer import run_indexer
 from logwarden.shippers.base import DeadLetter, Event, event_id
 
-from .helpers import count, isolated, popen
+from .helpers import cleanup, count, isolated, popen
 
 pytestmark = pytest.mark.servers
 
@@ -34,7 +34,8 @@ def ns(lab, tmp_path):
     cfg = isolated(lab.cfg, tmp_path)
     install_templates(client(cfg))
     ensure_topics(cfg)
-    return cfg
+    yield cfg
+    cleanup(cfg)
 
 
 def _produce(cfg, items) -> None:

@@ -1,0 +1,30 @@
+# Two commands on a fresh machine (Python 3.11+, Java 17+, Maven):
+#   make demo   - install, start Kafka + Elasticsearch on loopback, ship + index + count a sample
+#   make test   - install, start the servers, run the whole test suite (unit, golden, real-server)
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install lint lab-down
+
+$(BIN)/logwarden: pyproject.toml setup.py
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+install: $(BIN)/logwarden
+
+demo: install
+	$(BIN)/logwarden lab demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/logwarden rules check
+
+test: install lint
+	$(BIN)/logwarden lab up
+	$(BIN)/pytest -q -p no:cacheprovider --timeout 900
+
+lab-down:
+	$(BIN)/logwarden lab down
