@@ -45,3 +45,35 @@ def lab():
     except Exception as exc:  # noqa: BLE001 - fail loudly with the reason
         pytest.fail(f"the lab (Kafka + Elasticsearch) could not be started: {exc}", pytrace=False)
     return lab
+
+
+class IndexedSamples:
+    """All of ../shared/data/evtx shipped (`logwarden ship evtx`) and indexed (`logwarden index
+    --once`) through the real servers, once per test session, in its own namespace."""
+
+    def __init__(self, cfg, ship: dict, index: dict, root: Path) -> None:
+        self.cfg = cfg  # logwarden.config.Config with this namespace's topic/index prefixes
+        self.ship = ship  # the shipper's --json summary
+        self.index = index  # the indexer's --json summary
+        self.root = root  # ../shared/data/evtx
+
+
+@pytest.fixture(scope="session")
+def indexed_samples(lab, tmp_path_factory):
+    import json
+
+    from logwarden.es_io import client, install_templates
+    from logwarden.kafka_io import ensure_topics
+    from tests.pipeline.helpers import cleanup, cli, isolated
+
+    root = need_shared("evtx")
+    cfg = isolated(lab.cfg, tmp_path_factory.mktemp("samples"))
+    install_templates(client(cfg))
+    ensure_topics(cfg)
+    ship = cli(cfg, "ship", "evtx", str(root), "--json", "--no-progress")
+    assert ship.returncode == 0, ship.stderr[-3000:]
+    index = cli(cfg, "index", "--once", "--json")
+    assert index.returncode == 0, index.stderr[-3000:]
+    yield IndexedSamples(cfg, json.loads(ship.stdout.strip().splitlines()[-1]),
+                         json.loads(index.stdout.strip().splitlines()[-1]), root)
+    cleanup(cfg)

@@ -16,7 +16,6 @@ from logwarden.kafka_io import ensure_topics
 from logwarden.shippers.base import DeadLetter
 from logwarden.shippers.windows import iter_file, iter_paths, synth
 
-from ..conftest import need_shared
 from .helpers import cleanup, cli, count, isolated, popen
 
 pytestmark = pytest.mark.servers
@@ -44,6 +43,10 @@ def _expected(paths: list[Path]) -> tuple[dict[str, set[str]], int]:
     return ids, dead
 
 
+def _events_per_file(paths: list[Path]) -> dict[str, int]:
+    return {str(p): sum(1 for it in iter_file(p) if not isinstance(it, DeadLetter)) for p in paths}
+
+
 def _ids_in_es(es, cfg, ids: set[str]) -> int:
     found = 0
     batch = sorted(ids)
@@ -60,16 +63,17 @@ def _ship_and_index(cfg, *paths: str, extra: tuple[str, ...] = ()) -> tuple[dict
     return json.loads(ship.stdout.strip().splitlines()[-1]), json.loads(index.stdout.strip().splitlines()[-1])
 
 
-def test_every_shared_evtx_file_end_to_end(ns):
-    root = need_shared("evtx")
+def test_every_shared_evtx_file_end_to_end(indexed_samples):
+    ns, ship, index, root = indexed_samples.cfg, indexed_samples.ship, indexed_samples.index, indexed_samples.root
     paths = list(iter_paths([root]))
     assert len(paths) > 250
     expected, dead = _expected(paths)
     all_ids = set().union(*expected.values())
-    ship, index = _ship_and_index(ns, str(root))
     # the shipper read every record: events + dead letters; the corrupt files did not crash it
     assert ship["files"] == len(paths)
-    assert ship["produced"] == sum(1 for p in paths for it in iter_file(p) if not isinstance(it, DeadLetter))
+    per_file = _events_per_file(paths)
+    assert {p: f["events"] for p, f in ship["per_file"].items()} == per_file
+    assert ship["produced"] == sum(per_file.values())
     assert ship["dead_letters"] == dead > 0
     es = client(ns)
     # documents out == distinct events in (identical records in two sample files share one id)
@@ -94,8 +98,8 @@ def test_every_shared_evtx_file_end_to_end(ns):
     import evtx
 
     smb = root / "DeepBlueCLI" / "evtx" / "smb-password-guessing-security.evtx"
-    raw = next(json.loads(r["data"]) for r in evtx.PyEvtxParser(str(smb)).records_json()
-               if '"EventID": 4625' in r["data"])
+    raw = next(rec for rec in (json.loads(r["data"]) for r in evtx.PyEvtxParser(str(smb)).records_json())
+               if rec["Event"]["System"]["EventID"] == 4625)
     system = raw["Event"]["System"]
     q = {"bool": {"filter": [
         {"term": {"winlog.record_id": str(system["EventRecordID"])}},
