@@ -73,21 +73,22 @@ def decode(raw: bytes) -> str | None:
 
 def put(doc: dict[str, Any], dotted: str, value: Any) -> None:
     """Set a dotted ECS path in a nested dict; None and "" are skipped (absent, not empty)."""
-    if value is None or value == "" or value == []:
+    if value is None or (not value and (value == "" or value == [])):
         return
-    parts = _PATHS.get(dotted)
-    if parts is None:
-        parts = _PATHS[dotted] = tuple(dotted.split("."))
+    path = _PATHS.get(dotted)
+    if path is None:
+        *parents, leaf = dotted.split(".")
+        path = _PATHS[dotted] = (tuple(parents), leaf)
     node = doc
-    for p in parts[:-1]:
+    for p in path[0]:
         nxt = node.get(p)
         if nxt.__class__ is not dict:
             nxt = node[p] = {}
         node = nxt
-    node[parts[-1]] = value
+    node[path[1]] = value
 
 
-_PATHS: dict[str, tuple[str, ...]] = {}
+_PATHS: dict[str, tuple[tuple[str, ...], str]] = {}
 
 
 def get(doc: dict[str, Any], dotted: str) -> Any:
@@ -140,6 +141,23 @@ def ip_or_none(value: Any) -> str | None:
     """The value if it looks like an IP address (keeps documents indexable: ES `ip` type)."""
     if value is None:
         return None
+    if value.__class__ is str:
+        hit = _IP_CACHE.get(value, _MISS)
+        if hit is not _MISS:
+            return hit  # type: ignore[return-value]
+        if len(_IP_CACHE) >= _CACHE_MAX:
+            _IP_CACHE.clear()
+        ip = _IP_CACHE[value] = _ip_or_none(value)
+        return ip
+    return _ip_or_none(value)
+
+
+_MISS = object()
+_CACHE_MAX = 8192
+_IP_CACHE: dict[str, str | None] = {}
+
+
+def _ip_or_none(value: Any) -> str | None:
     text = str(value).strip()
     if _IPV4.match(text) and all(int(o) < 256 for o in text.split(".")):
         return text
@@ -185,11 +203,61 @@ def infer_year(month: int, day: int) -> int:
     return year
 
 
+# Timestamps repeat (many lines per second): results are cached. A cached value depends on the
+# zone and, for syslog dates without a year, on "now" to the hour (infer_year only changes its
+# answer at a UTC day boundary), so the caches are dropped when those change, or when full.
+_TZ_CACHE: dict[Any, str | None] = {}
+_TZ_STATE: list[Any] = [None]
+_NOW_CACHE: dict[Any, str | None] = {}
+_NOW_STATE: list[Any] = [None]
+
+
+def _tz_cache() -> dict[Any, str | None]:
+    tz = CONFIG.tz
+    if _TZ_STATE[0] is not tz or len(_TZ_CACHE) >= _CACHE_MAX:
+        _TZ_CACHE.clear()
+        _TZ_STATE[0] = tz
+    return _TZ_CACHE
+
+
+def _now_cache() -> dict[Any, str | None]:
+    now = CONFIG.now()
+    state = (CONFIG.tz, now.year, now.month, now.day, now.hour)
+    if _NOW_STATE[0] != state or len(_NOW_CACHE) >= _CACHE_MAX:
+        _NOW_CACHE.clear()
+        _NOW_STATE[0] = state
+    return _NOW_CACHE
+
+
+def _ts3164(key: tuple[str, ...]) -> str | None:
+    """ISO UTC for an RFC 3164 date's groups (month, day, year or None, h, m, s)."""
+    cache = _now_cache()
+    ts = cache.get(key, _MISS)
+    if ts is _MISS:
+        mon, day = MONTHS[key[0].lower()], int(key[1])
+        try:
+            year = int(key[2]) if key[2] else infer_year(mon, day)
+            ts = iso(datetime(year, mon, day, int(key[3]), int(key[4]), int(key[5])))
+        except ValueError:
+            ts = None
+        cache[key] = ts
+    return ts  # type: ignore[return-value]
+
+
 _FAST_TS = re.compile(r"(\d{4})[-/](\d{2})[-/](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 
 
 def parse_time(text: str, fmts: tuple[str, ...]) -> str | None:
     """First format that parses; naive times are read in CONFIG.tz. Returns ISO UTC or None."""
+    cache = _tz_cache()
+    key = (text, fmts)
+    ts = cache.get(key, _MISS)
+    if ts is _MISS:
+        ts = cache[key] = _parse_time(text, fmts)
+    return ts  # type: ignore[return-value]
+
+
+def _parse_time(text: str, fmts: tuple[str, ...]) -> str | None:
     text = text.strip()
     if fmts[0] in ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"):
         m = _FAST_TS.fullmatch(text)
@@ -207,6 +275,14 @@ def parse_time(text: str, fmts: tuple[str, ...]) -> str | None:
 
 
 def parse_iso(text: str) -> str | None:
+    cache = _tz_cache()
+    ts = cache.get(text, _MISS)
+    if ts is _MISS:
+        ts = cache[text] = _parse_iso(text)
+    return ts  # type: ignore[return-value]
+
+
+def _parse_iso(text: str) -> str | None:
     text = text.strip()
     if not text:
         return None
@@ -263,13 +339,7 @@ def split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
             return hdr, msg
     m = _R3164_TS.match(text, pos)
     if m and m.group(1).lower() in MONTHS:
-        mon, day = MONTHS[m.group(1).lower()], int(m.group(2))
-        try:
-            year = int(m.group(3)) if m.group(3) else infer_year(mon, day)
-            dt = datetime(year, mon, day, int(m.group(4)), int(m.group(5)), int(m.group(6)))
-            hdr.timestamp = iso(dt)
-        except ValueError:
-            pass
+        hdr.timestamp = _ts3164(m.group(1, 2, 3, 4, 5, 6))
         pos = m.end()
         seen = True
     else:
@@ -333,11 +403,18 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
     if not doc.get("@timestamp"):
         doc["@timestamp"] = iso(CONFIG.now())
         put(doc, "log.flags", ["timestamp-missing"])
-    key = (get(doc, "observer.name") or get(doc, "host.name") or get(doc, "observer.hostname")
-           or get(doc, "host.hostname") or "unknown")
+    obs, host = doc.get("observer"), doc.get("host")
+    if obs.__class__ is not dict:
+        obs = _NO_NODE
+    if host.__class__ is not dict:
+        host = _NO_NODE
+    key = (obs.get("name") or host.get("name") or obs.get("hostname") or host.get("hostname") or "unknown")
     eid = event_id(source, position, raw)
     ev["id"] = eid
     return Event(id=eid, dataset=dataset, key=str(key), doc=doc, position=position)
+
+
+_NO_NODE: dict[str, Any] = {}
 
 
 def line_parser(module: str, dataset: str, parse: ParseFn) -> LineFn:
