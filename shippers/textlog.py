@@ -383,7 +383,7 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
     ev = doc.setdefault("event", {})
     ev["original"] = raw_text
     ev["module"] = module
-    ev["dataset"] = f"{dataset}.{module}"
+    ev["dataset"] = dataset  # "firewall" | "av": what the Sigma pipelines (pipelines/sigma) gate on
     if dataset == "firewall":
         ev.setdefault("kind", "event")
         ev.setdefault("category", ["network"])

@@ -157,7 +157,7 @@ def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
     item = _line(raw, source, position)
     if isinstance(item, Event) and item.doc.pop("_dataset", None) == "av":
         item.dataset = "av"
-        item.doc["event"]["dataset"] = "av.cef"
+        item.doc["event"]["dataset"] = "av"
     return item
 
 
