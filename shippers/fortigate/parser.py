@@ -19,6 +19,7 @@ ALLOW = {"accept", "allow", "close", "timeout", "client-rst", "server-rst", "pas
          "ip-conn", "dns", "permit", "monitored"}
 DENY = {"deny", "block", "blocked", "dropped", "drop", "reject"}
 END = {"close", "timeout", "client-rst", "server-rst"}
+ALLOW_OR_DENY = ALLOW | DENY
 ROLE_DIR = {("wan", "lan"): "inbound", ("lan", "wan"): "outbound", ("lan", "lan"): "internal",
             ("wan", "wan"): "external", ("wan", "dmz"): "inbound", ("dmz", "wan"): "outbound"}
 
@@ -88,7 +89,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     put(doc, "fortinet.firewall.trandisp", kv.get("trandisp"))
     put(doc, "fortinet.firewall.crscore", kv.get("crscore"))
     action = (kv.get("action") or "").lower()
-    if kv.get("type") == "traffic" or action in ALLOW | DENY:
+    if kv.get("type") == "traffic" or action in ALLOW_OR_DENY:
         allowed = True if action in ALLOW else False if action in DENY else None
         phase = "end" if action in END else "start" if action == "start" else None
         t.verdict(doc, action or None, allowed=allowed, phase=phase)
