@@ -59,31 +59,111 @@ def rule_keys(ir: list[Any]) -> set[tuple[str, str, str]] | None:
     return best
 
 
+GRAM = 4  # length of the literal prefilter's n-grams
+
+
+def anchors(node: list[Any]) -> set[tuple[str, str]] | None:
+    """(field, literal) pairs such that a matching document has one literal inside that field's
+    lowercased value (a necessary condition; None when the tree gives none)."""
+    kind = node[0]
+    if kind == "m":
+        fld, op, arg = node[1], node[2], node[3]
+        if fld not in GATE_FIELDS and op in LITERAL_OPS and isinstance(arg, str) and len(arg) >= GRAM:
+            return {(fld, arg)}
+        return None
+    if kind == "or":
+        out: set[tuple[str, str]] = set()
+        for kid in node[1]:
+            got = anchors(kid)
+            if got is None:
+                return None
+            out |= got
+        return out
+    if kind == "and":
+        best: set[tuple[str, str]] | None = None
+        for kid in node[1]:
+            got = anchors(kid)
+            if got is not None and (best is None or _anchor_score(got) > _anchor_score(best)):
+                best = got
+        return best
+    return None
+
+
+LITERAL_OPS = frozenset({"eq", "contains", "startswith", "endswith"})
+
+
+def _anchor_score(a: set[tuple[str, str]]) -> tuple[int, int]:
+    return (min(len(lit) for _, lit in a), -len(a))
+
+
 class Bucket:
-    """Rules of one (channel, event code): keyed ones found by dictionary lookups on the document."""
+    """Rules of one (channel, event code): keyed ones found by dictionary lookups on the document,
+    literal-anchored ones by an n-gram index (`finish`), the rest always evaluated."""
 
     def __init__(self) -> None:
         self.plain: list[Compiled] = []
         self.keyed: dict[tuple[str, str, str], list[Compiled]] = {}
         self.fields: set[tuple[str, str]] = set()
+        self.anchored: list[tuple[Compiled, set[tuple[str, str]]]] = []
+        self.grams: dict[str, list[tuple[str, str, Compiled]]] = {}
+        self.gram_fields: tuple[str, ...] = ()
 
-    def add(self, c: Compiled) -> None:
-        keys = rule_keys(c.rule.ir)
+    def add(self, c: Compiled, keys: set[tuple[str, str, str]] | None,
+            anchor: set[tuple[str, str]] | None) -> None:
         if not keys:
-            self.plain.append(c)
+            got = anchor
+            if got:
+                self.anchored.append((c, got))
+            else:
+                self.plain.append(c)
             return
         for k in keys:
             self.keyed.setdefault(k, []).append(c)
             self.fields.add((k[0], k[1]))
 
+    def finish(self, rarest: dict[str, str]) -> None:
+        """Index each anchored rule under the rarest n-gram of each of its literals."""
+        fields: set[str] = set()
+        for c, anchor in self.anchored:
+            for fld, lit in anchor:
+                self.grams.setdefault(rarest[lit], []).append((fld, lit, c))
+                fields.add(fld)
+        self.gram_fields = tuple(sorted(fields))
+
     def all(self) -> list[Compiled]:
         seen = {id(c): c for c in self.plain}
+        seen.update({id(c): c for c, _ in self.anchored})
         for cs in self.keyed.values():
             seen.update({id(c): c for c in cs})
         return list(seen.values())
 
     def candidates(self, lc: dict[str, Any]) -> Iterable[Compiled]:
         yield from self.plain
+        if self.grams:
+            parts: list[str] = []
+            for f in self.gram_fields:
+                v = lc.get(f)
+                if isinstance(v, str):
+                    parts.append(v)
+                elif isinstance(v, list):
+                    parts.extend(x for x in v if isinstance(x, str))
+            text = "\0".join(parts)
+            present = {text[i:i + GRAM] for i in range(len(text) - GRAM + 1)}
+            done: set[int] = set()
+            for g in self.grams.keys() & present:
+                for fld, lit, c in self.grams[g]:
+                    if id(c) in done:
+                        continue
+                    v = lc.get(fld)
+                    if isinstance(v, str):
+                        ok = lit in v
+                    elif isinstance(v, list):
+                        ok = any(isinstance(x, str) and lit in x for x in v)
+                    else:
+                        ok = False
+                    if ok:
+                        done.add(id(c))
+                        yield c
         if not self.fields:
             return
         seen: set[int] = set()
@@ -109,6 +189,7 @@ class Detector:
         self.by_dataset: dict[str, list[Compiled]] = {}
         self.by_field: dict[str, list[Compiled]] = {}
         self.always: list[Compiled] = []
+        self._anchors: dict[int, set[tuple[str, str]] | None] = {}
         for rule in ruleset.rules:
             try:
                 c = Compiled(rule, compile_pred(rule.ir))
@@ -116,16 +197,29 @@ class Detector:
                 self.failed.append((rule, str(exc)))
                 continue
             self._index(c)
+        # the rarest n-gram of each literal, rarity judged by how many rules' literals share it
+        lits = {lit for a in self._anchors.values() if a for _, lit in a}
+        grams_of = {lit: {lit[i:i + GRAM] for i in range(len(lit) - GRAM + 1)} for lit in lits}
+        freq: dict[str, int] = {}
+        for gs in grams_of.values():
+            for g in gs:
+                freq[g] = freq.get(g, 0) + 1
+        rarest = {lit: min(gs, key=lambda g: (freq[g], g)) for lit, gs in grams_of.items()}
+        for per in self.by_channel.values():
+            for b in per.values():
+                b.finish(rarest)
         self.correlations = CorrelationEngine(ruleset.correlations)
 
     def _index(self, c: Compiled) -> None:
         chans = required_equals(c.rule.ir, "winlog.channel")
         if chans:
             codes = required_equals(c.rule.ir, "event.code")
+            keys = rule_keys(c.rule.ir)
+            anchor = self._anchors[id(c)] = None if keys else anchors(c.rule.ir)
             for ch in chans:
                 per = self.by_channel.setdefault(ch, {})
                 for code in codes or ("*",):
-                    per.setdefault(code, Bucket()).add(c)
+                    per.setdefault(code, Bucket()).add(c, keys, anchor)
             return
         sets = required_equals(c.rule.ir, "event.dataset")
         if sets:

@@ -19,18 +19,26 @@ Pred = Callable[[Flat], bool]
 
 
 LC = "\0lc"  # key of the lowercased-strings cache inside a flat document
+KWS = "\0kws"  # lazily: the set of lowercased string values (keyword rules), see kw_set()
 
 
-def _flat_into(doc: dict[str, Any], prefix: str, out: Flat) -> None:
+def _flat_into(doc: dict[str, Any], prefix: str, out: Flat, lc: dict[str, Any]) -> None:
     for key, value in doc.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            _flat_into(value, name + ".", out)
+        name = prefix + key
+        t = type(value)
+        if t is str:
+            out[name] = value
+            lc[name] = value.lower()
+        elif t is dict:
+            _flat_into(value, name + ".", out, lc)
         else:
             out[name] = value
+            lc[name] = _lower(value)
 
 
 def _lower(v: Any) -> Any:
+    if type(v) is str:
+        return v.lower()
     if isinstance(v, list):
         return [_lower(x) for x in v]
     t = _text(v)
@@ -41,9 +49,28 @@ def flatten(doc: dict[str, Any]) -> Flat:
     """{"dotted.field": value}, plus the lowercased text of every value under LC (computed once
     per document, so a thousand case-insensitive rules do not lowercase it a thousand times)."""
     out: Flat = {}
-    _flat_into(doc, "", out)
-    out[LC] = {k: _lower(v) for k, v in out.items()}
+    lc: dict[str, Any] = {}
+    _flat_into(doc, "", out, lc)
+    out[LC] = lc
     return out
+
+
+def kw_set(d: Flat) -> frozenset[str]:
+    """Lowercased string values of the document (what a keyword `eq` compares with), cached."""
+    got = d.get(KWS)
+    if got is None:
+        lc = d[LC]
+        vals: set[str] = set()
+        for k, v in d.items():
+            t = type(v)
+            if t is str:
+                vals.add(lc[k])
+            elif t is list:
+                vals.update(x.lower() for x in v if isinstance(x, str))
+            elif isinstance(v, str):  # a str subclass
+                vals.add(v.lower())
+        got = d[KWS] = frozenset(vals)
+    return got
 
 
 def _values(value: Any) -> Iterable[Any]:
@@ -168,10 +195,80 @@ def _value_test(op: str, arg: Any) -> Callable[[Any], bool]:
     raise UnsupportedError(f"value op {op}")
 
 
+GROUPABLE = frozenset({"eq", "contains", "startswith", "endswith"})
+
+
+def _group_pred(fld: str | None, op: str, args: list[str]) -> Pred:
+    """One predicate for an OR of same-field, same-op lowercased leaves (same verdict, fewer calls)."""
+    if fld is None:  # keyword eq
+        wanted = frozenset(args)
+        return lambda d: not kw_set(d).isdisjoint(wanted)
+    if op == "eq":
+        argset = frozenset(args)
+
+        def one(s: str) -> bool:
+            return s in argset
+    elif op == "startswith":
+        tup = tuple(args)
+
+        def one(s: str) -> bool:
+            return s.startswith(tup)
+    elif op == "endswith":
+        tup = tuple(args)
+
+        def one(s: str) -> bool:
+            return s.endswith(tup)
+    else:
+        chars = frozenset(a for a in args if len(a) == 1)
+        tup = tuple(dict.fromkeys(a for a in args if len(a) != 1))
+        firsts = frozenset(a[0] for a in tup if a)
+        screen = len(tup) > 4 and "" not in tup  # a literal can only occur where its first char does
+
+        def one(s: str) -> bool:
+            if chars and not chars.isdisjoint(s):
+                return True
+            if screen and firsts.isdisjoint(s):
+                return False
+            for a in tup:
+                if a in s:
+                    return True
+            return False
+
+    def test_group(d: Flat) -> bool:
+        v = d[LC].get(fld)
+        if v is None:
+            return False
+        if isinstance(v, list):
+            return any(x is not None and one(x) for x in v)
+        return one(v)
+
+    return test_group
+
+
+def _or_kids(kids: list[Node]) -> list[Pred]:
+    groups: dict[tuple[str | None, str], list[str]] = {}
+    rest: list[Node] = []
+    for k in kids:
+        if k[0] == "m" and k[2] in GROUPABLE:
+            groups.setdefault((k[1], k[2]), []).append(k[3])
+        elif k[0] == "kw" and k[1] == "eq":
+            groups.setdefault((None, "eq"), []).append(k[2])
+        else:
+            rest.append(k)
+    preds: list[Pred] = []
+    for (fld, op), args in groups.items():
+        if len(args) == 1:
+            preds.append(compile_pred(["m", fld, op, args[0]] if fld is not None else ["kw", op, args[0]]))
+        else:
+            preds.append(_group_pred(fld, op, args))
+    preds.extend(compile_pred(k) for k in rest)
+    return preds
+
+
 def compile_pred(node: Node) -> Pred:
     kind = node[0]
     if kind in ("and", "or"):
-        kids = [compile_pred(k) for k in node[1]]
+        kids = _or_kids(node[1]) if kind == "or" else [compile_pred(k) for k in node[1]]
         if len(kids) == 1:
             return kids[0]
         if len(kids) == 2:
@@ -236,11 +333,14 @@ def compile_pred(node: Node) -> Pred:
 
         return test_field
     if kind == "kw":
+        if node[1] == "eq":
+            want = node[2]
+            return lambda d: want in kw_set(d)
         test = _value_test(node[1], node[2])
 
         def test_kw(d: Flat) -> bool:
             for k, v in d.items():
-                if k == LC:
+                if k[:1] == "\0":
                     continue
                 for x in _values(v):
                     if isinstance(x, str) and test(x):
