@@ -29,7 +29,16 @@ _SEV = {"low": 3, "medium": 5, "high": 8, "very-high": 10, "unknown": 0}
 
 
 def _unescape_header(value: str) -> str:
+    if "\\" not in value:
+        return value
     return value.replace("\\|", "|").replace("\\\\", "\\")
+
+
+_EXT_ESC = re.compile(r"\\[=\\nr|]")
+
+
+def _ext_unesc(m: re.Match[str]) -> str:
+    return _EXT_UNESC[m.group(0)]
 
 
 def split_cef(msg: str) -> tuple[list[str], dict[str, str]]:
@@ -57,7 +66,7 @@ def parse_extension(ext: str) -> dict[str, str]:
     for i, m in enumerate(keys):
         end = keys[i + 1].start() if i + 1 < len(keys) else len(ext)
         value = ext[m.end():end].rstrip(" ")
-        out[m.group(1)] = re.sub(r"\\[=\\nr|]", lambda e: _EXT_UNESC[e.group(0)], value)
+        out[m.group(1)] = _EXT_ESC.sub(_ext_unesc, value) if "\\" in value else value
     return out
 
 
