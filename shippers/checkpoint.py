@@ -46,9 +46,10 @@ class Checkpoints:
         entry = self.data.get(str(path.resolve()))
         return bool(entry and entry.get("complete"))
 
-    def update(self, path: Path, fp: str, records: int, complete: bool = False) -> None:
+    def update(self, path: Path, fp: str, records: int, complete: bool = False, save: bool = True) -> None:
         self.data[str(path.resolve())] = {"fingerprint": fp, "records": records, "complete": complete}
-        self.save()
+        if save:
+            self.save()
 
     def save(self) -> None:
         self.file.parent.mkdir(parents=True, exist_ok=True)

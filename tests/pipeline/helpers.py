@@ -32,8 +32,8 @@ def cleanup(cfg: Config) -> None:
 
     es = client(cfg)
     names = sorted(es.indices.get(index=f"{cfg.index_prefix}*", allow_no_indices=True, expand_wildcards="all"))
-    for i in range(0, len(names), 100):  # by name: wildcard deletes are refused (destructive_requires_name)
-        es.indices.delete(index=",".join(names[i:i + 100]), ignore_unavailable=True)
+    for i in range(0, len(names), 40):  # by name: wildcard deletes are refused (destructive_requires_name)
+        es.indices.delete(index=",".join(names[i:i + 40]), ignore_unavailable=True)
     admin = KafkaAdminClient(bootstrap_servers=cfg.kafka)
     try:
         mine = [t for t in admin.list_topics() if t.startswith(cfg.topic_prefix)]

@@ -45,7 +45,7 @@ def mixed_file(tmp_path: Path) -> tuple[Path, list[tuple[int, int, bytes]]]:
 def test_parse_auto_documents_and_dead_letters(mixed_file) -> None:
     path, lines = mixed_file
     expect = [autodetect.parse_line(raw, str(path), off) for _, off, raw in lines]
-    dead = [(off, it) for (_, off, _), it in zip(lines, expect, strict=True) if isinstance(it, DeadLetter)]
+    dead = [(no, it) for (no, _, _), it in zip(lines, expect, strict=True) if isinstance(it, DeadLetter)]
     events = [it for it in expect if not isinstance(it, DeadLetter)]
     assert dead and events
 
@@ -59,7 +59,7 @@ def test_parse_auto_documents_and_dead_letters(mixed_file) -> None:
     reported = [DEAD.match(ln) for ln in proc.stderr.decode("utf-8").splitlines()]
     assert all(reported), proc.stderr.decode()[-2000:]
     assert [(m.group(1), int(m.group(2)), m.group(3)) for m in reported if m] == \
-        [(str(path), off, it.reason) for off, it in dead]
+        [(str(path), no, it.reason) for no, it in dead]  # line numbers, not byte offsets
 
 
 def test_parse_auto_all_parsed_exits_0_and_reads_stdin(mixed_file) -> None:
@@ -76,8 +76,6 @@ def test_parse_unknown_source_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and b"unknown source" in proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="parse.py prints DeadLetter.position, the byte offset for text logs; "
-                   "issue 4 asks for the line number (needs a change in logwarden/commands/parse.py)")
 def test_parse_dead_letters_report_line_numbers(mixed_file) -> None:
     path, lines = mixed_file
     dead_lines = [no for no, off, raw in lines if isinstance(autodetect.parse_line(raw, "x", off), DeadLetter)]
