@@ -12,19 +12,21 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from sigma.collection import SigmaCollection
-from sigma.correlations import SigmaCorrelationRule
-from sigma.rule import SigmaRule
+
+if TYPE_CHECKING:  # pySigma is imported only when compiling (a warm cache never needs it)
+    from sigma.collection import SigmaCollection
+    from sigma.correlations import SigmaCorrelationRule
+    from sigma.rule import SigmaRule
 
 from logwarden.pipelines.sigma.loader import category_events, load_pipeline, pipeline_digest
 
 from .ir import UnsupportedError, field_name, fields_of, to_ir
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "sigma_rules"
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
 
 
 @dataclass
@@ -75,6 +77,7 @@ class RuleSet:
     errors: list[RuleError]
     total_files: int = 0
     key: str = ""
+    index: dict[str, Any] | None = None  # the matcher's literal prefilter (engine.literal_index)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +87,7 @@ class RuleSet:
             "rules": [asdict(r) for r in self.rules],
             "correlations": [asdict(c) for c in self.correlations],
             "errors": [asdict(e) for e in self.errors],
+            "index": self.index,
         }
 
     @classmethod
@@ -94,6 +98,7 @@ class RuleSet:
             errors=[RuleError(**e) for e in data["errors"]],
             total_files=data.get("total_files", 0),
             key=data.get("key", ""),
+            index=data.get("index"),
         )
 
 
@@ -136,8 +141,11 @@ def load_ruleset(paths: list[Path] | None = None, use_cache: bool = True) -> Rul
             return RuleSet.from_json(json.loads(cached.read_text(encoding="utf-8")))
         except (ValueError, KeyError, TypeError):
             pass  # corrupt cache: recompile
+    from .engine import literal_index
+
     rs = compile_files(files)
     rs.key = key
+    rs.index = literal_index(rs.rules)
     if use_cache:
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
@@ -150,6 +158,8 @@ def load_ruleset(paths: list[Path] | None = None, use_cache: bool = True) -> Rul
 
 
 def _parse_files(files: list[Path], errors: list[RuleError]) -> tuple[SigmaCollection, dict[int, str]]:
+    from sigma.collection import SigmaCollection
+
     items: list[Any] = []
     origin: dict[int, str] = {}
     seen: dict[str, str] = {}
@@ -182,6 +192,9 @@ def _parse_files(files: list[Path], errors: list[RuleError]) -> tuple[SigmaColle
 
 def _drop_dangling(items: list[Any], origin: dict[int, str], errors: list[RuleError]) -> SigmaCollection:
     """Correlations whose references name no loaded rule are errors (and are left out)."""
+    from sigma.collection import SigmaCollection
+    from sigma.correlations import SigmaCorrelationRule
+
     known = {str(r.id) for r in items if r.id} | {r.name for r in items if r.name}
     while True:
         keep = []
@@ -201,6 +214,9 @@ def _drop_dangling(items: list[Any], origin: dict[int, str], errors: list[RuleEr
 
 
 def compile_files(files: list[Path]) -> RuleSet:
+    from sigma.correlations import SigmaCorrelationRule
+    from sigma.rule import SigmaRule
+
     errors: list[RuleError] = []
     coll, origin = _parse_files(files, errors)
     try:
@@ -294,6 +310,8 @@ def _fresh(proto: Any) -> Any:
 
 def map_field(base: SigmaRule, sigma_field: str) -> str:
     """The document field a Sigma field name becomes for `base`'s log source."""
+    from sigma.rule import SigmaRule
+
     probe = SigmaRule.from_dict(
         {
             "title": "probe",
@@ -314,6 +332,8 @@ def map_field(base: SigmaRule, sigma_field: str) -> str:
 
 
 def _leaf_rules(rule: SigmaRule | SigmaCorrelationRule) -> list[SigmaRule]:
+    from sigma.rule import SigmaRule
+
     if isinstance(rule, SigmaRule):
         return [rule]
     out: list[SigmaRule] = []

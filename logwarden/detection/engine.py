@@ -96,6 +96,20 @@ def _anchor_score(a: set[tuple[str, str]]) -> tuple[int, int]:
     return (min(len(lit) for _, lit in a), -len(a))
 
 
+def literal_index(rules: list[BaseRule]) -> dict[str, list[list[str]] | None]:
+    """Per rule: its anchors as [field, literal, n-gram] (the literal's rarest n-gram, rarity judged
+    by how many rules' literals share it), or None. Stored in the compiled-rule cache."""
+    per_rule = {r.id: (None if rule_keys(r.ir) else anchors(r.ir)) for r in rules}
+    lits = {lit for a in per_rule.values() if a for _, lit in a}
+    grams_of = {lit: {lit[i:i + GRAM] for i in range(len(lit) - GRAM + 1)} for lit in lits}
+    freq: dict[str, int] = {}
+    for gs in grams_of.values():
+        for g in gs:
+            freq[g] = freq.get(g, 0) + 1
+    rarest = {lit: min(gs, key=lambda g: (freq[g], g)) for lit, gs in grams_of.items()}
+    return {rid: sorted([fld, lit, rarest[lit]] for fld, lit in a) if a else None for rid, a in per_rule.items()}
+
+
 class Bucket:
     """Rules of one (channel, event code): keyed ones found by dictionary lookups on the document,
     literal-anchored ones by an n-gram index (`finish`), the rest always evaluated."""
@@ -104,16 +118,19 @@ class Bucket:
         self.plain: list[Compiled] = []
         self.keyed: dict[tuple[str, str, str], list[Compiled]] = {}
         self.fields: set[tuple[str, str]] = set()
-        self.anchored: list[tuple[Compiled, set[tuple[str, str]]]] = []
+        self.anchored: list[Compiled] = []
+        self.anchor_fields: set[str] = set()
         self.grams: dict[str, list[tuple[str, str, Compiled]]] = {}
         self.gram_fields: tuple[str, ...] = ()
 
     def add(self, c: Compiled, keys: set[tuple[str, str, str]] | None,
-            anchor: set[tuple[str, str]] | None) -> None:
+            anchor: list[tuple[str, str, str]] | None) -> None:
         if not keys:
-            got = anchor
-            if got:
-                self.anchored.append((c, got))
+            if anchor:
+                for fld, lit, gram in anchor:
+                    self.grams.setdefault(gram, []).append((fld, lit, c))
+                    self.anchor_fields.add(fld)
+                self.anchored.append(c)
             else:
                 self.plain.append(c)
             return
@@ -121,18 +138,12 @@ class Bucket:
             self.keyed.setdefault(k, []).append(c)
             self.fields.add((k[0], k[1]))
 
-    def finish(self, rarest: dict[str, str]) -> None:
-        """Index each anchored rule under the rarest n-gram of each of its literals."""
-        fields: set[str] = set()
-        for c, anchor in self.anchored:
-            for fld, lit in anchor:
-                self.grams.setdefault(rarest[lit], []).append((fld, lit, c))
-                fields.add(fld)
-        self.gram_fields = tuple(sorted(fields))
+    def finish(self) -> None:
+        self.gram_fields = tuple(sorted(self.anchor_fields))
 
     def all(self) -> list[Compiled]:
         seen = {id(c): c for c in self.plain}
-        seen.update({id(c): c for c, _ in self.anchored})
+        seen.update({id(c): c for c in self.anchored})
         for cs in self.keyed.values():
             seen.update({id(c): c for c in cs})
         return list(seen.values())
@@ -189,7 +200,8 @@ class Detector:
         self.by_dataset: dict[str, list[Compiled]] = {}
         self.by_field: dict[str, list[Compiled]] = {}
         self.always: list[Compiled] = []
-        self._anchors: dict[int, set[tuple[str, str]] | None] = {}
+        index = ruleset.index if ruleset.index is not None else literal_index(ruleset.rules)
+        self._anchors = {rid: [tuple(a) for a in v] if v else None for rid, v in index.items()}
         for rule in ruleset.rules:
             try:
                 c = Compiled(rule, compile_pred(rule.ir))
@@ -197,17 +209,9 @@ class Detector:
                 self.failed.append((rule, str(exc)))
                 continue
             self._index(c)
-        # the rarest n-gram of each literal, rarity judged by how many rules' literals share it
-        lits = {lit for a in self._anchors.values() if a for _, lit in a}
-        grams_of = {lit: {lit[i:i + GRAM] for i in range(len(lit) - GRAM + 1)} for lit in lits}
-        freq: dict[str, int] = {}
-        for gs in grams_of.values():
-            for g in gs:
-                freq[g] = freq.get(g, 0) + 1
-        rarest = {lit: min(gs, key=lambda g: (freq[g], g)) for lit, gs in grams_of.items()}
         for per in self.by_channel.values():
             for b in per.values():
-                b.finish(rarest)
+                b.finish()
         self.correlations = CorrelationEngine(ruleset.correlations)
 
     def _index(self, c: Compiled) -> None:
@@ -215,7 +219,7 @@ class Detector:
         if chans:
             codes = required_equals(c.rule.ir, "event.code")
             keys = rule_keys(c.rule.ir)
-            anchor = self._anchors[id(c)] = None if keys else anchors(c.rule.ir)
+            anchor = None if keys else self._anchors.get(c.rule.id)
             for ch in chans:
                 per = self.by_channel.setdefault(ch, {})
                 for code in codes or ("*",):

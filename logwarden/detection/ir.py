@@ -18,47 +18,17 @@ Field names lose a `.caseless` suffix: the in-process engines read it as the fie
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sigma.conditions import (
-    ConditionAND,
-    ConditionFieldEqualsValueExpression,
-    ConditionNOT,
-    ConditionOR,
-    ConditionValueExpression,
-)
-from sigma.types import (
-    CompareOperators,
-    Placeholder,
-    SigmaBool,
-    SigmaCasedString,
-    SigmaCIDRExpression,
-    SigmaCompareExpression,
-    SigmaExists,
-    SigmaExpansion,
-    SigmaFieldReference,
-    SigmaNull,
-    SigmaNumber,
-    SigmaRegularExpression,
-    SigmaRegularExpressionFlag,
-    SigmaString,
-    SpecialChars,
-)
+if TYPE_CHECKING:  # pySigma is imported only when compiling (a warm cache never needs it)
+    from sigma.types import (
+        SigmaString,
+    )
 
 Node = list[Any]
 
-_CMP = {
-    CompareOperators.LT: "lt",
-    CompareOperators.LTE: "lte",
-    CompareOperators.GT: "gt",
-    CompareOperators.GTE: "gte",
-    CompareOperators.NEQ: "neq",
-}
-_RE_FLAGS = {
-    SigmaRegularExpressionFlag.IGNORECASE: "i",
-    SigmaRegularExpressionFlag.MULTILINE: "m",
-    SigmaRegularExpressionFlag.DOTALL: "s",
-}
+_CMP = {"LT": "lt", "LTE": "lte", "GT": "gt", "GTE": "gte", "NEQ": "neq"}
+_RE_FLAGS = {"IGNORECASE": "i", "MULTILINE": "m", "DOTALL": "s"}
 
 
 class UnsupportedError(ValueError):
@@ -70,6 +40,8 @@ def field_name(name: str) -> str:
 
 
 def _string_op(value: SigmaString) -> tuple[str, Any]:
+    from sigma.types import Placeholder, SigmaCasedString, SpecialChars
+
     cased = isinstance(value, SigmaCasedString)
     parts = value.s
     for p in parts:
@@ -106,17 +78,29 @@ def _string_op(value: SigmaString) -> tuple[str, Any]:
 
 def value_op(value: Any) -> tuple[str, Any]:
     """(op, arg) for one Sigma value."""
+    from sigma.types import (
+        SigmaBool,
+        SigmaCIDRExpression,
+        SigmaCompareExpression,
+        SigmaExists,
+        SigmaFieldReference,
+        SigmaNull,
+        SigmaNumber,
+        SigmaRegularExpression,
+        SigmaString,
+    )
+
     if isinstance(value, SigmaString):
         return _string_op(value)
     if isinstance(value, SigmaRegularExpression):
-        flags = "".join(sorted(_RE_FLAGS[f] for f in value.flags))
+        flags = "".join(sorted(_RE_FLAGS[f.name] for f in value.flags))
         pattern = str(value.regexp.original if hasattr(value.regexp, "original") else value.regexp)
         re.compile(pattern)
         return "re", [pattern, flags]
     if isinstance(value, SigmaCIDRExpression):
         return "cidr", str(value.network)
     if isinstance(value, SigmaCompareExpression):
-        return "cmp", [_CMP[value.op], value.number.number]
+        return "cmp", [_CMP[value.op.name], value.number.number]
     if isinstance(value, SigmaBool):
         return "bool", bool(value.boolean)
     if isinstance(value, SigmaNumber):
@@ -134,6 +118,15 @@ def value_op(value: Any) -> tuple[str, Any]:
 
 def to_ir(cond: Any) -> Node:
     """Convert a parsed pySigma condition (after the pipeline ran) to IR."""
+    from sigma.conditions import (
+        ConditionAND,
+        ConditionFieldEqualsValueExpression,
+        ConditionNOT,
+        ConditionOR,
+        ConditionValueExpression,
+    )
+    from sigma.types import SigmaExpansion
+
     if isinstance(cond, ConditionAND | ConditionOR):
         kind = "and" if isinstance(cond, ConditionAND) else "or"
         kids: list[Node] = []

@@ -11,11 +11,12 @@ import hashlib
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
-from sigma.pipelines.elasticsearch.windows import ecs_windows
-from sigma.processing.pipeline import ProcessingPipeline
-from sigma.processing.transformations import FieldMappingTransformation
+
+if TYPE_CHECKING:  # pySigma is imported only when compiling (a warm cache never needs it)
+    from sigma.processing.pipeline import ProcessingPipeline
 
 HERE = Path(__file__).resolve().parent
 PIPELINE_FILES = ("windows.yml", "firewall.yml", "antivirus.yml")
@@ -25,6 +26,9 @@ CATCH_ALL = "ecs_windows_winlog_eventdata_prefix"
 def load_pipeline() -> ProcessingPipeline:
     """Items run in list order (`+` concatenates; priorities only order sigma-cli's resolver), so
     our Windows items come first and win over the stock catch-all."""
+    from sigma.pipelines.elasticsearch.windows import ecs_windows
+    from sigma.processing.pipeline import ProcessingPipeline
+
     own = [ProcessingPipeline.from_yaml((HERE / name).read_text(encoding="utf-8")) for name in PIPELINE_FILES]
     pipeline = own[0] + ecs_windows()
     for extra in own[1:]:
@@ -46,6 +50,8 @@ def pipeline_digest() -> str:
 
 @lru_cache(maxsize=1)
 def declared_fields() -> frozenset[str]:
+    from sigma.processing.transformations import FieldMappingTransformation
+
     data = yaml.safe_load((HERE / "fields.yml").read_text(encoding="utf-8"))
     known = {f"winlog.event_data.{name}" for name in data.get("windows_event_data", [])}
     known.update(data.get("ecs", []))
