@@ -15,7 +15,11 @@ COMMANDS = ("lab", "setup", "ship", "index", "parse", "detect", "stream", "hunt"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="logwarden", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="logwarden",
+        description="Log-pipeline plugins for Kafka + Elasticsearch + Kibana security monitoring.",
+        epilog="Exit codes: 0 ok, 1 problems found in the input, 2 usage/config error, 3 a server unreachable.",
+    )
     parser.add_argument("--config", help="YAML config file (default: ./logwarden.yml if present)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
