@@ -57,7 +57,7 @@ def counts(cfg: Config) -> list[dict[str, Any]]:
     return rows
 
 
-def run(cfg: Config, out: Any = print) -> int:
+def run(cfg: Config, out: Any = print, start_lab: bool = True) -> int:
     from logwarden.es_io import client, install_templates
     from logwarden.kafka_io import KafkaSink, ensure_topics
     from logwarden.pipelines.indexer import run_indexer
@@ -66,8 +66,11 @@ def run(cfg: Config, out: Any = print) -> int:
     from logwarden.shippers.ship import ship_files
     from logwarden.shippers.windows import iter_file
 
-    out("1/5 lab: starting Kafka and Elasticsearch on loopback (first run downloads them)...")
-    Lab(cfg).up()
+    if start_lab:
+        out("1/5 lab: starting Kafka and Elasticsearch on loopback (first run downloads them)...")
+        Lab(cfg).up()
+    else:
+        out(f"1/5 servers: Kafka {cfg.kafka}, Elasticsearch {cfg.elasticsearch} (not started by logwarden)")
     out("2/5 setup: index templates and topics")
     install_templates(client(cfg))
     ensure_topics(cfg)

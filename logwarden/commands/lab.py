@@ -14,6 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("action", choices=["up", "down", "status", "demo"],
                    help="up/down/status the servers; demo: ship and index a small incident sample")
     p.add_argument("--json", action="store_true", help="machine-readable status")
+    p.add_argument("--external", action="store_true",
+                   help="demo: use the configured servers (e.g. docker-compose.yml) instead of starting the lab")
     p.set_defaults(func=run)
 
 
@@ -24,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "demo":
         from logwarden import demo
 
-        return demo.run(cfg)
+        return demo.run(cfg, start_lab=not args.external)
     lab = Lab(cfg)
     if args.action == "down":
         stopped = lab.down()
