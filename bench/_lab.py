@@ -32,21 +32,11 @@ def namespace(cfg: Config, name: str) -> Config:
 
 
 def drop(cfg: Config) -> None:
-    from kafka.admin import KafkaAdminClient
+    from logwarden.es_io import client, delete_indices
+    from logwarden.kafka_io import delete_topics
 
-    from logwarden.es_io import client
-
-    es = client(cfg)
-    names = sorted(es.indices.get(index=f"{cfg.index_prefix}*", allow_no_indices=True))
-    for i in range(0, len(names), 40):
-        es.indices.delete(index=",".join(names[i:i + 40]), ignore_unavailable=True)
-    admin = KafkaAdminClient(bootstrap_servers=cfg.kafka)
-    try:
-        mine = [t for t in admin.list_topics() if t.startswith(cfg.topic_prefix)]
-        if mine:
-            admin.delete_topics(mine)
-    finally:
-        admin.close()
+    delete_indices(client(cfg), f"{cfg.index_prefix}*")
+    delete_topics(cfg, cfg.topic_prefix)
 
 
 def synth_xml(path: Path, n: int, days: int = 1) -> Path:

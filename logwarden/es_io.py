@@ -33,3 +33,12 @@ def install_templates(es: Elasticsearch) -> list[str]:
         es.indices.put_index_template(name=name, **body)
         names.append(name)
     return names
+
+
+def delete_indices(es: Elasticsearch, pattern: str) -> int:
+    """Delete the indices matching `pattern`, by name (wildcard deletes are refused by default,
+    and 40 names per request keep the request line under Elasticsearch's 4 KiB limit)."""
+    names = sorted(es.indices.get(index=pattern, allow_no_indices=True, expand_wildcards="all"))
+    for i in range(0, len(names), 40):
+        es.indices.delete(index=",".join(names[i:i + 40]), ignore_unavailable=True)
+    return len(names)

@@ -95,6 +95,18 @@ def ensure_topics(cfg: Config, datasets: tuple[str, ...] = (*DATASETS, DEADLETTE
         admin.close()
 
 
+def delete_topics(cfg: Config, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with `prefix` (test and bench namespaces)."""
+    admin = KafkaAdminClient(bootstrap_servers=cfg.kafka.split(","), client_id="logwarden-admin")
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            admin.delete_topics(mine)
+        return mine
+    finally:
+        admin.close()
+
+
 def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: Any) -> KafkaConsumer:
     """A consumer-group member with manual commits; values are raw bytes (decode yourself so a bad
     message becomes a dead letter, not an exception)."""
@@ -114,4 +126,4 @@ def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: An
     return consumer
 
 
-__all__ = ["KafkaSink", "DeliveryError", "ensure_topics", "make_consumer", "KafkaError"]
+__all__ = ["KafkaSink", "DeliveryError", "delete_topics", "ensure_topics", "make_consumer", "KafkaError"]

@@ -26,21 +26,11 @@ def isolated(cfg: Config, tmp_path: Path) -> Config:
 
 def cleanup(cfg: Config) -> None:
     """Delete a test namespace's indices and topics (keeps the shared lab small)."""
-    from kafka.admin import KafkaAdminClient
+    from logwarden.es_io import client, delete_indices
+    from logwarden.kafka_io import delete_topics
 
-    from logwarden.es_io import client
-
-    es = client(cfg)
-    names = sorted(es.indices.get(index=f"{cfg.index_prefix}*", allow_no_indices=True, expand_wildcards="all"))
-    for i in range(0, len(names), 40):  # by name: wildcard deletes are refused (destructive_requires_name)
-        es.indices.delete(index=",".join(names[i:i + 40]), ignore_unavailable=True)
-    admin = KafkaAdminClient(bootstrap_servers=cfg.kafka)
-    try:
-        mine = [t for t in admin.list_topics() if t.startswith(cfg.topic_prefix)]
-        if mine:
-            admin.delete_topics(mine)
-    finally:
-        admin.close()
+    delete_indices(client(cfg), f"{cfg.index_prefix}*")
+    delete_topics(cfg, cfg.topic_prefix)
 
 
 def env_for(cfg: Config) -> dict[str, str]:
