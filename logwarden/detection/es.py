@@ -13,6 +13,7 @@ Alerts are written with op_type create and their deterministic id: reruns never 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from logwarden.shippers.base import dumps
 
 from .alerts import alert_for_match, doc_host, doc_time
 from .compiler import BaseRule
-from .correlate import Hit
+from .correlate import CorrelationEngine, Hit
 from .engine import Detector, correlate_hits
 from .evaluate import compile_pred, flatten
 from .ir import Node
@@ -33,6 +34,7 @@ MATCH_ALL: dict[str, Any] = {"match_all": {}}
 MATCH_NONE: dict[str, Any] = {"bool": {"must_not": [{"match_all": {}}]}}
 NUMERIC = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float", "unsigned_long"}
 PAGE = 5000
+MSEARCH = 50  # rules per _msearch request
 SORT = [{"@timestamp": "asc"}, {"event.id": {"order": "asc", "unmapped_type": "keyword"}}]
 
 
@@ -250,10 +252,14 @@ class EsDetector:
         self.cfg, self.es, self.detector = cfg, es, detector
         self.index = ",".join(cfg.index_pattern(d) for d in SOURCES)
         self.stats = Stats()
+        # correlation state carried across passes (detect --interval): the same windows, hence the
+        # same alerts, whatever the pass boundaries; `fed` = hits already fed, by (rule, event)
+        self.corr: CorrelationEngine | None = None
+        self.fed: dict[tuple[str, str], float] = {}
 
-    def _search_all(self, query: dict[str, Any], source: list[str] | bool) -> list[dict[str, Any]]:
+    def _search_all(self, query: dict[str, Any], source: list[str] | bool,
+                    after: list[Any] | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        after: list[Any] | None = None
         while True:
             body: dict[str, Any] = {"query": query, "size": PAGE, "sort": SORT,
                                     "_source": source}
@@ -267,14 +273,32 @@ class EsDetector:
                 return out
             after = hits[-1]["sort"]
 
+    def _msearch(self, queries: list[tuple[dict[str, Any], list[str] | bool]]) -> list[list[dict[str, Any]]]:
+        """Many rules' first pages in one request; a full page continues with search_after."""
+        searches: list[dict[str, Any]] = []
+        for query, source in queries:
+            searches.append({"index": self.index, "ignore_unavailable": True, "allow_no_indices": True})
+            searches.append({"query": query, "size": PAGE, "sort": SORT, "_source": source})
+        self.stats.queries += len(queries)
+        resp = self.es.msearch(searches=searches)
+        out: list[list[dict[str, Any]]] = []
+        for (query, source), r in zip(queries, resp["responses"], strict=True):
+            if "error" in r:
+                raise RuntimeError(f"query failed: {r['error']}")
+            hits = list(r["hits"]["hits"])
+            if len(hits) == PAGE:
+                hits.extend(self._search_all(query, source, after=hits[-1]["sort"]))
+            out.append(hits)
+        return out
+
     def run_once(self, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
         types = field_types(self.es, self.index)
         rng: dict[str, Any] = {}
         span = max((c.timespan for c in self.detector.ruleset.correlations), default=0.0)
-        if start is not None:
-            rng["gte"] = start.timestamp() * 1000 - span * 1000
+        if start is not None:  # whole milliseconds: ES rejects "1.77E12" as epoch_millis
+            rng["gte"] = math.floor((start.timestamp() - span) * 1000)
         if end is not None:
-            rng["lte"] = end.timestamp() * 1000
+            rng["lte"] = math.ceil(end.timestamp() * 1000)
         time_filter = [{"range": {"@timestamp": {**rng, "format": "epoch_millis"}}}] if rng else []
         alerts: list[dict[str, Any]] = []
         hits_for_corr: list[Hit] = []
@@ -282,6 +306,7 @@ class EsDetector:
         compiled.update({c.rule.id: c for lst in (self.detector.by_dataset, self.detector.by_field)
                          for cs in lst.values() for c in cs})
         compiled.update({c.rule.id: c for c in self.detector.always})
+        plans: list[tuple[str, Any, bool, bool, dict[str, Any], list[str] | bool]] = []
         for rid, comp in compiled.items():
             rule: BaseRule = comp.rule
             want_alert = rule.generate
@@ -299,21 +324,41 @@ class EsDetector:
                 | {f for c in self.detector.correlations.by_rule.get(rid, ()) for f in
                    (*c.group_by.get(rid, []), c.value_field.get(rid, ""))
                    if f})
-            for h in self._search_all({"bool": {"filter": [q, *time_filter]}}, source):
-                self.stats.hits += 1
-                flat = flatten(h.get("_source") or {})
-                if not comp.pred(flat):
-                    self.stats.dropped += 1
-                    continue
-                eid = str(flat.get("event.id") or h["_id"])
-                ts = doc_time(flat)
-                if want_alert and (start is None or ts >= start.timestamp()):
-                    alerts.append(alert_for_match(rule, flat, eid))
-                if want_corr:
-                    hits_for_corr.append(Hit(rid, ts, eid, flat, doc_host(flat)))
-        fresh = type(self.detector.correlations)(self.detector.ruleset.correlations)
-        alerts.extend(a for a in correlate_hits(fresh, hits_for_corr)
-                      if start is None or a["@timestamp"] >= _iso(start))
+            if q == MATCH_NONE:
+                continue  # a field no index has: nothing to ask
+            plans.append((rid, comp, want_alert, want_corr, {"bool": {"filter": [q, *time_filter]}}, source))
+        for at in range(0, len(plans), MSEARCH):
+            chunk = plans[at:at + MSEARCH]
+            for (rid, comp, want_alert, want_corr, _query, _source), hits in zip(
+                    chunk, self._msearch([(p[4], p[5]) for p in chunk]), strict=True):
+                for h in hits:
+                    self.stats.hits += 1
+                    flat = flatten(h.get("_source") or {})
+                    if not comp.pred(flat):
+                        self.stats.dropped += 1
+                        continue
+                    eid = str(flat.get("event.id") or h["_id"])
+                    ts = doc_time(flat)
+                    if want_alert and (start is None or ts >= start.timestamp()):
+                        alerts.append(alert_for_match(comp.rule, flat, eid))
+                    if want_corr:
+                        hits_for_corr.append(Hit(rid, ts, eid, flat, doc_host(flat)))
+        first = self.corr is None
+        if self.corr is None:
+            self.corr = CorrelationEngine(self.detector.ruleset.correlations)
+        new_hits = []
+        for h in hits_for_corr:
+            k = (h.rule_id, h.event_id)
+            if k not in self.fed:
+                self.fed[k] = h.ts
+                new_hits.append(h)
+        # the first pass feeds [start - longest timespan, start) only to fill the windows: what
+        # fires there was reported by whoever ran before; later passes report every new firing
+        alerts.extend(a for a in correlate_hits(self.corr, new_hits)
+                      if not first or start is None or a["@timestamp"] >= _iso(start))
+        if start is not None:  # hits older than the next fetch's lower bound can never come back
+            lo = start.timestamp() - span
+            self.fed = {k: ts for k, ts in self.fed.items() if ts >= lo}
         self.stats.alerts += len(alerts)
         return alerts
 

@@ -99,7 +99,7 @@ def served(lab, ruleset):
     es_alerts = runner.run_once(None, None)
     runner.write(es_alerts)  # the stream engine's alerts (same ids) may already be indexed
     first = (runner.stats.created, runner.stats.existing)
-    runner.stats.created = runner.stats.existing = 0
+    runner = EsDetector(cfg, es, Detector(ruleset))  # detection run again (a new process, no state)
     runner.write(runner.run_once(None, None))
     hunt_alerts = run_batch(Detector(ruleset), events)
     yield {
