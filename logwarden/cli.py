@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("lab", "setup", "ship", "index", "parse", "detect", "stream", "hunt", "rules")
+COMMANDS = ("lab", "setup", "ship", "index", "parse", "detect", "stream", "hunt", "rules", "dashboards")
 
 
 def build_parser() -> argparse.ArgumentParser:
