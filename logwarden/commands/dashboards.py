@@ -1,0 +1,152 @@
+"""`logwarden dashboards build|check|query|import`: the Kibana saved objects for the SOC.
+
+    build    dashboards/src/*.yml -> dashboards/logwarden.ndjson
+    check    exit 1 if the NDJSON is stale or structurally broken (CI)
+    query    run every panel's query + aggregation on Elasticsearch (this config's index prefix)
+    import   POST the NDJSON to Kibana's saved-objects import API
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from logwarden.dashboards import OUT, SRC
+
+    p = sub.add_parser("dashboards", help="Kibana saved objects: build, check, query against ES, import")
+    dsub = p.add_subparsers(dest="dashboards_command", metavar="ACTION")
+    b = dsub.add_parser("build", help="generate the NDJSON from the YAML sources")
+    c = dsub.add_parser("check", help="exit 1 if the NDJSON is stale or broken")
+    for sp in (b, c):
+        sp.add_argument("--src", type=Path, default=SRC, help=f"source folder (default {SRC})")
+        sp.add_argument("--out", type=Path, default=OUT, help=f"NDJSON file (default {OUT})")
+    b.set_defaults(func=run_build)
+    c.set_defaults(func=run_check)
+    q = dsub.add_parser("query", help="run every panel on Elasticsearch and print hits and top buckets")
+    q.add_argument("--file", type=Path, default=OUT, help=f"NDJSON file (default {OUT})")
+    q.add_argument("--from", dest="start", default="now-7d", help="time range start (default now-7d)")
+    q.add_argument("--to", dest="end", default="now", help="time range end (default now)")
+    q.add_argument("--json", action="store_true", help="one JSON line per panel")
+    q.set_defaults(func=run_query)
+    i = dsub.add_parser("import", help="import the NDJSON into Kibana (overwrites objects with the same ids)")
+    i.add_argument("--kibana", required=True, help="Kibana URL, e.g. http://localhost:5601")
+    i.add_argument("--file", type=Path, default=OUT, help=f"NDJSON file (default {OUT})")
+    i.add_argument("--space", help="Kibana space id (default: the default space)")
+    i.add_argument("--user", help="basic auth user; password from LOGWARDEN_KIBANA_PASSWORD")
+    i.add_argument("--api-key", help="API key (base64 id:key); or LOGWARDEN_KIBANA_API_KEY")
+    i.add_argument("--timeout", type=float, default=60.0)
+    i.set_defaults(func=run_import)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from logwarden.dashboards import SpecError, parse_ndjson, problems, render
+
+    try:
+        text = render(args.src)
+    except SpecError as exc:
+        print(f"dashboards: {exc}", file=sys.stderr)
+        return 2
+    found = problems(parse_ndjson(text))
+    if found:
+        print("dashboards: generated objects are broken:\n  " + "\n  ".join(found), file=sys.stderr)
+        return 1
+    args.out.write_text(text, encoding="utf-8")
+    n = text.count("\n")
+    print(f"dashboards: wrote {n} saved objects to {args.out}")
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from logwarden.dashboards import SpecError, check
+
+    try:
+        found = check(args.src, args.out)
+    except SpecError as exc:
+        print(f"dashboards: {exc}", file=sys.stderr)
+        return 2
+    for line in found:
+        print(f"dashboards: {line}", file=sys.stderr)
+    if not found:
+        print(f"dashboards: {args.out} is up to date and well formed")
+    return 1 if found else 0
+
+
+def run_query(args: argparse.Namespace) -> int:
+    from elasticsearch import ApiError, TransportError
+
+    from logwarden.config import ConfigError, load
+    from logwarden.dashboards import parse_ndjson
+    from logwarden.dashboards.query import panel_queries, run_panel
+    from logwarden.es_io import client
+
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        print(f"dashboards: {exc}", file=sys.stderr)
+        return 2
+    es = client(cfg)
+    objects = parse_ndjson(args.file.read_text(encoding="utf-8"))
+    failed = 0
+    for pq in panel_queries(objects, cfg.index_prefix, args.start, args.end):
+        try:
+            r = run_panel(es, pq)
+        except ApiError as exc:
+            failed += 1
+            print(f"dashboards: {pq.dashboard} / {pq.title}: Elasticsearch refused the query: {exc}", file=sys.stderr)
+            continue
+        except TransportError as exc:
+            print(f"dashboards: Elasticsearch at {cfg.elasticsearch}: {exc}", file=sys.stderr)
+            return 3
+        if args.json:
+            print(json.dumps({"dashboard": pq.dashboard, "panel": pq.panel, "title": pq.title, "index": pq.index,
+                              "hits": r.hits, "top": r.top}))
+        else:
+            top = f"  top: {r.top}" if r.top is not None else ""
+            print(f"{r.hits:>8}  {pq.dashboard} / {pq.title}{top}")
+    return 1 if failed else 0
+
+
+def multipart(field: str, filename: str, content: bytes) -> tuple[bytes, str]:
+    boundary = "logwarden-" + uuid.uuid4().hex
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
+            "Content-Type: application/ndjson\r\n\r\n").encode()
+    return head + content + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def run_import(args: argparse.Namespace) -> int:
+    content = args.file.read_bytes()
+    body, ctype = multipart("file", args.file.name, content)
+    base = args.kibana.rstrip("/") + (f"/s/{args.space}" if args.space else "")
+    req = urllib.request.Request(f"{base}/api/saved_objects/_import?overwrite=true", data=body, method="POST",
+                                 headers={"kbn-xsrf": "true", "Content-Type": ctype})
+    api_key = args.api_key or os.environ.get("LOGWARDEN_KIBANA_API_KEY")
+    if api_key:
+        req.add_header("Authorization", f"ApiKey {api_key}")
+    elif args.user:
+        token = base64.b64encode(f"{args.user}:{os.environ.get('LOGWARDEN_KIBANA_PASSWORD', '')}".encode()).decode()
+        req.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=args.timeout) as resp:
+            result = json.loads(resp.read().decode("utf-8"))
+    except urllib.error.HTTPError as exc:
+        print(f"dashboards: Kibana refused the import ({exc.code}): {exc.read()[:2000].decode('utf-8', 'replace')}",
+              file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"dashboards: Kibana at {args.kibana} unreachable: {exc}", file=sys.stderr)
+        return 3
+    errors = result.get("errors") or []
+    print(f"dashboards: imported {result.get('successCount', 0)} objects, {len(errors)} errors")
+    for e in errors:
+        print(f"  {e.get('type')} {e.get('id')} ({e.get('title', '')}): {json.dumps(e.get('error'))}", file=sys.stderr)
+    return 0 if result.get("success") and not errors else 1

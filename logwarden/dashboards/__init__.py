@@ -1,0 +1,39 @@
+"""Kibana saved objects for the SOC: readable source in dashboards/src/*.yml, generated
+dashboards/logwarden.ndjson (never hand-edited). See dashboards/README.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .saved_objects import build_objects, to_ndjson
+from .spec import DATA_VIEWS, Dashboard, SpecError, load_dashboards
+from .validate import parse_ndjson, problems
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "dashboards" / "src"
+OUT = ROOT / "dashboards" / "logwarden.ndjson"
+
+__all__ = ["DATA_VIEWS", "OUT", "SRC", "Dashboard", "SpecError", "build_objects", "check", "load_dashboards",
+           "parse_ndjson", "problems", "render", "to_ndjson"]
+
+
+def render(src: Path = SRC) -> str:
+    """The NDJSON text the sources generate."""
+    return to_ndjson(build_objects(load_dashboards(src)))
+
+
+def check(src: Path = SRC, out: Path = OUT) -> list[str]:
+    """Problems with the committed file: stale against the sources, or structurally broken."""
+    expected = render(src)
+    try:
+        actual = out.read_text(encoding="utf-8")
+    except OSError as exc:
+        return [f"{out}: {exc} (run `logwarden dashboards build`)"]
+    found = []
+    if actual != expected:
+        found.append(f"{out} is stale: it differs from what {src} generates (run `logwarden dashboards build`)")
+    try:
+        found += problems(parse_ndjson(actual))
+    except ValueError as exc:
+        found.append(f"{out}: {exc}")
+    return found
