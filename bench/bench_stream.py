@@ -88,6 +88,13 @@ def main() -> int:
     elapsed = time.perf_counter() - t0
     consumer.close()
     producer.close()
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=cfg.kafka)  # the lab is shared: drop our topics
+    try:
+        admin.delete_topics([t for t in admin.list_topics() if t.startswith(cfg.topic_prefix)])
+    finally:
+        admin.close()
     if not latencies:
         print("no alerts", file=sys.stderr)
         return 1

@@ -34,7 +34,7 @@ MATCH_ALL: dict[str, Any] = {"match_all": {}}
 MATCH_NONE: dict[str, Any] = {"bool": {"must_not": [{"match_all": {}}]}}
 NUMERIC = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float", "unsigned_long"}
 PAGE = 5000
-MSEARCH = 50  # rules per _msearch request
+BATCH = 25  # rules per search (named should clauses); 200 once ran the 2 GB lab heap out of memory
 SORT = [{"@timestamp": "asc"}, {"event.id": {"order": "asc", "unmapped_type": "keyword"}}]
 
 
@@ -200,6 +200,10 @@ class QueryBuilder:
                 pat = f"*{_wildcard_escape(arg)}"
             else:
                 pat = glob_to_wildcard(arg)
+            if op != "cased_glob" and ci:
+                # the lowercase-normalised sub-field with the (already lowercased) pattern: a
+                # case_insensitive leading-`*` automaton is very slow to build on every shard
+                return {"wildcard": {ci: {"value": pat}}}
             cased = op == "cased_glob"
             return {"wildcard": {fld: {"value": pat, "case_insensitive": not cased}}}
         if op == "num":
@@ -273,24 +277,6 @@ class EsDetector:
                 return out
             after = hits[-1]["sort"]
 
-    def _msearch(self, queries: list[tuple[dict[str, Any], list[str] | bool]]) -> list[list[dict[str, Any]]]:
-        """Many rules' first pages in one request; a full page continues with search_after."""
-        searches: list[dict[str, Any]] = []
-        for query, source in queries:
-            searches.append({"index": self.index, "ignore_unavailable": True, "allow_no_indices": True})
-            searches.append({"query": query, "size": PAGE, "sort": SORT, "_source": source})
-        self.stats.queries += len(queries)
-        resp = self.es.msearch(searches=searches)
-        out: list[list[dict[str, Any]]] = []
-        for (query, source), r in zip(queries, resp["responses"], strict=True):
-            if "error" in r:
-                raise RuntimeError(f"query failed: {r['error']}")
-            hits = list(r["hits"]["hits"])
-            if len(hits) == PAGE:
-                hits.extend(self._search_all(query, source, after=hits[-1]["sort"]))
-            out.append(hits)
-        return out
-
     def run_once(self, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
         types = field_types(self.es, self.index)
         rng: dict[str, Any] = {}
@@ -307,6 +293,7 @@ class EsDetector:
                          for cs in lst.values() for c in cs})
         compiled.update({c.rule.id: c for c in self.detector.always})
         plans: list[tuple[str, Any, bool, bool, dict[str, Any], list[str] | bool]] = []
+        inexact_ids: set[str] = set()
         for rid, comp in compiled.items():
             rule: BaseRule = comp.rule
             want_alert = rule.generate
@@ -326,23 +313,38 @@ class EsDetector:
                    if f})
             if q == MATCH_NONE:
                 continue  # a field no index has: nothing to ask
-            plans.append((rid, comp, want_alert, want_corr, {"bool": {"filter": [q, *time_filter]}}, source))
-        for at in range(0, len(plans), MSEARCH):
-            chunk = plans[at:at + MSEARCH]
-            for (rid, comp, want_alert, want_corr, _query, _source), hits in zip(
-                    chunk, self._msearch([(p[4], p[5]) for p in chunk]), strict=True):
-                for h in hits:
+            plans.append((rid, comp, want_alert, want_corr, q, source))
+            if qb.inexact:
+                inexact_ids.add(rid)
+        # rules go out in batches: one search per batch, each rule a named `should` clause, so
+        # a hit says which rules' queries it matched (`matched_queries`); one request fans out to
+        # the shards once per batch instead of once per rule. Widened (match-all) rules get their
+        # own batches so they do not turn every exact batch into a full scan.
+        exact = [p for p in plans if p[0] not in inexact_ids]
+        loose = [p for p in plans if p[0] in inexact_ids]
+        by_id = {p[0]: p for p in plans}
+        for group in (exact, loose):
+            for at in range(0, len(group), BATCH):
+                chunk = group[at:at + BATCH]
+                should = [{"bool": {"filter": [p[4]], "_name": p[0]}} for p in chunk]
+                srcs = [p[5] for p in chunk]
+                source: list[str] | bool = True if any(x is True for x in srcs) else sorted(
+                    {f for x in srcs if isinstance(x, list) for f in x})
+                query = {"bool": {"should": should, "minimum_should_match": 1, "filter": time_filter}}
+                for h in self._search_all(query, source):
                     self.stats.hits += 1
                     flat = flatten(h.get("_source") or {})
-                    if not comp.pred(flat):
-                        self.stats.dropped += 1
-                        continue
                     eid = str(flat.get("event.id") or h["_id"])
                     ts = doc_time(flat)
-                    if want_alert and (start is None or ts >= start.timestamp()):
-                        alerts.append(alert_for_match(comp.rule, flat, eid))
-                    if want_corr:
-                        hits_for_corr.append(Hit(rid, ts, eid, flat, doc_host(flat)))
+                    for rid in sorted(h.get("matched_queries") or ()):
+                        _, comp, want_alert, want_corr, _q, _s = by_id[rid]
+                        if not comp.pred(flat):
+                            self.stats.dropped += 1
+                            continue
+                        if want_alert and (start is None or ts >= start.timestamp()):
+                            alerts.append(alert_for_match(comp.rule, flat, eid))
+                        if want_corr:
+                            hits_for_corr.append(Hit(rid, ts, eid, flat, doc_host(flat)))
         first = self.corr is None
         if self.corr is None:
             self.corr = CorrelationEngine(self.detector.ruleset.correlations)
