@@ -119,5 +119,7 @@ def run_panel(es: Any, pq: PanelQuery) -> PanelResult:
     hits = int(resp["hits"]["total"]["value"])
     buckets: list[Any] = []
     if pq.bucket_aggs:
-        buckets = [b.get("key_as_string", b["key"]) for b in resp["aggregations"][pq.bucket_aggs[0]]["buckets"]]
+        # no matching index at all: Elasticsearch answers without "aggregations"
+        raw = (resp.body.get("aggregations") or {}).get(pq.bucket_aggs[0], {}).get("buckets", [])
+        buckets = [b.get("key_as_string", b["key"]) for b in raw]
     return PanelResult(pq, hits, buckets[0] if buckets else None, buckets)
