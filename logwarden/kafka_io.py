@@ -17,6 +17,35 @@ from logwarden.config import Config
 from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, Event, dumps
 
 DEFAULT_PARTITIONS = 2
+# Keyword fields are indexed up to this many characters (the template's ignore_above); a longer
+# value is kept in _source but cannot be searched. Such fields are listed in the document under
+# `logwarden.long_fields`, so the es detection engine can fetch those documents and match them
+# in process instead of silently missing them (e.g. long PowerShell script blocks).
+KEYWORD_LIMIT = 8191
+
+
+def _long_paths(node: Any, prefix: str, out: list[str]) -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _long_paths(v, f"{prefix}{k}" if not prefix else f"{prefix}.{k}", out)
+    elif isinstance(node, list):
+        for v in node:
+            _long_paths(v, prefix, out)
+    elif isinstance(node, str) and len(node) > KEYWORD_LIMIT:
+        out.append(prefix)
+
+
+def encode(doc: dict[str, Any]) -> bytes:
+    """The document as Kafka carries it: compact JSON, plus `logwarden.long_fields` when any
+    string is longer than the keyword limit (only documents this big are walked)."""
+    value = dumps(doc)
+    if len(value) > KEYWORD_LIMIT:
+        long: list[str] = []
+        _long_paths(doc, "", long)
+        if long:
+            doc.setdefault("logwarden", {})["long_fields"] = sorted(set(long))
+            value = dumps(doc)
+    return value
 
 
 class DeliveryError(RuntimeError):
@@ -57,7 +86,7 @@ class KafkaSink:
         else:
             topic = self.cfg.topic(item.dataset)
             item.doc.setdefault("event", {})["id"] = item.id
-            value = dumps(item.doc)
+            value = encode(item.doc)
             key = item.key.encode("utf-8", "surrogateescape")
             self.sent += 1
         future = self.producer.send(topic, key=key, value=value, headers=[("id", item.id.encode())])

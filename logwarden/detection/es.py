@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from elasticsearch import BadRequestError
+
 from logwarden.config import Config
 from logwarden.shippers.base import dumps
 
@@ -130,9 +132,20 @@ def fold_classes(lucene: str) -> str:
     return _CLASS.sub(fold, lucene)
 
 
+LONG_FIELDS = "logwarden.long_fields"  # set by logwarden.kafka_io.encode
+
+
+def long_fields(es: Any, index: str) -> frozenset[str]:
+    resp = es.search(index=index, size=0, ignore_unavailable=True, allow_no_indices=True,
+                     aggs={"f": {"terms": {"field": LONG_FIELDS, "size": 10000}}})
+    return frozenset(b["key"] for b in (resp.get("aggregations") or {}).get("f", {}).get("buckets", []))
+
+
 class QueryBuilder:
-    def __init__(self, types: dict[str, str]) -> None:
+    def __init__(self, types: dict[str, str], regexp: bool = True, long_fields: frozenset[str] = frozenset()) -> None:
         self.types = types
+        self.long_fields = long_fields  # fields some document holds beyond the keyword limit
+        self.regexp = regexp  # False: widen every regex leaf (Lucene refused to build one)
         self.inexact = False
 
     def _approx(self, positive: bool, fld: str | None = None) -> dict[str, Any]:
@@ -153,7 +166,16 @@ class QueryBuilder:
             return MATCH_ALL if node[1] else MATCH_NONE
         if kind == "kw":
             return self._approx(positive)
-        return self.leaf(node[1], node[2], node[3], positive)
+        q = self.leaf(node[1], node[2], node[3], positive)
+        if node[1] in self.long_fields and q is not MATCH_NONE:
+            # values too long to be indexed cannot match any query: fetch the documents that have
+            # one (positive position) or keep them out of a NOT, and confirm in process
+            self.inexact = True
+            marker = {"term": {LONG_FIELDS: node[1]}}
+            if positive:
+                return {"bool": {"should": [q, marker], "minimum_should_match": 1}}
+            return {"bool": {"filter": [q], "must_not": [marker]}}
+        return q
 
     def leaf(self, fld: str, op: str, arg: Any, positive: bool) -> dict[str, Any]:
         ftype = self.types.get(fld)
@@ -212,7 +234,7 @@ class QueryBuilder:
             return {"term": {ci or fld: "true" if arg else "false"}}
         if op == "re":
             pattern, flags = arg
-            lucene = None if ("m" in flags or "s" in flags) else python_re_to_lucene(pattern)
+            lucene = None if ("m" in flags or "s" in flags or not self.regexp) else python_re_to_lucene(pattern)
             if lucene is None:
                 return self._approx(positive, fld)
             self.inexact = True  # Lucene and Python regex dialects differ at the edges: confirm
@@ -279,6 +301,7 @@ class EsDetector:
 
     def run_once(self, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
         types = field_types(self.es, self.index)
+        longs = long_fields(self.es, self.index)
         rng: dict[str, Any] = {}
         span = max((c.timespan for c in self.detector.ruleset.correlations), default=0.0)
         if start is not None:  # whole milliseconds: ES rejects "1.77E12" as epoch_millis
@@ -301,7 +324,7 @@ class EsDetector:
             if not (want_alert or want_corr):
                 continue
             self.stats.rules += 1
-            qb = QueryBuilder(types)
+            qb = QueryBuilder(types, long_fields=longs)
             q = qb.build(rule.ir)
             if qb.inexact:
                 self.stats.inexact_rules.append(rid)
@@ -323,20 +346,39 @@ class EsDetector:
         exact = [p for p in plans if p[0] not in inexact_ids]
         loose = [p for p in plans if p[0] in inexact_ids]
         by_id = {p[0]: p for p in plans}
+        def search_chunk(chunk: list[Any]) -> list[tuple[dict[str, Any], list[str]]]:
+            """(hit, rule ids it matched). A batch Elasticsearch cannot turn into a query (e.g. a
+            regex whose automaton is too complex) is split; a single such rule is re-asked with
+            its regex leaves widened, and its hits confirmed in process like every widened rule."""
+            should = [{"bool": {"filter": [p[4]], "_name": p[0]}} for p in chunk]
+            srcs = [p[5] for p in chunk]
+            source: list[str] | bool = True if any(x is True for x in srcs) else sorted(
+                {f for x in srcs if isinstance(x, list) for f in x})
+            query = {"bool": {"should": should, "minimum_should_match": 1, "filter": time_filter}}
+            try:
+                return [(h, sorted(h.get("matched_queries") or ())) for h in self._search_all(query, source)]
+            except BadRequestError as exc:
+                if "failed to create query" not in str(exc):
+                    raise
+                if len(chunk) > 1:
+                    half = len(chunk) // 2
+                    return search_chunk(chunk[:half]) + search_chunk(chunk[half:])
+                rid, comp, want_alert, want_corr, q, src = chunk[0]
+                qb = QueryBuilder(types, regexp=False, long_fields=longs)
+                widened = qb.build(comp.rule.ir)
+                if widened == q:
+                    raise
+                self.stats.inexact_rules.append(rid)
+                return search_chunk([(rid, comp, want_alert, want_corr, widened, src)])
+
         for group in (exact, loose):
             for at in range(0, len(group), BATCH):
-                chunk = group[at:at + BATCH]
-                should = [{"bool": {"filter": [p[4]], "_name": p[0]}} for p in chunk]
-                srcs = [p[5] for p in chunk]
-                source: list[str] | bool = True if any(x is True for x in srcs) else sorted(
-                    {f for x in srcs if isinstance(x, list) for f in x})
-                query = {"bool": {"should": should, "minimum_should_match": 1, "filter": time_filter}}
-                for h in self._search_all(query, source):
+                for h, matched in search_chunk(group[at:at + BATCH]):
                     self.stats.hits += 1
                     flat = flatten(h.get("_source") or {})
                     eid = str(flat.get("event.id") or h["_id"])
                     ts = doc_time(flat)
-                    for rid in sorted(h.get("matched_queries") or ()):
+                    for rid in matched:
                         _, comp, want_alert, want_corr, _q, _s = by_id[rid]
                         if not comp.pred(flat):
                             self.stats.dropped += 1
