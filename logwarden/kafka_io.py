@@ -136,6 +136,16 @@ def delete_topics(cfg: Config, prefix: str) -> list[str]:
         admin.close()
 
 
+def drained(consumer: KafkaConsumer) -> bool:
+    """True when the consumer has partitions and has read each one up to its end offset
+    (what `--once` waits for)."""
+    assignment = consumer.assignment()
+    if not assignment:
+        return False
+    ends = consumer.end_offsets(list(assignment))
+    return all(consumer.position(tp) >= ends[tp] for tp in assignment)
+
+
 def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: Any) -> KafkaConsumer:
     """A consumer-group member with manual commits; values are raw bytes (decode yourself so a bad
     message becomes a dead letter, not an exception)."""
@@ -155,4 +165,4 @@ def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: An
     return consumer
 
 
-__all__ = ["KafkaSink", "DeliveryError", "delete_topics", "ensure_topics", "make_consumer", "KafkaError"]
+__all__ = ["KafkaSink", "DeliveryError", "delete_topics", "drained", "ensure_topics", "make_consumer", "KafkaError"]

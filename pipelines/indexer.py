@@ -201,11 +201,9 @@ class Indexer:
         return self.stats
 
     def _drained(self) -> bool:
-        assignment = self.consumer.assignment()
-        if not assignment:
-            return False
-        ends = self.consumer.end_offsets(list(assignment))
-        return all(self.consumer.position(tp) >= ends[tp] for tp in assignment)
+        from logwarden.kafka_io import drained
+
+        return drained(self.consumer)
 
 
 def topics(cfg: Config) -> list[str]:

@@ -88,11 +88,9 @@ class StreamRunner:
         return self.stats
 
     def _drained(self) -> bool:
-        assignment = self.consumer.assignment()
-        if not assignment:
-            return False
-        ends = self.consumer.end_offsets(list(assignment))
-        return all(self.consumer.position(tp) >= ends[tp] for tp in assignment)
+        from logwarden.kafka_io import drained
+
+        return drained(self.consumer)
 
 
 def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: str = "logwarden-stream",
