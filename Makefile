@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test install lint lab-down
 
-$(BIN)/logwarden: pyproject.toml setup.py
+$(BIN)/logwarden: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[dev]"

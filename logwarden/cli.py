@@ -1,35 +1,49 @@
 """`logwarden`: one CLI with subcommands. Each subcommand lives in logwarden/commands/<name>.py
 and exposes `register(subparsers)`, which adds its parser and sets `func(args) -> int`.
 
-Exit codes: 0 ok, 1 findings/errors in the input (e.g. rule check failed), 2 usage or config
-error, 3 a server could not be reached.
+Errors follow logwarden/errors.py: a command raises a typed error (or a client library raises
+its own), and `main` prints one line on stderr and returns the README's exit code: 0 ok,
+1 problems in the input, 2 usage or config error, 3 a server unreachable or refusing,
+70 a bug in logwarden (`--debug` prints its traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
+
+from logwarden import errors, logs
+from logwarden.safe_text import printable, redact_credentials
 
 COMMANDS = ("lab", "setup", "ship", "index", "parse", "detect", "stream", "hunt", "rules", "dashboards")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the usage error on one line of stderr, exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(errors.EXIT_USAGE, f"{self.prog}: {printable(message)} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="logwarden",
         description="Log-pipeline plugins for Kafka + Elasticsearch + Kibana security monitoring.",
-        epilog="Exit codes: 0 ok, 1 problems found in the input, 2 usage/config error, 3 a server unreachable.",
+        epilog="Exit codes: 0 ok, 1 problems found in the input, 2 usage/config error, "
+               "3 a server unreachable or refusing, 70 a bug in logwarden.",
     )
     parser.add_argument("--config", help="YAML config file (default: ./logwarden.yml if present)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--log-level", default=os.environ.get("LOGWARDEN_LOG_LEVEL", "info"),
+                        help=f"services' log level: {', '.join(logs.LEVELS)} (default info; LOGWARDEN_LOG_LEVEL)")
+    parser.add_argument("--log-format", default=os.environ.get("LOGWARDEN_LOG_FORMAT", "text"),
+                        help="services' log format: text or json (default text; LOGWARDEN_LOG_FORMAT)")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"logwarden.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"logwarden.commands.{name}":
-                continue  # command not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"logwarden.commands.{name}").register(sub)
     return parser
 
 
@@ -37,13 +51,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+        parser.print_help(sys.stderr)
+        return errors.EXIT_USAGE
+    prog = f"logwarden {args.command}"
     try:
+        logs.configure(args.log_level, args.log_format)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return errors.EXIT_INTERRUPTED
+    except BrokenPipeError:  # `logwarden ... | head`: the reader left; not an error of ours
+        _silence_stdout()
+        return errors.EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
+        code = errors.exit_code_for(exc)
+        if args.debug:
+            traceback.print_exc()
+        kind = "internal error (a bug; --debug shows the traceback): " if code == errors.EXIT_BUG else ""
+        message = printable(redact_credentials(errors.describe(exc)))
+        print(f"{prog}: {kind}{message}", file=sys.stderr)
+        return code
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so the interpreter's final flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

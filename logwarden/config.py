@@ -13,10 +13,17 @@ The file is `logwarden.yml` in the working directory, or the path in LOGWARDEN_C
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
+
+from logwarden.errors import ConfigError
+from logwarden.safe_text import redact_credentials
+
+__all__ = ["ENV", "Config", "ConfigError", "load", "validate"]
 
 ENV = {
     "kafka": "LOGWARDEN_KAFKA",
@@ -54,10 +61,6 @@ class Config:
         return f"{self.index_prefix}{dataset}-*"
 
 
-class ConfigError(ValueError):
-    pass
-
-
 def load(path: str | None = None) -> Config:
     cfg = Config()
     file = path or os.environ.get("LOGWARDEN_CONFIG")
@@ -66,8 +69,12 @@ def load(path: str | None = None) -> Config:
     if file:
         try:
             data = yaml.safe_load(Path(file).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read config {file}: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {file}: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config {file} is not UTF-8 (byte {exc.start})") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config {file} is not valid YAML: {' '.join(str(exc).split())}") from exc
         if not isinstance(data, dict):
             raise ConfigError(f"config {file}: expected a mapping at top level")
         known = {f.name for f in fields(Config)}
@@ -78,4 +85,46 @@ def load(path: str | None = None) -> Config:
     for key, var in ENV.items():
         if os.environ.get(var):
             setattr(cfg, key, os.environ[var])
+    validate(cfg)
     return cfg
+
+
+_PREFIX = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
+_TOPIC_PREFIX = re.compile(r"[A-Za-z0-9._-]+\Z")
+
+
+def _check_hostport(value: str, what: str) -> None:
+    for entry in value.split(","):
+        host, sep, port = entry.strip().rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"{what}: {entry.strip()!r} is not HOST:PORT with a port from 1 to 65535")
+
+
+def validate(cfg: Config) -> None:
+    """Refuse values no server call could use, naming the setting and its variable.
+
+    Raises:
+        ConfigError: the first bad value.
+    """
+    _check_hostport(cfg.kafka, f"kafka ({ENV['kafka']})")
+    url = urlsplit(cfg.elasticsearch)
+    try:
+        port_ok = url.port is None or 0 < url.port < 65536
+    except ValueError:
+        port_ok = False
+    if url.scheme not in ("http", "https") or not url.hostname or not port_ok:
+        shown = redact_credentials(cfg.elasticsearch)
+        raise ConfigError(f"elasticsearch ({ENV['elasticsearch']}): {shown!r} is not an http(s)://HOST:PORT URL")
+    try:
+        timeout = float(cfg.es_timeout)
+    except ValueError:
+        timeout = -1.0
+    if not 0 < timeout <= 3600:
+        raise ConfigError(f"es_timeout ({ENV['es_timeout']}): {cfg.es_timeout!r} is not a number of seconds "
+                          "in (0, 3600]")
+    if not _PREFIX.match(cfg.index_prefix):
+        raise ConfigError(f"index_prefix ({ENV['index_prefix']}): {cfg.index_prefix!r} must be lowercase letters, "
+                          "digits, '.', '_' or '-', not starting with one of '._-'")
+    if not _TOPIC_PREFIX.match(cfg.topic_prefix):
+        raise ConfigError(f"topic_prefix ({ENV['topic_prefix']}): {cfg.topic_prefix!r} may hold only letters, "
+                          "digits, '.', '_' and '-'")

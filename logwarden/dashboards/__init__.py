@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from logwarden.resources import dashboards_dir
+
 from .saved_objects import build_objects, to_ndjson
 from .spec import DATA_VIEWS, Dashboard, SpecError, load_dashboards
 from .validate import parse_ndjson, problems
 
-ROOT = Path(__file__).resolve().parents[2]
-SRC = ROOT / "dashboards" / "src"
-OUT = ROOT / "dashboards" / "logwarden.ndjson"
+SRC = dashboards_dir() / "src"
+OUT = dashboards_dir() / "logwarden.ndjson"
 
 __all__ = ["DATA_VIEWS", "OUT", "SRC", "Dashboard", "SpecError", "build_objects", "check", "load_dashboards",
            "parse_ndjson", "problems", "render", "to_ndjson"]

@@ -22,10 +22,11 @@ if TYPE_CHECKING:  # pySigma is imported only when compiling (a warm cache never
     from sigma.rule import SigmaRule
 
 from logwarden.pipelines.sigma.loader import category_events, load_pipeline, pipeline_digest
+from logwarden.resources import rules_dir
 
 from .ir import UnsupportedError, field_name, fields_of, to_ir
 
-DEFAULT_RULES = Path(__file__).resolve().parents[2] / "sigma_rules"
+DEFAULT_RULES = rules_dir()
 CACHE_VERSION = "3"
 
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from importlib import metadata
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
+from logwarden.resources import sigma_pipeline_dir
+
 if TYPE_CHECKING:  # pySigma is imported only when compiling (a warm cache never needs it)
     from sigma.processing.pipeline import ProcessingPipeline
 
-HERE = Path(__file__).resolve().parent
+HERE = sigma_pipeline_dir()
 PIPELINE_FILES = ("windows.yml", "firewall.yml", "antivirus.yml")
 CATCH_ALL = "ecs_windows_winlog_eventdata_prefix"
 

@@ -27,7 +27,7 @@ from logwarden.shippers.windows.stream import iter_file
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden"
-ROOT = HERE.parent.parent  # the repo root
+ROOT = HERE.parents[2]  # the repo root (logwarden/shippers/windows -> .)
 FIRST_N = 50
 
 # name -> path relative to the repo root

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from evtx import PyEvtxParser
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]  # the repo root
 DEFAULT = ROOT.parent / "shared" / "data" / "evtx" / "evtx-rs-samples" / "samples"
 
 

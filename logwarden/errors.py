@@ -1,0 +1,78 @@
+"""The error model: one exception type per exit code of the README, mapped by the CLI.
+
+    0  ok
+    1  InputError     problems in the input: dead letters, unreadable files, rules that fail
+    2  UsageError     bad usage or configuration (ConfigError is one)
+    3  ServerError    a server (Kafka, Elasticsearch, Kibana) unreachable or refusing
+    70 an unexpected exception: a bug in logwarden (one line; --debug shows the traceback)
+
+Commands raise these (or return 1 when they finished but the input had problems); `cli.main`
+prints one line on stderr and exits with the code. `exit_code_for` also classifies the client
+libraries' own exceptions, so a connection failure deep in a call is a 3, never a traceback.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_INPUT = 1
+EXIT_USAGE = 2
+EXIT_SERVER = 3
+EXIT_BUG = 70  # EX_SOFTWARE (sysexits.h)
+EXIT_INTERRUPTED = 130
+
+
+class LogwardenError(Exception):
+    """Base of the errors the CLI reports in one line; `exit_code` says which."""
+
+    exit_code = EXIT_INPUT
+
+
+class InputError(LogwardenError):
+    """The input could not be (fully) read: a missing or unreadable file, a rule that fails."""
+
+    exit_code = EXIT_INPUT
+
+
+class UsageError(LogwardenError):
+    """Bad arguments, or a setting that cannot be used."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UsageError):
+    """A configuration file or environment value that cannot be used."""
+
+
+class ServerError(LogwardenError):
+    """A server is unreachable, or refused the request (wrong credentials, a rejected body)."""
+
+    exit_code = EXIT_SERVER
+
+
+def _is_server_failure(exc: BaseException) -> bool:
+    """Exceptions of the Kafka and Elasticsearch clients that mean "the server", not "our bug"."""
+    module = type(exc).__module__ or ""
+    if module.startswith("kafka"):  # kafka-python: NoBrokersAvailable, KafkaTimeoutError, ...
+        return True
+    if module.startswith(("elasticsearch", "elastic_transport")):
+        return True
+    return isinstance(exc, ConnectionError | TimeoutError)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The README's exit code for an exception that reached the CLI."""
+    if isinstance(exc, LogwardenError):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if _is_server_failure(exc):
+        return EXIT_SERVER
+    return EXIT_BUG
+
+
+def describe(exc: BaseException) -> str:
+    """One line for stderr: the message, with the exception type where it adds something."""
+    text = str(exc) or type(exc).__name__
+    if not isinstance(exc, LogwardenError):
+        text = f"{type(exc).__name__}: {text}"
+    return " ".join(text.split())  # one line, whatever the message held
