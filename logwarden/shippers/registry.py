@@ -15,12 +15,19 @@ import importlib
 import logging
 import pkgutil
 from collections.abc import Callable, Iterator
-from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
 from logwarden.errors import UsageError
-from logwarden.shippers.source import LineParser, LineSession, RowReader, Source, Stateless, StreamParser
+from logwarden.shippers.source import (
+    LineParser,
+    LineSession,
+    Positions,
+    RowReader,
+    Source,
+    Stateless,
+    StreamParser,
+)
 
 ENTRY_POINT_GROUP = "logwarden.sources"
 AUTO = "auto"
@@ -96,6 +103,11 @@ def line_parser(name: str) -> LineParser:
     return source(name).line_parser()
 
 
+def positions(name: str) -> Positions:
+    """What item positions count for source `name` (auto: byte offsets of lines). Raises UnknownSource."""
+    return "offset" if name == AUTO else source(name).positions
+
+
 def can_tail(name: str) -> bool:
     """Whether `ship file` can read source `name` (or auto). Raises UnknownSource."""
     return name == AUTO or source(name).tailable
@@ -152,6 +164,8 @@ def _builtin() -> Iterator[Source]:
 
 
 def _plugins() -> Iterator[Source]:
+    from importlib.metadata import entry_points  # ~10 ms: only when the sources are needed
+
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         origin = f"source {ep.name!r} ({ep.value})"
         try:

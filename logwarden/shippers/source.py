@@ -17,11 +17,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from importlib import resources
-from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol, get_args
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from logwarden.shippers.base import DeadLetter, Event
 
 Dataset = Literal["windows", "firewall", "av"]
@@ -146,6 +146,8 @@ class Source:
 
     def fields_file(self) -> Traversable | None:
         """The file declaring the source's fields (it may be missing while being written)."""
+        from importlib import resources
+
         return None if self.fields is None else resources.files(self.package).joinpath(self.fields)
 
     def _load(self, ref: str) -> Any:

@@ -12,7 +12,9 @@ Public API (others depend on these names), imported on first use:
 - to_event(doc, position): the Event with its deterministic id
 """
 
-from typing import TYPE_CHECKING
+import sys
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from logwarden.shippers.source import Source, lazy_exports
 
@@ -39,3 +41,17 @@ __getattr__ = lazy_exports(__name__, {
     "to_event": ".normalise:to_event",
 })
 __all__ = ["SOURCE", "iter_file", "iter_paths", "normalise", "parse_stream", "to_event"]
+
+
+class _Package(ModuleType):
+    """`normalise` is both a submodule and the function exported under that name. Importing the
+    submodule sets the package attribute to the module; this keeps the name for the function
+    (what `from logwarden.shippers.windows import normalise` always returned), loaded on use."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "normalise" and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
