@@ -2,8 +2,8 @@
 no servers needed. Dead letters go to stderr as `FILE:LINE: dead letter: REASON` for sources
 whose positions are byte offsets of lines (`FILE:record N: ...` where the source counts records
 or row ids, e.g. Windows event logs). The sources and how they count come from the registry.
-Exit status: 0 all records parsed, 1 some records were dead letters or a file cannot be read,
-2 usage error (an unknown source)."""
+Exit status: 0 all records parsed, 1 some records were dead letters, 2 usage error (an unknown
+source, a file that cannot be opened)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from collections import deque
 from contextlib import ExitStack
 from typing import BinaryIO
 
-from logwarden.errors import InputError
+from logwarden.errors import UsageError
 from logwarden.safe_text import printable
 from logwarden.shippers.base import DeadLetter
 
@@ -80,8 +80,8 @@ def _open(name: str, stack: ExitStack) -> BinaryIO:
         return sys.stdin.buffer
     try:
         return stack.enter_context(open(name, "rb"))
-    except OSError as exc:
-        raise InputError(f"{printable(name)}: {exc.strerror}") from exc
+    except OSError as exc:  # a path on the command line that cannot be opened: usage, as before (2)
+        raise UsageError(f"{printable(name)}: {exc.strerror}") from exc
 
 
 def run(args: argparse.Namespace) -> int:

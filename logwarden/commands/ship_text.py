@@ -119,7 +119,7 @@ def run_file(args: argparse.Namespace) -> int:
         raise UsageError(f"source {args.source!r} is not read by `ship file`; sources that are: "
                          f"{registry.Names(lambda s: s.tailable, auto=True)}")
     if not Path(args.path).exists() and not args.follow:
-        raise InputError(f"no such file: {printable(args.path)}")
+        raise UsageError(f"no such file: {printable(args.path)}")
     cfg = load(args.config)
     textlog.CONFIG.hostname = args.host or textlog.CONFIG.hostname or socket.gethostname()
     safe = "".join(c if c.isalnum() else "_" for c in str(Path(args.path).resolve()))[-120:]

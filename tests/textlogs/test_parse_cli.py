@@ -125,3 +125,9 @@ def test_parse_from_a_pipe_keeps_every_record(tmp_path: Path, mode: str) -> None
     reported = [DEAD.match(ln) for ln in proc.stderr.decode().splitlines()]
     assert all(reported) and len(reported) == 300, proc.stderr.decode()[-2000:]
     assert [(m.group(1), int(m.group(2))) for m in reported if m] == [(name, no) for no in bad_at]
+
+
+def test_parse_missing_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    proc = run("--source", "iptables", str(tmp_path / "none.log"))
+    assert proc.returncode == 2
+    assert proc.stderr.decode().splitlines() == [f"logwarden parse: {tmp_path / 'none.log'}: No such file or directory"]

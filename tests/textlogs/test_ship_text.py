@@ -54,7 +54,7 @@ def test_ship_file(tmp_path: Path, sink: ClosingSink, capsys: pytest.CaptureFixt
 
 def test_ship_file_usage_errors(tmp_path: Path, sink: ClosingSink) -> None:
     args = parser().parse_args(["file", str(tmp_path / "nope.log"), "--source", "fortigate"])
-    with pytest.raises(InputError, match="no such file"):
+    with pytest.raises(UsageError, match="no such file"):
         args.func(args)
     args = parser().parse_args(["file", str(tmp_path), "--source", "nosuch"])
     with pytest.raises(UsageError, match="unknown source 'nosuch'"):
