@@ -46,7 +46,7 @@ class SourceError(ValueError):
     """A declaration that breaks the contract (raised when the `Source` is built)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Source:
     """What one log source offers. Build it with keywords in the source package's `__init__.py`:
 
