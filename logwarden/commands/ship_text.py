@@ -76,6 +76,7 @@ def _report(counts: dict[str, Any], as_json: bool) -> None:
 def run_syslog(args: argparse.Namespace) -> int:
     from logwarden.config import load
     from logwarden.kafka_io import DeliveryError, KafkaError
+    from logwarden.shippers import autodetect
     from logwarden.shippers.syslog import SyslogServer, parse_hostport, tls_context
 
     if not args.udp and not args.tcp:
@@ -89,6 +90,7 @@ def run_syslog(args: argparse.Namespace) -> int:
         tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
     except (ValueError, OSError) as exc:
         raise UsageError(str(exc)) from exc
+    autodetect.load()
     sink = _sink(cfg)
     stop = threading.Event()
     _stop_on_signals(stop)

@@ -34,6 +34,13 @@ def reset() -> None:
     _PARSERS.clear()
 
 
+def load() -> None:
+    """Discover the signatures and import their parsers now: a receiver calls this before it
+    listens, so its first messages do not wait for imports."""
+    for name, _ in _order():
+        line_fn(name)
+
+
 def detect(msg: str, app: str | None) -> str | None:
     """The source name for a message (syslog header already split off), or None."""
     tag = (app or "").lower()
