@@ -138,3 +138,16 @@ def test_parse_stream_is_derived_from_a_line_parser() -> None:
     items = list(only_lines.stream_parser()("f", io.BytesIO(raw)))
     assert [type(i).__name__ for i in items] == ["Event", "DeadLetter"]
     assert [i.position for i in items] == [raw.index(b"IN="), raw.index(b"not")]  # byte offsets of the lines
+
+
+def test_follow_is_refused_where_the_declaration_says_no(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    once = Source(name="once", package="logwarden.shippers.iptables", dataset="firewall", summary="t",
+                  parse_line=".parser:parse_line", follow=False)
+    monkeypatch.setattr(registry, "_plugins", lambda: iter([once]))
+    log = tmp_path / "a.log"
+    log.write_bytes(b"IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP\n")
+    with pytest.raises(UsageError, match="source 'once' cannot be followed"):
+        FileTail(str(log), "once", ListSink(), follow=True)
+    sink = ListSink()
+    assert FileTail(str(log), "once", sink).run() == {"sent": 1, "parsed": 1, "dead": 0}
+    assert "once" not in registry.names(lambda s: s.follow) and "once" in registry.names(lambda s: s.tailable)
