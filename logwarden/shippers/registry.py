@@ -15,10 +15,10 @@ import importlib
 import logging
 import pkgutil
 from collections.abc import Callable, Iterator
-from types import ModuleType
 from typing import Any
 
 from logwarden.errors import UsageError
+from logwarden.safe_text import printable
 from logwarden.shippers.source import (
     LineParser,
     LineSession,
@@ -144,7 +144,8 @@ class Names:
 # ---------------------------------------------------------------------- discovery
 
 
-def _declaration(module: ModuleType | Any, origin: str) -> Source | None:
+def _declaration(module: Any, origin: str) -> Source | None:
+    """The `Source` an entry point names (or its module's `SOURCE`); None, with a warning, otherwise."""
     declared = getattr(module, "SOURCE", module)
     if isinstance(declared, Source):
         return declared
@@ -167,11 +168,12 @@ def _plugins() -> Iterator[Source]:
     from importlib.metadata import entry_points  # ~10 ms: only when the sources are needed
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        origin = f"source {ep.name!r} ({ep.value})"
+        origin = printable(f"source {ep.name!r} ({ep.value})")
         try:
             declared = _declaration(ep.load(), origin)
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - someone else's package: warn, go on
-            log.warning("%s cannot be loaded, ignored: %s: %s", origin, type(exc).__name__, exc)
+            log.warning("%s cannot be loaded, ignored: %s: %s", origin, type(exc).__name__,
+                        printable(str(exc)))
             continue
         if declared is None:
             continue
