@@ -96,11 +96,11 @@ def run(args: argparse.Namespace) -> int:
             counter = LineNumbers(raw) if by_line else None
             data: BinaryIO = io.BufferedReader(counter, READ_CHUNK) if counter else raw  # type: ignore[assignment]
             for item in parse(name, data):
-                line = counter.line_of(item.position) if counter else None
+                line = counter.line_of(item.position) if counter else None  # every item: keeps memory bounded
                 if isinstance(item, DeadLetter):
                     dead += 1
-                    where = (str(line) if line is not None else f"byte {item.position}") if counter \
-                        else f"record {item.position}"
+                    where = f"record {item.position}" if counter is None else \
+                        str(line) if line is not None else f"byte {item.position}"
                     print(f"{printable(name)}:{where}: dead letter: {printable(item.reason)}", file=sys.stderr)
                     continue
                 doc = item.doc

@@ -131,3 +131,22 @@ def test_parse_missing_file_is_one_line_exit_2(tmp_path: Path) -> None:
     proc = run("--source", "iptables", str(tmp_path / "none.log"))
     assert proc.returncode == 2
     assert proc.stderr.decode().splitlines() == [f"logwarden parse: {tmp_path / 'none.log'}: No such file or directory"]
+
+
+def test_line_numbers_follow_the_parser_and_keep_little() -> None:
+    import io
+
+    from logwarden.commands.parse import LineNumbers
+    from logwarden.shippers.textlog import iter_lines
+
+    lines = [b"", b"a" * 100, b"", b"", b"b" * 70_000, b"c"] * 400  # blank lines are not records
+    raw = b"\n".join(lines) + b"\n"
+    counter = LineNumbers(io.BytesIO(raw))
+    got, kept = [], 0
+    for offset, body in iter_lines(io.BufferedReader(counter, 1 << 16)):
+        got.append((counter.line_of(offset), body[:1]))
+        kept = max(kept, sum(len(data) for _, data in counter.chunks))
+    expect = [(no, line[:1]) for no, line in enumerate(lines, 1) if line]
+    assert got == expect
+    assert kept <= 3 * (1 << 16) + 70_000  # the read-ahead, not the input (28 MB)
+    assert counter.line_of(0) is None  # the count never goes back
