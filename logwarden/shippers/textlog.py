@@ -263,7 +263,8 @@ def _parse_time(text: str, fmts: tuple[str, ...]) -> str | None:
         m = _FAST_TS.fullmatch(text)
         if m:
             try:
-                return iso(datetime(*map(int, m.groups())))  # type: ignore[misc]
+                year, month, day, hour, minute, second = map(int, m.groups())
+                return iso(datetime(year, month, day, hour, minute, second))
             except ValueError:
                 return None
     for fmt in fmts:
