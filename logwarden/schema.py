@@ -1,5 +1,18 @@
 """The one field schema of logwarden documents, and the one list of datasets.
 
+Fields are declared where they are produced, as Elastic integration packages do: each source
+folder's `fields.yml` (logwarden/shippers/<source>/fields.yml) lists what its parser emits, the
+datasets that no shipper writes have theirs in pipelines/elasticsearch/fields/ (alerts.yml,
+deadletter.yml). An entry either defines a field (name, type, description) or names a shared one
+(`external: ecs` -> fields/ecs.yml, `external: common` -> fields/common.yml), so a field has one
+type and one description everywhere. A name declared twice with different mappings is an error.
+
+From the schema come (see `index_template`, `sigma_fields`):
+- the index template (one per index prefix, generated at `setup` time; the committed
+  pipelines/elasticsearch/logwarden.json is the default prefix's, checked fresh by the tests);
+- the field list `rules check` accepts (with pipelines/sigma/windows_event_data names).
+`value_problems` says whether a value is one Elasticsearch stores under the declared type.
+
 Datasets: the Kafka topics `<topic_prefix><dataset>` and the indices `<index_prefix><dataset>-DAY`.
 The list itself stays in `logwarden.shippers.base` (DATASETS, DEADLETTER: the shipper contract);
 this module is where everything else takes it from.
@@ -7,8 +20,345 @@ this module is where everything else takes it from.
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from logwarden.resources import data_path
 from logwarden.shippers.base import DATASETS, DEADLETTER
 
 ALERTS = "alerts"
 EVENT_DATASETS: tuple[str, ...] = tuple(d for d in DATASETS if d != ALERTS)  # what shippers produce
 ALL_DATASETS: tuple[str, ...] = (*DATASETS, DEADLETTER)  # every topic and index family
+
+TYPES = ("keyword", "long", "float", "ip", "date", "boolean", "object")
+KEYWORD_IGNORE_ABOVE = 8191  # Lucene's term limit is 32766 bytes: 8191 four-byte characters fit
+DEFAULT_INDEX_PREFIX = "logwarden-"
+TEMPLATE_PRIORITY = 200  # + len(prefix): a longer (more specific) prefix wins, equal ones cannot overlap
+DYNAMIC_OBJECTS = ("winlog.event_data", "winlog.user_data")  # names only known at run time
+_ENTRY_KEYS = {"name", "type", "description", "external", "index", "ignore_above", "caseless"}
+
+
+class SchemaError(ValueError):
+    """A fields.yml that cannot be used: unknown key or type, a missing description, a conflict."""
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    type: str
+    description: str
+    index: bool = True  # False: kept in _source, not searchable (raw originals)
+    ignore_above: int | None = None  # keyword only; None: KEYWORD_IGNORE_ABOVE
+    caseless: bool = True  # keyword only: a lowercase-normalised `.caseless` sub-field for Sigma
+
+    def mapping(self) -> dict[str, Any]:
+        """This field's Elasticsearch mapping (an `object` has none of its own)."""
+        if self.type != "keyword":
+            return {"type": self.type}
+        out: dict[str, Any] = {"type": "keyword", "ignore_above": self.ignore_above or KEYWORD_IGNORE_ABOVE}
+        if not self.index:
+            out.update(index=False, doc_values=False)
+        elif self.caseless:
+            out["fields"] = {"caseless": {"type": "keyword", "normalizer": "lowercase",
+                                          "ignore_above": out["ignore_above"]}}
+        return out
+
+
+def _field_files() -> Path:
+    return data_path("logwarden.pipelines", "elasticsearch", "fields")
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except (OSError, yaml.YAMLError) as exc:
+        raise SchemaError(f"{path}: {exc}") from exc
+    if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
+        raise SchemaError(f"{path}: expected a list of field entries")
+    return data
+
+
+def _define(path: Path, entry: dict[str, Any]) -> Field:
+    where = f"{path}: {entry.get('name')!r}"
+    unknown = set(entry) - _ENTRY_KEYS
+    if unknown:
+        raise SchemaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    if entry.get("type") not in TYPES:
+        raise SchemaError(f"{where}: type {entry.get('type')!r} is not one of {', '.join(TYPES)}")
+    if not isinstance(entry.get("description"), str) or not entry["description"].strip():
+        raise SchemaError(f"{where}: needs a description")
+    if entry["type"] != "keyword" and {"index", "ignore_above", "caseless"} & set(entry):
+        raise SchemaError(f"{where}: index, ignore_above and caseless apply to keyword fields only")
+    return Field(str(entry["name"]), entry["type"], entry["description"].strip(), bool(entry.get("index", True)),
+                 entry.get("ignore_above"), bool(entry.get("caseless", True)))
+
+
+@lru_cache(maxsize=1)
+def externals() -> dict[str, dict[str, Field]]:
+    """The shared definitions: {"ecs": {name: Field}, "common": {...}}."""
+    out: dict[str, dict[str, Field]] = {}
+    for kind in ("ecs", "common"):
+        path = _field_files() / f"{kind}.yml"
+        out[kind] = {}
+        for entry in _read(path):
+            if "external" in entry:
+                raise SchemaError(f"{path}: {entry.get('name')!r}: a shared definition cannot be external")
+            f = _define(path, entry)
+            if f.name in out[kind]:
+                raise SchemaError(f"{path}: {f.name!r} defined twice")
+            out[kind][f.name] = f
+    return out
+
+
+def load_fields(path: Path) -> dict[str, Field]:
+    """One fields.yml, external references resolved.
+
+    Raises:
+        SchemaError: the file is malformed, names an unknown external field or declares one twice.
+    """
+    shared = externals()
+    out: dict[str, Field] = {}
+    for entry in _read(path):
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            raise SchemaError(f"{path}: an entry without a name")
+        if "external" in entry:
+            kind = entry["external"]
+            if set(entry) - {"name", "external"}:
+                raise SchemaError(f"{path}: {name!r}: an external field takes its type and description from {kind}")
+            if kind not in shared or name not in shared[kind]:
+                raise SchemaError(f"{path}: {name!r} is not defined in fields/{kind}.yml")
+            field = shared[kind][name]
+        else:
+            field = _define(path, entry)
+        if name in out:
+            raise SchemaError(f"{path}: {name!r} declared twice")
+        out[name] = field
+    return out
+
+
+def source_files() -> dict[str, Path]:
+    """Every source folder's fields.yml, by source name (the folder's)."""
+    root = data_path("logwarden.shippers")
+    return {p.parent.name: p for p in sorted(root.glob("*/fields.yml"))}
+
+
+def dataset_files() -> dict[str, Path]:
+    """The fields of the datasets no shipper writes (alerts, deadletter)."""
+    return {name: _field_files() / f"{name}.yml" for name in (ALERTS, DEADLETTER)}
+
+
+@lru_cache(maxsize=1)
+def all_fields() -> dict[str, Field]:
+    """Every declared field of every source and dataset, by name.
+
+    Raises:
+        SchemaError: a file is malformed, or one name is declared with two different mappings.
+    """
+    out: dict[str, Field] = {}
+    origin: dict[str, Path] = {}
+    for path in (*source_files().values(), *dataset_files().values()):
+        for name, field in load_fields(path).items():
+            seen = out.get(name)
+            if seen is not None and seen.mapping() != field.mapping():
+                raise SchemaError(f"{name!r}: {path} maps it as {field.mapping()}, {origin[name]} as {seen.mapping()}")
+            if seen is None:
+                out[name], origin[name] = field, path
+    for name in out:  # a leaf cannot also be an object with children
+        parent = name.rpartition(".")[0]
+        while parent:
+            if parent in out and out[parent].type != "object":
+                raise SchemaError(f"{name!r} is declared under {parent!r}, which is a {out[parent].type}")
+            parent = parent.rpartition(".")[0]
+    return out
+
+
+# -- the index template ---------------------------------------------------------------------------
+
+def template_name(index_prefix: str = DEFAULT_INDEX_PREFIX) -> str:
+    """The template's name for a prefix: `logwarden` for the default, `logwarden-<prefix>` else."""
+    if index_prefix == DEFAULT_INDEX_PREFIX:
+        return "logwarden"
+    return "logwarden-" + re.sub(r"[^a-z0-9_-]+", "-", index_prefix).strip("-_")
+
+
+def _properties(fields: dict[str, Field]) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    for name in sorted(fields):
+        field = fields[name]
+        node = root
+        *parents, leaf = name.split(".")
+        for part in parents:
+            node = node.setdefault(part, {"properties": {}})["properties"]
+        if field.type == "object":
+            node.setdefault(leaf, {"properties": {}})
+        else:
+            node[leaf] = field.mapping()
+    return root
+
+
+def _strip_empty_objects(props: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in props.items():
+        if "properties" in value:
+            inner = _strip_empty_objects(value["properties"])
+            out[key] = {"type": "object", "properties": inner} if inner else {"type": "object"}
+        else:
+            out[key] = value
+    return out
+
+
+def index_template(index_prefix: str = DEFAULT_INDEX_PREFIX) -> dict[str, Any]:
+    """The composable index template for `<index_prefix>*` (every dataset's daily indices): the
+    mappings of every declared field, and dynamic templates for what cannot be declared (the
+    names inside winlog.event_data / user_data) and for anything a parser adds undeclared (kept
+    searchable as keyword rather than refused; tests/schema keeps the goldens fully declared)."""
+    keyword = Field("*", "keyword", "dynamic string").mapping()
+    return {
+        "index_patterns": [f"{index_prefix}*"],
+        "priority": TEMPLATE_PRIORITY + len(index_prefix),
+        "_meta": {"description": "logwarden: ECS documents (Winlogbeat shape for Windows), alerts and dead letters",
+                  "generated_by": "logwarden/schema.py from the fields.yml files", "index_prefix": index_prefix},
+        "template": {
+            "settings": {"index": {
+                "number_of_shards": 1,
+                "number_of_replicas": 0,
+                "refresh_interval": "1s",
+                "mapping": {"total_fields": {"limit": 10000}, "ignore_malformed": False},
+                "analysis": {"normalizer": {"lowercase": {"type": "custom", "filter": ["lowercase"]}}},
+            }},
+            "mappings": {
+                "date_detection": False,
+                "numeric_detection": False,
+                "dynamic_templates": [
+                    {"event_data_any": {"path_match": [f"{o}.*" for o in DYNAMIC_OBJECTS], "mapping": keyword}},
+                    {"ip_fields": {"match_mapping_type": "string", "path_match": ["*.ip", "related.ip"],
+                                   "mapping": {"type": "ip"}}},
+                    {"strings_as_keyword": {"match_mapping_type": "string", "mapping": keyword}},
+                ],
+                "properties": _strip_empty_objects(_properties(all_fields())),
+            },
+        },
+    }
+
+
+def committed_template_path() -> Path:
+    """pipelines/elasticsearch/logwarden.json: the default prefix's template, for review."""
+    return data_path("logwarden.pipelines", "elasticsearch", "logwarden.json")
+
+
+# -- values ---------------------------------------------------------------------------------------
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?\Z")
+_LONG_RANGE = (-(2**63), 2**63 - 1)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def value_problem(field: Field, value: Any) -> str | None:
+    """Why `value` would not be stored under `field`'s type, or None when it would be (arrays are
+    judged per element, as Elasticsearch does). Strings are not coerced: a `long` must be a JSON
+    integer, so a number kept as text is reported instead of silently converted."""
+    values = value if isinstance(value, list) else [value]
+    for v in values:
+        if v is None:
+            continue
+        t = field.type
+        if t == "object":
+            ok = isinstance(v, dict)
+        elif t == "keyword":
+            ok = isinstance(v, str)
+        elif t == "long":
+            ok = type(v) is int and _LONG_RANGE[0] <= v <= _LONG_RANGE[1]
+        elif t == "float":
+            ok = type(v) in (int, float)
+        elif t == "boolean":
+            ok = type(v) is bool
+        elif t == "date":
+            ok = isinstance(v, str) and bool(_DATE.match(v))
+        else:  # ip
+            ok = isinstance(v, str) and _is_ip(v)
+        if not ok:
+            return f"{field.name}: {v!r} is not a valid {t}"
+    return None
+
+
+def leaves(doc: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted name, value) of every leaf of a nested document; the dynamic objects stay whole."""
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and name not in DYNAMIC_OBJECTS:
+            yield from leaves(value, f"{name}.")
+        else:
+            yield name, value
+
+
+def document_problems(doc: dict[str, Any], fields: dict[str, Field]) -> list[str]:
+    """Every leaf of `doc` that `fields` does not declare, or holds a value of the wrong type;
+    winlog.event_data / user_data must be objects of strings."""
+    out = []
+    for name, value in leaves(doc):
+        field = fields.get(name)
+        if field is None:
+            out.append(f"{name}: not declared")
+            continue
+        problem = value_problem(field, value)
+        if problem:
+            out.append(problem)
+        elif name in DYNAMIC_OBJECTS:
+            out += [f"{name}.{k}: {v!r} is not a string" for k, v in value.items() if not isinstance(v, str)]
+    return out
+
+
+# -- Sigma ----------------------------------------------------------------------------------------
+
+def sigma_fields() -> frozenset[str]:
+    """The document fields a Sigma rule may name: every declared field that holds values."""
+    return frozenset(name for name, f in all_fields().items() if f.type != "object")
+
+
+# -- the committed template -----------------------------------------------------------------------
+
+def template_json(index_prefix: str = DEFAULT_INDEX_PREFIX) -> str:
+    """The template as the committed file holds it (sorted keys, stable bytes)."""
+    return json.dumps(index_template(index_prefix), indent=1, sort_keys=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m logwarden.schema --write | --check`: regenerate or verify logwarden.json."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m logwarden.schema", description=main.__doc__)
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="rewrite pipelines/elasticsearch/logwarden.json")
+    mode.add_argument("--check", action="store_true", help="exit 1 if it differs from the schema")
+    args = ap.parse_args(argv)
+    path, text = committed_template_path(), template_json()
+    if args.write:
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path} ({len(all_fields())} fields)")
+        return 0
+    if path.read_text(encoding="utf-8") != text:
+        print(f"{path} is stale: run `python -m logwarden.schema --write`", file=sys.stderr)
+        return 1
+    print(f"{path} matches the schema ({len(all_fields())} fields)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
