@@ -327,6 +327,13 @@ def document_problems(doc: dict[str, Any], fields: dict[str, Field]) -> list[str
 
 # -- Sigma ----------------------------------------------------------------------------------------
 
+def without_caseless() -> list[str]:
+    """Declared fields that hold values but have no `.caseless` sub-field (sorted): a query on
+    them must keep the field's own name (pipelines/sigma/caseless.yml is completed with these)."""
+    return sorted(name for name, f in all_fields().items()
+                  if f.type != "object" and "caseless" not in f.mapping().get("fields", {}))
+
+
 def sigma_fields() -> frozenset[str]:
     """The document fields a Sigma rule may name: every declared field that holds values."""
     return frozenset(name for name, f in all_fields().items() if f.type != "object")

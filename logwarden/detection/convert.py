@@ -14,6 +14,7 @@ neither), so a SOC with LOGWARDEN_INDEX_PREFIX=soc- gets rules that search soc-w
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 
+from logwarden import schema
 from logwarden.config import load
 from logwarden.pipelines.sigma.loader import HERE, load_pipeline
 from logwarden.schema import EVENT_DATASETS
@@ -44,10 +46,19 @@ class Converted:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path or id, reason)
 
 
+def caseless_pipeline() -> ProcessingPipeline:
+    """caseless.yml, its list of fields that keep their name completed from the schema: every
+    declared field without a `.caseless` sub-field (ip, numbers, dates, unindexed keywords)."""
+    data = yaml.safe_load((HERE / "caseless.yml").read_text(encoding="utf-8"))
+    keep = data["transformations"][0]["field_name_conditions"][0]
+    keep["fields"] = [*keep["fields"], *(re.escape(name) for name in schema.without_caseless())]
+    return ProcessingPipeline.from_dict(data)
+
+
 def es_pipeline(caseless: bool = True) -> ProcessingPipeline:
     p = load_pipeline()
     if caseless:
-        p = p + ProcessingPipeline.from_yaml((HERE / "caseless.yml").read_text(encoding="utf-8"))
+        p = p + caseless_pipeline()
     return p
 
 

@@ -53,3 +53,13 @@ def test_convert_cli_takes_the_prefix_from_the_environment():
     lines = [line for line in r.stdout.splitlines() if line]
     assert lines and all("\tfrom soc-" in line for line in lines)
     assert json.dumps(lines)  # plain text, one query per line
+
+
+def test_lucene_export_queries_caseless_only_where_the_template_has_it(tmp_path):
+    rule = tmp_path / "fields.yml"
+    rule.write_text(UNTAGGED_RULE.replace("    dst_port: 3389\n    action: denied\n",
+                                          "    host.ip: 192.0.2.7\n    error.message: Boom\n    rule.name: Boom\n"))
+    ((_, query),) = convert([rule], "lucene", index_prefix="soc-").outputs
+    assert "host.ip:192.0.2.7" in query  # an ip field: no .caseless sub-field, value untouched
+    assert "error.message:Boom" in query  # declared caseless: false
+    assert "rule.name.caseless:boom" in query
