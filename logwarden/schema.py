@@ -94,7 +94,8 @@ def _define(path: Path, entry: dict[str, Any]) -> Field:
         raise SchemaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     if entry.get("type") not in TYPES:
         raise SchemaError(f"{where}: type {entry.get('type')!r} is not one of {', '.join(TYPES)}")
-    if not isinstance(entry.get("description"), str) or not entry["description"].strip():
+    description = entry.get("description")
+    if not isinstance(description, str) or description.strip().upper() in ("", "TODO"):
         raise SchemaError(f"{where}: needs a description")
     if entry["type"] != "keyword" and {"index", "ignore_above", "caseless"} & set(entry):
         raise SchemaError(f"{where}: index, ignore_above and caseless apply to keyword fields only")
