@@ -155,3 +155,21 @@ def test_sigma_field_list_comes_from_the_schema():
     known = declared_fields()
     assert schema.sigma_fields() <= known
     assert {"winlog.event_data.TargetUserName", "source.ip", "process.command_line", "rule.name"} <= known
+
+
+def test_dashboard_panels_use_declared_aggregatable_fields():
+    from logwarden.dashboards import SRC, load_dashboards
+
+    fields = schema.all_fields()
+    wrong = []
+    for dashboard in load_dashboards(SRC):
+        for panel in dashboard.panels:
+            aggregated = [*panel.terms, *([panel.split] if panel.split else []),
+                          *([panel.metric.field] if panel.metric.field else [])]
+            for name in [*aggregated, *panel.columns]:
+                field = fields.get(name.removesuffix(".caseless"))
+                if name.startswith("winlog.event_data.") and field is None:
+                    continue  # dynamic keyword (event_data_any), aggregatable
+                if field is None or (name in aggregated and (field.type == "object" or not field.index)):
+                    wrong.append(f"{dashboard.slug}/{panel.id}: {name}")
+    assert wrong == []
