@@ -1,6 +1,6 @@
 """Elasticsearch wiring: the client and template installation.
 
-The index template is generated from the field schema (logwarden/schema.py) for the configured
+The index template is generated from the field schema by logwarden/schema_template.py for the configured
 index prefix, so `setup` with LOGWARDEN_INDEX_PREFIX=soc- installs a `soc-*` template and the
 documents get the declared mappings whatever the prefix.
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from logwarden import schema
+from logwarden import schema_template
 from logwarden.config import Config
 
 
@@ -21,12 +21,12 @@ def client(cfg: Config, **overrides: Any) -> Elasticsearch:
     return Elasticsearch(cfg.elasticsearch, **options)
 
 
-def templates(index_prefix: str = schema.DEFAULT_INDEX_PREFIX) -> dict[str, dict[str, Any]]:
+def templates(index_prefix: str = schema_template.DEFAULT_INDEX_PREFIX) -> dict[str, dict[str, Any]]:
     """The index templates for `index_prefix`, by name (one: every dataset shares the schema)."""
-    return {schema.template_name(index_prefix): schema.index_template(index_prefix)}
+    return {schema_template.template_name(index_prefix): schema_template.index_template(index_prefix)}
 
 
-def install_templates(es: Elasticsearch, index_prefix: str = schema.DEFAULT_INDEX_PREFIX) -> list[str]:
+def install_templates(es: Elasticsearch, index_prefix: str = schema_template.DEFAULT_INDEX_PREFIX) -> list[str]:
     """Put the templates for `index_prefix` (replacing earlier versions of the same name).
 
     Returns:

@@ -7,11 +7,10 @@ deadletter.yml). An entry either defines a field (name, type, description) or na
 (`external: ecs` -> fields/ecs.yml, `external: common` -> fields/common.yml), so a field has one
 type and one description everywhere. A name declared twice with different mappings is an error.
 
-From the schema come (see `index_template`, `sigma_fields`):
-- the index template (one per index prefix, generated at `setup` time; the committed
-  pipelines/elasticsearch/logwarden.json is the default prefix's, checked fresh by the tests);
-- the field list `rules check` accepts (with pipelines/sigma/windows_event_data names).
-`value_problems` says whether a value is one Elasticsearch stores under the declared type.
+From the schema come the index template (logwarden/schema_template.py), the field list `rules
+check` accepts (`sigma_fields`) and the fields Lucene exports query without `.caseless`
+(`without_caseless`). `value_problem` says whether a value is one Elasticsearch stores under the
+declared type; `document_problems` checks a whole document.
 
 Datasets: the Kafka topics `<topic_prefix><dataset>` and the indices `<index_prefix><dataset>-DAY`.
 The list itself stays in `logwarden.shippers.base` (DATASETS, DEADLETTER: the shipper contract);
@@ -21,9 +20,7 @@ this module is where everything else takes it from.
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -41,8 +38,6 @@ ALL_DATASETS: tuple[str, ...] = (*DATASETS, DEADLETTER)  # every topic and index
 
 TYPES = ("keyword", "long", "float", "ip", "date", "boolean", "object")
 KEYWORD_IGNORE_ABOVE = 8191  # Lucene's term limit is 32766 bytes: 8191 four-byte characters fit
-DEFAULT_INDEX_PREFIX = "logwarden-"
-TEMPLATE_PRIORITY = 200  # + len(prefix): a longer (more specific) prefix wins, equal ones cannot overlap
 DYNAMIC_OBJECTS = ("winlog.event_data", "winlog.user_data")  # names only known at run time
 _ENTRY_KEYS = {"name", "type", "description", "external", "index", "ignore_above", "caseless"}
 
@@ -183,80 +178,6 @@ def all_fields() -> dict[str, Field]:
     return out
 
 
-# -- the index template ---------------------------------------------------------------------------
-
-def template_name(index_prefix: str = DEFAULT_INDEX_PREFIX) -> str:
-    """The template's name for a prefix: `logwarden` for the default, `logwarden-<prefix>` else."""
-    if index_prefix == DEFAULT_INDEX_PREFIX:
-        return "logwarden"
-    return "logwarden-" + re.sub(r"[^a-z0-9_-]+", "-", index_prefix).strip("-_")
-
-
-def _properties(fields: dict[str, Field]) -> dict[str, Any]:
-    root: dict[str, Any] = {}
-    for name in sorted(fields):
-        field = fields[name]
-        node = root
-        *parents, leaf = name.split(".")
-        for part in parents:
-            node = node.setdefault(part, {"properties": {}})["properties"]
-        if field.type == "object":
-            node.setdefault(leaf, {"properties": {}})
-        else:
-            node[leaf] = field.mapping()
-    return root
-
-
-def _strip_empty_objects(props: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in props.items():
-        if "properties" in value:
-            inner = _strip_empty_objects(value["properties"])
-            out[key] = {"type": "object", "properties": inner} if inner else {"type": "object"}
-        else:
-            out[key] = value
-    return out
-
-
-def index_template(index_prefix: str = DEFAULT_INDEX_PREFIX) -> dict[str, Any]:
-    """The composable index template for `<index_prefix>*` (every dataset's daily indices): the
-    mappings of every declared field, and dynamic templates for what cannot be declared (the
-    names inside winlog.event_data / user_data) and for anything a parser adds undeclared (kept
-    searchable as keyword rather than refused; tests/schema keeps the goldens fully declared)."""
-    keyword = Field("*", "keyword", "dynamic string").mapping()
-    return {
-        "index_patterns": [f"{index_prefix}*"],
-        "priority": TEMPLATE_PRIORITY + len(index_prefix),
-        "_meta": {"description": "logwarden: ECS documents (Winlogbeat shape for Windows), alerts and dead letters",
-                  "generated_by": "logwarden/schema.py from the fields.yml files", "index_prefix": index_prefix},
-        "template": {
-            "settings": {"index": {
-                "number_of_shards": 1,
-                "number_of_replicas": 0,
-                "refresh_interval": "1s",
-                "mapping": {"total_fields": {"limit": 10000}, "ignore_malformed": False},
-                "analysis": {"normalizer": {"lowercase": {"type": "custom", "filter": ["lowercase"]}}},
-            }},
-            "mappings": {
-                "date_detection": False,
-                "numeric_detection": False,
-                "dynamic_templates": [
-                    {"event_data_any": {"path_match": [f"{o}.*" for o in DYNAMIC_OBJECTS], "mapping": keyword}},
-                    {"ip_fields": {"match_mapping_type": "string", "path_match": ["*.ip", "related.ip"],
-                                   "mapping": {"type": "ip"}}},
-                    {"strings_as_keyword": {"match_mapping_type": "string", "mapping": keyword}},
-                ],
-                "properties": _strip_empty_objects(_properties(all_fields())),
-            },
-        },
-    }
-
-
-def committed_template_path() -> Path:
-    """pipelines/elasticsearch/logwarden.json: the default prefix's template, for review."""
-    return data_path("logwarden.pipelines", "elasticsearch", "logwarden.json")
-
-
 # -- values ---------------------------------------------------------------------------------------
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?\Z")
@@ -338,35 +259,3 @@ def without_caseless() -> list[str]:
 def sigma_fields() -> frozenset[str]:
     """The document fields a Sigma rule may name: every declared field that holds values."""
     return frozenset(name for name, f in all_fields().items() if f.type != "object")
-
-
-# -- the committed template -----------------------------------------------------------------------
-
-def template_json(index_prefix: str = DEFAULT_INDEX_PREFIX) -> str:
-    """The template as the committed file holds it (sorted keys, stable bytes)."""
-    return json.dumps(index_template(index_prefix), indent=1, sort_keys=True) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m logwarden.schema --write | --check`: regenerate or verify logwarden.json."""
-    import argparse
-
-    ap = argparse.ArgumentParser(prog="python -m logwarden.schema", description=main.__doc__)
-    mode = ap.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", action="store_true", help="rewrite pipelines/elasticsearch/logwarden.json")
-    mode.add_argument("--check", action="store_true", help="exit 1 if it differs from the schema")
-    args = ap.parse_args(argv)
-    path, text = committed_template_path(), template_json()
-    if args.write:
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {path} ({len(all_fields())} fields)")
-        return 0
-    if path.read_text(encoding="utf-8") != text:
-        print(f"{path} is stale: run `python -m logwarden.schema --write`", file=sys.stderr)
-        return 1
-    print(f"{path} matches the schema ({len(all_fields())} fields)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

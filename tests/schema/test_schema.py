@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 import yaml
 
-from logwarden import schema
+from logwarden import schema, schema_template
 from logwarden.pipelines.sigma.loader import declared_fields
 from logwarden.shippers.base import DeadLetter
 from tests.schema.goldens import golden_docs
@@ -90,21 +90,21 @@ def test_undeclared_and_hostile_event_data_are_reported():
 
 
 def test_committed_template_is_what_the_schema_generates():
-    assert schema.committed_template_path().read_text(encoding="utf-8") == schema.template_json(), \
-        "run `python -m logwarden.schema --write`"
+    assert schema_template.committed_template_path().read_text(encoding="utf-8") == schema_template.template_json(), \
+        "run `python -m logwarden.schema_template --write`"
 
 
 def test_template_follows_the_index_prefix():
-    default, soc = schema.index_template(), schema.index_template("soc-")
+    default, soc = schema_template.index_template(), schema_template.index_template("soc-")
     assert default["index_patterns"] == ["logwarden-*"] and soc["index_patterns"] == ["soc-*"]
-    assert schema.template_name() == "logwarden" and schema.template_name("soc-") == "logwarden-soc"
+    assert schema_template.template_name() == "logwarden" and schema_template.template_name("soc-") == "logwarden-soc"
     assert soc["template"] == default["template"]
     # a more specific prefix wins over a broader one (equal priorities that overlap are refused)
-    assert schema.index_template("logwarden-t1234-")["priority"] > default["priority"]
+    assert schema_template.index_template("logwarden-t1234-")["priority"] > default["priority"]
 
 
 def test_template_keeps_the_mapping_decisions():
-    props = schema.index_template()["template"]["mappings"]["properties"]
+    props = schema_template.index_template()["template"]["mappings"]["properties"]
     event = props["event"]["properties"]
     assert event["original"] == {"type": "keyword", "ignore_above": 32000, "index": False, "doc_values": False}
     assert event["id"]["type"] == "keyword"  # detect sorts and aggregates on it (no fielddata)
@@ -114,7 +114,7 @@ def test_template_keeps_the_mapping_decisions():
     assert props["@timestamp"] == {"type": "date"}
     assert props["error"]["properties"]["message"] == {"type": "keyword", "ignore_above": 8191}
     assert props["winlog"]["properties"]["event_data"]["properties"]["TargetUserName"]["fields"]["caseless"]
-    dynamic = [next(iter(d)) for d in schema.index_template()["template"]["mappings"]["dynamic_templates"]]
+    dynamic = [next(iter(d)) for d in schema_template.index_template()["template"]["mappings"]["dynamic_templates"]]
     assert dynamic == ["event_data_any", "ip_fields", "strings_as_keyword"]
 
 

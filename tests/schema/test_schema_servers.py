@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from logwarden import schema
+from logwarden import schema, schema_template
 from logwarden.es_io import client, delete_indices, install_templates
 from logwarden.resources import data_path
 from tests.pipeline.helpers import cleanup, cli, isolated
@@ -61,16 +61,16 @@ def prefix(lab):
     es = client(lab.cfg)
     yield name
     delete_indices(es, f"{name}*")
-    es.options(ignore_status=404).indices.delete_index_template(name=schema.template_name(name))
+    es.options(ignore_status=404).indices.delete_index_template(name=schema_template.template_name(name))
 
 
 def test_goldens_get_exactly_the_schema_mappings(lab, prefix):
-    es = client(lab.cfg)
-    assert install_templates(es, prefix) == [schema.template_name(prefix)]
+    es = client(lab.cfg, request_timeout=300)
+    assert install_templates(es, prefix) == [schema_template.template_name(prefix)]
     lines: list[str] = []
     sources: set[str] = set()
     for source, _path, kind, doc in golden_docs():
-        index = f"{prefix}{'deadletter' if kind == 'deadletter' else source}-2020.04.14"
+        index = f"{prefix}{'deadletter' if kind == 'deadletter' else 'golden'}-2020.04.14"  # 2 indices: a busy lab
         lines += [json.dumps({"create": {"_index": index}}), json.dumps(doc, ensure_ascii=False)]
         sources.add(source)
     result = es.bulk(operations="\n".join(lines) + "\n", refresh=True)
@@ -115,4 +115,4 @@ def test_a_soc_index_prefix_flows_through_setup_ship_index_detect(lab, tmp_path)
         assert {k: v for k, v in _undeclared_or_different(alerts).items() if not k.startswith("sigma.group.")} == {}
     finally:
         cleanup(cfg)
-        es.options(ignore_status=404).indices.delete_index_template(name=schema.template_name(cfg.index_prefix))
+        es.options(ignore_status=404).indices.delete_index_template(name=schema_template.template_name(cfg.index_prefix))
