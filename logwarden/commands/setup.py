@@ -1,4 +1,5 @@
-"""`logwarden setup`: index templates into Elasticsearch, topics into Kafka."""
+"""`logwarden setup`: index templates into Elasticsearch, topics into Kafka, for the configured
+index and topic prefixes."""
 
 from __future__ import annotations
 
@@ -15,16 +16,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Raises:
+        ServerError: Elasticsearch or Kafka refused or could not be reached.
+    """
     from elasticsearch import ApiError, TransportError
 
     from logwarden import es_io
 
     cfg = load(args.config)
     try:
-        names = es_io.install_templates(es_io.client(cfg))
+        names = es_io.install_templates(es_io.client(cfg), cfg.index_prefix)
     except (ApiError, TransportError) as exc:
         raise ServerError(f"Elasticsearch at {cfg.es_shown} refused the templates: {exc}") from exc
-    print(f"index templates installed: {', '.join(names)}")
+    print(f"index templates installed: {', '.join(names)} (indices {cfg.index_prefix}*)")
     if not args.no_kafka:
         from logwarden.kafka_io import KafkaError, ensure_topics
 
