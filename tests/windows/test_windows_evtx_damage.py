@@ -1,7 +1,7 @@
 """Damaged EVTX files: every record the file's headers promise is an event or a dead letter.
 
-Copies of a clean shared sample (636 records in chunks 0-5: 1-114, 115-213, 214-318, 319-435,
-436-533, 534-636) are damaged in a tmp dir; before the fix each case lost records with no trace."""
+Copies of a clean shared sample (636 records in chunks 0-5: 1-114, 115-213, 214-318, 319-425,
+426-533, 534-636) are damaged in a tmp dir; before the fix each case lost records with no trace."""
 
 from __future__ import annotations
 
@@ -108,3 +108,41 @@ def test_parse_command_reports_the_lost_records(copy: Path, capsys: pytest.Captu
     out, err = capsys.readouterr()
     assert len(out.splitlines()) == RECORDS - 99
     assert err.count("chunk 1 unreadable (zeroed): records 115-213 lost") == 99
+
+
+def test_file_cut_after_its_header_counts_the_chunks_it_promised(copy: Path) -> None:
+    """Found by test_windows_fuzz: no chunk at all gave no record and no dead letter."""
+    with open(copy, "r+b") as fh:
+        fh.truncate(FILE_HEADER_SIZE)
+    assert outcome(copy)[:2] == (0, Counter({
+        "chunks 0-5 unreadable (missing: the file ends at 4096 bytes): records before record 637 lost, "
+        "how many is unknown": 1}))
+
+
+def test_file_cut_after_a_damaged_header_is_still_a_dead_letter(copy: Path) -> None:
+    """Found by test_windows_fuzz: the header's checksum fails, so its counts are not trusted."""
+    with open(copy, "r+b") as fh:
+        fh.truncate(FILE_HEADER_SIZE)
+    damage(copy, 8, b"\x01")
+    assert outcome(copy)[:2] == (0, Counter({
+        "chunk 0 unreadable (missing: the file ends at 4096 bytes): records lost, how many is unknown": 1}))
+
+
+def test_file_cut_at_a_chunk_boundary_counts_the_missing_chunks(copy: Path) -> None:
+    with open(copy, "r+b") as fh:
+        fh.truncate(chunk(4))
+    events, reasons, _ = outcome(copy)
+    assert events == 425
+    assert reasons == Counter({"chunks 4-5 unreadable (missing: the file ends at 266240 bytes): records 426-636 lost":
+                               211})
+
+
+def test_file_cut_inside_a_chunk_after_a_damaged_header_says_more_may_be_lost(copy: Path) -> None:
+    """Found by test_windows_fuzz: only chunk 0's header survives; nothing says how many chunks followed."""
+    with open(copy, "r+b") as fh:
+        fh.truncate(chunk(0) + 40)
+    damage(copy, 8, b"\x01")
+    assert outcome(copy)[:2] == (0, Counter({
+        "chunk 0 unreadable (truncated (40 of 65536 bytes)): records 1-114 lost": 114,
+        "chunk 1 unreadable (missing: the file ends at 4136 bytes): records after record 114 lost, "
+        "how many is unknown": 1}))

@@ -3,10 +3,11 @@
 pyevtx-rs with skip_errors=True passes silently over a zeroed chunk and a truncated last chunk,
 and over a chunk with a bad header with one warning that says nothing of the records inside.
 Every chunk header carries the ids of its first and last record (checksummed, CRC32), and the
-file header carries the next record id; so each 64 KiB chunk slot gets the id range it should
-hold: from its own header when the header is sound, else from its neighbours (the ids between
-the previous and the next sound chunk; failing that, a header whose checksum fails but whose
-ids are plausible; or up to the file header's next record id after the last sound chunk). A
+file header (checksummed too) the next record id and the number of chunks. So each 64 KiB chunk
+slot gets the id range it should hold: from its own header when the header is sound, else from
+its neighbours (the ids between the previous and the next sound chunk; failing that, a header
+whose checksum fails but whose ids are plausible; or up to the file header's next record id
+after the last sound chunk). Chunks the file header counts and the file lacks are slots too. A
 slot whose range cannot be bounded is reported with an unknown count, never guessed; zeros at
 the end of the file that no header promises anything for are unused space.
 Only headers are read (512 bytes per chunk; a whole chunk only when its header is all zeros).
@@ -99,10 +100,21 @@ def chunk_spans(fh: BinaryIO) -> list[ChunkSpan]:
     between two chunks whose ids are consecutive) are left out. Raises OSError on read errors."""
     fh.seek(0)
     file_header = fh.read(FILE_HEADER_SIZE)
-    next_record_id = struct.unpack_from("<Q", file_header, 24)[0] if len(file_header) >= 32 else 0
+    next_record_id = header_chunks = 0
+    trusted = len(file_header) >= 128 and zlib.crc32(file_header[:120]) == struct.unpack_from("<I", file_header, 124)[0]
+    if trusted:
+        next_record_id = struct.unpack_from("<Q", file_header, 24)[0]
+        header_chunks = struct.unpack_from("<H", file_header, 42)[0]
     slots: list[_Slot] = []
     while (slot := _read_slot(fh, len(slots))) is not None:
         slots.append(slot)
+    size = fh.seek(0, 2)
+    for index in range(len(slots), header_chunks):  # chunks the header counts that the file no longer has
+        slots.append(_Slot(index, None, None, f"missing: the file ends at {size} bytes", 0))
+    if not slots and next_record_id != 1:  # Windows writes a chunk with the header; only a log never written is empty
+        slots.append(_Slot(0, None, None, f"missing: the file ends at {size} bytes", 0))
+    elif not trusted and slots and slots[-1].size < CHUNK_SIZE:  # cut short, and no header says how long it was
+        slots.append(_Slot(len(slots), None, None, f"missing: the file ends at {size} bytes", 0))
     spans: list[ChunkSpan] = []
     i = 0
     while i < len(slots):
@@ -125,7 +137,7 @@ def chunk_spans(fh: BinaryIO) -> list[ChunkSpan]:
         claimed = run[0].claimed if len(run) == 1 else None
         if claimed is not None and (first_id is None or last_id is None):
             first_id, last_id = claimed  # one neighbour missing: the header's own ids, checksum aside
-        if last_id is None and first_id is not None and next_record_id > first_id:
+        if last_id is None and next_record_id > (first_id or 1):
             last_id = next_record_id - 1  # the file header: ids handed out so far
         if first_id is not None and last_id is not None and _bounded(first_id, last_id, len(run)):
             if last_id >= first_id:
