@@ -54,7 +54,7 @@ def python_evtx(path: Path) -> tuple[set[int], int]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     folder = Path(args[0]) if args else DEFAULT
-    print("| file | pyevtx-rs records | pyevtx-rs errors (dead letters) | python-evtx records "
+    print("| file | pyevtx-rs records | pyevtx-rs errors | python-evtx records "
           "| python-evtx errors | records only python-evtx recovers |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     total_rs = total_py = total_only = 0

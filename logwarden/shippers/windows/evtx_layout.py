@@ -60,14 +60,13 @@ class _Slot:
     claimed: tuple[int, int] | None = None  # plausible ids of a header whose checksum fails
 
 
-def _read_slot(fh: BinaryIO, index: int) -> _Slot | None:
-    fh.seek(FILE_HEADER_SIZE + index * CHUNK_SIZE)
-    header = fh.read(CHUNK_HEADER_SIZE)
-    if not header:
+def _read_slot(fh: BinaryIO, index: int, file_size: int) -> _Slot | None:
+    start = FILE_HEADER_SIZE + index * CHUNK_SIZE
+    if start >= file_size:
         return None
-    size = len(header)
-    if size == CHUNK_HEADER_SIZE:
-        size += len(fh.read(CHUNK_SIZE - CHUNK_HEADER_SIZE))
+    fh.seek(start)
+    header = fh.read(CHUNK_HEADER_SIZE)
+    size = min(CHUNK_SIZE, file_size - start)
     truncated = f"truncated ({size} of {CHUNK_SIZE} bytes)" if size < CHUNK_SIZE else ""
     if header[:8] == CHUNK_MAGIC and len(header) >= 40:
         first_id, last_id = struct.unpack_from("<QQ", header, 24)
@@ -106,9 +105,9 @@ def chunk_spans(fh: BinaryIO) -> list[ChunkSpan]:
         next_record_id = struct.unpack_from("<Q", file_header, 24)[0]
         header_chunks = struct.unpack_from("<H", file_header, 42)[0]
     slots: list[_Slot] = []
-    while (slot := _read_slot(fh, len(slots))) is not None:
-        slots.append(slot)
     size = fh.seek(0, 2)
+    while (slot := _read_slot(fh, len(slots), size)) is not None:
+        slots.append(slot)
     for index in range(len(slots), header_chunks):  # chunks the header counts that the file no longer has
         slots.append(_Slot(index, None, None, f"missing: the file ends at {size} bytes", 0))
     if not slots and next_record_id != 1:  # Windows writes a chunk with the header; only a log never written is empty
