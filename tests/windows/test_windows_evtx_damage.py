@@ -125,7 +125,8 @@ def test_file_cut_after_a_damaged_header_is_still_a_dead_letter(copy: Path) -> N
         fh.truncate(FILE_HEADER_SIZE)
     damage(copy, 8, b"\x01")
     assert outcome(copy)[:2] == (0, Counter({
-        "chunk 0 unreadable (missing: the file ends at 4096 bytes): records lost, how many is unknown": 1}))
+        "chunk 0 unreadable (missing: the file ends at 4096 bytes; next record id from a file header whose "
+        "checksum fails): records before record 637 lost, how many is unknown": 1}))
 
 
 def test_file_cut_at_a_chunk_boundary_counts_the_missing_chunks(copy: Path) -> None:
@@ -138,11 +139,20 @@ def test_file_cut_at_a_chunk_boundary_counts_the_missing_chunks(copy: Path) -> N
 
 
 def test_file_cut_inside_a_chunk_after_a_damaged_header_says_more_may_be_lost(copy: Path) -> None:
-    """Found by test_windows_fuzz: only chunk 0's header survives; nothing says how many chunks followed."""
+    """Found by test_windows_fuzz: only chunk 0's header survives, and the file header is damaged."""
     with open(copy, "r+b") as fh:
         fh.truncate(chunk(0) + 40)
     damage(copy, 8, b"\x01")
     assert outcome(copy)[:2] == (0, Counter({
         "chunk 0 unreadable (truncated (40 of 65536 bytes)): records 1-114 lost": 114,
-        "chunk 1 unreadable (missing: the file ends at 4136 bytes): records after record 114 lost, "
-        "how many is unknown": 1}))
+        "chunk 1 unreadable (missing: the file ends at 4136 bytes; next record id from a file header whose "
+        "checksum fails): records 115-636 lost": 522}))
+
+
+def test_zeroed_last_chunk_after_a_damaged_header_is_counted(copy: Path) -> None:
+    """Found by test_windows_fuzz (LOGWARDEN_FUZZ_EXAMPLES=1000): zeros after chunk 4 passed for unused space."""
+    damage(copy, 8, b"\x01")
+    damage(copy, chunk(5), bytes(CHUNK_SIZE))
+    assert outcome(copy)[:2] == (533, Counter({
+        "chunks 5-16 unreadable (zeroed; next record id from a file header whose checksum fails): "
+        "records 534-636 lost": 103}))

@@ -101,9 +101,12 @@ def chunk_spans(fh: BinaryIO) -> list[ChunkSpan]:
     file_header = fh.read(FILE_HEADER_SIZE)
     next_record_id = header_chunks = 0
     trusted = len(file_header) >= 128 and zlib.crc32(file_header[:120]) == struct.unpack_from("<I", file_header, 124)[0]
-    if trusted:
+    if len(file_header) >= 44:
         next_record_id = struct.unpack_from("<Q", file_header, 24)[0]
-        header_chunks = struct.unpack_from("<H", file_header, 42)[0]
+        header_chunks = struct.unpack_from("<H", file_header, 42)[0] if trusted else 0
+    # a damaged file header's next record id is still used after the last sound chunk (bounded
+    # like any range, and said in the reason): else zeroed last chunks would pass for unused space
+    next_id_note = "" if trusted else "; next record id from a file header whose checksum fails"
     slots: list[_Slot] = []
     size = fh.seek(0, 2)
     while (slot := _read_slot(fh, len(slots), size)) is not None:
@@ -138,6 +141,7 @@ def chunk_spans(fh: BinaryIO) -> list[ChunkSpan]:
             first_id, last_id = claimed  # one neighbour missing: the header's own ids, checksum aside
         if last_id is None and next_record_id > (first_id or 1):
             last_id = next_record_id - 1  # the file header: ids handed out so far
+            problem += next_id_note
         if first_id is not None and last_id is not None and _bounded(first_id, last_id, len(run)):
             if last_id >= first_id:
                 spans.append(ChunkSpan(run[0].index, run[-1].index, first_id, last_id, problem))
