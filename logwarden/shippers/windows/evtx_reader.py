@@ -72,6 +72,9 @@ class _Ledger:
             return
         self.notes.setdefault(slot, message)
 
+    def has_losses(self) -> bool:
+        return any(not s.counted for s in self.spans) or any(0 in seen for seen in self.seen)
+
     def lost(self, source: str) -> Iterator[DeadLetter]:
         """One dead letter per promised id never produced; one per span of unknown size."""
         by_span = {id(s): i for i, s in enumerate(self.counted)}
@@ -153,7 +156,6 @@ def read_evtx(path: str, source: str | None = None) -> Iterator[str | DeadLetter
                 ledger.saw(rec.get("event_record_id"))
                 batch.append(rec["data"])
         yield from batch
-    lost = list(ledger.lost(source))
-    if fatal and not lost:  # the parser gave up, and no promised id tells what was lost
+    if fatal and not ledger.has_losses():  # the parser gave up, and no promised id tells what was lost
         yield dead(source, fatal)
-    yield from lost
+    yield from ledger.lost(source)
