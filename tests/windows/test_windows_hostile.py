@@ -229,3 +229,20 @@ def test_sysmon_1_without_image_keeps_the_process_fields() -> None:
     proc = item.doc["process"]
     assert proc["command_line"] == "wmic shadowcopy delete" and proc["hash"]["md5"].endswith("1")
     assert proc["pe"]["original_file_name"] == "WMIC.exe" and proc["parent"]["command_line"].endswith("cmd.exe")
+
+
+# --- never silently nothing ----------------------------------------------------------------------
+
+
+def test_xml_without_any_event_is_one_dead_letter() -> None:
+    """The namespace and UTF-16 cases produced nothing at all: an XML input that holds elements but
+    no <Event> now always says so."""
+    items = parse(b'<?xml version="1.0"?>\n<Records>\n  <Record id="1"><Data>x</Data></Record>\n</Records>\n')
+    assert kinds(items) == ["DeadLetter"]
+    assert items[0].reason.startswith("line 2: no <Event> element in this XML (first element: '<Records>")
+    assert items[0].raw.startswith(b"<Records>")
+
+
+@pytest.mark.parametrize("text", ['<?xml version="1.0"?>\n<Events>\n</Events>\n', "<Events/>", "<!-- nothing -->"])
+def test_empty_event_export_is_not_a_dead_letter(text: str) -> None:
+    assert parse(text.encode()) == []

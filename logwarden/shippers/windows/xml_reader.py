@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 from logwarden.shippers.base import DeadLetter
 from logwarden.shippers.textlog import decode
 from logwarden.shippers.windows.charset import wide_encoding
-from logwarden.shippers.windows.untrusted import MAX_DEPTH
+from logwarden.shippers.windows.untrusted import MAX_DEPTH, raw_bytes
 
 CHUNK = 1 << 20
 MAX_EVENT_CHARS = 64 << 20
@@ -31,6 +31,7 @@ END = re.compile(r"</(?:[A-Za-z_][\w.-]*:)?Event\s*>")
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # an undecodable byte kept by surrogateescape
 _TAG_PREFIX = re.compile(r"(</?)[A-Za-z_][\w.-]*:")
 _ATTR_PREFIX = re.compile(r"(\s)(?!xml:|xmlns:)[A-Za-z_][\w.-]*:([A-Za-z_][\w.-]*\s*=)")
+_OTHER_ELEMENT = re.compile(r"<(?!(?:[A-Za-z_][\w.-]*:)?Events?[\s>/])[A-Za-z_]")
 _UTF8_NAMES = frozenset({"utf-8", "utf8", "utf_8", "u8"})
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 DATASET = "windows"
@@ -166,14 +167,20 @@ def read_xml(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[dict[st
     eof = False
 
     def bad(reason: str, raw: str, at: int) -> DeadLetter:
-        return DeadLetter(source=source, raw=raw.encode("utf-8", "surrogateescape"),
-                          reason=f"line {at}: {reason}", dataset=DATASET)
+        return DeadLetter(source=source, raw=raw_bytes(raw), reason=f"line {at}: {reason}", dataset=DATASET)
 
     pos = 0  # buf[:pos] is consumed
+    events_seen = False
+    other: tuple[int, str] | None = None  # the first element that is neither <Events> nor <Event>
     while True:
         m = START.search(buf, pos)
         if m is None:
+            if not events_seen and other is None and (o := _OTHER_ELEMENT.search(buf, pos)) is not None:
+                other = (line + buf.count("\n", pos, o.start()), buf[o.start(): o.start() + 200])
             if eof:
+                if not events_seen and other is not None:  # XML, but not Windows events: never silently nothing
+                    yield bad(f"no <Event> element in this XML (first element: {other[1][:60]!r})", other[1],
+                              other[0])
                 return
             keep = max(pos, len(buf) - 16)
             line += buf.count("\n", pos, keep)
@@ -184,6 +191,7 @@ def read_xml(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[dict[st
             continue
         line += buf.count("\n", pos, m.start())
         pos = m.start()
+        events_seen = True
         e = END.search(buf, m.end())
         nxt = START.search(buf, m.end(), e.start() if e is not None else len(buf))
         if nxt is not None:
