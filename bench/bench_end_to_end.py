@@ -1,7 +1,7 @@
 """End to end: files -> shipper -> Kafka -> indexer -> searchable documents in Elasticsearch,
 against a raw `_bulk` load of the same documents into the same Elasticsearch.
 
-    .venv/bin/python bench/bench_end_to_end.py [--n 100000]
+    .venv/bin/python -m bench.bench_end_to_end [--n 100000]
 
 Two inputs: our own synthetic event XML (n events, one day: the steady state of a live SOC,
 one daily index) and, when ../shared is there, all the shared EVTX samples (their events span
@@ -25,12 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import _lab  # noqa: E402
-
-from logwarden.config import Config  # noqa: E402
-from logwarden.shippers.base import dumps  # noqa: E402
+from bench import _lab
+from logwarden.config import Config
+from logwarden.shippers.base import dumps
 
 ROOT = Path(__file__).resolve().parents[1]
 

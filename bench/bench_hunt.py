@@ -1,7 +1,7 @@
 """Benchmark: `hunt` over EVTX-ATTACK-SAMPLES with every SigmaHQ Windows rule, cold vs warm cache.
 
 Anchor: Zircolite took 2.5 s for these 277 files (8,255 events) with 2,171 rules on this kind of
-machine. Run: .venv/bin/python bench/bench_hunt.py [--rules DIR] [--samples DIR]
+machine. Run: .venv/bin/python -m bench.bench_hunt [--rules DIR] [--samples DIR]
 Prints the phases (rule load/compile, parse, match) for a cold cache (fresh cache dir) and a warm
 one, each in a fresh process so nothing is shared in memory.
 """

@@ -1,6 +1,6 @@
 """Windows parsing throughput: raw pyevtx-rs vs our parser + normaliser (vs python-evtx on a subset).
 
-    .venv/bin/python bench/bench_parse.py [--repeat 3] [--no-python-evtx] [FOLDER]
+    .venv/bin/python -m bench.bench_parse [--repeat 3] [--no-python-evtx] [FOLDER]
 
 FOLDER defaults to ../shared/data/evtx (beside the repo). All rates are records per second over
 every .evtx file under FOLDER, best of --repeat runs (raw and ours alternated), measured in this one process so the

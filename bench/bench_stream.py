@@ -4,7 +4,7 @@ Real Kafka (the lab must be up): a producer paces the shared EVTX-ATTACK-SAMPLES
 a fresh topic prefix at --rate events/s, stamping each message with its send time; the stream
 engine (all SigmaHQ Windows rules + ours) consumes them in the same process and, for every alert,
 records now - send time of the event that caused it. Prints p50/p99 and the achieved rate.
-Run: .venv/bin/python bench/bench_stream.py [--rate 5000] [--seconds 20]
+Run: .venv/bin/python -m bench.bench_stream [--rate 5000] [--seconds 20]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Syslog receive-to-Kafka rate on the real lab (not a timed test).
 
-    python bench/bench_syslog.py [--messages 20000] [--udp-rates 5000,10000,20000]
+    .venv/bin/python -m bench.bench_syslog [--messages 20000] [--udp-rates 5000,10000,20000]
 
 Starts `logwarden ship syslog` (the real CLI, a subprocess) on ephemeral loopback ports with
 its own topic prefix, sends the mixed firewall/AV corpus of tests/textlogs/corpus.py, and
@@ -26,13 +26,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from logwarden.config import load
+from logwarden.kafka_io import ensure_topics
+from tests.textlogs.corpus import mixed
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from logwarden.config import load  # noqa: E402
-from logwarden.kafka_io import ensure_topics  # noqa: E402
-from tests.textlogs.corpus import mixed  # noqa: E402
-
 LISTENING = re.compile(r"listening udp=\('([\d.]+)', (\d+)\) tcp=\('([\d.]+)', (\d+)\) \(udp SO_RCVBUF=(\d+)\)")
 
 

@@ -1,6 +1,6 @@
 """Parse rate per text-log format, one core, on generated lines (not a timed test).
 
-    python bench/bench_textlogs.py [--lines 50000]
+    .venv/bin/python -m bench.bench_textlogs [--lines 50000]
 
 Lines are the sources' golden lines that parse as events, varied per line (addresses, ports,
 counters) so no cache helps; each format is timed through its `parse_line` (decode, syslog

@@ -19,7 +19,8 @@ from logwarden.es_io import client, install_templates
 from logwarden.kafka_io import ensure_topics
 from logwarden.shippers import autodetect, registry
 from logwarden.shippers.base import DeadLetter
-from tests.pipeline.helpers import cleanup, cli, count, isolated, popen
+from tests.support.cli import cli, popen
+from tests.support.namespaces import cleanup, count, isolated
 
 from .corpus import golden, mixed, octet_frame
 
