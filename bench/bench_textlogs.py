@@ -14,12 +14,12 @@ import importlib
 import re
 import sys
 import time
-from pathlib import Path
 
+from logwarden.resources import data_path
 from logwarden.shippers import autodetect, registry
 from logwarden.shippers.base import Event
 
-SHIPPERS = Path(importlib.import_module("logwarden.shippers").__file__).resolve().parent
+SHIPPERS = data_path("logwarden.shippers")
 SKIP = {"windows", "auto", "huorong"}
 
 
