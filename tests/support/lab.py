@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from logwarden.config import Config, load
+from logwarden.errors import LogwardenError
 from logwarden.runtime.lab import Lab
 
 
@@ -22,7 +23,7 @@ def running_lab() -> Lab:
     lab = Lab(load())
     try:
         lab.up()
-    except Exception as exc:  # noqa: BLE001 - whatever stops the lab, the test fails with its reason
+    except (LogwardenError, OSError) as exc:  # the typed errors of Lab.up(), and the OS refusing
         pytest.fail(f"the lab (Kafka + Elasticsearch) could not be started: {exc}", pytrace=False)
     return lab
 
