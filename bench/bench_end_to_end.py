@@ -26,10 +26,9 @@ import time
 from pathlib import Path
 
 from bench import _lab
+from bench._lab import ROOT
 from logwarden.config import Config
 from logwarden.shippers.base import dumps
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def count(es, cfg: Config) -> int:

@@ -24,10 +24,9 @@ from pathlib import Path
 
 from evtx import PyEvtxParser
 
+from bench._lab import SAMPLES
 from logwarden.shippers.windows import iter_file, iter_paths
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = ROOT.parent / "shared" / "data" / "evtx"
 PY_EVTX_SUBSET = (  # small, cleanly parsed by python-evtx
     "DeepBlueCLI/evtx/password-spray.evtx",
     "EVTX-ATTACK-SAMPLES/Defense Evasion/DE_1102_security_log_cleared.evtx",
@@ -98,7 +97,7 @@ def line(label: str, n: int, seconds: float, width: int = 44) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("folder", nargs="?", default=str(DEFAULT))
+    ap.add_argument("folder", nargs="?", default=str(SAMPLES))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-python-evtx", action="store_true")
     args = ap.parse_args(argv)

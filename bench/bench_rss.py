@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from bench import _lab
+from bench._lab import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 BYTES_PER_EVENT = 1430  # one synthetic 4625 in XML, measured
 
 

@@ -17,9 +17,8 @@ import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+from bench._lab import SHARED_DATA
 
 
 def main() -> int:
@@ -38,8 +37,8 @@ def main() -> int:
     tag = f"lwbench{uuid.uuid4().hex[:6]}"
     cfg = dataclasses.replace(load(), topic_prefix=f"{tag}.")
     ensure_topics(cfg, datasets=("windows",), partitions=1)
-    detector = Detector(load_ruleset([DEFAULT_RULES, SHARED / "sigmahq" / "rules" / "windows"]))
-    docs = [d for _, d in iter_docs([SHARED / "evtx" / "EVTX-ATTACK-SAMPLES"], HuntStats())]
+    detector = Detector(load_ruleset([DEFAULT_RULES, SHARED_DATA / "sigmahq" / "rules" / "windows"]))
+    docs = [d for _, d in iter_docs([SHARED_DATA / "evtx" / "EVTX-ATTACK-SAMPLES"], HuntStats())]
     payloads = [json.dumps(d).encode() for d in docs]
     total = int(args.rate * args.seconds)
     producer = KafkaProducer(bootstrap_servers=cfg.kafka.split(","), linger_ms=5, acks=1)

@@ -27,14 +27,13 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
+from bench._lab import ROOT
 from logwarden.config import load
 from logwarden.kafka_io import delete_topics, ensure_topics
 from tests.textlogs.corpus import mixed
 
-ROOT = Path(__file__).resolve().parents[1]
 UDP_TARGET_RATE = 5_000.0  # msg/s the receiver must take over UDP without loss
 LISTENING = re.compile(r"listening udp=\('([\d.]+)', (\d+)\) tcp=\('([\d.]+)', (\d+)\) \(udp SO_RCVBUF=(\d+)\)")
 
