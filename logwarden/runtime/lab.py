@@ -105,9 +105,10 @@ class Lab:
         try:
             from kafka import KafkaAdminClient
 
-            # bootstrap_timeout_ms: kafka-python waits 30 s by default for a broker that never answers
+            # bootstrap_timeout_ms: kafka-python waits 30 s by default for a peer that never answers as a
+            # broker; 10 s still leaves a loaded Kafka time to answer
             admin = KafkaAdminClient(bootstrap_servers=self.cfg.kafka, request_timeout_ms=5000,
-                                     bootstrap_timeout_ms=5000, client_id="logwarden-lab")
+                                     bootstrap_timeout_ms=10_000, client_id="logwarden-lab")
             try:
                 admin.list_topics()
             finally:
