@@ -1,6 +1,6 @@
 """Types every shipper shares: a normalised event, a dead letter, and the sink they go to.
 
-A parser turns raw input into `Event`s (finished ECS documents, decision 1 of DESIGN.md) or
+A parser turns raw input into `Event`s (finished ECS documents, decision 1 of docs/architecture.md) or
 `DeadLetter`s (raw input kept, with the reason). Nothing is dropped silently: every input
 record becomes exactly one of the two, so received = parsed + dead letters.
 """

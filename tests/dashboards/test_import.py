@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from logwarden.dashboards import OUT
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 class Recorder(BaseHTTPRequestHandler):

@@ -13,10 +13,10 @@ import pytest
 
 from logwarden.shippers import autodetect
 from logwarden.shippers.base import DeadLetter
+from tests.support.paths import ROOT
 
 from .corpus import mixed
 
-ROOT = Path(__file__).resolve().parents[2]
 DEAD = re.compile(r"^(.*):(\d+): dead letter: (.+)$")
 
 

@@ -12,13 +12,9 @@ from typing import Any
 
 import pytest
 
-try:  # tests/ may or may not be a package
-    from tests.conftest import need_shared
-except ImportError:
-    from conftest import need_shared  # type: ignore[no-redef]
-
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.windows import iter_file, iter_paths, parse_stream, synth
+from tests.support.paths import need_shared
 
 T0 = datetime(2020, 4, 13, 16, 22, 1, 123456)
 HOST = "TAX-PROD"

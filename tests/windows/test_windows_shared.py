@@ -12,11 +12,7 @@ from evtx import PyEvtxParser
 
 from logwarden.shippers.base import DeadLetter
 from logwarden.shippers.windows import iter_file, iter_paths
-
-try:  # tests/ may or may not be a package
-    from tests.conftest import need_shared
-except ImportError:
-    from conftest import need_shared  # type: ignore[no-redef]
+from tests.support.paths import need_shared
 
 
 def raw_ids(path: Path) -> list[int]:
