@@ -11,7 +11,7 @@ from sigma.rule import SigmaRule
 
 from logwarden.detection.convert import _backend, convert, rule_indices
 from logwarden.resources import rules_dir
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 UNTAGGED_RULE = """title: Untagged firewall deny
 id: 3f9a1c52-5d7e-4c1b-9a44-0e2b6f1d7a10

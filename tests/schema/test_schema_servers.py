@@ -13,8 +13,9 @@ import pytest
 from logwarden import schema, schema_template
 from logwarden.es_io import client, delete_indices, install_templates
 from logwarden.resources import data_path
-from tests.pipeline.helpers import cleanup, cli, isolated
 from tests.schema.goldens import golden_docs
+from tests.support.cli import cli
+from tests.support.namespaces import cleanup, isolated
 
 pytestmark = pytest.mark.servers
 DYNAMIC_KEYWORD = schema.Field("*", "keyword", "dynamic").mapping()
@@ -48,7 +49,7 @@ def _undeclared_or_different(mapped: dict[str, dict[str, Any]]) -> dict[str, Any
         if name.startswith(tuple(f"{o}." for o in schema.DYNAMIC_OBJECTS)) and name not in fields:
             expected = DYNAMIC_KEYWORD  # the event_data decision: keyword + caseless per name
         else:
-            expected = fields[name].mapping() if name in fields else None
+            expected = fields[name].mapping() if name in fields else {}
         if mapping != expected:
             wrong[name] = {"mapped": mapping, "schema": expected}
     return wrong

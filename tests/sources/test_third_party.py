@@ -93,7 +93,8 @@ def test_a_broken_third_party_source_is_a_warning(tmp_path: Path) -> None:
 @pytest.mark.servers
 def test_ship_file_source_acme_to_kafka(lab, site: Path, tmp_path: Path) -> None:
     from logwarden.kafka_io import drained, ensure_topics, make_consumer
-    from tests.pipeline.helpers import cleanup, env_for, isolated
+    from tests.support.cli import env_for
+    from tests.support.namespaces import cleanup, isolated
 
     cfg = isolated(lab.cfg, tmp_path)
     ensure_topics(cfg)

@@ -86,7 +86,8 @@ def test_parse_dead_letters_report_line_numbers(mixed_file) -> None:
 
 def _iptables_with_bad(good: int, bad: int) -> tuple[bytes, list[int]]:
     """`good` iptables lines with a bad one after every tenth; (data, line numbers of the bad)."""
-    lines, bad_at = [], []
+    lines: list[bytes] = []
+    bad_at: list[int] = []
     for i in range(good):
         lines.append(f"Apr 14 00:20:11 gw01 kernel: IPTABLES-DROP: IN=eth0 OUT= SRC=203.0.113.{i % 250} "
                      f"DST=192.168.10.21 LEN=52 TTL=113 ID={i} PROTO=TCP SPT={1024 + i} DPT=3389 SYN".encode())

@@ -11,15 +11,11 @@ from pathlib import Path
 
 import pytest
 
-try:  # tests/ may or may not be a package
-    from tests.conftest import need_shared
-except ImportError:
-    from conftest import need_shared  # type: ignore[no-redef]
-
 from logwarden.cli import main
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.windows import iter_file
 from logwarden.shippers.windows.evtx_layout import CHUNK_SIZE, FILE_HEADER_SIZE
+from tests.support.paths import need_shared
 
 SAMPLE = "evtx/evtx-rs-samples/samples/Security_with_size_t.evtx"
 RECORDS = 636

@@ -19,14 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-try:  # tests/ may or may not be a package
-    from tests.conftest import need_shared
-except ImportError:
-    from conftest import need_shared  # type: ignore[no-redef]
-
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.windows import iter_file, parse_stream, synth
 from logwarden.shippers.windows.evtx_layout import CHUNK_SIZE, FILE_HEADER_SIZE
+from tests.support.paths import need_shared
 
 T0 = datetime(2020, 4, 14, 0, 22, 1)
 # LOGWARDEN_FUZZ_EXAMPLES=2000 runs a longer, random (not derandomized) campaign
@@ -35,7 +31,7 @@ FUZZ = settings(max_examples=LONG_RUN or 60, deadline=None, database=None, deran
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # text that can be encoded in every codec tried (no surrogates), and that cannot open or close an event
-safe_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40).filter(lambda t: "Event" not in t)
+safe_text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40).filter(lambda t: "Event" not in t)
 
 
 def accounted(items: list[Event | DeadLetter]) -> tuple[int, int]:
@@ -122,7 +118,7 @@ def json_line(draw: st.DrawFn, n: int) -> str:
         depth = draw(st.integers(1, 5000))
         line = line.replace('"EventRecordID"', '"Deep": ' + "[" * depth + "]" * depth + ', "EventRecordID"')
     elif kind == "not-json":
-        line = draw(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"),
+        line = draw(st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n"),
                             min_size=1, max_size=30).filter(str.strip))
     return line
 

@@ -11,17 +11,13 @@ from pathlib import Path
 
 import pytest
 
-try:  # tests/ may or may not be a package
-    from tests.conftest import need_shared
-    from tests.pipeline.helpers import cleanup, cli, count, isolated
-except ImportError:
-    from conftest import need_shared  # type: ignore[no-redef]
-    from pipeline.helpers import cleanup, cli, count, isolated  # type: ignore[no-redef]
-
 from logwarden.es_io import client, install_templates
 from logwarden.kafka_io import ensure_topics
 from logwarden.shippers.windows import synth
 from logwarden.shippers.windows.evtx_layout import CHUNK_SIZE, FILE_HEADER_SIZE
+from tests.support.cli import cli
+from tests.support.namespaces import cleanup, count, isolated
+from tests.support.paths import need_shared
 
 pytestmark = pytest.mark.servers
 HOST = "税务服务器"
