@@ -246,7 +246,10 @@ def _read_table(con: sqlite3.Connection, path: str, table: Table, position: int,
             if not rows:
                 return False
             for values in rows:
-                last = int(values[0])
+                if not isinstance(values[0], int) or values[0] <= last:
+                    raise sqlite3.DatabaseError(f"rowid {values[0]!r} came after rowid {last}: the table's "
+                                                "B-tree is damaged")  # a loop on it would never end
+                last = values[0]
                 yield table.name, last, Row(table.name, last, dict(zip(columns, values[1:], strict=True)))
     except sqlite3.Error as exc:
         busy = _is_busy(exc)
