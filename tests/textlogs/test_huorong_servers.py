@@ -1,0 +1,70 @@
+"""`logwarden ship file --source huorong` on the real servers with a log.db whose ids would have
+broken the old reader (REAL, text, NULL, negative rowids, 600 rows sharing one id, a row without
+JSON): every row reaches Elasticsearch once, as an event or a dead letter, across a restart that
+resumes from the rowid checkpoint while new rows arrive."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from logwarden.es_io import client, install_templates
+from logwarden.kafka_io import ensure_topics
+from logwarden.shippers.base import DeadLetter
+from tests.pipeline.helpers import cleanup, cli, count, isolated
+
+from .huorong_dbs import DETAIL, make_db, shipped
+
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
+
+
+@pytest.fixture
+def ns(lab, tmp_path):
+    cfg = isolated(lab.cfg, tmp_path)
+    install_templates(client(cfg))
+    ensure_topics(cfg)
+    yield cfg
+    cleanup(cfg)
+
+
+def _counts(db: Path) -> tuple[int, int]:
+    items = [item for _, _, item in shipped(db)]
+    dead = sum(isinstance(i, DeadLetter) for i in items)
+    return len(items) - dead, dead
+
+
+def _ship(ns, db: Path, state: Path) -> dict[str, int]:
+    ship = cli(ns, "ship", "file", str(db), "--source", "huorong", "--state", str(state), "--host", "SRV-TAX01",
+               "--json")
+    assert ship.returncode == 0, ship.stderr[-3000:]
+    return json.loads(ship.stdout.strip().splitlines()[-1])
+
+
+def test_ship_hostile_log_db_resume_exact_to_elasticsearch(ns, tmp_path: Path) -> None:
+    db, state = tmp_path / "log.db", tmp_path / "ship-state.json"
+    ids = ["abc", None, 0, -5, 1.5, 1.5, b"\x00blob", *([7] * 600)]
+    make_db(db, "CREATE TABLE HrLogV3 (id, ts INTEGER, detail TEXT)",
+            [(i, 1586796600 + n, DETAIL) for n, i in enumerate(ids)])
+    con = sqlite3.connect(db)
+    con.execute("INSERT INTO HrLogV3 (rowid, id, ts, detail) VALUES (-7, 7, 1586796000, '{broken')")
+    con.commit()
+    con.close()
+    events, dead = _counts(db)
+    assert (events, dead) == (len(ids), 1)
+    assert _ship(ns, db, state) == {"sent": events + dead, "parsed": events, "dead": dead}
+    # Huorong goes on writing (more rows sharing id 7): the restart sends those and nothing else
+    con = sqlite3.connect(db)
+    con.executemany("INSERT INTO HrLogV3 VALUES (7, ?, ?)", [(1586826000 + i, DETAIL) for i in range(250)])
+    con.commit()
+    con.close()
+    assert _ship(ns, db, state) == {"sent": 250, "parsed": 250, "dead": 0}
+    assert _ship(ns, db, state)["sent"] == 0
+    index = cli(ns, "index", "--once", "--json")
+    assert index.returncode == 0, index.stderr[-3000:]
+    es = client(ns)
+    assert count(es, ns, "av") == events + 250
+    assert count(es, ns, "av", {"term": {"rule.name": "Trojan/Ransom.Phobos.a"}}) == events + 250
+    assert count(es, ns, "deadletter") == dead
