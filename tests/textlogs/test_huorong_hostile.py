@@ -6,6 +6,7 @@ after any row resumes exactly after it."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import tempfile
@@ -17,6 +18,7 @@ import pytest
 
 from logwarden.shippers import registry
 from logwarden.shippers.base import DeadLetter, Event
+from logwarden.shippers.huorong import parse_line
 
 from .huorong_dbs import DETAIL, ids, make_db, resume_after, shipped
 
@@ -281,3 +283,13 @@ def test_text_that_is_not_utf8_stays_data(tmp_path: Path) -> None:
     items = list(shipped(db))
     assert len(items) == 3
     assert _events(items)[1].doc["rule"]["name"] == "张三"
+
+
+@pytest.mark.parametrize("row_id", [10**30, -(10**30), "1.5", 1.5, True, None, 0, "x"])
+def test_json_line_position_is_a_long(row_id: object) -> None:
+    """An exported row whose id is no 64-bit integer keeps its line offset as position: the dead
+    letter's `log.offset` must fit Elasticsearch's long."""
+    raw = json.dumps({"id": row_id, "detail": "{broken"}).encode()
+    item = parse_line(raw, "rows.jsonl", 42)
+    assert isinstance(item, DeadLetter) and item.position == 42
+    assert parse_line(json.dumps({"id": 9, "detail": DETAIL}).encode(), "rows.jsonl", 42).position == 9

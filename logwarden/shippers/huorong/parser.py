@@ -138,7 +138,15 @@ def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
         return DeadLetter(source, raw, f"{MODULE}: not a JSON row", "av", position)
     if not isinstance(obj, dict):
         return DeadLetter(source, raw, f"{MODULE}: JSON row is not an object", "av", position)
-    return row_event(obj, raw, source, t.to_int(obj.get("id")) or position)
+    return row_event(obj, raw, source, _line_position(obj.get("id"), position))
+
+
+def _line_position(row_id: Any, offset: int) -> int:
+    """A JSON line's position: its `id` when that is a non-zero integer SQLite could hold as a
+    rowid (an export keeps the rowid there), else the line's byte offset; never a number
+    Elasticsearch cannot store as `log.offset` (a long)."""
+    number = t.to_int(row_id)
+    return number if number and logdb.ROWID_MIN <= number <= logdb.ROWID_MAX else offset
 
 
 # ------------------------------------------------------------------------- log.db
