@@ -13,12 +13,13 @@ import tempfile
 import tracemalloc
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from logwarden.shippers import registry
 from logwarden.shippers.base import DeadLetter, Event
-from logwarden.shippers.huorong import parse_line
+from logwarden.shippers.huorong import logdb, parse_line
 
 from .huorong_dbs import DETAIL, ids, make_db, resume_after, shipped
 
@@ -293,3 +294,48 @@ def test_json_line_position_is_a_long(row_id: object) -> None:
     item = parse_line(raw, "rows.jsonl", 42)
     assert isinstance(item, DeadLetter) and item.position == 42
     assert parse_line(json.dumps({"id": 9, "detail": DETAIL}).encode(), "rows.jsonl", 42).position == 9
+
+
+def _cantopen(real_connect, fail_paths: str):  # type: ignore[no-untyped-def]
+    """`logdb.connect` that fails like a WAL database whose -shm cannot be created, for paths
+    matching `fail_paths` ("original" or "all")."""
+
+    def connect(path: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if fail_paths == "all" or "logwarden-huorong-" not in path:
+            exc = sqlite3.OperationalError("unable to open database file")
+            exc.sqlite_errorname = "SQLITE_CANTOPEN"  # type: ignore[attr-defined]
+            raise exc
+        return real_connect(path, *args, **kwargs)
+
+    return connect
+
+
+def test_file_that_cannot_be_opened_in_place_is_read_from_one_copy(
+        tmp_path: Path, temp_watch: TempWatch, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "log.db"
+    n = _odd_db(db)
+    full = list(shipped(db))
+    monkeypatch.setattr(logdb, "connect", _cantopen(logdb.connect, "original"))
+    items = list(shipped(db))
+    assert ids(items) == ids(full) and len(items) == n
+    assert len(temp_watch.copies) == 1 and list(temp_watch.root.iterdir()) == []
+
+
+def test_copy_that_cannot_be_opened_either_is_one_dead_letter(
+        tmp_path: Path, temp_watch: TempWatch, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "log.db"
+    _odd_db(db)
+    monkeypatch.setattr(logdb, "connect", _cantopen(logdb.connect, "all"))
+    (item,) = [i for _, _, i in shipped(db)]
+    assert isinstance(item, DeadLetter) and "SQLITE_CANTOPEN" in item.reason and item.source == str(db)
+    assert len(temp_watch.copies) == 1 and list(temp_watch.root.iterdir()) == []
+
+
+def test_no_copy_without_room_for_it(tmp_path: Path, temp_watch: TempWatch, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "log.db"
+    _odd_db(db)
+    monkeypatch.setattr(logdb, "connect", _cantopen(logdb.connect, "original"))
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: SimpleNamespace(total=10**9, used=10**9, free=1024))
+    (item,) = [i for _, _, i in shipped(db)]
+    assert isinstance(item, DeadLetter) and "would not fit" in item.reason
+    assert temp_watch.copies == [] and list(temp_watch.root.iterdir()) == []

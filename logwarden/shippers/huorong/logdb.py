@@ -274,8 +274,12 @@ def _read_copy(path: str, head: bytes, after: dict[str, int], batch: int) -> Ite
                                                 f"would not fit in {tmp} ({free} bytes free)")
             return
         copy = str(Path(tmp) / "log.db")
-        for f in files:
-            shutil.copyfile(f, copy + f[len(path):])
+        try:
+            for f in files:
+                shutil.copyfile(f, copy + f[len(path):])
+        except OSError as exc:  # the disk filled up, a file vanished: the copy is abandoned, not retried
+            yield _file_dead_letter(path, head, f"log.db cannot be opened in place and copying it failed: {exc}")
+            return
         for table, rowid, item in read_rows(copy, after, batch=batch, own_copy=True):
             if isinstance(item, DeadLetter):
                 item.source = item.source.replace(copy, path, 1)
