@@ -1,13 +1,19 @@
-"""Builders for hostile Huorong log.db files (odd ids, no JSON column, corrupt bytes) and the
-helpers the Huorong tests share to read them the way `ship file` does."""
+"""Builders for hostile Huorong log.db files (odd ids, no JSON column, corrupt bytes), the
+helpers the Huorong tests share to read them the way `ship file` does, and a watch on the
+temporary directory (what the reader copies there and leaves behind)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.huorong import read_db
@@ -50,3 +56,28 @@ def resume_after(items: list[tuple[str, int, Item]]) -> dict[str, int]:
 
 def ids(items: Iterable[tuple[str, int, Item]]) -> list[str]:
     return [item.id for _, _, item in items]
+
+
+@dataclass
+class TempWatch:
+    """tempfile's directory for one test (to see what the reader leaves behind) and the database
+    copies (`shutil.copyfile` to a `log.db`) made while it is watched."""
+
+    root: Path
+    copies: list[str] = field(default_factory=list)
+
+
+def watch_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TempWatch:
+    """Point tempfile at a fresh folder and count the log.db copies made from now on."""
+    watch = TempWatch(tmp_path / "tmp")
+    watch.root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(watch.root))
+    real = shutil.copyfile
+
+    def counting(src, dst, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(dst).endswith("log.db"):
+            watch.copies.append(str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", counting)
+    return watch

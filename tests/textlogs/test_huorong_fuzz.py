@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from hypothesis import strategies as st
 from logwarden.shippers import registry
 from logwarden.shippers.base import DeadLetter, Event
 
-from .huorong_dbs import ids, resume_after, shipped
+from .huorong_dbs import TempWatch, ids, resume_after, shipped, watch_temp
 
 # a hang ends the run with the stacks printed (the thread method: hypothesis would catch the
 # signal method's exception and replay the hanging example while shrinking)
@@ -133,30 +131,12 @@ def damage_file(path: Path, damage: tuple[str, int, bytes]) -> None:
     path.write_bytes(data[:offset] if kind == "truncate" else data[:offset] + junk + data[offset + len(junk):])
 
 
-@dataclass
-class Watch:
-    root: Path
-    copies: list[str] = field(default_factory=list)
-
-
 @pytest.fixture
-def watch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Watch:
-    """tempfile's directory, watched: what the reader leaves there and how many copies it makes."""
-    seen = Watch(tmp_path / "tmp")
-    seen.root.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(seen.root))
-    real = shutil.copyfile
-
-    def counting(src, dst, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if str(dst).endswith("log.db"):
-            seen.copies.append(str(dst))
-        return real(src, dst, *args, **kwargs)
-
-    monkeypatch.setattr(shutil, "copyfile", counting)
-    return seen
+def watch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TempWatch:
+    return watch_temp(tmp_path, monkeypatch)
 
 
-def test_fuzz_random_databases(tmp_path: Path, watch: Watch) -> None:
+def test_fuzz_random_databases(tmp_path: Path, watch: TempWatch) -> None:
     counter = iter(range(10**6))
 
     @FUZZ

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import tempfile
 import tracemalloc
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,7 +19,7 @@ from logwarden.shippers import registry
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.huorong import logdb, parse_line
 
-from .huorong_dbs import DETAIL, ids, make_db, resume_after, shipped
+from .huorong_dbs import DETAIL, TempWatch, ids, make_db, resume_after, shipped, watch_temp
 
 pytestmark = pytest.mark.timeout(60)  # a hang fails the test instead of the run
 
@@ -95,29 +93,9 @@ def test_emptied_and_refilled_table_is_read_from_the_start(tmp_path: Path) -> No
     assert len(_events(list(shipped(db, {"HrLogV3": 500})))) == n
 
 
-@dataclass
-class TempWatch:
-    """tempfile's directory for one test (what the reader leaves behind) and the database copies
-    made in it."""
-
-    root: Path
-    copies: list[str] = field(default_factory=list)
-
-
 @pytest.fixture
 def temp_watch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TempWatch:
-    watch = TempWatch(tmp_path / "tmp")
-    watch.root.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(watch.root))
-    real = shutil.copyfile
-
-    def counting(src, dst, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if str(dst).startswith(str(watch.root)) and str(dst).endswith("log.db"):
-            watch.copies.append(str(dst))
-        return real(src, dst, *args, **kwargs)
-
-    monkeypatch.setattr(shutil, "copyfile", counting)
-    return watch
+    return watch_temp(tmp_path, monkeypatch)
 
 
 def _multi_page_db(path: Path) -> bytes:

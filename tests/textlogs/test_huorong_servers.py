@@ -11,23 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from logwarden.es_io import client, install_templates
-from logwarden.kafka_io import ensure_topics
+from logwarden.es_io import client
 from logwarden.shippers.base import DeadLetter
-from tests.pipeline.helpers import cleanup, cli, count, isolated
+from tests.pipeline.helpers import cli, count
 
 from .huorong_dbs import DETAIL, make_db, shipped
+from .test_syslog_servers import ns  # noqa: F401 - the isolated namespace fixture (own topics, indices, state)
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
-
-
-@pytest.fixture
-def ns(lab, tmp_path):
-    cfg = isolated(lab.cfg, tmp_path)
-    install_templates(client(cfg))
-    ensure_topics(cfg)
-    yield cfg
-    cleanup(cfg)
 
 
 def _counts(db: Path) -> tuple[int, int]:
@@ -36,14 +27,14 @@ def _counts(db: Path) -> tuple[int, int]:
     return len(items) - dead, dead
 
 
-def _ship(ns, db: Path, state: Path) -> dict[str, int]:
-    ship = cli(ns, "ship", "file", str(db), "--source", "huorong", "--state", str(state), "--host", "SRV-TAX01",
+def _ship(cfg, db: Path, state: Path) -> dict[str, int]:
+    ship = cli(cfg, "ship", "file", str(db), "--source", "huorong", "--state", str(state), "--host", "SRV-TAX01",
                "--json")
     assert ship.returncode == 0, ship.stderr[-3000:]
     return json.loads(ship.stdout.strip().splitlines()[-1])
 
 
-def test_ship_hostile_log_db_resume_exact_to_elasticsearch(ns, tmp_path: Path) -> None:
+def test_ship_hostile_log_db_resume_exact_to_elasticsearch(ns, tmp_path: Path) -> None:  # noqa: F811
     db, state = tmp_path / "log.db", tmp_path / "ship-state.json"
     ids = ["abc", None, 0, -5, 1.5, 1.5, b"\x00blob", *([7] * 600)]
     make_db(db, "CREATE TABLE HrLogV3 (id, ts INTEGER, detail TEXT)",
