@@ -6,6 +6,7 @@ after any row resumes exactly after it."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import sqlite3
@@ -317,3 +318,23 @@ def test_no_copy_without_room_for_it(tmp_path: Path, temp_watch: TempWatch, monk
     (item,) = [i for _, _, i in shipped(db)]
     assert isinstance(item, DeadLetter) and "would not fit" in item.reason
     assert temp_watch.copies == [] and list(temp_watch.root.iterdir()) == []
+
+
+def test_damaged_btree_handing_rowids_back_out_of_order_ends_with_a_dead_letter(tmp_path: Path) -> None:
+    """The first and last leaf pages of the table swapped: SQLite reads the file without complaint
+    but walks rowids 274-300 and then 1-273, and `rowid > 300` lands back on them: a reader that
+    trusts the order reads the same rows forever (found by the fuzz test as a hang)."""
+    db = tmp_path / "log.db"
+    make_db(db, "CREATE TABLE HrLogV3 (id INTEGER PRIMARY KEY, ts INTEGER, detail TEXT)",
+            [(None, i, json.dumps({"virus_name": "x" * 60})) for i in range(300)])
+    data = db.read_bytes()
+    size = int.from_bytes(data[16:18], "big")
+    pages = [data[i:i + size] for i in range(0, len(data), size)]
+    leaves = [n for n, page in enumerate(pages) if n and page[0] == 0x0D]  # 0x0D: a table leaf page
+    pages[leaves[0]], pages[leaves[-1]] = pages[leaves[-1]], pages[leaves[0]]
+    db.write_bytes(b"".join(pages))
+    items = list(itertools.islice(shipped(db), 1000))
+    *rows, (_, position, damage) = items
+    positions = [p for _, p, _ in rows]
+    assert positions == sorted(set(positions)) and len(items) < 300
+    assert isinstance(damage, DeadLetter) and "damaged" in damage.reason and position == positions[-1]
