@@ -105,11 +105,16 @@ def build(path: Path, specs: list[TableSpec], journal: str) -> int:
             + ([spec.json_column] if spec.json_column else []) + ["other"]
         con.execute(f"CREATE TABLE {_quoted(spec.name)} ({', '.join(columns)})")
         for rowid, ident, ts, detail in spec.rows:
-            names, params, values = ["rowid"], ["?"], [rowid]
+            names, params = ["rowid"], ["?"]
+            values: list[object] = [rowid]
             if spec.id_type is not None:
-                names.append("id"), params.append("?"), values.append(ident)
+                names.append("id")
+                params.append("?")
+                values.append(ident)
             if spec.with_ts:
-                names.append("ts"), params.append("?"), values.append(ts)
+                names.append("ts")
+                params.append("?")
+                values.append(ts)
             if spec.json_column:
                 names.append(spec.json_column)
                 params.append("CAST(? AS TEXT)" if isinstance(detail, NotUtf8) else "?")

@@ -141,7 +141,9 @@ def test_unreadable_file_is_a_dead_letter_with_one_copy_at_most(kind: str, tmp_p
 def test_file_without_a_readable_schema_is_exactly_one_dead_letter(kind: str, tmp_path: Path) -> None:
     db = tmp_path / "log.db"
     db.write_bytes(_unreadable(kind, db))
-    (item,) = [item for _, _, item in shipped(db)] or [None]
+    items = [item for _, _, item in shipped(db)]
+    assert len(items) == 1, items
+    item = items[0]
     assert isinstance(item, DeadLetter) and item.source == str(db)
 
 

@@ -15,7 +15,8 @@ import pytest
 
 from logwarden.es_io import client
 from logwarden.shippers.base import DeadLetter
-from tests.pipeline.helpers import cli, count, popen
+from tests.support.cli import cli, popen
+from tests.support.namespaces import count
 
 from .huorong_dbs import DETAIL, make_db, shipped
 from .test_syslog_servers import ns  # noqa: F401 - the isolated namespace fixture (own topics, indices, state)
