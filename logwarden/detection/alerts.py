@@ -15,9 +15,9 @@ from typing import Any
 
 from logwarden.shippers.base import dumps, event_id
 
-from .compiler import BaseRule, Correlation
 from .correlate import Fired, fired_id
 from .evaluate import Flat
+from .model import BaseRule, Correlation
 
 SEVERITY = {"informational": 21, "low": 21, "medium": 47, "high": 73, "critical": 99}
 TACTICS = {

@@ -15,9 +15,10 @@ import yaml
 
 from logwarden.pipelines.sigma.loader import declared_fields
 
-from .compiler import RuleSet, compile_files, rule_files
+from .compiler import compile_files, rule_files
 from .engine import Detector
 from .ir import fields_of
+from .model import RuleSet
 
 REQUIRED = ("title", "id", "status", "description", "references", "author", "date", "tags", "level",
             "falsepositives")

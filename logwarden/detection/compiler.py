@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,82 +24,10 @@ from logwarden.pipelines.sigma.loader import category_events, load_pipeline, pip
 from logwarden.resources import rules_dir
 
 from .ir import UnsupportedError, field_name, fields_of, to_ir
+from .model import CACHE_VERSION, BaseRule, Correlation, RuleError, RuleSet
+from .prefilter import literal_index
 
 DEFAULT_RULES = rules_dir()
-CACHE_VERSION = "3"
-
-
-@dataclass
-class BaseRule:
-    id: str
-    name: str | None
-    title: str
-    description: str
-    level: str
-    tags: list[str]
-    path: str
-    logsource: dict[str, str | None]
-    ir: list[Any]
-    fields: list[str] = field(default_factory=list)  # mapped `fields:` (alert reason)
-    generate: bool = True  # False when only correlations use it
-
-
-@dataclass
-class Correlation:
-    id: str
-    name: str | None
-    title: str
-    description: str
-    level: str
-    tags: list[str]
-    path: str
-    type: str  # event_count | value_count | temporal | temporal_ordered
-    rules: list[str]  # referenced rule ids, in order
-    group_by: dict[str, list[str]]  # referenced rule id -> mapped group-by fields
-    timespan: float  # seconds
-    op: str  # gte, gt, lte, lt, eq, neq
-    count: int
-    value_field: dict[str, str] = field(default_factory=dict)  # value_count: rule id -> field
-    generate: bool = False
-
-
-@dataclass
-class RuleError:
-    path: str
-    message: str
-    rule_id: str = ""
-
-
-@dataclass
-class RuleSet:
-    rules: list[BaseRule]
-    correlations: list[Correlation]
-    errors: list[RuleError]
-    total_files: int = 0
-    key: str = ""
-    index: dict[str, Any] | None = None  # the matcher's literal prefilter (engine.literal_index)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "version": CACHE_VERSION,
-            "key": self.key,
-            "total_files": self.total_files,
-            "rules": [asdict(r) for r in self.rules],
-            "correlations": [asdict(c) for c in self.correlations],
-            "errors": [asdict(e) for e in self.errors],
-            "index": self.index,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RuleSet:
-        return cls(
-            rules=[BaseRule(**r) for r in data["rules"]],
-            correlations=[Correlation(**c) for c in data["correlations"]],
-            errors=[RuleError(**e) for e in data["errors"]],
-            total_files=data.get("total_files", 0),
-            key=data.get("key", ""),
-            index=data.get("index"),
-        )
 
 
 def rule_files(paths: list[Path] | None) -> list[Path]:
@@ -142,8 +69,6 @@ def load_ruleset(paths: list[Path] | None = None, use_cache: bool = True) -> Rul
             return RuleSet.from_json(json.loads(cached.read_text(encoding="utf-8")))
         except (ValueError, KeyError, TypeError):
             pass  # corrupt cache: recompile
-    from .engine import literal_index
-
     rs = compile_files(files)
     rs.key = key
     rs.index = literal_index(rs.rules)

@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from .compiler import Correlation
+from .model import Correlation
 
 _OPS = {
     "gte": lambda n, c: n >= c,

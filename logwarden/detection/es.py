@@ -25,11 +25,11 @@ from logwarden.config import Config
 from logwarden.shippers.base import dumps
 
 from .alerts import alert_for_match, doc_host, doc_time
-from .compiler import BaseRule
 from .correlate import CorrelationEngine, Hit
 from .engine import Detector, correlate_hits
 from .evaluate import compile_pred, flatten
 from .ir import Node
+from .model import BaseRule
 
 SOURCES = ("windows", "firewall", "av")
 MATCH_ALL: dict[str, Any] = {"match_all": {}}
