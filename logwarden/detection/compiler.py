@@ -55,8 +55,11 @@ def ruleset_key(files: list[Path]) -> str:
     h = hashlib.sha256(CACHE_VERSION.encode())
     h.update(pipeline_digest().encode())
     for f in files:
-        h.update(str(f).encode())
-        h.update(f.read_bytes())
+        h.update(str(f).encode("utf-8", "surrogateescape"))
+        try:
+            h.update(f.read_bytes())
+        except OSError as exc:  # compile_files reports the file; the key just has to differ
+            h.update(f"unreadable: {exc}".encode("utf-8", "surrogateescape"))
     return h.hexdigest()[:24]
 
 
@@ -83,6 +86,11 @@ def load_ruleset(paths: list[Path] | None = None, use_cache: bool = True) -> Rul
     return rs
 
 
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """The message for a rule file that is not UTF-8 (YAML rules are UTF-8 text)."""
+    return f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
+
+
 def _parse_files(files: list[Path], errors: list[RuleError]) -> tuple[SigmaCollection, dict[int, str]]:
     from sigma.collection import SigmaCollection
 
@@ -96,6 +104,9 @@ def _parse_files(files: list[Path], errors: list[RuleError]) -> tuple[SigmaColle
             coll = SigmaCollection.from_dicts(
                 [d for d in docs if d], collect_errors=True, resolve_references=False
             )
+        except UnicodeDecodeError as exc:
+            errors.append(RuleError(str(f), not_utf8(exc)))
+            continue
         except Exception as exc:  # noqa: BLE001 - any parse failure is reported with its path
             errors.append(RuleError(str(f), f"{type(exc).__name__}: {exc}"))
             continue
@@ -276,23 +287,29 @@ def _compile_correlation(rule: SigmaCorrelationRule, path: str, proto: Any) -> C
         raise UnsupportedError(f"correlation type {ctype}")
     group_by: dict[str, list[str]] = {}
     value_field: dict[str, str] = {}
-    refs = [r.rule for r in rule.rules or []]
+    from sigma.correlations import SigmaCorrelationCondition
+
+    references = list(rule.rules or [])
+    refs = [r.rule for r in references]
     cond = rule.condition
-    if not hasattr(cond, "op"):
+    if not isinstance(cond, SigmaCorrelationCondition):
         raise UnsupportedError("extended correlation conditions")
-    for ref in refs:
+    if isinstance(cond.fieldref, list) and len(cond.fieldref) != 1:
+        raise UnsupportedError("a value condition on several fields")
+    value_ref = cond.fieldref[0] if isinstance(cond.fieldref, list) else cond.fieldref
+    for reference, ref in zip(references, refs, strict=True):
         rid = str(ref.id)
         leaf = _leaf_rules(ref)[0]
         fields = []
         for g in rule.group_by or []:
             alias = rule.aliases.aliases.get(g) if rule.aliases else None
-            if alias is not None:
-                src = alias.mapping.get(ref) if hasattr(alias, "mapping") else None
+            if alias is not None:  # the alias's field in this rule's events
+                src = alias.mapping.get(reference)
                 g = str(src) if src is not None else g
             fields.append(map_field(leaf, g))
         group_by[rid] = fields
-        if ctype == "value_count" and cond.fieldref:
-            value_field[rid] = map_field(leaf, cond.fieldref)
+        if ctype == "value_count" and value_ref:
+            value_field[rid] = map_field(leaf, value_ref)
     return Correlation(
         **_common(rule),
         path=path,

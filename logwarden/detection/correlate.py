@@ -156,10 +156,11 @@ class CorrelationEngine:
         out: list[Fired] = []
         pending = [hit]
         if self._window_corr and hit.ts > self.clock:
-            for fired in self._close_until(hit.ts):
-                out.append(fired)
-                if fired.correlation.id in self.by_rule:
-                    pending.append(Hit(fired.correlation.id, fired.ts, fired_id(fired), dict(fired.group), fired.host))
+            for closed in self._close_until(hit.ts):
+                out.append(closed)
+                if closed.correlation.id in self.by_rule:
+                    pending.append(Hit(closed.correlation.id, closed.ts, fired_id(closed), dict(closed.group),
+                                       closed.host))
         while pending:  # a fired correlation is itself a hit for correlations that chain on it
             h = pending.pop(0)
             for c in self.by_rule.get(h.rule_id, ()):
