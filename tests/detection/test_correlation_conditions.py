@@ -161,3 +161,28 @@ def test_es_engine_agrees_on_lt(lab, tmp_path: Path) -> None:
         if names:
             es.indices.delete(index=",".join(names))
         es.indices.delete_index_template(name=tag)
+
+
+def test_group_by_alias_maps_to_each_rules_field(tmp_path: Path) -> None:
+    folder = tmp_path / "aliases"
+    folder.mkdir()
+    for name in ("win_security_failed_logon.yml", "win_security_successful_network_logon.yml"):
+        (folder / name).write_text((DEFAULT_RULES / "windows" / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "corr.yml").write_text(f"""title: Failure Then Success From One Address
+id: {CORR_ID}
+status: experimental
+level: low
+correlation:
+  type: temporal
+  rules: [lw_win_failed_logon, lw_win_successful_logon]
+  group-by: [attacker]
+  aliases:
+    attacker:
+      lw_win_failed_logon: IpAddress
+      lw_win_successful_logon: IpAddress
+  timespan: 10m
+""", encoding="utf-8")
+    ruleset = load_ruleset([folder], use_cache=False)
+    assert not ruleset.errors
+    (corr,) = ruleset.correlations
+    assert list(corr.group_by.values()) == [["source.ip"], ["source.ip"]]
