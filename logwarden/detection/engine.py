@@ -112,13 +112,9 @@ def run_batch(detector: Detector, docs: Iterable[tuple[str, dict[str, Any]]]) ->
             if rule.generate:
                 alerts.append(alert_for_match(rule, flat, eid))
             if detector.correlations.interested(rule.id):
-                hits.append(Hit(rule.id, doc_time(flat), eid, _keep(flat), doc_host(flat)))
+                hits.append(Hit(rule.id, doc_time(flat), eid, flat, doc_host(flat)))
     alerts.extend(correlate_hits(detector.correlations, hits))
     return alerts
-
-
-def _keep(flat: Flat) -> Flat:
-    return flat
 
 
 def correlate_hits(engine: CorrelationEngine, hits: list[Hit]) -> list[dict[str, Any]]:

@@ -14,7 +14,9 @@ CACHE_VERSION = "3"  # bump when the cached JSON's shape or meaning changes
 
 
 @dataclass
-class BaseRule:
+class RuleMeta:
+    """What every rule carries, base rule or correlation: identity, texts for the alert, origin."""
+
     id: str
     name: str | None
     title: str
@@ -22,6 +24,12 @@ class BaseRule:
     level: str
     tags: list[str]
     path: str
+
+
+@dataclass
+class BaseRule(RuleMeta):
+    """A detection rule: its log source and its condition as an IR tree (see ir.py)."""
+
     logsource: dict[str, str | None]
     ir: list[Any]
     fields: list[str] = field(default_factory=list)  # mapped `fields:` (alert reason)
@@ -29,14 +37,9 @@ class BaseRule:
 
 
 @dataclass
-class Correlation:
-    id: str
-    name: str | None
-    title: str
-    description: str
-    level: str
-    tags: list[str]
-    path: str
+class Correlation(RuleMeta):
+    """A Sigma correlation over base rules or other correlations (see correlate.py)."""
+
     type: str  # event_count | value_count | temporal | temporal_ordered
     rules: list[str]  # referenced rule ids, in order
     group_by: dict[str, list[str]]  # referenced rule id -> mapped group-by fields

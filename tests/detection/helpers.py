@@ -36,3 +36,35 @@ def _root_conftest():  # type: ignore[no-untyped-def]
 
 def need_shared(sub: str = ""):  # type: ignore[no-untyped-def]
     return _root_conftest().need_shared(sub)
+
+
+def es_namespace(lab, prefix: str, docs, day: str):  # type: ignore[no-untyped-def]
+    """(config, client) for indices of our own (`logwarden-<prefix><random>-*`, the project's
+    template) holding `docs` [(id, document)] in the windows index of `day` (YYYY.MM.DD);
+    a context manager that deletes the indices and the template afterwards."""
+    import contextlib
+    import dataclasses
+    import uuid
+
+    from logwarden.es_io import client, templates
+    from logwarden.shippers.base import dumps
+
+    @contextlib.contextmanager
+    def namespace():  # type: ignore[no-untyped-def]
+        tag = f"{prefix}{uuid.uuid4().hex[:8]}"
+        cfg = dataclasses.replace(lab.cfg, index_prefix=f"logwarden-{tag}-")
+        es = client(cfg)
+        es.indices.put_index_template(name=tag, index_patterns=[f"{cfg.index_prefix}*"], priority=500,
+                                      template=templates()["logwarden"]["template"])
+        try:
+            body = b"".join(dumps({"create": {"_index": f"{cfg.index_prefix}windows-{day}", "_id": eid}}) + b"\n"
+                            + dumps(doc) + b"\n" for eid, doc in docs)
+            assert not es.bulk(body=body, refresh="wait_for")["errors"]
+            yield cfg, es
+        finally:
+            names = list(es.indices.get(index=f"{cfg.index_prefix}*", allow_no_indices=True, ignore_unavailable=True))
+            if names:
+                es.indices.delete(index=",".join(names))
+            es.indices.delete_index_template(name=tag)
+
+    return namespace()

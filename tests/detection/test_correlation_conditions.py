@@ -9,14 +9,13 @@ moves the clock past the window's end, which decides it.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import es_namespace
 
 from logwarden.cli import main
 from logwarden.detection.check import check
@@ -139,28 +138,13 @@ def test_rules_check_and_hunt_cli_accept_lt(tmp_path: Path, capsys) -> None:
 @pytest.mark.servers
 def test_es_engine_agrees_on_lt(lab, tmp_path: Path) -> None:
     from logwarden.detection.es import EsDetector
-    from logwarden.es_io import client, templates
-    from logwarden.shippers.base import dumps
 
-    tag = f"lwcond{uuid.uuid4().hex[:8]}"
-    cfg = dataclasses.replace(lab.cfg, index_prefix=f"logwarden-{tag}-")
-    es = client(cfg)
-    es.indices.put_index_template(name=tag, index_patterns=[f"{cfg.index_prefix}*"], priority=500,
-                                  template=templates()["logwarden"]["template"])
-    try:
-        body = b"".join(dumps({"create": {"_index": f"{cfg.index_prefix}windows-2026.03.02", "_id": eid}}) + b"\n"
-                        + dumps(doc) + b"\n" for eid, doc in events())
-        assert not es.bulk(body=body, refresh="wait_for")["errors"]
+    with es_namespace(lab, "lwcond", events(), "2026.03.02") as (cfg, es):
         ruleset = load_ruleset([rules_dir(tmp_path, "lt", 3)], use_cache=False)
         es_alerts = EsDetector(cfg, es, Detector(ruleset)).run_once(None, None)
         hunt_alerts = run_batch(Detector(ruleset), events())
-        assert fired_addresses(es_alerts) == EXPECTED[("lt", 3)]
-        assert sorted(a["event"]["id"] for a in es_alerts) == sorted(a["event"]["id"] for a in hunt_alerts)
-    finally:
-        names = list(es.indices.get(index=f"{cfg.index_prefix}*", allow_no_indices=True, ignore_unavailable=True))
-        if names:
-            es.indices.delete(index=",".join(names))
-        es.indices.delete_index_template(name=tag)
+    assert fired_addresses(es_alerts) == EXPECTED[("lt", 3)]
+    assert sorted(a["event"]["id"] for a in es_alerts) == sorted(a["event"]["id"] for a in hunt_alerts)
 
 
 def test_group_by_alias_maps_to_each_rules_field(tmp_path: Path) -> None:
