@@ -47,6 +47,11 @@ class Config:
     es_timeout: str = "60"  # seconds per Elasticsearch request
 
     @property
+    def es_shown(self) -> str:
+        """The Elasticsearch URL safe to print (any password replaced by `***`)."""
+        return redact_credentials(self.elasticsearch)
+
+    @property
     def home_path(self) -> Path:
         return Path(self.home).resolve()
 

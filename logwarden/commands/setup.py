@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from logwarden.config import load
+from logwarden.errors import ServerError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,8 +23,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         names = es_io.install_templates(es_io.client(cfg))
     except (ApiError, TransportError) as exc:
-        print(f"setup: Elasticsearch at {cfg.elasticsearch} refused the templates: {exc}")
-        return 3
+        raise ServerError(f"Elasticsearch at {cfg.es_shown} refused the templates: {exc}") from exc
     print(f"index templates installed: {', '.join(names)}")
     if not args.no_kafka:
         from logwarden.kafka_io import KafkaError, ensure_topics
@@ -31,7 +31,6 @@ def run(args: argparse.Namespace) -> int:
         try:
             created = ensure_topics(cfg)
         except KafkaError as exc:
-            print(f"setup: Kafka at {cfg.kafka} not reachable: {exc}")
-            return 3
+            raise ServerError(f"Kafka at {cfg.kafka} not reachable: {exc}") from exc
         print(f"topics created: {', '.join(created) if created else 'none (all exist)'}")
     return 0
