@@ -52,7 +52,6 @@ def run(args: argparse.Namespace) -> int:
     cfg = load(args.config)  # ConfigError: one line, exit 2 (cli)
     detector = Detector(load_ruleset(args.rules))
     runner = EsDetector(cfg, client(cfg), detector)
-    where = redact_credentials(cfg.elasticsearch)
     while True:
         now = datetime.now(UTC)
         lookback = args.lookback if args.lookback is not None else (None if args.once else 2 * args.interval)
@@ -65,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 runner.write(alerts)
         except (ApiError, TransportError) as exc:
-            message = f"Elasticsearch at {where}: {printable(redact_credentials(str(exc)))}"
+            message = f"Elasticsearch at {cfg.es_shown}: {printable(redact_credentials(str(exc)))}"
             if args.once:
                 raise ServerError(message) from exc
             log.warning("pass failed, next one in %ss: %s", args.interval, message)
