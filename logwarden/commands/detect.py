@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def duration(text: str) -> float:
@@ -33,20 +36,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """One pass (--once: exit 0, or ServerError exit 3 when Elasticsearch fails) or passes every
+    --interval (a failed pass is logged and the next one tried). Counters go to stderr."""
     from elasticsearch import ApiError, TransportError
 
-    from logwarden.config import ConfigError, load
+    from logwarden.config import load
     from logwarden.detection.compiler import load_ruleset
     from logwarden.detection.engine import Detector
     from logwarden.detection.es import EsDetector
+    from logwarden.errors import ServerError
     from logwarden.es_io import client
+    from logwarden.safe_text import printable, redact_credentials
     from logwarden.shippers.base import dumps
 
-    try:
-        cfg = load(args.config)
-    except ConfigError as exc:
-        print(f"detect: {exc}", file=sys.stderr)
-        return 2
+    cfg = load(args.config)  # ConfigError: one line, exit 2 (cli)
     detector = Detector(load_ruleset(args.rules))
     runner = EsDetector(cfg, client(cfg), detector)
     while True:
@@ -61,9 +64,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 runner.write(alerts)
         except (ApiError, TransportError) as exc:
-            print(f"detect: Elasticsearch at {cfg.elasticsearch}: {exc}", file=sys.stderr)
+            message = f"Elasticsearch at {cfg.es_shown}: {printable(redact_credentials(str(exc)))}"
             if args.once:
-                return 3
+                raise ServerError(message) from exc
+            log.warning("pass failed, next one in %ss: %s", args.interval, message)
         s = runner.stats
         line = {"rules": s.rules, "queries": s.queries, "hits": s.hits, "dropped": s.dropped,
                 "alerts": s.alerts, "created": s.created, "existing": s.existing}

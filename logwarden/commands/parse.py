@@ -85,10 +85,10 @@ def _open(name: str, stack: ExitStack) -> BinaryIO:
 
 
 def run(args: argparse.Namespace) -> int:
-    from logwarden.shippers import registry
+    from logwarden.shippers import capabilities
 
-    parse = registry.stream_parser(args.source)  # UnknownSource: a usage error, exit 2
-    by_line = registry.positions(args.source) == "offset"  # else record ordinals / row ids
+    parse = capabilities.stream_parser(args.source)  # UnknownSource: a usage error, exit 2
+    by_line = capabilities.positions(args.source) == "offset"  # else record ordinals / row ids
     dead = 0
     for name in args.files:
         with ExitStack() as stack:

@@ -1,4 +1,8 @@
-"""`logwarden rules check|convert`: rule authoring (offline)."""
+"""`logwarden rules check|convert`: rule authoring (offline).
+
+Exit codes: 0 clean (convert: skipped rules are listed, not failures), 1 findings (check), 2 a
+path that does not exist or an output that cannot be written.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from logwarden.errors import EXIT_INPUT, EXIT_OK, UsageError
+from logwarden.safe_text import printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,30 +32,45 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
+def require_paths(paths: list[Path]) -> None:
+    """Raises UsageError naming every path of `paths` that does not exist."""
+    missing = [printable(str(p)) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+
+
 def run_check(args: argparse.Namespace) -> int:
+    from logwarden.atomic_file import output
     from logwarden.detection.check import check
 
+    require_paths(args.paths)
     rs, findings = check(args.paths or None, strict_metadata=not args.no_metadata)
-    if args.json:
-        print(json.dumps([f.__dict__ for f in findings], indent=1))
-    else:
-        for f in findings:
-            print(f)
+    with output(None) as out:
+        if args.json:
+            out.write(json.dumps([f.__dict__ for f in findings], indent=1) + "\n")
+        else:
+            for f in findings:
+                out.write(printable(str(f)) + "\n")
+    warnings = sum(1 for f in findings if f.severity == "warning")
+    errors = len(findings) - warnings
     n = len(rs.rules) + len(rs.correlations)
-    print(f"rules check: {rs.total_files} files, {n} rules compiled, {len(findings)} errors", file=sys.stderr)
-    return 1 if findings else 0
+    print(f"rules check: {rs.total_files} files, {n} rules compiled, {errors} errors, {warnings} warnings",
+          file=sys.stderr)
+    return EXIT_INPUT if errors else EXIT_OK
 
 
 def run_convert(args: argparse.Namespace) -> int:
+    from logwarden.atomic_file import check_output_path, output
     from logwarden.detection.convert import convert, render
 
+    require_paths(args.paths)
+    if args.output is not None:
+        check_output_path(args.output)
     conv = convert(args.paths or None, args.target, caseless=not args.case_sensitive)
     text = render(conv, args.target)
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    with output(args.output) as out:
+        out.write(text)
     for where, why in conv.skipped:
-        print(f"{where}: skipped: {why}", file=sys.stderr)
+        print(f"{printable(str(where))}: skipped: {printable(str(why))}", file=sys.stderr)
     print(f"rules convert: {len(conv.outputs)} queries, {len(conv.skipped)} skipped", file=sys.stderr)
-    return 0
+    return EXIT_OK  # skipped rules are listed; correlations are always skipped (no query form)

@@ -114,10 +114,10 @@ def run_syslog(args: argparse.Namespace) -> int:
 def run_file(args: argparse.Namespace) -> int:
     from logwarden.config import load
     from logwarden.kafka_io import DeliveryError, KafkaError
-    from logwarden.shippers import registry, textlog
+    from logwarden.shippers import capabilities, registry, textlog
     from logwarden.shippers.filetail import FileTail
 
-    if not registry.can_tail(args.source):  # UnknownSource (exit 2) for a name nobody declares
+    if not capabilities.can_tail(args.source):  # UnknownSource (exit 2) for a name nobody declares
         raise UsageError(f"source {args.source!r} is not read by `ship file`; sources that are: "
                          f"{registry.Names(lambda s: s.tailable, auto=True)}")
     if not Path(args.path).exists() and not args.follow:
@@ -126,7 +126,7 @@ def run_file(args: argparse.Namespace) -> int:
     textlog.CONFIG.hostname = args.host or textlog.CONFIG.hostname or socket.gethostname()
     safe = "".join(c if c.isalnum() else "_" for c in str(Path(args.path).resolve()))[-120:]
     state = Path(args.state) if args.state else cfg.state_path / f"ship-file-{args.source}-{safe}.json"
-    if args.follow and not registry.can_follow(args.source):
+    if args.follow and not capabilities.can_follow(args.source):
         raise UsageError(f"source {args.source!r} cannot be followed; sources that can: "
                          f"{registry.Names(lambda s: s.follow, auto=True)}")
     sink = _sink(cfg)

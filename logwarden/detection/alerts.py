@@ -15,9 +15,9 @@ from typing import Any
 
 from logwarden.shippers.base import dumps, event_id
 
-from .compiler import BaseRule, Correlation
 from .correlate import Fired, fired_id
 from .evaluate import Flat
+from .model import BaseRule, RuleMeta
 
 SEVERITY = {"informational": 21, "low": 21, "medium": 47, "high": 73, "critical": 99}
 TACTICS = {
@@ -96,7 +96,7 @@ def threat(tags: list[str]) -> dict[str, Any]:
     return out
 
 
-def _base(rule: BaseRule | Correlation, ts: float, aid: str, host: str, kind: str) -> dict[str, Any]:
+def _base(rule: RuleMeta, ts: float, aid: str, host: str, kind: str) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "@timestamp": iso(ts),
         "event": {

@@ -10,14 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from logwarden.pipelines.sigma.loader import declared_fields
 
-from .compiler import RuleSet, compile_files, rule_files
+from .compiler import compile_files, rule_files
 from .engine import Detector
 from .ir import fields_of
+from .model import RuleSet
+from .regex import backtracking_risk
 
 REQUIRED = ("title", "id", "status", "description", "references", "author", "date", "tags", "level",
             "falsepositives")
@@ -39,7 +42,7 @@ def metadata_findings(files: list[Path]) -> list[Finding]:
     for f in files:
         try:
             docs = [d for d in yaml.safe_load_all(f.read_text(encoding="utf-8")) if d]
-        except (OSError, yaml.YAMLError):
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue  # reported by the compiler with the parser's message
         for d in docs:
             if not isinstance(d, dict):
@@ -51,7 +54,7 @@ def metadata_findings(files: list[Path]) -> list[Finding]:
             if d.get("id") and not UUID_RE.match(str(d["id"])):
                 out.append(Finding(str(f), f"id {d['id']!r} is not a lowercase UUID"))
             tags = d.get("tags") or []
-            if tags and not any(str(t).startswith("attack.") for t in tags):
+            if isinstance(tags, list) and tags and not any(str(t).startswith("attack.") for t in tags):
                 out.append(Finding(str(f), "no attack.* tag"))
             if "correlation" not in d and not ("logsource" in d and "detection" in d):
                 out.append(Finding(str(f), "neither detection + logsource nor correlation"))
@@ -73,6 +76,32 @@ def field_findings(rs: RuleSet) -> list[Finding]:
     return out
 
 
+def _regex_leaves(node: list[Any]) -> list[str]:
+    kind = node[0]
+    if kind in ("and", "or"):
+        return [p for kid in node[1] for p in _regex_leaves(kid)]
+    if kind == "not":
+        return _regex_leaves(node[1])
+    if kind == "m" and node[2] == "re":
+        return [node[3][0]]
+    if kind == "kw" and node[1] == "re":
+        return [node[2][0]]
+    return []
+
+
+def regex_findings(rs: RuleSet) -> list[Finding]:
+    """A warning per regex that a backtracking engine could take exponential time on (here it
+    runs on RE2, or the rule is refused; other consumers of the rule may not be so lucky)."""
+    out: list[Finding] = []
+    for r in rs.rules:
+        for pattern in _regex_leaves(r.ir):
+            risk = backtracking_risk(pattern)
+            if risk:
+                out.append(Finding(r.path, f"rule {r.id}: regex {pattern!r} has {risk}: catastrophic "
+                                           "backtracking in engines like Python's re", "warning"))
+    return out
+
+
 def check(
     paths: list[Path] | None, strict_metadata: bool = True, check_fields: bool = True
 ) -> tuple[RuleSet, list[Finding]]:
@@ -80,6 +109,7 @@ def check(
     rs = compile_files(files)
     findings = [Finding(e.path, e.message) for e in rs.errors]
     findings += [Finding(r.path, f"rule {r.id}: cannot be evaluated: {why}") for r, why in Detector(rs).failed]
+    findings += regex_findings(rs)
     if check_fields:
         findings += field_findings(rs)
     if strict_metadata:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,82 +24,10 @@ from logwarden.pipelines.sigma.loader import category_events, load_pipeline, pip
 from logwarden.resources import rules_dir
 
 from .ir import UnsupportedError, field_name, fields_of, to_ir
+from .model import CACHE_VERSION, BaseRule, Correlation, RuleError, RuleSet
+from .prefilter import literal_index
 
 DEFAULT_RULES = rules_dir()
-CACHE_VERSION = "3"
-
-
-@dataclass
-class BaseRule:
-    id: str
-    name: str | None
-    title: str
-    description: str
-    level: str
-    tags: list[str]
-    path: str
-    logsource: dict[str, str | None]
-    ir: list[Any]
-    fields: list[str] = field(default_factory=list)  # mapped `fields:` (alert reason)
-    generate: bool = True  # False when only correlations use it
-
-
-@dataclass
-class Correlation:
-    id: str
-    name: str | None
-    title: str
-    description: str
-    level: str
-    tags: list[str]
-    path: str
-    type: str  # event_count | value_count | temporal | temporal_ordered
-    rules: list[str]  # referenced rule ids, in order
-    group_by: dict[str, list[str]]  # referenced rule id -> mapped group-by fields
-    timespan: float  # seconds
-    op: str  # gte, gt, lte, lt, eq, neq
-    count: int
-    value_field: dict[str, str] = field(default_factory=dict)  # value_count: rule id -> field
-    generate: bool = False
-
-
-@dataclass
-class RuleError:
-    path: str
-    message: str
-    rule_id: str = ""
-
-
-@dataclass
-class RuleSet:
-    rules: list[BaseRule]
-    correlations: list[Correlation]
-    errors: list[RuleError]
-    total_files: int = 0
-    key: str = ""
-    index: dict[str, Any] | None = None  # the matcher's literal prefilter (engine.literal_index)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "version": CACHE_VERSION,
-            "key": self.key,
-            "total_files": self.total_files,
-            "rules": [asdict(r) for r in self.rules],
-            "correlations": [asdict(c) for c in self.correlations],
-            "errors": [asdict(e) for e in self.errors],
-            "index": self.index,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RuleSet:
-        return cls(
-            rules=[BaseRule(**r) for r in data["rules"]],
-            correlations=[Correlation(**c) for c in data["correlations"]],
-            errors=[RuleError(**e) for e in data["errors"]],
-            total_files=data.get("total_files", 0),
-            key=data.get("key", ""),
-            index=data.get("index"),
-        )
 
 
 def rule_files(paths: list[Path] | None) -> list[Path]:
@@ -128,8 +55,11 @@ def ruleset_key(files: list[Path]) -> str:
     h = hashlib.sha256(CACHE_VERSION.encode())
     h.update(pipeline_digest().encode())
     for f in files:
-        h.update(str(f).encode())
-        h.update(f.read_bytes())
+        h.update(str(f).encode("utf-8", "surrogateescape"))
+        try:
+            h.update(f.read_bytes())
+        except OSError as exc:  # compile_files reports the file; the key just has to differ
+            h.update(f"unreadable: {exc}".encode("utf-8", "surrogateescape"))
     return h.hexdigest()[:24]
 
 
@@ -142,8 +72,6 @@ def load_ruleset(paths: list[Path] | None = None, use_cache: bool = True) -> Rul
             return RuleSet.from_json(json.loads(cached.read_text(encoding="utf-8")))
         except (ValueError, KeyError, TypeError):
             pass  # corrupt cache: recompile
-    from .engine import literal_index
-
     rs = compile_files(files)
     rs.key = key
     rs.index = literal_index(rs.rules)
@@ -156,6 +84,11 @@ def load_ruleset(paths: list[Path] | None = None, use_cache: bool = True) -> Rul
         except OSError:
             pass
     return rs
+
+
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """The message for a rule file that is not UTF-8 (YAML rules are UTF-8 text)."""
+    return f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
 
 
 def _parse_files(files: list[Path], errors: list[RuleError]) -> tuple[SigmaCollection, dict[int, str]]:
@@ -171,6 +104,9 @@ def _parse_files(files: list[Path], errors: list[RuleError]) -> tuple[SigmaColle
             coll = SigmaCollection.from_dicts(
                 [d for d in docs if d], collect_errors=True, resolve_references=False
             )
+        except UnicodeDecodeError as exc:
+            errors.append(RuleError(str(f), not_utf8(exc)))
+            continue
         except Exception as exc:  # noqa: BLE001 - any parse failure is reported with its path
             errors.append(RuleError(str(f), f"{type(exc).__name__}: {exc}"))
             continue
@@ -351,23 +287,29 @@ def _compile_correlation(rule: SigmaCorrelationRule, path: str, proto: Any) -> C
         raise UnsupportedError(f"correlation type {ctype}")
     group_by: dict[str, list[str]] = {}
     value_field: dict[str, str] = {}
-    refs = [r.rule for r in rule.rules or []]
+    from sigma.correlations import SigmaCorrelationCondition
+
+    references = list(rule.rules or [])
+    refs = [r.rule for r in references]
     cond = rule.condition
-    if not hasattr(cond, "op"):
+    if not isinstance(cond, SigmaCorrelationCondition):
         raise UnsupportedError("extended correlation conditions")
-    for ref in refs:
+    if isinstance(cond.fieldref, list) and len(cond.fieldref) != 1:
+        raise UnsupportedError("a value condition on several fields")
+    value_ref = cond.fieldref[0] if isinstance(cond.fieldref, list) else cond.fieldref
+    for reference, ref in zip(references, refs, strict=True):
         rid = str(ref.id)
         leaf = _leaf_rules(ref)[0]
         fields = []
         for g in rule.group_by or []:
             alias = rule.aliases.aliases.get(g) if rule.aliases else None
-            if alias is not None:
-                src = alias.mapping.get(ref) if hasattr(alias, "mapping") else None
+            if alias is not None:  # the alias's field in this rule's events
+                src = alias.mapping.get(reference)
                 g = str(src) if src is not None else g
             fields.append(map_field(leaf, g))
         group_by[rid] = fields
-        if ctype == "value_count" and cond.fieldref:
-            value_field[rid] = map_field(leaf, cond.fieldref)
+        if ctype == "value_count" and value_ref:
+            value_field[rid] = map_field(leaf, value_ref)
     return Correlation(
         **_common(rule),
         path=path,

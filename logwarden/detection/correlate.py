@@ -1,4 +1,4 @@
-"""Sigma v2 correlations with true sliding windows: the one implementation all engines share.
+"""Sigma v2 correlations: the one window implementation all engines share.
 
 Feed `Hit`s (a base rule or an inner correlation matched an event) in time order; get back
 `Fired` results. State is a dict keyed by (correlation id, group key), so a runner can shard it
@@ -6,26 +6,41 @@ by group key (stream: by Kafka partition). Semantics, identical in every engine:
 
 - group key = the group-by fields' values, lowercased (Sigma is case-insensitive); a hit
   missing a group-by field is not counted (as an Elasticsearch terms aggregation would skip it).
-- window: a hit at time t sees the hits with time >= t - timespan of its group.
-- event_count / value_count fire on the hit that makes the condition true, then the group's
-  window is cleared (the next alert needs a fresh set of events).
+- `gte` / `gt` (a later event can never make them false): a true sliding window; a hit at time
+  t sees the hits with time >= t - timespan of its group; the correlation fires on the hit that
+  makes the condition true, then the group's window is cleared (the next alert needs a fresh
+  set of events).
+- `lt` / `lte` / `eq` / `neq` (a later event can make them false: "fewer than N" is only known
+  once the window is over): fixed windows aligned on the epoch, [k*timespan, (k+1)*timespan),
+  as pySigma's Elasticsearch ES|QL backend buckets them (`date_trunc(timespan, @timestamp)`).
+  A window is decided when the correlation clock (the latest hit time fed, or `advance(t)`)
+  reaches its end; a window still open when the input stops is not decided (`open_windows`).
+  Only groups with at least one hit exist (no events at all is not "fewer than N" for a group
+  nobody has seen, as in a stats/terms aggregation). The alert carries the window's last event.
 - temporal: every referenced rule has a hit in the window. temporal_ordered: additionally in
   the listed order (t0 <= t1 <= ...), checked when the last rule's hit arrives.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from .compiler import Correlation
+from .model import Correlation
 
 _OPS = {
     "gte": lambda n, c: n >= c,
     "gt": lambda n, c: n > c,
+    "lt": lambda n, c: n < c,
+    "lte": lambda n, c: n <= c,
     "eq": lambda n, c: n == c,
+    "neq": lambda n, c: n != c,
 }
+WINDOW_END_OPS = frozenset({"lt", "lte", "eq", "neq"})  # decided when the window is over
+COUNTED_TYPES = frozenset({"event_count", "value_count"})
 
 
 @dataclass(slots=True)
@@ -52,6 +67,23 @@ class _Group:
     items: deque[tuple[float, str, str, str]] = field(default_factory=deque)  # ts, id, rule, value
 
 
+@dataclass
+class _Window:
+    """A fixed window of a window-end correlation: its bounds and what the group saw inside."""
+
+    start: float
+    end: float
+    key_vals: list[str]
+    gfields: list[str]
+    items: list[tuple[float, str, str, str]] = field(default_factory=list)  # ts, id, rule, value
+    host: str = ""
+
+
+def decided_at_window_end(c: Correlation) -> bool:
+    """True when `c`'s condition can only be judged once its window is over (lt, lte, eq, neq)."""
+    return c.type in COUNTED_TYPES and c.op in WINDOW_END_OPS
+
+
 def _scalar(v: Any) -> str | None:
     if isinstance(v, list):
         v = v[0] if v else None
@@ -61,21 +93,74 @@ def _scalar(v: Any) -> str | None:
 
 
 class CorrelationEngine:
+    """Correlation state for one runner. Raises ValueError for a condition it cannot judge
+    (the compiler accepts only the six Sigma operators, so that means a hand-made rule set)."""
+
     def __init__(self, correlations: list[Correlation]) -> None:
         self.by_rule: dict[str, list[Correlation]] = {}
         for c in correlations:
-            if c.op not in _OPS and c.type in ("event_count", "value_count"):
+            if c.op not in _OPS and c.type in COUNTED_TYPES:
                 raise ValueError(f"correlation {c.id}: condition {c.op} is not supported")
+            if decided_at_window_end(c) and not c.timespan > 0:
+                raise ValueError(f"correlation {c.id}: condition {c.op} needs a timespan > 0")
             for rid in dict.fromkeys(c.rules):
                 self.by_rule.setdefault(rid, []).append(c)
         self.state: dict[tuple[str, tuple[str, ...]], _Group] = {}
+        self.windows: dict[tuple[str, tuple[str, ...]], _Window] = {}
+        self._ends: list[tuple[float, str, tuple[str, ...]]] = []  # heap of open windows' ends
+        self._window_corr = {c.id: c for c in correlations if decided_at_window_end(c)}
+        self.clock = -math.inf  # latest hit time fed (or advanced to)
+        self.late = 0  # hits for a window already decided (input out of time order)
+
+    def open_windows(self) -> int:
+        """Windows of lt/lte/eq/neq correlations not decided yet (their end not reached)."""
+        return len(self.windows)
+
+    def advance(self, now: float) -> list[Fired]:
+        """Move the clock to `now` (never back) and decide every window that ended by then;
+        returns what fired, chained correlations included."""
+        out: list[Fired] = []
+        for fired in self._close_until(now):
+            out.append(fired)
+            out.extend(self._chain(fired))
+        return out
+
+    def _close_until(self, now: float) -> list[Fired]:
+        if now <= self.clock:
+            return []
+        self.clock = now
+        out: list[Fired] = []
+        while self._ends and self._ends[0][0] <= now:
+            _, cid, key_vals = heapq.heappop(self._ends)
+            w = self.windows.pop((cid, key_vals), None)
+            if w is None:
+                continue
+            c = self._window_corr[cid]
+            n = len(w.items) if c.type == "event_count" else len({it[3] for it in w.items})
+            if _OPS[c.op](n, c.count):
+                names = c.group_by.get(c.rules[0], w.gfields)
+                out.append(Fired(c, w.items[-1][0], dict(zip(names, w.key_vals, strict=False)),
+                                 [it[1] for it in w.items], n, w.host))
+        return out
+
+    def _chain(self, fired: Fired) -> list[Fired]:
+        if fired.correlation.id not in self.by_rule:
+            return []
+        return self.feed(Hit(fired.correlation.id, fired.ts, fired_id(fired), dict(fired.group), fired.host))
 
     def interested(self, rule_id: str) -> bool:
         return rule_id in self.by_rule
 
     def feed(self, hit: Hit) -> list[Fired]:
+        """Count one hit; returns what fired (windows the hit's time closed come first)."""
         out: list[Fired] = []
         pending = [hit]
+        if self._window_corr and hit.ts > self.clock:
+            for closed in self._close_until(hit.ts):
+                out.append(closed)
+                if closed.correlation.id in self.by_rule:
+                    pending.append(Hit(closed.correlation.id, closed.ts, fired_id(closed), dict(closed.group),
+                                       closed.host))
         while pending:  # a fired correlation is itself a hit for correlations that chain on it
             h = pending.pop(0)
             for c in self.by_rule.get(h.rule_id, ()):
@@ -101,6 +186,9 @@ class CorrelationEngine:
                 return None
             value = v
         key = (c.id, tuple(key_vals))
+        if c.id in self._window_corr:
+            self._count_in_window(c, h, key, key_vals, gfields, value)
+            return None
         g = self.state.get(key)
         if g is None:
             g = self.state[key] = _Group()
@@ -124,6 +212,22 @@ class CorrelationEngine:
         if not _OPS[c.op](n, c.count):
             return None
         return self._fire(c, h, g, key_vals, gfields, n)
+
+    def _count_in_window(self, c: Correlation, h: Hit, key: tuple[str, tuple[str, ...]], key_vals: list[str],
+                         gfields: list[str], value: str) -> None:
+        start = math.floor(h.ts / c.timespan) * c.timespan
+        w = self.windows.get(key)
+        if w is None:
+            if start + c.timespan <= self.clock:  # its window is over and was decided already
+                self.late += 1
+                return
+            w = self.windows[key] = _Window(start, start + c.timespan, key_vals, gfields)
+            heapq.heappush(self._ends, (w.end, c.id, key[1]))
+        elif start != w.start:  # an earlier window (out-of-order input): already decided
+            self.late += 1
+            return
+        w.items.append((h.ts, h.event_id, h.rule_id, value))
+        w.host = h.host
 
     def _fire(self, c: Correlation, h: Hit, g: _Group, key_vals: list[str], gfields: list[str], n: int) -> Fired:
         # the group is reported under the field names of the correlation's first rule

@@ -25,11 +25,11 @@ from logwarden.config import Config
 from logwarden.shippers.base import dumps
 
 from .alerts import alert_for_match, doc_host, doc_time
-from .compiler import BaseRule
 from .correlate import CorrelationEngine, Hit
 from .engine import Detector, correlate_hits
 from .evaluate import compile_pred, flatten
 from .ir import Node
+from .model import BaseRule
 
 SOURCES = ("windows", "firewall", "av")
 MATCH_ALL: dict[str, Any] = {"match_all": {}}
@@ -92,15 +92,17 @@ def python_re_to_lucene(pattern: str) -> str | None:
     if "^" in p.replace("[^", "") or re.search(r"(?<!\\)\$", p):
         return None
     out, i = [], 0
-    classes = {"d": "[0-9]", "w": "[a-zA-Z0-9_]", "s": "[ \t\r\n]", "D": None, "W": None, "S": None}
+    classes: dict[str, str | None] = {"d": "[0-9]", "w": "[a-zA-Z0-9_]", "s": "[ \t\r\n]",
+                                      "D": None, "W": None, "S": None}
     while i < len(p):
         c = p[i]
         if c == "\\" and i + 1 < len(p):
             n = p[i + 1]
             if n in classes:
-                if classes[n] is None:
+                cls = classes[n]
+                if cls is None:
                     return None
-                out.append(classes[n])
+                out.append(cls)
             elif n in "tnr":
                 out.append({"t": "\t", "n": "\n", "r": "\r"}[n])
             else:
@@ -390,12 +392,12 @@ class EsDetector:
         first = self.corr is None
         if self.corr is None:
             self.corr = CorrelationEngine(self.detector.ruleset.correlations)
-        new_hits = []
-        for h in hits_for_corr:
-            k = (h.rule_id, h.event_id)
+        new_hits: list[Hit] = []
+        for hit in hits_for_corr:
+            k = (hit.rule_id, hit.event_id)
             if k not in self.fed:
-                self.fed[k] = h.ts
-                new_hits.append(h)
+                self.fed[k] = hit.ts
+                new_hits.append(hit)
         # the first pass feeds [start - longest timespan, start) only to fill the windows: what
         # fires there was reported by whoever ran before; later passes report every new firing
         alerts.extend(a for a in correlate_hits(self.corr, new_hits)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .ir import Node, UnsupportedError
+from .regex import compile_search
 
 Flat = dict[str, Any]
 Pred = Callable[[Flat], bool]
@@ -118,14 +119,9 @@ def _string_test(op: str, arg: Any) -> Callable[[str], bool]:
     if op == "cased_glob":
         rx = re.compile(arg, re.DOTALL)
         return lambda s: rx.fullmatch(s) is not None
-    if op == "re":
+    if op == "re":  # linear time whatever the rule says (see regex.py)
         pattern, flags = arg
-        f = 0
-        for ch, bit in (("i", re.IGNORECASE), ("m", re.MULTILINE), ("s", re.DOTALL)):
-            if ch in flags:
-                f |= bit
-        rx = re.compile(pattern, f)
-        return lambda s: rx.search(s) is not None
+        return compile_search(pattern, flags)
     raise UnsupportedError(f"string op {op}")
 
 

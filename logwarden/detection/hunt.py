@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from logwarden.shippers.base import DeadLetter, dumps, event_id
+from logwarden.safe_text import printable
+from logwarden.shippers.base import DeadLetter, Event, dumps, event_id
 
 from .engine import Detector, run_batch
 
@@ -23,65 +24,130 @@ JSONL = {".jsonl", ".ndjson", ".json"}
 
 @dataclass
 class HuntStats:
+    """What hunt read. `on_dead_letter`, when set, hears about every unreadable record or file
+    as it is found (the CLI names each on stderr); `dead_reasons` counts them by reason."""
+
     files: int = 0
     events: int = 0
     dead: int = 0
-    dead_reasons: list[str] = field(default_factory=list)
+    dead_reasons: dict[str, int] = field(default_factory=dict)
+    on_dead_letter: Callable[[DeadLetter], None] | None = None
+
+    def dead_letter(self, item: DeadLetter) -> None:
+        self.dead += 1
+        reason = item.reason.split(":", 1)[0]
+        self.dead_reasons[reason] = self.dead_reasons.get(reason, 0) + 1
+        if self.on_dead_letter is not None:
+            self.on_dead_letter(item)
 
 
-def _ecs_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any]]] | None:
-    """ECS documents in JSON lines, or None when the file is not that (Windows parser's job)."""
+def describe_dead_letter(item: DeadLetter) -> str:
+    """One line for a person: where (file, record or line) and why, control characters escaped."""
+    where = printable(item.source)
+    if item.position:
+        where += f": record {item.position}"
+    return f"{where}: {printable(item.reason)}"
+
+
+def _is_ecs_jsonl(path: Path) -> bool:
+    """Does the file's first non-empty line hold an ECS document (not Winlogbeat / evtx_dump)?
+    Unreadable or unparsable first lines say no: the Windows reader then reports the file."""
     try:
         with path.open("rb") as fh:
-            first = fh.readline()
+            first = b""
+            for first in fh:
+                if first.strip():
+                    break
         doc = json.loads(first)
     except (OSError, ValueError):
-        return None
-    if not isinstance(doc, dict) or "winlog" in doc or "Event" in doc or "event" not in doc:
-        return None
+        return False
+    return isinstance(doc, dict) and "winlog" not in doc and "Event" not in doc and "event" in doc
 
-    def gen() -> Iterator[tuple[str, dict[str, Any]]]:
-        with path.open("rb") as fh:
-            for n, line in enumerate(fh):
+
+def _ecs_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any]] | DeadLetter]:
+    """ECS documents of a JSON-lines file, each bad line a DeadLetter at its line number."""
+    source = str(path)
+
+    def bad(line_no: int, raw: bytes, reason: str) -> DeadLetter:
+        return DeadLetter(source=source, raw=raw, reason=reason, dataset="unknown", position=line_no)
+
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        yield bad(0, source.encode("utf-8", "surrogateescape"), f"cannot open file: {exc.strerror or exc}")
+        return
+    with fh:
+        line_no = 0
+        try:
+            for line_no, line in enumerate(fh, start=1):  # noqa: B007 - read after the loop on error
                 if not line.strip():
                     continue
                 try:
-                    d = json.loads(line)
-                except ValueError:
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    yield bad(line_no, line, f"not UTF-8: byte 0x{line[exc.start]:02x} at offset {exc.start}")
                     continue
-                if isinstance(d, dict):
-                    ev = d.setdefault("event", {})
-                    ev.setdefault("id", event_id("file", str(path), n, line))
-                    yield ev["id"], d
+                try:
+                    doc = json.loads(text)
+                except ValueError as exc:
+                    yield bad(line_no, line, f"not JSON: {exc}")
+                    continue
+                if not isinstance(doc, dict):
+                    yield bad(line_no, line, f"not a JSON object: a {type(doc).__name__}")
+                    continue
+                ev = doc.get("event")
+                if ev is None:
+                    ev = doc["event"] = {}
+                elif not isinstance(ev, dict):
+                    yield bad(line_no, line, f"not an ECS document: event is a {type(ev).__name__}")
+                    continue
+                eid = ev.get("id")
+                if not isinstance(eid, str) or not eid:
+                    eid = ev["id"] = event_id("file", source, line_no - 1, line)
+                yield eid, doc
+        except OSError as exc:
+            yield bad(line_no + 1, b"", f"input could not be read further: {exc.strerror or exc}")
 
-    return gen()
+
+def input_files(paths: list[Path]) -> list[Path]:
+    """Files named on the command line (whatever their suffix: the reader judges the content)
+    and the input files under folders named, sorted."""
+    from logwarden.shippers.windows import iter_paths
+
+    named = {p for p in paths if not p.is_dir()}
+    under = set(iter_paths([p for p in paths if p.is_dir()]))
+    return sorted(named | under, key=str)
 
 
 def iter_docs(paths: list[Path], stats: HuntStats) -> Iterator[tuple[str, dict[str, Any]]]:
-    from logwarden.shippers.windows import iter_file, iter_paths
+    """(event id, ECS document) for every event in `paths`; everything unreadable goes to
+    `stats.dead_letter` with its file, record and reason."""
+    from logwarden.shippers.windows import iter_file
 
-    files = list(iter_paths([str(p) for p in paths]))
-    for f in files:
-        f = Path(f)
+    for f in input_files(paths):
         stats.files += 1
-        ecs = _ecs_jsonl(f) if f.suffix.lower() in JSONL else None
-        items = ecs if ecs is not None else ((None, item) for item in iter_file(f))
-        for eid, item in items:
+        items: Iterator[Any]
+        if f.suffix.lower() in JSONL and _is_ecs_jsonl(f):
+            items = _ecs_jsonl(f)
+        else:
+            items = iter_file(f)
+        for item in items:
             if isinstance(item, DeadLetter):
-                stats.dead += 1
-                if len(stats.dead_reasons) < 20:
-                    stats.dead_reasons.append(f"{item.source}: {item.reason}")
+                stats.dead_letter(item)
                 continue
             stats.events += 1
-            if eid is None:  # an Event from the Windows parser
+            if isinstance(item, Event):  # from the Windows parser
                 item.doc.setdefault("event", {})["id"] = item.id
                 yield item.id, item.doc
             else:
-                yield eid, item
+                yield item
 
 
-def hunt(paths: list[Path], detector: Detector) -> tuple[list[dict[str, Any]], HuntStats]:
-    stats = HuntStats()
+def hunt(paths: list[Path], detector: Detector,
+         on_dead_letter: Callable[[DeadLetter], None] | None = None) -> tuple[list[dict[str, Any]], HuntStats]:
+    """(alerts sorted by time, rule, id; what was read). `on_dead_letter` hears every unreadable
+    record or file as it is found."""
+    stats = HuntStats(on_dead_letter=on_dead_letter)
     alerts = run_batch(detector, iter_docs(paths, stats))
     alerts.sort(key=lambda a: (a["@timestamp"], a["rule"]["name"], a["event"]["id"]))
     return alerts, stats
@@ -100,8 +166,14 @@ def _get(doc: dict[str, Any], dotted: str) -> str:
     return "" if cur is None else str(cur)
 
 
+def _cell(text: str) -> str:
+    """Table text from log content: no control, bidi or tab character reaches the terminal."""
+    return printable(text.replace("\t", " "))
+
+
 def write_table(alerts: list[dict[str, Any]], out: TextIO) -> None:
-    rows = [[_get(a, key).replace("\n", " ") for _, key in COLUMNS] for a in alerts]
+    """Aligned columns for a terminal; every value through `printable`."""
+    rows = [[_cell(_get(a, key)) for _, key in COLUMNS] for a in alerts]
     widths = [min(60, max([len(h)] + [len(r[i]) for r in rows])) for i, (h, _) in enumerate(COLUMNS)]
     out.write("  ".join(h.ljust(w) for (h, _), w in zip(COLUMNS, widths, strict=True)).rstrip() + "\n")
     for r in rows:
@@ -114,8 +186,12 @@ def write_jsonl(alerts: list[dict[str, Any]], out: TextIO) -> None:
 
 
 def write_html(alerts: list[dict[str, Any]], out: TextIO, stats: HuntStats | None = None) -> None:
-    """Every value is escaped: hostile log content is data, never markup."""
-    esc = html.escape
+    """Every value is escaped: hostile log content is data, never markup, and control or bidi
+    characters show as escapes (no `\u202e` turning `gpj.exe` into `exe.jpg`)."""
+
+    def esc(text: str) -> str:
+        return printable(html.escape(text))
+
     out.write("<!doctype html>\n<html><head><meta charset=\"utf-8\">"
               "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
               "<title>logwarden hunt</title>"

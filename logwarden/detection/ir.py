@@ -71,8 +71,10 @@ def _string_op(value: SigmaString) -> tuple[str, Any]:
             pattern.append(".*")
         elif p is SpecialChars.WILDCARD_SINGLE:
             pattern.append(".")
-        else:
+        elif isinstance(p, str):
             pattern.append(re.escape(norm(p)))
+        else:
+            raise UnsupportedError(f"special character {p!r} in a value")
     return ("cased_glob" if cased else "glob"), "".join(pattern)
 
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from logwarden.shippers.source import DATASETS as SOURCE_DATASETS
+from logwarden.shippers.datasets import DATASETS, DEADLETTER
 
-DATASETS = (*SOURCE_DATASETS, "alerts")  # one Kafka topic and one index family each
-DEADLETTER = "deadletter"
+__all__ = ["DATASETS", "DEADLETTER", "DeadLetter", "Event", "ListSink", "Sink", "dumps", "event_id", "send_all"]
 
 
 def event_id(*parts: object) -> str:

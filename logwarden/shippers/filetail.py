@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from logwarden.errors import UsageError
-from logwarden.shippers import registry
+from logwarden.shippers import capabilities, registry
 from logwarden.shippers.base import DeadLetter, Event, Sink
 from logwarden.shippers.source import LineSession, RowReader
 
@@ -55,10 +55,10 @@ class State:
 class FileTail:
     def __init__(self, path: str, source: str, sink: Sink, state_file: str | Path | None = None,
                  follow: bool = False, poll: float = 0.5, batch: int = 1000) -> None:
-        if not registry.can_tail(source):  # UnknownSource (a UsageError) when nobody declares it
+        if not capabilities.can_tail(source):  # UnknownSource (a UsageError) when nobody declares it
             raise UsageError(f"source {source!r} cannot be read by `ship file` (no line parser, no row reader); "
                              f"sources that can: {', '.join(registry.names(lambda s: s.tailable, auto=True))}")
-        if follow and not registry.can_follow(source):
+        if follow and not capabilities.can_follow(source):
             raise UsageError(f"source {source!r} cannot be followed")
         self.path, self.source, self.sink = path, source, sink
         self.state = State(Path(state_file) if state_file else None)
@@ -70,7 +70,7 @@ class FileTail:
     def run(self, stop: threading.Event | None = None, idle_exit: float | None = None) -> dict[str, int]:
         """Read (and follow) until EOF (no follow), `stop` is set, or idle for idle_exit seconds."""
         stop = stop or self.stop_event
-        read_rows = registry.row_reader(self.source)
+        read_rows = capabilities.row_reader(self.source)
         if read_rows is not None:
             return self._run_db(read_rows, stop, idle_exit)
         fh: BinaryIO | None = None
@@ -119,7 +119,7 @@ class FileTail:
             offset = int(self.state.data.get("offset", 0))
             if offset > st.st_size:
                 offset = 0  # truncated while we were away
-        feeder = registry.new_line_session(self.source)
+        feeder = capabilities.new_line_session(self.source)
         fh.seek(offset)
         prime = getattr(feeder, "prime", None)  # optional: a session that needs the lines before `offset`
         if offset and prime is not None:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from logwarden.shippers import registry, textlog
+from logwarden.shippers import capabilities, registry, textlog
 from logwarden.shippers.base import DeadLetter
 
 ROOT = Path(__file__).resolve().parent
@@ -32,7 +32,7 @@ REFERENCE_NOW = datetime(2020, 6, 1, tzinfo=UTC)
 def cases(names: list[str] | None = None) -> Iterator[tuple[str, Path]]:
     for folder in sorted(p for p in ROOT.iterdir() if (p / "testdata").is_dir()):
         name = folder.name
-        if name not in registry.PARSERS or (names and name not in names):
+        if name not in registry.sources() or (names and name not in names):
             continue
         for log in sorted((folder / "testdata").glob("test-*.log")):
             yield name, log
@@ -41,7 +41,7 @@ def cases(names: list[str] | None = None) -> Iterator[tuple[str, Path]]:
 def render(name: str, log: Path) -> str:
     """The expected-file text for one golden input."""
     textlog.CONFIG.tz, textlog.CONFIG.now = UTC, lambda: REFERENCE_NOW
-    parse = registry.get(name)
+    parse = capabilities.stream_parser(name)
     docs: list[dict[str, Any]] = []
     with log.open("rb") as fh:
         for item in parse(log.name, fh):
@@ -89,7 +89,7 @@ def fields_draft(name: str) -> str:
     seen: dict[str, str] = dict(COMMON)
     for src, log in cases([name]):
         with log.open("rb") as fh:
-            for item in registry.get(src)(log.name, fh):
+            for item in capabilities.stream_parser(src)(log.name, fh):
                 if not isinstance(item, DeadLetter):
                     for path, value in _leaves(item.doc):
                         seen.setdefault(path, _type(path, value))

@@ -6,7 +6,7 @@ used); a third-party source that fails to load or breaks the contract is logged 
 left out, it never breaks the CLI. A third-party source cannot replace a built-in one.
 
 `auto` is not a source: it is the parse that picks a source per line by the signatures
-(`autodetect`), accepted wherever line sources are.
+(`autodetect`); `capabilities` answers for a source name or `auto`. This module knows neither.
 """
 
 from __future__ import annotations
@@ -19,15 +19,7 @@ from typing import Any
 
 from logwarden.errors import UsageError
 from logwarden.safe_text import printable
-from logwarden.shippers.source import (
-    LineParser,
-    LineSession,
-    Positions,
-    RowReader,
-    Source,
-    Stateless,
-    StreamParser,
-)
+from logwarden.shippers.source import Source
 
 ENTRY_POINT_GROUP = "logwarden.sources"
 AUTO = "auto"
@@ -82,54 +74,6 @@ def signatures() -> list[Source]:
     return sorted((s for s in sources().values() if s.matches is not None), key=lambda s: (s.priority, s.name))
 
 
-def stream_parser(name: str) -> StreamParser:
-    """`parse_stream(path, data)` for a source name or `auto`. Raises UnknownSource."""
-    if name == AUTO:
-        from logwarden.shippers import autodetect
-
-        return autodetect.parse_stream
-    return source(name).stream_parser()
-
-
-get = stream_parser  # the name callers used before the contract existed
-
-
-def line_parser(name: str) -> LineParser:
-    """`parse_line(raw, source, position)` for a line source or `auto`. Raises UnknownSource, SourceError."""
-    if name == AUTO:
-        from logwarden.shippers import autodetect
-
-        return autodetect.parse_line
-    return source(name).line_parser()
-
-
-def positions(name: str) -> Positions:
-    """What item positions count for source `name` (auto: byte offsets of lines). Raises UnknownSource."""
-    return "offset" if name == AUTO else source(name).positions
-
-
-def can_tail(name: str) -> bool:
-    """Whether `ship file` can read source `name` (or auto). Raises UnknownSource."""
-    return name == AUTO or source(name).tailable
-
-
-def can_follow(name: str) -> bool:
-    """Whether `ship file --follow` can follow source `name` (or auto). Raises UnknownSource."""
-    return name == AUTO or source(name).follow
-
-
-def new_line_session(name: str) -> LineSession:
-    """A per-file line reader for source `name` (or auto). Raises UnknownSource, SourceError."""
-    if name == AUTO:
-        return Stateless(line_parser(AUTO))
-    return source(name).new_line_session()
-
-
-def row_reader(name: str) -> RowReader | None:
-    """The row reader of a database source, None for line sources and auto."""
-    return None if name == AUTO else source(name).row_reader()
-
-
 class Names:
     """The source names as text, computed when first shown (argparse help `%(known)s`), so
     building the CLI discovers nothing."""
@@ -181,13 +125,3 @@ def _plugins() -> Iterator[Source]:
             log.warning("%s declares the name %r; ignored", origin, declared.name)
             continue
         yield declared
-
-
-def __getattr__(attr: str) -> Any:
-    """`PARSERS`, the old {name: "module:parse_stream"} table, derived from the declarations for
-    the scripts that still read it (logwarden.shippers.golden, bench/)."""
-    if attr == "PARSERS":
-        table = {name: f"{s.package}:parse_stream" for name, s in sources().items()}
-        table[AUTO] = "logwarden.shippers.autodetect:parse_stream"
-        return table
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")

@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol, get_args
 
+from logwarden.shippers.datasets import SOURCE_DATASETS, SourceDataset
+
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
     from logwarden.shippers.base import DeadLetter, Event
 
-Dataset = Literal["windows", "firewall", "av"]
 Positions = Literal["offset", "record", "row"]
-DATASETS: tuple[str, ...] = get_args(Dataset)
 POSITIONS: tuple[str, ...] = get_args(Positions)
 
 LineParser = Callable[[bytes, str, int], "Event | DeadLetter"]
@@ -74,7 +74,7 @@ class Source:
 
     name: str
     package: str
-    dataset: Dataset
+    dataset: SourceDataset
     summary: str
     parse_line: str | None = None
     parse_stream: str | None = None
@@ -90,8 +90,8 @@ class Source:
         problems = []
         if not self.name or not all(c.isascii() and (c.islower() or c.isdigit() or c == "_") for c in self.name):
             problems.append("name must be lower-case letters, digits and _")
-        if self.dataset not in DATASETS:
-            problems.append(f"dataset must be one of {', '.join(DATASETS)}")
+        if self.dataset not in SOURCE_DATASETS:
+            problems.append(f"dataset must be one of {', '.join(SOURCE_DATASETS)}")
         if self.positions not in POSITIONS:
             problems.append(f"positions must be one of {', '.join(POSITIONS)}")
         if self.parse_line is None and self.parse_stream is None:

@@ -4,13 +4,12 @@ window give exactly what one pass gives."""
 
 from __future__ import annotations
 
-import dataclasses
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from logwarden.detection.engine import Detector
+from tests.support.namespaces import es_namespace
 
 pytestmark = pytest.mark.servers
 
@@ -37,24 +36,8 @@ def _docs() -> list[tuple[str, dict]]:
 
 @pytest.fixture(scope="module")
 def namespace(lab):
-    from logwarden.es_io import client, templates
-    from logwarden.shippers.base import dumps
-
-    tag = f"lwint{uuid.uuid4().hex[:8]}"
-    cfg = dataclasses.replace(lab.cfg, index_prefix=f"logwarden-{tag}-")
-    es = client(cfg)
-    es.indices.put_index_template(name=tag, index_patterns=[f"{cfg.index_prefix}*"], priority=500,
-                                  template=templates()["logwarden"]["template"])
-    try:
-        body = b"".join(dumps({"create": {"_index": f"{cfg.index_prefix}windows-2026.03.01", "_id": eid}}) + b"\n"
-                        + dumps(d) + b"\n" for eid, d in _docs())
-        assert not es.bulk(body=body, refresh="wait_for")["errors"]
+    with es_namespace(lab.cfg, "lwint", _docs(), "2026.03.01") as (cfg, es):
         yield cfg, es
-    finally:
-        names = list(es.indices.get(index=f"{cfg.index_prefix}*", allow_no_indices=True, ignore_unavailable=True))
-        if names:
-            es.indices.delete(index=",".join(names))
-        es.indices.delete_index_template(name=tag)
 
 
 def _ids(alerts: list[dict]) -> set[tuple[str, str]]:

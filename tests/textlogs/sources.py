@@ -8,7 +8,7 @@ from pathlib import Path
 from logwarden.shippers import registry
 
 TEXT_SOURCES = registry.names(lambda s: s.line_oriented)
-SHIPPERS = Path(importlib.import_module("logwarden.shippers").__file__).resolve().parent
+SHIPPERS = Path(str(importlib.import_module("logwarden.shippers").__file__)).resolve().parent
 
 
 def module(name: str):

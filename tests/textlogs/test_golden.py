@@ -34,11 +34,11 @@ def test_golden(name: str, log) -> None:
 @pytest.mark.parametrize(("name", "log"), CASES, ids=[f"{n}/{p.name}" for n, p in CASES])
 def test_counts_add_up_and_fields_declared(name: str, log) -> None:
     """received = parsed + dead letters; every emitted leaf field is declared in fields.yml."""
-    from logwarden.shippers import registry
+    from logwarden.shippers import capabilities
 
     declared = _declared(name)
     with log.open("rb") as fh:
-        items = list(registry.get(name)(log.name, fh))
+        items = list(capabilities.stream_parser(name)(log.name, fh))
     records = golden_records(log)
     assert len(items) == records
     for item in items:

@@ -8,7 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from logwarden.shippers import registry
+from logwarden.shippers import capabilities
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.huorong import read_db
 
@@ -39,7 +39,7 @@ def test_reads_log_db_without_modifying_it(tmp_path: Path) -> None:
     build(db)
     before = hashlib.sha256(db.read_bytes()).hexdigest(), db.stat().st_mtime_ns
     with db.open("rb") as fh:
-        items = list(registry.get("huorong")(str(db), fh))
+        items = list(capabilities.stream_parser("huorong")(str(db), fh))
     assert (hashlib.sha256(db.read_bytes()).hexdigest(), db.stat().st_mtime_ns) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.db"]  # no journal/wal left behind
     events = [i for i in items if isinstance(i, Event)]
@@ -81,5 +81,5 @@ def test_db_from_stdin_is_copied(tmp_path: Path) -> None:
     build(db)
     import io
 
-    items = list(registry.get("huorong")("-", io.BytesIO(db.read_bytes())))
+    items = list(capabilities.stream_parser("huorong")("-", io.BytesIO(db.read_bytes())))
     assert sum(isinstance(i, Event) for i in items) == 3

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logwarden.shippers import registry
+from logwarden.shippers import capabilities
 from logwarden.shippers.base import DeadLetter, Event
 
 from .huorong_dbs import TempWatch, ids, resume_after, shipped, watch_temp
@@ -161,7 +161,7 @@ def test_fuzz_random_databases(tmp_path: Path, watch: TempWatch) -> None:
         assert all(isinstance(item, Event | DeadLetter) for _, _, item in items)
         assert len(watch.copies) <= 1 and list(watch.root.iterdir()) == []
         with db.open("rb") as fh:
-            assert all(isinstance(i, Event | DeadLetter) for i in registry.get("huorong")(str(db), fh))
+            assert all(isinstance(i, Event | DeadLetter) for i in capabilities.stream_parser("huorong")(str(db), fh))
         assert list(watch.root.iterdir()) == []
         k = cut % (len(items) + 1)
         rest = list(shipped(db, resume_after(items[:k])))

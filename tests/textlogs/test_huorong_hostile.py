@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from logwarden.shippers import registry
+from logwarden.shippers import capabilities
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.huorong import logdb, parse_line
 
@@ -134,7 +134,7 @@ def test_unreadable_file_is_a_dead_letter_with_one_copy_at_most(kind: str, tmp_p
     assert list(temp_watch.root.iterdir()) == []  # the copy, if any, is gone
     # through the registry (what `parse` and `ship` call) it is the same, never an exception
     with db.open("rb") as fh:
-        assert list(registry.get("huorong")(str(db), fh))
+        assert list(capabilities.stream_parser("huorong")(str(db), fh))
 
 
 @pytest.mark.parametrize("kind", ["header-only", "header-100", "first-page", "zeroed-schema", "not-sqlite"])
@@ -158,7 +158,7 @@ def test_header_check_reads_16_bytes_not_the_file(tmp_path: Path) -> None:
     tracemalloc.start()
     try:
         with db.open("rb") as fh:
-            items = list(registry.get("huorong")(str(db), fh))
+            items = list(capabilities.stream_parser("huorong")(str(db), fh))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -24,6 +24,12 @@ R5424 = b'<14>1 2020-04-14T01:10:00.000Z esmc ERAServer 1234 - [x@1 a="b"] {"eve
 GARBAGE = b"<13>Apr 14 00:00:00 host app: nothing we know"
 
 
+def bound(address: tuple[str, int] | None) -> tuple[str, int]:
+    """The address a started server listens on (None only before `start`)."""
+    assert address is not None
+    return address
+
+
 def wait_for(server: SyslogServer, n: int, timeout: float = 10.0) -> None:
     end = time.monotonic() + timeout
     while server.counters.received < n and time.monotonic() < end:
@@ -38,10 +44,10 @@ def test_udp_and_tcp_newline_and_octet_counting() -> None:
         assert server.udp_rcvbuf and server.udp_rcvbuf >= 212992
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         for msg in (FG, ASA, R5424, GARBAGE):
-            u.sendto(msg, server.udp_address)
+            u.sendto(msg, bound(server.udp_address))
         u.close()
         wait_for(server, 4)
-        with socket.create_connection(server.tcp_address) as c:
+        with socket.create_connection(bound(server.tcp_address)) as c:
             c.sendall(FG + b"\n" + ASA[:30])  # newline frame, then a frame split across sends
             time.sleep(0.05)
             c.sendall(ASA[30:] + b"\n")
@@ -54,8 +60,8 @@ def test_udp_and_tcp_newline_and_octet_counting() -> None:
         wait_for(server, 8)
     finally:
         server.stop()
-    c = server.counters
-    assert (c.received, c.parsed, c.dead, c.udp, c.tcp) == (8, 6, 2, 4, 4)
+    counts = server.counters
+    assert (counts.received, counts.parsed, counts.dead, counts.udp, counts.tcp) == (8, 6, 2, 4, 4)
     assert len(sink.events) == 6 and len(sink.dead) == 2
     assert {e.doc["event"]["module"] for e in sink.events} == {"fortigate", "cisco_asa", "eset"}
     assert all(d.reason == "unrecognised format" for d in sink.dead)
@@ -67,7 +73,7 @@ def test_udp_and_tcp_newline_and_octet_counting() -> None:
 def test_serve_until_stops_on_count_and_duration() -> None:
     sink = ListSink()
     server = SyslogServer(sink, udp=("127.0.0.1", 0)).start()
-    addr = server.udp_address
+    addr = bound(server.udp_address)
 
     def send() -> None:
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -102,7 +108,7 @@ def test_one_megabyte_tcp_line_and_oversized_frame_are_counted() -> None:
     sink = ListSink()
     server = SyslogServer(sink, tcp=("127.0.0.1", 0)).start()
     try:
-        with socket.create_connection(server.tcp_address) as c:
+        with socket.create_connection(bound(server.tcp_address)) as c:
             c.sendall(FG + b" pad=" + b"A" * 1_000_000 + b"\n")
             c.sendall(b"Z" * (MAX_FRAME + 10) + b"\n")
             c.sendall(ASA + b"\n")
@@ -132,7 +138,7 @@ def test_tls(cert: tuple[Path, Path]) -> None:
     try:
         ctx = ssl.create_default_context(cafile=str(cert[0]))
         ctx.check_hostname = False
-        with socket.create_connection(server.tcp_address) as raw, ctx.wrap_socket(raw) as c:
+        with socket.create_connection(bound(server.tcp_address)) as raw, ctx.wrap_socket(raw) as c:
             c.sendall(FG + b"\n" + str(len(ASA)).encode() + b" " + ASA)
         wait_for(server, 2)
     finally:

@@ -21,7 +21,7 @@ import pytest
 
 from logwarden.es_io import client, install_templates
 from logwarden.kafka_io import ensure_topics
-from logwarden.shippers import autodetect, registry
+from logwarden.shippers import autodetect, capabilities
 from logwarden.shippers.base import DeadLetter
 from tests.support.cli import cli, popen
 from tests.support.namespaces import cleanup, count, isolated
@@ -166,7 +166,7 @@ def _file_lines(n: int) -> bytes:
 
 
 def _expected_file(path: Path, source: str) -> tuple[int, int]:
-    parse = registry.stream_parser(source)
+    parse = capabilities.stream_parser(source)
     ev = dl = 0
     with open(path, "rb") as fh:
         for item in parse(str(path), fh):

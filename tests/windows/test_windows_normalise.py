@@ -222,7 +222,7 @@ def test_defender_1116_1117() -> None:
 
 
 def test_sysmon_network_and_file() -> None:
-    common = {"channel": "Microsoft-Windows-Sysmon/Operational", "provider": "Microsoft-Windows-Sysmon"}
+    common: dict[str, Any] = {"channel": "Microsoft-Windows-Sysmon/Operational", "provider": "Microsoft-Windows-Sysmon"}
     net = normalise(record(3, **common, event_data={
         "Image": "C:\\a.exe", "ProcessId": "10", "Protocol": "tcp", "Initiated": "true", "SourceIp": "10.0.0.5",
         "SourcePort": "50000", "DestinationIp": "::ffff:10.0.0.6", "DestinationPort": "445"}))

@@ -1,0 +1,188 @@
+"""The prefilter: which compiled rules can possibly match a document, found without evaluating
+them (an accelerator, never an evaluator: every candidate is still evaluated in full).
+
+- keyed rules: a required `eq` (or a file-name `endswith`) found by dictionary lookup;
+- anchored rules: a required literal found through an n-gram index of the rule set's literals
+  (`literal_index`, computed once and stored in the compiled-rule cache);
+- the rest are always candidates.
+`Bucket` holds the rules of one (channel, event code); the engine picks the buckets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .evaluate import Pred
+from .model import BaseRule
+
+GATE_FIELDS = {"winlog.channel", "event.code", "event.dataset"}  # the engine's own routing fields
+GRAM = 4  # length of the literal prefilter's n-grams
+LITERAL_OPS = frozenset({"eq", "contains", "startswith", "endswith"})
+
+
+@dataclass(slots=True)
+class Compiled:
+    """A rule with its evaluation closure."""
+
+    rule: BaseRule
+    pred: Pred
+
+
+def _leaf_keys(node: list[Any]) -> set[tuple[str, str, str]] | None:
+    """Index keys for one conjunct: an eq, an endswith of a file name, or an OR of those."""
+    if node[0] == "m" and node[1] not in GATE_FIELDS:
+        fld, op, arg = node[1], node[2], node[3]
+        if op == "eq":
+            return {(fld, "eq", arg)}
+        if op == "endswith" and arg.startswith("\\") and "\\" not in arg[1:] and len(arg) > 1:
+            return {(fld, "base", arg[1:])}
+        return None
+    if node[0] == "or":
+        out: set[tuple[str, str, str]] = set()
+        for kid in node[1]:
+            got = _leaf_keys(kid)
+            if got is None:
+                return None
+            out |= got
+        return out
+    return None
+
+
+def rule_keys(ir: list[Any]) -> set[tuple[str, str, str]] | None:
+    """Keys such that a document can only match the rule if one of them is in the document."""
+    kids = ir[1] if ir[0] == "and" else [ir]
+    best: set[tuple[str, str, str]] | None = None
+    for kid in kids:
+        got = _leaf_keys(kid)
+        if got is not None and (best is None or len(got) < len(best)):
+            best = got
+    return best
+
+
+def anchors(node: list[Any]) -> set[tuple[str, str]] | None:
+    """(field, literal) pairs such that a matching document has one literal inside that field's
+    lowercased value (a necessary condition; None when the tree gives none)."""
+    kind = node[0]
+    if kind == "m":
+        fld, op, arg = node[1], node[2], node[3]
+        if fld not in GATE_FIELDS and op in LITERAL_OPS and isinstance(arg, str) and len(arg) >= GRAM:
+            return {(fld, arg)}
+        return None
+    if kind == "or":
+        out: set[tuple[str, str]] = set()
+        for kid in node[1]:
+            got = anchors(kid)
+            if got is None:
+                return None
+            out |= got
+        return out
+    if kind == "and":
+        best: set[tuple[str, str]] | None = None
+        for kid in node[1]:
+            got = anchors(kid)
+            if got is not None and (best is None or _anchor_score(got) > _anchor_score(best)):
+                best = got
+        return best
+    return None
+
+
+def _anchor_score(a: set[tuple[str, str]]) -> tuple[int, int]:
+    return (min(len(lit) for _, lit in a), -len(a))
+
+
+def literal_index(rules: list[BaseRule]) -> dict[str, list[list[str]] | None]:
+    """Per rule: its anchors as [field, literal, n-gram] (the literal's rarest n-gram, rarity judged
+    by how many rules' literals share it), or None. Stored in the compiled-rule cache."""
+    per_rule = {r.id: (None if rule_keys(r.ir) else anchors(r.ir)) for r in rules}
+    lits = {lit for a in per_rule.values() if a for _, lit in a}
+    grams_of = {lit: {lit[i:i + GRAM] for i in range(len(lit) - GRAM + 1)} for lit in lits}
+    freq: dict[str, int] = {}
+    for gs in grams_of.values():
+        for g in gs:
+            freq[g] = freq.get(g, 0) + 1
+    rarest = {lit: min(gs, key=lambda g: (freq[g], g)) for lit, gs in grams_of.items()}
+    return {rid: sorted([fld, lit, rarest[lit]] for fld, lit in a) if a else None for rid, a in per_rule.items()}
+
+
+class Bucket:
+    """Rules of one (channel, event code): keyed ones found by dictionary lookups on the document,
+    literal-anchored ones by an n-gram index (`finish`), the rest always evaluated."""
+
+    def __init__(self) -> None:
+        self.plain: list[Compiled] = []
+        self.keyed: dict[tuple[str, str, str], list[Compiled]] = {}
+        self.fields: set[tuple[str, str]] = set()
+        self.anchored: list[Compiled] = []
+        self.anchor_fields: set[str] = set()
+        self.grams: dict[str, list[tuple[str, str, Compiled]]] = {}
+        self.gram_fields: tuple[str, ...] = ()
+
+    def add(self, c: Compiled, keys: set[tuple[str, str, str]] | None,
+            anchor: list[tuple[str, str, str]] | None) -> None:
+        if not keys:
+            if anchor:
+                for fld, lit, gram in anchor:
+                    self.grams.setdefault(gram, []).append((fld, lit, c))
+                    self.anchor_fields.add(fld)
+                self.anchored.append(c)
+            else:
+                self.plain.append(c)
+            return
+        for k in keys:
+            self.keyed.setdefault(k, []).append(c)
+            self.fields.add((k[0], k[1]))
+
+    def finish(self) -> None:
+        self.gram_fields = tuple(sorted(self.anchor_fields))
+
+    def all(self) -> list[Compiled]:
+        seen = {id(c): c for c in self.plain}
+        seen.update({id(c): c for c in self.anchored})
+        for cs in self.keyed.values():
+            seen.update({id(c): c for c in cs})
+        return list(seen.values())
+
+    def candidates(self, lc: dict[str, Any]) -> Iterable[Compiled]:
+        yield from self.plain
+        if self.grams:
+            parts: list[str] = []
+            for f in self.gram_fields:
+                v = lc.get(f)
+                if isinstance(v, str):
+                    parts.append(v)
+                elif isinstance(v, list):
+                    parts.extend(x for x in v if isinstance(x, str))
+            text = "\0".join(parts)
+            present = {text[i:i + GRAM] for i in range(len(text) - GRAM + 1)}
+            done: set[int] = set()
+            for g in self.grams.keys() & present:
+                for fld, lit, c in self.grams[g]:
+                    if id(c) in done:
+                        continue
+                    v = lc.get(fld)
+                    if isinstance(v, str):
+                        ok = lit in v
+                    elif isinstance(v, list):
+                        ok = any(isinstance(x, str) and lit in x for x in v)
+                    else:
+                        ok = False
+                    if ok:
+                        done.add(id(c))
+                        yield c
+        if not self.fields:
+            return
+        seen: set[int] = set()
+        for fld, kind in self.fields:
+            v = lc.get(fld)
+            if v is None:
+                continue
+            for x in v if isinstance(v, list) else (v,):
+                if not isinstance(x, str):
+                    continue
+                k = x if kind == "eq" else x.rsplit("\\", 1)[-1]
+                for c in self.keyed.get((fld, kind, k), ()):
+                    if id(c) not in seen:
+                        seen.add(id(c))
+                        yield c

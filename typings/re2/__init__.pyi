@@ -1,0 +1,13 @@
+# google-re2 (1.1.x): only what logwarden/detection/regex.py calls.
+from typing import Any
+
+class error(Exception): ...
+
+class Options:
+    log_errors: bool
+    def __init__(self) -> None: ...
+
+class _Regexp:
+    def search(self, text: str, pos: int | None = None, endpos: int | None = None) -> Any | None: ...
+
+def compile(pattern: str, options: Options | None = None) -> _Regexp: ...
