@@ -44,6 +44,7 @@ ONCE_PATIENCE = 60.0  # with `once`: seconds of outage (or of no partition assig
 POLL_TIMEOUT_MS = 500
 POLL_MAX_RECORDS = 5000
 COMMIT_TIMEOUT_MS = 30_000
+BOOTSTRAP_TIMEOUT_MS = 5_000  # a client that cannot reach the broker gives up this soon, then backs off
 # kafka-python's poll() rides out a lost broker silently (it only returns nothing), so an idle
 # loop asks the broker for its end offsets this often: that is how an outage gets noticed,
 # logged, and its end logged too.

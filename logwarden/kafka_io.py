@@ -135,9 +135,14 @@ class KafkaSink:
 
 
 def ensure_topics(cfg: Config, datasets: tuple[str, ...] = (*DATASETS, DEADLETTER),
-                  partitions: int = DEFAULT_PARTITIONS) -> list[str]:
-    """Create the logwarden topics that do not exist yet; return the ones created."""
-    admin = KafkaAdminClient(bootstrap_servers=cfg.kafka.split(","), client_id="logwarden-setup")
+                  partitions: int = DEFAULT_PARTITIONS, **overrides: Any) -> list[str]:
+    """Create the logwarden topics that do not exist yet; return the ones created.
+
+    Raises:
+        KafkaError: no broker answered, or the creation was refused.
+    """
+    admin = KafkaAdminClient(**{"bootstrap_servers": cfg.kafka.split(","), "client_id": "logwarden-setup",
+                                **overrides})
     try:
         existing = set(admin.list_topics())
         wanted = [cfg.topic(d) for d in datasets if cfg.topic(d) not in existing]

@@ -110,11 +110,11 @@ def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: st
     Raises:
         ServerError: with `once`, Kafka unreachable for ONCE_PATIENCE seconds.
     """
-    from logwarden.consume import ONCE_PATIENCE
+    from logwarden.consume import BOOTSTRAP_TIMEOUT_MS, ONCE_PATIENCE
     from logwarden.kafka_io import KafkaSink, make_consumer
 
     stop = stop or StopFlag()
-    options = kafka_options or {}
+    options = {"bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS, **(kafka_options or {})}
     patience = ONCE_PATIENCE if once else None
     what = f"Kafka at {cfg.kafka}"
     with stop.on_signals():

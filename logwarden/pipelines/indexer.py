@@ -301,17 +301,18 @@ def run_indexer(cfg: Config, once: bool = False, group_id: str = "logwarden-inde
         ServerError: with `once`, Kafka or Elasticsearch unreachable for ONCE_PATIENCE seconds;
             or Elasticsearch refusing the requests themselves.
     """
-    from logwarden.consume import ONCE_PATIENCE
+    from logwarden.consume import BOOTSTRAP_TIMEOUT_MS, ONCE_PATIENCE
     from logwarden.es_io import client
     from logwarden.kafka_io import KafkaSink, ensure_topics, make_consumer
 
     stop = stop or StopFlag()
-    options = kafka_options or {}
+    options = {"bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS, **(kafka_options or {})}
     patience = ONCE_PATIENCE if once else None
     indexer_stats = IndexStats()
     with stop.on_signals():
         what = f"Kafka at {cfg.kafka}"
-        if retry_kafka(lambda: ensure_topics(cfg), what, stop, patience) is None:
+        if retry_kafka(lambda: ensure_topics(cfg, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS), what, stop,
+                       patience) is None:
             return indexer_stats
         consumer = retry_kafka(lambda: make_consumer(cfg, topics(cfg), group_id, **options), what, stop, patience)
         if consumer is None:
