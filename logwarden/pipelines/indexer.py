@@ -23,6 +23,7 @@ includes topic, partition and offset, so two bad messages with the same bytes st
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -93,16 +94,26 @@ def _check_id(raw: bytes) -> tuple[str, str]:
     return text, ""
 
 
+@functools.lru_cache(maxsize=4096)
+def _valid_day(year: str, month: str, day: str) -> bool:
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return True
+
+
 def _day(timestamp: object) -> str | None:
     """`YYYY.MM.DD` of an ISO 8601 @timestamp, or None when it is not one."""
     m = TIMESTAMP_DAY.match(timestamp) if isinstance(timestamp, str) else None
-    if not m:
+    if not m or not _valid_day(m[1], m[2], m[3]):
         return None
-    try:
-        day = date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        return None
-    return day.strftime("%Y.%m.%d")
+    return f"{m[1]}.{m[2]}.{m[3]}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_index(name: str) -> bool:
+    return bool(INDEX_NAME.match(name)) and len(name.encode()) <= INDEX_NAME_MAX_BYTES
 
 
 class Indexer:
@@ -167,7 +178,7 @@ class Indexer:
         if day is None:
             return self._dead(record, "document has no valid @timestamp")
         index = f"{self.cfg.index_prefix}{self._dataset(record.topic)}-{day}"
-        if not INDEX_NAME.match(index) or len(index.encode()) > INDEX_NAME_MAX_BYTES:
+        if not _valid_index(index):
             return self._dead(record, f"no valid index name for topic {record.topic!r}")
         return _Doc(index, doc_id, value, record.topic, record.partition, record.offset, record.value)
 
