@@ -81,7 +81,7 @@ def test_index_stopped_during_an_elasticsearch_outage_loses_nothing(ns):
 
 
 def test_index_waits_for_a_broker_that_is_down_at_start(ns):
-    """Kafka unreachable when the indexer starts (before: NoBrokersAvailable, the process died)."""
+    """Kafka unreachable when the indexer starts (before: exit 3, "Unable to bootstrap", after 30 s)."""
     n = 1000
     produce(ns, [event(i) for i in range(n)])
     proxy = CuttableProxy(target=("127.0.0.1", int(ns.kafka.rsplit(":", 1)[1])))
