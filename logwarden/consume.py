@@ -303,16 +303,15 @@ def deliver(sink: Any, items: list[Any], outage: Outage) -> None:
         return
 
 
-def retry_kafka(call: Callable[[], T], what: str, stop: StopFlag, patience: float | None,
-                logger: logging.Logger = log) -> T | None:
-    """`call()` (e.g. creating a consumer) retried through a Kafka outage.
+def retry_kafka(call: Callable[[], T], outage: Outage) -> T | None:
+    """`call()` (e.g. creating a consumer) retried through a Kafka outage, with `outage`'s
+    backoff, logging and patience (its `retries` count the failed attempts).
 
     Returns:
         Its result, or None when a stop was requested first.
     Raises:
-        ServerError: still failing after `patience` seconds.
+        ServerError: still failing after the outage's patience.
     """
-    outage = Outage(what, stop, logger, patience)
     while True:
         try:
             result = call()

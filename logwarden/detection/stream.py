@@ -104,6 +104,7 @@ def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: st
                idle_timeout: float | None = None, stop: StopFlag | None = None,
                kafka_options: dict[str, Any] | None = None) -> StreamStats:
     """Run the stream detector until SIGTERM/SIGINT or `stop` (with `once`: until drained).
+    `idle_timeout` is accepted for old callers and ignored (see `StreamRunner.run`).
 
     Returns:
         The counters (also logged).
@@ -116,18 +117,19 @@ def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: st
     stop = stop or StopFlag()
     options = {"bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS, **(kafka_options or {})}
     patience = ONCE_PATIENCE if once else None
-    what = f"Kafka at {cfg.kafka}"
     with stop.on_signals():
+        startup = Outage(f"Kafka at {cfg.kafka}", stop, log, patience)
         consumer = retry_kafka(lambda: make_consumer(cfg, [cfg.topic(d) for d in SOURCES], group_id, **options),
-                               what, stop, patience)
+                               startup)
         if consumer is None:
             return StreamStats()
         sink = retry_kafka(lambda: KafkaSink(cfg, client_id="logwarden-stream", max_block_ms=SINK_MAX_BLOCK_MS,
-                                             **options), what, stop, patience)
+                                             **options), startup)
         if sink is None:
             consumer.close(autocommit=False)
             return StreamStats()
         runner = StreamRunner(cfg, detector, consumer, sink, stop, patience)
+        runner.stats.kafka_retries = startup.retries
         try:
             runner.run(once=once)
         finally:

@@ -321,19 +321,19 @@ def run_indexer(cfg: Config, once: bool = False, group_id: str = "logwarden-inde
     patience = ONCE_PATIENCE if once else None
     indexer_stats = IndexStats()
     with stop.on_signals():
-        what = f"Kafka at {cfg.kafka}"
-        if retry_kafka(lambda: ensure_topics(cfg, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS), what, stop,
-                       patience) is None:
+        startup = Outage(f"Kafka at {cfg.kafka}", stop, log, patience)
+        if retry_kafka(lambda: ensure_topics(cfg, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS), startup) is None:
             return indexer_stats
-        consumer = retry_kafka(lambda: make_consumer(cfg, topics(cfg), group_id, **options), what, stop, patience)
+        consumer = retry_kafka(lambda: make_consumer(cfg, topics(cfg), group_id, **options), startup)
         if consumer is None:
             return indexer_stats
         sink = retry_kafka(lambda: KafkaSink(cfg, client_id="logwarden-indexer", max_block_ms=SINK_MAX_BLOCK_MS,
-                                             **options), what, stop, patience)
+                                             **options), startup)
         if sink is None:
             consumer.close(autocommit=False)
             return indexer_stats
         indexer = Indexer(cfg, client(cfg), sink, stop, patience)
+        indexer.stats.kafka_retries = startup.retries
         try:
             ConsumeLoop(consumer, indexer, stop, cfg.kafka, log).run(once=once, max_messages=max_messages)
             if once:
