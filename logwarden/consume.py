@@ -87,8 +87,10 @@ class StopFlag:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self.reason = ""  # what asked for the stop, e.g. "SIGTERM"
 
-    def set(self) -> None:
+    def set(self, reason: str = "a stop request") -> None:
+        self.reason = self.reason or reason
         self._event.set()
 
     def is_set(self) -> bool:
@@ -107,8 +109,8 @@ class StopFlag:
             return
 
         def request_stop(signum: int, frame: object) -> None:
-            log.info("%s received: finishing the batch in hand, then stopping", signal.Signals(signum).name)
-            self.set()
+            # nothing but the flag here: logging from a signal handler can re-enter a stream write
+            self.set(signal.Signals(signum).name)
 
         previous = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
@@ -195,6 +197,13 @@ class ConsumeLoop:
             ServerError: with `once`, Kafka unreachable or no partition assigned for ONCE_PATIENCE.
             Whatever the handler raises other than BatchAbandoned (its batch stays uncommitted).
         """
+        try:
+            self._run(once, max_messages)
+        finally:
+            if self.stop.is_set():
+                self.logger.info("%s received: stopped", self.stop.reason)
+
+    def _run(self, once: bool, max_messages: int | None) -> None:
         stats = self.handler.stats
         kafka = Outage(f"Kafka at {self.kafka}", self.stop, self.logger, ONCE_PATIENCE if once else None)
         unassigned_since = last_probe = time.monotonic()
