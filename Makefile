@@ -1,11 +1,12 @@
 # Two commands on a fresh machine (Python 3.11+, Java 17+, Maven):
 #   make demo   - install, start Kafka + Elasticsearch on loopback, ship + index + count a sample
 #   make test   - install, start the servers, run the whole test suite (unit, golden, real-server)
+#   make test-fast - no servers: ruff, mypy, `rules check` and the tests not marked `servers`
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install lint lab-down
+.PHONY: demo test test-fast install lint lab-down
 
 $(BIN)/logwarden: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,7 +21,11 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/logwarden rules check
+
+test-fast: install lint
+	$(BIN)/pytest -q -p no:cacheprovider -m "not servers"
 
 test: install lint
 	$(BIN)/logwarden lab up

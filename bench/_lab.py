@@ -11,8 +11,9 @@ from pathlib import Path
 from logwarden.config import Config, load
 from logwarden.shippers.base import DeadLetter, Event
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "data" / "evtx"
+ROOT = Path(__file__).resolve().parents[1]  # the checkout
+SHARED_DATA = ROOT.parent / "shared" / "data"  # public samples beside the checkout, when present
+SAMPLES = SHARED_DATA / "evtx"
 
 
 def lab_config() -> Config:

@@ -1,7 +1,7 @@
 """Benchmark: `hunt` over EVTX-ATTACK-SAMPLES with every SigmaHQ Windows rule, cold vs warm cache.
 
 Anchor: Zircolite took 2.5 s for these 277 files (8,255 events) with 2,171 rules on this kind of
-machine. Run: .venv/bin/python bench/bench_hunt.py [--rules DIR] [--samples DIR]
+machine. Run: .venv/bin/python -m bench.bench_hunt [--rules DIR] [--samples DIR]
 Prints the phases (rule load/compile, parse, match) for a cold cache (fresh cache dir) and a warm
 one, each in a fresh process so nothing is shared in memory.
 """
@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+from bench._lab import SHARED_DATA
 
 
 def one_run(rules: Path, samples: Path) -> dict[str, float]:
@@ -41,8 +41,8 @@ def one_run(rules: Path, samples: Path) -> dict[str, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rules", type=Path, default=SHARED / "sigmahq" / "rules" / "windows")
-    ap.add_argument("--samples", type=Path, default=SHARED / "evtx" / "EVTX-ATTACK-SAMPLES")
+    ap.add_argument("--rules", type=Path, default=SHARED_DATA / "sigmahq" / "rules" / "windows")
+    ap.add_argument("--samples", type=Path, default=SHARED_DATA / "evtx" / "EVTX-ATTACK-SAMPLES")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:

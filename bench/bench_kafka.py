@@ -1,7 +1,7 @@
 """kafka-python (the design card's client) vs confluent-kafka, produce and consume, on the real
 broker started by `logwarden lab up`; and the shipper's rate (parse + normalise + produce).
 
-    .venv/bin/python bench/bench_kafka.py [--n 100000]
+    .venv/bin/python -m bench.bench_kafka [--n 100000]
 
 Documents: the normalised shared EVTX samples when ../shared is there (cycled up to --n), else
 our own synthetic 4625 events. Prints events/s and the ratios measured in this one run.
@@ -10,16 +10,12 @@ our own synthetic 4625 events. Prints events/s and the ratios measured in this o
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import _lab  # noqa: E402
-
-from logwarden.shippers.base import dumps  # noqa: E402
+from bench import _lab
+from logwarden.shippers.base import dumps
 
 
 def messages(n: int) -> list[tuple[bytes, bytes, bytes]]:

@@ -1,6 +1,6 @@
 """Windows parsing throughput: raw pyevtx-rs vs our parser + normaliser (vs python-evtx on a subset).
 
-    .venv/bin/python bench/bench_parse.py [--repeat 3] [--no-python-evtx] [FOLDER]
+    .venv/bin/python -m bench.bench_parse [--repeat 3] [--no-python-evtx] [FOLDER]
 
 FOLDER defaults to ../shared/data/evtx (beside the repo). All rates are records per second over
 every .evtx file under FOLDER, best of --repeat runs (raw and ours alternated), measured in this one process so the
@@ -24,10 +24,9 @@ from pathlib import Path
 
 from evtx import PyEvtxParser
 
+from bench._lab import SAMPLES
 from logwarden.shippers.windows import iter_file, iter_paths
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = ROOT.parent / "shared" / "data" / "evtx"
 PY_EVTX_SUBSET = (  # small, cleanly parsed by python-evtx
     "DeepBlueCLI/evtx/password-spray.evtx",
     "EVTX-ATTACK-SAMPLES/Defense Evasion/DE_1102_security_log_cleared.evtx",
@@ -41,6 +40,7 @@ def raw(files: list[Path]) -> int:
         warnings.simplefilter("ignore")
         for path in files:
             for rec in PyEvtxParser(str(path), skip_errors=True).records_json():
+                assert rec is not None  # the stub's __next__ is Optional; a record is never None
                 json.loads(rec["data"])
                 n += 1
     return n
@@ -97,7 +97,7 @@ def line(label: str, n: int, seconds: float, width: int = 44) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("folder", nargs="?", default=str(DEFAULT))
+    ap.add_argument("folder", nargs="?", default=str(SAMPLES))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-python-evtx", action="store_true")
     args = ap.parse_args(argv)

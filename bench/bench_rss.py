@@ -1,7 +1,7 @@
 """Peak RSS of the shipper (`logwarden ship evtx`, a subprocess) on a ~300 MB event-XML input
 against a ~3 MB one: bounded memory means the two peaks are close, not 100x apart.
 
-    .venv/bin/python bench/bench_rss.py [--mb 300]
+    .venv/bin/python -m bench.bench_rss [--mb 300]
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import _lab
+from bench._lab import ROOT
 
-import _lab  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 BYTES_PER_EVENT = 1430  # one synthetic 4625 in XML, measured
 
 

@@ -4,7 +4,7 @@ Real Kafka (the lab must be up): a producer paces the shared EVTX-ATTACK-SAMPLES
 a fresh topic prefix at --rate events/s, stamping each message with its send time; the stream
 engine (all SigmaHQ Windows rules + ours) consumes them in the same process and, for every alert,
 records now - send time of the event that caused it. Prints p50/p99 and the achieved rate.
-Run: .venv/bin/python bench/bench_stream.py [--rate 5000] [--seconds 20]
+Run: .venv/bin/python -m bench.bench_stream [--rate 5000] [--seconds 20]
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+from bench._lab import SHARED_DATA
 
 
 def main() -> int:
@@ -38,8 +37,8 @@ def main() -> int:
     tag = f"lwbench{uuid.uuid4().hex[:6]}"
     cfg = dataclasses.replace(load(), topic_prefix=f"{tag}.")
     ensure_topics(cfg, datasets=("windows",), partitions=1)
-    detector = Detector(load_ruleset([DEFAULT_RULES, SHARED / "sigmahq" / "rules" / "windows"]))
-    docs = [d for _, d in iter_docs([SHARED / "evtx" / "EVTX-ATTACK-SAMPLES"], HuntStats())]
+    detector = Detector(load_ruleset([DEFAULT_RULES, SHARED_DATA / "sigmahq" / "rules" / "windows"]))
+    docs = [d for _, d in iter_docs([SHARED_DATA / "evtx" / "EVTX-ATTACK-SAMPLES"], HuntStats())]
     payloads = [json.dumps(d).encode() for d in docs]
     total = int(args.rate * args.seconds)
     producer = KafkaProducer(bootstrap_servers=cfg.kafka.split(","), linger_ms=5, acks=1)

@@ -1,6 +1,6 @@
 """Syslog receive-to-Kafka rate on the real lab (not a timed test).
 
-    python bench/bench_syslog.py [--messages 20000] [--udp-rates 5000,10000,20000]
+    .venv/bin/python -m bench.bench_syslog [--messages 20000] [--udp-rates 5000,10000,20000]
 
 Starts `logwarden ship syslog` (the real CLI, a subprocess) on ephemeral loopback ports with
 its own topic prefix, sends the mixed firewall/AV corpus of tests/textlogs/corpus.py, and
@@ -9,6 +9,10 @@ everything (`--max-messages N`: it stops after the Nth message and flushes). TCP
 connection, newline framing, sent as fast as the socket takes it. UDP: paced at each given rate;
 loss = sent - received (SO_RCVBUF as the receiver reports it). Topics are deleted afterwards.
 Needs `logwarden lab up`.
+
+Target: no UDP loss at 5,000 msg/s on loopback (the line marked "target"). This was an assertion
+of tests/textlogs/test_syslog_servers.py; a rate on a shared 2-core machine is a measurement, so
+the test now sends a few hundred messages/s and reconciles counts, and the rate is checked here.
 """
 
 from __future__ import annotations
@@ -23,16 +27,14 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench._lab import ROOT
+from logwarden.config import load
+from logwarden.kafka_io import delete_topics, ensure_topics
+from tests.textlogs.corpus import mixed
 
-from logwarden.config import load  # noqa: E402
-from logwarden.kafka_io import ensure_topics  # noqa: E402
-from tests.textlogs.corpus import mixed  # noqa: E402
-
+UDP_TARGET_RATE = 5_000.0  # msg/s the receiver must take over UDP without loss
 LISTENING = re.compile(r"listening udp=\('([\d.]+)', (\d+)\) tcp=\('([\d.]+)', (\d+)\) \(udp SO_RCVBUF=(\d+)\)")
 
 
@@ -41,7 +43,7 @@ def receiver(env: dict[str, str], n: int) -> tuple[subprocess.Popen[str], tuple[
                              "--tcp", "127.0.0.1:0", "--json", "--max-messages", str(n)],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
-    tail = []
+    tail: list[str] = []
     while True:
         line = proc.stderr.readline()
         if not line:
@@ -90,18 +92,6 @@ def run_udp(env: dict[str, str], msgs: list[bytes], rate: float) -> tuple[float,
     return sent_rate, len(msgs) / (time.perf_counter() - t0), counts, rcvbuf
 
 
-def delete_topics(bootstrap: str, prefix: str) -> None:
-    from kafka.admin import KafkaAdminClient
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        mine = [t for t in admin.list_topics() if t.startswith(prefix)]
-        if mine:
-            admin.delete_topics(mine)
-    finally:
-        admin.close()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--messages", type=int, default=20_000)
@@ -122,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
             shown = f"{rate:>9,.0f} msg/s" if not lost else "      n/a (loss)"
             print(f"UDP  {len(msgs):>7} msgs  paced {target:>7,.0f}/s (sent at {sent:,.0f}/s)  receive-to-Kafka "
                   f"{shown}  lost {lost} ({lost / len(msgs):.2%})  SO_RCVBUF {rcvbuf:,}")
+            if target == UDP_TARGET_RATE:
+                print(f"target: no UDP loss at {UDP_TARGET_RATE:,.0f} msg/s: {'met' if not lost else 'NOT met'}")
     finally:
-        delete_topics(cfg.kafka, cfg.topic_prefix)
+        delete_topics(cfg, cfg.topic_prefix)
     print(f"python {sys.version.split()[0]}, receiver = `logwarden ship syslog` subprocess, lab Kafka {cfg.kafka}")
     return 0
 

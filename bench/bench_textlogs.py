@@ -1,6 +1,6 @@
 """Parse rate per text-log format, one core, on generated lines (not a timed test).
 
-    python bench/bench_textlogs.py [--lines 50000]
+    .venv/bin/python -m bench.bench_textlogs [--lines 50000]
 
 Lines are the sources' golden lines that parse as events, varied per line (addresses, ports,
 counters) so no cache helps; each format is timed through its `parse_line` (decode, syslog
@@ -14,12 +14,12 @@ import importlib
 import re
 import sys
 import time
-from pathlib import Path
 
+from logwarden.resources import data_path
 from logwarden.shippers import autodetect, registry
 from logwarden.shippers.base import Event
 
-SHIPPERS = Path(importlib.import_module("logwarden.shippers").__file__).resolve().parent
+SHIPPERS = data_path("logwarden.shippers")
 SKIP = {"windows", "auto", "huorong"}
 
 

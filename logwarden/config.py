@@ -6,6 +6,8 @@
                                                         in ~/.cache/logwarden or LOGWARDEN_CACHE)
     es_timeout: 60                    LOGWARDEN_ES_TIMEOUT (seconds per request)
     state: .lab/state                 LOGWARDEN_STATE  (shipper checkpoints)
+    internal_networks: ""             LOGWARDEN_INTERNAL_NETWORKS (the site's own CIDRs, comma-separated;
+                                                        see logwarden/networks.py)
 
 The file is `logwarden.yml` in the working directory, or the path in LOGWARDEN_CONFIG / --config.
 """
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from logwarden import networks
 from logwarden.errors import ConfigError
 from logwarden.safe_text import redact_credentials
 
@@ -33,6 +36,7 @@ ENV = {
     "topic_prefix": "LOGWARDEN_TOPIC_PREFIX",
     "index_prefix": "LOGWARDEN_INDEX_PREFIX",
     "es_timeout": "LOGWARDEN_ES_TIMEOUT",
+    "internal_networks": "LOGWARDEN_INTERNAL_NETWORKS",
 }
 
 
@@ -45,6 +49,12 @@ class Config:
     topic_prefix: str = "logwarden."
     index_prefix: str = "logwarden-"
     es_timeout: str = "60"  # seconds per Elasticsearch request
+    internal_networks: str = ""  # the site's own CIDRs, comma-separated, added to logwarden.networks.INTERNAL
+
+    @property
+    def es_shown(self) -> str:
+        """The Elasticsearch URL safe to print (any password replaced by `***`)."""
+        return redact_credentials(self.elasticsearch)
 
     @property
     def home_path(self) -> Path:
@@ -125,6 +135,10 @@ def validate(cfg: Config) -> None:
     if not _PREFIX.match(cfg.index_prefix):
         raise ConfigError(f"index_prefix ({ENV['index_prefix']}): {cfg.index_prefix!r} must be lowercase letters, "
                           "digits, '.', '_' or '-', not starting with one of '._-'")
+    try:
+        networks.parse_extra(cfg.internal_networks)
+    except ValueError as exc:
+        raise ConfigError(f"internal_networks ({ENV['internal_networks']}): {exc}") from exc
     if not _TOPIC_PREFIX.match(cfg.topic_prefix):
         raise ConfigError(f"topic_prefix ({ENV['topic_prefix']}): {cfg.topic_prefix!r} may hold only letters, "
                           "digits, '.', '_' and '-'")

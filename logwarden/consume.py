@@ -30,8 +30,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, TypeVar
 
-from kafka.errors import CommitFailedError, KafkaError  # type: ignore[import-untyped]
-from kafka.structs import OffsetAndMetadata, TopicPartition  # type: ignore[import-untyped]
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from logwarden.errors import ServerError
 from logwarden.kafka_io import DeliveryError, drained

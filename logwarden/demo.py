@@ -4,6 +4,10 @@ runtime, then counted in Elasticsearch per event code and host.
 The scenario is the start of the incident (INCIDENT.md): a burst of failed RDP logons (4625)
 from an internet address against the internet-facing tax server, the successful RDP logon
 (4624, logon type 10) that follows, and the Security log being cleared (1102).
+
+`run` prints the steps for a person (stdout); failures are the typed errors of logwarden/errors.py
+raised by the lab and the clients, and a `ServerError` when Elasticsearch ends up without the
+documents Kafka acknowledged.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from logwarden.config import Config
+from logwarden.errors import ServerError
 from logwarden.shippers.windows import synth
 
 ATTACKER = "185.220.101.47"  # an internet address (documentation of the scenario, not a target)
@@ -58,6 +63,11 @@ def counts(cfg: Config) -> list[dict[str, Any]]:
 
 
 def run(cfg: Config, out: Any = print, start_lab: bool = True) -> int:
+    """Ship, index and count the demo events; returns 0.
+
+    Raises:
+        ServerError: the servers could not be started or reached, or the documents are missing.
+    """
     from logwarden.es_io import client, install_templates
     from logwarden.kafka_io import KafkaSink, ensure_topics
     from logwarden.pipelines.indexer import run_indexer
@@ -90,6 +100,9 @@ def run(cfg: Config, out: Any = print, start_lab: bool = True) -> int:
         f"dead letters: {stats.dead_lettered}")
     out(f"5/5 documents in Elasticsearch ({cfg.index_pattern('windows')}), per event code and host:")
     rows = counts(cfg)
+    if sum(row["documents"] for row in rows) < summary.produced:
+        raise ServerError(f"Elasticsearch holds {sum(row['documents'] for row in rows)} documents in "
+                          f"{cfg.index_pattern('windows')}, Kafka acknowledged {summary.produced}")
     out(f"    {'event.code':<12}{'host.name':<20}{'documents':>10}")
     for row in rows:
         out(f"    {row['event.code']:<12}{row['host.name']:<20}{row['documents']:>10}")
@@ -102,5 +115,6 @@ def run(cfg: Config, out: Any = print, start_lab: bool = True) -> int:
         src = hit[0]["_source"]
         out(f"    RDP logon: {src['user']['name']} from {src['source']['ip']} on {src['host']['name']} "
             f"at {src['@timestamp']}")
-    out("Kibana users: point an index pattern at logwarden-windows-* (docker-compose.yml runs the full stack).")
+    out(f"Kibana users: point an index pattern at {cfg.index_pattern('windows')} "
+        "(docker-compose.yml runs the full stack).")
     return 0

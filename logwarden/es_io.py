@@ -1,13 +1,17 @@
-"""Elasticsearch wiring: the client and template installation."""
+"""Elasticsearch wiring: the client and template installation.
+
+The index template is generated from the field schema by logwarden/schema_template.py for the configured
+index prefix, so `setup` with LOGWARDEN_INDEX_PREFIX=soc- installs a `soc-*` template and the
+documents get the declared mappings whatever the prefix.
+"""
 
 from __future__ import annotations
 
-import json
-from importlib import resources
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from logwarden import schema_template
 from logwarden.config import Config
 
 
@@ -17,19 +21,21 @@ def client(cfg: Config, **overrides: Any) -> Elasticsearch:
     return Elasticsearch(cfg.elasticsearch, **options)
 
 
-def templates() -> dict[str, dict[str, Any]]:
-    """Index templates shipped in pipelines/elasticsearch/*.json, by name (the file stem)."""
-    folder = resources.files("logwarden.pipelines") / "elasticsearch"
-    out = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            out[entry.name[: -len(".json")]] = json.loads(entry.read_text(encoding="utf-8"))
-    return out
+def templates(index_prefix: str = schema_template.DEFAULT_INDEX_PREFIX) -> dict[str, dict[str, Any]]:
+    """The index templates for `index_prefix`, by name (one: every dataset shares the schema)."""
+    return {schema_template.template_name(index_prefix): schema_template.index_template(index_prefix)}
 
 
-def install_templates(es: Elasticsearch) -> list[str]:
+def install_templates(es: Elasticsearch, index_prefix: str = schema_template.DEFAULT_INDEX_PREFIX) -> list[str]:
+    """Put the templates for `index_prefix` (replacing earlier versions of the same name).
+
+    Returns:
+        The names installed.
+    Raises:
+        elasticsearch.ApiError / TransportError: the server refused or was unreachable.
+    """
     names = []
-    for name, body in templates().items():
+    for name, body in templates(index_prefix).items():
         es.indices.put_index_template(name=name, **body)
         names.append(name)
     return names

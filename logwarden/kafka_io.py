@@ -16,9 +16,9 @@ import dataclasses
 import hashlib
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer  # type: ignore[import-untyped]
-from kafka.admin import KafkaAdminClient, NewTopic  # type: ignore[import-untyped]
-from kafka.errors import KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from logwarden.config import Config
 from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, Event, dumps

@@ -1,9 +1,11 @@
 """`logwarden dashboards build|check|query|import`: the Kibana saved objects for the SOC.
 
-    build    dashboards/src/*.yml -> dashboards/logwarden.ndjson
+    build    dashboards/src/*.yml -> dashboards/logwarden.ndjson (default prefix), or with
+             --index-prefix / --internal-networks a site's own file (-o FILE)
     check    exit 1 if the NDJSON is stale or structurally broken (CI)
     query    run every panel's query + aggregation on Elasticsearch (this config's index prefix)
-    import   POST the NDJSON to Kibana's saved-objects import API
+    import   POST to Kibana's saved-objects import API the objects generated for this config's
+             index prefix and internal networks (or --file as it is)
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from logwarden import networks
+from logwarden.errors import InputError, UsageError
+from logwarden.networks import Range
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from logwarden.dashboards import OUT, SRC
+    from logwarden.dashboards import INDEX_PREFIX, OUT, SRC
 
     p = sub.add_parser("dashboards", help="Kibana saved objects: build, check, query against ES, import")
     dsub = p.add_subparsers(dest="dashboards_command", metavar="ACTION")
@@ -28,7 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = dsub.add_parser("check", help="exit 1 if the NDJSON is stale or broken")
     for sp in (b, c):
         sp.add_argument("--src", type=Path, default=SRC, help=f"source folder (default {SRC})")
-        sp.add_argument("--out", type=Path, default=OUT, help=f"NDJSON file (default {OUT})")
+        sp.add_argument("--out", "-o", type=Path, default=OUT, help=f"NDJSON file (default {OUT})")
+    b.add_argument("--index-prefix", default=INDEX_PREFIX,
+                   help=f"the data views' index prefix (default {INDEX_PREFIX}, the committed file's)")
+    b.add_argument("--internal-networks", default="",
+                   help="the site's own CIDRs, comma-separated, added to the queries' network lists")
     b.set_defaults(func=run_build)
     c.set_defaults(func=run_check)
     q = dsub.add_parser("query", help="run every panel on Elasticsearch and print hits and top buckets")
@@ -39,7 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_query)
     i = dsub.add_parser("import", help="import the NDJSON into Kibana (overwrites objects with the same ids)")
     i.add_argument("--kibana", required=True, help="Kibana URL, e.g. http://localhost:5601")
-    i.add_argument("--file", type=Path, default=OUT, help=f"NDJSON file (default {OUT})")
+    what = i.add_mutually_exclusive_group()
+    what.add_argument("--file", type=Path, help="import this NDJSON file as it is")
+    what.add_argument("--index-prefix", help="generate the objects for this index prefix (default: the config's)")
     i.add_argument("--space", help="Kibana space id (default: the default space)")
     i.add_argument("--user", help="basic auth user; password from LOGWARDEN_KIBANA_PASSWORD")
     i.add_argument("--api-key", help="API key (base64 id:key); or LOGWARDEN_KIBANA_API_KEY")
@@ -48,18 +60,43 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
-def run_build(args: argparse.Namespace) -> int:
+def _site(index_prefix: str, internal_networks: str) -> tuple[str, tuple[Range, ...]]:
+    """Validated site settings, as `logwarden.config` validates them.
+
+    Raises:
+        UsageError: a prefix or a network list that cannot be used.
+    """
+    from logwarden.config import Config, ConfigError, validate
+
+    try:
+        validate(Config(index_prefix=index_prefix, internal_networks=internal_networks))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    return index_prefix, networks.parse_extra(internal_networks)
+
+
+def _render(src: Path, index_prefix: str, internal_extra: tuple[Range, ...]) -> str:
+    """The NDJSON for a site, checked.
+
+    Raises:
+        UsageError: a source file is invalid.
+        InputError: the generated objects are structurally broken.
+    """
     from logwarden.dashboards import SpecError, parse_ndjson, problems, render
 
     try:
-        text = render(args.src)
+        text = render(src, index_prefix, internal_extra)
     except SpecError as exc:
-        print(f"dashboards: {exc}", file=sys.stderr)
-        return 2
-    found = problems(parse_ndjson(text))
+        raise UsageError(str(exc)) from exc
+    found = problems(parse_ndjson(text), index_prefix)
     if found:
-        print("dashboards: generated objects are broken:\n  " + "\n  ".join(found), file=sys.stderr)
-        return 1
+        raise InputError("generated objects are broken: " + "; ".join(found))
+    return text
+
+
+def run_build(args: argparse.Namespace) -> int:
+    index_prefix, internal_extra = _site(args.index_prefix, args.internal_networks)
+    text = _render(args.src, index_prefix, internal_extra)
     args.out.write_text(text, encoding="utf-8")
     n = text.count("\n")
     print(f"dashboards: wrote {n} saved objects to {args.out}")
@@ -124,8 +161,17 @@ def multipart(field: str, filename: str, content: bytes) -> tuple[bytes, str]:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    content = args.file.read_bytes()
-    body, ctype = multipart("file", args.file.name, content)
+    from logwarden.config import load
+    from logwarden.dashboards import SRC
+
+    if args.file:
+        content, name = args.file.read_bytes(), args.file.name
+    else:
+        cfg = load(args.config)
+        index_prefix, internal_extra = _site(args.index_prefix or cfg.index_prefix, cfg.internal_networks)
+        content, name = _render(SRC, index_prefix, internal_extra).encode("utf-8"), "logwarden.ndjson"
+        print(f"dashboards: objects for index prefix {index_prefix!r}", file=sys.stderr)
+    body, ctype = multipart("file", name, content)
     base = args.kibana.rstrip("/") + (f"/s/{args.space}" if args.space else "")
     req = urllib.request.Request(f"{base}/api/saved_objects/_import?overwrite=true", data=body, method="POST",
                                  headers={"kbn-xsrf": "true", "Content-Type": ctype})

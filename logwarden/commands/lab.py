@@ -1,12 +1,21 @@
-"""`logwarden lab up|down|status`: the local Kafka + Elasticsearch runtime."""
+"""`logwarden lab up|down|status|demo`: the local Kafka + Elasticsearch runtime.
+
+The status table (or `--json`) is the only thing on stdout; progress goes to the log (stderr).
+Errors follow logwarden/errors.py: a server that cannot be started raises `ServerError` (exit 3),
+and `up`/`status` exit 3 as well when a server is not healthy, after printing the statuses.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 from dataclasses import asdict
 
 from logwarden.config import load
+from logwarden.errors import ServerError
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Returns 0; raises ServerError when a server is not healthy after `up` or in `status`."""
     from logwarden.runtime.lab import Lab
 
     cfg = load(args.config)
@@ -33,12 +43,8 @@ def run(args: argparse.Namespace) -> int:
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
         return 0
     if args.action == "up":
-        print("starting Kafka and Elasticsearch (first run downloads them from Maven Central)...", flush=True)
-        try:
-            statuses = lab.up()
-        except Exception as exc:  # noqa: BLE001 - report the reason, exit 3
-            print(f"lab up failed: {exc}")
-            return 3
+        log.info("starting Kafka and Elasticsearch (the first run downloads them from Maven Central)")
+        statuses = lab.up()
     else:
         statuses = lab.status()
     if args.json:
@@ -47,4 +53,7 @@ def run(args: argparse.Namespace) -> int:
         for s in statuses:
             state = "healthy" if s.healthy else ("running, not healthy" if s.running else "down")
             print(f"{s.name:14} {s.address:26} {state:22} pid={s.pid or '-'} {s.detail}")
-    return 0 if all(s.healthy for s in statuses) else 3
+    unhealthy = [s.name for s in statuses if not s.healthy]
+    if unhealthy:
+        raise ServerError(f"not healthy: {', '.join(unhealthy)}")
+    return 0

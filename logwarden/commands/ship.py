@@ -1,14 +1,17 @@
 """`logwarden ship evtx PATH...` (Windows event logs); `ship syslog` / `ship file` come from
-logwarden.commands.ship_text when present."""
+logwarden.commands.ship_text when present. Errors are raised (logwarden/errors.py): a missing
+path is a usage error (2), Kafka unreachable or not acknowledging a server error (3); exit 1
+when files could not be read."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from logwarden.config import load
+from logwarden.errors import ServerError, UsageError
+from logwarden.safe_text import printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,8 +42,7 @@ def run_evtx(args: argparse.Namespace) -> int:
     cfg = load(args.config)
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
-        print(f"ship: no such file or folder: {', '.join(missing)}", file=sys.stderr)
-        return 2
+        raise UsageError(f"no such file or folder: {printable(', '.join(missing))}")
     state = Path(args.state) if args.state else cfg.state_path / "ship-evtx.json"
     checkpoints = Checkpoints(state)
     if args.from_start:
@@ -48,14 +50,12 @@ def run_evtx(args: argparse.Namespace) -> int:
     try:
         sink = KafkaSink(cfg)
     except KafkaError as exc:
-        print(f"ship: Kafka at {cfg.kafka} not reachable: {exc}", file=sys.stderr)
-        return 3
+        raise ServerError(f"Kafka at {cfg.kafka} not reachable: {exc}") from exc
     try:
         summary = ship_files(iter_paths(args.paths), lambda p, skip: iter_file(p, skip=skip), sink, checkpoints,
                              progress=not args.no_progress)
-    except DeliveryError as exc:
-        print(f"ship: {exc} (checkpoint not advanced; rerun to resume)", file=sys.stderr)
-        return 3
+    except (DeliveryError, KafkaError) as exc:
+        raise ServerError(f"{exc} (checkpoint not advanced; rerun to resume)") from exc
     finally:
         sink.producer.close(timeout=10)
     if args.json:

@@ -4,22 +4,32 @@
                           [--max-messages N] [--duration S] [--json]
     logwarden ship file PATH --source NAME|auto [--follow] [--state FILE] [--host NAME] [--json]
 
-Exit codes: 0 ok, 2 usage/config error, 3 Kafka not reachable or delivery failed.
+Which sources `ship file` reads (and follows) is what their declarations say (the registry).
+Errors are raised (logwarden/errors.py): exit 1 when `ship file` met dead letters (the good
+records are shipped all the same), 2 usage/config error, 3 Kafka not reachable or delivery failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import socket
-import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+from logwarden.errors import InputError, ServerError, UsageError
+from logwarden.safe_text import printable
+from logwarden.shippers.base import DEADLETTER
+
+log = logging.getLogger(__name__)
+
 
 def register_ship(ship_sub: argparse._SubParsersAction) -> None:
+    from logwarden.shippers.registry import Names
+
     sp = ship_sub.add_parser("syslog", help="receive syslog (RFC 3164/5424, UDP/TCP/TLS), firewall and AV formats")
     sp.add_argument("--udp", metavar="HOST:PORT", help="UDP listen address, e.g. 0.0.0.0:5514")
     sp.add_argument("--tcp", metavar="HOST:PORT", help="TCP listen address (newline or octet-counted framing)")
@@ -31,18 +41,26 @@ def register_ship(ship_sub: argparse._SubParsersAction) -> None:
     sp.set_defaults(func=run_syslog)
     fp = ship_sub.add_parser("file", help="a firewall/AV log file (or Huorong log.db), optionally followed")
     fp.add_argument("path")
-    fp.add_argument("--source", required=True, help="parser name (see `logwarden parse --help`) or auto")
-    fp.add_argument("--follow", action="store_true", help="keep reading; follow rotation")
+    source = fp.add_argument("--source", required=True, metavar="NAME", help="the log source: %(known)s")
+    source.known = Names(lambda s: s.tailable, auto=True)  # type: ignore[attr-defined]  # listed when shown
+    fp.add_argument("--follow", action="store_true",
+                    help="keep reading; follow rotation (sources that can: %(followable)s)")
     fp.add_argument("--state", help="checkpoint file (default: <state>/ship-file-<name>.json)")
     fp.add_argument("--host", help="host.name for sources without one (default: this host)")
     fp.add_argument("--json", action="store_true", help="print the counts as JSON")
     fp.set_defaults(func=run_file)
+    follow = next(a for a in fp._actions if a.dest == "follow")
+    follow.followable = Names(lambda s: s.follow, auto=True)  # type: ignore[attr-defined]
 
 
 def _sink(cfg: Any) -> Any:
-    from logwarden.kafka_io import KafkaSink
+    """The Kafka sink. Raises ServerError when Kafka cannot be reached."""
+    from logwarden.kafka_io import KafkaError, KafkaSink
 
-    return KafkaSink(cfg)
+    try:
+        return KafkaSink(cfg)
+    except KafkaError as exc:
+        raise ServerError(f"Kafka at {cfg.kafka} not reachable: {exc}") from exc
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -56,43 +74,37 @@ def _report(counts: dict[str, Any], as_json: bool) -> None:
 
 
 def run_syslog(args: argparse.Namespace) -> int:
-    from logwarden.config import ConfigError, load
+    from logwarden.config import load
+    from logwarden.kafka_io import DeliveryError, KafkaError
+    from logwarden.shippers import autodetect
     from logwarden.shippers.syslog import SyslogServer, parse_hostport, tls_context
 
     if not args.udp and not args.tcp:
-        print("ship syslog: give --udp and/or --tcp", file=sys.stderr)
-        return 2
+        raise UsageError("give --udp and/or --tcp")
     if bool(args.tls_cert) != bool(args.tls_key):
-        print("ship syslog: --tls-cert and --tls-key go together", file=sys.stderr)
-        return 2
+        raise UsageError("--tls-cert and --tls-key go together")
+    cfg = load(args.config)
     try:
-        cfg = load(args.config)
         udp = parse_hostport(args.udp) if args.udp else None
         tcp = parse_hostport(args.tcp) if args.tcp else None
         tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
-    except (ConfigError, ValueError, OSError) as exc:
-        print(f"ship syslog: {exc}", file=sys.stderr)
-        return 2
-    try:
-        sink = _sink(cfg)
-    except Exception as exc:  # noqa: BLE001 - any client error here means Kafka is unreachable
-        print(f"ship syslog: Kafka at {cfg.kafka} not reachable: {exc}", file=sys.stderr)
-        return 3
+    except (ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from exc
+    autodetect.load()
+    sink = _sink(cfg)
     stop = threading.Event()
     _stop_on_signals(stop)
     try:
         server = SyslogServer(sink, udp=udp, tcp=tcp, tls=tls).start()
     except OSError as exc:
-        print(f"ship syslog: cannot listen: {exc}", file=sys.stderr)
         sink.close()
-        return 2
-    print(f"ship syslog: listening udp={server.udp_address} tcp={server.tcp_address} "
-          f"(udp SO_RCVBUF={server.udp_rcvbuf})", file=sys.stderr)
+        raise UsageError(f"cannot listen: {exc}") from exc
+    log.info("listening udp=%s tcp=%s (udp SO_RCVBUF=%s)", server.udp_address, server.tcp_address,
+             server.udp_rcvbuf)
     try:
         counters = server.serve_until(args.max_messages, args.duration, stop)
-    except Exception as exc:  # noqa: BLE001 - delivery failure
-        print(f"ship syslog: {exc}", file=sys.stderr)
-        return 3
+    except (DeliveryError, KafkaError) as exc:
+        raise ServerError(str(exc)) from exc
     finally:
         sink.close()
     _report(counters.as_dict(), args.json)
@@ -100,38 +112,34 @@ def run_syslog(args: argparse.Namespace) -> int:
 
 
 def run_file(args: argparse.Namespace) -> int:
-    from logwarden.config import ConfigError, load
+    from logwarden.config import load
+    from logwarden.kafka_io import DeliveryError, KafkaError
     from logwarden.shippers import registry, textlog
     from logwarden.shippers.filetail import FileTail
 
-    if args.source not in registry.PARSERS or args.source == "windows":
-        print(f"ship file: unknown source {args.source!r}; known: "
-              f"{', '.join(sorted(set(registry.PARSERS) - {'windows'}))}", file=sys.stderr)
-        return 2
+    if not registry.can_tail(args.source):  # UnknownSource (exit 2) for a name nobody declares
+        raise UsageError(f"source {args.source!r} is not read by `ship file`; sources that are: "
+                         f"{registry.Names(lambda s: s.tailable, auto=True)}")
     if not Path(args.path).exists() and not args.follow:
-        print(f"ship file: no such file: {args.path}", file=sys.stderr)
-        return 2
-    try:
-        cfg = load(args.config)
-    except ConfigError as exc:
-        print(f"ship file: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(f"no such file: {printable(args.path)}")
+    cfg = load(args.config)
     textlog.CONFIG.hostname = args.host or textlog.CONFIG.hostname or socket.gethostname()
     safe = "".join(c if c.isalnum() else "_" for c in str(Path(args.path).resolve()))[-120:]
     state = Path(args.state) if args.state else cfg.state_path / f"ship-file-{args.source}-{safe}.json"
+    if args.follow and not registry.can_follow(args.source):
+        raise UsageError(f"source {args.source!r} cannot be followed; sources that can: "
+                         f"{registry.Names(lambda s: s.follow, auto=True)}")
+    sink = _sink(cfg)
     try:
-        sink = _sink(cfg)
-    except Exception as exc:  # noqa: BLE001
-        print(f"ship file: Kafka at {cfg.kafka} not reachable: {exc}", file=sys.stderr)
-        return 3
-    tail = FileTail(args.path, args.source, sink, state, follow=args.follow)
-    _stop_on_signals(tail.stop_event)
-    try:
+        tail = FileTail(args.path, args.source, sink, state, follow=args.follow)
+        _stop_on_signals(tail.stop_event)
         counts = tail.run()
-    except Exception as exc:  # noqa: BLE001 - delivery failure: checkpoint not advanced
-        print(f"ship file: {exc} (checkpoint not advanced; rerun to resume)", file=sys.stderr)
-        return 3
+    except (DeliveryError, KafkaError) as exc:
+        raise ServerError(f"{exc} (checkpoint not advanced; rerun to resume)") from exc
     finally:
         sink.close()
     _report(counts, args.json)
+    if counts["dead"]:
+        raise InputError(f"{counts['dead']} of {counts['sent']} records were dead letters "
+                         f"(sent to {cfg.topic(DEADLETTER)}); the others were shipped")
     return 0

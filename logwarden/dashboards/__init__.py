@@ -5,22 +5,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from logwarden.networks import Range
 from logwarden.resources import dashboards_dir
 
 from .saved_objects import build_objects, to_ndjson
-from .spec import DATA_VIEWS, Dashboard, SpecError, load_dashboards
+from .spec import DATA_VIEWS, INDEX_PREFIX, Dashboard, SpecError, data_views, load_dashboards
 from .validate import parse_ndjson, problems
 
 SRC = dashboards_dir() / "src"
 OUT = dashboards_dir() / "logwarden.ndjson"
 
-__all__ = ["DATA_VIEWS", "OUT", "SRC", "Dashboard", "SpecError", "build_objects", "check", "load_dashboards",
-           "parse_ndjson", "problems", "render", "to_ndjson"]
+__all__ = ["DATA_VIEWS", "INDEX_PREFIX", "OUT", "SRC", "Dashboard", "SpecError", "build_objects", "check",
+           "data_views", "load_dashboards", "parse_ndjson", "problems", "render", "to_ndjson"]
 
 
-def render(src: Path = SRC) -> str:
-    """The NDJSON text the sources generate."""
-    return to_ndjson(build_objects(load_dashboards(src)))
+def render(src: Path = SRC, index_prefix: str = INDEX_PREFIX, internal_extra: tuple[Range, ...] = ()) -> str:
+    """The NDJSON text the sources generate for a site: its index prefix (data views) and its own
+    internal ranges (added to the network lists of the queries). The committed file uses the
+    defaults."""
+    return to_ndjson(build_objects(load_dashboards(src), index_prefix, internal_extra))
 
 
 def check(src: Path = SRC, out: Path = OUT) -> list[str]:

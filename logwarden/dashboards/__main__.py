@@ -1,20 +1,15 @@
-"""`python -m logwarden.dashboards build|check|query|import` (same as `logwarden dashboards ...`)."""
+"""`python -m logwarden.dashboards build|check|query|import` (same as `logwarden dashboards ...`,
+and through the same CLI, so errors become the same one line and exit code)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from logwarden.commands import dashboards
+    from logwarden import cli
 
-    parser = argparse.ArgumentParser(prog="python -m logwarden.dashboards")
-    parser.add_argument("--config", help="YAML config file (default: ./logwarden.yml if present)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    dashboards.register(sub)
-    args = parser.parse_args(["dashboards", *(sys.argv[1:] if argv is None else argv)])
-    return int(args.func(args) or 0)
+    return cli.main(["dashboards", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -38,9 +38,13 @@ class PanelResult:
 
 
 def rewrite_index(title: str, index_prefix: str) -> str:
-    """Data view title (logwarden-windows-*[,...]) -> the same patterns under another prefix."""
+    """Data view title (logwarden-windows-*[,...]) -> the same patterns under another prefix
+    (patterns already under `index_prefix`, from `dashboards build --index-prefix`, stay)."""
     parts = []
     for pattern in title.split(","):
+        if pattern.startswith(index_prefix):
+            parts.append(pattern)
+            continue
         if not pattern.startswith(INDEX_PREFIX):
             raise ValueError(f"data view pattern {pattern!r} does not start with {INDEX_PREFIX}")
         parts.append(index_prefix + pattern[len(INDEX_PREFIX):])

@@ -2,7 +2,7 @@
 
 Format (imports into Kibana 8.x and 9.x; objects carry the migration versions Kibana 8.x exports
 write, so Kibana runs only its later migrations on import):
-- `index-pattern` (data view) per DATA_VIEWS entry, timeFieldName @timestamp;
+- `index-pattern` (data view) per data_views() entry (for the configured index prefix), timeFieldName @timestamp;
 - `visualization` (legacy aggregation-based: `histogram`, `table`, `metric`; visState + a Lucene
   query in kibanaSavedObjectMeta.searchSourceJSON with indexRefName) or `search` (saved search
   with columns) per panel;
@@ -20,7 +20,9 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from .spec import DATA_VIEWS, TIME_FIELD, Dashboard, DataView, Panel
+from logwarden.networks import Range
+
+from .spec import INDEX_PREFIX, TIME_FIELD, Dashboard, DataView, Panel, data_views, expand_networks
 
 NAMESPACE = uuid.UUID("5d0c6a8e-3f0e-5b6a-9a52-6c6f67776172")
 CORE_MIGRATION = "8.8.0"
@@ -140,10 +142,10 @@ def vis_state(panel: Panel) -> dict[str, Any]:
     raise ValueError(f"not a visualization: {panel.vis}")
 
 
-def panel_object(dashboard: Dashboard, panel: Panel) -> dict[str, Any]:
+def panel_object(dashboard: Dashboard, panel: Panel, internal_extra: tuple[Range, ...] = ()) -> dict[str, Any]:
     oid = panel_object_id(dashboard, panel)
     refs = [{"id": data_view_id(panel.data_view), "name": INDEX_REF, "type": "index-pattern"}]
-    meta = {"searchSourceJSON": _search_source(panel.query)}
+    meta = {"searchSourceJSON": _search_source(expand_networks(panel.query, internal_extra))}
     if panel.vis == "search":
         return _saved("search", oid, {
             "columns": list(panel.columns), "description": panel.description, "grid": {}, "hideChart": False,
@@ -188,12 +190,14 @@ def dashboard_object(dashboard: Dashboard) -> dict[str, Any]:
     }, refs)
 
 
-def build_objects(dashboards: list[Dashboard]) -> list[dict[str, Any]]:
-    """Data views (the ones any panel uses, in DATA_VIEWS order), panels, dashboards."""
+def build_objects(dashboards: list[Dashboard], index_prefix: str = INDEX_PREFIX,
+                  internal_extra: tuple[Range, ...] = ()) -> list[dict[str, Any]]:
+    """Data views (the ones any panel uses, in data_views() order) over `index_prefix`, panels (network
+    placeholders expanded with the site's extra internal ranges), dashboards."""
     used = {p.data_view for d in dashboards for p in d.panels}
-    objects = [data_view_object(dv) for key, dv in DATA_VIEWS.items() if key in used]
+    objects = [data_view_object(dv) for key, dv in data_views(index_prefix).items() if key in used]
     for d in dashboards:
-        objects += [panel_object(d, p) for p in d.panels]
+        objects += [panel_object(d, p, internal_extra) for p in d.panels]
     objects += [dashboard_object(d) for d in dashboards]
     return objects
 

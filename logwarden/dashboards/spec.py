@@ -6,7 +6,9 @@
       - id: failed-logons-over-time       unique in the file: the saved object's id derives from it
         title: Failed logons over time by source address
         data_view: windows                 a key of DATA_VIEWS
-        query: 'event.code:4625'           Lucene (query_string), exactly what Elasticsearch runs
+        query: 'event.code:4625'           Lucene (query_string), exactly what Elasticsearch runs;
+                                           {{not_public:source.ip}} / {{internal:source.ip}} expand to
+                                           the CIDR lists of logwarden.networks at build time
         time_field: '@timestamp'           must be the data view's time field
         vis: date_histogram                date_histogram | terms_table | metric | search
         split: source.ip                   date_histogram: one series per top value (optional)
@@ -30,6 +32,10 @@ from typing import Any
 
 import yaml
 
+from logwarden import networks
+from logwarden.networks import Range
+from logwarden.schema import ALL_DATASETS, EVENT_DATASETS
+
 TIME_FIELD = "@timestamp"
 VIS_KINDS = ("date_histogram", "terms_table", "metric", "search")
 METRIC_TYPES = ("count", "cardinality")
@@ -44,20 +50,32 @@ class DataView:
     time_field: str = TIME_FIELD
 
 
-# Index names: logwarden-<dataset>-YYYY.MM.DD (pipelines/indexer.py), alerts from `detect`.
-DATA_VIEWS: dict[str, DataView] = {
-    dv.key: dv
-    for dv in (
-        DataView("windows", "logwarden Windows events", "logwarden-windows-*"),
-        DataView("firewall", "logwarden firewall", "logwarden-firewall-*"),
-        DataView("av", "logwarden antivirus", "logwarden-av-*"),
-        DataView("alerts", "logwarden alerts", "logwarden-alerts-*"),
-        DataView("deadletter", "logwarden dead letters", "logwarden-deadletter-*"),
-        DataView("events", "logwarden events (Windows, firewall, AV)",
-                 "logwarden-windows-*,logwarden-firewall-*,logwarden-av-*"),
-    )
-}
-INDEX_PREFIX = "logwarden-"
+INDEX_PREFIX = "logwarden-"  # the default index_prefix of logwarden.config: the committed NDJSON uses it
+_VIEW_NAMES = {"windows": "Windows events", "firewall": "firewall", "av": "antivirus", "alerts": "alerts",
+               "deadletter": "dead letters"}
+
+
+def data_views(index_prefix: str = INDEX_PREFIX) -> dict[str, DataView]:
+    """One data view per dataset of logwarden.schema (indices <prefix><dataset>-YYYY.MM.DD, written
+    by the indexer and `detect`), and `events` over the datasets shippers produce."""
+    views = {d: DataView(d, f"logwarden {_VIEW_NAMES.get(d, d)}", f"{index_prefix}{d}-*") for d in ALL_DATASETS}
+    views["events"] = DataView("events", f"logwarden events ({', '.join(EVENT_DATASETS)})",
+                               ",".join(f"{index_prefix}{d}-*" for d in EVENT_DATASETS))
+    return views
+
+
+DATA_VIEWS: dict[str, DataView] = data_views()
+NETWORK_PLACEHOLDER = re.compile(r"\{\{(internal|not_public):([A-Za-z0-9_.@]+)\}\}")
+
+
+def expand_networks(query: str, internal_extra: tuple[Range, ...] = ()) -> str:
+    """`{{internal:FIELD}}` / `{{not_public:FIELD}}` -> FIELD:("10.0.0.0/8" OR ...), the lists of
+    logwarden.networks (plus the site's configured internal ranges)."""
+    def one(m: re.Match[str]) -> str:
+        ranges = networks.internal(internal_extra) if m[1] == "internal" else networks.not_public(internal_extra)
+        return f"{m[2]}:{networks.lucene_list(ranges)}"
+
+    return NETWORK_PLACEHOLDER.sub(one, query)
 
 
 @dataclass(frozen=True, slots=True)

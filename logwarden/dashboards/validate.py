@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .spec import DATA_VIEWS, TIME_FIELD
+from .spec import INDEX_PREFIX, TIME_FIELD, data_views
 
 KNOWN_TYPES = {"index-pattern", "visualization", "search", "dashboard"}
 
@@ -22,12 +22,12 @@ def parse_ndjson(text: str) -> list[dict[str, Any]]:
     return objects
 
 
-def problems(objects: list[dict[str, Any]]) -> list[str]:
-    """Every structural problem found (empty = fine)."""
+def problems(objects: list[dict[str, Any]], index_prefix: str = INDEX_PREFIX) -> list[str]:
+    """Every structural problem found (empty = fine); data views must be ours under `index_prefix`."""
     out: list[str] = []
     by_key: dict[tuple[str, str], dict[str, Any]] = {}
     ids: set[str] = set()
-    titles = {dv.title for dv in DATA_VIEWS.values()}
+    titles = {dv.title for dv in data_views(index_prefix).values()}
     for o in objects:
         t, oid = o.get("type"), o.get("id")
         if t not in KNOWN_TYPES or not isinstance(oid, str):

@@ -5,11 +5,16 @@ dsl:    the same wrapped in Elasticsearch query DSL
 esql:   ES|QL queries (for full-stack users; the test server has no ES|QL)
 kibana: NDJSON of Kibana detection rules (siem_rule_ndjson), for Kibana's own engine
 Correlation rules have no Lucene form; they are listed as skipped (the es engine runs them).
+
+Exports that name indices (kibana, esql) name the configured ones: `<index_prefix><dataset>-*`
+for the dataset the rule's logsource reads (windows, firewall, av; all three when it says
+neither), so a SOC with LOGWARDEN_INDEX_PREFIX=soc- gets rules that search soc-windows-*.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +23,12 @@ import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.processing.pipeline import ProcessingPipeline
+from sigma.rule import SigmaRule
 
+from logwarden import schema
+from logwarden.config import load
 from logwarden.pipelines.sigma.loader import HERE, load_pipeline
+from logwarden.schema import EVENT_DATASETS
 
 from .compiler import rule_files
 
@@ -37,24 +46,57 @@ class Converted:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path or id, reason)
 
 
+def caseless_pipeline() -> ProcessingPipeline:
+    """caseless.yml, its list of fields that keep their name completed from the schema: every
+    declared field without a `.caseless` sub-field (ip, numbers, dates, unindexed keywords)."""
+    data = yaml.safe_load((HERE / "caseless.yml").read_text(encoding="utf-8"))
+    keep = data["transformations"][0]["field_name_conditions"][0]
+    keep["fields"] = [*keep["fields"], *(re.escape(name) for name in schema.without_caseless())]
+    return ProcessingPipeline.from_dict(data)
+
+
 def es_pipeline(caseless: bool = True) -> ProcessingPipeline:
     p = load_pipeline()
     if caseless:
-        p = p + ProcessingPipeline.from_yaml((HERE / "caseless.yml").read_text(encoding="utf-8"))
+        p = p + caseless_pipeline()
     return p
 
 
-def _backend(kind: str, caseless: bool) -> Any:
+_LOGSOURCE_DATASETS = (("product", "windows", "windows"), ("category", "firewall", "firewall"),
+                       ("category", "antivirus", "av"))
+
+
+def rule_indices(rule: SigmaRule, index_prefix: str) -> list[str]:
+    """The index patterns a rule's export searches: the dataset its logsource reads."""
+    for attribute, value, dataset in _LOGSOURCE_DATASETS:
+        if getattr(rule.logsource, attribute, None) == value:
+            return [f"{index_prefix}{dataset}-*"]
+    return [f"{index_prefix}{d}-*" for d in EVENT_DATASETS]
+
+
+def _backend(kind: str, caseless: bool, indices: list[str]) -> Any:
     if kind == "esql":
         from sigma.backends.elasticsearch import ESQLBackend
+        from sigma.processing.pipeline import ProcessingItem
+        from sigma.processing.transformations import SetStateTransformation
 
-        return ESQLBackend(processing_pipeline=es_pipeline(caseless=False))
+        index_state = ProcessingPipeline([ProcessingItem(SetStateTransformation("index", indices))])
+        return ESQLBackend(processing_pipeline=es_pipeline(caseless=False) + index_state)
     from sigma.backends.elasticsearch import LuceneBackend
 
-    return LuceneBackend(processing_pipeline=es_pipeline(caseless))
+    return LuceneBackend(processing_pipeline=es_pipeline(caseless), index_names=indices)
 
 
-def convert(paths: list[Path] | None, target: str, caseless: bool = True) -> Converted:
+def convert(paths: list[Path] | None, target: str, caseless: bool = True,
+            index_prefix: str | None = None) -> Converted:
+    """Every rule under `paths` (default: the bundled rules) as `target` queries; exports that name
+    indices use `index_prefix` (default: the configuration's, logwarden.yml / environment).
+
+    Raises:
+        ConfigError: no prefix given and the configuration is invalid.
+    """
+    if index_prefix is None:
+        index_prefix = load().index_prefix
     kind, fmt = TARGETS[target]
     out = Converted()
     for f in rule_files(paths):
@@ -69,7 +111,7 @@ def convert(paths: list[Path] | None, target: str, caseless: bool = True) -> Con
                 out.skipped.append((str(f), "correlation rule: run by the es engine (no Lucene form)"))
                 continue
             try:
-                backend = _backend(kind, caseless)
+                backend = _backend(kind, caseless, rule_indices(rule, index_prefix))
                 for q in backend.convert_rule(rule, fmt) or []:
                     out.outputs.append((str(rule.id), q))
             except Exception as exc:  # noqa: BLE001 - reported per rule

@@ -1,14 +1,23 @@
 """Fetch the lab's servers from Maven Central (cached): Apache Kafka jars and the
 Elasticsearch integration-test distribution. Maven (`mvn`) does the downloading, so its own
-cache (~/.m2) is reused and only Maven Central is contacted."""
+cache (~/.m2) is reused and only Maven Central is contacted.
+
+Errors: a missing tool (Maven, a recent enough Java) is a `ConfigError` (exit 2: install it or
+point LOGWARDEN_JAVA_HOME at it); a failed download is a `FetchError`, a `ServerError` (exit 3).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import zipfile
 from pathlib import Path
+
+from logwarden.errors import ConfigError, ServerError
+
+log = logging.getLogger(__name__)
 
 KAFKA_VERSION = "4.1.1"
 LOG4J_VERSION = "2.24.3"
@@ -29,8 +38,8 @@ KAFKA_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
 """
 
 
-class FetchError(RuntimeError):
-    pass
+class FetchError(ServerError):
+    """Maven could not fetch a server's artifacts (Maven Central unreachable, a failed build)."""
 
 
 def cache_dir() -> Path:
@@ -43,11 +52,11 @@ def cache_dir() -> Path:
 def _mvn(args: list[str], cwd: Path) -> None:
     mvn = shutil.which("mvn")
     if not mvn:
-        raise FetchError("Maven (`mvn`) is needed to fetch Kafka and Elasticsearch from Maven Central")
+        raise ConfigError("Maven (`mvn`) is needed to fetch Kafka and Elasticsearch from Maven Central")
     proc = subprocess.run([mvn, "-q", "-B", *args], cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
-        tail = (proc.stdout + proc.stderr)[-2000:]
-        raise FetchError(f"mvn {' '.join(args[:1])} failed:\n{tail}")
+        log.error("mvn %s output:\n%s", args[0], (proc.stdout + proc.stderr)[-2000:])
+        raise FetchError(f"mvn {args[0]} failed (exit {proc.returncode}); its output is logged above")
 
 
 def kafka_libs() -> Path:
@@ -104,7 +113,7 @@ def find_java(min_major: int) -> str:
     for java in candidates:
         if java.exists() and java_major(java) >= min_major:
             return str(java)
-    raise FetchError(f"no Java {min_major}+ found (set LOGWARDEN_JAVA_HOME)")
+    raise ConfigError(f"no Java {min_major}+ found (set LOGWARDEN_JAVA_HOME)")
 
 
 def java_major(java: Path) -> int:

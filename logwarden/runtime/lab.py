@@ -3,6 +3,9 @@
 `Lab(cfg).up()` fetches both (cached), starts them, waits until healthy; running it again is
 harmless (a healthy server is left alone). `down()` stops them, `status()` reports. Data, logs
 and pid files live under cfg.home (default ./.lab). Tests, .ci/run and the demo all use this.
+
+Errors (logwarden/errors.py): a non-loopback address is a `ConfigError`; a port held by something
+else, a server that does not start, or a failed download is a `ServerError`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from logwarden.config import Config
+from logwarden.errors import ConfigError, ServerError
 from logwarden.runtime import fetch, procs
 
 ES_USER = "logwarden-es"  # Elasticsearch refuses to run as root
@@ -36,7 +40,10 @@ class ServerStatus:
 
 
 class Lab:
+    """Kafka and Elasticsearch for `cfg` (loopback addresses only), under cfg.home."""
+
     def __init__(self, cfg: Config) -> None:
+        """Raises ConfigError when an address in `cfg` is not loopback."""
         self.cfg = cfg
         self.home = cfg.home_path
         k = cfg.kafka.split(",")[0]
@@ -47,7 +54,7 @@ class Lab:
         self.es_port = url.port or 9200
         for host in (self.kafka_host, self.es_host):
             if host not in ("127.0.0.1", "localhost", "::1"):
-                raise ValueError(f"the lab only binds to loopback, not {host!r}")
+                raise ConfigError(f"the lab only binds to loopback, not {host!r}")
 
     # -- paths
     @property
@@ -60,12 +67,19 @@ class Lab:
 
     # -- public API
     def up(self) -> list[ServerStatus]:
+        """Start whatever is not healthy yet (downloading on first use); returns both statuses.
+
+        Raises:
+            ServerError: a port is held by something else, a server did not start, a download failed.
+            ConfigError: Maven or a recent enough Java is missing.
+        """
         self.home.mkdir(parents=True, exist_ok=True)
         self._kafka_up()
         self._es_up()
         return self.status()
 
     def down(self) -> list[str]:
+        """Stop the servers this lab started (pid files under cfg.home); returns their names."""
         stopped = []
         for name, d in (("elasticsearch", self.es_dir), ("kafka", self.kafka_dir)):
             if procs.stop(d / "pid"):
@@ -73,6 +87,7 @@ class Lab:
         return stopped
 
     def status(self) -> list[ServerStatus]:
+        """Running and healthy, per server; never raises for a server that is down."""
         kpid = procs.read_pid(self.kafka_dir / "pid")
         epid = procs.read_pid(self.es_dir / "pid")
         health = self._es_health()
@@ -90,8 +105,10 @@ class Lab:
         try:
             from kafka import KafkaAdminClient
 
+            # bootstrap_timeout_ms: kafka-python waits 30 s by default for a peer that never answers as a
+            # broker; 10 s still leaves a loaded Kafka time to answer
             admin = KafkaAdminClient(bootstrap_servers=self.cfg.kafka, request_timeout_ms=5000,
-                                     client_id="logwarden-lab")
+                                     bootstrap_timeout_ms=10_000, client_id="logwarden-lab")
             try:
                 admin.list_topics()
             finally:
@@ -107,7 +124,7 @@ class Lab:
         if procs.port_open(self.kafka_host, self.kafka_port):
             if self._kafka_healthy():
                 return  # someone else's Kafka on our port: use it
-            raise RuntimeError(f"port {self.kafka_port} is taken by something that is not Kafka")
+            raise ServerError(f"port {self.kafka_port} is taken by something that is not Kafka")
         libs = fetch.kafka_libs()
         java = fetch.find_java(17)
         d.mkdir(parents=True, exist_ok=True)
@@ -146,7 +163,7 @@ class Lab:
                 capture_output=True, text=True,
             )
             if proc.returncode != 0:
-                raise RuntimeError(f"kafka storage format failed: {proc.stdout}{proc.stderr}")
+                raise ServerError(f"kafka storage format failed: {(proc.stdout + proc.stderr)[-500:]}")
         procs.start(
             [java, "-Xms256m", "-Xmx768m", f"-Dlog4j2.configurationFile={d / 'log4j2.properties'}",
              "-cp", cp, "kafka.Kafka", str(props)],
@@ -173,7 +190,7 @@ class Lab:
         if procs.port_open(self.es_host, self.es_port):
             if self._es_health() in ("green", "yellow"):
                 return
-            raise RuntimeError(f"port {self.es_port} is taken by something that is not a healthy Elasticsearch")
+            raise ServerError(f"port {self.es_port} is taken by something that is not a healthy Elasticsearch")
         template = fetch.elasticsearch_home()
         java_home = str(Path(fetch.find_java(21)).parent.parent)
         install = d / "dist"

@@ -1,7 +1,12 @@
-"""Start, watch and stop the lab's server processes (detached, pid files, log files)."""
+"""Start, watch and stop the lab's server processes (detached, pid files, log files).
+
+A server that dies or stays unhealthy during start-up raises `ServerError` (exit 3) naming its log
+file; the log's last lines go to the `logging` module (stderr), not into the one-line message.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -9,6 +14,10 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from logwarden.errors import ServerError
+
+log = logging.getLogger(__name__)
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -52,14 +61,21 @@ def start(cmd: list[str], log_file: Path, pid_file: Path, env: dict[str, str] | 
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str, pid_file: Path, log_file: Path) -> None:
+    """Return once `check()` is true.
+
+    Raises:
+        ServerError: the process in `pid_file` exited, or `timeout` seconds passed.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
         if read_pid(pid_file) is None:
-            raise RuntimeError(f"{what} exited during start-up; last log lines:\n{tail(log_file)}")
+            log.error("%s exited during start-up; last lines of %s:\n%s", what, log_file, tail(log_file))
+            raise ServerError(f"{what} exited during start-up (see {log_file})")
         time.sleep(0.5)
-    raise RuntimeError(f"{what} not healthy after {timeout:.0f}s; last log lines:\n{tail(log_file)}")
+    log.error("%s not healthy after %.0fs; last lines of %s:\n%s", what, timeout, log_file, tail(log_file))
+    raise ServerError(f"{what} not healthy after {timeout:.0f}s (see {log_file})")
 
 
 def stop(pid_file: Path, timeout: float = 30.0) -> bool:

@@ -1,78 +1,65 @@
 """`--source auto`: pick the parser for each line where the format is unambiguous.
 
-The syslog header is stripped first; then the message (and the syslog tag) is matched against
-each format's signature, most specific first. A line no signature matches becomes a dead letter
-with reason "unrecognised format" (never a guess).
+The syslog header is stripped first; then the message (and the syslog tag) is offered to each
+source's declared signature (`Source.matches`), in the registry's priority order, most specific
+first. A line no signature matches becomes a dead letter with reason "unrecognised format"
+(never a guess).
 """
 
 from __future__ import annotations
 
-import importlib
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import BinaryIO
 
+from logwarden.shippers import registry
 from logwarden.shippers import textlog as t
 from logwarden.shippers.base import DeadLetter, Event
+from logwarden.shippers.source import LineParser, Signature
 
-LineFn = Callable[[bytes, str, int], Event | DeadLetter]
+_ORDER: list[tuple[str, Signature]] | None = None
+_PARSERS: dict[str, LineParser] = {}
 
-_ASA = re.compile(r"%(?:ASA|FTD|FWSM|PIX)-(?:[\w-]+-)?\d-\d{6}:")
-_FILTERLOG = re.compile(r"^\d*,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,(?:pass|block|reject|match|scrub),(?:in|out),[46],")
-_PANOS = re.compile(r"^\d*,\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2},[^,]*,(?:TRAFFIC|THREAT),")
-_PFW = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} "
-                  r"(?:ALLOW|DROP|OPEN|CLOSE|OPEN-INBOUND|INFO-EVENTS-LOST|DROP-ICMP) ")
-_CLAM = re.compile(r"(?:: \S+ FOUND$|: Removed\.$|: (?:moved|copied) to '.*'$|: OK$|: .* ERROR$"
-                   r"|^(?:[A-Z][a-z]{2} )?[A-Z][a-z]{2} +\d+ [\d:]+ \d{4} -> "
-                   r"|^(?:Known viruses|Engine version|Scanned directories|Scanned files|Infected files|"
-                   r"Total errors|Data scanned|Data read|Start Date|End Date): )")
-_FRESH = re.compile(r"^[\w.-]+\.c[vl]d (?:updated|database is up[- ]to[- ]date) \(version: ")
-_IPT = re.compile(r"(?:^|\s)IN=\S* OUT=\S* ")
+
+def _order() -> list[tuple[str, Signature]]:
+    global _ORDER
+    if _ORDER is None:
+        _ORDER = [(s.name, s.matches) for s in registry.signatures() if s.matches is not None]
+    return _ORDER
+
+
+def reset() -> None:
+    """Forget the cached signatures and parsers (after `registry.reset()`)."""
+    global _ORDER
+    _ORDER = None
+    _PARSERS.clear()
+
+
+def load() -> None:
+    """Discover the signatures and import their parsers now: a receiver calls this before it
+    listens, so its first messages do not wait for imports."""
+    for name, _ in _order():
+        line_fn(name)
 
 
 def detect(msg: str, app: str | None) -> str | None:
     """The source name for a message (syslog header already split off), or None."""
-    head = msg[:4096]
-    app = (app or "").lower()
-    if "CEF:" in head[:300] and re.search(r"CEF:\d+\|", head[:300]):
-        return "cef"
-    if _ASA.search(head[:300]):
-        return "cisco_asa"
-    if app == "filterlog" or _FILTERLOG.match(head):
-        return "pfsense"
-    if _PANOS.match(head):
-        return "panos"
-    if "type=" in head and ("devname=" in head or "logid=" in head or "devid=" in head):
-        return "fortigate"
-    if _IPT.search(head) and "SRC=" in head and "PROTO=" in head:
-        return "iptables"
-    if app.startswith("symantec") or head.startswith("SymantecServer") or "Risk name: " in head:
-        return "symantec"
-    stripped = head.lstrip()
-    if stripped.startswith("{") and '"event_type"' in head:
-        return "eset"
-    if app in ("clamd", "freshclam", "clamscan") or _CLAM.search(msg[-512:]) or _CLAM.match(head) \
-            or _FRESH.match(head):
-        return "clamav"
-    if _PFW.match(head):
-        return "winfirewall"
+    tag = (app or "").lower()
+    for name, matches in _order():
+        if matches(msg, tag):
+            return name
     return None
 
 
-_CACHE: dict[str, LineFn] = {}
-
-
-def line_fn(name: str) -> LineFn:
-    fn = _CACHE.get(name)
+def line_fn(name: str) -> LineParser:
+    """The (cached) line parser of source `name`."""
+    fn = _PARSERS.get(name)
     if fn is None:
-        from logwarden.shippers import registry
-
-        module = registry.PARSERS[name].split(":")[0]
-        fn = _CACHE[name] = importlib.import_module(module).parse_line
+        fn = _PARSERS[name] = registry.source(name).line_parser()
     return fn
 
 
 def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
+    """One line, parsed by the source whose signature matches first; never raises."""
     try:
         text = t.decode(raw)
         if text is None:
@@ -87,5 +74,6 @@ def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
 
 
 def parse_stream(path: str, data: BinaryIO) -> Iterator[Event | DeadLetter]:
+    """One result per non-blank line; positions are byte offsets."""
     for offset, raw in t.iter_lines(data):
         yield parse_line(raw, path, offset)

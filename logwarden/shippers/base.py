@@ -1,6 +1,6 @@
 """Types every shipper shares: a normalised event, a dead letter, and the sink they go to.
 
-A parser turns raw input into `Event`s (finished ECS documents, decision 1 of DESIGN.md) or
+A parser turns raw input into `Event`s (finished ECS documents, decision 1 of docs/architecture.md) or
 `DeadLetter`s (raw input kept, with the reason). Nothing is dropped silently: every input
 record becomes exactly one of the two, so received = parsed + dead letters.
 """
@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-DATASETS = ("windows", "firewall", "av", "alerts")
+from logwarden.shippers.source import DATASETS as SOURCE_DATASETS
+
+DATASETS = (*SOURCE_DATASETS, "alerts")  # one Kafka topic and one index family each
 DEADLETTER = "deadletter"
 
 
@@ -94,7 +96,10 @@ class ListSink:
         self.dead: list[DeadLetter] = []
 
     def send(self, item: Event | DeadLetter) -> None:
-        (self.dead if isinstance(item, DeadLetter) else self.events).append(item)
+        if isinstance(item, DeadLetter):
+            self.dead.append(item)
+        else:
+            self.events.append(item)
 
     def flush(self) -> None:
         return None

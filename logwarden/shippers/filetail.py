@@ -1,7 +1,12 @@
 """Read a log file, optionally follow it across rotation, with a checkpoint.
 
+What to read is the source's declaration (`Source`, found through the registry): a source with a
+row reader (`read_rows`, e.g. Huorong's log.db) is read by row id per table, any other by lines
+through a fresh `LineSession` per file (stateful for formats such as W3C, whose `#Fields:`
+directives give the meaning of the lines after them).
+
 State file (JSON): {"path", "inode", "offset"} for line files, {"path", "rows": {table: id}} for
-Huorong's log.db. The state is written only after `sink.flush()` returned, and atomically
+row databases. The state is written only after `sink.flush()` returned, and atomically
 (temp file + rename), so a restart resumes exactly after the last flushed line: nothing skipped,
 nothing repeated. Only complete lines are read while following (a partial last line waits for its
 newline; without --follow it is read at EOF).
@@ -14,26 +19,17 @@ use `<path>#<inode>` as the source, so a rotated file's lines never collide with
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from logwarden.errors import UsageError
 from logwarden.shippers import registry
 from logwarden.shippers.base import DeadLetter, Event, Sink
-
-Feeder = Callable[[bytes, str, int], "Event | DeadLetter | None"]
-
-
-def _feeder(source_name: str) -> Any:
-    module = importlib.import_module(registry.PARSERS[source_name].split(":")[0])
-    if hasattr(module, "new_feeder"):
-        return module.new_feeder()
-    return None if not hasattr(module, "parse_line") else module
+from logwarden.shippers.source import LineSession, RowReader
 
 
 class State:
@@ -59,8 +55,11 @@ class State:
 class FileTail:
     def __init__(self, path: str, source: str, sink: Sink, state_file: str | Path | None = None,
                  follow: bool = False, poll: float = 0.5, batch: int = 1000) -> None:
-        if source not in registry.PARSERS or source == "windows":
-            raise ValueError(f"unknown text source {source!r}")
+        if not registry.can_tail(source):  # UnknownSource (a UsageError) when nobody declares it
+            raise UsageError(f"source {source!r} cannot be read by `ship file` (no line parser, no row reader); "
+                             f"sources that can: {', '.join(registry.names(lambda s: s.tailable, auto=True))}")
+        if follow and not registry.can_follow(source):
+            raise UsageError(f"source {source!r} cannot be followed")
         self.path, self.source, self.sink = path, source, sink
         self.state = State(Path(state_file) if state_file else None)
         self.follow, self.poll, self.batch = follow, poll, batch
@@ -71,11 +70,12 @@ class FileTail:
     def run(self, stop: threading.Event | None = None, idle_exit: float | None = None) -> dict[str, int]:
         """Read (and follow) until EOF (no follow), `stop` is set, or idle for idle_exit seconds."""
         stop = stop or self.stop_event
-        if self.source == "huorong":
-            return self._run_db(stop, idle_exit)
+        read_rows = registry.row_reader(self.source)
+        if read_rows is not None:
+            return self._run_db(read_rows, stop, idle_exit)
         fh: BinaryIO | None = None
         inode = None
-        feeder: Any = None
+        feeder: LineSession | None = None
         idle_since = time.monotonic()
         while not stop.is_set():
             if fh is None:
@@ -85,6 +85,7 @@ class FileTail:
                         raise FileNotFoundError(self.path)
                     time.sleep(self.poll)
                     continue
+            assert feeder is not None
             got = self._read_lines(fh, inode, feeder, final=not self.follow)
             if got:
                 idle_since = time.monotonic()
@@ -106,7 +107,7 @@ class FileTail:
             fh.close()
         return {"sent": self.sent, "parsed": self.parsed, "dead": self.dead}
 
-    def _open(self) -> tuple[BinaryIO | None, int | None, Any]:
+    def _open(self) -> tuple[BinaryIO | None, int | None, LineSession | None]:
         try:
             fh = open(self.path, "rb")  # noqa: SIM115 - kept open across loop iterations
         except FileNotFoundError:
@@ -118,10 +119,11 @@ class FileTail:
             offset = int(self.state.data.get("offset", 0))
             if offset > st.st_size:
                 offset = 0  # truncated while we were away
-        feeder = _feeder(self.source)
+        feeder = registry.new_line_session(self.source)
         fh.seek(offset)
-        if offset and hasattr(feeder, "prime"):
-            feeder.prime(fh, offset)
+        prime = getattr(feeder, "prime", None)  # optional: a session that needs the lines before `offset`
+        if offset and prime is not None:
+            prime(fh, offset)
         self.state.save(path=self.path, inode=inode, offset=offset)
         return fh, inode, feeder
 
@@ -137,7 +139,7 @@ class FileTail:
             self.state.save(offset=0)
         return False
 
-    def _read_lines(self, fh: BinaryIO, inode: int | None, feeder: Any, final: bool) -> int:
+    def _read_lines(self, fh: BinaryIO, inode: int | None, feeder: LineSession, final: bool) -> int:
         n = 0
         source = f"{self.path}#{inode}"
         while n < self.batch:
@@ -152,8 +154,7 @@ class FileTail:
             raw = line.rstrip(b"\r\n")
             if not raw.strip():
                 continue
-            item = feeder.feed(raw, source, start) if hasattr(feeder, "feed") else \
-                feeder.parse_line(raw, source, start)
+            item = feeder.feed(raw, source, start)
             if item is not None:
                 self._send(item)
         if n:
@@ -169,16 +170,14 @@ class FileTail:
         else:
             self.parsed += 1
 
-    # ------------------------------------------------------------------ huorong log.db
-    def _run_db(self, stop: threading.Event, idle_exit: float | None) -> dict[str, int]:
-        from logwarden.shippers.huorong import read_db
-
+    # ------------------------------------------------------------------ row databases (Huorong log.db)
+    def _run_db(self, read_rows: RowReader, stop: threading.Event, idle_exit: float | None) -> dict[str, int]:
         rows: dict[str, int] = dict(self.state.data.get("rows") or {})
         idle_since = time.monotonic()
         while not stop.is_set():
             got = 0
             with contextlib.suppress(FileNotFoundError):
-                for table, rid, item in read_db(self.path, after=rows):
+                for table, rid, item in read_rows(self.path, after=rows):
                     self._send(item)
                     rows[table] = rid
                     got += 1

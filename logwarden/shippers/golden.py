@@ -71,8 +71,6 @@ def _type(path: str, value: Any) -> str:
         return "boolean"
     if isinstance(value, int):
         return "long"
-    if path in ("event.original", "message") or path.endswith("command_line"):
-        return "match_only_text"
     return "keyword"
 
 
@@ -83,7 +81,11 @@ COMMON = {"log.syslog.priority": "long", "log.syslog.facility.code": "long", "lo
 
 
 def fields_draft(name: str) -> str:
-    """A flat fields.yml draft from what the golden inputs produce (review before committing)."""
+    """A fields.yml draft (logwarden/schema.py format) from what the golden inputs produce: shared
+    fields by reference, the source's own with a guessed type and a description to write."""
+    from logwarden.schema import externals
+
+    shared = externals()
     seen: dict[str, str] = dict(COMMON)
     for src, log in cases([name]):
         with log.open("rb") as fh:
@@ -91,9 +93,13 @@ def fields_draft(name: str) -> str:
                 if not isinstance(item, DeadLetter):
                     for path, value in _leaves(item.doc):
                         seen.setdefault(path, _type(path, value))
-    lines = [f"# ECS fields the {name} parser emits (draft by `golden --fields {name}`, reviewed).\n"]
+    lines = [f"# Fields the {name} parser emits (draft by `golden --fields {name}`: write the descriptions).\n"]
     for path in sorted(seen):
-        lines.append(f"- name: \"{path}\"\n  type: {seen[path]}\n")
+        kind = next((k for k, defs in shared.items() if path in defs), None)
+        if kind:
+            lines.append(f"- name: \"{path}\"\n  external: {kind}\n")
+        else:
+            lines.append(f"- name: \"{path}\"\n  type: {seen[path]}\n  description: \"TODO\"\n")
     return "".join(lines)
 
 

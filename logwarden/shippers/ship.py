@@ -46,7 +46,7 @@ def ship_files(paths: Iterable[Path], iter_file: IterFile, sink: Sink, checkpoin
                every: int = 5000, progress: bool = True) -> ShipSummary:
     """Ship every file; flush + checkpoint every `every` records (not per file: a flush waits for
     the broker, and per-file flushes dominated the run time on folders of small files)."""
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs installed
 
     summary = ShipSummary()
     pending: dict[Path, tuple[str, int, bool]] = {}  # progress not yet acknowledged by Kafka

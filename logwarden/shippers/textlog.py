@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, BinaryIO
 
+from logwarden import networks
 from logwarden.shippers.base import DeadLetter, Event, event_id
 
 MAX_REASON = 300
@@ -263,7 +264,8 @@ def _parse_time(text: str, fmts: tuple[str, ...]) -> str | None:
         m = _FAST_TS.fullmatch(text)
         if m:
             try:
-                return iso(datetime(*map(int, m.groups())))  # type: ignore[misc]
+                year, month, day, hour, minute, second = map(int, m.groups())
+                return iso(datetime(year, month, day, hour, minute, second))
             except ValueError:
                 return None
     for fmt in fmts:
@@ -493,18 +495,14 @@ def verdict(doc: dict[str, Any], action: str | None, *, allowed: bool | None, ph
     put(doc, "event.category", ["network"])
 
 
-_PRIVATE = re.compile(
-    r"^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|127\.|169\.254\.|fe80:|fc|fd|::1$)", re.I)
-
-
 def is_private(ip: str | None) -> bool | None:
-    if not ip:
-        return None
-    return bool(_PRIVATE.match(ip))
+    """Not a public address (logwarden.networks.NOT_PUBLIC); None when there is no valid address."""
+    public = networks.is_public(ip)
+    return None if public is None else not public
 
 
 def direction_from_ips(doc: dict[str, Any]) -> None:
-    """network.direction from RFC 1918 membership, when the device did not say."""
+    """network.direction from logwarden.networks (public or not), when the device did not say."""
     if get(doc, "network.direction"):
         return
     s, d = is_private(get(doc, "source.ip")), is_private(get(doc, "destination.ip"))

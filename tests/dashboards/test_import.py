@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from logwarden.dashboards import OUT
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -46,10 +46,10 @@ def kibana():
     server.server_close()
 
 
-def _import(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def _import(url: str, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "logwarden.cli", "dashboards", "import", "--kibana", url, *extra],
                           cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", "LOGWARDEN_KIBANA_PASSWORD": "s3cret"})
+                          env={"PATH": "/usr/bin:/bin", "LOGWARDEN_KIBANA_PASSWORD": "s3cret", **(env or {})})
 
 
 def test_import_posts_the_file(kibana):
@@ -76,3 +76,31 @@ def test_import_errors_exit_1(kibana):
 def test_import_unreachable_exit_3():
     r = _import("http://127.0.0.1:9", "--timeout", "5")
     assert r.returncode == 3 and "unreachable" in r.stderr
+
+
+def _posted_objects(req: dict) -> list[dict]:
+    body = req["body"]
+    start = body.index(b"\r\n\r\n") + 4
+    end = body.rindex(b"\r\n--")
+    return [json.loads(line) for line in body[start:end].decode().splitlines() if line]
+
+
+def test_import_generates_the_objects_for_the_configured_site(kibana):
+    Recorder.answer = {"success": True, "successCount": 1, "errors": []}
+    r = _import(kibana, env={"LOGWARDEN_INDEX_PREFIX": "soc-", "LOGWARDEN_INTERNAL_NETWORKS": "198.18.0.0/15"})
+    assert r.returncode == 0, r.stderr
+    objects = _posted_objects(Recorder.requests[-1])
+    titles = {o["attributes"]["title"] for o in objects if o["type"] == "index-pattern"}
+    assert titles == {"soc-windows-*", "soc-firewall-*", "soc-av-*", "soc-alerts-*", "soc-deadletter-*",
+                      "soc-windows-*,soc-firewall-*,soc-av-*"}
+    queries = [json.loads(o["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"]
+               for o in objects if o["type"] in ("visualization", "search")]
+    assert sum('"198.18.0.0/15"' in q for q in queries) == 4  # the site's range in every "public" query
+    r = _import(kibana, "--index-prefix", "edr-")
+    assert r.returncode == 0, r.stderr
+    assert "edr-windows-*" in {o["attributes"]["title"] for o in _posted_objects(Recorder.requests[-1])}
+
+
+def test_import_refuses_a_bad_prefix(kibana):
+    r = _import(kibana, "--index-prefix", "SOC-")
+    assert r.returncode == 2 and "index_prefix" in r.stderr and not Recorder.requests

@@ -17,8 +17,9 @@ from logwarden.dashboards import OUT, parse_ndjson
 from logwarden.dashboards.query import PanelResult, panel_queries, run_panel
 from logwarden.es_io import client, install_templates
 from logwarden.kafka_io import ensure_topics
-from tests.conftest import ROOT
-from tests.pipeline.helpers import cleanup, cli, isolated
+from tests.support.cli import cli
+from tests.support.namespaces import cleanup, isolated
+from tests.support.paths import ROOT
 
 from . import incident
 

@@ -15,7 +15,7 @@ import yaml
 from logwarden.dashboards import OUT, SRC, check, load_dashboards, parse_ndjson, problems, render
 from logwarden.dashboards.saved_objects import build_objects, to_ndjson
 from logwarden.dashboards.spec import DATA_VIEWS, SpecError, parse_dashboard
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 TEXT = OUT.read_text(encoding="utf-8")
 LINES = TEXT.split("\n")

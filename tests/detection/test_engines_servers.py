@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from helpers import mixed_case
 
 from logwarden.detection.alerts import verdict
 from logwarden.detection.cases import Case, load_cases
 from logwarden.detection.engine import Detector, run_batch
 from logwarden.shippers.base import Event, event_id
+from tests.support.cases import mixed_case
 
 pytestmark = pytest.mark.servers
 

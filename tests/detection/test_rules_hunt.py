@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from helpers import mixed_case
 
 from logwarden.detection.cases import Case, load_cases
 from logwarden.detection.compiler import load_ruleset, rule_files
 from logwarden.detection.engine import Detector, run_batch
 from logwarden.detection.evaluate import flatten
+from tests.support.cases import mixed_case
 
 CASES = load_cases()
 

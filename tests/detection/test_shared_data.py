@@ -7,12 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import mixed_case, need_shared
 
 from logwarden.detection.alerts import verdict
 from logwarden.detection.compiler import load_ruleset
 from logwarden.detection.engine import Detector, run_batch
 from logwarden.detection.hunt import HuntStats, hunt, iter_docs
+from tests.support.cases import mixed_case
+from tests.support.paths import need_shared
 
 pytestmark = pytest.mark.shared
 

@@ -15,8 +15,8 @@ from logwarden.es_io import client, install_templates
 from logwarden.kafka_io import ensure_topics
 from logwarden.shippers.base import DeadLetter
 from logwarden.shippers.windows import iter_file, iter_paths, synth
-
-from .helpers import cleanup, cli, count, isolated, popen
+from tests.support.cli import cli, popen
+from tests.support.namespaces import cleanup, count, isolated
 
 pytestmark = pytest.mark.servers
 

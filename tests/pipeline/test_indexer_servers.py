@@ -11,8 +11,8 @@ from logwarden.es_io import client, install_templates
 from logwarden.kafka_io import KafkaSink, ensure_topics
 from logwarden.pipelines.indexer import run_indexer
 from logwarden.shippers.base import DeadLetter, Event, event_id
-
-from .helpers import cleanup, count, isolated, popen
+from tests.support.cli import popen
+from tests.support.namespaces import cleanup, count, isolated
 
 pytestmark = pytest.mark.servers
 

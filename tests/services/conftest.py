@@ -6,7 +6,7 @@ import pytest
 
 from logwarden.es_io import client, install_templates
 from logwarden.kafka_io import ensure_topics
-from tests.pipeline.helpers import cleanup, isolated
+from tests.support.namespaces import cleanup, isolated
 
 
 @pytest.fixture

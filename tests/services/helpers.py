@@ -78,7 +78,8 @@ class Service:
         import sys
         import threading
 
-        from tests.pipeline.helpers import ROOT, env_for
+        from tests.support.cli import env_for
+        from tests.support.paths import ROOT
 
         self.proc = subprocess.Popen([sys.executable, "-m", "logwarden.cli", *args],
                                      env={**env_for(cfg), **(env or {})}, cwd=ROOT,

@@ -154,7 +154,12 @@ def test_once_gives_up_on_a_long_outage_with_a_server_error(monkeypatch) -> None
 
 def test_outage_backoff_doubles_and_is_capped(monkeypatch) -> None:
     waits: list[float] = []
-    monkeypatch.setattr(StopFlag, "wait", lambda self, seconds: waits.append(seconds) or False)
+
+    def record(self: StopFlag, seconds: float) -> bool:
+        waits.append(seconds)
+        return False
+
+    monkeypatch.setattr(StopFlag, "wait", record)
     outage = Outage("x", StopFlag())
     for _ in range(9):
         outage.failed("down")

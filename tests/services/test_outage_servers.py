@@ -17,7 +17,7 @@ import pytest
 from logwarden.consume import StopFlag
 from logwarden.es_io import client
 from logwarden.pipelines.indexer import run_indexer, topics
-from tests.pipeline.helpers import count
+from tests.support.namespaces import count
 
 from .helpers import Service, committed_everything, event, group, produce
 from .proxy import CuttableProxy

@@ -11,7 +11,8 @@ import pytest
 
 from logwarden.es_io import client
 from logwarden.pipelines.indexer import run_indexer
-from tests.pipeline.helpers import cli, count
+from tests.support.cli import cli
+from tests.support.namespaces import count
 
 from .helpers import event, produce, produce_raw
 

@@ -11,7 +11,7 @@ import pytest
 
 from logwarden.es_io import client
 from logwarden.pipelines.indexer import topics
-from tests.pipeline.helpers import count
+from tests.support.namespaces import count
 
 from .helpers import Service, committed_everything, event, group, group_state, produce
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from logwarden.shippers import registry
 
 SHIPPERS = Path(importlib.import_module("logwarden.shippers").__file__).resolve().parent
-SOURCES = sorted(set(registry.PARSERS) - {"windows", "auto", "huorong"})
+SOURCES = sorted(s.name for s in registry.signatures())  # the formats autodetect can recognise
 TAGS = {"pfsense": "filterlog", "clamav": "clamd", "symantec": "SymantecServer", "iptables": "kernel",
         "eset": "ERAServer", "cisco_asa": "%ASA-6", "fortigate": "FG100E", "panos": "PA-3220",
         "cef": "CEF", "winfirewall": "pfirewall"}

@@ -1,4 +1,4 @@
-"""The text-log sources under test (every registry entry this issue owns)."""
+"""The text-log sources under test: every declared source with a line parser."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from pathlib import Path
 
 from logwarden.shippers import registry
 
-TEXT_SOURCES = sorted(name for name in registry.PARSERS if name not in ("windows", "auto"))
+TEXT_SOURCES = registry.names(lambda s: s.line_oriented)
 SHIPPERS = Path(importlib.import_module("logwarden.shippers").__file__).resolve().parent
 
 
 def module(name: str):
-    return importlib.import_module(registry.PARSERS[name].split(":")[0])
+    """The source's package (its parser's functions are exported there)."""
+    return importlib.import_module(registry.source(name).package)
 
 
 def golden_lines(name: str) -> list[bytes]:

@@ -10,7 +10,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
+
 RDP = "Inbound RDP Allowed From A Public Address"
 SMB_SPREAD = "One Internal Source Reaching Many Hosts On SMB"
 AV = "Antivirus Detection"

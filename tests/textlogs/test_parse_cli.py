@@ -13,10 +13,10 @@ import pytest
 
 from logwarden.shippers import autodetect
 from logwarden.shippers.base import DeadLetter
+from tests.support.paths import ROOT
 
 from .corpus import mixed
 
-ROOT = Path(__file__).resolve().parents[2]
 DEAD = re.compile(r"^(.*):(\d+): dead letter: (.+)$")
 
 
@@ -82,3 +82,72 @@ def test_parse_dead_letters_report_line_numbers(mixed_file) -> None:
     proc = run("--source", "auto", str(path))
     reported = [int(m.group(2)) for m in map(DEAD.match, proc.stderr.decode().splitlines()) if m]
     assert reported == dead_lines
+
+
+def _iptables_with_bad(good: int, bad: int) -> tuple[bytes, list[int]]:
+    """`good` iptables lines with a bad one after every tenth; (data, line numbers of the bad)."""
+    lines: list[bytes] = []
+    bad_at: list[int] = []
+    for i in range(good):
+        lines.append(f"Apr 14 00:20:11 gw01 kernel: IPTABLES-DROP: IN=eth0 OUT= SRC=203.0.113.{i % 250} "
+                     f"DST=192.168.10.21 LEN=52 TTL=113 ID={i} PROTO=TCP SPT={1024 + i} DPT=3389 SYN".encode())
+        if i % 10 == 9 and len(bad_at) < bad:
+            lines.append(f"Apr 14 00:20:11 gw01 kernel: no firewall fields here {i}".encode())
+            bad_at.append(len(lines))
+    return b"\n".join(lines) + b"\n", bad_at
+
+
+@pytest.mark.parametrize("mode", ["stdin", "dev-stdin", "fifo"])
+def test_parse_from_a_pipe_keeps_every_record(tmp_path: Path, mode: str) -> None:
+    """Regression: reading `-`, /dev/stdin or a FIFO, the line-number helper read the same stream
+    as the parser, so once dead letters occurred about half the records vanished."""
+    data, bad_at = _iptables_with_bad(3000, 300)
+    if mode == "fifo":
+        import os
+        import threading
+
+        fifo = tmp_path / "in.fifo"
+        os.mkfifo(fifo)
+
+        def feed() -> None:
+            with open(fifo, "wb") as fh:
+                fh.write(data)
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        proc = run("--source", "iptables", str(fifo))
+        writer.join(10)
+        name = str(fifo)
+    else:
+        name = "-" if mode == "stdin" else "/dev/stdin"
+        proc = run("--source", "iptables", name, stdin=data)
+    assert proc.returncode == 1, proc.stderr.decode()[-2000:]
+    assert len(proc.stdout.splitlines()) == 3000
+    reported = [DEAD.match(ln) for ln in proc.stderr.decode().splitlines()]
+    assert all(reported) and len(reported) == 300, proc.stderr.decode()[-2000:]
+    assert [(m.group(1), int(m.group(2))) for m in reported if m] == [(name, no) for no in bad_at]
+
+
+def test_parse_missing_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    proc = run("--source", "iptables", str(tmp_path / "none.log"))
+    assert proc.returncode == 2
+    assert proc.stderr.decode().splitlines() == [f"logwarden parse: {tmp_path / 'none.log'}: No such file or directory"]
+
+
+def test_line_numbers_follow_the_parser_and_keep_little() -> None:
+    import io
+
+    from logwarden.commands.parse import LineNumbers
+    from logwarden.shippers.textlog import iter_lines
+
+    lines = [b"", b"a" * 100, b"", b"", b"b" * 70_000, b"c"] * 400  # blank lines are not records
+    raw = b"\n".join(lines) + b"\n"
+    counter = LineNumbers(io.BytesIO(raw))
+    got, kept = [], 0
+    for offset, body in iter_lines(io.BufferedReader(counter, 1 << 16)):
+        got.append((counter.line_of(offset), body[:1]))
+        kept = max(kept, sum(len(data) for _, data in counter.chunks))
+    expect = [(no, line[:1]) for no, line in enumerate(lines, 1) if line]
+    assert got == expect
+    assert kept <= 3 * (1 << 16) + 70_000  # the read-ahead, not the input (28 MB)
+    assert counter.line_of(0) is None  # the count never goes back

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from logwarden import errors
 from logwarden.commands import ship_text
+from logwarden.errors import InputError, ServerError, UsageError
 from logwarden.shippers.base import ListSink
 
 
@@ -42,18 +44,57 @@ def test_ship_file(tmp_path: Path, sink: ClosingSink, capsys: pytest.CaptureFixt
                    "inside:10.0.0.1/3389 (10.0.0.1/3389)\nnot asa\n")
     args = parser().parse_args(["file", str(log), "--source", "auto", "--state", str(tmp_path / "s.json"),
                                 "--host", "h1", "--json"])
-    assert args.func(args) == 0
-    assert len(sink.events) == 1 and len(sink.dead) == 1 and sink.closed
+    with pytest.raises(InputError, match="1 of 2 records were dead letters"):  # exit 1, README
+        args.func(args)
+    assert len(sink.events) == 1 and len(sink.dead) == 1 and sink.closed  # the good one shipped
     assert '"sent": 2' in capsys.readouterr().out
-    assert args.func(args) == 0  # checkpoint: nothing repeated
+    assert args.func(args) == 0  # checkpoint: nothing repeated, no new dead letter
     assert len(sink.events) == 1
 
 
 def test_ship_file_usage_errors(tmp_path: Path, sink: ClosingSink) -> None:
     args = parser().parse_args(["file", str(tmp_path / "nope.log"), "--source", "fortigate"])
-    assert args.func(args) == 2
+    with pytest.raises(UsageError, match="no such file"):
+        args.func(args)
     args = parser().parse_args(["file", str(tmp_path), "--source", "nosuch"])
-    assert args.func(args) == 2
+    with pytest.raises(UsageError, match="unknown source 'nosuch'"):
+        args.func(args)
+    args = parser().parse_args(["file", str(tmp_path), "--source", "windows"])  # a record parser only
+    with pytest.raises(UsageError, match="not read by `ship file`"):
+        args.func(args)
+
+
+def test_ship_file_a_bug_is_not_reported_as_kafka(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only Kafka's own errors mean "not reachable"; any other exception stays a bug (exit 70)."""
+    def broken(cfg: object) -> None:
+        raise TypeError("a bug in the sink")
+
+    from logwarden import kafka_io
+
+    monkeypatch.setattr(kafka_io, "KafkaSink", broken)
+    log = tmp_path / "a.log"
+    log.write_text("x\n")
+    args = parser().parse_args(["file", str(log), "--source", "auto", "--state", str(tmp_path / "s.json")])
+    with pytest.raises(TypeError) as info:
+        args.func(args)
+    assert errors.exit_code_for(info.value) == errors.EXIT_BUG
+
+
+def test_ship_file_kafka_unreachable_is_a_server_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kafka.errors import KafkaConnectionError
+
+    from logwarden import kafka_io
+
+    def unreachable(cfg: object) -> None:  # what KafkaProducer raises after its bootstrap timeout (30 s)
+        raise KafkaConnectionError("no broker answered")
+
+    monkeypatch.setattr(kafka_io, "KafkaSink", unreachable)
+    monkeypatch.setenv("LOGWARDEN_KAFKA", "127.0.0.1:9")
+    log = tmp_path / "a.log"
+    log.write_text("x\n")
+    args = parser().parse_args(["file", str(log), "--source", "auto", "--state", str(tmp_path / "s.json")])
+    with pytest.raises(ServerError, match="Kafka at 127.0.0.1:9 not reachable"):
+        args.func(args)
 
 
 def test_ship_syslog_max_messages(sink: ClosingSink) -> None:
@@ -75,4 +116,5 @@ def test_ship_syslog_max_messages(sink: ClosingSink) -> None:
 
 def test_ship_syslog_needs_a_listener(sink: ClosingSink) -> None:
     args = parser().parse_args(["syslog"])
-    assert args.func(args) == 2
+    with pytest.raises(UsageError, match="--udp and/or --tcp"):
+        args.func(args)

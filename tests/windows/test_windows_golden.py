@@ -8,12 +8,8 @@ import json
 
 import pytest
 
-try:  # tests/ may or may not be a package
-    from tests.conftest import need_shared
-except ImportError:
-    from conftest import need_shared  # type: ignore[no-redef]
-
 from logwarden.shippers.windows import golden
+from tests.support.paths import need_shared
 
 
 @pytest.mark.parametrize("name", sorted(golden.SYNTH))

@@ -2,7 +2,8 @@
 
 `load_pipeline()` returns one ProcessingPipeline; `pipeline_digest()` a hash of everything that
 shapes compilation (the YAML data and the library versions), used as part of the cache key.
-`declared_fields()` lists every field a converted rule may name (see fields.yml).
+`declared_fields()` lists every field a converted rule may name: the fields of the schema
+(logwarden/schema.py, from the sources' fields.yml) and the targets of the pipelines' mappings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from logwarden import schema
 from logwarden.resources import sigma_pipeline_dir
 
 if TYPE_CHECKING:  # pySigma is imported only when compiling (a warm cache never needs it)
@@ -39,8 +41,9 @@ def load_pipeline() -> ProcessingPipeline:
 
 def pipeline_digest() -> str:
     h = hashlib.sha256()
-    for name in (*PIPELINE_FILES, "fields.yml", "categories.yml"):
+    for name in (*PIPELINE_FILES, "categories.yml"):
         h.update((HERE / name).read_bytes())
+    h.update("\n".join(sorted(schema.sigma_fields())).encode())
     for dist in ("pysigma", "pysigma-backend-elasticsearch"):
         try:
             h.update(metadata.version(dist).encode())
@@ -53,9 +56,7 @@ def pipeline_digest() -> str:
 def declared_fields() -> frozenset[str]:
     from sigma.processing.transformations import FieldMappingTransformation
 
-    data = yaml.safe_load((HERE / "fields.yml").read_text(encoding="utf-8"))
-    known = {f"winlog.event_data.{name}" for name in data.get("windows_event_data", [])}
-    known.update(data.get("ecs", []))
+    known = set(schema.sigma_fields())
     for item in load_pipeline().items:
         if isinstance(item.transformation, FieldMappingTransformation):
             for target in item.transformation.mapping.values():

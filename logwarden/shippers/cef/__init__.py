@@ -1,5 +1,38 @@
-"""ArcSight Common Event Format (generic CEF:0/1) -> ECS firewall or AV documents."""
+"""ArcSight Common Event Format (generic CEF:0/1) -> ECS firewall or AV documents.
 
-from logwarden.shippers.cef.parser import parse, parse_line, parse_stream, split_cef
+Declared here (`SOURCE`, see logwarden/shippers/source.py); the parser is in parser.py, imported
+only when used.
+"""
 
-__all__ = ["parse", "parse_line", "parse_stream", "split_cef"]
+import re
+
+from logwarden.shippers.source import Source, lazy_exports
+
+_CEF = re.compile(r"CEF:\d+\|")
+
+
+def matches(message: str, app: str) -> bool:
+    """Autodetect signature: a message in this format (syslog header already split off)."""
+    head = message[:300]
+    return "CEF:" in head and _CEF.search(head) is not None
+
+
+SOURCE = Source(
+    name="cef",
+    package=__name__,
+    dataset="firewall",
+    summary="ArcSight CEF (firewall; malware events go to av)",
+    parse_line=".parser:parse_line",
+    parse_stream=".parser:parse_stream",
+    matches=matches,
+    priority=10,
+    positions="offset",
+    follow=True,
+)
+
+__getattr__ = lazy_exports(__name__, {
+    "parse": ".parser:parse",
+    "parse_line": ".parser:parse_line",
+    "parse_stream": ".parser:parse_stream",
+    "split_cef": ".parser:split_cef",
+})

@@ -1,5 +1,36 @@
-"""Cisco ASA / FTD syslog (%ASA-n-NNNNNN) -> ECS firewall documents."""
+"""Cisco ASA / FTD syslog (%ASA-n-NNNNNN) -> ECS firewall documents.
 
-from logwarden.shippers.cisco_asa.parser import parse, parse_line, parse_stream
+Declared here (`SOURCE`, see logwarden/shippers/source.py); the parser is in parser.py, imported
+only when used.
+"""
 
-__all__ = ["parse", "parse_line", "parse_stream"]
+import re
+
+from logwarden.shippers.source import Source, lazy_exports
+
+_ASA = re.compile(r"%(?:ASA|FTD|FWSM|PIX)-(?:[\w-]+-)?\d-\d{6}:")
+
+
+def matches(message: str, app: str) -> bool:
+    """Autodetect signature: a message in this format (syslog header already split off)."""
+    return _ASA.search(message[:300]) is not None
+
+
+SOURCE = Source(
+    name="cisco_asa",
+    package=__name__,
+    dataset="firewall",
+    summary="Cisco ASA / FTD syslog",
+    parse_line=".parser:parse_line",
+    parse_stream=".parser:parse_stream",
+    matches=matches,
+    priority=20,
+    positions="offset",
+    follow=True,
+)
+
+__getattr__ = lazy_exports(__name__, {
+    "parse": ".parser:parse",
+    "parse_line": ".parser:parse_line",
+    "parse_stream": ".parser:parse_stream",
+})

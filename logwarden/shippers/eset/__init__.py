@@ -1,5 +1,33 @@
-"""ESET (PROTECT / Security Management Center) JSON syslog export -> ECS AV documents."""
+"""ESET (PROTECT / Security Management Center) JSON syslog export -> ECS AV documents.
 
-from logwarden.shippers.eset.parser import parse, parse_line, parse_stream
+Declared here (`SOURCE`, see logwarden/shippers/source.py); the parser is in parser.py, imported
+only when used.
+"""
 
-__all__ = ["parse", "parse_line", "parse_stream"]
+from logwarden.shippers.source import Source, lazy_exports
+
+
+def matches(message: str, app: str) -> bool:
+    """Autodetect signature: a message in this format (syslog header already split off)."""
+    head = message[:4096]
+    return head.lstrip().startswith("{") and '"event_type"' in head
+
+
+SOURCE = Source(
+    name="eset",
+    package=__name__,
+    dataset="av",
+    summary="ESET PROTECT JSON syslog export",
+    parse_line=".parser:parse_line",
+    parse_stream=".parser:parse_stream",
+    matches=matches,
+    priority=80,
+    positions="offset",
+    follow=True,
+)
+
+__getattr__ = lazy_exports(__name__, {
+    "parse": ".parser:parse",
+    "parse_line": ".parser:parse_line",
+    "parse_stream": ".parser:parse_stream",
+})

@@ -1,5 +1,33 @@
-"""FortiGate key=value logs (traffic, utm, event) -> ECS firewall documents."""
+"""FortiGate key=value logs (traffic, utm, event) -> ECS firewall documents.
 
-from logwarden.shippers.fortigate.parser import parse, parse_line, parse_stream
+Declared here (`SOURCE`, see logwarden/shippers/source.py); the parser is in parser.py, imported
+only when used.
+"""
 
-__all__ = ["parse", "parse_line", "parse_stream"]
+from logwarden.shippers.source import Source, lazy_exports
+
+
+def matches(message: str, app: str) -> bool:
+    """Autodetect signature: a message in this format (syslog header already split off)."""
+    head = message[:4096]
+    return "type=" in head and ("devname=" in head or "logid=" in head or "devid=" in head)
+
+
+SOURCE = Source(
+    name="fortigate",
+    package=__name__,
+    dataset="firewall",
+    summary="FortiGate key=value logs",
+    parse_line=".parser:parse_line",
+    parse_stream=".parser:parse_stream",
+    matches=matches,
+    priority=50,
+    positions="offset",
+    follow=True,
+)
+
+__getattr__ = lazy_exports(__name__, {
+    "parse": ".parser:parse",
+    "parse_line": ".parser:parse_line",
+    "parse_stream": ".parser:parse_stream",
+})

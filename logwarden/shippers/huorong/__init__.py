@@ -1,5 +1,28 @@
-"""Huorong (火绒) antivirus: its SQLite log database (log.db) -> ECS AV documents."""
+"""Huorong (火绒) antivirus: its SQLite log database (log.db) -> ECS AV documents.
 
-from logwarden.shippers.huorong.parser import parse_line, parse_stream, read_db, row_event
+Declared here (`SOURCE`, see logwarden/shippers/source.py): not recognisable per line (no
+autodetect signature); a log.db is followed by row id per table, and an exported row per line
+(JSON) also parses. The reader is in parser.py, imported only when used.
+"""
 
-__all__ = ["parse_line", "parse_stream", "read_db", "row_event"]
+from logwarden.shippers.source import Source, lazy_exports
+
+SOURCE = Source(
+    name="huorong",
+    package=__name__,
+    dataset="av",
+    summary="Huorong (火绒) log.db, or its rows as JSON lines",
+    parse_line=".parser:parse_line",
+    parse_stream=".parser:parse_stream",
+    read_rows=".parser:read_db",
+    matches=None,
+    positions="row",
+    follow=True,
+)
+
+__getattr__ = lazy_exports(__name__, {
+    "parse_line": ".parser:parse_line",
+    "parse_stream": ".parser:parse_stream",
+    "read_db": ".parser:read_db",
+    "row_event": ".parser:row_event",
+})

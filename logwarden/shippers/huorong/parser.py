@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import quote
 
 from logwarden.shippers import textlog as t
 from logwarden.shippers.base import DeadLetter, Event
+from logwarden.shippers.huorong import logdb
+from logwarden.shippers.huorong.logdb import JSON_COLS, MAGIC
 from logwarden.shippers.textlog import ParseError, put
 
 MODULE = "huorong"
-MAGIC = b"SQLite format 3\x00"
-JSON_COLS = ("detail", "data", "json", "content", "msg", "info")
 TIME_COLS = ("ts", "time", "timestamp", "date", "create_time", "createtime")
 KEYS = {
     "threat": ("virus_name", "vname", "virus", "threat", "malware", "name"),
@@ -140,86 +138,47 @@ def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
         return DeadLetter(source, raw, f"{MODULE}: not a JSON row", "av", position)
     if not isinstance(obj, dict):
         return DeadLetter(source, raw, f"{MODULE}: JSON row is not an object", "av", position)
-    return row_event(obj, raw, source, t.to_int(obj.get("id")) or position)
+    return row_event(obj, raw, source, _line_position(obj.get("id"), position))
 
 
-# ------------------------------------------------------------------------- SQLite
+def _line_position(row_id: Any, offset: int) -> int:
+    """A JSON line's position: its `id` when that is a non-zero integer SQLite could hold as a
+    rowid (an export keeps the rowid there), else the line's byte offset; never a number
+    Elasticsearch cannot store as `log.offset` (a long)."""
+    number = t.to_int(row_id)
+    return number if number and logdb.ROWID_MIN <= number <= logdb.ROWID_MAX else offset
 
 
-def connect(path: str, immutable: bool = False) -> sqlite3.Connection:
-    """Read-only connection that can neither lock for writing nor modify the file."""
-    uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro" + ("&immutable=1" if immutable else "")
-    con = sqlite3.connect(uri, uri=True, timeout=1.0, check_same_thread=False)
-    con.execute("PRAGMA query_only = 1")
-    return con
-
-
-def _tables(con: sqlite3.Connection) -> list[tuple[str, str, list[str]]]:
-    """(table, id column, columns) for tables that hold JSON rows."""
-    out = []
-    names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-    for name in names:
-        if name.startswith("sqlite_"):
-            continue
-        cols = [r[1] for r in con.execute(f'PRAGMA table_info("{name}")')]
-        lower = [c.lower() for c in cols]
-        has_json = any(c in JSON_COLS for c in lower)
-        if not has_json:
-            row = con.execute(f'SELECT * FROM "{name}" LIMIT 1').fetchone()
-            has_json = bool(row) and any(isinstance(v, str) and v.lstrip().startswith("{") for v in row)
-        if has_json:
-            idcol = cols[lower.index("id")] if "id" in lower else "rowid"
-            out.append((name, idcol, cols))
-    return out
+# ------------------------------------------------------------------------- log.db
 
 
 def read_db(path: str, after: dict[str, int] | None = None, immutable: bool = False,
-            batch: int = 500) -> Iterator[tuple[str, int, Event | DeadLetter]]:
-    """(table, id, item) for rows with id > after[table]; the file is never written or locked."""
-    after = dict(after or {})
-    try:
-        con = connect(path, immutable)
-        tables = _tables(con)
-    except sqlite3.Error:
-        yield from _read_copy(path, after, batch)
-        return
-    try:
-        for table, idcol, cols in tables:
-            last = after.get(table, 0)
-            while True:
-                rows = con.execute(
-                    f'SELECT {idcol}, * FROM "{table}" WHERE {idcol} > ? ORDER BY {idcol} LIMIT ?',
-                    (last, batch)).fetchall()
-                if not rows:
-                    break
-                for r in rows:
-                    rid, values = r[0], r[1:]
-                    row = {c.lower(): v for c, v in zip(cols, values, strict=False)}
-                    raw = json.dumps({"table": table, **row}, ensure_ascii=False, default=repr).encode("utf-8")
-                    last = int(rid)
-                    yield table, last, row_event(row, raw, f"{path}#{table}", last)
-    finally:
-        con.close()
+            batch: int = logdb.BATCH) -> Iterator[tuple[str, int, Event | DeadLetter]]:
+    """(table, rowid, event or dead letter) for every row after `after[table]` (see logdb.read_rows:
+    the rowid is the checkpoint position; the file is never written or locked). Raises OSError
+    only when the file itself cannot be opened."""
+    for table, rowid, item in logdb.read_rows(path, after, immutable=immutable, batch=batch):
+        if isinstance(item, logdb.Row):
+            yield table, rowid, row_event(item.values, item.raw(), f"{path}#{table}", rowid)
+        else:
+            yield table, rowid, item
 
 
-def _read_copy(path: str, after: dict[str, int], batch: int) -> Iterator[tuple[str, int, Event | DeadLetter]]:
-    with tempfile.TemporaryDirectory(prefix="logwarden-huorong-") as tmp:
-        dst = Path(tmp) / "log.db"
-        shutil.copyfile(path, dst)
-        for suffix in ("-wal", "-shm"):
-            if Path(path + suffix).exists():
-                shutil.copyfile(path + suffix, str(dst) + suffix)
-        for table, rid, item in read_db(str(dst), after, immutable=False, batch=batch):
-            if isinstance(item, DeadLetter):
-                item.source = f"{path}#{table}"
-            yield table, rid, item
+def _is_db_file(path: str) -> bool:
+    """`path` is a regular file starting with the SQLite header (16 bytes read, whatever its size)."""
+    try:
+        with open(path, "rb") as fh:
+            return Path(path).is_file() and fh.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
 
 
 def parse_stream(path: str, data: BinaryIO) -> Iterator[Event | DeadLetter]:
-    """A log.db (read in place when `path` is that file, else from a temporary copy) or JSON lines."""
-    head = data.read(16)
+    """A log.db (read in place when `path` is that file, else from one temporary copy of `data`)
+    or JSON lines."""
+    head = data.read(len(MAGIC))
     if head == MAGIC:
-        if Path(path).is_file() and Path(path).read_bytes()[:16] == MAGIC:
+        if _is_db_file(path):
             for _, _, item in read_db(path):
                 yield item
             return
@@ -228,8 +187,12 @@ def parse_stream(path: str, data: BinaryIO) -> Iterator[Event | DeadLetter]:
             with copy.open("wb") as fh:
                 fh.write(head)
                 shutil.copyfileobj(data, fh)
-            for _, _, item in read_db(str(copy), immutable=True):
-                yield item
+            for table, rowid, row in logdb.read_rows(str(copy), immutable=True, own_copy=True):
+                if isinstance(row, logdb.Row):
+                    yield row_event(row.values, row.raw(), f"{path}#{table}", rowid)
+                else:
+                    row.source = row.source.replace(str(copy), path, 1)
+                    yield row
         return
     try:
         data.seek(data.tell() - len(head))

@@ -1,5 +1,36 @@
-"""Palo Alto Networks PAN-OS TRAFFIC and THREAT CSV syslog -> ECS firewall documents."""
+"""Palo Alto Networks PAN-OS TRAFFIC and THREAT CSV syslog -> ECS firewall documents.
 
-from logwarden.shippers.panos.parser import parse, parse_line, parse_stream
+Declared here (`SOURCE`, see logwarden/shippers/source.py); the parser is in parser.py, imported
+only when used.
+"""
 
-__all__ = ["parse", "parse_line", "parse_stream"]
+import re
+
+from logwarden.shippers.source import Source, lazy_exports
+
+_PANOS = re.compile(r"^\d*,\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2},[^,]*,(?:TRAFFIC|THREAT),")
+
+
+def matches(message: str, app: str) -> bool:
+    """Autodetect signature: a message in this format (syslog header already split off)."""
+    return _PANOS.match(message[:4096]) is not None
+
+
+SOURCE = Source(
+    name="panos",
+    package=__name__,
+    dataset="firewall",
+    summary="Palo Alto PAN-OS TRAFFIC/THREAT CSV",
+    parse_line=".parser:parse_line",
+    parse_stream=".parser:parse_stream",
+    matches=matches,
+    priority=40,
+    positions="offset",
+    follow=True,
+)
+
+__getattr__ = lazy_exports(__name__, {
+    "parse": ".parser:parse",
+    "parse_line": ".parser:parse_line",
+    "parse_stream": ".parser:parse_stream",
+})

@@ -287,7 +287,7 @@ def security(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
         set_process(doc, data.get("NewProcessName"), data.get("NewProcessId"))
         cmd = data.get("CommandLine")
         if cmd:
-            doc["process"]["command_line"] = cmd
+            _sub(doc, "process")["command_line"] = cmd  # also when NewProcessName is missing
         set_process(doc, data.get("ParentProcessName"), data.get("ProcessId"), "process", "parent")
     elif "ProcessName" in data or "ProcessId" in data:
         set_process(doc, data.get("ProcessName"), data.get("ProcessId"))
@@ -333,23 +333,20 @@ def sysmon(doc: Doc, code: str, data: dict[str, Any]) -> None:
     pid = data.get("ProcessId", data.get("SourceProcessId"))
     if image or pid is not None:
         set_process(doc, image, pid)
-    proc = doc.get("process")
-    if proc is not None:
-        for field, key in (("ProcessGuid", "entity_id"), ("SourceProcessGuid", "entity_id"),
-                           ("CommandLine", "command_line"), ("CurrentDirectory", "working_directory")):
-            v = data.get(field)
-            if v:
-                proc[key] = v
-        tid = to_int(data.get("SourceThreadId"))
-        if tid is not None:
-            proc["thread"] = {"id": tid}
+    for field, key in (("ProcessGuid", "entity_id"), ("SourceProcessGuid", "entity_id"),
+                       ("CommandLine", "command_line"), ("CurrentDirectory", "working_directory")):
+        v = data.get(field)
+        if v:  # also when Image and ProcessId are missing: what is there is normalised
+            _sub(doc, "process")[key] = v
+    tid = to_int(data.get("SourceThreadId"))
+    if tid is not None:
+        _sub(doc, "process")["thread"] = {"id": tid}
     if data.get("ParentImage") or data.get("ParentProcessId"):
         set_process(doc, data.get("ParentImage"), data.get("ParentProcessId"), "process", "parent")
-        parent = doc["process"]["parent"]
-        for field, key in (("ParentProcessGuid", "entity_id"), ("ParentCommandLine", "command_line")):
-            v = data.get(field)
-            if v:
-                parent[key] = v
+    for field, key in (("ParentProcessGuid", "entity_id"), ("ParentCommandLine", "command_line")):
+        v = data.get(field)
+        if v:
+            _sub(doc, "process", "parent")[key] = v
     if code == "1":
         pe = {k: v for k, v in (("original_file_name", data.get("OriginalFileName")),
                                 ("company", data.get("Company")),
@@ -357,7 +354,7 @@ def sysmon(doc: Doc, code: str, data: dict[str, Any]) -> None:
                                 ("file_version", data.get("FileVersion")),
                                 ("product", data.get("Product"))) if v}
         if pe:
-            doc["process"]["pe"] = pe
+            _sub(doc, "process")["pe"] = pe
         _hashes(doc, data.get("Hashes") or data.get("Hash"))
     name, domain = _split_user(data.get("User"))
     _user(doc, name, domain, None, "user")
@@ -479,7 +476,7 @@ def _hashes(doc: Doc, raw: str | None) -> None:
     if imphash:
         _sub(doc, "process", "pe")["imphash"] = imphash
     if hashes:
-        doc["process"]["hash"] = hashes
+        _sub(doc, "process")["hash"] = hashes
 
 
 def _network(doc: Doc, data: dict[str, Any]) -> None:

@@ -201,10 +201,11 @@ def main(argv: list[str] | None = None) -> int:
             elif not path.exists() or path.read_bytes() != text.encode("utf-8"):
                 differ.append(path.name)
     for name in SAMPLES:
-        text = generate_sample(name)
-        if text is None:
+        rendered = generate_sample(name)
+        if rendered is None:
             missing.append(SAMPLES[name])
             continue
+        text = rendered
         path = expected_path(name)
         if args.update:
             path.write_bytes(text.encode("utf-8"))

@@ -9,7 +9,18 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from logwarden.shippers.base import DeadLetter
+from logwarden.shippers.textlog import decode
+from logwarden.shippers.windows.charset import utf8_lines, wide_encoding
 from logwarden.shippers.windows.tables import KEYWORD_BITS, LEVELS, OPCODES
+from logwarden.shippers.windows.untrusted import (
+    FLAG_SURROGATES,
+    MAX_DEPTH,
+    READER_FLAGS,
+    TooDeep,
+    check_depth,
+    may_hold_surrogates,
+    replace_surrogates,
+)
 
 DATASET = "windows"
 _LEVEL_NUMBER = {name: num for num, name in reversed(LEVELS.items())}
@@ -86,11 +97,17 @@ def winlogbeat_to_record(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_json_lines(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[dict[str, Any] | DeadLetter]:
-    """One record (or one DeadLetter with the line number) per non-blank line."""
+    """One record (or one DeadLetter with the line number) per non-blank line.
+
+    UTF-16/32 input (by byte order mark or NUL pattern) is read as such; otherwise each line is
+    UTF-8, else GB18030 (as the text parsers decode), else a dead letter."""
     lineno = 0
     first = True
+    codec = wide_encoding(head)
     stream: Any = data
-    if head:
+    if codec is not None and codec != "utf-8-sig":
+        stream = utf8_lines(codec, head, data)
+    elif head:
         stream = _Prefixed(head, data)
     for raw in stream:
         lineno += 1
@@ -99,23 +116,49 @@ def read_json_lines(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[
             first = False
         if not raw.strip():
             continue
-        try:
-            obj = json.loads(raw.rstrip(b"\r\n"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            yield DeadLetter(source, raw.rstrip(b"\r\n"), f"line {lineno}: bad JSON: {exc}", DATASET)
+        line = raw.rstrip(b"\r\n")
+        text = decode(line)
+        if text is None:
+            yield DeadLetter(source, line, f"line {lineno}: not UTF-8 or GB18030", DATASET)
             continue
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            yield DeadLetter(source, line, f"line {lineno}: bad JSON: {exc}", DATASET)
+            continue
+        except RecursionError:
+            yield DeadLetter(source, line, f"line {lineno}: record nested deeper than {MAX_DEPTH} levels", DATASET)
+            continue
+        repaired: list[str] = []
+        try:
+            if text.count("{") + text.count("[") > MAX_DEPTH:  # cheap test first
+                check_depth(obj)
+            if may_hold_surrogates(text):
+                obj, changed = replace_surrogates(obj)
+                if changed:
+                    repaired.append(FLAG_SURROGATES)
+        except TooDeep as exc:
+            yield DeadLetter(source, line, f"line {lineno}: {exc}", DATASET)
+            continue
+        if isinstance(obj, dict):
+            obj.pop(READER_FLAGS, None)  # only a reader says what it repaired
         if isinstance(obj, dict) and isinstance(obj.get("Event"), dict):
-            yield obj
+            yield _flagged(obj, repaired)
         elif isinstance(obj, dict) and ("winlog" in obj or "winlog.channel" in obj):
             try:
-                yield winlogbeat_to_record(obj)
-            except (KeyError, TypeError, AttributeError) as exc:
-                yield DeadLetter(source, raw.rstrip(b"\r\n"), f"line {lineno}: bad Winlogbeat document: {exc!r}",
-                                 DATASET)
+                yield _flagged(winlogbeat_to_record(obj), repaired)
+            except Exception as exc:  # noqa: BLE001 - one bad document is that line's dead letter
+                yield DeadLetter(source, line, f"line {lineno}: bad Winlogbeat document: {exc!r}", DATASET)
         else:
-            yield DeadLetter(source, raw.rstrip(b"\r\n"),
+            yield DeadLetter(source, line,
                              f"line {lineno}: JSON is neither an evtx_dump record {{\"Event\": ...}} "
                              "nor a Winlogbeat document (winlog.*)", DATASET)
+
+
+def _flagged(record: dict[str, Any], repaired: list[str]) -> dict[str, Any]:
+    if repaired:
+        record[READER_FLAGS] = repaired
+    return record
 
 
 class _Prefixed:

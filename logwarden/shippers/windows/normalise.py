@@ -1,4 +1,4 @@
-"""One pyevtx-rs style record -> the ECS document (Winlogbeat shape, decision 2 of DESIGN.md)."""
+"""One pyevtx-rs style record -> the ECS document (Winlogbeat shape, decision 2 of docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -12,9 +12,19 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from logwarden.shippers.base import DeadLetter, Event
+from logwarden.shippers.windows.charset import text_start
 from logwarden.shippers.windows.evtx_reader import EVTX_MAGIC, dead, read_evtx
 from logwarden.shippers.windows.json_reader import read_json_lines
 from logwarden.shippers.windows.normalise import normalise, to_event
+from logwarden.shippers.windows.untrusted import (
+    FLAG_SURROGATES,
+    MAX_DEPTH,
+    READER_FLAGS,
+    check_depth,
+    may_hold_surrogates,
+    raw_bytes,
+    replace_surrogates,
+)
 from logwarden.shippers.windows.xml_reader import read_xml
 
 SUFFIXES = frozenset({".evtx", ".xml", ".json", ".jsonl", ".ndjson"})
@@ -30,18 +40,39 @@ def records(items: Iterable[RawItem], source: str, skip: int = 0) -> Iterator[Ev
         pos += 1
         if pos <= skip:
             continue
-        if type(item) is DeadLetter:
+        if isinstance(item, DeadLetter):
             item.position = pos
             yield item
             continue
         try:
-            rec = json.loads(item) if type(item) is str else item
-            yield to_event(normalise(rec, source), pos)
+            flags: list[str] | None = None
+            if isinstance(item, str):  # EVTX: pyevtx-rs JSON text
+                rec = json.loads(item)
+                if item.count("{") + item.count("[") > MAX_DEPTH:  # cheap test first: the hot path
+                    check_depth(rec)
+                if may_hold_surrogates(item):
+                    rec, changed = replace_surrogates(rec)
+                    flags = [FLAG_SURROGATES] if changed else None
+            else:  # readers check depth and surrogates themselves, and say what they repaired
+                rec = item
+                flags = rec.pop(READER_FLAGS, None)
+            doc = normalise(rec, source)
+            if flags:
+                doc["log"]["flags"] = flags
+            yield to_event(doc, pos)
         except Exception as exc:  # noqa: BLE001 - any failure on one record is that record's dead letter
-            raw = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, default=str)
-            yield DeadLetter(source=source, raw=raw.encode("utf-8", "surrogateescape"),
+            yield DeadLetter(source=source, raw=_raw(item),
                              reason=f"record not normalised: {type(exc).__name__}: {exc}", dataset="windows",
                              position=pos)
+
+
+def _raw(item: str | dict[str, Any]) -> bytes:
+    if isinstance(item, str):
+        return raw_bytes(item)
+    try:
+        return raw_bytes(json.dumps(item, ensure_ascii=False, default=str))
+    except (RecursionError, ValueError):
+        return b"(record not serialisable)"
 
 
 def _guarded(items: Iterable[RawItem], source: str) -> Iterator[RawItem]:
@@ -63,10 +94,10 @@ def _guarded(items: Iterable[RawItem], source: str) -> Iterator[RawItem]:
 def _kind(head: bytes) -> str:
     if head.startswith(EVTX_MAGIC):
         return "evtx"
-    body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or body.startswith(b"<"):
+    body = text_start(head).lstrip("\ufeff \t\r\n")
+    if body.startswith("<"):
         return "xml"
-    if body.startswith(b"{"):
+    if body.startswith("{"):
         return "json"
     return "unknown"
 

@@ -1,9 +1,14 @@
 """Windows event XML (one <Event>, an <Events> wrapper, or wevtutil-style concatenated <Event>
 elements) -> pyevtx-rs style records, streamed.
 
-The text is scanned for top-level <Event ...>...</Event> spans and each span is parsed on its
-own, so one broken event is one dead letter (with its line number) and the next still parses.
-Memory is bounded by the largest single event (MAX_EVENT_CHARS).
+The text is scanned for top-level <Event ...>...</Event> spans (or <p:Event> with a namespace
+prefix) and each span is parsed on its own, so one broken event is one dead letter (with its
+line number) and the next still parses. Memory is bounded by the largest single event
+(MAX_EVENT_CHARS); an event nested deeper than MAX_DEPTH elements is a dead letter.
+
+Encoding: UTF-16/32 by byte order mark or NUL pattern (charset.py); else the XML declaration's
+encoding when it names one other than UTF-8; else each event is UTF-8, or GB18030 when it is not
+valid UTF-8 (as the text parsers decode a line), or a dead letter when it is neither.
 """
 
 from __future__ import annotations
@@ -11,15 +16,23 @@ from __future__ import annotations
 import codecs
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from logwarden.shippers.base import DeadLetter
+from logwarden.shippers.textlog import decode
+from logwarden.shippers.windows.charset import wide_encoding
+from logwarden.shippers.windows.untrusted import MAX_DEPTH, raw_bytes
 
 CHUNK = 1 << 20
 MAX_EVENT_CHARS = 64 << 20
-START = re.compile(r"<Event(?=[\s>/])")
-END = re.compile(r"</Event\s*>")
+START = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?Event(?=[\s>/])")
+END = re.compile(r"</(?:[A-Za-z_][\w.-]*:)?Event\s*>")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # an undecodable byte kept by surrogateescape
+_TAG_PREFIX = re.compile(r"(</?)[A-Za-z_][\w.-]*:")
+_ATTR_PREFIX = re.compile(r"(\s)(?!xml:|xmlns:)[A-Za-z_][\w.-]*:([A-Za-z_][\w.-]*\s*=)")
+_OTHER_ELEMENT = re.compile(r"<(?!(?:[A-Za-z_][\w.-]*:)?Events?[\s>/])[A-Za-z_]")
+_UTF8_NAMES = frozenset({"utf-8", "utf8", "utf_8", "u8"})
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 DATASET = "windows"
 
@@ -83,7 +96,7 @@ def _event_data(el: ET.Element) -> dict[str, Any]:
         name = child.attrib.get("Name")
         if tag == "Data" and name is None:
             unnamed.append(_data_text(child.text))
-        elif tag == "Data":
+        elif tag == "Data" and name is not None:
             out[name] = _data_text(child.text)
         else:
             out[tag] = _node(child)
@@ -110,36 +123,64 @@ def element_to_record(root: ET.Element) -> dict[str, Any]:
     return {"Event": event}
 
 
-def _decoder(head: bytes) -> codecs.IncrementalDecoder:
-    if head.startswith(codecs.BOM_UTF8):
-        return codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return codecs.getincrementaldecoder("utf-16")(errors="replace")
-    m = _ENCODING.match(head)
-    enc = m.group(1).decode("ascii") if m else "utf-8"
+def _decoder(head: bytes) -> tuple[codecs.IncrementalDecoder, bool]:
+    """The stream's decoder, and whether events must be checked for bytes that are not UTF-8."""
+    wide = wide_encoding(head)
+    if wide is not None and wide != "utf-8-sig":
+        return codecs.getincrementaldecoder(wide)(errors="replace"), False
+    m = _ENCODING.match(head.removeprefix(codecs.BOM_UTF8))
+    declared = m.group(1).decode("ascii").lower() if m else "utf-8"
+    if declared not in _UTF8_NAMES and not declared.startswith(("utf-16", "utf-32")) and wide is None:
+        try:
+            return codecs.getincrementaldecoder(declared)(errors="replace"), False
+        except LookupError:
+            pass
+    return codecs.getincrementaldecoder("utf-8-sig")(errors="surrogateescape"), True
+
+
+def _too_deep(root: ET.Element) -> bool:
+    stack = [(root, 1)]
+    while stack:
+        el, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in el)
+    return False
+
+
+def _parse(span: str) -> ET.Element:
+    """The span's element; prefixes bound only outside the span (on a wrapper) are dropped."""
     try:
-        return codecs.getincrementaldecoder(enc)(errors="replace")
-    except LookupError:
-        return codecs.getincrementaldecoder("utf-8")(errors="replace")
+        return ET.fromstring(span)
+    except ET.ParseError as exc:
+        if "unbound prefix" not in str(exc):
+            raise
+    return ET.fromstring(_ATTR_PREFIX.sub(r"\1\2", _TAG_PREFIX.sub(r"\1", span)))
 
 
 def read_xml(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[dict[str, Any] | DeadLetter]:
     """Records (or a DeadLetter per bad event, with its line number) from an XML byte stream."""
     first = head + data.read(max(0, 4096 - len(head)))
-    dec = _decoder(first)
+    dec, per_event = _decoder(first)
     buf = dec.decode(first)
     line = 1  # line number of buf[0]
     eof = False
 
     def bad(reason: str, raw: str, at: int) -> DeadLetter:
-        return DeadLetter(source=source, raw=raw.encode("utf-8", "surrogateescape"),
-                          reason=f"line {at}: {reason}", dataset=DATASET)
+        return DeadLetter(source=source, raw=raw_bytes(raw), reason=f"line {at}: {reason}", dataset=DATASET)
 
     pos = 0  # buf[:pos] is consumed
+    events_seen = False
+    other: tuple[int, str] | None = None  # the first element that is neither <Events> nor <Event>
     while True:
         m = START.search(buf, pos)
         if m is None:
+            if not events_seen and other is None and (o := _OTHER_ELEMENT.search(buf, pos)) is not None:
+                other = (line + buf.count("\n", pos, o.start()), buf[o.start(): o.start() + 200])
             if eof:
+                if not events_seen and other is not None:  # XML, but not Windows events: never silently nothing
+                    yield bad(f"no <Event> element in this XML (first element: {other[1][:60]!r})", other[1],
+                              other[0])
                 return
             keep = max(pos, len(buf) - 16)
             line += buf.count("\n", pos, keep)
@@ -150,8 +191,9 @@ def read_xml(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[dict[st
             continue
         line += buf.count("\n", pos, m.start())
         pos = m.start()
-        e = END.search(buf, pos + 6)
-        nxt = START.search(buf, pos + 6, e.start() if e is not None else len(buf))
+        events_seen = True
+        e = END.search(buf, m.end())
+        nxt = START.search(buf, m.end(), e.start() if e is not None else len(buf))
         if nxt is not None:
             yield bad("truncated XML: <Event> not closed before the next <Event>", buf[pos: nxt.start()], line)
             line += buf.count("\n", pos, nxt.start())
@@ -163,7 +205,7 @@ def read_xml(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[dict[st
                 return
             if len(buf) - pos > MAX_EVENT_CHARS:
                 yield bad(f"event larger than {MAX_EVENT_CHARS} characters", buf[pos: pos + 4096], line)
-                pos += 6
+                pos = m.end()
                 continue
             buf, pos = buf[pos:], 0
             chunk = data.read(CHUNK)
@@ -171,9 +213,29 @@ def read_xml(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[dict[st
             buf += dec.decode(chunk, final=eof)
             continue
         span = buf[pos: e.end()]
-        try:
-            yield element_to_record(ET.fromstring(span))
-        except ET.ParseError as exc:
-            yield bad(f"bad XML: {exc}", span, line)
+        yield _event(span, per_event, bad, line)
         line += span.count("\n")
         pos = e.end()
+
+
+def _event(span: str, per_event: bool, bad: Callable[[str, str, int], DeadLetter],
+           line: int) -> dict[str, Any] | DeadLetter:
+    """One <Event> span -> its record, or its dead letter (never raises)."""
+    text = span
+    if per_event and _ESCAPED_BYTE.search(span) is not None:
+        decoded = decode(span.encode("utf-8", "surrogateescape"))
+        if decoded is None:
+            return bad("not UTF-8 or GB18030", span, line)
+        text = decoded
+    try:
+        root = _parse(text)
+    except ET.ParseError as exc:
+        return bad(f"bad XML: {exc}", span, line)
+    except Exception as exc:  # noqa: BLE001 - whatever the XML parser trips on, the event is the dead letter
+        return bad(f"bad XML: {type(exc).__name__}: {exc}", span, line)
+    if span.count("<") > MAX_DEPTH and _too_deep(root):
+        return bad(f"event nested deeper than {MAX_DEPTH} elements", span, line)
+    try:
+        return element_to_record(root)
+    except Exception as exc:  # noqa: BLE001 - never end the file on one event
+        return bad(f"event not converted: {type(exc).__name__}: {exc}", span, line)

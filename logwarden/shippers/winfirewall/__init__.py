@@ -1,5 +1,39 @@
-"""Windows Firewall pfirewall.log (W3C extended format) -> ECS firewall documents."""
+"""Windows Firewall pfirewall.log (W3C extended format) -> ECS firewall documents.
 
-from logwarden.shippers.winfirewall.parser import W3CParser, new_feeder, parse_line, parse_stream
+Declared here (`SOURCE`, see logwarden/shippers/source.py); the parser is in parser.py, imported
+only when used.
+"""
 
-__all__ = ["W3CParser", "new_feeder", "parse_line", "parse_stream"]
+import re
+
+from logwarden.shippers.source import Source, lazy_exports
+
+_PFW = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} "
+                  r"(?:ALLOW|DROP|OPEN|CLOSE|OPEN-INBOUND|INFO-EVENTS-LOST|DROP-ICMP) ")
+
+
+def matches(message: str, app: str) -> bool:
+    """Autodetect signature: a message in this format (syslog header already split off)."""
+    return _PFW.match(message[:4096]) is not None
+
+
+SOURCE = Source(
+    name="winfirewall",
+    package=__name__,
+    dataset="firewall",
+    summary="Windows Firewall pfirewall.log (W3C)",
+    parse_line=".parser:parse_line",
+    parse_stream=".parser:parse_stream",
+    line_session=".parser:new_feeder",
+    matches=matches,
+    priority=100,
+    positions="offset",
+    follow=True,
+)
+
+__getattr__ = lazy_exports(__name__, {
+    "W3CParser": ".parser:W3CParser",
+    "new_feeder": ".parser:new_feeder",
+    "parse_line": ".parser:parse_line",
+    "parse_stream": ".parser:parse_stream",
+})

@@ -1,0 +1,160 @@
+"""The one definition of internal and non-public address ranges, as data.
+
+Everything that classifies an address reads it from here: the Sigma rules' CIDR lists (checked
+against it by `rule_network_problems`, so a rule that drifts fails the tests), the dashboards'
+queries (expanded from `{{internal:FIELD}}` / `{{not_public:FIELD}}` placeholders at build time)
+and the enrichment that derives network.direction.
+
+Two sets, each a tuple of `Range`s:
+- INTERNAL: the site's own networks (RFC 1918, IPv6 unique local). A logon or SMB connection
+  between two of these is lateral movement, not an attack from outside.
+- NOT_PUBLIC: INTERNAL plus addresses that never come from the internet (loopback, link-local,
+  "this network", CGNAT shared space). "Public" means: not in NOT_PUBLIC.
+
+Documentation ranges (TEST-NET-1/2/3, 2001:db8::/32) are kept as data in DOCUMENTATION but count
+as public: every sample and test of this project uses them for the attacker on the internet, and
+they never appear in real traffic, so treating them as internal would hide nothing real and would
+blind every example.
+
+A SOC with its own internal ranges lists them in logwarden.yml (`internal_networks: "10.20.0.0/16,
+198.18.0.0/15"`); `internal(extra)` / `not_public(extra)` add them. The bundled rules carry the
+defaults only: rules with site-specific lists are the SOC's own copies, checked the same way.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    cidr: str
+    why: str
+
+
+INTERNAL: tuple[Range, ...] = (
+    Range("10.0.0.0/8", "RFC 1918 private"),
+    Range("172.16.0.0/12", "RFC 1918 private"),
+    Range("192.168.0.0/16", "RFC 1918 private"),
+    Range("fc00::/7", "RFC 4193 IPv6 unique local"),
+)
+LOCAL: tuple[Range, ...] = (
+    Range("0.0.0.0/8", "RFC 1122 'this network' (also 0.0.0.0 in logon events)"),
+    Range("127.0.0.0/8", "RFC 1122 loopback"),
+    Range("169.254.0.0/16", "RFC 3927 IPv4 link-local"),
+    Range("100.64.0.0/10", "RFC 6598 CGNAT shared address space"),
+    Range("::/128", "IPv6 unspecified"),
+    Range("::1/128", "IPv6 loopback"),
+    Range("fe80::/10", "IPv6 link-local"),
+)
+NOT_PUBLIC: tuple[Range, ...] = INTERNAL + LOCAL
+DOCUMENTATION: tuple[Range, ...] = (
+    Range("192.0.2.0/24", "RFC 5737 TEST-NET-1"),
+    Range("198.51.100.0/24", "RFC 5737 TEST-NET-2"),
+    Range("203.0.113.0/24", "RFC 5737 TEST-NET-3"),
+    Range("2001:db8::/32", "RFC 3849 IPv6 documentation"),
+)
+
+# The lists a rule may hold, by name (see `rule_network_problems`).
+LISTS: dict[str, tuple[Range, ...]] = {"internal": INTERNAL, "not_public": NOT_PUBLIC}
+
+
+def parse_extra(text: str) -> tuple[Range, ...]:
+    """Ranges from a comma-separated CIDR list (the `internal_networks` setting).
+
+    Raises:
+        ValueError: an entry is not a network address (host bits set are refused too).
+    """
+    out = []
+    for entry in (e.strip() for e in text.split(",")):
+        if entry:
+            out.append(Range(str(ipaddress.ip_network(entry, strict=True)), "configured internal_networks"))
+    return tuple(out)
+
+
+def internal(extra: Iterable[Range] = ()) -> tuple[Range, ...]:
+    """INTERNAL plus the site's configured ranges."""
+    return INTERNAL + tuple(extra)
+
+
+def not_public(extra: Iterable[Range] = ()) -> tuple[Range, ...]:
+    """NOT_PUBLIC plus the site's configured ranges."""
+    return NOT_PUBLIC + tuple(extra)
+
+
+def cidrs(ranges: Iterable[Range]) -> list[str]:
+    """The CIDR strings, in definition order (the order rules and queries list them in)."""
+    return [r.cidr for r in ranges]
+
+
+@lru_cache(maxsize=16)
+def _networks(ranges: tuple[Range, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(r.cidr) for r in ranges)
+
+
+def contains(ranges: tuple[Range, ...], address: str | None) -> bool | None:
+    """Whether `address` lies in one of `ranges`; None when it is missing or not an address.
+    IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are judged as their IPv4 address."""
+    if not address:
+        return None
+    try:
+        ip = ipaddress.ip_address(address.strip().split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == net.version and ip in net for net in _networks(ranges))
+
+
+def is_internal(address: str | None, extra: tuple[Range, ...] = ()) -> bool | None:
+    """True for the site's own networks, False for any other address, None for no address."""
+    return contains(internal(extra), address)
+
+
+def is_public(address: str | None, extra: tuple[Range, ...] = ()) -> bool | None:
+    """True for an address that may come from the internet, None for no address."""
+    found = contains(not_public(extra), address)
+    return None if found is None else not found
+
+
+def lucene_list(ranges: Iterable[Range]) -> str:
+    """The ranges as a Lucene term list on an `ip` field: ("10.0.0.0/8" OR ...)."""
+    return "(" + " OR ".join(f'"{c}"' for c in cidrs(ranges)) + ")"
+
+
+def _cidr_lists(node: object, where: str = "") -> Iterable[tuple[str, list[str]]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str) and "|cidr" in key:
+                yield here, [str(v) for v in (value if isinstance(value, list) else [value])]
+            else:
+                yield from _cidr_lists(value, here)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _cidr_lists(value, f"{where}[{i}]")
+
+
+def rule_problems(rule: dict[str, object]) -> list[str]:
+    """Where a Sigma rule's `|cidr` list names one of our ranges but is not exactly one of LISTS
+    (same entries, same order). Lists naming none of our ranges (a site's own subnets) pass.
+
+    Returns:
+        One message per offending list, naming its place in the detection and the list it
+        should be; empty when the rule is consistent with this module.
+    """
+    known = {r.cidr for r in NOT_PUBLIC + DOCUMENTATION}
+    found = []
+    for where, values in _cidr_lists(rule.get("detection") or {}):
+        if not known.intersection(values):
+            continue
+        if any(values == cidrs(ranges) for ranges in LISTS.values()):
+            continue
+        close = min(LISTS, key=lambda name: len(set(cidrs(LISTS[name])) ^ set(values)))
+        found.append(f"{where}: {values} is not the {close!r} list of logwarden.networks: {cidrs(LISTS[close])}")
+    return found
