@@ -2,11 +2,18 @@
 
 Messages: key = host name (UTF-8), value = the ECS document as compact JSON, header `id` = the
 event's deterministic id (also in the document as event.id). Dead letters go to
-`<prefix>deadletter` with the raw input kept.
+`<prefix>deadletter` with the raw input kept (the first DEADLETTER_RAW_LIMIT bytes of it: a dead
+letter must fit the broker's size limit even when the input that caused it did not).
+
+Consumers are group members with manual commits and a 10 s session: a member that dies is
+replaced after 10 s instead of the client's default 45 s; one that stops cleanly leaves the
+group in `close()` and is replaced at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -22,6 +29,11 @@ DEFAULT_PARTITIONS = 2
 # `logwarden.long_fields`, so the es detection engine can fetch those documents and match them
 # in process instead of silently missing them (e.g. long PowerShell script blocks).
 KEYWORD_LIMIT = 8191
+# Raw bytes kept in a dead letter. Base64 makes them 4/3 larger and JSON escaping of control
+# characters up to 6 times, so 128 KiB stays under even a default broker's 1 MB message limit.
+DEADLETTER_RAW_LIMIT = 128 * 1024
+SESSION_TIMEOUT_MS = 10_000
+HEARTBEAT_INTERVAL_MS = 3_000
 
 
 def _long_paths(node: Any, prefix: str, out: list[str]) -> None:
@@ -46,6 +58,23 @@ def encode(doc: dict[str, Any]) -> bytes:
             doc.setdefault("logwarden", {})["long_fields"] = sorted(set(long))
             value = dumps(doc)
     return value
+
+
+def deadletter_value(item: DeadLetter) -> bytes:
+    """The dead letter as Kafka carries it. Raw input longer than DEADLETTER_RAW_LIMIT is cut to
+    that length; the reason then says so, with the original size and SHA-256, and the id stays
+    the one of the whole input."""
+    dead_id = item.id
+    size = len(item.raw)
+    if size > DEADLETTER_RAW_LIMIT:
+        digest = hashlib.sha256(item.raw).hexdigest()
+        item = dataclasses.replace(
+            item, raw=item.raw[:DEADLETTER_RAW_LIMIT],
+            reason=f"{item.reason} [input of {size} bytes truncated to its first {DEADLETTER_RAW_LIMIT}; "
+                   f"sha256 {digest}]")
+    doc = item.to_doc()
+    doc["event"]["id"] = dead_id
+    return dumps(doc)
 
 
 class DeliveryError(RuntimeError):
@@ -80,7 +109,7 @@ class KafkaSink:
     def send(self, item: Event | DeadLetter) -> None:
         if isinstance(item, DeadLetter):
             topic = self.cfg.topic(DEADLETTER)
-            value = dumps(item.to_doc())
+            value = deadletter_value(item)
             key = item.source.encode("utf-8", "surrogateescape")
             self.dead += 1
         else:
@@ -106,9 +135,14 @@ class KafkaSink:
 
 
 def ensure_topics(cfg: Config, datasets: tuple[str, ...] = (*DATASETS, DEADLETTER),
-                  partitions: int = DEFAULT_PARTITIONS) -> list[str]:
-    """Create the logwarden topics that do not exist yet; return the ones created."""
-    admin = KafkaAdminClient(bootstrap_servers=cfg.kafka.split(","), client_id="logwarden-setup")
+                  partitions: int = DEFAULT_PARTITIONS, **overrides: Any) -> list[str]:
+    """Create the logwarden topics that do not exist yet; return the ones created.
+
+    Raises:
+        KafkaError: no broker answered, or the creation was refused.
+    """
+    admin = KafkaAdminClient(**{"bootstrap_servers": cfg.kafka.split(","), "client_id": "logwarden-setup",
+                                **overrides})
     try:
         existing = set(admin.list_topics())
         wanted = [cfg.topic(d) for d in datasets if cfg.topic(d) not in existing]
@@ -136,19 +170,27 @@ def delete_topics(cfg: Config, prefix: str) -> list[str]:
         admin.close()
 
 
-def drained(consumer: KafkaConsumer) -> bool:
+def drained(consumer: KafkaConsumer, timeout_ms: int | None = None) -> bool:
     """True when the consumer has partitions and has read each one up to its end offset
-    (what `--once` waits for)."""
+    (what `--once` waits for).
+
+    Raises:
+        KafkaError: the end offsets could not be fetched (KafkaTimeoutError after `timeout_ms`).
+    """
     assignment = consumer.assignment()
     if not assignment:
         return False
-    ends = consumer.end_offsets(list(assignment))
+    ends = consumer.end_offsets(list(assignment), timeout_ms=timeout_ms)
     return all(consumer.position(tp) >= ends[tp] for tp in assignment)
 
 
 def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: Any) -> KafkaConsumer:
-    """A consumer-group member with manual commits; values are raw bytes (decode yourself so a bad
-    message becomes a dead letter, not an exception)."""
+    """A consumer-group member with manual commits and a 10 s session; values are raw bytes
+    (decode yourself so a bad message becomes a dead letter, not an exception).
+
+    Raises:
+        KafkaError: no broker answered (NoBrokersAvailable) or the options were refused.
+    """
     options: dict[str, Any] = {
         "bootstrap_servers": cfg.kafka.split(","),
         "group_id": group_id,
@@ -158,6 +200,8 @@ def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: An
         "fetch_max_bytes": 64 * 1024 * 1024,
         "max_partition_fetch_bytes": 16 * 1024 * 1024,
         "client_id": f"logwarden-{group_id}",
+        "session_timeout_ms": SESSION_TIMEOUT_MS,
+        "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
     }
     options.update(overrides)
     consumer = KafkaConsumer(**options)
@@ -165,4 +209,5 @@ def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: An
     return consumer
 
 
-__all__ = ["KafkaSink", "DeliveryError", "delete_topics", "drained", "ensure_topics", "make_consumer", "KafkaError"]
+__all__ = ["DEADLETTER_RAW_LIMIT", "KafkaSink", "DeliveryError", "deadletter_value", "delete_topics", "drained",
+           "ensure_topics", "make_consumer", "KafkaError"]

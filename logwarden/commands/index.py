@@ -1,4 +1,10 @@
-"""`logwarden index [--once]`: Kafka topics -> Elasticsearch."""
+"""`logwarden index [--once]`: Kafka topics -> Elasticsearch.
+
+Runs until SIGTERM/SIGINT (the batch in hand is finished and committed, the consumer leaves its
+group) or, with `--once`, until the topics are drained; then prints the counters and exits 0.
+Errors are raised to the CLI (logwarden/errors.py): Kafka or Elasticsearch unreachable for
+`--once`'s patience, or refusing the requests, is exit 3.
+"""
 
 from __future__ import annotations
 
@@ -17,17 +23,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Returns 0 once stopped or drained; raises the errors of `run_indexer`."""
     from logwarden.pipelines.indexer import run_indexer
 
     cfg = load(args.config)
-    try:
-        stats = run_indexer(cfg, once=args.once, group_id=args.group)
-    except InterruptedError as exc:
-        print(f"index: {exc}")
-        return 130
+    stats = run_indexer(cfg, once=args.once, group_id=args.group)
     if args.json:
-        print(json.dumps(stats.as_dict()))
+        print(json.dumps(stats.as_dict()), flush=True)
     else:
         print(f"consumed: {stats.consumed}  created: {stats.created}  already indexed: {stats.existing}  "
-              f"dead letters: {stats.dead_lettered}  retries: {stats.retries}")
+              f"dead letters: {stats.dead_lettered}  retries: {stats.retries}  kafka retries: {stats.kafka_retries}  "
+              f"left uncommitted: {stats.uncommitted}", flush=True)
     return 0

@@ -1,11 +1,13 @@
-"""`logwarden stream [--once]`: the Sigma rules on the Kafka topics, alerts to logwarden.alerts."""
+"""`logwarden stream [--once]`: the Sigma rules on the Kafka topics, alerts to logwarden.alerts.
+
+Same shutdown as `index`: SIGTERM/SIGINT finish the batch in hand, commit it, leave the group,
+print the counters and exit 0. Errors are raised to the CLI (logwarden/errors.py).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import signal
-import sys
 from pathlib import Path
 
 
@@ -19,25 +21,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kafka.errors import KafkaError
-
-    from logwarden.config import ConfigError, load
+    """Returns 0 once stopped or drained; raises the errors of `run_stream` and of rule loading."""
+    from logwarden.config import load
     from logwarden.detection.compiler import load_ruleset
     from logwarden.detection.engine import Detector
     from logwarden.detection.stream import run_stream
 
-    try:
-        cfg = load(args.config)
-    except ConfigError as exc:
-        print(f"stream: {exc}", file=sys.stderr)
-        return 2
+    cfg = load(args.config)
     detector = Detector(load_ruleset(args.rules))
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
-        stats = run_stream(cfg, detector, once=args.once, group_id=args.group)
-    except (KafkaError, RuntimeError) as exc:
-        print(f"stream: Kafka at {cfg.kafka}: {exc}", file=sys.stderr)
-        return 3
-    print(json.dumps(stats.as_dict()) if args.json else
-          f"stream: {stats.consumed} events, {stats.alerts} alerts, {stats.undecodable} undecodable", file=sys.stderr)
+    stats = run_stream(cfg, detector, once=args.once, group_id=args.group)
+    if args.json:
+        print(json.dumps(stats.as_dict()), flush=True)
+    else:
+        print(f"stream: {stats.consumed} events, {stats.alerts} alerts, {stats.undecodable} undecodable, "
+              f"{stats.unprocessable} unprocessable, {stats.kafka_retries} kafka retries, "
+              f"{stats.uncommitted} left uncommitted", flush=True)
     return 0

@@ -1,41 +1,47 @@
 """stream: evaluate every event of the Kafka topics as it passes; alerts to logwarden.alerts.
 
-A consumer-group member: each instance owns some partitions. Shippers key messages by host, so
-per-host correlations stay on one instance; correlation state lives in memory, keyed by
-(correlation, group key). Offsets are committed after the batch's alerts were acknowledged, so a
-crash replays events (and, with deterministic alert ids, never duplicates an indexed alert).
+A consumer-group member on logwarden/consume.py's loop (the indexer's loop and shutdown model):
+each instance owns some partitions. Shippers key messages by host, so per-host correlations stay
+on one instance; correlation state lives in memory, keyed by (correlation, group key). A batch's
+offsets are committed after its alerts were acknowledged by Kafka, so a crash replays events
+(and, with deterministic alert ids, never duplicates an indexed alert).
+
+A message detection cannot read (not a JSON object, or nested deeper than the parser or the
+detector can follow) is counted and logged with its topic, partition and offset, and skipped:
+the indexer turns the same message into a dead letter, so it is not lost, and it never stops the
+stream or gets blamed on Kafka.
 """
 
 from __future__ import annotations
 
 import json
-import time
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from logwarden.config import Config
+from logwarden.consume import ConsumeLoop, LoopCounters, Outage, StopFlag, deliver, retry_kafka
 from logwarden.shippers.base import Event
 
 from .engine import Detector
 
+log = logging.getLogger(__name__)
+
 SOURCES = ("windows", "firewall", "av")
+SINK_MAX_BLOCK_MS = 10_000  # an alert send waits this long for Kafka, then backs off (stop stays honoured)
 
 
 @dataclass
-class StreamStats:
-    consumed: int = 0
-    undecodable: int = 0
+class StreamStats(LoopCounters):
+    undecodable: int = 0  # not a JSON object (or too deep to parse): the indexer dead-letters it
+    unprocessable: int = 0  # decoded, but too deeply nested for the detector
     alerts: int = 0
-    batches: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
 
 
 def _decode(value: bytes | None) -> dict[str, Any] | None:
     try:
         doc = json.loads(value) if value else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return doc if isinstance(doc, dict) else None
 
@@ -43,64 +49,97 @@ def _decode(value: bytes | None) -> dict[str, Any] | None:
 def _header_id(headers: Any) -> str:
     for k, v in headers or []:
         if k == "id" and v:
-            return v.decode("ascii", "replace")
+            return str(v.decode("utf-8", "replace"))
     return ""
 
 
 class StreamRunner:
-    def __init__(self, cfg: Config, detector: Detector, consumer: Any, sink: Any) -> None:
-        self.cfg, self.detector, self.consumer, self.sink = cfg, detector, consumer, sink
-        self.stats = StreamStats()
-        self.stopping = False
+    """The stream detector's batch handler (and, through `run`, its loop)."""
 
-    def handle(self, value: bytes | None, headers: Any) -> list[dict[str, Any]]:
+    def __init__(self, cfg: Config, detector: Detector, consumer: Any, sink: Any,
+                 stop: StopFlag | None = None, patience: float | None = None) -> None:
+        self.cfg, self.detector, self.consumer, self.sink = cfg, detector, consumer, sink
+        self.stop = stop or StopFlag()
+        self.stats = StreamStats()
+        self.kafka_outage = Outage(f"Kafka at {cfg.kafka} (alerts)", self.stop, log, patience)
+
+    def evaluate(self, value: bytes | None, headers: Any, where: str = "") -> list[dict[str, Any]]:
+        """The alert documents one message raises (none when it cannot be read)."""
         doc = _decode(value)
         if doc is None:
-            self.stats.undecodable += 1  # the indexer dead-letters it; detection has nothing to read
+            self.stats.undecodable += 1
+            log.debug("not a JSON object, skipped: %s", where)
             return []
         eid = _header_id(headers) or str((doc.get("event") or {}).get("id") or "") or None
-        return self.detector.process(doc, eid)
+        try:
+            return self.detector.process(doc, eid)
+        except RecursionError:
+            self.stats.unprocessable += 1
+            log.warning("document nested too deeply to evaluate, skipped: %s", where)
+            return []
 
-    def run(self, once: bool = False, idle_timeout: float = 5.0, max_messages: int | None = None) -> StreamStats:
-        deadline = time.monotonic() + 60
-        idle_since = time.monotonic()
-        while not self.stopping:
-            records = self.consumer.poll(timeout_ms=200, max_records=5000)
-            if not records:
-                if once and (self._drained() or time.monotonic() - idle_since > idle_timeout + 60):
-                    break
-                if once and not self.consumer.assignment() and time.monotonic() > deadline:
-                    raise RuntimeError("no partitions assigned after 60s: is Kafka up and are the topics created?")
-                continue
-            idle_since = time.monotonic()
-            for msgs in records.values():
-                for msg in msgs:
-                    self.stats.consumed += 1
-                    for alert in self.handle(msg.value, msg.headers):
-                        host = str((alert.get("host") or {}).get("name") or "")
-                        self.sink.send(Event(alert["event"]["id"], "alerts", host, alert))
-                        self.stats.alerts += 1
-            self.sink.flush()
-            self.consumer.commit()
-            self.stats.batches += 1
-            if max_messages is not None and self.stats.consumed >= max_messages:
-                break
+    def handle(self, records: list[Any]) -> None:
+        """Evaluate a batch and produce its alerts; returns once Kafka acknowledged them.
+
+        Raises:
+            BatchAbandoned: a stop was requested while Kafka was unreachable.
+        """
+        alerts: list[Event] = []
+        for msg in records:
+            for alert in self.evaluate(msg.value, msg.headers, f"{msg.topic}/{msg.partition}@{msg.offset}"):
+                host = str((alert.get("host") or {}).get("name") or "")
+                alerts.append(Event(alert["event"]["id"], "alerts", host, alert))
+        deliver(self.sink, alerts, self.kafka_outage)
+        self.stats.alerts += len(alerts)
+
+    def run(self, once: bool = False, idle_timeout: float | None = None,
+            max_messages: int | None = None) -> StreamStats:
+        """Consume until stopped (with `once`: until drained). `idle_timeout` is accepted for old
+        callers and ignored: `once` ends when every partition was read to its end."""
+        ConsumeLoop(self.consumer, self, self.stop, self.cfg.kafka, log).run(once=once, max_messages=max_messages)
         return self.stats
-
-    def _drained(self) -> bool:
-        from logwarden.kafka_io import drained
-
-        return drained(self.consumer)
 
 
 def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: str = "logwarden-stream",
-               idle_timeout: float = 5.0) -> StreamStats:
+               idle_timeout: float | None = None, stop: StopFlag | None = None,
+               kafka_options: dict[str, Any] | None = None) -> StreamStats:
+    """Run the stream detector until SIGTERM/SIGINT or `stop` (with `once`: until drained).
+    `idle_timeout` is accepted for old callers and ignored (see `StreamRunner.run`).
+
+    Returns:
+        The counters (also logged).
+    Raises:
+        ServerError: with `once`, Kafka unreachable for ONCE_PATIENCE seconds.
+    """
+    from logwarden.consume import BOOTSTRAP_TIMEOUT_MS, ONCE_PATIENCE
     from logwarden.kafka_io import KafkaSink, make_consumer
 
-    consumer = make_consumer(cfg, [cfg.topic(d) for d in SOURCES], group_id)
-    sink = KafkaSink(cfg, client_id="logwarden-stream")
-    try:
-        return StreamRunner(cfg, detector, consumer, sink).run(once=once, idle_timeout=idle_timeout)
-    finally:
-        sink.close()
-        consumer.close()
+    stop = stop or StopFlag()
+    options = {"bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS, **(kafka_options or {})}
+    patience = ONCE_PATIENCE if once else None
+    with stop.on_signals():
+        startup = Outage(f"Kafka at {cfg.kafka}", stop, log, patience)
+        consumer = retry_kafka(lambda: make_consumer(cfg, [cfg.topic(d) for d in SOURCES], group_id, **options),
+                               startup)
+        if consumer is None:
+            return StreamStats()
+        sink = retry_kafka(lambda: KafkaSink(cfg, client_id="logwarden-stream", max_block_ms=SINK_MAX_BLOCK_MS,
+                                             **options), startup)
+        if sink is None:
+            consumer.close(autocommit=False)
+            return StreamStats()
+        runner = StreamRunner(cfg, detector, consumer, sink, stop, patience)
+        runner.stats.kafka_retries = startup.retries
+        try:
+            runner.run(once=once)
+        finally:
+            consumer.close(autocommit=False)  # leaves the group: the partitions move at once
+            try:
+                sink.close()
+            except Exception as exc:  # noqa: BLE001 - every alert was acknowledged before its commit
+                log.warning("closing the Kafka producer: %s", exc)
+        stats = runner.stats
+        log.info("stream stopped: consumed %d, alerts %d, undecodable %d, unprocessable %d, Kafka retries %d, "
+                 "left uncommitted %d", stats.consumed, stats.alerts, stats.undecodable, stats.unprocessable,
+                 stats.kafka_retries, stats.uncommitted)
+        return stats

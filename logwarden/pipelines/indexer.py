@@ -1,135 +1,223 @@
 """Kafka -> Elasticsearch indexer (decision 4: op_type create with the event's deterministic _id).
 
-One consumer-group member reads the logwarden topics, bulk-indexes each polled batch into
-`logwarden-<dataset>-YYYY.MM.DD` (date from the event's @timestamp), and commits offsets only
-after Elasticsearch accepted every document of the batch:
+A consumer-group member on logwarden/consume.py's loop: each polled batch is bulk-indexed into
+`logwarden-<dataset>-YYYY.MM.DD` (date from the event's @timestamp), and the batch's offsets are
+committed only after Elasticsearch accepted every document of it:
 
 - 201 created: indexed; 409 conflict: already there (a replay or a retry), counted, not an error;
 - 429 / 5xx items, timeouts and connection errors: retried with capped exponential backoff,
   for as long as it takes (offsets stay uncommitted, so a crash re-reads the batch);
+- a request Elasticsearch refuses as a whole (400, 413) is split in halves until the document
+  that causes it is alone, and that one is dead-lettered: one bad message never blocks the rest;
 - any other rejection (mapping errors, ...): produced to the dead-letter topic with the reason,
   acknowledged by Kafka, then counted; the dead-letter topic is itself indexed.
 
-Messages are never re-serialised: the value bytes from Kafka go into the _bulk body as they are.
+What reaches the _bulk body is checked first, because the body is newline-delimited and a value
+is spliced into it: a value must be UTF-8 JSON holding one object (a second JSON value after it,
+as in `{..}\\n{"delete":..}`, is refused), and a value spread over several lines is re-serialised
+onto one; the `_id` (header `id`, else `event.id`) must be 1-512 bytes of printable UTF-8, and
+the index name is built from a validated date (a message with no id at all gets a hash of its
+topic and bytes). Anything else becomes a dead letter whose id
+includes topic, partition and offset, so two bad messages with the same bytes stay two letters.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import logging
 import re
-import signal
-import sys
-import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, TransportError
 
 from logwarden.config import Config
-from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter
+from logwarden.consume import BatchAbandoned, ConsumeLoop, LoopCounters, Outage, StopFlag, deliver, retry_kafka
+from logwarden.errors import ServerError
+from logwarden.safe_text import redact_credentials
+from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, dumps
 
-TIMESTAMP = re.compile(rb'"@timestamp":"(\d{4})-(\d{2})-(\d{2})T')
+log = logging.getLogger(__name__)
+
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
-MAX_BACKOFF = 30.0
+SPLIT_STATUS = {400, 413}  # the whole request refused because of (at least) one document in it
+ID_MAX_BYTES = 512  # Elasticsearch's limit for _id
+TIMESTAMP_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})T")
+INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9._+-]*\Z")
+INDEX_NAME_MAX_BYTES = 255
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f]")
+SINK_MAX_BLOCK_MS = 10_000  # a dead-letter send waits this long for Kafka, then backs off (stop stays honoured)
 
 
 @dataclass
-class IndexStats:
-    consumed: int = 0
+class IndexStats(LoopCounters):
     created: int = 0
     existing: int = 0  # 409: the same _id was indexed before (replay / retry)
     dead_lettered: int = 0
-    retries: int = 0
-    batches: int = 0
+    retries: int = 0  # Elasticsearch requests retried (unreachable, 429, 5xx)
     per_index: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
 class _Doc:
     index: str
     id: str
-    value: bytes
+    body: bytes  # the document on one line, as it goes into _bulk
     topic: str
-    key: bytes | None
+    partition: int
+    offset: int
+    value: bytes  # the Kafka value as it came (kept for a dead letter)
+
+
+def _header_id(headers: list[tuple[str, bytes]] | None) -> bytes | None:
+    for key, value in headers or []:
+        if key == "id":
+            return value or b""
+    return None
+
+
+def _check_id(raw: bytes) -> tuple[str, str]:
+    """(id, "") for a usable _id, ("", why not) otherwise."""
+    if not raw:
+        return "", "empty id"
+    if len(raw) > ID_MAX_BYTES:
+        return "", f"id of {len(raw)} bytes (Elasticsearch allows {ID_MAX_BYTES})"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "", "id is not UTF-8"
+    if UNPRINTABLE.search(text):
+        return "", "id holds control characters"
+    return text, ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_day(year: str, month: str, day: str) -> bool:
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return True
+
+
+def _day(timestamp: object) -> str | None:
+    """`YYYY.MM.DD` of an ISO 8601 @timestamp, or None when it is not one."""
+    m = TIMESTAMP_DAY.match(timestamp) if isinstance(timestamp, str) else None
+    if not m or not _valid_day(m[1], m[2], m[3]):
+        return None
+    return f"{m[1]}.{m[2]}.{m[3]}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_index(name: str) -> bool:
+    return bool(INDEX_NAME.match(name)) and len(name.encode()) <= INDEX_NAME_MAX_BYTES
 
 
 class Indexer:
-    def __init__(self, cfg: Config, es: Elasticsearch, consumer: Any, producer_sink: Any,
-                 log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> None:
+    """The indexer's batch handler: messages -> _bulk documents or dead letters."""
+
+    def __init__(self, cfg: Config, es: Elasticsearch, dead_sink: Any, stop: StopFlag | None = None,
+                 patience: float | None = None) -> None:
         self.cfg = cfg
         self.es = es
-        self.consumer = consumer
-        self.dead_sink = producer_sink
-        self.log = log
+        self.dead_sink = dead_sink
+        self.stop = stop or StopFlag()
         self.stats = IndexStats()
-        self.stopping = False
         self.dl_topic = cfg.topic(DEADLETTER)
+        self.es_outage = Outage(f"Elasticsearch at {redact_credentials(cfg.elasticsearch)}", self.stop, log, patience)
+        self.kafka_outage = Outage(f"Kafka at {cfg.kafka} (dead letters)", self.stop, log, patience)
 
     # -- message -> bulk document
     def _dataset(self, topic: str) -> str:
         prefix = self.cfg.topic_prefix
         return topic[len(prefix):] if topic.startswith(prefix) else topic
 
-    def prepare(self, topic: str, key: bytes | None, value: bytes | None,
-                headers: list[tuple[str, bytes]] | None) -> _Doc | DeadLetter:
-        source = f"kafka:{topic}"
+    def _dead(self, record: Any, reason: str) -> DeadLetter:
+        return DeadLetter(f"kafka:{record.topic}/{record.partition}", record.value or b"", reason,
+                          self._dataset(record.topic), position=record.offset)
+
+    def prepare(self, record: Any) -> _Doc | DeadLetter:
+        """The bulk document for a Kafka record (topic, partition, offset, value, headers), or the
+        dead letter saying why there is none."""
+        value: bytes | None = record.value
         if not value:
-            return DeadLetter(source, b"", "empty Kafka message", self._dataset(topic))
-        doc_id = next((v.decode("ascii", "replace") for k, v in headers or [] if k == "id"), "")
-        m = TIMESTAMP.search(value)
-        if not m or not doc_id:
+            return self._dead(record, "empty Kafka message")
+        header = _header_id(record.headers)
+        doc_id = ""
+        if header is not None:
+            doc_id, problem = _check_id(header)
+            if problem:
+                return self._dead(record, f"bad id header: {problem}")
+        try:
+            text = value.decode("utf-8")
+            doc = json.loads(text)
+        except RecursionError:
+            return self._dead(record, "message is not JSON: nested too deeply to parse")
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError ("Extra data" too)
+            return self._dead(record, f"message is not JSON: {exc}")
+        if not isinstance(doc, dict):
+            return self._dead(record, "message is not a JSON object")
+        if "\n" in text or "\r" in text:  # one object, but over several lines: put it on one
             try:
-                doc = json.loads(value)
-            except ValueError as exc:
-                return DeadLetter(source, value, f"message is not JSON: {exc}", self._dataset(topic))
-            if not isinstance(doc, dict):
-                return DeadLetter(source, value, "message is not a JSON object", self._dataset(topic))
-            doc_id = doc_id or str((doc.get("event") or {}).get("id") or "")
-            doc_id = doc_id or hashlib.blake2b(topic.encode() + b"\x1f" + value, digest_size=16).hexdigest()
-            ts = doc.get("@timestamp")
-            m = TIMESTAMP.search(b'"@timestamp":"' + str(ts).encode() + b'"') if ts else None
-            if not m:
-                return DeadLetter(source, value, "document has no valid @timestamp", self._dataset(topic))
-        day = b".".join(m.groups()).decode()
-        index = f"{self.cfg.index_prefix}{self._dataset(topic)}-{day}"
-        return _Doc(index, doc_id, value, topic, key)
+                value = dumps(doc)
+            except RecursionError:
+                return self._dead(record, "message is not JSON: nested too deeply to re-serialise")
+        if header is None:
+            event = doc.get("event")
+            event_id = event.get("id") if isinstance(event, dict) else None
+            if isinstance(event_id, str) and event_id:
+                doc_id, problem = _check_id(event_id.encode("utf-8", "surrogateescape"))
+                if problem:
+                    return self._dead(record, f"bad event.id: {problem}")
+            else:  # no id given: the same bytes on the same topic always get the same one
+                doc_id = hashlib.blake2b(record.topic.encode() + b"\x1f" + value, digest_size=16).hexdigest()
+        day = _day(doc.get("@timestamp"))
+        if day is None:
+            return self._dead(record, "document has no valid @timestamp")
+        index = f"{self.cfg.index_prefix}{self._dataset(record.topic)}-{day}"
+        if not _valid_index(index):
+            return self._dead(record, f"no valid index name for topic {record.topic!r}")
+        return _Doc(index, doc_id, value, record.topic, record.partition, record.offset, record.value)
 
     # -- one batch
+    def handle(self, records: list[Any]) -> None:
+        """Index a polled batch; returns when every message is created, already existed, or is a
+        dead letter acknowledged by Kafka.
+
+        Raises:
+            BatchAbandoned: a stop was requested while a server was unreachable.
+        """
+        docs: list[_Doc] = []
+        dead: list[DeadLetter] = []
+        for record in records:
+            prepared = self.prepare(record)
+            if isinstance(prepared, DeadLetter):
+                dead.append(prepared)
+            else:
+                docs.append(prepared)
+        if dead:
+            for letter in dead:
+                log.debug("dead letter from %s@%d: %s", letter.source, letter.position, letter.reason)
+            deliver(self.dead_sink, dead, self.kafka_outage)
+            self.stats.dead_lettered += len(dead)
+        if docs:
+            self.index_batch(docs)
+
     def index_batch(self, docs: list[_Doc]) -> None:
-        """Returns when every doc is created, already existed, or was dead-lettered (and acked)."""
+        """Returns when every doc is created, already existed, or was dead-lettered (and acked).
+
+        Raises:
+            BatchAbandoned: a stop was requested while Elasticsearch was unreachable.
+            ServerError: Elasticsearch refused the request itself (authentication, permissions).
+        """
         pending = docs
-        attempt = 0
         while pending:
-            if self.stopping and attempt:
-                raise InterruptedError("stopping with a batch not fully indexed (offsets not committed)")
-            body = bytearray()
-            for d in pending:
-                body += json.dumps({"create": {"_index": d.index, "_id": d.id}}).encode() + b"\n"
-                body += d.value + b"\n"
-            try:
-                resp = self.es.bulk(operations=bytes(body),
-                                    filter_path="errors,items.*.status,items.*.error.type,items.*.error.reason")
-            except (ConnectionError, ConnectionTimeout) as exc:
-                attempt = self._backoff(attempt, f"Elasticsearch unreachable: {exc}")
-                continue
-            except ApiError as exc:
-                if exc.meta.status in RETRYABLE_STATUS:
-                    attempt = self._backoff(attempt, f"bulk rejected with {exc.meta.status}")
-                    continue
-                raise
-            except TransportError as exc:
-                attempt = self._backoff(attempt, f"transport error: {exc}")
-                continue
             retry: list[_Doc] = []
             rejected: list[tuple[_Doc, str]] = []
-            for d, item in zip(pending, resp.get("items", []), strict=True):
-                result = item["create"]
-                status = result.get("status", 0)
+            for d, status, reason in self._bulk(pending):
                 if status in (200, 201):
                     self.stats.created += 1
                     self.stats.per_index[d.index] = self.stats.per_index.get(d.index, 0) + 1
@@ -138,15 +226,57 @@ class Indexer:
                 elif status in RETRYABLE_STATUS:
                     retry.append(d)
                 else:
-                    err = result.get("error") or {}
-                    rejected.append((d, f"Elasticsearch rejected ({status}) {err.get('type')}: {err.get('reason')}"))
+                    rejected.append((d, reason))
             if rejected:
                 self._dead_letter(rejected)
             pending = retry
             if pending:
-                attempt = self._backoff(attempt, f"{len(pending)} document(s) to retry (429/5xx)")
+                self._wait(f"{len(pending)} document(s) refused with 429/5xx")
+
+    def _wait(self, why: str) -> None:
+        self.stats.retries += 1
+        if self.es_outage.failed(why):
+            raise BatchAbandoned(f"Elasticsearch: {why}")
+
+    def _bulk(self, docs: list[_Doc]) -> list[tuple[_Doc, int, str]]:
+        """(doc, status, reason) for each doc, once Elasticsearch answered the request."""
+        body = bytearray()
+        for d in docs:
+            body += json.dumps({"create": {"_index": d.index, "_id": d.id}}).encode() + b"\n"
+            body += d.body + b"\n"
+        while True:
+            try:
+                resp = self.es.bulk(operations=bytes(body),  # type: ignore[arg-type]  # raw NDJSON is accepted
+                                    filter_path="errors,items.*.status,items.*.error.type,items.*.error.reason")
+            except (ConnectionError, ConnectionTimeout) as exc:
+                self._wait(f"unreachable: {exc}")
+                continue
+            except ApiError as exc:
+                if exc.meta.status in RETRYABLE_STATUS:
+                    self._wait(f"bulk refused with {exc.meta.status}")
+                    continue
+                if exc.meta.status in SPLIT_STATUS:
+                    self.es_outage.succeeded()
+                    if len(docs) == 1:
+                        return [(docs[0], exc.meta.status, f"Elasticsearch refused the request ({exc.meta.status}): "
+                                                           f"{' '.join(str(exc).split())[:500]}")]
+                    half = len(docs) // 2
+                    return self._bulk(docs[:half]) + self._bulk(docs[half:])
+                raise ServerError(f"Elasticsearch refused the bulk request ({exc.meta.status}): {exc}") from exc
+            except TransportError as exc:
+                self._wait(f"transport error: {exc}")
+                continue
+            self.es_outage.succeeded()
+            out = []
+            for d, item in zip(docs, resp.get("items", []), strict=True):
+                result = item["create"]
+                status = int(result.get("status", 0))
+                err = result.get("error") or {}
+                out.append((d, status, f"Elasticsearch rejected ({status}) {err.get('type')}: {err.get('reason')}"))
+            return out
 
     def _dead_letter(self, rejected: list[tuple[_Doc, str]]) -> None:
+        letters = []
         for d, reason in rejected:
             if d.topic == self.dl_topic:
                 # a dead letter Elasticsearch refuses: keep it on disk rather than loop forever
@@ -155,55 +285,13 @@ class Indexer:
                 with open(path, "ab") as fh:
                     fh.write(json.dumps({"reason": reason, "value": d.value.decode("utf-8", "replace")}).encode())
                     fh.write(b"\n")
-                self.log(f"dead letter refused by Elasticsearch, kept in {path}: {reason}")
+                log.warning("dead letter refused by Elasticsearch, kept in %s: %s", path, reason)
             else:
-                self.dead_sink.send(DeadLetter(f"kafka:{d.topic}", d.value, reason, self._dataset(d.topic)))
-            self.stats.dead_lettered += 1
-        self.dead_sink.flush()
-
-    def _backoff(self, attempt: int, why: str) -> int:
-        delay = min(MAX_BACKOFF, 0.5 * (2**attempt))
-        self.stats.retries += 1
-        self.log(f"indexer: {why}; retrying in {delay:.1f}s")
-        time.sleep(delay)
-        return attempt + 1
-
-    # -- the loop
-    def run(self, once: bool = False, idle_timeout: float = 5.0, max_messages: int | None = None) -> IndexStats:
-        """Consume and index until stopped; with `once`, until every assigned partition is drained."""
-        assigned_deadline = time.monotonic() + 60
-        while not self.stopping:
-            records = self.consumer.poll(timeout_ms=500, max_records=5000)
-            if not records:
-                if once and self._drained():
-                    break
-                if once and not self.consumer.assignment() and time.monotonic() > assigned_deadline:
-                    raise RuntimeError("no partitions assigned after 60s: is Kafka up and are the topics created?")
-                continue
-            docs: list[_Doc] = []
-            dead: list[DeadLetter] = []
-            for tp, msgs in records.items():
-                for msg in msgs:
-                    self.stats.consumed += 1
-                    prepared = self.prepare(tp.topic, msg.key, msg.value, msg.headers)
-                    (dead if isinstance(prepared, DeadLetter) else docs).append(prepared)
-            if dead:
-                for d in dead:
-                    self.dead_sink.send(d)
-                self.dead_sink.flush()
-                self.stats.dead_lettered += len(dead)
-            if docs:
-                self.index_batch(docs)
-            self.consumer.commit()
-            self.stats.batches += 1
-            if max_messages is not None and self.stats.consumed >= max_messages:
-                break
-        return self.stats
-
-    def _drained(self) -> bool:
-        from logwarden.kafka_io import drained
-
-        return drained(self.consumer)
+                letters.append(DeadLetter(f"kafka:{d.topic}/{d.partition}", d.value, reason,
+                                          self._dataset(d.topic), position=d.offset))
+        if letters:
+            deliver(self.dead_sink, letters, self.kafka_outage)
+        self.stats.dead_lettered += len(rejected)
 
 
 def topics(cfg: Config) -> list[str]:
@@ -211,26 +299,59 @@ def topics(cfg: Config) -> list[str]:
 
 
 def run_indexer(cfg: Config, once: bool = False, group_id: str = "logwarden-indexer",
-                max_messages: int | None = None) -> IndexStats:
+                max_messages: int | None = None, stop: StopFlag | None = None,
+                kafka_options: dict[str, Any] | None = None) -> IndexStats:
+    """Run the indexer until SIGTERM/SIGINT or `stop` (with `once`: until the topics are drained).
+
+    `kafka_options` go to the consumer and the dead-letter producer (tests route them through a
+    proxy they can cut).
+
+    Returns:
+        The counters (also logged).
+    Raises:
+        ServerError: with `once`, Kafka or Elasticsearch unreachable for ONCE_PATIENCE seconds;
+            or Elasticsearch refusing the requests themselves.
+    """
+    from logwarden.consume import BOOTSTRAP_TIMEOUT_MS, ONCE_PATIENCE
     from logwarden.es_io import client
     from logwarden.kafka_io import KafkaSink, ensure_topics, make_consumer
 
-    ensure_topics(cfg)
-    consumer = make_consumer(cfg, topics(cfg), group_id)
-    sink = KafkaSink(cfg)
-    indexer = Indexer(cfg, client(cfg), consumer, sink)
-
-    def stop(signum: int, frame: object) -> None:
-        indexer.stopping = True
-
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        stats = indexer.run(once=once, max_messages=max_messages)
-        if once:
-            indexer.es.indices.refresh(index=f"{cfg.index_prefix}*")
+    stop = stop or StopFlag()
+    options = {"bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS, **(kafka_options or {})}
+    patience = ONCE_PATIENCE if once else None
+    indexer_stats = IndexStats()
+    with stop.on_signals():
+        startup = Outage(f"Kafka at {cfg.kafka}", stop, log, patience)
+        if retry_kafka(lambda: ensure_topics(cfg, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS), startup) is None:
+            return indexer_stats
+        consumer = retry_kafka(lambda: make_consumer(cfg, topics(cfg), group_id, **options), startup)
+        if consumer is None:
+            return indexer_stats
+        sink = retry_kafka(lambda: KafkaSink(cfg, client_id="logwarden-indexer", max_block_ms=SINK_MAX_BLOCK_MS,
+                                             **options), startup)
+        if sink is None:
+            consumer.close(autocommit=False)
+            return indexer_stats
+        indexer = Indexer(cfg, client(cfg), sink, stop, patience)
+        indexer.stats.kafka_retries = startup.retries
+        try:
+            ConsumeLoop(consumer, indexer, stop, cfg.kafka, log).run(once=once, max_messages=max_messages)
+            if once:
+                indexer.es.indices.refresh(index=f"{cfg.index_prefix}*")
+        finally:
+            consumer.close(autocommit=False)  # leaves the group: the partitions move at once
+            _close_quietly(sink)
+        stats = indexer.stats
+        log.info("indexer stopped: consumed %d, created %d, already indexed %d, dead letters %d, "
+                 "Elasticsearch retries %d, Kafka retries %d, left uncommitted %d", stats.consumed, stats.created,
+                 stats.existing, stats.dead_lettered, stats.retries, stats.kafka_retries, stats.uncommitted)
         return stats
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        consumer.close(autocommit=False)
+
+
+def _close_quietly(sink: Any) -> None:
+    """Close a producer whose messages were all acknowledged already; a broker gone by now is
+    logged, not raised (nothing is pending)."""
+    try:
         sink.close()
+    except Exception as exc:  # noqa: BLE001 - closing after the work is done must not fail the run
+        log.warning("closing the Kafka producer: %s", exc)

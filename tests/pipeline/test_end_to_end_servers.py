@@ -58,7 +58,7 @@ def _ids_in_es(es, cfg, ids: set[str]) -> int:
 def _ship_and_index(cfg, *paths: str, extra: tuple[str, ...] = ()) -> tuple[dict, dict]:
     ship = cli(cfg, "ship", "evtx", *paths, "--json", "--no-progress", *extra)
     assert ship.returncode == 0, ship.stderr[-3000:]
-    index = cli(cfg, "index", "--once", "--json")
+    index = cli(cfg, "index", "--once", "--json")  # the group conftest.indexed_samples used too
     assert index.returncode == 0, index.stderr[-3000:]
     return json.loads(ship.stdout.strip().splitlines()[-1]), json.loads(index.stdout.strip().splitlines()[-1])
 
