@@ -67,6 +67,11 @@ class Config:
     def topic(self, dataset: str) -> str:
         return f"{self.topic_prefix}{dataset}"
 
+    def group(self, service: str) -> str:
+        """The default Kafka consumer group of a service (`indexer`, `stream`): under the topic
+        prefix, so two deployments (or test namespaces) on one broker never share a group."""
+        return f"{self.topic_prefix}{service}"
+
     def index_pattern(self, dataset: str) -> str:
         return f"{self.index_prefix}{dataset}-*"
 

@@ -95,7 +95,7 @@ def run(cfg: Config, out: Any = print, start_lab: bool = True) -> int:
     out(f"    records: {summary.records}  produced: {summary.produced}  dead letters: {summary.dead_letters}  "
         f"already shipped earlier: {summary.already_shipped}")
     out("4/5 index: Kafka -> Elasticsearch")
-    stats = run_indexer(cfg, once=True, group_id="logwarden-indexer")
+    stats = run_indexer(cfg, once=True)
     out(f"    consumed: {stats.consumed}  created: {stats.created}  already indexed: {stats.existing}  "
         f"dead letters: {stats.dead_lettered}")
     out(f"5/5 documents in Elasticsearch ({cfg.index_pattern('windows')}), per event code and host:")

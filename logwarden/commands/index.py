@@ -17,7 +17,7 @@ from logwarden.config import load
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("index", help="consume the logwarden topics and bulk-index them into Elasticsearch")
     p.add_argument("--once", action="store_true", help="drain what is in Kafka now, then exit")
-    p.add_argument("--group", default="logwarden-indexer", help="consumer group id")
+    p.add_argument("--group", help="consumer group id (default: <topic prefix>indexer, e.g. logwarden.indexer)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 

@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stream", help="evaluate the Kafka topics as events pass; alerts to the alerts topic")
     p.add_argument("--once", action="store_true", help="drain the topics and exit")
     p.add_argument("--rules", action="append", type=Path, help="rule file or folder (default: sigma_rules/)")
-    p.add_argument("--group", default="logwarden-stream", help="consumer group id")
+    p.add_argument("--group", help="consumer group id (default: <topic prefix>stream, e.g. logwarden.stream)")
     p.add_argument("--json", action="store_true", help="print the final counters as JSON")
     p.set_defaults(func=run)
 

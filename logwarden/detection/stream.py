@@ -100,7 +100,7 @@ class StreamRunner:
         return self.stats
 
 
-def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: str = "logwarden-stream",
+def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: str | None = None,
                idle_timeout: float | None = None, stop: StopFlag | None = None,
                kafka_options: dict[str, Any] | None = None) -> StreamStats:
     """Run the stream detector until SIGTERM/SIGINT or `stop` (with `once`: until drained).
@@ -119,7 +119,8 @@ def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: st
     patience = ONCE_PATIENCE if once else None
     with stop.on_signals():
         startup = Outage(f"Kafka at {cfg.kafka}", stop, log, patience)
-        consumer = retry_kafka(lambda: make_consumer(cfg, [cfg.topic(d) for d in SOURCES], group_id, **options),
+        group = group_id or cfg.group("stream")
+        consumer = retry_kafka(lambda: make_consumer(cfg, [cfg.topic(d) for d in SOURCES], group, **options),
                                startup)
         if consumer is None:
             return StreamStats()

@@ -298,7 +298,7 @@ def topics(cfg: Config) -> list[str]:
     return [cfg.topic(d) for d in (*DATASETS, DEADLETTER)]
 
 
-def run_indexer(cfg: Config, once: bool = False, group_id: str = "logwarden-indexer",
+def run_indexer(cfg: Config, once: bool = False, group_id: str | None = None,
                 max_messages: int | None = None, stop: StopFlag | None = None,
                 kafka_options: dict[str, Any] | None = None) -> IndexStats:
     """Run the indexer until SIGTERM/SIGINT or `stop` (with `once`: until the topics are drained).
@@ -324,7 +324,8 @@ def run_indexer(cfg: Config, once: bool = False, group_id: str = "logwarden-inde
         startup = Outage(f"Kafka at {cfg.kafka}", stop, log, patience)
         if retry_kafka(lambda: ensure_topics(cfg, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS), startup) is None:
             return indexer_stats
-        consumer = retry_kafka(lambda: make_consumer(cfg, topics(cfg), group_id, **options), startup)
+        group = group_id or cfg.group("indexer")
+        consumer = retry_kafka(lambda: make_consumer(cfg, topics(cfg), group, **options), startup)
         if consumer is None:
             return indexer_stats
         sink = retry_kafka(lambda: KafkaSink(cfg, client_id="logwarden-indexer", max_block_ms=SINK_MAX_BLOCK_MS,

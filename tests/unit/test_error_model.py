@@ -116,6 +116,9 @@ def test_config_validation_accepts_good_values(monkeypatch: pytest.MonkeyPatch, 
     cfg = load()
     assert (cfg.elasticsearch, cfg.kafka, cfg.index_prefix) == ("https://user:pw@es.example:9243", "k1:9092,k2:9093",
                                                                "soc-")
+    assert cfg.es_shown == "https://user:***@es.example:9243"
+    monkeypatch.setenv("LOGWARDEN_TOPIC_PREFIX", "soc.")
+    assert (load().group("indexer"), load().topic("windows")) == ("soc.indexer", "soc.windows")
 
 
 def test_printable_neutralises_terminal_and_bidi_controls() -> None:
