@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 
 from logwarden.config import load
-from logwarden.errors import ServerError, UsageError
+from logwarden.errors import InputError, ServerError, UsageError
 from logwarden.safe_text import printable
+from logwarden.shippers.datasets import DEADLETTER
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,5 +66,8 @@ def run_evtx(args: argparse.Namespace) -> int:
               f"dead letters: {summary.dead_letters}  already shipped (skipped): {summary.already_shipped}  "
               f"unreadable files: {summary.unreadable_files}")
         for reason, n in summary.reasons.most_common():
-            print(f"  {n:7d}  {reason}")
-    return 1 if summary.unreadable_files else 0
+            print(f"  {n:7d}  {printable(reason)}")
+    if summary.dead_letters or summary.unreadable_files:  # README: 1 = problems in the input
+        raise InputError(f"{summary.dead_letters} dead letters (sent to {cfg.topic(DEADLETTER)}) and "
+                         f"{summary.unreadable_files} unreadable files; everything else was shipped")
+    return 0

@@ -15,7 +15,7 @@ from logwarden.es_io import client, install_templates
 from logwarden.kafka_io import ensure_topics
 from logwarden.shippers.base import DeadLetter
 from logwarden.shippers.windows import iter_file, iter_paths, synth
-from tests.support.cli import cli, popen
+from tests.support.cli import cli, popen, shipped
 from tests.support.namespaces import cleanup, count, isolated
 
 pytestmark = pytest.mark.servers
@@ -56,11 +56,10 @@ def _ids_in_es(es, cfg, ids: set[str]) -> int:
 
 
 def _ship_and_index(cfg, *paths: str, extra: tuple[str, ...] = ()) -> tuple[dict, dict]:
-    ship = cli(cfg, "ship", "evtx", *paths, "--json", "--no-progress", *extra)
-    assert ship.returncode == 0, ship.stderr[-3000:]
+    ship = shipped(cli(cfg, "ship", "evtx", *paths, "--json", "--no-progress", *extra))
     index = cli(cfg, "index", "--once", "--json")  # the group conftest.indexed_samples used too
     assert index.returncode == 0, index.stderr[-3000:]
-    return json.loads(ship.stdout.strip().splitlines()[-1]), json.loads(index.stdout.strip().splitlines()[-1])
+    return ship, json.loads(index.stdout.strip().splitlines()[-1])
 
 
 def test_every_shared_evtx_file_end_to_end(indexed_samples):

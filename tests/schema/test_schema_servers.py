@@ -14,7 +14,7 @@ from logwarden import schema, schema_template
 from logwarden.es_io import client, delete_indices, install_templates
 from logwarden.resources import data_path
 from tests.schema.goldens import golden_docs
-from tests.support.cli import cli
+from tests.support.cli import cli, shipped
 from tests.support.namespaces import cleanup, isolated
 
 pytestmark = pytest.mark.servers
@@ -96,12 +96,11 @@ def test_a_soc_index_prefix_flows_through_setup_ship_index_detect(lab, tmp_path)
         assert setup.returncode == 0, setup.stderr
         assert f"indices {cfg.index_prefix}*" in setup.stdout
         incident = data_path("logwarden.shippers", "windows", "golden", "synth-incident.xml")
-        ship = cli(cfg, "ship", "evtx", str(incident), "--json", "--no-progress")
-        assert ship.returncode == 0, ship.stderr[-3000:]
+        ship = shipped(cli(cfg, "ship", "evtx", str(incident), "--json", "--no-progress"))
         index = cli(cfg, "index", "--once", "--json")
         assert index.returncode == 0, index.stderr[-3000:]
         docs = es.count(index=f"{cfg.index_prefix}windows-*")["count"]
-        assert docs == json.loads(ship.stdout.strip().splitlines()[-1])["produced"] > 0
+        assert docs == ship["produced"] > 0
         detect = cli(cfg, "detect", "--once", "--json")
         assert detect.returncode == 0, detect.stderr[-3000:]
         es.indices.refresh(index=f"{cfg.index_prefix}alerts-*")

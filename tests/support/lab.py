@@ -47,13 +47,11 @@ def index_samples(cfg: Config, root: Path) -> IndexedSamples:
     from logwarden.es_io import client, install_templates
     from logwarden.kafka_io import ensure_topics
 
-    from .cli import cli
+    from .cli import cli, shipped
 
     install_templates(client(cfg))
     ensure_topics(cfg)
-    ship = cli(cfg, "ship", "evtx", str(root), "--json", "--no-progress")
-    assert ship.returncode == 0, ship.stderr[-3000:]
+    ship = shipped(cli(cfg, "ship", "evtx", str(root), "--json", "--no-progress"))
     index = cli(cfg, "index", "--once", "--json")
     assert index.returncode == 0, index.stderr[-3000:]
-    return IndexedSamples(cfg, json.loads(ship.stdout.strip().splitlines()[-1]),
-                          json.loads(index.stdout.strip().splitlines()[-1]), root)
+    return IndexedSamples(cfg, ship, json.loads(index.stdout.strip().splitlines()[-1]), root)
