@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 from logwarden import networks
-from logwarden.errors import InputError, UsageError
+from logwarden.errors import InputError, ServerError, UsageError
 from logwarden.networks import Range
 
 
@@ -185,12 +185,10 @@ def run_import(args: argparse.Namespace) -> int:
         with urllib.request.urlopen(req, timeout=args.timeout) as resp:
             result = json.loads(resp.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
-        print(f"dashboards: Kibana refused the import ({exc.code}): {exc.read()[:2000].decode('utf-8', 'replace')}",
-              file=sys.stderr)
-        return 1
+        detail = exc.read()[:500].decode("utf-8", "replace")
+        raise ServerError(f"Kibana at {args.kibana} refused the import ({exc.code}): {detail}") from exc
     except (urllib.error.URLError, OSError) as exc:
-        print(f"dashboards: Kibana at {args.kibana} unreachable: {exc}", file=sys.stderr)
-        return 3
+        raise ServerError(f"Kibana at {args.kibana} unreachable: {exc}") from exc
     errors = result.get("errors") or []
     print(f"dashboards: imported {result.get('successCount', 0)} objects, {len(errors)} errors")
     for e in errors:

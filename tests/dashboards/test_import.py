@@ -19,13 +19,14 @@ from tests.support.paths import ROOT
 class Recorder(BaseHTTPRequestHandler):
     requests: list[dict] = []
     answer: dict = {}
+    status = 200
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         headers = {k.lower(): v for k, v in self.headers.items()}
         Recorder.requests.append({"path": self.path, "headers": headers, "body": body})
         data = json.dumps(Recorder.answer).encode()
-        self.send_response(200)
+        self.send_response(Recorder.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -41,6 +42,7 @@ def kibana():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     Recorder.requests = []
+    Recorder.status = 200
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
@@ -71,6 +73,16 @@ def test_import_errors_exit_1(kibana):
                        "errors": [{"type": "dashboard", "id": "x", "title": "Alerts", "error": {"type": "conflict"}}]}
     r = _import(kibana)
     assert r.returncode == 1 and "conflict" in r.stderr
+
+
+def test_import_refused_exit_3_one_line_no_secret(kibana):
+    Recorder.status, Recorder.answer = 401, {"statusCode": 401, "error": "Unauthorized", "message": "bad\ncredentials"}
+    r = _import(kibana, "--user", "elastic")
+    assert r.returncode == 3, r.stderr
+    error = r.stderr.strip().splitlines()[-1]  # after the line naming the prefix the objects were built for
+    assert error.startswith("logwarden dashboards: Kibana at") and "refused the import (401)" in error
+    assert "Traceback" not in r.stderr
+    assert "s3cret" not in r.stderr + r.stdout
 
 
 def test_import_unreachable_exit_3():
