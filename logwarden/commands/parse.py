@@ -18,6 +18,7 @@ from typing import BinaryIO
 from logwarden.errors import UsageError
 from logwarden.safe_text import printable
 from logwarden.shippers.base import DeadLetter
+from logwarden.timezones import log_tz
 
 READ_CHUNK = 1 << 16
 
@@ -85,9 +86,10 @@ def _open(name: str, stack: ExitStack) -> BinaryIO:
 
 
 def run(args: argparse.Namespace) -> int:
-    from logwarden.shippers import capabilities
+    from logwarden.shippers import capabilities, textlog
 
     parse = capabilities.stream_parser(args.source)  # UnknownSource: a usage error, exit 2
+    textlog.CONFIG.tz = log_tz()  # ConfigError (exit 2) for a bad LOGWARDEN_LOG_TZ, before any line
     by_line = capabilities.positions(args.source) == "offset"  # else record ordinals / row ids
     dead = 0
     for name in args.files:

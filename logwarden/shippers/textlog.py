@@ -20,11 +20,11 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, BinaryIO
 
-from logwarden import networks
+from logwarden import networks, timezones
 from logwarden.shippers.base import DeadLetter, Event, event_id
 
 MAX_REASON = 300
@@ -34,24 +34,26 @@ class ParseError(ValueError):
     """The message is not in the parser's format (becomes a dead letter's reason)."""
 
 
-def _tz_from_env(value: str) -> tzinfo:
-    value = value.strip()
-    if not value or value.upper() in ("UTC", "Z"):
-        return UTC
-    m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", value)
-    if m:
-        delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
-        return timezone(-delta if m.group(1) == "-" else delta)
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(value)
-
-
-@dataclass
 class Config:
-    tz: tzinfo = field(default_factory=lambda: _tz_from_env(os.environ.get("LOGWARDEN_LOG_TZ", "")))
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    hostname: str | None = field(default_factory=lambda: os.environ.get("LOGWARDEN_HOSTNAME") or None)
+    """Settings of the text parsers: `tz` (read from LOGWARDEN_LOG_TZ on first use, see
+    logwarden/timezones.py; commands read it before parsing so a bad value is exit 2, not a dead
+    letter per line), `now` (for years of syslog dates) and `hostname`."""
+
+    def __init__(self) -> None:
+        self._tz: tzinfo | None = None
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.hostname: str | None = os.environ.get("LOGWARDEN_HOSTNAME") or None
+
+    @property
+    def tz(self) -> tzinfo:
+        """Raises ConfigError when LOGWARDEN_LOG_TZ is not a zone."""
+        if self._tz is None:
+            self._tz = timezones.log_tz()
+        return self._tz
+
+    @tz.setter
+    def tz(self, value: tzinfo) -> None:
+        self._tz = value
 
 
 CONFIG = Config()
