@@ -40,7 +40,7 @@ def test_bad_values_raise_config_error_naming_the_variable(value: str, monkeypat
 
 def test_unset_is_utc(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LOGWARDEN_LOG_TZ", raising=False)
-    assert log_tz() in (UTC, UTC)
+    assert log_tz() is UTC
 
 
 def _cli(tmp_path: Path, tz: str, *args: str) -> subprocess.CompletedProcess[str]:
