@@ -206,6 +206,16 @@ def _ip_or_none(value: Any) -> str | None:
     return None
 
 
+def put_ip(doc: dict[str, Any], dotted: str, value: Any, *, as_list: bool = False) -> None:
+    """An `ip` field (host.ip, observer.ip) from a value; a value that is not an IP is left out
+    (event.original shows it) and flags the document `<dotted>-invalid`."""
+    addr = ip_or_none(value)
+    if addr:
+        put(doc, dotted, [addr] if as_list else addr)
+    elif value is not None and str(value).strip().lower() not in NO_VALUE:
+        flag(doc, f"{dotted}-invalid")
+
+
 def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
     """source/destination .ip and .port (and .address). A value that is not an IP keeps its text in
     .address (no .ip) and a port outside 0-65535 or not a number is left out; both flag the
