@@ -227,12 +227,12 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
     elif ip is not None and str(ip).strip().lower() not in NO_VALUE:
         put(doc, f"{side}.address", str(ip).strip())
         flag(doc, flag_ip(side))
-    if port is None or str(port).strip().lower() in NO_VALUE:
+    if port is None:
         return
     p = to_int(port)
     if p is not None and 0 <= p <= 65535:
         put(doc, f"{side}.port", p)
-    else:
+    elif p is not None or str(port).strip().lower() not in NO_VALUE:
         flag(doc, flag_port(side))
 
 
