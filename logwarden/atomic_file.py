@@ -8,7 +8,8 @@ and never becomes a traceback.
   finished without error (an interrupted or failed write leaves the old file, or none, and no
   temporary file behind). A target that exists and is not a regular file (`/dev/full`, a FIFO,
   a terminal) is written in place: renaming over a device is never right. `path=None` is
-  standard output, flushed inside the block so a full disk is reported here.
+  standard output, flushed inside the block so a full disk is reported here; a closed standard
+  output (the command started with `>&-`) is a UsageError before the block runs.
 Every OSError while writing becomes one UsageError naming the destination: the place the user
 chose cannot take the output. A closed pipe on standard output stays a BrokenPipeError (the CLI
 treats a reader that left as success).
@@ -80,6 +81,8 @@ def _replace_file(path: Path, encoding: str) -> Iterator[TextIO]:
 
 @contextmanager
 def _stdout() -> Iterator[TextIO]:
+    if sys.stdout is None:  # started with file descriptor 1 closed (`>&-`)
+        raise UsageError(f"cannot write to {STDOUT_LABEL}: it is closed")
     yield sys.stdout
     sys.stdout.flush()
 

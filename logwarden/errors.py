@@ -8,10 +8,14 @@
 
 Commands raise these (or return 1 when they finished but the input had problems); `cli.main`
 prints one line on stderr and exits with the code. `exit_code_for` also classifies the client
-libraries' own exceptions, so a connection failure deep in a call is a 3, never a traceback.
+libraries' own exceptions, so a connection failure deep in a call is a 3, never a traceback,
+and a full disk (ENOSPC, EDQUOT, EFBIG) met anywhere, standard output included, is a 2: the place
+the user chose cannot take the output, which is no bug.
 """
 
 from __future__ import annotations
+
+import errno
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -67,11 +71,23 @@ def exit_code_for(exc: BaseException) -> int:
         return EXIT_INTERRUPTED
     if _is_server_failure(exc):
         return EXIT_SERVER
+    if _is_disk_full(exc):
+        return EXIT_USAGE
     return EXIT_BUG
+
+
+_DISK_FULL = frozenset((errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _DISK_FULL
 
 
 def describe(exc: BaseException) -> str:
     """One line for stderr: the message, with the exception type where it adds something."""
+    if isinstance(exc, OSError) and _is_disk_full(exc):
+        where = f" to {exc.filename}" if exc.filename else ""
+        return f"cannot write{where}: {exc.strerror or exc}"
     text = str(exc) or type(exc).__name__
     if not isinstance(exc, LogwardenError):
         text = f"{type(exc).__name__}: {text}"

@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 from logwarden import networks
+from logwarden.atomic_file import output
 from logwarden.errors import InputError, ServerError, UsageError
 from logwarden.networks import Range
 
@@ -97,7 +98,8 @@ def _render(src: Path, index_prefix: str, internal_extra: tuple[Range, ...]) -> 
 def run_build(args: argparse.Namespace) -> int:
     index_prefix, internal_extra = _site(args.index_prefix, args.internal_networks)
     text = _render(args.src, index_prefix, internal_extra)
-    args.out.write_text(text, encoding="utf-8")
+    with output(args.out) as out:  # all or nothing: a full disk leaves the previous file (UsageError, exit 2)
+        out.write(text)
     n = text.count("\n")
     print(f"dashboards: wrote {n} saved objects to {args.out}")
     return 0

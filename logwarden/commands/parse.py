@@ -15,9 +15,11 @@ from collections import deque
 from contextlib import ExitStack
 from typing import BinaryIO
 
+from logwarden.atomic_file import output
 from logwarden.errors import UsageError
 from logwarden.safe_text import printable
 from logwarden.shippers.base import DeadLetter
+from logwarden.timezones import log_tz
 
 READ_CHUNK = 1 << 16
 
@@ -85,27 +87,28 @@ def _open(name: str, stack: ExitStack) -> BinaryIO:
 
 
 def run(args: argparse.Namespace) -> int:
-    from logwarden.shippers import capabilities
+    from logwarden.shippers import capabilities, textlog
 
     parse = capabilities.stream_parser(args.source)  # UnknownSource: a usage error, exit 2
+    textlog.CONFIG.tz = log_tz()  # ConfigError (exit 2) for a bad LOGWARDEN_LOG_TZ, before any line
     by_line = capabilities.positions(args.source) == "offset"  # else record ordinals / row ids
     dead = 0
-    for name in args.files:
-        with ExitStack() as stack:
-            raw = _open(name, stack)
-            counter = LineNumbers(raw) if by_line else None
-            data: BinaryIO = io.BufferedReader(counter, READ_CHUNK) if counter else raw  # type: ignore[assignment]
-            for item in parse(name, data):
-                line = counter.line_of(item.position) if counter else None  # every item: keeps memory bounded
-                if isinstance(item, DeadLetter):
-                    dead += 1
-                    where = f"record {item.position}" if counter is None else \
-                        str(line) if line is not None else f"byte {item.position}"
-                    print(f"{printable(name)}:{where}: dead letter: {printable(item.reason)}", file=sys.stderr)
-                    continue
-                doc = item.doc
-                if args.with_id:
-                    doc.setdefault("event", {})["id"] = item.id
-                sys.stdout.write(json.dumps(doc, ensure_ascii=False, sort_keys=True) + "\n")
-    sys.stdout.flush()
+    with output(None) as out:  # a full or closed stdout: one line, exit 2 (logwarden/atomic_file.py)
+        for name in args.files:
+            with ExitStack() as stack:
+                raw = _open(name, stack)
+                counter = LineNumbers(raw) if by_line else None
+                data: BinaryIO = io.BufferedReader(counter, READ_CHUNK) if counter else raw  # type: ignore[assignment]
+                for item in parse(name, data):
+                    line = counter.line_of(item.position) if counter else None  # every item: bounded memory
+                    if isinstance(item, DeadLetter):
+                        dead += 1
+                        where = f"record {item.position}" if counter is None else \
+                            str(line) if line is not None else f"byte {item.position}"
+                        print(f"{printable(name)}:{where}: dead letter: {printable(item.reason)}", file=sys.stderr)
+                        continue
+                    doc = item.doc
+                    if args.with_id:
+                        doc.setdefault("event", {})["id"] = item.id
+                    out.write(json.dumps(doc, ensure_ascii=False, sort_keys=True) + "\n")
     return 1 if dead else 0

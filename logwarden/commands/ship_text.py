@@ -23,6 +23,7 @@ from typing import Any
 from logwarden.errors import InputError, ServerError, UsageError
 from logwarden.safe_text import printable
 from logwarden.shippers.base import DEADLETTER
+from logwarden.timezones import log_tz
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def _report(counts: dict[str, Any], as_json: bool) -> None:
 def run_syslog(args: argparse.Namespace) -> int:
     from logwarden.config import load
     from logwarden.kafka_io import DeliveryError, KafkaError
-    from logwarden.shippers import autodetect
+    from logwarden.shippers import autodetect, textlog
     from logwarden.shippers.syslog import SyslogServer, parse_hostport, tls_context
 
     if not args.udp and not args.tcp:
@@ -84,6 +85,7 @@ def run_syslog(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     cfg = load(args.config)
+    textlog.CONFIG.tz = log_tz()  # ConfigError (exit 2) for a bad LOGWARDEN_LOG_TZ, before any message
     try:
         udp = parse_hostport(args.udp) if args.udp else None
         tcp = parse_hostport(args.tcp) if args.tcp else None
@@ -123,6 +125,7 @@ def run_file(args: argparse.Namespace) -> int:
     if not Path(args.path).exists() and not args.follow:
         raise UsageError(f"no such file: {printable(args.path)}")
     cfg = load(args.config)
+    textlog.CONFIG.tz = log_tz()  # ConfigError (exit 2) for a bad LOGWARDEN_LOG_TZ, before any line
     textlog.CONFIG.hostname = args.host or textlog.CONFIG.hostname or socket.gethostname()
     safe = "".join(c if c.isalnum() else "_" for c in str(Path(args.path).resolve()))[-120:]
     state = Path(args.state) if args.state else cfg.state_path / f"ship-file-{args.source}-{safe}.json"

@@ -21,6 +21,7 @@ from .engine import Detector
 from .ir import fields_of
 from .model import RuleSet
 from .regex import backtracking_risk
+from .rule_yaml import RuleLimitError, load_rule_documents
 
 REQUIRED = ("title", "id", "status", "description", "references", "author", "date", "tags", "level",
             "falsepositives")
@@ -41,8 +42,8 @@ def metadata_findings(files: list[Path]) -> list[Finding]:
     out: list[Finding] = []
     for f in files:
         try:
-            docs = [d for d in yaml.safe_load_all(f.read_text(encoding="utf-8")) if d]
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            docs = load_rule_documents(f)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, RuleLimitError):
             continue  # reported by the compiler with the parser's message
         for d in docs:
             if not isinstance(d, dict):

@@ -13,8 +13,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 if TYPE_CHECKING:  # pySigma is imported only when compiling (a warm cache never needs it)
     from sigma.collection import SigmaCollection
     from sigma.correlations import SigmaCorrelationRule
@@ -26,6 +24,7 @@ from logwarden.resources import rules_dir
 from .ir import UnsupportedError, field_name, fields_of, to_ir
 from .model import CACHE_VERSION, BaseRule, Correlation, RuleError, RuleSet
 from .prefilter import literal_index
+from .rule_yaml import RuleLimitError, load_rule_documents, read_rule_bytes
 
 DEFAULT_RULES = rules_dir()
 
@@ -57,7 +56,9 @@ def ruleset_key(files: list[Path]) -> str:
     for f in files:
         h.update(str(f).encode("utf-8", "surrogateescape"))
         try:
-            h.update(f.read_bytes())
+            h.update(read_rule_bytes(f))
+        except RuleLimitError:
+            h.update(f"too large: {f.stat().st_size}".encode())
         except OSError as exc:  # compile_files reports the file; the key just has to differ
             h.update(f"unreadable: {exc}".encode("utf-8", "surrogateescape"))
     return h.hexdigest()[:24]
@@ -99,13 +100,13 @@ def _parse_files(files: list[Path], errors: list[RuleError]) -> tuple[SigmaColle
     seen: dict[str, str] = {}
     for f in files:
         try:
-            text = f.read_text(encoding="utf-8")
-            docs = list(yaml.safe_load_all(text))
-            coll = SigmaCollection.from_dicts(
-                [d for d in docs if d], collect_errors=True, resolve_references=False
-            )
+            docs = load_rule_documents(f)  # RuleLimitError before parsing a huge file
+            coll = SigmaCollection.from_dicts(docs, collect_errors=True, resolve_references=False)
         except UnicodeDecodeError as exc:
             errors.append(RuleError(str(f), not_utf8(exc)))
+            continue
+        except RuleLimitError as exc:
+            errors.append(RuleError(str(f), str(exc)))
             continue
         except Exception as exc:  # noqa: BLE001 - any parse failure is reported with its path
             errors.append(RuleError(str(f), f"{type(exc).__name__}: {exc}"))

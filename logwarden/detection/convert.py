@@ -31,6 +31,7 @@ from logwarden.pipelines.sigma.loader import HERE, load_pipeline
 from logwarden.schema import EVENT_DATASETS
 
 from .compiler import rule_files
+from .rule_yaml import load_rule_documents
 
 TARGETS = {
     "lucene": ("lucene", "default"),
@@ -101,7 +102,7 @@ def convert(paths: list[Path] | None, target: str, caseless: bool = True,
     out = Converted()
     for f in rule_files(paths):
         try:
-            docs = [d for d in yaml.safe_load_all(f.read_text(encoding="utf-8")) if d]
+            docs = load_rule_documents(f)  # RuleLimitError before parsing a huge file
             coll = SigmaCollection.from_dicts(docs, resolve_references=False)
         except Exception as exc:  # noqa: BLE001
             out.skipped.append((str(f), f"{type(exc).__name__}: {exc}"))

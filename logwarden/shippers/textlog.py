@@ -20,11 +20,11 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, BinaryIO
 
-from logwarden import networks
+from logwarden import networks, timezones
 from logwarden.shippers.base import DeadLetter, Event, event_id
 
 MAX_REASON = 300
@@ -34,24 +34,26 @@ class ParseError(ValueError):
     """The message is not in the parser's format (becomes a dead letter's reason)."""
 
 
-def _tz_from_env(value: str) -> tzinfo:
-    value = value.strip()
-    if not value or value.upper() in ("UTC", "Z"):
-        return UTC
-    m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", value)
-    if m:
-        delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
-        return timezone(-delta if m.group(1) == "-" else delta)
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(value)
-
-
-@dataclass
 class Config:
-    tz: tzinfo = field(default_factory=lambda: _tz_from_env(os.environ.get("LOGWARDEN_LOG_TZ", "")))
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    hostname: str | None = field(default_factory=lambda: os.environ.get("LOGWARDEN_HOSTNAME") or None)
+    """Settings of the text parsers: `tz` (read from LOGWARDEN_LOG_TZ on first use, see
+    logwarden/timezones.py; commands read it before parsing so a bad value is exit 2, not a dead
+    letter per line), `now` (for years of syslog dates) and `hostname`."""
+
+    def __init__(self) -> None:
+        self._tz: tzinfo | None = None
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.hostname: str | None = os.environ.get("LOGWARDEN_HOSTNAME") or None
+
+    @property
+    def tz(self) -> tzinfo:
+        """Raises ConfigError when LOGWARDEN_LOG_TZ is not a zone."""
+        if self._tz is None:
+            self._tz = timezones.log_tz()
+        return self._tz
+
+    @tz.setter
+    def tz(self, value: tzinfo) -> None:
+        self._tz = value
 
 
 CONFIG = Config()
@@ -117,7 +119,8 @@ IANA_NAMES[58] = "ipv6-icmp"
 
 
 def transport(doc: dict[str, Any], proto: Any) -> None:
-    """network.transport (lowercase name) and network.iana_number from a name or a number."""
+    """network.transport (lowercase name) and network.iana_number from a name or a number; a number
+    outside 0-255 is not kept there (event.original shows it) and the document is flagged."""
     if proto is None:
         return
     text = str(proto).strip().lower()
@@ -125,6 +128,9 @@ def transport(doc: dict[str, Any], proto: Any) -> None:
         return
     if text.isdigit():
         num = int(text)
+        if num > 255:
+            flag(doc, FLAG_PROTOCOL)
+            return
         put(doc, "network.iana_number", str(num))
         put(doc, "network.transport", IANA_NAMES.get(num))
         return
@@ -133,6 +139,32 @@ def transport(doc: dict[str, Any], proto: Any) -> None:
     put(doc, "network.transport", text)
     if text in IANA:
         put(doc, "network.iana_number", str(IANA[text]))
+
+
+# log.flags values for a value that looks like a number or an address but is not a valid one (the
+# raw text stays visible: <side>.address, event.original); see docs/reliability.md.
+FLAG_PROTOCOL = "network.iana_number-invalid"
+NO_VALUE = frozenset(("", "-", "n/a", "none", "null"))
+
+
+def flag_ip(side: str) -> str:
+    return f"{side}.ip-invalid"
+
+
+def flag_port(side: str) -> str:
+    return f"{side}.port-invalid"
+
+
+def flag(doc: dict[str, Any], name: str) -> None:
+    """Add `name` to the document's log.flags (once)."""
+    log = doc.get("log")
+    if log.__class__ is not dict:
+        log = doc["log"] = {}
+    flags = log.get("flags")
+    if not isinstance(flags, list):
+        flags = log["flags"] = []
+    if name not in flags:
+        flags.append(name)
 
 
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
@@ -160,8 +192,12 @@ _IP_CACHE: dict[str, str | None] = {}
 
 def _ip_or_none(value: Any) -> str | None:
     text = str(value).strip()
-    if _IPV4.match(text) and all(int(o) < 256 for o in text.split(".")):
-        return text
+    if _IPV4.match(text):
+        octets = text.split(".")
+        # 010.0.0.2: refused like Python's ipaddress does (inet_aton would read 010 as octal 8)
+        if all(int(o) < 256 and (len(o) == 1 or o[0] != "0") for o in octets):
+            return text
+        return None
     if ":" in text and len(text) <= 60:
         try:
             return ipaddress.IPv6Address(text.split("%")[0]).compressed
@@ -170,15 +206,34 @@ def _ip_or_none(value: Any) -> str | None:
     return None
 
 
+def put_ip(doc: dict[str, Any], dotted: str, value: Any, *, as_list: bool = False) -> None:
+    """An `ip` field (host.ip, observer.ip) from a value; a value that is not an IP is left out
+    (event.original shows it) and flags the document `<dotted>-invalid`."""
+    addr = ip_or_none(value)
+    if addr:
+        put(doc, dotted, [addr] if as_list else addr)
+    elif value is not None and str(value).strip().lower() not in NO_VALUE:
+        flag(doc, f"{dotted}-invalid")
+
+
 def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
-    """source/destination .ip and .port (and .address), skipping values that are not IPs/ports."""
+    """source/destination .ip and .port (and .address). A value that is not an IP keeps its text in
+    .address (no .ip) and a port outside 0-65535 or not a number is left out; both flag the
+    document (log.flags), so nothing invalid reaches an `ip`/`long` field."""
     addr = ip_or_none(ip)
     if addr:
         put(doc, f"{side}.ip", addr)
         put(doc, f"{side}.address", addr)
+    elif ip is not None and str(ip).strip().lower() not in NO_VALUE:
+        put(doc, f"{side}.address", str(ip).strip())
+        flag(doc, flag_ip(side))
+    if port is None:
+        return
     p = to_int(port)
     if p is not None and 0 <= p <= 65535:
         put(doc, f"{side}.port", p)
+    elif p is not None or str(port).strip().lower() not in NO_VALUE:
+        flag(doc, flag_port(side))
 
 
 def iso(dt: datetime) -> str:
@@ -404,7 +459,7 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
         put(doc, "log.syslog.appname", hdr.app)
     if not doc.get("@timestamp"):
         doc["@timestamp"] = iso(CONFIG.now())
-        put(doc, "log.flags", ["timestamp-missing"])
+        flag(doc, "timestamp-missing")
     obs, host = doc.get("observer"), doc.get("host")
     if obs.__class__ is not dict:
         obs = _NO_NODE

@@ -83,3 +83,13 @@ def test_dashboard_queries_use_the_definition():
     site = _queries(render(SRC, "logwarden-", networks.parse_extra("198.18.0.0/15")))
     assert sum(networks.lucene_list(networks.not_public(networks.parse_extra("198.18.0.0/15"))) in q
                for q in site) == 4
+
+
+def test_leading_zero_addresses_are_not_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guard (issue 7): 010.0.0.2 is neither internal nor public, and 010.0.0.0/8 is refused as a
+    site network (Python's ipaddress refuses leading zeros since 3.9.5; inet_aton reads them as octal)."""
+    assert networks.is_internal("010.0.0.2") is None and networks.is_public("010.0.0.2") is None
+    assert networks.is_internal("10.0.0.2") is True
+    monkeypatch.setenv("LOGWARDEN_INTERNAL_NETWORKS", "010.0.0.0/8")
+    with pytest.raises(ConfigError, match="internal_networks"):
+        load()

@@ -4,6 +4,7 @@ documents as JSON lines on stdout, dead letters on stderr with their position, e
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -151,3 +152,23 @@ def test_line_numbers_follow_the_parser_and_keep_little() -> None:
     assert got == expect
     assert kept <= 3 * (1 << 16) + 70_000  # the read-ahead, not the input (28 MB)
     assert counter.line_of(0) is None  # the count never goes back
+
+
+def test_full_stdout_is_one_line_exit_2() -> None:
+    log = str(ROOT / "logwarden/shippers/fortigate/testdata/test-fortigate.log")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "logwarden.cli", "parse", "--source", "fortigate", log],
+                              cwd=ROOT, stdout=full, stderr=subprocess.PIPE, timeout=120)
+    errors = [x for x in proc.stderr.decode().splitlines() if "dead letter" not in x]
+    assert proc.returncode == 2, proc.stderr
+    assert errors == ["logwarden parse: cannot write to standard output: No space left on device"]
+
+
+def test_closed_stdout_is_one_line_exit_2() -> None:
+    log = str(ROOT / "logwarden/shippers/fortigate/testdata/test-fortigate.log")
+    proc = subprocess.run([sys.executable, "-m", "logwarden.cli", "parse", "--source", "fortigate", log],
+                          cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120,
+                          preexec_fn=lambda: os.close(1))  # noqa: PLW1509
+    errors = [x for x in proc.stderr.decode().splitlines() if "dead letter" not in x]
+    assert proc.returncode == 2, proc.stderr
+    assert errors == ["logwarden parse: cannot write to standard output: it is closed"]

@@ -148,3 +148,18 @@ def test_json_log_format(capsys: pytest.CaptureFixture[str]) -> None:
         assert line.endswith("warning logwarden.test: value \\x1b[31mred")
     finally:
         logs.configure()
+
+
+def test_a_full_disk_is_exit_2_not_a_bug() -> None:
+    """Issue 7: writing a command's message to a full standard output was exit 70 'internal error'."""
+    import errno as errno_codes
+
+    exc = OSError(errno_codes.ENOSPC, "No space left on device")
+    assert errors.exit_code_for(exc) == errors.EXIT_USAGE
+    assert errors.describe(exc) == "cannot write: No space left on device"
+    assert errors.exit_code_for(OSError(errno_codes.EACCES, "Permission denied")) == errors.EXIT_BUG
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "logwarden.cli", "dashboards", "check"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == ["logwarden dashboards: cannot write: No space left on device"]

@@ -280,3 +280,20 @@ def test_sysmon_7_image_loaded() -> None:
     assert d["file"]["code_signature"] == {"signed": True, "subject_name": "Microsoft Windows", "status": "Valid"}
     assert d["file"]["hash"] == {"sha256": "abcd"} and d["file"]["pe"] == {"imphash": "1234"}
     assert d["process"]["executable"] == "C:\\a.exe"
+
+
+@pytest.mark.parametrize("address", ["010.0.0.2", "203.01.113.45", "not-an-ip"])
+def test_invalid_ip_address_kept_as_text_and_flagged(address: str) -> None:
+    doc = normalise(record(event_data={**FAILED_LOGON, "IpAddress": address}), "x.evtx")
+    assert "ip" not in doc["source"]
+    assert doc["source"]["address"] == address
+    assert "source.ip-invalid" in doc["log"]["flags"]
+    assert address not in doc.get("related", {}).get("ip", [])
+
+
+def test_out_of_range_port_flagged() -> None:
+    doc = normalise(record(event_data={**FAILED_LOGON, "IpPort": "70000"}), "x.evtx")
+    assert doc["source"]["ip"] == "203.0.113.7" and "port" not in doc["source"]
+    assert doc["log"]["flags"] == ["source.port-invalid"]
+    ok = normalise(record(event_data={**FAILED_LOGON, "IpAddress": "-", "IpPort": "-"}), "x.evtx")
+    assert "flags" not in ok["log"]

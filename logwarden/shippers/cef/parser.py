@@ -101,7 +101,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     put(doc, "observer.product", product)
     put(doc, "observer.version", dversion)
     put(doc, "observer.name", x.get("dvchost") or x.get("deviceHostName"))
-    put(doc, "observer.ip", t.ip_or_none(x.get("dvc")))
+    t.put_ip(doc, "observer.ip", x.get("dvc"))
     put(doc, "observer.ingress.interface.name", x.get("deviceInboundInterface"))
     put(doc, "observer.egress.interface.name", x.get("deviceOutboundInterface"))
     put(doc, "event.code", sig)

@@ -42,7 +42,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     put(doc, "observer.vendor", "ESET")
     put(doc, "observer.product", "ESET PROTECT")
     put(doc, "host.name", _s(obj, "hostname"))
-    put(doc, "host.ip", [ip] if (ip := t.ip_or_none(_s(obj, "ipv4") or _s(obj, "ipv6"))) else None)
+    t.put_ip(doc, "host.ip", _s(obj, "ipv4") or _s(obj, "ipv6"), as_list=True)
     put(doc, "host.id", _s(obj, "source_uuid"))
     put(doc, "log.level", _s(obj, "severity"))
     etype = _s(obj, "event_type") or ""

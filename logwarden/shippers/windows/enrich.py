@@ -235,18 +235,32 @@ def _logon(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
         winlog["logon"] = logon
 
 
+def _flag(doc: Doc, name: str) -> None:
+    flags = _sub(doc, "log").setdefault("flags", [])
+    if name not in flags:
+        flags.append(name)
+
+
 def _source(doc: Doc, data: dict[str, Any]) -> None:
-    addr = ip(data.get("IpAddress"))
+    raw = data.get("IpAddress")
+    addr = ip(raw)
     workstation = data.get("WorkstationName") or data.get("Workstation")
-    if addr is None and workstation is None:
+    given = raw is not None and raw.strip() not in ("", "-")
+    if addr is None and workstation is None and not given:
         return
     src = _sub(doc, "source")
     if addr:
         src["ip"] = addr
         _related(doc, "ip", addr)
-        p = port(data.get("IpPort"))
+        raw_port = data.get("IpPort")
+        p = port(raw_port)
         if p is not None:
             src["port"] = p
+        elif raw_port is not None and raw_port.strip() not in ("", "-", "0"):
+            _flag(doc, "source.port-invalid")  # 0 is what Windows writes for "no port"
+    elif given and raw is not None:  # 010.0.0.2, not-an-ip: kept as text, never in source.ip
+        src["address"] = raw.strip()
+        _flag(doc, "source.ip-invalid")
     if workstation:
         src["domain"] = workstation
 

@@ -58,7 +58,7 @@ def records(items: Iterable[RawItem], source: str, skip: int = 0) -> Iterator[Ev
                 flags = rec.pop(READER_FLAGS, None)
             doc = normalise(rec, source)
             if flags:
-                doc["log"]["flags"] = flags
+                doc["log"]["flags"] = flags + [f for f in doc["log"].get("flags", []) if f not in flags]
             yield to_event(doc, pos)
         except Exception as exc:  # noqa: BLE001 - any failure on one record is that record's dead letter
             yield DeadLetter(source=source, raw=_raw(item),
