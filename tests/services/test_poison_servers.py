@@ -121,3 +121,20 @@ def test_stream_skips_poison_messages_and_exits_0(ns):
     assert stats["consumed"] == 9
     assert stats["undecodable"] == 2  # the binary value and the deep one
     assert stats["uncommitted"] == 0
+
+
+def test_broken_json_in_the_producers_own_layout_is_refused_by_elasticsearch_alone(ns):
+    """A value that looks like what logwarden's producers write (one line, @timestamp first, an id
+    header) skips the indexer's JSON parse; when it is broken after all, Elasticsearch refuses that
+    item alone: it becomes a dead letter and its neighbours in the same bulk are indexed."""
+    good = [event(10), event(11)]
+    produce(ns, [good[0]])
+    broken = b'{"@timestamp":"2020-04-14T00:22:00.000Z","event":{"code":"4625"},"x":}'
+    produce_raw(ns, ns.topic("windows"), [(broken, [("id", b"broken-own-layout")])])
+    produce(ns, [good[1]])
+    stats = run_indexer(ns, once=True, group_id=f"{ns.topic_prefix}own-layout")
+    es = client(ns)
+    assert count(es, ns, "windows") == 2 and stats.per_index[f"{ns.index_prefix}windows-2020.04.14"] == 2
+    assert stats.dead_lettered == 1  # (then indexed from the dead-letter topic like any dead letter)
+    [letter] = _dead_letters(es, ns)
+    assert letter["event"]["original"] == broken.decode()
