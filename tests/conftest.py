@@ -5,6 +5,8 @@
 - `lab`: the real Kafka and Elasticsearch, started by the project's own runtime
   (`logwarden.runtime.lab`), on loopback. A test that needs them and cannot get them fails.
 - `indexed_samples`: every shared EVTX sample shipped and indexed once, in its own namespace.
+- `ns`: a real-server test's own namespace (topics, indices, state folder), with the index
+  template and the topics in place; deleted afterwards.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from logwarden.config import Config
 from logwarden.runtime.lab import Lab
 from tests.support.lab import IndexedSamples, index_samples, running_lab
 from tests.support.namespaces import cleanup, isolated
@@ -37,5 +40,19 @@ def indexed_samples(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Itera
     cfg = isolated(lab.cfg, tmp_path_factory.mktemp("samples"))
     try:
         yield index_samples(cfg, root)
+    finally:
+        cleanup(cfg)
+
+
+@pytest.fixture
+def ns(lab: Lab, tmp_path: Path) -> Iterator[Config]:
+    from logwarden.es_io import client, install_templates
+    from logwarden.kafka_io import ensure_topics
+
+    cfg = isolated(lab.cfg, tmp_path)
+    install_templates(client(cfg))
+    ensure_topics(cfg)
+    try:
+        yield cfg
     finally:
         cleanup(cfg)

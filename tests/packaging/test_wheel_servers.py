@@ -117,26 +117,27 @@ def test_dashboards_check(installed: Installed) -> None:
 
 
 @pytest.fixture
-def ns(lab: Lab, tmp_path: Path) -> Iterator[Config]:
+def bare_ns(lab: Lab, tmp_path: Path) -> Iterator[Config]:
+    """A namespace with nothing in it yet (`setup` is what is tested)."""
     cfg = isolated(lab.cfg, tmp_path)
     yield cfg
     cleanup(cfg)
 
 
-def test_setup_against_the_lab(installed: Installed, ns: Config) -> None:
+def test_setup_against_the_lab(installed: Installed, bare_ns: Config) -> None:
     from kafka.admin import KafkaAdminClient
 
     from logwarden.es_io import client, templates
 
-    namespace = {k: v for k, v in env_for(ns).items() if k.startswith("LOGWARDEN_")}
+    namespace = {k: v for k, v in env_for(bare_ns).items() if k.startswith("LOGWARDEN_")}
     proc = installed.run("setup", env={**installed.env, **namespace})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    admin = KafkaAdminClient(bootstrap_servers=ns.kafka.split(","), client_id="logwarden-test")
+    admin = KafkaAdminClient(bootstrap_servers=bare_ns.kafka.split(","), client_id="logwarden-test")
     try:
-        topics = {topic for topic in admin.list_topics() if topic.startswith(ns.topic_prefix)}
+        topics = {topic for topic in admin.list_topics() if topic.startswith(bare_ns.topic_prefix)}
     finally:
         admin.close()
     assert topics and all(topic in proc.stdout for topic in topics), proc.stdout
-    es = client(ns)
+    es = client(bare_ns)
     for name in templates():
         assert es.indices.exists_index_template(name=name), name

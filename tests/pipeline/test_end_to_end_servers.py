@@ -11,23 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from logwarden.es_io import client, install_templates
-from logwarden.kafka_io import ensure_topics
+from logwarden.es_io import client
 from logwarden.shippers.base import DeadLetter
 from logwarden.shippers.windows import iter_file, iter_paths, synth
 from tests.support.cli import cli, popen, shipped
-from tests.support.namespaces import cleanup, count, isolated
+from tests.support.namespaces import count
 
 pytestmark = pytest.mark.servers
 
 
-@pytest.fixture
-def ns(lab, tmp_path):
-    cfg = isolated(lab.cfg, tmp_path)
-    install_templates(client(cfg))
-    ensure_topics(cfg)
-    yield cfg
-    cleanup(cfg)
 
 
 def _expected(paths: list[Path]) -> tuple[dict[str, set[str]], int]:

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from logwarden.es_io import client, install_templates
-from logwarden.kafka_io import KafkaSink, ensure_topics
+from logwarden.es_io import client
+from logwarden.kafka_io import KafkaSink
 from logwarden.pipelines.indexer import run_indexer
 from logwarden.shippers.base import DeadLetter, Event, event_id
 from tests.support.cli import popen
-from tests.support.namespaces import cleanup, count, isolated
+from tests.support.namespaces import count
 
 pytestmark = pytest.mark.servers
 
@@ -29,13 +29,6 @@ def _event(i: int, day: str = "2020-04-14") -> Event:
     return Event(event_id("test", i), "windows", f"srv-{i % 3}", doc, i)
 
 
-@pytest.fixture
-def ns(lab, tmp_path):
-    cfg = isolated(lab.cfg, tmp_path)
-    install_templates(client(cfg))
-    ensure_topics(cfg)
-    yield cfg
-    cleanup(cfg)
 
 
 def _produce(cfg, items) -> None:

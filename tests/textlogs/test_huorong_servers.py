@@ -19,7 +19,6 @@ from tests.support.cli import cli, popen
 from tests.support.namespaces import count
 
 from .huorong_dbs import DETAIL, make_db, shipped
-from .test_syslog_servers import ns  # noqa: F401 - the isolated namespace fixture (own topics, indices, state)
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
 
@@ -38,7 +37,7 @@ def _ship(cfg, db: Path, state: Path) -> dict[str, int]:
     return counts
 
 
-def test_ship_hostile_log_db_resume_exact_to_elasticsearch(ns, tmp_path: Path) -> None:  # noqa: F811
+def test_ship_hostile_log_db_resume_exact_to_elasticsearch(ns, tmp_path: Path) -> None:
     db, state = tmp_path / "log.db", tmp_path / "ship-state.json"
     ids = ["abc", None, 0, -5, 1.5, 1.5, b"\x00blob", *([7] * 600)]
     make_db(db, "CREATE TABLE HrLogV3 (id, ts INTEGER, detail TEXT)",
@@ -65,7 +64,7 @@ def test_ship_hostile_log_db_resume_exact_to_elasticsearch(ns, tmp_path: Path) -
     assert count(es, ns, "deadletter") == dead
 
 
-def test_ship_log_db_sigkill_then_resume_exact(ns, tmp_path: Path) -> None:  # noqa: F811
+def test_ship_log_db_sigkill_then_resume_exact(ns, tmp_path: Path) -> None:
     """SIGKILL `ship file` in the middle of a log.db whose 30,000 rows all share one id: the rerun
     sends exactly the rows after the rowid checkpoint, and Elasticsearch holds every row once."""
     db, state = tmp_path / "log.db", tmp_path / "ship-state.json"

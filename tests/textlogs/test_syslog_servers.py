@@ -19,12 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from logwarden.es_io import client, install_templates
-from logwarden.kafka_io import ensure_topics
+from logwarden.es_io import client
 from logwarden.shippers import autodetect, capabilities
 from logwarden.shippers.base import DeadLetter
 from tests.support.cli import cli, popen
-from tests.support.namespaces import cleanup, count, isolated
+from tests.support.namespaces import count
 
 from .corpus import golden, mixed, octet_frame
 
@@ -35,13 +34,6 @@ UDP_RATE = 300  # messages/s the UDP sender is paced at: far below capacity, so 
 LISTENING = re.compile(r"listening udp=\('([\d.]+)', (\d+)\) tcp=\('([\d.]+)', (\d+)\)")
 
 
-@pytest.fixture
-def ns(lab, tmp_path):
-    cfg = isolated(lab.cfg, tmp_path)
-    install_templates(client(cfg))
-    ensure_topics(cfg)
-    yield cfg
-    cleanup(cfg)
 
 
 def expected(messages: list[bytes]) -> tuple[Counter[str], Counter[str], int]:

@@ -11,25 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from logwarden.es_io import client, install_templates
-from logwarden.kafka_io import ensure_topics
+from logwarden.es_io import client
 from logwarden.shippers.windows import synth
 from logwarden.shippers.windows.evtx_layout import CHUNK_SIZE, FILE_HEADER_SIZE
 from tests.support.cli import cli, shipped
-from tests.support.namespaces import cleanup, count, isolated
+from tests.support.namespaces import count
 from tests.support.paths import need_shared
 
 pytestmark = pytest.mark.servers
 HOST = "税务服务器"
 
 
-@pytest.fixture
-def ns(lab, tmp_path):
-    cfg = isolated(lab.cfg, tmp_path)
-    install_templates(client(cfg))
-    ensure_topics(cfg)
-    yield cfg
-    cleanup(cfg)
 
 
 def record(n: int, user: str) -> str:
