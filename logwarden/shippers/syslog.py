@@ -145,8 +145,12 @@ class SyslogServer:
             seq = self.counters.received
         source = f"syslog/{self.session}/{proto}:{peer}"
         body = raw.rstrip(b"\r\n\x00")
-        if isinstance(raw, Oversized):
-            item: Event | DeadLetter = DeadLetter(source, bytes(raw), f"oversized frame (> {MAX_FRAME} bytes), "
+        if isinstance(raw, BadCount):
+            item: Event | DeadLetter = DeadLetter(
+                source, bytes(raw), f"octet count {raw.octets} exceeds the maximum frame ({MAX_FRAME} bytes); "
+                "connection falls back to newline framing", "unknown", seq)
+        elif isinstance(raw, Oversized):
+            item = DeadLetter(source, bytes(raw), f"oversized frame (> {MAX_FRAME} bytes), "
                                                   "first bytes kept", "unknown", seq)
         elif body.strip():
             item = self.parse(body, source, seq)
@@ -223,24 +227,45 @@ class Oversized(bytes):
     """The first MAX_FRAME bytes of a frame that was longer (sent as a dead letter)."""
 
 
+class BadCount(bytes):
+    """The line (first MAX_FRAME bytes) that began with an octet count above the maximum frame."""
+
+    octets: int
+
+    @classmethod
+    def of(cls, frame: bytes, count: int) -> BadCount:
+        bad = cls(frame)
+        bad.octets = count
+        return bad
+
+
 class Framer:
-    """RFC 6587 TCP framing: octet counting (`LEN SP MSG`) or newline-terminated, per frame."""
+    """RFC 6587 TCP framing: octet counting (`LEN SP MSG`) or newline-terminated, per frame.
+
+    An octet count above `max_frame` is a framing error (RFC 6587 3.4.1: larger than the
+    receiver's maximum message size): trusting it would swallow everything the count covers
+    (up to ~1 GB for 9 digits). The line carrying it becomes a `BadCount` frame and the
+    connection falls back to newline framing for good, so the following lines still arrive.
+    """
 
     def __init__(self, max_frame: int = MAX_FRAME) -> None:
         self.buf = bytearray()
         self.max_frame = max_frame
-        self.skip = 0  # bytes of an oversized octet-counted frame still to discard
         self.skip_line = False  # discarding the rest of an oversized newline frame
+        self.newline_only = False  # set after a bad octet count: no more octet counting
+        self.bad_count: int | None = None  # the next newline frame is the bad-count line
+
+    def _frame(self, frame: bytes) -> bytes:
+        """`frame` as it leaves the framer: tagged as the bad-count line when one is pending."""
+        if self.bad_count is None:
+            return frame
+        count, self.bad_count = self.bad_count, None
+        return BadCount.of(frame, count)
 
     def feed(self, data: bytes) -> list[bytes]:
         self.buf += data
         out: list[bytes] = []
         while self.buf:
-            if self.skip:
-                k = min(self.skip, len(self.buf))
-                del self.buf[:k]
-                self.skip -= k
-                continue
             if self.skip_line:
                 nl = self.buf.find(b"\n")
                 if nl < 0:
@@ -249,13 +274,12 @@ class Framer:
                 del self.buf[: nl + 1]
                 self.skip_line = False
                 continue
-            if self.buf[:1].isdigit():
+            if not self.newline_only and self.buf[:1].isdigit():
                 sp = self.buf.find(b" ", 0, MAX_LEN_DIGITS + 1)
                 if sp > 0 and self.buf[:sp].isdigit():
                     n = int(self.buf[:sp])
                     if n > self.max_frame:
-                        out.append(Oversized(self.buf[sp + 1: sp + 1 + self.max_frame]))
-                        self.skip = sp + 1 + n
+                        self.newline_only, self.bad_count = True, n
                         continue
                     if len(self.buf) < sp + 1 + n:
                         break  # wait for the rest
@@ -267,21 +291,23 @@ class Framer:
             nl = self.buf.find(b"\n")
             if nl < 0:
                 if len(self.buf) > self.max_frame:
-                    out.append(Oversized(self.buf[: self.max_frame]))
+                    out.append(self._frame(Oversized(self.buf[: self.max_frame])))
                     self.buf.clear()
                     self.skip_line = True
                 break
             if nl > self.max_frame:
-                out.append(Oversized(self.buf[: self.max_frame]))
+                out.append(self._frame(Oversized(self.buf[: self.max_frame])))
             else:
-                out.append(bytes(self.buf[:nl]))
+                out.append(self._frame(bytes(self.buf[:nl])))
             del self.buf[: nl + 1]
-        return [f for f in out if isinstance(f, Oversized) or f.strip(b"\r\n\x00 ")]
+        return [f for f in out if isinstance(f, Oversized | BadCount) or f.strip(b"\r\n\x00 ")]
 
     def close(self) -> list[bytes]:
         rest = bytes(self.buf).strip(b"\r\n\x00 ")
         self.buf.clear()
-        return [rest] if rest and not self.skip and not self.skip_line else []
+        if self.bad_count is not None:
+            return [self._frame(rest)]
+        return [rest] if rest and not self.skip_line else []
 
 
 def _family(host: str) -> socket.AddressFamily:

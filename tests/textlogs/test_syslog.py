@@ -93,15 +93,41 @@ def test_serve_until_stops_on_count_and_duration() -> None:
 
 def test_framer_oversized_and_partial() -> None:
     f = Framer(max_frame=100)
-    out = f.feed(b"500 " + b"x" * 50)
-    assert len(out) == 1 and len(out[0]) == 50  # oversized: first bytes, rest skipped
-    assert f.feed(b"y" * 450 + b"3 abc") == [b"abc"]
+    assert f.feed(b"3 abc") == [b"abc"]
     out = f.feed(b"z" * 150)
     assert len(out) == 1 and type(out[0]).__name__ == "Oversized"
     assert f.feed(b"zz\nok line\n") == [b"ok line"]
     assert f.feed(b"12") == []  # maybe a length prefix
     assert f.feed(b" hello world!") == [b"hello world!"]
     assert f.feed(b"tail without newline") == [] and f.close() == [b"tail without newline"]
+
+
+def test_framer_bad_octet_count_falls_back_to_newline_framing() -> None:
+    f = Framer(max_frame=100)
+    out = f.feed(b"999999999 <13>first line\n<13>second line\n")
+    assert out == [b"999999999 <13>first line", b"<13>second line"]
+    assert type(out[0]).__name__ == "BadCount" and type(out[1]) is bytes
+    assert f.feed(b"5 hello\n") == [b"5 hello"]  # newline framing for the rest of the connection
+    assert f.feed(b"tail") == [] and f.close() == [b"tail"]
+    g = Framer(max_frame=100)
+    assert g.feed(b"101 ") == [] and g.feed(b"abc") == []  # waits for the end of the bad line
+    bad = g.close()
+    assert len(bad) == 1 and type(bad[0]).__name__ == "BadCount"
+
+
+def test_bad_octet_count_over_tcp_keeps_the_following_lines() -> None:
+    sink = ListSink()
+    server = SyslogServer(sink, tcp=("127.0.0.1", 0)).start()
+    try:
+        with socket.create_connection(bound(server.tcp_address)) as c:
+            c.sendall(b"999999999 " + FG + b"\n" + ASA + b"\n" + FG + b"\n")
+        wait_for(server, 3)
+    finally:
+        server.stop()
+    assert server.counters.received == 3
+    assert len(sink.events) == 2 and len(sink.dead) == 1
+    assert {e.doc["event"]["module"] for e in sink.events} == {"cisco_asa", "fortigate"}
+    assert sink.dead[0].reason.startswith("octet count 999999999 exceeds the maximum frame")
 
 
 def test_one_megabyte_tcp_line_and_oversized_frame_are_counted() -> None:
