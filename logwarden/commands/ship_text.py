@@ -98,9 +98,9 @@ def run_syslog(args: argparse.Namespace) -> int:
     _stop_on_signals(stop)
     try:
         server = SyslogServer(sink, udp=udp, tcp=tcp, tls=tls).start()
-    except OSError as exc:
+    except (OSError, OverflowError, ValueError) as exc:  # bind refuses what parse_hostport let through
         sink.close()
-        raise UsageError(f"cannot listen: {exc}") from exc
+        raise UsageError(f"cannot listen: {printable(str(exc))}") from exc
     log.info("listening udp=%s tcp=%s (udp SO_RCVBUF=%s)", server.udp_address, server.tcp_address,
              server.udp_rcvbuf)
     try:

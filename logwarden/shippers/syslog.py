@@ -14,6 +14,8 @@ lines, or a restart, can never produce the same Elasticsearch _id.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import re
 import socket
 import ssl
 import threading
@@ -22,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from logwarden.safe_text import printable
 from logwarden.shippers import autodetect
 from logwarden.shippers.base import DeadLetter, Event, Sink
 
@@ -321,6 +324,27 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     return ctx
 
 
+_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
 def parse_hostport(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    return (host.strip("[]") or "0.0.0.0"), int(port)
+    """`HOST:PORT` (`[v6]:PORT`, or `:PORT` for all IPv4 interfaces) as (host, port).
+
+    Raises ValueError, with the offending text made printable, for a port that is not a number
+    in 0-65535 or a host that is neither an IP address nor a well-formed host name.
+    """
+    host, sep, port = text.rpartition(":")
+    shown = printable(text)
+    if not sep or not port.isascii() or not port.isdigit():
+        raise ValueError(f"{shown!r}: expected HOST:PORT with a numeric port")
+    if int(port) > 65535:
+        raise ValueError(f"{shown!r}: port {int(port)} is out of range (0-65535)")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    host = host or "0.0.0.0"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not host.isascii() or not _HOSTNAME.fullmatch(host):
+            raise ValueError(f"{shown!r}: {printable(host)!r} is not an IP address or host name") from None
+    return host, int(port)
