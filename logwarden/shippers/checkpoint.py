@@ -8,12 +8,16 @@ it counts, so a crash can repeat records (deterministic ids make that harmless) 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from logwarden.errors import InputError
+from logwarden.safe_text import printable
 
 HEAD = 64 * 1024
 
@@ -52,10 +56,21 @@ class Checkpoints:
             self.save()
 
     def save(self) -> None:
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".ckpt-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(self.data, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.file)
+        """Write the state atomically. Raises InputError (exit 1) naming the checkpoint file when it
+        cannot be written (a full disk, say): the previous checkpoint stays as it was and the
+        temporary file is removed, so the next run repeats records but skips none."""
+        tmp: str | None = None
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".ckpt-")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(self.data, fh, indent=1, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.file)
+        except OSError as exc:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            raise InputError(f"cannot write checkpoint {printable(str(self.file))}: "
+                             f"{exc.strerror or exc}") from exc
