@@ -36,6 +36,10 @@ def register_ship(ship_sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--tcp", metavar="HOST:PORT", help="TCP listen address (newline or octet-counted framing)")
     sp.add_argument("--tls-cert", help="PEM certificate: TCP becomes TLS (RFC 5425)")
     sp.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    sp.add_argument("--max-connections", type=int, default=512, metavar="N",
+                    help="concurrent TCP connections; more are closed at once, logged (default 512)")
+    sp.add_argument("--idle-timeout", type=float, default=300.0, metavar="S",
+                    help="close a TCP connection after S seconds without data, logged (default 300)")
     sp.add_argument("--max-messages", type=int, help="stop after N messages")
     sp.add_argument("--duration", type=float, help="stop after S seconds")
     sp.add_argument("--json", action="store_true", help="print the counts as JSON")
@@ -82,6 +86,8 @@ def run_syslog(args: argparse.Namespace) -> int:
 
     if not args.udp and not args.tcp:
         raise UsageError("give --udp and/or --tcp")
+    if args.max_connections < 1 or not args.idle_timeout > 0:
+        raise UsageError("--max-connections and --idle-timeout must be positive")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     cfg = load(args.config)
@@ -97,7 +103,8 @@ def run_syslog(args: argparse.Namespace) -> int:
     stop = threading.Event()
     _stop_on_signals(stop)
     try:
-        server = SyslogServer(sink, udp=udp, tcp=tcp, tls=tls).start()
+        server = SyslogServer(sink, udp=udp, tcp=tcp, tls=tls, max_connections=args.max_connections,
+                              idle_timeout=args.idle_timeout).start()
     except (OSError, OverflowError, ValueError) as exc:  # bind refuses what parse_hostport let through
         sink.close()
         raise UsageError(f"cannot listen: {printable(str(exc))}") from exc

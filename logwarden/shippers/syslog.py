@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import re
 import socket
 import ssl
@@ -32,6 +33,10 @@ LineFn = Callable[[bytes, str, int], Event | DeadLetter]
 UDP_RCVBUF = 8 * 1024 * 1024
 MAX_FRAME = 2 * 1024 * 1024  # larger TCP frames become dead letters (raw cut at this size)
 MAX_LEN_DIGITS = 9
+MAX_CONNECTIONS = 512  # concurrent TCP connections; more are closed at once (logged)
+IDLE_TIMEOUT = 300.0  # seconds without a byte before a TCP connection is closed (logged)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,26 +47,32 @@ class Counters:
     udp: int = 0
     tcp: int = 0
     connections: int = 0
+    refused: int = 0  # connections closed at once: MAX_CONNECTIONS were open
+    idle_closed: int = 0  # connections closed after IDLE_TIMEOUT without data
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         return {"received": self.received, "parsed": self.parsed, "dead": self.dead, "udp": self.udp,
-                "tcp": self.tcp, "connections": self.connections}
+                "tcp": self.tcp, "connections": self.connections, "refused": self.refused,
+                "idle_closed": self.idle_closed}
 
 
 class SyslogServer:
     def __init__(self, sink: Sink, udp: tuple[str, int] | None = None, tcp: tuple[str, int] | None = None,
                  tls: ssl.SSLContext | None = None, parse: LineFn = autodetect.parse_line,
-                 rcvbuf: int = UDP_RCVBUF) -> None:
+                 rcvbuf: int = UDP_RCVBUF, max_connections: int = MAX_CONNECTIONS,
+                 idle_timeout: float = IDLE_TIMEOUT) -> None:
         if udp is None and tcp is None:
             raise ValueError("need at least one of udp / tcp")
         self.sink, self.parse, self.tls, self.rcvbuf = sink, parse, tls, rcvbuf
+        self.max_connections, self.idle_timeout = max_connections, idle_timeout
         self._want_udp, self._want_tcp = udp, tcp
         self.session = uuid.uuid4().hex[:12]
         self.counters = Counters()
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
+        self._threads: list[threading.Thread] = []  # the UDP and accept loops
+        self._conn_threads: set[threading.Thread] = set()  # open TCP connections; each removes itself
         self._conns: set[socket.socket] = set()
         self.udp_sock: socket.socket | None = None
         self.tcp_sock: socket.socket | None = None
@@ -98,7 +109,7 @@ class SyslogServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stop_event.set()
-        for t in list(self._threads):
+        for t in [*self._threads, *list(self._conn_threads)]:
             t.join(timeout)
         for s in (self.udp_sock, self.tcp_sock, *list(self._conns)):
             if s is not None:
@@ -195,7 +206,20 @@ class SyslogServer:
                 break
             with self._lock:
                 self.counters.connections += 1
-            self._spawn(self._conn_loop, f"syslog-conn-{addr[0]}", conn, addr[0])
+                full = len(self._conn_threads) >= self.max_connections
+                if full:
+                    self.counters.refused += 1
+                else:
+                    th = threading.Thread(target=self._conn_loop, args=(conn, addr[0]),
+                                          name=f"syslog-conn-{addr[0]}", daemon=True)
+                    self._conn_threads.add(th)
+            if full:
+                log.warning("closing a TCP connection from %s: %d connections already open", addr[0],
+                            self.max_connections)
+                with contextlib.suppress(OSError):
+                    conn.close()
+            else:
+                th.start()
 
     def _conn_loop(self, conn: socket.socket, peer: str) -> None:
         proto = "tls" if self.tls else "tcp"
@@ -206,13 +230,20 @@ class SyslogServer:
             conn.settimeout(0.2)
             self._conns.add(conn)
             framer = Framer()
+            last_data = time.monotonic()
             while not self.stop_event.is_set():
                 try:
                     chunk = conn.recv(262144)
                 except (TimeoutError, ssl.SSLWantReadError):
+                    if time.monotonic() - last_data >= self.idle_timeout:
+                        log.info("closing the TCP connection from %s: idle for %.0f s", peer, self.idle_timeout)
+                        with self._lock:
+                            self.counters.idle_closed += 1
+                        break
                     continue
                 if not chunk:
                     break
+                last_data = time.monotonic()
                 for frame in framer.feed(chunk):
                     self.handle(frame, proto, peer)
             for frame in framer.close():
@@ -224,6 +255,8 @@ class SyslogServer:
             self._conns.discard(conn)
             with contextlib.suppress(OSError):
                 conn.close()
+            with self._lock:
+                self._conn_threads.discard(threading.current_thread())
 
 
 class Oversized(bytes):

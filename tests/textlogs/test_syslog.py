@@ -172,3 +172,61 @@ def test_tls(cert: tuple[Path, Path]) -> None:
     assert len(sink.events) == 2
     assert all(isinstance(e, Event) for e in sink.events)
     assert not [d for d in sink.dead if isinstance(d, DeadLetter)]
+
+
+def closed_by_server(c: socket.socket) -> bool:
+    """True when the server closed `c` (recv sees the end) within 10 s."""
+    c.settimeout(10)
+    try:
+        return c.recv(1) == b""
+    except (ConnectionResetError, TimeoutError) as exc:
+        return isinstance(exc, ConnectionResetError)
+
+
+def test_finished_connections_are_forgotten() -> None:
+    sink = ListSink()
+    server = SyslogServer(sink, tcp=("127.0.0.1", 0)).start()
+    try:
+        for _ in range(50):
+            with socket.create_connection(bound(server.tcp_address)) as c:
+                c.sendall(FG + b"\n")
+        wait_for(server, 50)
+        end = time.monotonic() + 10
+        while server._conn_threads and time.monotonic() < end:
+            time.sleep(0.01)
+        assert server.counters.received == 50 and server.counters.connections == 50
+        assert len(server._threads) == 1 and not server._conn_threads  # only the accept loop is kept
+    finally:
+        server.stop()
+
+
+def test_connections_beyond_the_maximum_are_closed_and_idle_ones_too() -> None:
+    sink = ListSink()
+    server = SyslogServer(sink, tcp=("127.0.0.1", 0), max_connections=2, idle_timeout=600).start()
+    try:
+        first = socket.create_connection(bound(server.tcp_address))
+        second = socket.create_connection(bound(server.tcp_address))
+        first.sendall(FG + b"\n")
+        second.sendall(ASA + b"\n")
+        wait_for(server, 2)
+        with socket.create_connection(bound(server.tcp_address)) as third:
+            assert closed_by_server(third)
+        assert server.counters.refused == 1
+        first.close()
+        end = time.monotonic() + 10
+        while len(server._conn_threads) > 1 and time.monotonic() < end:
+            time.sleep(0.01)
+        with socket.create_connection(bound(server.tcp_address)) as fourth:  # room again
+            fourth.sendall(FG + b"\n")
+            wait_for(server, 3)
+        assert server.counters.received == 3 and server.counters.refused == 1
+        second.close()
+    finally:
+        server.stop()
+    idle_server = SyslogServer(ListSink(), tcp=("127.0.0.1", 0), idle_timeout=0.5).start()
+    try:
+        with socket.create_connection(bound(idle_server.tcp_address)) as quiet:
+            assert closed_by_server(quiet)
+        assert idle_server.counters.idle_closed == 1
+    finally:
+        idle_server.stop()

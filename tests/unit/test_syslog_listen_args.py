@@ -47,3 +47,10 @@ def test_bad_listen_address_is_one_line_and_exit_2(flag: str, address: str, need
 ])
 def test_good_listen_addresses_parse(text: str, expected: tuple[str, int]) -> None:
     assert parse_hostport(text) == expected
+
+
+@pytest.mark.parametrize("flags", [("--max-connections", "0"), ("--idle-timeout", "-1"), ("--idle-timeout", "nan")])
+def test_connection_limits_must_be_positive(flags: tuple[str, str]) -> None:
+    proc = run_cli("ship", "syslog", "--tcp", "127.0.0.1:0", *flags)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "must be positive" in proc.stderr
