@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from logwarden.errors import EXIT_INPUT, EXIT_OK, UsageError
 from logwarden.safe_text import printable
@@ -59,6 +60,21 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_INPUT if errors else EXIT_OK
 
 
+def _kibana(paths: list[Path] | None) -> tuple[Any, str]:
+    """Kibana rules from the compiled rule set (detection/kibana_rules.py), in convert's shape."""
+    from logwarden.config import load
+    from logwarden.detection.compiler import load_ruleset
+    from logwarden.detection.convert import Converted
+    from logwarden.detection.kibana_rules import export, render
+
+    exported = export(load_ruleset(paths), load().index_prefix)
+    conv = Converted(outputs=[(r["rule_id"], r) for r in exported.rules], skipped=list(exported.skipped))
+    for rid in exported.approximate:
+        print(f"{rid}: approximate: Kibana runs a wider query than the rule (tagged 'logwarden: approximate')",
+              file=sys.stderr)
+    return conv, render(exported)
+
+
 def run_convert(args: argparse.Namespace) -> int:
     from logwarden.atomic_file import check_output_path, output
     from logwarden.detection.convert import convert, render
@@ -66,11 +82,15 @@ def run_convert(args: argparse.Namespace) -> int:
     require_paths(args.paths)
     if args.output is not None:
         check_output_path(args.output)
-    conv = convert(args.paths or None, args.target, caseless=not args.case_sensitive)
-    text = render(conv, args.target)
+    if args.target == "kibana":
+        conv, text = _kibana(args.paths or None)
+    else:
+        conv = convert(args.paths or None, args.target, caseless=not args.case_sensitive)
+        text = render(conv, args.target)
     with output(args.output) as out:
         out.write(text)
     for where, why in conv.skipped:
         print(f"{printable(str(where))}: skipped: {printable(str(why))}", file=sys.stderr)
-    print(f"rules convert: {len(conv.outputs)} queries, {len(conv.skipped)} skipped", file=sys.stderr)
+    print(f"rules convert: {len(conv.outputs)} {'rules' if args.target == 'kibana' else 'queries'},"
+          f" {len(conv.skipped)} skipped", file=sys.stderr)
     return EXIT_OK  # skipped rules are listed; correlations are always skipped (no query form)

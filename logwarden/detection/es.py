@@ -80,6 +80,9 @@ _LUCENE_SPECIAL = set('.?+*|{}[]()"\\#@&<>~')
 _UNSUPPORTED_RE = re.compile(r"\(\?[=!<]|\\[bBAZzG]|\\[1-9]|[*+?}]\?|\(\?[a-z]")
 
 
+_INLINE_FLAGS = re.compile(r"\(\?([aimsx]+)\)")
+
+
 def python_re_to_lucene(pattern: str) -> str | None:
     """Python `re.search` pattern -> an anchored Lucene regexp, or None when not translatable."""
     if _UNSUPPORTED_RE.search(pattern):
@@ -236,6 +239,9 @@ class QueryBuilder:
             return {"term": {ci or fld: "true" if arg else "false"}}
         if op == "re":
             pattern, flags = arg
+            inline = _INLINE_FLAGS.match(pattern)  # SigmaHQ writes `(?i)` into the pattern itself
+            if inline:
+                pattern, flags = pattern[inline.end():], flags + inline.group(1)
             lucene = None if ("m" in flags or "s" in flags or not self.regexp) else python_re_to_lucene(pattern)
             if lucene is None:
                 return self._approx(positive, fld)
