@@ -73,4 +73,5 @@ BAD_MESSAGES: list[tuple[bytes, str]] = [
      "record not normalised"),  # a winlog.* document without an event id
     (b"{\"winlog\": {\"channel\": \"Security\x81\xff\"}}", "not UTF-8 or GB18030"),
     (encoded({"winlog": "not an object", "@timestamp": "2020-04-13T16:21:02.481Z"}), "bad Winlogbeat document"),
+    (b'{"winlog": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001, "record nested deeper than"),
 ]
