@@ -182,9 +182,11 @@ def test_logwarden_services_use_least_privilege_credentials(services: dict[str, 
         assert env["LOGWARDEN_ES"].startswith("https://") and env["LOGWARDEN_ES_VERIFY"] == "true"
         assert "@" not in env["LOGWARDEN_ES"]  # no password inside the URL
         users[name] = (env.get("LOGWARDEN_KAFKA_USER"), env.get("LOGWARDEN_ES_USER"))
-    assert users["setup"] == ("admin", "elastic")  # the one-shot that creates topics, templates, roles
+    # the one-shot that creates topics, templates and roles, and the by-hand demo that does everything
+    assert users["setup"] == users["demo"] == ("admin", "elastic")
+    assert services["demo"]["profiles"] == ["demo"]
     for name, (kafka_user, es_user) in users.items():
-        if name != "setup":
+        if name not in ("setup", "demo"):
             assert kafka_user not in ADMINS and es_user not in ADMINS, name
     assert users["indexer"] == ("indexer", "logwarden_indexer")
     assert users["stream"][0] == "stream" and users["ship-kafka"][0] == "shipper"
