@@ -26,9 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from logwarden.shippers.base import DeadLetter, Event
-from logwarden.shippers.windows.json_reader import read_json_lines
-from logwarden.shippers.windows.stream import records
-from logwarden.shippers.windows.xml_reader import read_xml
 
 DATASET = "windows"
 # Winlogbeat and Elastic Agent store the rendered event XML here when asked to keep it.
@@ -55,6 +52,11 @@ def windows_document(value: bytes | None, source: str) -> Converted:
     that is not a Windows event document, or one the Windows normaliser refuses is a dead letter
     with the reason and the message's bytes.
     """
+    # imported here: the CLI lists `--source` choices from ADAPTERS without loading any parser
+    from logwarden.shippers.windows.json_reader import read_json_lines
+    from logwarden.shippers.windows.stream import records
+    from logwarden.shippers.windows.xml_reader import read_xml
+
     raw = value or b""
     if not raw.strip():
         return Converted(DeadLetter(source, raw, "empty message (no agent document)", DATASET, position=1))
