@@ -76,8 +76,9 @@ def windows_document(value: bytes | None, source: str) -> Converted:
 def _one(items: Any, source: str, raw: bytes) -> Event | DeadLetter:
     """The single result the Windows readers gave for one document, relabelled for its message.
 
-    More than one (an XML text holding several events) is a dead letter: one message must be one
-    event, or duplicates and gaps could not be counted."""
+    None or more than one (an event.original holding several events) is a dead letter, whose
+    caller may still try the document's other form: one message must be one event, or duplicates
+    and gaps could not be counted."""
     found = list(items)
     if len(found) == 1 and isinstance(found[0], Event):
         return found[0]
