@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             raise
     else:
         register_ship(ship_sub)
+    from logwarden.commands.ship_kafka import register_ship as register_ship_kafka
+
+    register_ship_kafka(ship_sub)
 
 
 def run_evtx(args: argparse.Namespace) -> int:
