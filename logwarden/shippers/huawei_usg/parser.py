@@ -23,6 +23,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from logwarden.shippers import nat
 from logwarden.shippers import textlog as t
 from logwarden.shippers.huawei_usg import SOURCE
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
@@ -102,7 +103,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if handler is None:
         raise ParseError(f"Huawei log not confirmed, not parsed: {module}/{brief}")
     handler(doc, body)
-    t.direction_from_ips(doc)
+    nat.direction(doc)
     return doc
 
 

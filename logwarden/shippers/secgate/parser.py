@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from logwarden.shippers import nat
 from logwarden.shippers import textlog as t
 from logwarden.shippers.secgate import SOURCE
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
@@ -87,7 +88,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         if "NAT" in policy:
             _nat(doc, kv)
         t.verdict(doc, "permit" if policy in PERMIT else "deny", allowed=policy in PERMIT)
-        t.direction_from_ips(doc)
+        nat.direction(doc)
         return doc
     if "sip" in kv and "act" in kv:
         t.endpoint(doc, "source", _null(kv.get("sip")))
@@ -96,7 +97,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         put(doc, "event.category", ["network", "intrusion_detection"])
         put(doc, "event.type", ["info", "denied"] if kv["act"].lower() in ("drop", "deny", "block") else ["info"])
         put(doc, "event.action", kv["act"].lower())
-        t.direction_from_ips(doc)
+        nat.direction(doc)
         return doc
     if mod in ADMIN_MODS:
         put(doc, "event.category", ADMIN_MODS[mod])
