@@ -56,7 +56,7 @@ def test_incident_rules_fire_on_the_devices_of_the_case(tmp_path: Path) -> None:
     hunt = _cli("hunt", str(jsonl), "--format", "jsonl", "--rules", str(ROOT / "sigma_rules" / "firewall"),
                 "--rules", str(ROOT / "sigma_rules" / "antivirus"), "--no-cache")
     assert hunt.returncode in (0, 1), hunt.stderr[-2000:]
-    fired: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    fired: dict[str, list[list[dict[str, Any]]]] = defaultdict(list)
     for line in hunt.stdout.splitlines():
         if line.startswith("{"):
             alert = json.loads(line)
