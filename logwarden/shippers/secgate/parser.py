@@ -2,11 +2,12 @@
 the producing process (`kernel:` for packet filtering, `webui:`, `newconfig:` for administration).
 
 Kinds parsed (the layouts seen in public samples, see README.md):
-- `mod=pf` packet filter: sa/sport -> source, da/dport -> destination, proto=IPPROTO_TCP|<number>,
+- `mod=pf` packet filter: sa/sport -> source, da/dport -> destination, proto=IPPROTO_TCP or a number,
   policy=POLICY_PERMIT|POLICY_NAT_PERMIT|POLICY_DENY -> verdict, rule_name -> rule.name, and for a
   NAT policy pa/pport, the translated address: destination.nat when the original destination is
   public and pa is not (a port mapping), source.nat when the source is private and pa is public;
-  otherwise pa stays in secgate.pa only (never a guessed side).
+  pa/pport are always kept in secgate.pa/secgate.pport (a sample without NAT holds a multicast
+  address there), so no side is guessed.
 - attack defence: `act=<verb> sip=... dip=...` with the attack in dsp_msg -> an alert.
 - administration: `mod=webui` (logins) and `mod=newconfig` (configuration changes).
 Any other `mod` is a dead letter naming it. Times: `date="YYYY/MM/DD HH:MM:SS"` in the configured
@@ -23,7 +24,7 @@ from logwarden.shippers.secgate import SOURCE
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
 PERMIT = {"POLICY_PERMIT", "POLICY_NAT_PERMIT"}
-DENY = {"POLICY_DENY", "POLICY_NAT_DENY"}
+DENY = {"POLICY_DENY"}
 ADMIN_MODS = {"webui": ["authentication"], "newconfig": ["configuration"]}
 _TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
