@@ -63,6 +63,18 @@ def test_sangfor_recorded_is_no_verdict_and_a_comma_in_a_url_stays_in_it() -> No
     assert "user" not in doc  # (null) is no user
 
 
+def test_sangfor_record_split_at_its_line_breaks_gives_no_half_event() -> None:
+    """`ship syslog` splits a UDP datagram at line breaks (senders that batch lines): a Sangfor
+    record sent one key per line then arrives as parts, and every part must be a dead letter."""
+    body = SANGFOR.split("fwlog: ", 1)[1].split(", ")
+    parts = ["<134>Apr 14 00:20:13 SANGFOR-AF fwlog: " + body[0], *body[1:]]
+    for part in parts:
+        raw = part.encode()
+        assert isinstance(autodetect.parse_line(raw, "s", 1), DeadLetter)
+        assert isinstance(sangfor(raw, "s", 1), DeadLetter)
+    assert "incomplete" in dead(sangfor(parts[0].encode(), "s", 1), parts[0].encode()).reason
+
+
 @pytest.mark.parametrize("raw", [
     "<134>Apr 14 01:10:00 AF fwlog: 日志类型:僵尸网络日志, 源IP:192.168.10.36, 系统动作:拒绝".encode(),
     "<134>Apr 14 01:10:00 AF fwlog: 日志类型:IPS防护日志, 源IP:192.168.10.36".encode("gbk"),

@@ -4,7 +4,10 @@
 The body is a list of `key:value` pairs separated by commas (ASCII or full-width) or by line
 breaks (the same record as the device's own log view shows it); keys are Chinese, a colon may be
 full-width. Only the log types whose layout was seen in public samples are parsed (LOG_TYPES);
-any other 日志类型 is a dead letter naming the type, so no field is guessed. Text arrives as UTF-8
+any other 日志类型 is a dead letter naming the type, so no field is guessed. A record without its
+addresses (源IP/目的IP; 用户名/主机 for traffic audit) is a dead letter too: that is what the first
+line of a one-key-per-line record becomes when a receiver splits a datagram at line breaks, and
+half a record must not pass as an event. Text arrives as UTF-8
 or GBK (textlog.decode reads GB18030, a superset of GBK). Times: the syslog header's (the body
 has none), read in the configured zone.
 """
@@ -76,6 +79,9 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if known is None:
         raise ParseError(f"Sangfor log type not confirmed, not parsed: {log_type[:60]!r}")
     category, connection = known
+    anchors = ("用户名/主机",) if log_type == "流量审计" else ("源IP", "目的IP")
+    if not any(key in kv for key in anchors):
+        raise ParseError(f"Sangfor record incomplete (no {' or '.join(anchors)}): split across lines?")
     doc: dict[str, Any] = {}
     put(doc, "observer.vendor", "Sangfor")
     put(doc, "observer.product", "NGAF")
