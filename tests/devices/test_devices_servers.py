@@ -1,5 +1,6 @@
 """The incident's devices on the real data path: their syslog lines through `logwarden ship
-syslog` (TCP, autodetect per message; the Sangfor line once more in GBK), Huorong's rows through
+syslog` (TCP, autodetect per message; a Sangfor line once more in GBK, and a Sangfor record one
+key per line in an octet-counted frame), Huorong's rows through
 `ship file --source huorong` (a log.db), then `logwarden index --once` and `logwarden detect --once`: the RDP
 from the internet, SMB fan-out and AV detection rules write their alerts to Elasticsearch, each
 on the devices and events it should."""
@@ -29,6 +30,9 @@ RDP = "Inbound RDP Allowed From A Public Address"
 SMB_SPREAD = "One Internal Source Reaching Many Hosts On SMB"
 AV = "Antivirus Detection"
 MINER = "Antivirus Detected A Cryptominer"
+# the one-key-per-line form of a Sangfor record, whole only in an octet-counted TCP frame
+MULTILINE = ("<134>Apr 14 00:20:16 SANGFOR-AF fwlog: 日志类型:服务控制或应用控制\n用户:(null)\n源IP:203.0.113.64\n"
+             "源端口:50216\n目的IP:192.168.10.24\n目的端口:3389\n应用类型:远程登录\n应用名称:RDP\n系统动作:允许")
 GBK_LINE = ("<134>Apr 14 00:20:15 SANGFOR-AF fwlog: 日志类型:服务控制或应用控制, 用户:王五, 源IP:203.0.113.63, "
             "源端口:50215, 目的IP:192.168.10.23, 目的端口:3389, 应用类型:远程登录, 应用名称:RDP, 系统动作:允许")
 
@@ -49,8 +53,9 @@ def _alert_events(es: Any, cfg: Any) -> dict[str, list[dict[str, Any]]]:
 
 def test_device_logs_ship_index_and_fire_the_incident_rules(ns, tmp_path: Path) -> None:
     messages = [ln.encode("utf-8") for ln in firewall_lines()] + [GBK_LINE.encode("gbk")]
-    proc, _, tcp_addr = start_receiver(ns, "--max-messages", str(len(messages)))
+    proc, _, tcp_addr = start_receiver(ns, "--max-messages", str(len(messages) + 1))
     send_tcp(tcp_addr, messages, octet=False)
+    send_tcp(tcp_addr, [MULTILINE.encode("utf-8")], octet=True)
     try:
         out, err = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
@@ -58,7 +63,7 @@ def test_device_logs_ship_index_and_fire_the_incident_rules(ns, tmp_path: Path) 
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err[-3000:]
     counts = json.loads(out.strip().splitlines()[-1])
-    assert counts["received"] == counts["parsed"] == len(messages) and counts["dead"] == 0
+    assert counts["received"] == counts["parsed"] == len(messages) + 1 and counts["dead"] == 0
 
     db = tmp_path / "log.db"  # Huorong's own layout: table HrLogV3 (id, fname, ts, detail)
     con = sqlite3.connect(db)
@@ -75,7 +80,7 @@ def test_device_logs_ship_index_and_fire_the_incident_rules(ns, tmp_path: Path) 
     assert index.returncode == 0, index.stderr[-3000:]
     assert json.loads(index.stdout.strip().splitlines()[-1])["dead_lettered"] == 0
     es = client(ns)
-    assert count(es, ns, "firewall") == len(messages)
+    assert count(es, ns, "firewall") == len(messages) + 1
     assert count(es, ns, "av") == len(HUORONG_ROWS)
     assert count(es, ns, "firewall", {"term": {"user.name": "王五"}}) == 1  # GBK decoded
 
@@ -86,7 +91,7 @@ def test_device_logs_ship_index_and_fire_the_incident_rules(ns, tmp_path: Path) 
     for doc in fired[RDP]:
         rdp[doc["event"]["module"]].add(doc["source"]["ip"])
     expected = {device: set(ips) for device, ips in RDP_SOURCES.items()}
-    expected["sangfor"].add("203.0.113.63")  # the GBK line
+    expected["sangfor"] |= {"203.0.113.63", "203.0.113.64"}  # the GBK line, the multi-line record
     assert rdp == expected
     assert {(d["event"]["module"], d["source"]["ip"]) for d in fired[SMB_SPREAD]} == set(SMB_SPREADERS.items())
     assert {d["rule"]["name"] for d in fired[AV]} == HUORONG_AV_RULES
