@@ -13,10 +13,10 @@ from typing import Any, BinaryIO
 from logwarden.shippers import textlog as t
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.huorong import logdb
-from logwarden.shippers.huorong.logdb import JSON_COLS, MAGIC
+from logwarden.shippers.huorong.logdb import DATASET, JSON_COLS, MAGIC
 from logwarden.shippers.textlog import ParseError, put
 
-MODULE = "huorong"
+MODULE = logdb.MODULE
 BRUTE_FORCE = "rlogin"  # the `fname` of 爆破攻击防护 (brute-force protection) rows, see README.md
 BRUTE_FORCE_RULE = "Huorong brute-force protection"
 TIME_COLS = ("ts", "time", "timestamp", "date", "create_time", "createtime")
@@ -159,23 +159,23 @@ def row_event(row: dict[str, Any], raw: bytes, source: str, position: int) -> Ev
     try:
         doc = row_doc(row)
         text = raw.decode("utf-8", "replace")
-        return t.finish(doc, raw_text=text, hdr=None, module=MODULE, dataset="av", source=source,
+        return t.finish(doc, raw_text=text, hdr=None, module=MODULE, dataset=DATASET, source=source,
                         position=position, raw=raw)
     except Exception as exc:  # noqa: BLE001 - a bad row is a dead letter, never a crash
-        return DeadLetter(source, raw, t._reason(MODULE, exc), "av", position)
+        return DeadLetter(source, raw, t._reason(MODULE, exc), DATASET, position)
 
 
 def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
     """One exported row as a JSON line."""
     text = t.decode(raw)
     if text is None:
-        return DeadLetter(source, raw, f"{MODULE}: not UTF-8 or GB18030", "av", position)
+        return DeadLetter(source, raw, f"{MODULE}: not UTF-8 or GB18030", DATASET, position)
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError):
-        return DeadLetter(source, raw, f"{MODULE}: not a JSON row", "av", position)
+        return DeadLetter(source, raw, f"{MODULE}: not a JSON row", DATASET, position)
     if not isinstance(obj, dict):
-        return DeadLetter(source, raw, f"{MODULE}: JSON row is not an object", "av", position)
+        return DeadLetter(source, raw, f"{MODULE}: JSON row is not an object", DATASET, position)
     return row_event(obj, raw, source, _line_position(obj.get("id"), position))
 
 
