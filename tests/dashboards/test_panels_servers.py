@@ -10,6 +10,7 @@ the spraying table, ...)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -17,6 +18,7 @@ from logwarden.dashboards import OUT, parse_ndjson
 from logwarden.dashboards.query import PanelResult, panel_queries, run_panel
 from logwarden.es_io import client, install_templates
 from logwarden.kafka_io import ensure_topics
+from tests.devices.lines import HUORONG_ROWS
 from tests.support.cli import cli, shipped
 from tests.support.namespaces import cleanup, isolated
 from tests.support.paths import ROOT
@@ -55,6 +57,9 @@ EXPECT: dict[str, tuple[int, object]] = {
     "av-detections-hosts": (3, incident.MINER_HOST),
     "av-detections-over-time": (3, "ClamAV"),
     "defender-detections": (1, "Trojan:Win32/CoinMiner.A"),
+    "firewall-devices": (2, "Fortinet"),
+    "firewall-intrusion-alerts": (1, "SMB Remote Code Execution Attempt"),
+    "av-brute-force": (1, "203.0.113.100"),
     # Alerts
     "alerts-over-time-by-rule": (1, None),
     "alerts-over-time-by-level": (1, None),
@@ -87,7 +92,19 @@ ALSO: dict[str, tuple[object, ...]] = {
     "events-per-dataset": ("system.security", "system.system", "windows.sysmon_operational", "windows.defender",
                            "firewall", "av"),
     "failed-logon-accounts": ("admin", "test"),
+    "firewall-devices": ("Huawei",),
 }
+
+
+def _huorong_db(path):
+    """A Huorong log.db (HrLogV3) holding a brute-force protection row and a database update."""
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE HrLogV3 (id INTEGER PRIMARY KEY, fname TEXT, ts INTEGER, detail TEXT)")
+    con.executemany("INSERT INTO HrLogV3 VALUES (?, ?, ?, ?)", [(r["id"], r["fname"], r["ts"], r["detail"])
+                                                              for r in HUORONG_ROWS if r["fname"] != "filemon"])
+    con.commit()
+    con.close()
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +123,10 @@ def sample(lab, tmp_path_factory):
             ("ship", "file", str(fg), "--source", "fortigate", "--json"),
             ("ship", "file", str(ROOT / "shippers/clamav/testdata/test-clamav.log"), "--source", "clamav",
              "--host", incident.MINER_HOST, "--json"),
+            ("ship", "file", str(ROOT / "shippers/huawei_usg/testdata/test-huawei_usg.log"), "--source",
+             "huawei_usg", "--json"),
+            ("ship", "file", str(_huorong_db(tmp / "log.db")), "--source", "huorong", "--host", incident.VICTIM,
+             "--json"),
             ("index", "--once", "--json"),
             ("detect", "--once", "--json"),
         ]

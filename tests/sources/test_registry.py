@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # the order autodetect tried the formats in before the contract existed (most specific first)
 HISTORICAL_ORDER = ["cef", "cisco_asa", "pfsense", "panos", "fortigate", "iptables", "symantec", "eset", "clamav",
                     "winfirewall"]
+# with the incident's devices (docs/devices.md) at their priorities
+SIGNATURE_ORDER = ["cef", "huawei_usg", "cisco_asa", "pfsense", "panos", "sangfor", "secgate", "fortigate", "iptables",
+                   "symantec", "eset", "ruijie", "clamav", "winfirewall"]
 
 
 @pytest.fixture(autouse=True)
@@ -36,8 +39,9 @@ def fresh_registry() -> Iterator[None]:
 
 def test_builtin_sources_and_their_capabilities() -> None:
     found = registry.sources()
-    assert sorted(found) == sorted([*HISTORICAL_ORDER, "huorong", "windows"])
-    assert [s.name for s in registry.signatures()] == HISTORICAL_ORDER
+    assert sorted(found) == sorted([*SIGNATURE_ORDER, "huorong", "windows"])
+    assert [s.name for s in registry.signatures()] == SIGNATURE_ORDER
+    assert [name for name in SIGNATURE_ORDER if name in HISTORICAL_ORDER] == HISTORICAL_ORDER
     assert {n: s.dataset for n, s in found.items() if s.dataset != "firewall"} == {
         "clamav": "av", "eset": "av", "symantec": "av", "huorong": "av", "windows": "windows"}
     assert registry.names(lambda s: s.tailable) == sorted(set(found) - {"windows"})
@@ -108,7 +112,7 @@ def test_plugins_that_clash_or_lie_are_left_out(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [e for e in eps if e.group == group])
     with caplog.at_level(logging.WARNING, logger="logwarden.shippers.registry"):
         found = registry.sources()
-    assert sorted(found) == sorted([*HISTORICAL_ORDER, "huorong", "windows"])
+    assert sorted(found) == sorted([*SIGNATURE_ORDER, "huorong", "windows"])
     text = caplog.text
     assert "source 'cef' from entry point ignored: the name is taken" in text
     assert "declares the name 'eset'; ignored" in text
@@ -124,7 +128,8 @@ def test_a_plugin_signature_takes_its_priority_place(monkeypatch: pytest.MonkeyP
     greedy = Source(name="kernelfw", package="logwarden.shippers.iptables", dataset="firewall", summary="t",
                     parse_line=".parser:parse_line", matches=every_kernel_line, priority=59)
     monkeypatch.setattr(registry, "_plugins", lambda: iter([greedy]))
-    assert [s.name for s in registry.signatures()][5:7] == ["kernelfw", "iptables"]
+    order = [s.name for s in registry.signatures()]
+    assert order[order.index("kernelfw"):][:2] == ["kernelfw", "iptables"]
     raw = b"<4>Apr 14 00:20:11 gw01 kernel: IPTABLES-DROP: IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP"
     assert autodetect.detect(raw.decode().split("kernel: ", 1)[1], "kernel") == "kernelfw"
     item = autodetect.parse_line(raw, "s", 0)

@@ -31,11 +31,12 @@ from typing import Any
 from urllib.parse import quote
 
 from logwarden.shippers.base import DeadLetter
+from logwarden.shippers.huorong import SOURCE
 
 log = logging.getLogger(__name__)
 
-MODULE = "huorong"
-DATASET = "av"
+MODULE = SOURCE.name
+DATASET = SOURCE.dataset  # declared once, in the source's SOURCE
 MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100  # the SQLite file header; kept as the raw bytes of a whole-file dead letter
 JSON_COLS = ("detail", "data", "json", "content", "msg", "info")

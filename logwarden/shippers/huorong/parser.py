@@ -13,16 +13,20 @@ from typing import Any, BinaryIO
 from logwarden.shippers import textlog as t
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.huorong import logdb
-from logwarden.shippers.huorong.logdb import JSON_COLS, MAGIC
+from logwarden.shippers.huorong.logdb import DATASET, JSON_COLS, MAGIC
 from logwarden.shippers.textlog import ParseError, put
 
-MODULE = "huorong"
+MODULE = logdb.MODULE
+BRUTE_FORCE = "rlogin"  # the `fname` of 爆破攻击防护 (brute-force protection) rows, see README.md
+BRUTE_FORCE_RULE = "Huorong brute-force protection"
 TIME_COLS = ("ts", "time", "timestamp", "date", "create_time", "createtime")
 KEYS = {
     "threat": ("virus_name", "vname", "virus", "threat", "malware", "name"),
     "action": ("action", "treatment", "result", "op", "handle"),
-    "path": ("path", "file", "file_path", "target", "fpath"),
+    "path": ("path", "file", "file_path", "target", "fpath", "pathname", "res_path"),
     "process": ("proc", "process", "procname", "process_path", "image", "exe"),
+    "parent": ("p_procname",),
+    "parent_cmdline": ("p_cmdline",),
     "cmdline": ("cmdline", "command_line", "commandline", "cmd"),
     "user": ("user", "username", "account"),
 }
@@ -76,6 +80,10 @@ def row_doc(row: dict[str, Any]) -> dict[str, Any]:
             detail = row
         else:
             raise ParseError("row has no JSON detail")
+    inner = detail.get("detail")
+    if isinstance(inner, dict):  # HrLogV3: the detail column's JSON holds the record in "detail"
+        detail = {**{k: v for k, v in detail.items() if k != "detail"}, **inner}
+    kind = _first(row, ("fname",)) or _first(detail, ("fname",))
     doc: dict[str, Any] = {}
     ts = next((_time(row[c]) for c in TIME_COLS if c in row and _time(row[c])), None)
     ts = ts or next((_time(detail[c]) for c in TIME_COLS if c in detail and _time(detail[c])), None)
@@ -98,6 +106,11 @@ def row_doc(row: dict[str, Any]) -> dict[str, Any]:
         put(doc, "process.name", _basename(proc))
     put(doc, "process.pid", t.to_int(_first(detail, ("pid",))))
     put(doc, "process.command_line", _first(detail, KEYS["cmdline"]))
+    parent = _first(detail, KEYS["parent"])
+    if parent:
+        put(doc, "process.parent.executable", parent)
+        put(doc, "process.parent.name", _basename(parent))
+    put(doc, "process.parent.command_line", _first(detail, KEYS["parent_cmdline"]))
     user = _first(detail, KEYS["user"]) or ""
     dom, sep, name = user.rpartition("\\")
     put(doc, "user.name", name if sep else user)
@@ -105,39 +118,64 @@ def row_doc(row: dict[str, Any]) -> dict[str, Any]:
     put(doc, "huorong.detail", {str(k): (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
                                 for k, v in detail.items()})
     put(doc, "huorong.action", action)
-    if threat:
+    put(doc, "huorong.log_kind", kind)
+    if kind == BRUTE_FORCE:
+        _brute_force(doc, detail)
+    elif threat:
         put(doc, "event.kind", "alert")
         put(doc, "event.type", ["info"])
         put(doc, "rule.name", threat)
         put(doc, "event.action", t.av_action(action))
     else:
         put(doc, "event.kind", "event")
+        put(doc, "event.category", ["host"])  # not malware: the AV detection rule must not fire on it
         put(doc, "event.type", ["info"])
         put(doc, "event.action", (action or "huorong-log")[:64])
     return doc
+
+
+def _brute_force(doc: dict[str, Any], detail: dict[str, Any]) -> None:
+    """爆破攻击防护 (brute-force protection, fname "rlogin"): `detection` names the protocol
+    attacked (e.g. RDP), `raddr` the remote address, `rdata.raddr` a list of remote addresses.
+    An alert of category intrusion_detection (not malware: no file was detected)."""
+    rdata = detail.get("rdata")
+    listed = rdata.get("raddr") if isinstance(rdata, dict) else None
+    remotes = [str(a) for a in ([detail.get("raddr")] + (listed if isinstance(listed, list) else []))
+               if a not in (None, "") and not isinstance(a, dict | list)]
+    if remotes:
+        t.endpoint(doc, "source", remotes[0])
+    addresses = sorted({ip for ip in (t.ip_or_none(a) for a in remotes) if ip})
+    put(doc, "related.ip", addresses)
+    protocol = _first(detail, ("detection",))
+    put(doc, "network.protocol", protocol.lower() if protocol else None)
+    put(doc, "rule.name", f"{BRUTE_FORCE_RULE}: {protocol}" if protocol else BRUTE_FORCE_RULE)
+    put(doc, "event.kind", "alert")
+    put(doc, "event.category", ["intrusion_detection"])
+    put(doc, "event.type", ["info"])
+    put(doc, "event.action", "brute-force-detected")
 
 
 def row_event(row: dict[str, Any], raw: bytes, source: str, position: int) -> Event | DeadLetter:
     try:
         doc = row_doc(row)
         text = raw.decode("utf-8", "replace")
-        return t.finish(doc, raw_text=text, hdr=None, module=MODULE, dataset="av", source=source,
+        return t.finish(doc, raw_text=text, hdr=None, module=MODULE, dataset=DATASET, source=source,
                         position=position, raw=raw)
     except Exception as exc:  # noqa: BLE001 - a bad row is a dead letter, never a crash
-        return DeadLetter(source, raw, t._reason(MODULE, exc), "av", position)
+        return DeadLetter(source, raw, t._reason(MODULE, exc), DATASET, position)
 
 
 def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
     """One exported row as a JSON line."""
     text = t.decode(raw)
     if text is None:
-        return DeadLetter(source, raw, f"{MODULE}: not UTF-8 or GB18030", "av", position)
+        return DeadLetter(source, raw, f"{MODULE}: not UTF-8 or GB18030", DATASET, position)
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError):
-        return DeadLetter(source, raw, f"{MODULE}: not a JSON row", "av", position)
+        return DeadLetter(source, raw, f"{MODULE}: not a JSON row", DATASET, position)
     if not isinstance(obj, dict):
-        return DeadLetter(source, raw, f"{MODULE}: JSON row is not an object", "av", position)
+        return DeadLetter(source, raw, f"{MODULE}: JSON row is not an object", DATASET, position)
     return row_event(obj, raw, source, _line_position(obj.get("id"), position))
 
 

@@ -1,0 +1,198 @@
+"""Huawei USG / HiSecEngine information-center logs:
+`<PRI>TIMESTAMP HOSTNAME %%01MODULE/SEVERITY/BRIEF(l)[count]:[CID=0x...;]DESCRIPTION`.
+
+The TIMESTAMP takes several forms (`Jan 19 2023 08:53:29`, `2023-10-11 20:38:20`, either with a
+`+08:00` zone and a `DST` word); when the shared syslog splitter did not read it, it is read
+here from the text before `%%`. Logs parsed (see README.md for where each layout was confirmed):
+- POLICY/POLICYPERMIT, POLICY/POLICYDENY: `vsys=..., protocol=<number>, source-ip=..., source-port=...,
+  destination-ip=..., destination-port=..., time=..., source-zone=..., destination-zone=...,
+  application-name=..., rule-name=...` -> a connection allowed or denied by rule.name.
+- SECLOG/SESSION_BUILT, SECLOG/SESSION_TEARDOWN: `IPVer=4,Protocol=udp,SourceIP=...,DestinationIP=...,
+  SourcePort=...,DestinationPort=...,BeginTime=<epoch>,...` (the default content), or the `mtn`
+  sentence `Built an udp session, 10.1.1.1:1 (trust) to 10.1.1.2:1 (trust).`; a session exists only
+  for permitted traffic, so it is an allowed connection (start or end). NAT keys
+  (SourceNatIP/SourceNatPort/DestinationNatIP/DestinationNatPort) are mapped when present.
+- IPS/DETECT: `An intrusion was detected. (SyslogId=..., SrcIp=..., DstIp=..., SignName=..., Action=...)`
+  -> an intrusion alert.
+Any other MODULE/BRIEF is a dead letter naming it: no field of an unconfirmed layout is guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from logwarden.shippers import nat
+from logwarden.shippers import textlog as t
+from logwarden.shippers.huawei_usg import SOURCE
+from logwarden.shippers.textlog import ParseError, SyslogHeader, put
+
+_MARK = re.compile(r"%%(\d{2})([A-Z][A-Z0-9_-]{1,31})/([0-7])/([A-Z][A-Z0-9_]{1,63})(?:\(([a-z])\))?(?:\[(\d+)\])?:\s*")
+_PRE = re.compile(r"^\s*(?P<ts>(?:[A-Z][a-z]{2} +\d{1,2} \d{4}|\d{4}[-/]\d{1,2}[-/]\d{1,2}) \d{2}:\d{2}:\d{2})"
+                  r"(?P<zone>[+-]\d{2}:\d{2})?(?: DST)?\s+(?P<host>\S+)?\s*(?:%%:)?\s*$")
+_KV = re.compile(r'([A-Za-z][\w-]*)=("[^"]*"|[^,;()]*)')
+_CID = re.compile(r"^CID=0x[0-9a-fA-F]+;")
+_BUILT = re.compile(r"Built an? (\w+) session, (\S+?):(\d+) \((\S*)\) to (\S+?):(\d+) \((\S*)\)")
+_SEVERITY = {"0": "emergency", "1": "alert", "2": "critical", "3": "error", "4": "warning", "5": "notice",
+             "6": "informational", "7": "debug"}
+_PRE_FORMATS = ("%b %d %Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")
+
+
+def kv_pairs(text: str) -> dict[str, str]:
+    """`Key=value` pairs separated by commas (values may be double-quoted); the last value's
+    closing period and parenthesis are not part of it. The first of a repeated key wins."""
+    out: dict[str, str] = {}
+    for key, value in _KV.findall(text):
+        value = value.strip()
+        if value.startswith('"') and value.endswith('"') and len(value) > 1:
+            value = value[1:-1]
+        elif value.endswith("."):
+            value = value[:-1]
+        out.setdefault(key, value)
+    return out
+
+
+def _pre_time(text: str) -> tuple[str | None, str | None]:
+    """(ISO time, host) from the text before `%%` when the syslog splitter left it there."""
+    m = _PRE.match(text)
+    if m is None:
+        return None, None
+    stamp = re.sub(r" +", " ", m.group("ts"))
+    zone = m.group("zone")
+    if zone:
+        return t.parse_time(f"{stamp} {zone.replace(':', '')}", tuple(f"{f} %z" for f in _PRE_FORMATS)), m.group("host")
+    return t.parse_time(stamp, _PRE_FORMATS), m.group("host")
+
+
+def _epoch(value: str | None) -> str | None:
+    seconds = t.to_int(value)
+    if seconds is None or seconds <= 0:
+        return None
+    try:
+        return t.iso(datetime.fromtimestamp(seconds, UTC))
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _first(kv: dict[str, str], *keys: str) -> str | None:
+    for key in keys:
+        value = kv.get(key)
+        if value is not None and value.strip() not in ("", "-"):
+            return value.strip()
+    return None
+
+
+def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
+    m = _MARK.search(msg, 0, 400)
+    if m is None:
+        raise ParseError("not a Huawei information-center log (no %%NNMODULE/severity/BRIEF:)")
+    _, module, severity, brief, _, _ = m.groups()
+    body = _CID.sub("", msg[m.end():], count=1)
+    doc: dict[str, Any] = {}
+    ts, host = _pre_time(msg[:m.start()])
+    put(doc, "@timestamp", ts)
+    put(doc, "observer.hostname", host)
+    put(doc, "observer.vendor", "Huawei")
+    put(doc, "observer.product", "USG")
+    put(doc, "observer.type", "firewall")
+    put(doc, "event.code", f"{module}/{severity}/{brief}")
+    put(doc, "event.severity", int(severity))
+    put(doc, "log.level", _SEVERITY[severity])
+    handler = _HANDLERS.get((module, brief))
+    if handler is None:
+        raise ParseError(f"Huawei log not confirmed, not parsed: {module}/{brief}")
+    handler(doc, body)
+    nat.direction(doc)
+    return doc
+
+
+def _policy(doc: dict[str, Any], body: str) -> None:
+    kv = kv_pairs(body)
+    if "source-ip" not in kv:
+        raise ParseError("Huawei policy log without source-ip")
+    t.endpoint(doc, "source", _first(kv, "source-ip"), _first(kv, "source-port"))
+    t.endpoint(doc, "destination", _first(kv, "destination-ip"), _first(kv, "destination-port"))
+    t.transport(doc, _first(kv, "protocol"))
+    put(doc, "observer.ingress.zone", _first(kv, "source-zone"))
+    put(doc, "observer.egress.zone", _first(kv, "destination-zone"))
+    put(doc, "network.application", (_first(kv, "application-name") or "").lower() or None)
+    put(doc, "rule.name", _first(kv, "rule-name"))
+    put(doc, "huawei.vsys", _first(kv, "vsys"))
+    permit = "PERMIT" in t.get(doc, "event.code")
+    t.verdict(doc, "permit" if permit else "deny", allowed=permit)
+
+
+def _session(doc: dict[str, Any], body: str) -> None:
+    phase = "end" if t.get(doc, "event.code").endswith("TEARDOWN") else "start"
+    built = _BUILT.search(body)
+    if built is not None and "SourceIP" not in body:
+        proto, sip, sport, szone, dip, dport, dzone = built.groups()
+        t.endpoint(doc, "source", sip, sport)
+        t.endpoint(doc, "destination", dip, dport)
+        t.transport(doc, proto)
+        put(doc, "observer.ingress.zone", szone or None)
+        put(doc, "observer.egress.zone", dzone or None)
+        t.verdict(doc, "session-built", allowed=True, phase=phase)
+        return
+    kv = kv_pairs(body)
+    if "SourceIP" not in kv:
+        raise ParseError("Huawei session log without SourceIP")
+    t.endpoint(doc, "source", _first(kv, "SourceIP"), _first(kv, "SourcePort"))
+    t.endpoint(doc, "destination", _first(kv, "DestinationIP"), _first(kv, "DestinationPort"))
+    t.endpoint(doc, "source.nat", _first(kv, "SourceNatIP"), _first(kv, "SourceNatPort"))
+    t.endpoint(doc, "destination.nat", _first(kv, "DestinationNatIP"), _first(kv, "DestinationNatPort"))
+    t.transport(doc, _first(kv, "Protocol"))
+    put(doc, "@timestamp", t.get(doc, "@timestamp") or _epoch(_first(kv, "EndTime" if phase == "end" else "BeginTime")))
+    put(doc, "source.packets", t.to_int(_first(kv, "SendPkts")))
+    put(doc, "source.bytes", t.to_int(_first(kv, "SendBytes")))
+    put(doc, "destination.packets", t.to_int(_first(kv, "RcvPkts")))
+    put(doc, "destination.bytes", t.to_int(_first(kv, "RcvBytes")))
+    put(doc, "observer.ingress.zone", _first(kv, "SourceZone"))
+    put(doc, "observer.egress.zone", _first(kv, "DestinationZone"))
+    put(doc, "rule.name", _first(kv, "PolicyName"))
+    put(doc, "user.name", _first(kv, "UserName"))
+    put(doc, "network.application", (_first(kv, "Application") or "").lower() or None)
+    put(doc, "huawei.close_reason", _first(kv, "CloseReason"))
+    verb = "session-teardown" if phase == "end" else "session-built"
+    t.verdict(doc, verb, allowed=True, phase=phase)
+
+
+def _ips(doc: dict[str, Any], body: str) -> None:
+    kv = kv_pairs(body)
+    if "SrcIp" not in kv and "SignName" not in kv:
+        raise ParseError("Huawei IPS log without SrcIp or SignName")
+    t.endpoint(doc, "source", _first(kv, "SrcIp"), _first(kv, "SrcPort"))
+    t.endpoint(doc, "destination", _first(kv, "DstIp"), _first(kv, "DstPort"))
+    t.transport(doc, _first(kv, "Protocol"))
+    put(doc, "observer.ingress.zone", _first(kv, "SrcZone"))
+    put(doc, "observer.egress.zone", _first(kv, "DstZone"))
+    user = _first(kv, "User")
+    put(doc, "user.name", None if user == "unknown" else user)
+    put(doc, "network.application", (_first(kv, "Application") or "").lower() or None)
+    put(doc, "rule.name", _first(kv, "SignName"))
+    put(doc, "rule.id", _first(kv, "SignId"))
+    put(doc, "rule.category", _first(kv, "Category"))
+    put(doc, "rule.ruleset", _first(kv, "Profile"))
+    put(doc, "huawei.policy", _first(kv, "Policy"))
+    put(doc, "huawei.vsys", _first(kv, "Vsys", "VSys"))
+    put(doc, "huawei.syslog_id", _first(kv, "SyslogId"))
+    put(doc, "huawei.severity", _first(kv, "Severity"))
+    put(doc, "huawei.reference", _first(kv, "Reference"))
+    action = (_first(kv, "Action") or "").lower()
+    put(doc, "event.kind", "alert")
+    put(doc, "event.category", ["network", "intrusion_detection"])
+    put(doc, "event.type", ["info", "denied"] if action == "block" else ["info"])
+    put(doc, "event.action", action or None)
+
+
+_HANDLERS = {
+    ("POLICY", "POLICYPERMIT"): _policy,
+    ("POLICY", "POLICYDENY"): _policy,
+    ("SECLOG", "SESSION_BUILT"): _session,
+    ("SECLOG", "SESSION_TEARDOWN"): _session,
+    ("IPS", "DETECT"): _ips,
+}
+
+parse_line = t.line_parser(SOURCE.name, SOURCE.dataset, parse)
+parse_stream = t.stream_parser(parse_line)

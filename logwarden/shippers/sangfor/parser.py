@@ -1,0 +1,123 @@
+"""Sangfor AF / NGAF (and AC, same layout) syslog: `fwlog: 日志类型:<type>, 源IP:..., 源端口:...,
+目的IP:..., 目的端口:..., ..., 系统动作:<action>` -> ECS firewall documents.
+
+The body is a list of `key:value` pairs separated by commas (ASCII or full-width) or by line
+breaks (the same record as the device's own log view shows it); keys are Chinese, a colon may be
+full-width. Only the log types whose layout was seen in public samples are parsed (LOG_TYPES);
+any other 日志类型 is a dead letter naming the type, so no field is guessed. A record without its
+addresses (源IP/目的IP; 用户名/主机 for traffic audit) is a dead letter too: that is what the first
+line of a one-key-per-line record becomes when a receiver splits a datagram at line breaks, and
+half a record must not pass as an event. Text arrives as UTF-8
+or GBK (textlog.decode reads GB18030, a superset of GBK). Times: the syslog header's (the body
+has none), read in the configured zone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from logwarden.shippers import textlog as t
+from logwarden.shippers.sangfor import SOURCE
+from logwarden.shippers.textlog import ParseError, SyslogHeader, put
+
+# 日志类型 -> (event.category, whether the record is a connection with a verdict)
+LOG_TYPES: dict[str, tuple[list[str], bool]] = {
+    "服务控制或应用控制": (["network"], True),   # service / application control
+    "网站访问": (["network", "web"], True),      # web access
+    "WAF应用防护日志": (["network", "intrusion_detection"], False),  # WAF protection
+    "流量审计": (["network"], False),            # traffic audit (volumes per user)
+}
+ALLOWED = {"允许", "放行", "通过"}
+DENIED = {"拒绝", "阻断", "阻止", "拦截", "丢弃"}
+RECORDED = {"被记录", "记录"}
+NULL_VALUES = {"(null)", "null", "-", ""}
+_SPLIT = re.compile(r"\s*(?:[,，]|\r?\n|\t)\s*")
+_KEY = re.compile(r"^([^:：]{1,40})[:：](.*)$", re.S)
+_KB = 1024
+
+
+def pairs(body: str) -> dict[str, str]:
+    """The key:value pairs of a Sangfor body, in order; the first value of a repeated key wins.
+    Raises ParseError when a part has no colon (not this layout)."""
+    out: dict[str, str] = {}
+    for part in _SPLIT.split(body.strip()):
+        if not part:
+            continue
+        m = _KEY.match(part)
+        if m is None:
+            if out:  # a comma inside the last value (a URL): keep it with that value
+                last = next(reversed(out))
+                out[last] = f"{out[last]},{part}"
+                continue
+            raise ParseError("not a Sangfor key:value body")
+        key, value = m.group(1).strip(), m.group(2).strip()
+        out.setdefault(key, value)
+    return out
+
+
+def _value(kv: dict[str, str], *keys: str) -> str | None:
+    for key in keys:
+        value = kv.get(key)
+        if value is not None and value.strip() not in NULL_VALUES:
+            return value.strip()
+    return None
+
+
+def _kb(value: str | None) -> int | None:
+    number = t.to_int(value)
+    return None if number is None or number < 0 else number * _KB
+
+
+def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
+    start = min((i for i in (msg.find("日志类型:"), msg.find("日志类型：")) if i >= 0), default=-1)
+    if start < 0:
+        raise ParseError("not a Sangfor line (no 日志类型)")
+    kv = pairs(msg[start:])
+    log_type = kv.get("日志类型", "")
+    known = LOG_TYPES.get(log_type)
+    if known is None:
+        raise ParseError(f"Sangfor log type not confirmed, not parsed: {log_type[:60]!r}")
+    category, connection = known
+    anchors = ("用户名/主机",) if log_type == "流量审计" else ("源IP", "目的IP")
+    if not any(key in kv for key in anchors):
+        raise ParseError(f"Sangfor record incomplete (no {' or '.join(anchors)}): split across lines?")
+    doc: dict[str, Any] = {}
+    put(doc, "observer.vendor", "Sangfor")
+    put(doc, "observer.product", "NGAF")
+    put(doc, "observer.type", "firewall")
+    t.endpoint(doc, "source", _value(kv, "源IP"), _value(kv, "源端口"))
+    t.endpoint(doc, "destination", _value(kv, "目的IP"), _value(kv, "目的端口"))
+    t.transport(doc, _value(kv, "协议"))
+    put(doc, "user.name", _value(kv, "用户", "用户名"))
+    put(doc, "network.application", (_value(kv, "应用名称") or "").lower() or None)
+    put(doc, "url.original", _value(kv, "URL", "url"))
+    put(doc, "sangfor.log_type", log_type)
+    put(doc, "sangfor.app_category", _value(kv, "应用类型"))
+    put(doc, "sangfor.action", _value(kv, "系统动作"))
+    put(doc, "rule.name", _value(kv, "攻击类型"))
+    put(doc, "sangfor.severity", _value(kv, "严重级别"))
+    if log_type == "流量审计":
+        put(doc, "sangfor.user_or_host", _value(kv, "用户名/主机"))
+        put(doc, "source.bytes", _kb(_value(kv, "上行流量(KB)")))
+        put(doc, "destination.bytes", _kb(_value(kv, "下行流量(KB)")))
+        put(doc, "network.bytes", _kb(_value(kv, "总流量(KB)")))
+    action = _value(kv, "系统动作") or ""
+    if connection:
+        allowed = True if action in ALLOWED else False if action in DENIED else None
+        verb = "allow" if allowed is True else "deny" if allowed is False else \
+            "recorded" if action in RECORDED else action or None
+        t.verdict(doc, verb, allowed=allowed)
+    else:
+        put(doc, "event.action", "recorded" if action in RECORDED else
+            "deny" if action in DENIED else "allow" if action in ALLOWED else action or None)
+        put(doc, "event.type", ["info"])
+        if "intrusion_detection" in category:
+            put(doc, "event.kind", "alert")
+    put(doc, "event.category", category)
+    t.direction_from_ips(doc)
+    return doc
+
+
+parse_line = t.line_parser(SOURCE.name, SOURCE.dataset, parse)
+parse_stream = t.stream_parser(parse_line)

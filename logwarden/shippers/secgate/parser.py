@@ -1,0 +1,121 @@
+"""Legendsec / Qi An Xin (网神) SecGate syslog: key=value pairs after a syslog header whose tag is
+the producing process (`kernel:` for packet filtering, `webui:`, `newconfig:` for administration).
+
+Kinds parsed (the layouts seen in public samples, see README.md):
+- `mod=pf` packet filter: sa/sport -> source, da/dport -> destination, proto=IPPROTO_TCP or a number,
+  policy=POLICY_PERMIT|POLICY_NAT_PERMIT|POLICY_DENY -> verdict, rule_name -> rule.name, and for a
+  NAT policy pa/pport, the translated address: destination.nat when the original destination is
+  public and pa is not (a port mapping), source.nat when the source is private and pa is public;
+  pa/pport are always kept in secgate.pa/secgate.pport (a sample without NAT holds a multicast
+  address there), so no side is guessed.
+- attack defence: `act=<verb> sip=... dip=...` with the attack in dsp_msg -> an alert.
+- administration: `mod=webui` (logins) and `mod=newconfig` (configuration changes).
+Any other `mod` is a dead letter naming it. Times: `date="YYYY/MM/DD HH:MM:SS"` in the configured
+zone (the device's local time), else the syslog header's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from logwarden.shippers import nat
+from logwarden.shippers import textlog as t
+from logwarden.shippers.secgate import SOURCE
+from logwarden.shippers.textlog import ParseError, SyslogHeader, put
+
+PERMIT = {"POLICY_PERMIT", "POLICY_NAT_PERMIT"}
+DENY = {"POLICY_DENY"}
+ADMIN_MODS = {"webui": ["authentication"], "newconfig": ["configuration"]}
+_TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S")
+
+
+def _null(value: str | None) -> str | None:
+    return None if value is None or value.strip().upper() in ("", "NULL") else value.strip()
+
+
+def _proto(value: str | None) -> str | None:
+    value = _null(value)
+    return value[len("IPPROTO_"):] if value and value.upper().startswith("IPPROTO_") else value
+
+
+def _nat(doc: dict[str, Any], kv: dict[str, str]) -> None:
+    pa = t.ip_or_none(kv.get("pa"))
+    if pa is None:
+        return
+    src_private = t.is_private(t.get(doc, "source.ip"))
+    dst_private = t.is_private(t.get(doc, "destination.ip"))
+    pa_private = t.is_private(pa)
+    mapped = None
+    if dst_private is False and pa_private:
+        mapped = "destination.nat"
+    elif src_private and pa_private is False:
+        mapped = "source.nat"
+    if mapped:
+        t.endpoint(doc, mapped, pa, _null(kv.get("pport")))
+
+
+def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
+    kv = t.kv_pairs(msg)
+    if not {"devid", "dname", "logtype"} <= kv.keys():
+        raise ParseError("not a SecGate line (no devid/dname/logtype)")
+    doc: dict[str, Any] = {}
+    put(doc, "@timestamp", t.parse_time(kv.get("date", ""), _TIME_FORMATS) if kv.get("date") else None)
+    put(doc, "observer.vendor", "Legendsec")
+    put(doc, "observer.product", "SecGate")
+    put(doc, "observer.type", "firewall")
+    put(doc, "observer.name", _null(kv.get("dname")))
+    put(doc, "secgate.devid", _null(kv.get("devid")))
+    put(doc, "secgate.logtype", _null(kv.get("logtype")))
+    put(doc, "secgate.mod", _null(kv.get("mod")))
+    put(doc, "event.severity", t.to_int(kv.get("pri")))
+    put(doc, "message", _null(kv.get("dsp_msg")))
+    mod = (kv.get("mod") or "").lower()
+    if mod == "pf":
+        policy = (kv.get("policy") or "").upper()
+        if policy not in PERMIT | DENY:
+            raise ParseError(f"SecGate packet filter policy not confirmed: {policy[:40]!r}")
+        t.endpoint(doc, "source", _null(kv.get("sa")), _null(kv.get("sport")))
+        t.endpoint(doc, "destination", _null(kv.get("da")), _null(kv.get("dport")))
+        t.transport(doc, _proto(kv.get("proto")))
+        put(doc, "icmp.type", _null(kv.get("type")))
+        put(doc, "icmp.code", _null(kv.get("code")))
+        put(doc, "rule.name", _null(kv.get("rule_name")))
+        put(doc, "secgate.policy", policy)
+        put(doc, "secgate.sent", t.to_int(kv.get("sent")))
+        put(doc, "secgate.rcvd", t.to_int(kv.get("rcvd")))
+        put(doc, "event.duration", _seconds_ns(kv.get("duration")))
+        put(doc, "secgate.pa", _null(kv.get("pa")))
+        put(doc, "secgate.pport", t.to_int(kv.get("pport")))
+        if "NAT" in policy:
+            _nat(doc, kv)
+        t.verdict(doc, "permit" if policy in PERMIT else "deny", allowed=policy in PERMIT)
+        nat.direction(doc)
+        return doc
+    if "sip" in kv and "act" in kv:
+        t.endpoint(doc, "source", _null(kv.get("sip")))
+        t.endpoint(doc, "destination", _null(kv.get("dip")))
+        put(doc, "event.kind", "alert")
+        put(doc, "event.category", ["network", "intrusion_detection"])
+        put(doc, "event.type", ["info", "denied"] if kv["act"].lower() in ("drop", "deny", "block") else ["info"])
+        put(doc, "event.action", kv["act"].lower())
+        nat.direction(doc)
+        return doc
+    if mod in ADMIN_MODS:
+        put(doc, "event.category", ADMIN_MODS[mod])
+        put(doc, "event.type", ["info"])
+        put(doc, "event.action", _null(kv.get("act")))
+        put(doc, "user.name", _null(kv.get("admin")) or _null(kv.get("user")))
+        t.endpoint(doc, "source", _null(kv.get("from")))
+        result = _null(kv.get("result"))
+        put(doc, "event.outcome", None if result is None else "success" if result == "0" else "failure")
+        return doc
+    raise ParseError(f"SecGate log kind not confirmed, not parsed: mod={mod[:40]!r}")
+
+
+def _seconds_ns(value: str | None) -> int | None:
+    seconds = t.to_int(value)
+    return None if seconds is None or seconds < 0 else seconds * 1_000_000_000
+
+
+parse_line = t.line_parser(SOURCE.name, SOURCE.dataset, parse)
+parse_stream = t.stream_parser(parse_line)

@@ -1,0 +1,186 @@
+"""What each device parser makes of its formats, beyond the goldens: encodings, separators, NAT
+sides, zones, the forms autodetect must and must not claim, and unknown variants as dead letters
+that keep the line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from logwarden.shippers import autodetect
+from logwarden.shippers.base import DeadLetter, Event
+from logwarden.shippers.huawei_usg import parse_line as huawei
+from logwarden.shippers.huorong import parse_line as huorong
+from logwarden.shippers.ruijie import parse_line as ruijie
+from logwarden.shippers.sangfor import parse_line as sangfor
+from logwarden.shippers.secgate import parse_line as secgate
+
+SANGFOR = ("<134>Apr 14 00:20:13 SANGFOR-AF fwlog: 日志类型:服务控制或应用控制, 用户:王五, 源IP:192.168.10.23, "
+           "源端口:50300, 目的IP:192.168.10.21, 目的端口:445, 应用类型:文件共享, 应用名称:SMB, 系统动作:允许")
+
+
+def event(item: Event | DeadLetter) -> Event:
+    assert isinstance(item, Event), getattr(item, "reason", item)
+    return item
+
+
+def dead(item: Event | DeadLetter, raw: bytes) -> DeadLetter:
+    assert isinstance(item, DeadLetter), item
+    assert item.raw == raw
+    return item
+
+
+def _without_original(doc: dict) -> dict:
+    doc = json.loads(json.dumps(doc))
+    doc["event"].pop("original"), doc["event"].pop("id")
+    return doc
+
+
+def test_sangfor_gbk_and_utf8_give_the_same_document() -> None:
+    utf8, gbk = event(sangfor(SANGFOR.encode("utf-8"), "s", 1)), event(sangfor(SANGFOR.encode("gbk"), "s", 1))
+    assert _without_original(utf8.doc) == _without_original(gbk.doc)
+    assert gbk.doc["user"]["name"] == "王五" and gbk.doc["event"]["original"] == SANGFOR
+    assert gbk.doc["destination"]["port"] == 445 and gbk.doc["event"]["type"] == ["connection", "allowed"]
+
+
+@pytest.mark.parametrize("separator", ["\n", "\r\n", "\t", "，", ",\n"])
+def test_sangfor_separators_and_full_width_colons(separator: str) -> None:
+    body = SANGFOR.split("fwlog: ", 1)[1]
+    other = body.replace(", ", separator).replace(":", "：")
+    line = SANGFOR.split("fwlog: ", 1)[0] + "fwlog: " + other
+    a, b = event(sangfor(SANGFOR.encode(), "s", 1)), event(sangfor(line.encode(), "s", 1))
+    assert _without_original(a.doc) == _without_original(b.doc)
+
+
+def test_sangfor_recorded_is_no_verdict_and_a_comma_in_a_url_stays_in_it() -> None:
+    line = ("<134>Apr 14 00:31:40 AF fwlog: 日志类型:网站访问, 用户:(null), 源IP:192.168.10.40, 目的IP:198.51.100.7, "
+            "应用名称:x, 系统动作:被记录, URL:http://198.51.100.7/a?b=1,c=2")
+    doc = event(sangfor(line.encode(), "s", 1)).doc
+    assert doc["event"]["type"] == ["connection"] and "outcome" not in doc["event"]
+    assert doc["event"]["action"] == "recorded"
+    assert doc["url"]["original"] == "http://198.51.100.7/a?b=1,c=2"
+    assert "user" not in doc  # (null) is no user
+
+
+def test_sangfor_record_split_at_its_line_breaks_gives_no_half_event() -> None:
+    """`ship syslog` splits a UDP datagram at line breaks (senders that batch lines): a Sangfor
+    record sent one key per line then arrives as parts, and every part must be a dead letter."""
+    body = SANGFOR.split("fwlog: ", 1)[1].split(", ")
+    parts = ["<134>Apr 14 00:20:13 SANGFOR-AF fwlog: " + body[0], *body[1:]]
+    for part in parts:
+        raw = part.encode()
+        assert isinstance(autodetect.parse_line(raw, "s", 1), DeadLetter)
+        assert isinstance(sangfor(raw, "s", 1), DeadLetter)
+    assert "incomplete" in dead(sangfor(parts[0].encode(), "s", 1), parts[0].encode()).reason
+
+
+@pytest.mark.parametrize("raw", [
+    "<134>Apr 14 01:10:00 AF fwlog: 日志类型:僵尸网络日志, 源IP:192.168.10.36, 系统动作:拒绝".encode(),
+    "<134>Apr 14 01:10:00 AF fwlog: 日志类型:IPS防护日志, 源IP:192.168.10.36".encode("gbk"),
+    "<134>Apr 14 01:11:00 AF fwlog: 源IP 192.168.10.36 without a type".encode(),
+])
+def test_sangfor_unconfirmed_types_are_dead_letters(raw: bytes) -> None:
+    item = dead(sangfor(raw, "s", 1), raw)
+    assert item.reason.startswith("sangfor: ")
+    assert "not confirmed" in item.reason or "no 日志类型" in item.reason
+
+
+SECGATE = ('<6>Apr 14 00:20:11 192.168.1.1 kernel: devid=0 date="2020/04/14 00:20:11" dname=themis logtype=1 '
+           "pri=5 ver=0.3.0 rule_name=r mod=pf sa={sa} sport=50100 type=NULL da={da} dport={dport} code=NULL "
+           'proto=IPPROTO_TCP policy={policy} duration=3 rcvd=52 sent=52 pa={pa} pport=61000 fwlog=0 '
+           'dsp_msg="包过滤日志"')
+
+
+def test_secgate_nat_side_follows_the_addresses() -> None:
+    inbound = event(secgate(SECGATE.format(sa="203.0.113.80", da="198.51.100.21", dport=3389,
+                                           policy="POLICY_NAT_PERMIT", pa="192.168.10.21").encode(), "s", 1)).doc
+    assert inbound["destination"]["nat"] == {"ip": "192.168.10.21", "address": "192.168.10.21", "port": 61000}
+    assert "nat" not in inbound["source"] and inbound["network"]["direction"] == "inbound"
+    assert inbound["event"]["duration"] == 3_000_000_000
+    outbound = event(secgate(SECGATE.format(sa="192.168.10.30", da="198.51.100.53", dport=53,
+                                            policy="POLICY_NAT_PERMIT", pa="198.51.100.21").encode(), "s", 1)).doc
+    assert outbound["source"]["nat"]["ip"] == "198.51.100.21" and "nat" not in outbound["destination"]
+    # no NAT policy, or both sides private: pa is kept as written, on no NAT side
+    for policy, sa in (("POLICY_PERMIT", "203.0.113.80"), ("POLICY_NAT_PERMIT", "192.168.10.5")):
+        doc = event(secgate(SECGATE.format(sa=sa, da="192.168.10.9", dport=445, policy=policy,
+                                           pa="192.168.10.21").encode(), "s", 1)).doc
+        assert "nat" not in doc["source"] and "nat" not in doc["destination"]
+        assert doc["secgate"]["pa"] == "192.168.10.21"
+
+
+def test_secgate_is_not_taken_for_fortigate() -> None:
+    raw = SECGATE.format(sa="203.0.113.80", da="198.51.100.21", dport=3389, policy="POLICY_DENY",
+                         pa="192.168.10.21").encode()
+    item = event(autodetect.parse_line(raw, "s", 1))
+    assert item.doc["event"]["module"] == "secgate"
+    assert item.doc["event"]["type"] == ["connection", "denied"] and item.doc["observer"]["name"] == "themis"
+
+
+@pytest.mark.parametrize("policy", ["POLICY_SOMETHING", ""])
+def test_secgate_unconfirmed_policy_is_a_dead_letter(policy: str) -> None:
+    raw = SECGATE.format(sa="192.168.10.1", da="192.168.10.2", dport=80, policy=policy, pa="-").encode()
+    assert "not confirmed" in dead(secgate(raw, "s", 1), raw).reason
+
+
+HUAWEI_IPS = ("{pre} %%01IPS/4/DETECT(l)[142]:An intrusion was detected. (SyslogId=514265, VSys=\"public\", "
+              "Policy=\"p\", SrcIp=203.0.113.93, DstIp=192.168.10.21, SrcPort=36137, DstPort=53, SrcZone=untrust, "
+              "DstZone=trust, User=\"unknown\", Protocol=UDP, Application=\"DNS\", Profile=\"default\", "
+              "SignName=\"ISC BIND VERSION Request\", SignId=249760, EventNum=1, Target=server, Severity=low, "
+              "Os=all, Category=Info-Disclosure, Reference=NA, Action=Alert)")
+
+
+@pytest.mark.parametrize(("pre", "stamp"), [
+    ("<134>Oct 15 2024 02:56:26+08:00 USG6585E_01", "2024-10-14T18:56:26.000Z"),
+    ("Mar 26 2022 17:06:48+03:00 DST USG6585E_01", "2022-03-26T14:06:48.000Z"),
+    ("<134>2024-10-15 02:56:26 USG6585E_01", "2024-10-15T02:56:26.000Z"),
+    ("<134>Oct 15 2024 02:56:26 USG6585E_01", "2024-10-15T02:56:26.000Z"),
+])
+def test_huawei_timestamps_and_ips_alert(pre: str, stamp: str) -> None:
+    doc = event(huawei(HUAWEI_IPS.format(pre=pre).encode(), "s", 1)).doc
+    assert doc["@timestamp"] == stamp
+    assert doc["observer"]["hostname"] == "USG6585E_01"
+    assert doc["rule"] == {"name": "ISC BIND VERSION Request", "id": "249760", "category": "Info-Disclosure",
+                           "ruleset": "default"}
+    assert doc["event"]["kind"] == "alert" and doc["event"]["action"] == "alert"
+    assert "allowed" not in doc["event"]["type"] and "user" not in doc  # "unknown" is no user
+
+
+def test_huawei_unconfirmed_module_is_a_dead_letter_naming_it() -> None:
+    raw = b"<188>Apr 14 2020 00:21:00 USG %%01ANTIATTACK/4/ATCKDF(l):something we cannot check"
+    reason = dead(huawei(raw, "s", 1), raw).reason
+    assert reason == "huawei_usg: Huawei log not confirmed, not parsed: ANTIATTACK/ATCKDF"
+
+
+def test_ruijie_rfc5424_form_with_the_source_named_but_not_autodetected() -> None:
+    raw = b'<133>1 2020-04-14T00:20:14.130290Z ruijie SYS 5 CONFIG [meta@4881 X="1"] Configured from console'
+    doc = event(ruijie(raw, "s", 1)).doc
+    assert doc["event"]["code"] == "SYS-5-CONFIG" and doc["message"] == "Configured from console"
+    assert doc["observer"]["hostname"] == "ruijie" and doc["log"]["level"] == "notice"
+    assert "source" not in doc and "destination" not in doc  # no field read from free text
+    assert dead(autodetect.parse_line(raw, "s", 1), raw).reason == "unrecognised format"
+
+
+def test_an_asa_line_stays_cisco_asa() -> None:
+    raw = (b"<166>Apr 14 2020 00:20:13: %ASA-6-302013: Built inbound TCP connection 1234 for "
+           b"outside:203.0.113.47/51236 (203.0.113.47/51236) to inside:192.168.10.21/3389 (198.51.100.21/3389)")
+    assert event(autodetect.parse_line(raw, "s", 1)).doc["event"]["module"] == "cisco_asa"
+
+
+def test_huorong_brute_force_row_is_an_intrusion_alert_not_malware() -> None:
+    row = {"id": 5, "ts": 1586797300, "fname": "rlogin",
+           "detail": json.dumps({"detail": {"detection": "RDP", "raddr": "203.0.113.100",
+                                            "rdata": {"raddr": ["203.0.113.101", "bad", {"x": 1}]}}})}
+    doc = event(huorong(json.dumps(row).encode(), "s", 1)).doc
+    assert doc["event"]["category"] == ["intrusion_detection"] and doc["event"]["kind"] == "alert"
+    assert doc["source"]["ip"] == "203.0.113.100"
+    assert doc["related"]["ip"] == ["203.0.113.100", "203.0.113.101"]
+    assert doc["rule"]["name"] == "Huorong brute-force protection: RDP" and doc["network"]["protocol"] == "rdp"
+    assert doc["huorong"]["log_kind"] == "rlogin"
+
+
+def test_huorong_plain_row_is_not_malware() -> None:
+    row = {"id": 6, "ts": 1586826200, "fname": "update", "detail": {"detail": {"db_time": "2020-04-14 08:00"}}}
+    doc = event(huorong(json.dumps(row).encode(), "s", 1)).doc
+    assert doc["event"]["kind"] == "event" and doc["event"]["category"] == ["host"]
+    assert doc["huorong"]["detail"]["db_time"] == "2020-04-14 08:00"
