@@ -146,7 +146,7 @@ def windows_json_lines(seed: int, n: int) -> tuple[bytes, int]:
         if not line.strip():
             line = b"x" + line
         lines.append(line)
-    body = b"".join(l + rng.choice((b"\n", b"\r\n")) + (b"\n" if rng.random() < 0.05 else b"") for l in lines)
+    body = b"".join(line + rng.choice((b"\n", b"\r\n")) + (b"\n" if rng.random() < 0.05 else b"") for line in lines)
     return body, n
 
 
