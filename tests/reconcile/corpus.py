@@ -57,8 +57,8 @@ def _junk(rng: random.Random, size: int) -> bytes:
 def text_records(seed: int, n: int, long_line: int = 3 * 1024 * 1024,
                  no_leading_digit: bool = False) -> list[bytes]:
     """n text records: about half good golden lines (with or without a syslog header), the rest
-    mutated, random, invalid UTF-8, control characters, or long (one of up to `long_line` bytes,
-    a few of 10-60 KB). `no_leading_digit` for TCP newline framing, where a line starting with
+    mutated, random, invalid UTF-8, control characters, or long (two of `long_line` bytes, one
+    of them a parsable iptables line, and a few of 10-60 KB). `no_leading_digit` for TCP newline framing, where a line starting with
     digits and a space reads as an RFC 6587 octet count."""
     rng = random.Random(seed)
     pools = golden_lines()
@@ -85,8 +85,9 @@ def text_records(seed: int, n: int, long_line: int = 3 * 1024 * 1024,
         if not is_record(record):
             record = b"x" + record
         out.append(record)
-    if n and long_line:
-        out[rng.randrange(n)] = b"long " + b"B" * long_line
+    if n > 1 and long_line:  # one unrecognisable, one a golden line most parsers still accept
+        out[rng.randrange(n // 2)] = b"long " + b"B" * long_line
+        out[n // 2 + rng.randrange(n - n // 2)] = rng.choice(pools["iptables"]) + b" msg=" + b"B" * long_line
     if no_leading_digit:
         out = [b"x" + r if r[:1].isdigit() else r for r in out]
     assert all(is_record(r) for r in out)

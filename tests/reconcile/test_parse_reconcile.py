@@ -18,8 +18,9 @@ from . import corpus
 from .modes import MODES, given_as
 
 TEXT_RECORDS = 800
-# every line source the registry lists, plus the per-line autodetect
+# the per-line autodetect in every mode, each line source the registry lists from a file
 TEXT_SOURCES = ["auto", *corpus.LINE_SOURCES]
+TEXT_CASES = [("auto", mode) for mode in MODES] + [(name, "file") for name in corpus.LINE_SOURCES]
 
 
 def run_parse(source: str, path: str, stdin: bytes | None) -> tuple[int, list[str], list[str]]:
@@ -43,8 +44,7 @@ def reconcile(code: int, out: list[str], err: list[str], records: int) -> int:
     return len(dead)
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("source", TEXT_SOURCES)
+@pytest.mark.parametrize(("source", "mode"), TEXT_CASES)
 def test_text_records_in_equal_documents_plus_dead_letters(source: str, mode: str, tmp_path: Path) -> None:
     seed = TEXT_SOURCES.index(source) * 10 + MODES.index(mode)
     records = corpus.text_records(seed, TEXT_RECORDS)
