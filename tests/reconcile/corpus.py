@@ -58,8 +58,8 @@ def text_records(seed: int, n: int, long_line: int = 3 * 1024 * 1024,
                  no_leading_digit: bool = False) -> list[bytes]:
     """n text records: about half good golden lines (with or without a syslog header), the rest
     mutated, random, invalid UTF-8, control characters, or long (two of `long_line` bytes, one
-    of them a parsable iptables line, and a few of 10-60 KB). `no_leading_digit` for TCP newline framing, where a line starting with
-    digits and a space reads as an RFC 6587 octet count."""
+    of them a parsable iptables line, and a few of 10-60 KB). `no_leading_digit` for TCP newline
+    framing, where a line starting with digits and a space reads as an RFC 6587 octet count."""
     rng = random.Random(seed)
     pools = golden_lines()
     names = sorted(pools)
