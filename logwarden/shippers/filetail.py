@@ -34,6 +34,7 @@ from typing import Any, BinaryIO
 from logwarden.errors import UsageError
 from logwarden.shippers import capabilities, registry
 from logwarden.shippers.base import DeadLetter, Event, Sink
+from logwarden.shippers.checkpoint import save_json
 from logwarden.shippers.source import LineSession, RowReader
 
 
@@ -49,12 +50,8 @@ class State:
 
     def save(self, **values: Any) -> None:
         self.data.update(values)
-        if not self.path:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.data, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        if self.path:
+            save_json(self.path, self.data)  # OutputError (exit 2) when it cannot be written
 
 
 STDIN = "-"
