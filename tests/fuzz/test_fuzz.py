@@ -56,3 +56,18 @@ def test_bounded_fuzz_run(entry: str, tmp_path: Path) -> None:
     tail = "\n".join(line for line in proc.stderr.splitlines() if not line.startswith('"'))[-4000:]
     assert proc.returncode == 0, f"{entry}: fuzzing found a crash (input kept under {CORPUS / entry}):\n{tail}"
     assert "Done " in proc.stderr, tail
+
+
+def test_the_checks_catch_a_lost_record_and_a_wrong_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The harness can fail: a reader that drops a line, a parser that returns nothing."""
+    from logwarden.shippers import autodetect, textlog
+
+    from .harness import FuzzFailure
+
+    real_lines = textlog.iter_lines
+    monkeypatch.setattr(textlog, "iter_lines", lambda data: list(real_lines(data))[1:])
+    with pytest.raises(FuzzFailure, match="2 records in, 1 results out"):
+        entry_points()["auto.stream"]()(b"first line\nsecond line\n")
+    monkeypatch.setattr(autodetect, "parse_line", lambda raw, source, position: None)
+    with pytest.raises(FuzzFailure, match="neither an Event nor a DeadLetter"):
+        entry_points()["auto.line"]()(b"a line")
