@@ -24,7 +24,7 @@ def test_fifo_records_in_equal_events_plus_dead_letters(tmp_path: Path) -> None:
     with given_as("fifo", body, tmp_path) as (path, _):
         counts = FileTail(path, "auto", sink, state).run()
     assert counts["sent"] == len(records) == len(sink.events) + len(sink.dead) == counts["parsed"] + counts["dead"]
-    positions = sorted(item.position for item in [*sink.events, *sink.dead])
+    positions = sorted([event.position for event in sink.events] + [letter.position for letter in sink.dead])
     assert all(body[p - 1:p] == b"\n" for p in positions if p)  # each one the start of a line
     assert not state.exists()  # a FIFO cannot be re-read: no checkpoint
 
