@@ -2,16 +2,18 @@
 and never becomes a traceback.
 
 - `check_output_path(path)`: before any work, refuse a folder, a missing parent folder or a
-  parent that is not a folder (UsageError, exit 2), so a long hunt does not fail at the end.
+  parent that is not a folder (OutputError, exit 2), so a long hunt does not fail at the end.
 - `output(path)`: a context manager giving a text stream. For a regular file (or a new one) the
   text goes to a temporary file in the same folder, renamed over the target only when the block
   finished without error (an interrupted or failed write leaves the old file, or none, and no
   temporary file behind). A target that exists and is not a regular file (`/dev/full`, a FIFO,
   a terminal) is written in place: renaming over a device is never right. `path=None` is
   standard output, flushed inside the block so a full disk is reported here; a closed standard
-  output (the command started with `>&-`) is a UsageError before the block runs.
-Every OSError while writing becomes one UsageError naming the destination: the place the user
-chose cannot take the output. A closed pipe on standard output stays a BrokenPipeError (the CLI
+  output (the command started with `>&-`) is an OutputError before the block runs.
+Every OSError while writing (no permission, a full disk, an I/O error) becomes one OutputError
+(exit 2) naming the destination: the place the user chose cannot take the output. The
+checkpoints of `ship evtx` and `ship file` are written through here too, so the rule is the same
+for every file a command writes. A closed pipe on standard output stays a BrokenPipeError (the CLI
 treats a reader that left as success).
 """
 
@@ -26,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from logwarden.errors import UsageError
+from logwarden.errors import OutputError
 from logwarden.safe_text import printable
 
 STDOUT_LABEL = "standard output"
@@ -37,15 +39,15 @@ def _label(path: Path) -> str:
 
 
 def check_output_path(path: Path) -> None:
-    """Raises UsageError when `path` cannot become a file: it is a folder, or its folder is
+    """Raises OutputError when `path` cannot become a file: it is a folder, or its folder is
     missing or not a folder. Returns None when writing there can be tried."""
     if path.is_dir():
-        raise UsageError(f"cannot write to {_label(path)}: it is a folder (give a file name)")
+        raise OutputError(f"cannot write to {_label(path)}: it is a folder (give a file name)")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
-        raise UsageError(f"cannot write to {_label(path)}: folder {_label(parent)} does not exist")
+        raise OutputError(f"cannot write to {_label(path)}: folder {_label(parent)} does not exist")
     if not parent.is_dir():
-        raise UsageError(f"cannot write to {_label(path)}: {_label(parent)} is not a folder")
+        raise OutputError(f"cannot write to {_label(path)}: {_label(parent)} is not a folder")
 
 
 def _is_special(path: Path) -> bool:
@@ -82,7 +84,7 @@ def _replace_file(path: Path, encoding: str) -> Iterator[TextIO]:
 @contextmanager
 def _stdout() -> Iterator[TextIO]:
     if sys.stdout is None:  # started with file descriptor 1 closed (`>&-`)
-        raise UsageError(f"cannot write to {STDOUT_LABEL}: it is closed")
+        raise OutputError(f"cannot write to {STDOUT_LABEL}: it is closed")
     yield sys.stdout
     sys.stdout.flush()
 
@@ -99,13 +101,16 @@ def discard_stdout() -> None:
 
 
 @contextmanager
-def output(path: Path | None, encoding: str = "utf-8") -> Iterator[TextIO]:
-    """A text stream for `path` (None: standard output), complete or absent when the block ends.
+def output(path: Path | None, encoding: str = "utf-8", what: str = "") -> Iterator[TextIO]:
+    """A text stream for `path` (None: standard output), complete or absent when the block ends;
+    `what` names the file in messages ("checkpoint").
 
-    Raises UsageError (path unusable, disk full, I/O error) and lets BrokenPipeError through."""
+    Raises OutputError (path unusable, no permission, disk full, I/O error) and lets
+    BrokenPipeError through."""
+    where = STDOUT_LABEL if path is None else _label(path)
+    where = f"{what} {where}" if what else f"to {where}"
     if path is not None:
         check_output_path(path)
-    where = STDOUT_LABEL if path is None else _label(path)
     try:
         if path is None:
             with _stdout() as out:
@@ -121,4 +126,4 @@ def output(path: Path | None, encoding: str = "utf-8") -> Iterator[TextIO]:
     except OSError as exc:
         if path is None:
             discard_stdout()
-        raise UsageError(f"cannot write to {where}: {exc.strerror or exc}") from exc
+        raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from exc

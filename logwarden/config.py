@@ -23,10 +23,13 @@ from urllib.parse import urlsplit
 import yaml
 
 from logwarden import networks
+from logwarden.bounded_yaml import YamlLimitError, load_file
 from logwarden.errors import ConfigError
 from logwarden.safe_text import redact_credentials
 
-__all__ = ["ENV", "Config", "ConfigError", "load", "validate"]
+__all__ = ["ENV", "MAX_CONFIG_BYTES", "Config", "ConfigError", "load", "validate"]
+
+MAX_CONFIG_BYTES = 64 * 1024  # a logwarden.yml holds a dozen settings: a few hundred bytes
 
 ENV = {
     "kafka": "LOGWARDEN_KAFKA",
@@ -83,7 +86,9 @@ def load(path: str | None = None) -> Config:
         file = "logwarden.yml"
     if file:
         try:
-            data = yaml.safe_load(Path(file).read_text(encoding="utf-8")) or {}
+            data = load_file(Path(file), MAX_CONFIG_BYTES, "MAX_CONFIG_BYTES", "logwarden.yml") or {}
+        except YamlLimitError as exc:  # huge file, alias bomb: refused before anything is built
+            raise ConfigError(f"config {file}: {exc}") from exc
         except OSError as exc:
             raise ConfigError(f"cannot read config {file}: {exc.strerror or exc}") from exc
         except UnicodeDecodeError as exc:

@@ -2,7 +2,8 @@
 
     0  ok
     1  InputError     problems in the input: dead letters, unreadable files, rules that fail
-    2  UsageError     bad usage or configuration (ConfigError is one)
+    2  UsageError     bad usage or configuration (ConfigError is one), and OutputError: an
+                      output (file, stdout, checkpoint) that cannot be written
     3  ServerError    a server (Kafka, Elasticsearch, Kibana) unreachable or refusing
     70 an unexpected exception: a bug in logwarden (one line; --debug shows the traceback)
 
@@ -45,6 +46,13 @@ class UsageError(LogwardenError):
 
 class ConfigError(UsageError):
     """A configuration file or environment value that cannot be used."""
+
+
+class OutputError(UsageError):
+    """A file or stream the command must write cannot take it: a folder, a missing folder, no
+    permission, a full disk, a closed stdout. The one rule for every output, report, standard
+    output and checkpoint alike: exit 2, one line naming the place (the place the user chose or
+    configured is unusable; the input was fine)."""
 
 
 class ServerError(LogwardenError):

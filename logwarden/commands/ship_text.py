@@ -45,7 +45,7 @@ def register_ship(ship_sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--json", action="store_true", help="print the counts as JSON")
     sp.set_defaults(func=run_syslog)
     fp = ship_sub.add_parser("file", help="a firewall/AV log file (or Huorong log.db), optionally followed")
-    fp.add_argument("path")
+    fp.add_argument("path", help="a file, a FIFO, or - for standard input (both read once, no checkpoint)")
     source = fp.add_argument("--source", required=True, metavar="NAME", help="the log source: %(known)s")
     source.known = Names(lambda s: s.tailable, auto=True)  # type: ignore[attr-defined]  # listed when shown
     fp.add_argument("--follow", action="store_true",
@@ -129,7 +129,7 @@ def run_file(args: argparse.Namespace) -> int:
     if not capabilities.can_tail(args.source):  # UnknownSource (exit 2) for a name nobody declares
         raise UsageError(f"source {args.source!r} is not read by `ship file`; sources that are: "
                          f"{registry.Names(lambda s: s.tailable, auto=True)}")
-    if not Path(args.path).exists() and not args.follow:
+    if args.path != "-" and not Path(args.path).exists() and not args.follow:
         raise UsageError(f"no such file: {printable(args.path)}")
     cfg = load(args.config)
     textlog.CONFIG.tz = log_tz()  # ConfigError (exit 2) for a bad LOGWARDEN_LOG_TZ, before any line

@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from logwarden import networks
+from logwarden.bounded_yaml import YamlLimitError, load_file
 from logwarden.networks import Range
 from logwarden.schema import ALL_DATASETS, EVENT_DATASETS
 
@@ -110,6 +111,11 @@ class Dashboard:
     description: str
     panels: tuple[Panel, ...]
     source: Path | None = None
+
+
+# A dashboard source is a few kilobytes; larger ones (and YAML aliases) are refused unparsed
+# (logwarden/bounded_yaml.py).
+MAX_SOURCE_BYTES = 1024 * 1024
 
 
 class SpecError(ValueError):
@@ -225,9 +231,9 @@ def load_dashboards(src: Path) -> list[Dashboard]:
     titles: dict[str, Path] = {}
     for path in files:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise SpecError(f"{path}: {exc}") from exc
+            data = load_file(path, MAX_SOURCE_BYTES, "MAX_SOURCE_BYTES", "dashboard sources")
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError) as exc:
+            raise SpecError(f"{path}: {' '.join(str(exc).split())}") from exc
         d = parse_dashboard(path.stem, data, path)
         if d.title in titles:
             raise SpecError(f"{path}: title {d.title!r} already used by {titles[d.title]}")

@@ -9,7 +9,8 @@ rule set ever needs it.
 
 YAML aliases (`*name`) are refused while parsing: nine nested lists of nine aliases make a 622-byte
 file that pySigma expands to 387 million values (measured: over 60 s and 2.7 GB before it was
-stopped). Sigma rules have no use for them.
+stopped). Sigma rules have no use for them. Both limits are `logwarden/bounded_yaml.py`'s, shared
+with the config file and the dashboard sources.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
+from logwarden.bounded_yaml import YamlLimitError, load_all, read_bounded
 
 MAX_RULE_FILE_BYTES = 1024 * 1024  # the largest Sigma rule in SigmaHQ is well under 100 KB
 MAX_RULES_PER_FILE = 1000
@@ -26,8 +27,7 @@ MAX_RULES_PER_FILE = 1000
 _SEPARATOR = re.compile(rb"^---(?:[ \t]|\r?$)", re.MULTILINE)
 
 
-class RuleLimitError(ValueError):
-    """The file is over a limit (message: which, the file's figure and the limit)."""
+RuleLimitError = YamlLimitError  # over a limit (message: which, the file's figure and the limit)
 
 
 def read_rule_bytes(path: Path) -> bytes:
@@ -38,27 +38,10 @@ def read_rule_bytes(path: Path) -> bytes:
         RuleLimitError: the file is larger than MAX_RULE_FILE_BYTES.
         OSError: the file cannot be read.
     """
-    with open(path, "rb") as fh:
-        data = fh.read(MAX_RULE_FILE_BYTES + 1)
-    if len(data) > MAX_RULE_FILE_BYTES:
-        try:
-            size = f"{path.stat().st_size:,} bytes"
-        except OSError:
-            size = "larger"
-        raise RuleLimitError(f"rule file too large: {size}, the limit is {MAX_RULE_FILE_BYTES:,} bytes "
-                             "(MAX_RULE_FILE_BYTES); not parsed")
-    return data
-
-
-class _NoAliasLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing aliases (anchors alone are harmless)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise RuleLimitError(f"YAML alias *{event.anchor} at line {event.start_mark.line + 1}: aliases are "
-                                 "not allowed in rule files (a few bytes of them can expand to billions of values)")
-        return super().compose_node(parent, index)
+    try:
+        return read_bounded(path, MAX_RULE_FILE_BYTES, "MAX_RULE_FILE_BYTES")
+    except YamlLimitError as exc:
+        raise RuleLimitError(f"rule {exc}") from None
 
 
 def load_rule_documents(path: Path) -> list[Any]:
@@ -76,4 +59,4 @@ def load_rule_documents(path: Path) -> list[Any]:
     if documents > MAX_RULES_PER_FILE:
         raise RuleLimitError(f"too many rules in one file: {documents:,} YAML documents, the limit is "
                              f"{MAX_RULES_PER_FILE:,} (MAX_RULES_PER_FILE); not parsed")
-    return [d for d in yaml.load_all(data.decode("utf-8"), Loader=_NoAliasLoader) if d]
+    return [d for d in load_all(data.decode("utf-8"), "rule files") if d]

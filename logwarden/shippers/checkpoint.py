@@ -8,15 +8,13 @@ it counts, so a crash can repeat records (deterministic ids make that harmless) 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from logwarden.errors import InputError
+from logwarden.atomic_file import output
+from logwarden.errors import OutputError
 from logwarden.safe_text import printable
 
 HEAD = 64 * 1024
@@ -56,21 +54,18 @@ class Checkpoints:
             self.save()
 
     def save(self) -> None:
-        """Write the state atomically. Raises InputError (exit 1) naming the checkpoint file when it
-        cannot be written (a full disk, say): the previous checkpoint stays as it was and the
-        temporary file is removed, so the next run repeats records but skips none."""
-        tmp: str | None = None
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".ckpt-")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.data, fh, indent=1, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.file)
-        except OSError as exc:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-            raise InputError(f"cannot write checkpoint {printable(str(self.file))}: "
-                             f"{exc.strerror or exc}") from exc
+        """Write the state atomically (logwarden/atomic_file.py). Raises OutputError (exit 2) naming
+        the checkpoint file when it cannot be written (no permission, a full disk): the previous
+        checkpoint stays as it was and the temporary file is removed, so the next run repeats
+        records but skips none."""
+        save_json(self.file, self.data, indent=1)
+
+
+def save_json(file: Path, data: Any, indent: int | None = None) -> None:
+    """`data` as JSON in `file`, all or nothing, its folder made if missing. Raises OutputError."""
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write checkpoint {printable(str(file))}: {exc.strerror or exc}") from exc
+    with output(file, what="checkpoint") as fh:
+        json.dump(data, fh, indent=indent, sort_keys=True)

@@ -11,6 +11,9 @@ row databases. The state is written only after `sink.flush()` returned, and atom
 nothing repeated. Only complete lines are read while following (a partial last line waits for its
 newline; without --follow it is read at EOF).
 
+A pipe (`-`, standard input) or a FIFO is read once, to its end: it cannot be re-read, so it
+has no checkpoint and cannot be followed; positions count its bytes from 0 (`Unseekable`).
+
 Rotation: when the path's inode changes, the old file is read to its end, then the new file from
 offset 0; when the file shrinks below the offset (copytruncate), reading restarts at 0. Event ids
 use `<path>#<inode>` as the source, so a rotated file's lines never collide with the old file's.
@@ -21,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
+import sys
 import threading
 import time
 from pathlib import Path
@@ -29,6 +34,7 @@ from typing import Any, BinaryIO
 from logwarden.errors import UsageError
 from logwarden.shippers import capabilities, registry
 from logwarden.shippers.base import DeadLetter, Event, Sink
+from logwarden.shippers.checkpoint import save_json
 from logwarden.shippers.source import LineSession, RowReader
 
 
@@ -44,12 +50,54 @@ class State:
 
     def save(self, **values: Any) -> None:
         self.data.update(values)
-        if not self.path:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.data, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        if self.path:
+            save_json(self.path, self.data)  # OutputError (exit 2) when it cannot be written
+
+
+STDIN = "-"
+
+
+def is_stream(path: str) -> bool:
+    """Whether `path` names input that can be read only once: `-` (standard input) or a FIFO,
+    socket or character device."""
+    if path == STDIN:
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
+
+
+class Unseekable:
+    """A pipe or FIFO read line by line as if it were a file: `tell()` counts the bytes read, and
+    `seek()` back to the start of the line just read pushes that line back (the one seek the
+    line reader makes, to wait for the rest of a partial line)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.pos = 0
+        self.last = b""
+        self.pushed = b""
+
+    def readline(self) -> bytes:
+        line = self.pushed + self.raw.readline() if self.pushed else self.raw.readline()
+        self.pushed = b""
+        self.last = line
+        self.pos += len(line)
+        return line
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int) -> None:
+        if offset != self.pos - len(self.last):
+            raise OSError(f"cannot seek a pipe to {offset}")
+        self.pushed, self.last, self.pos = self.last, b"", offset
+
+    def close(self) -> None:
+        if self.raw is not sys.stdin.buffer:
+            self.raw.close()
 
 
 class FileTail:
@@ -60,8 +108,12 @@ class FileTail:
                              f"sources that can: {', '.join(registry.names(lambda s: s.tailable, auto=True))}")
         if follow and not capabilities.can_follow(source):
             raise UsageError(f"source {source!r} cannot be followed")
+        self.stream = is_stream(path)
+        if self.stream and (follow or capabilities.row_reader(source) is not None):
+            raise UsageError(f"{path} is a pipe or FIFO: it is read to its end once, line by line "
+                             f"(it cannot be followed, nor read as a database)")
         self.path, self.source, self.sink = path, source, sink
-        self.state = State(Path(state_file) if state_file else None)
+        self.state = State(Path(state_file) if state_file and not self.stream else None)
         self.follow, self.poll, self.batch = follow, poll, batch
         self.stop_event = threading.Event()
         self.sent = self.parsed = self.dead = 0
@@ -108,6 +160,10 @@ class FileTail:
         return {"sent": self.sent, "parsed": self.parsed, "dead": self.dead}
 
     def _open(self) -> tuple[BinaryIO | None, int | None, LineSession | None]:
+        if self.stream:  # read once from byte 0: no checkpoint, no rotation
+            raw = sys.stdin.buffer if self.path == STDIN else open(self.path, "rb")  # noqa: SIM115 - closed by run()
+            unseekable: Any = Unseekable(raw)
+            return unseekable, os.fstat(raw.fileno()).st_ino, capabilities.new_line_session(self.source)
         try:
             fh = open(self.path, "rb")  # noqa: SIM115 - kept open across loop iterations
         except FileNotFoundError:

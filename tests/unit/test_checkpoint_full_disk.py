@@ -1,6 +1,7 @@
 """A checkpoint that cannot be written (a full disk, simulated with RLIMIT_FSIZE in a child
-process, which stops root too) is one line naming the file and exit 1; the previous checkpoint
-stays intact and no temporary file is left behind (issue 14: it was an OSError traceback)."""
+process, which stops root too) is one line naming the file and exit 2, as every output that
+cannot be written (`OutputError`); the previous checkpoint stays intact and no temporary file is
+left behind (issue 14: it was an OSError traceback)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ except errors.LogwardenError as exc:
     proc = run_with_full_disk([sys.executable, "-c", code, str(ck_file)], limit=4096,
                               cwd=Path(__file__).resolve().parents[2])
     lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 1, proc.stderr
+    assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert f"cannot write checkpoint {ck_file}" in lines[0]
     assert json.loads(ck_file.read_text(encoding="utf-8")) == before

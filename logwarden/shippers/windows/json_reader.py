@@ -171,7 +171,9 @@ class _Prefixed:
     def __iter__(self) -> Iterator[bytes]:
         nl = self.head.rfind(b"\n")
         if nl >= 0:
-            yield from self.head[: nl + 1].splitlines(keepends=True)
+            # split at LF only, as the file iteration below does (splitlines() also splits at a
+            # lone CR, which made one record two within the first 64 KiB only)
+            yield from (line + b"\n" for line in self.head[:nl].split(b"\n"))
             rest = self.head[nl + 1:]
         else:
             rest = self.head

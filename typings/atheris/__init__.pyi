@@ -1,0 +1,9 @@
+# atheris 3.0.x: the parts tests/fuzz/harness.py calls (signatures from the library's docstrings).
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+def Setup(arg0: Sequence[str], arg1: Callable[[bytes], None], **kwargs: Any) -> list[str]: ...
+def Fuzz() -> None: ...
+def instrument_imports(include: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
+                       enable_loader_override: bool = True) -> AbstractContextManager[None]: ...
