@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from logwarden import server_errors
 from logwarden.config import Config
 from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, Event, dumps
 
@@ -56,13 +58,30 @@ def client_options(cfg: Config) -> dict[str, Any]:
     return options
 
 
+_Client = TypeVar("_Client")
+
+
+def _connect(cfg: Config, build: Callable[[], _Client]) -> _Client:
+    """`build()`, with a refused TLS trust or SASL login turned into a ServerError (no retry can
+    fix those; logwarden/server_errors.py), and any other KafkaError raised as it is."""
+    with server_errors.kafka_log_capture() as captured:
+        try:
+            return build()
+        except KafkaError as exc:
+            refusal = server_errors.kafka_refusal(cfg, exc, captured)
+            if refusal is not None:
+                raise refusal from None
+            raise
+
+
 def admin(cfg: Config, client_id: str = "logwarden-admin", **overrides: Any) -> KafkaAdminClient:
     """An admin client for `cfg` (close it when done).
 
     Raises:
-        KafkaError: no broker answered, or the broker refused the connection (TLS, SASL).
+        ServerError: the broker refused our TLS trust or SASL login.
+        KafkaError: no broker answered.
     """
-    return KafkaAdminClient(**{**client_options(cfg), "client_id": client_id, **overrides})
+    return _connect(cfg, lambda: KafkaAdminClient(**{**client_options(cfg), "client_id": client_id, **overrides}))
 
 
 def _long_paths(node: Any, prefix: str, out: list[str]) -> None:
@@ -127,7 +146,7 @@ class KafkaSink:
             "client_id": "logwarden-shipper",
         }
         options.update(overrides)
-        self.producer = KafkaProducer(**options)
+        self.producer = _connect(cfg, lambda: KafkaProducer(**options))
         self._errors: list[BaseException] = []
         self.sent = 0
         self.dead = 0
@@ -232,7 +251,7 @@ def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: An
         "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
     }
     options.update(overrides)
-    consumer = KafkaConsumer(**options)
+    consumer = _connect(cfg, lambda: KafkaConsumer(**options))
     consumer.subscribe(topics)
     return consumer
 

@@ -21,13 +21,14 @@ def run(args: argparse.Namespace) -> int:
     """
     from elasticsearch import ApiError, TransportError
 
-    from logwarden import es_io
+    from logwarden import es_io, server_errors
 
     cfg = load(args.config)
     try:
         names = es_io.install_templates(es_io.client(cfg), cfg.index_prefix)
     except (ApiError, TransportError) as exc:
-        raise ServerError(f"Elasticsearch at {cfg.es_shown} refused the templates: {exc}") from exc
+        raise ServerError(server_errors.describe(exc, cfg)
+                          or f"Elasticsearch at {cfg.es_shown} refused the templates: {exc}") from exc
     print(f"index templates installed: {', '.join(names)} (indices {cfg.index_prefix}*)")
     if not args.no_kafka:
         from logwarden.kafka_io import KafkaError, ensure_topics
