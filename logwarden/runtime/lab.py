@@ -38,6 +38,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from logwarden import access
 from logwarden.config import Config
 from logwarden.errors import ConfigError, ServerError
 from logwarden.runtime import certs, fetch, procs
@@ -49,6 +50,10 @@ ES_ADMIN = "elastic"  # the built-in super user; its password is the keystore's 
 KAFKA_ADMIN = "admin"
 # SCRAM users the secured lab creates besides the admin: one per component, for `setup`'s ACLs
 LAB_KAFKA_USERS = ("logwarden-shipper", "logwarden-indexer", "logwarden-stream")
+# Elasticsearch users of the file realm, each with its component's role (logwarden/access.py) over
+# every `logwarden-*` index. The test distribution lacks the analysis module the native realm's
+# .security index needs, so roles, users and API keys cannot be created through the API there.
+LAB_ES_USERS = tuple(f"logwarden-{c}" for c in access.ES_COMPONENTS)
 # the security settings the lab's client file sets (the rest of Config stays the caller's)
 CLIENT_KEYS = ("elasticsearch", "es_ca_file", "es_fingerprint", "es_api_key", "es_user", "es_password", "es_verify",
                "kafka_security_protocol", "kafka_sasl_mechanism", "kafka_user", "kafka_password",
@@ -113,15 +118,15 @@ class Lab:
     def passwords(self) -> dict[str, str]:
         """The lab's passwords by user ("elastic", "kafka:admin", "kafka:logwarden-shipper", ...),
         made (and kept, mode 600) on first use."""
-        if self.secrets_file.exists():
-            stored: dict[str, str] = json.loads(self.secrets_file.read_text())
-            return stored
-        users = [ES_ADMIN, *(f"kafka:{u}" for u in (KAFKA_ADMIN, *LAB_KAFKA_USERS))]
-        made = {user: secrets.token_urlsafe(18) for user in users}
-        self.secure_dir.mkdir(parents=True, exist_ok=True)
-        self.secure_dir.chmod(0o700)
-        _write_private(self.secrets_file, json.dumps(made, indent=1))
-        return made
+        stored: dict[str, str] = json.loads(self.secrets_file.read_text()) if self.secrets_file.exists() else {}
+        users = [ES_ADMIN, *(f"kafka:{u}" for u in (KAFKA_ADMIN, *LAB_KAFKA_USERS)), *(f"es:{u}" for u in LAB_ES_USERS)]
+        missing = [user for user in users if user not in stored]
+        if missing:
+            stored.update({user: secrets.token_urlsafe(18) for user in missing})
+            self.secure_dir.mkdir(parents=True, exist_ok=True)
+            self.secure_dir.chmod(0o700)
+            _write_private(self.secrets_file, json.dumps(stored, indent=1))
+        return stored
 
     def _client_settings(self) -> dict[str, str]:
         passwords = self.passwords()
@@ -334,6 +339,8 @@ class Lab:
             (d / sub).mkdir(parents=True, exist_ok=True)
         env = {"ES_JAVA_HOME": java_home, "ES_JAVA_OPTS": os.environ.get("LOGWARDEN_ES_HEAP", "-Xms2g -Xmx2g")}
         security = self._es_security(install, env) if self.secure else ["-Expack.security.enabled=false"]
+        if self.secure:  # built-in roles need the .security index this distribution cannot create
+            env["ES_JAVA_OPTS"] += " -Des.queryable_built_in_roles_enabled=false"
         cmd = [
             str(install / "bin" / "elasticsearch"),
             "-Ediscovery.type=single-node",
@@ -369,9 +376,22 @@ class Lab:
         config_certs.mkdir(parents=True, exist_ok=True)
         for source in (tls.ca_cert, tls.server_cert, tls.server_key):
             shutil.copyfile(source, config_certs / source.name)
+        tool_env = {**os.environ, **env, "ES_JAVA_OPTS": "-Xms64m -Xmx128m"}
+        roles = access.es_roles(Config(), index_pattern="logwarden-*")
+        (install / "config" / "roles.yml").write_text(yaml.safe_dump(roles, sort_keys=False))
+        users_file = install / "config" / "users"
+        known = users_file.read_text() if users_file.exists() else ""
+        for user, component in zip(LAB_ES_USERS, access.ES_COMPONENTS, strict=True):
+            if f"{user}:" in known:
+                continue
+            proc = subprocess.run([str(install / "bin" / "elasticsearch-users"), "useradd", user,
+                                   "-p", self.passwords()[f"es:{user}"], "-r", access.role_name(Config(), component)],
+                                  capture_output=True, text=True, env=tool_env, cwd=install)
+            if proc.returncode != 0:
+                raise ServerError(f"elasticsearch-users useradd {user} failed: "
+                                  f"{' '.join((proc.stdout + proc.stderr).split())[-300:]}")
         if not (install / "config" / "elasticsearch.keystore").exists():
             tool = str(install / "bin" / "elasticsearch-keystore")
-            tool_env = {**os.environ, **env, "ES_JAVA_OPTS": "-Xms64m -Xmx128m"}
             for args, stdin in ((["create"], None), (["add", "-x", "bootstrap.password"], self.passwords()[ES_ADMIN])):
                 proc = subprocess.run([tool, *args], input=stdin, capture_output=True, text=True, env=tool_env,
                                       cwd=install)
