@@ -68,10 +68,10 @@ def test_no_command_prints_a_secret(ns: Config, lab: Lab, shared_data: Path, tmp
     secrets.append(wrong.es_password)
     runs.append((("apply",), _run(ns, "setup", "--access", "apply", "--no-kafka", "--keys-out", str(keys))))
 
-    for args, proc in runs:
-        assert "Traceback" not in proc.stderr, (args, proc.stderr[-2000:])
+    for ran, proc in runs:
+        assert "Traceback" not in proc.stderr, (ran, proc.stderr[-2000:])
         for secret in secrets:
-            assert secret not in proc.stdout and secret not in proc.stderr, (args, "secret in output")
+            assert secret not in proc.stdout and secret not in proc.stderr, (ran, "secret in output")
     assert runs[0][1].returncode == 0 and runs[-4][1].returncode == 0 and runs[-3][1].returncode == 0
     assert runs[-2][1].returncode == 3
     for path in [report, *ns.state_path.rglob("*")]:
