@@ -64,6 +64,9 @@ _Client = TypeVar("_Client")
 def _connect(cfg: Config, build: Callable[[], _Client]) -> _Client:
     """`build()`, with a refused TLS trust or SASL login turned into a ServerError (no retry can
     fix those; logwarden/server_errors.py), and any other KafkaError raised as it is."""
+    untrusted = server_errors.kafka_tls_refusal(cfg)
+    if untrusted is not None:
+        raise untrusted
     with server_errors.kafka_log_capture() as captured:
         try:
             return build()

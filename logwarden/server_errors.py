@@ -6,6 +6,9 @@ the setting to look at, and never a retry loop or a traceback.
 
 - `describe(exc, cfg)`: the line for an exception of the Elasticsearch or Kafka client (None when
   it is none of the three causes; the caller keeps its own message). Used by the CLI.
+- `kafka_tls_refusal(cfg)`: one TLS handshake with the first broker and the configured CA, done
+  before a Kafka client is built, so an untrusted certificate fails at once instead of after
+  kafka-python's 30 s bootstrap timeout.
 - `kafka_refusal(cfg, exc, captured)`: after a Kafka client could not bootstrap, probe the first
   broker once (TCP, then TLS with the configured CA) to tell an untrusted certificate or a failed
   SASL login from a broker that is down. kafka-python only logs the cause and then reports a
@@ -21,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from logwarden.config import Config
-from logwarden.errors import ServerError
+from logwarden.errors import ConfigError, ServerError
 
 _KAFKA_AUTH_HINTS = ("SaslAuthenticationFailed", "Authentication failed", "socket disconnected",
                      "Illegal SASL", "UnsupportedSaslMechanism")
@@ -107,6 +110,38 @@ def kafka_log_capture() -> Iterator[list[str]]:
         logger.removeHandler(handler)
 
 
+def kafka_tls_refusal(cfg: Config) -> ServerError | None:
+    """A ServerError when the first broker's certificate is not trusted (or the TLS handshake is
+    refused); None when TLS is not configured, the handshake works, or the broker cannot be reached
+    (an outage is the caller's business). One TCP connection and handshake, 5 s at most."""
+    if not cfg.kafka_tls:
+        return None
+    server = f"Kafka at {cfg.kafka}"
+    host, _, port = cfg.kafka.split(",")[0].strip().rpartition(":")
+    try:
+        sock = socket.create_connection((host, int(port)), timeout=5)
+    except OSError:
+        return None
+    try:
+        context = ssl.create_default_context(cafile=cfg.kafka_ca_file or None)
+        if cfg.kafka_cert_file:
+            context.load_cert_chain(cfg.kafka_cert_file, cfg.kafka_key_file)
+    except (ssl.SSLError, OSError) as bad:
+        sock.close()
+        raise ConfigError(f"kafka_ca_file / kafka_cert_file / kafka_key_file: not usable PEM ({bad})") from None
+    with sock:
+        try:
+            with context.wrap_socket(sock, server_hostname=host):
+                return None
+        except ssl.SSLCertVerificationError as bad:
+            return ServerError(f"{server}: its certificate is not trusted ({bad.verify_message}); check kafka_ca_file")
+        except ssl.SSLError as bad:
+            return ServerError(f"{server}: the TLS handshake failed ({bad.reason}); check kafka_security_protocol "
+                               "and the client certificate")
+        except OSError:
+            return None
+
+
 def kafka_refusal(cfg: Config, exc: BaseException, captured: list[str]) -> ServerError | None:
     """A ServerError when the first broker refused our TLS trust or SASL login; None when it
     looks down or slow (then the caller's outage handling applies)."""
@@ -116,25 +151,12 @@ def kafka_refusal(cfg: Config, exc: BaseException, captured: list[str]) -> Serve
     server = f"Kafka at {cfg.kafka}"
     host, _, port = cfg.kafka.split(",")[0].strip().rpartition(":")
     try:
-        sock = socket.create_connection((host, int(port)), timeout=5)
+        socket.create_connection((host, int(port)), timeout=5).close()
     except OSError:
         return None
-    with sock:
-        if cfg.kafka_tls:
-            context = ssl.create_default_context(cafile=cfg.kafka_ca_file or None)
-            if cfg.kafka_cert_file:
-                context.load_cert_chain(cfg.kafka_cert_file, cfg.kafka_key_file)
-            try:
-                with context.wrap_socket(sock, server_hostname=host):
-                    pass
-            except ssl.SSLCertVerificationError as bad:
-                return ServerError(f"{server}: its certificate is not trusted ({bad.verify_message}); "
-                                   "check kafka_ca_file")
-            except (ssl.SSLError, OSError) as bad:
-                if cfg.kafka_security_protocol == "SSL" or "alert" in str(bad):
-                    return ServerError(f"{server}: the TLS handshake failed ({bad}); check the listener's "
-                                       "protocol (kafka_security_protocol) and the client certificate")
-                return None
+    tls = kafka_tls_refusal(cfg)
+    if tls is not None:
+        return tls
     text = " ".join(captured)
     if "CERTIFICATE_VERIFY_FAILED" in text:
         return ServerError(f"{server}: its certificate is not trusted; check kafka_ca_file")
