@@ -19,9 +19,9 @@ SAMPLES = SHARED_DATA / "evtx"
 def lab_config() -> Config:
     from logwarden.runtime.lab import Lab
 
-    cfg = load()
-    Lab(cfg).up()
-    return cfg
+    lab = Lab(load())
+    lab.up()
+    return lab.cfg  # with the secured lab's client settings
 
 
 def namespace(cfg: Config, name: str) -> Config:

@@ -31,7 +31,9 @@ def messages(n: int) -> list[tuple[bytes, bytes, bytes]]:
 def produce_kafka_python(cfg, topic: str, msgs) -> float:
     from kafka import KafkaProducer
 
-    p = KafkaProducer(bootstrap_servers=cfg.kafka, acks="all", linger_ms=20, batch_size=512 * 1024,
+    from logwarden.kafka_io import client_options
+
+    p = KafkaProducer(**client_options(cfg), acks="all", linger_ms=20, batch_size=512 * 1024,
                       max_request_size=10 * 1024 * 1024)
     t = time.perf_counter()
     for key, value, mid in msgs:
@@ -63,7 +65,9 @@ def produce_confluent(cfg, topic: str, msgs) -> float:
 def consume_kafka_python(cfg, topic: str, n: int) -> float:
     from kafka import KafkaConsumer
 
-    c = KafkaConsumer(topic, bootstrap_servers=cfg.kafka, group_id=f"b-{time.time()}", auto_offset_reset="earliest",
+    from logwarden.kafka_io import client_options
+
+    c = KafkaConsumer(topic, **client_options(cfg), group_id=f"b-{time.time()}", auto_offset_reset="earliest",
                       enable_auto_commit=False, max_poll_records=5000, fetch_max_bytes=64 * 1024 * 1024,
                       max_partition_fetch_bytes=16 * 1024 * 1024)
     got = 0

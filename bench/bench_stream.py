@@ -28,7 +28,7 @@ def main() -> int:
     from logwarden.detection.compiler import DEFAULT_RULES, load_ruleset
     from logwarden.detection.engine import Detector
     from logwarden.detection.hunt import HuntStats, iter_docs
-    from logwarden.kafka_io import ensure_topics, make_consumer
+    from logwarden.kafka_io import client_options, ensure_topics, make_consumer
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--rate", type=float, default=5000.0)
@@ -41,7 +41,7 @@ def main() -> int:
     docs = [d for _, d in iter_docs([SHARED_DATA / "evtx" / "EVTX-ATTACK-SAMPLES"], HuntStats())]
     payloads = [json.dumps(d).encode() for d in docs]
     total = int(args.rate * args.seconds)
-    producer = KafkaProducer(bootstrap_servers=cfg.kafka.split(","), linger_ms=5, acks=1)
+    producer = KafkaProducer(**client_options(cfg), linger_ms=5, acks=1)
     consumer = make_consumer(cfg, [cfg.topic("windows")], f"{tag}-stream", auto_offset_reset="latest")
     while not consumer.assignment():
         consumer.poll(timeout_ms=200)
@@ -87,9 +87,9 @@ def main() -> int:
     elapsed = time.perf_counter() - t0
     consumer.close()
     producer.close()
-    from kafka.admin import KafkaAdminClient
+    from logwarden.kafka_io import admin as kafka_admin
 
-    admin = KafkaAdminClient(bootstrap_servers=cfg.kafka)  # the lab is shared: drop our topics
+    admin = kafka_admin(cfg)  # the lab is shared: drop our topics
     try:
         admin.delete_topics([t for t in admin.list_topics() if t.startswith(cfg.topic_prefix)])
     finally:

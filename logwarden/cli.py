@@ -68,9 +68,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         kind = "internal error (a bug; --debug shows the traceback): " if code == errors.EXIT_BUG else ""
-        message = printable(redact_credentials(errors.describe(exc)))
+        explained = _server_refusal(exc, args.config) if code == errors.EXIT_SERVER else None
+        message = printable(redact_credentials(explained or errors.describe(exc)))
         print(f"{prog}: {kind}{message}", file=sys.stderr)
         return code
+
+
+def _server_refusal(exc: BaseException, config_file: str | None) -> str | None:
+    """The one line for credentials, a certificate or a permission a server refused (naming the
+    server), or None (logwarden/server_errors.py)."""
+    if isinstance(exc, errors.LogwardenError):
+        return None
+    from logwarden import config, server_errors
+
+    try:
+        return server_errors.describe(exc, config.load(config_file))
+    except errors.LogwardenError:
+        return None
 
 
 def _silence_stdout() -> None:

@@ -62,7 +62,7 @@ def counts(cfg: Config) -> list[dict[str, Any]]:
     return rows
 
 
-def run(cfg: Config, out: Any = print, start_lab: bool = True) -> int:
+def run(cfg: Config, out: Any = print, start_lab: bool = True, insecure: bool = False) -> int:
     """Ship, index and count the demo events; returns 0.
 
     Raises:
@@ -78,9 +78,11 @@ def run(cfg: Config, out: Any = print, start_lab: bool = True) -> int:
 
     if start_lab:
         out("1/5 lab: starting Kafka and Elasticsearch on loopback (first run downloads them)...")
-        Lab(cfg).up()
+        lab = Lab(cfg, insecure=insecure)
+        lab.up()
+        cfg = lab.cfg  # the secured lab's client settings
     else:
-        out(f"1/5 servers: Kafka {cfg.kafka}, Elasticsearch {cfg.elasticsearch} (not started by logwarden)")
+        out(f"1/5 servers: Kafka {cfg.kafka}, Elasticsearch {cfg.es_shown} (not started by logwarden)")
     out("2/5 setup: index templates and topics")
     install_templates(client(cfg))
     ensure_topics(cfg)

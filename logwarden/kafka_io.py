@@ -5,6 +5,9 @@ event's deterministic id (also in the document as event.id). Dead letters go to
 `<prefix>deadletter` with the raw input kept (the first DEADLETTER_RAW_LIMIT bytes of it: a dead
 letter must fit the broker's size limit even when the input that caused it did not).
 
+`client_options(cfg)` is the one place the connection settings of every producer, consumer and
+admin client are built (bootstrap servers, TLS, SASL); `admin(cfg)` is the admin client.
+
 Consumers are group members with manual commits and a 10 s session: a member that dies is
 replaced after 10 s instead of the client's default 45 s; one that stops cleanly leaves the
 group in `close()` and is replaced at once.
@@ -14,12 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from logwarden import server_errors
 from logwarden.config import Config
 from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, Event, dumps
 
@@ -34,6 +39,52 @@ KEYWORD_LIMIT = 8191
 DEADLETTER_RAW_LIMIT = 128 * 1024
 SESSION_TIMEOUT_MS = 10_000
 HEARTBEAT_INTERVAL_MS = 3_000
+
+
+def client_options(cfg: Config) -> dict[str, Any]:
+    """Keyword arguments for any kafka-python client of `cfg`: bootstrap servers, and the security
+    protocol with its CA, client certificate and SASL credentials when configured."""
+    options: dict[str, Any] = {"bootstrap_servers": cfg.kafka.split(","),
+                               "security_protocol": cfg.kafka_security_protocol}
+    if cfg.kafka_tls:
+        options["ssl_check_hostname"] = True
+        if cfg.kafka_ca_file:
+            options["ssl_cafile"] = cfg.kafka_ca_file
+        if cfg.kafka_cert_file:
+            options.update(ssl_certfile=cfg.kafka_cert_file, ssl_keyfile=cfg.kafka_key_file)
+    if cfg.kafka_sasl:
+        options.update(sasl_mechanism=cfg.kafka_sasl_mechanism, sasl_plain_username=cfg.kafka_user,
+                       sasl_plain_password=cfg.kafka_password)
+    return options
+
+
+_Client = TypeVar("_Client")
+
+
+def _connect(cfg: Config, build: Callable[[], _Client]) -> _Client:
+    """`build()`, with a refused TLS trust or SASL login turned into a ServerError (no retry can
+    fix those; logwarden/server_errors.py), and any other KafkaError raised as it is."""
+    untrusted = server_errors.kafka_tls_refusal(cfg)
+    if untrusted is not None:
+        raise untrusted
+    with server_errors.kafka_log_capture() as captured:
+        try:
+            return build()
+        except KafkaError as exc:
+            refusal = server_errors.kafka_refusal(cfg, exc, captured)
+            if refusal is not None:
+                raise refusal from None
+            raise
+
+
+def admin(cfg: Config, client_id: str = "logwarden-admin", **overrides: Any) -> KafkaAdminClient:
+    """An admin client for `cfg` (close it when done).
+
+    Raises:
+        ServerError: the broker refused our TLS trust or SASL login.
+        KafkaError: no broker answered.
+    """
+    return _connect(cfg, lambda: KafkaAdminClient(**{**client_options(cfg), "client_id": client_id, **overrides}))
 
 
 def _long_paths(node: Any, prefix: str, out: list[str]) -> None:
@@ -88,7 +139,7 @@ class KafkaSink:
     def __init__(self, cfg: Config, **overrides: Any) -> None:
         self.cfg = cfg
         options: dict[str, Any] = {
-            "bootstrap_servers": cfg.kafka.split(","),
+            **client_options(cfg),
             "acks": "all",
             "linger_ms": 20,
             "batch_size": 512 * 1024,
@@ -98,7 +149,7 @@ class KafkaSink:
             "client_id": "logwarden-shipper",
         }
         options.update(overrides)
-        self.producer = KafkaProducer(**options)
+        self.producer = _connect(cfg, lambda: KafkaProducer(**options))
         self._errors: list[BaseException] = []
         self.sent = 0
         self.dead = 0
@@ -141,33 +192,32 @@ def ensure_topics(cfg: Config, datasets: tuple[str, ...] = (*DATASETS, DEADLETTE
     Raises:
         KafkaError: no broker answered, or the creation was refused.
     """
-    admin = KafkaAdminClient(**{"bootstrap_servers": cfg.kafka.split(","), "client_id": "logwarden-setup",
-                                **overrides})
+    admin_client = admin(cfg, "logwarden-setup", **overrides)
     try:
-        existing = set(admin.list_topics())
+        existing = set(admin_client.list_topics())
         wanted = [cfg.topic(d) for d in datasets if cfg.topic(d) not in existing]
         created = []
         for name in wanted:
             try:
-                admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+                admin_client.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass
         return created
     finally:
-        admin.close()
+        admin_client.close()
 
 
 def delete_topics(cfg: Config, prefix: str) -> list[str]:
     """Delete every topic whose name starts with `prefix` (test and bench namespaces)."""
-    admin = KafkaAdminClient(bootstrap_servers=cfg.kafka.split(","), client_id="logwarden-admin")
+    admin_client = admin(cfg)
     try:
-        mine = [t for t in admin.list_topics() if t.startswith(prefix)]
+        mine = [t for t in admin_client.list_topics() if t.startswith(prefix)]
         if mine:
-            admin.delete_topics(mine)
+            admin_client.delete_topics(mine)
         return mine
     finally:
-        admin.close()
+        admin_client.close()
 
 
 def drained(consumer: KafkaConsumer, timeout_ms: int | None = None) -> bool:
@@ -192,7 +242,7 @@ def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: An
         KafkaError: no broker answered (NoBrokersAvailable) or the options were refused.
     """
     options: dict[str, Any] = {
-        "bootstrap_servers": cfg.kafka.split(","),
+        **client_options(cfg),
         "group_id": group_id,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
@@ -204,10 +254,10 @@ def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: An
         "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
     }
     options.update(overrides)
-    consumer = KafkaConsumer(**options)
+    consumer = _connect(cfg, lambda: KafkaConsumer(**options))
     consumer.subscribe(topics)
     return consumer
 
 
-__all__ = ["DEADLETTER_RAW_LIMIT", "KafkaSink", "DeliveryError", "deadletter_value", "delete_topics", "drained",
-           "ensure_topics", "make_consumer", "KafkaError"]
+__all__ = ["DEADLETTER_RAW_LIMIT", "KafkaSink", "admin", "client_options", "DeliveryError", "deadletter_value",
+           "delete_topics", "drained", "ensure_topics", "make_consumer", "KafkaError"]

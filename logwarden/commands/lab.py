@@ -1,6 +1,7 @@
 """`logwarden lab up|down|status|demo`: the local Kafka + Elasticsearch runtime.
 
 The status table (or `--json`) is the only thing on stdout; progress goes to the log (stderr).
+The lab is secured (HTTPS, SASL_SSL, users; logwarden/runtime/lab.py) unless `--insecure`.
 Errors follow logwarden/errors.py: a server that cannot be started raises `ServerError` (exit 3),
 and `up`/`status` exit 3 as well when a server is not healthy, after printing the statuses.
 """
@@ -23,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("action", choices=["up", "down", "status", "demo"],
                    help="up/down/status the servers; demo: ship and index a small incident sample")
     p.add_argument("--json", action="store_true", help="machine-readable status")
+    p.add_argument("--insecure", action="store_true",
+                   help="up/status/demo: the plaintext lab without TLS or authentication (debugging only)")
     p.add_argument("--external", action="store_true",
                    help="demo: use the configured servers (e.g. docker-compose.yml) instead of starting the lab")
     p.set_defaults(func=run)
@@ -36,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "demo":
         from logwarden import demo
 
-        return demo.run(cfg, start_lab=not args.external)
-    lab = Lab(cfg)
+        return demo.run(cfg, start_lab=not args.external, insecure=args.insecure)
+    lab = Lab(cfg, insecure=args.insecure)
     if args.action == "down":
         stopped = lab.down()
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
@@ -45,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "up":
         log.info("starting Kafka and Elasticsearch (the first run downloads them from Maven Central)")
         statuses = lab.up()
+        if lab.secure:
+            log.info("secured lab: its client settings are in %s (export LOGWARDEN_CONFIG=%s)",
+                     lab.client_file, lab.client_file)
     else:
         statuses = lab.status()
     if args.json:

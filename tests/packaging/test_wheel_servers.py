@@ -125,14 +125,13 @@ def bare_ns(lab: Lab, tmp_path: Path) -> Iterator[Config]:
 
 
 def test_setup_against_the_lab(installed: Installed, bare_ns: Config) -> None:
-    from kafka.admin import KafkaAdminClient
-
     from logwarden.es_io import client, templates
+    from logwarden.kafka_io import admin as kafka_admin
 
     namespace = {k: v for k, v in env_for(bare_ns).items() if k.startswith("LOGWARDEN_")}
     proc = installed.run("setup", env={**installed.env, **namespace})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    admin = KafkaAdminClient(bootstrap_servers=bare_ns.kafka.split(","), client_id="logwarden-test")
+    admin = kafka_admin(bare_ns, "logwarden-test")
     try:
         topics = {topic for topic in admin.list_topics() if topic.startswith(bare_ns.topic_prefix)}
     finally:

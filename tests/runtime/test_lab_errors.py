@@ -15,6 +15,7 @@ import pytest
 
 from logwarden.errors import ServerError
 from logwarden.runtime import procs
+from logwarden.runtime.lab import Lab
 from tests.support.paths import ROOT
 
 
@@ -67,8 +68,10 @@ def test_server_exiting_at_start_up_names_its_log(tmp_path: Path, caplog: pytest
 
 
 @pytest.mark.servers
-def test_status_json_is_the_only_output(lab: object, tmp_path: Path) -> None:
-    proc = _lab("status", "--json", env=_env(tmp_path))
+def test_status_json_is_the_only_output(lab: Lab, tmp_path: Path) -> None:
+    from tests.support.cli import env_for
+
+    proc = _lab("status", "--json", env={**env_for(lab.cfg), "LOGWARDEN_HOME": str(tmp_path / "home")})
     assert proc.returncode == 0, proc.stderr
     statuses = json.loads(proc.stdout)
     assert {s["name"]: s["healthy"] for s in statuses} == {"kafka": True, "elasticsearch": True}

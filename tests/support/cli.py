@@ -9,24 +9,25 @@ import subprocess
 import sys
 from typing import Any
 
-from logwarden.config import Config
+from logwarden.config import ENV, Config
 
 from .paths import ROOT
 
 
 def env_for(cfg: Config) -> dict[str, str]:
     """This process's environment plus the LOGWARDEN_* variables that select `cfg`'s servers,
-    prefixes and state folder."""
-    return {
-        **os.environ,
-        "LOGWARDEN_KAFKA": cfg.kafka,
-        "LOGWARDEN_ES": cfg.elasticsearch,
-        "LOGWARDEN_TOPIC_PREFIX": cfg.topic_prefix,
-        "LOGWARDEN_INDEX_PREFIX": cfg.index_prefix,
-        "LOGWARDEN_STATE": cfg.state,
-        "LOGWARDEN_HOME": cfg.home,
-        "LOGWARDEN_ES_TIMEOUT": cfg.es_timeout,
-    }
+    prefixes, state folder and connection security (CA files, credentials): every setting of
+    `cfg` except the site's internal networks; a setting empty in `cfg` is removed."""
+    env = {**os.environ}
+    for name, var in ENV.items():
+        if name == "internal_networks":
+            continue
+        value = getattr(cfg, name)
+        if value:
+            env[var] = value
+        else:
+            env.pop(var, None)
+    return env
 
 
 def cli(cfg: Config, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -1,3 +1,4 @@
+from enum import IntEnum
 from typing import Any
 
 from kafka.structs import OffsetAndMetadata, TopicPartition
@@ -17,3 +18,25 @@ class KafkaAdminClient:
                         include_authorized_operations: bool = False) -> dict[str, dict[str, Any]]: ...
     def list_group_offsets(self, group_specs: Any) -> dict[str, dict[TopicPartition, OffsetAndMetadata]]: ...
     def close(self) -> None: ...
+    def create_acls(self, acls: list[ACL]) -> dict[str, Any]: ...
+
+# ACLs (logwarden/commands/setup.py)
+
+class ResourceType(IntEnum):
+    TOPIC = 2
+    GROUP = 3
+
+class ACLOperation(IntEnum):
+    READ = 3
+    WRITE = 4
+    DESCRIBE = 8
+
+class ACLPermissionType(IntEnum):
+    ALLOW = 3
+
+class ResourcePattern:
+    def __init__(self, resource_type: ResourceType, resource_name: str, pattern_type: Any = ...) -> None: ...
+
+class ACL:
+    def __init__(self, principal: str, host: str, operation: ACLOperation, permission_type: ACLPermissionType,
+                 resource_pattern: ResourcePattern) -> None: ...
