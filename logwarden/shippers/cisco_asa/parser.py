@@ -218,5 +218,5 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     return doc
 
 
-parse_line = t.line_parser("cisco_asa", "firewall", parse)
+parse_line = t.line_parser("cisco_asa", "firewall", parse, ecs_dataset="cisco_asa.log")
 parse_stream = t.stream_parser(parse_line)

@@ -114,5 +114,5 @@ def _country(value: str | None) -> str | None:
 _SEV = {"emergency": 1, "alert": 2, "critical": 3, "error": 4, "warning": 5, "notice": 6,
         "information": 7, "debug": 8}
 
-parse_line = t.line_parser("fortigate", "firewall", parse)
+parse_line = t.line_parser("fortigate", "firewall", parse, ecs_dataset="fortinet_fortigate.log")
 parse_stream = t.stream_parser(parse_line)

@@ -73,5 +73,5 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     return doc
 
 
-parse_line = t.line_parser("iptables", "firewall", parse)
+parse_line = t.line_parser("iptables", "firewall", parse, ecs_dataset="iptables.log")
 parse_stream = t.stream_parser(parse_line)
