@@ -220,9 +220,7 @@ def _733100(doc: dict[str, Any], body: str, device: str) -> None:
     if not m:
         raise ParseError("733100 text not recognised")
     put(doc, "event.action", "threat-detected")
-    put(doc, "event.kind", "alert")
-    put(doc, "event.category", ["network", "intrusion_detection"])
-    put(doc, "event.type", ["info"])
+    put(doc, "event.type", ["info"])  # kind event, category network: as Elastic's table has it
     put(doc, "rule.name", m.group("obj"))
     put(doc, "cisco.asa.threat_level", m.group("rate"))
     put(doc, "cisco.asa.burst_rate", t.to_int(m.group("burst")))
