@@ -55,7 +55,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     put(doc, "@timestamp", _time(kv))
     put(doc, "observer.vendor", "Fortinet")
-    put(doc, "observer.product", "FortiGate")
+    put(doc, "observer.product", "Fortigate")  # as Elastic's integration writes it
     put(doc, "observer.type", "firewall")
     put(doc, "observer.name", kv.get("devname"))
     put(doc, "observer.serial_number", kv.get("devid"))
