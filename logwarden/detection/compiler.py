@@ -263,8 +263,8 @@ def map_field(base: SigmaRule, sigma_field: str) -> str:
     )
     load_pipeline().apply(probe)
     names = [f for f in fields_of(to_ir(probe.detection.parsed_condition[0].parsed))
-             if f not in ("winlog.channel", "event.dataset")]
-    if sigma_field in ("winlog.channel", "event.dataset"):
+             if f not in ("winlog.channel", "logwarden.family")]
+    if sigma_field in ("winlog.channel", "logwarden.family"):
         return sigma_field
     return field_name(names[0]) if names else sigma_field
 

@@ -1,5 +1,6 @@
 """The in-process detector: ties the rule model, the prefilter, evaluation, correlation and the
-alert builder together. Compiled predicates are indexed by channel / dataset / required field.
+alert builder together. Compiled predicates are indexed by channel / family (logwarden.family) /
+required field.
 
 `Detector.match(flat)` -> the base rules a document matches (all engines' single-event verdict
 for hunt and stream). `Detector.process(doc)` -> alert documents, running correlations too.
@@ -17,7 +18,7 @@ from .ir import UnsupportedError, required_equals, required_fields
 from .model import BaseRule, RuleSet
 from .prefilter import Bucket, Compiled, literal_index, rule_keys
 
-GENERIC = {"winlog.channel", "event.dataset", "event.code"}
+GENERIC = {"winlog.channel", "logwarden.family", "event.code"}
 
 
 class Detector:
@@ -53,7 +54,7 @@ class Detector:
                 for code in codes or ("*",):
                     per.setdefault(code, Bucket()).add(c, keys, anchor)
             return
-        sets = required_equals(c.rule.ir, "event.dataset")
+        sets = required_equals(c.rule.ir, "logwarden.family")
         if sets:
             for ds in sets:
                 self.by_dataset.setdefault(ds, []).append(c)
@@ -75,7 +76,7 @@ class Detector:
                     yield from per[code].candidates(lc)
                 if "*" in per:
                     yield from per["*"].candidates(lc)
-        ds = lc.get("event.dataset")
+        ds = lc.get("logwarden.family")
         if isinstance(ds, str):
             yield from self.by_dataset.get(ds, ())
         for fld, rules in self.by_field.items():

@@ -2,7 +2,7 @@
 
 Inputs: EVTX, Windows event XML and Winlogbeat JSON lines go through the Windows shipper's
 parser (the same documents Kafka would carry); JSON lines that already hold ECS documents
-(firewall / AV, `event.dataset` set, no `winlog`) are read as they are.
+(firewall / AV, `logwarden.family` set, no `winlog`) are read as they are.
 """
 
 from __future__ import annotations

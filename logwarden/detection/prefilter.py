@@ -17,7 +17,7 @@ from typing import Any
 from .evaluate import Pred
 from .model import BaseRule
 
-GATE_FIELDS = {"winlog.channel", "event.code", "event.dataset"}  # the engine's own routing fields
+GATE_FIELDS = {"winlog.channel", "event.code", "logwarden.family"}  # the engine's own routing fields
 GRAM = 4  # length of the literal prefilter's n-grams
 LITERAL_OPS = frozenset({"eq", "contains", "startswith", "endswith"})
 

@@ -9,6 +9,13 @@ no exception ever escapes), and `stream_parser` into `parse_stream(path, data)`.
 Decoding: UTF-8, then GB18030 (a superset of GBK/GB2312, what Chinese appliances send); a line
 that decodes as neither becomes a dead letter that keeps its raw bytes.
 
+Names (docs/ecs-conformance.md): `event.dataset` and `event.module` are what Elastic's integration
+for the source writes (`cisco_asa.log`, `panw.panos`, ...; `<module>.log` for a source with no
+integration); the family a document is routed by (its Kafka topic and index, the Sigma
+`category: firewall|antivirus` gate) is `logwarden.family` (firewall | av), set here.
+`finish` also adds what every integration's pipeline adds at its end: `network.community_id`
+(logwarden/shippers/community_id.py) and `related.ip/user/hosts/hash`.
+
 Time: a timestamp without a zone is read in `CONFIG.tz` (UTC unless LOGWARDEN_LOG_TZ says e.g.
 "+08:00" or "Asia/Shanghai"); a syslog date without a year takes the year that puts it closest
 before `CONFIG.now()` (at most one day in the future, for clock skew).
@@ -26,6 +33,7 @@ from typing import Any, BinaryIO
 
 from logwarden import networks, timezones
 from logwarden.shippers.base import DeadLetter, Event, event_id
+from logwarden.shippers.community_id import community_id
 
 MAX_REASON = 300
 
@@ -369,7 +377,7 @@ _R5424 = re.compile(
     r"(-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(.*)", re.S)
 _R3164_TS = re.compile(r"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (?:(\d{4}) )?(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?:? ")
 _ISO_TS = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?) ")
-_TAG = re.compile(r"([\w./-]{1,48})(?:\[(\d{1,10})\])?: ")
+_TAG = re.compile(r"([\w./-]{1,48})(?:\[(\d{1,10})\])?:(?: |(?=\[))")  # `kernel:[WAN_IN-1-D]IN=` too
 _HOST = re.compile(r"([\w.:-]{1,255}) ")
 
 
@@ -435,12 +443,19 @@ def _reason(module: str, exc: BaseException) -> str:
 
 
 def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, module: str, dataset: str,
-           source: str, position: int, raw: bytes) -> Event:
-    """Common fields every document carries, then the Event with its deterministic id."""
+           source: str, position: int, raw: bytes, ecs_dataset: str | None = None) -> Event:
+    """Common fields every document carries, then the Event with its deterministic id.
+
+    `dataset` is the family (firewall | av: topic, index, `logwarden.family`); `ecs_dataset` the
+    `event.dataset` Elastic's integration writes (default `<module>.log`), whose first part is
+    `event.module`.
+    """
     ev = doc.setdefault("event", {})
+    ecs_name = ecs_dataset or f"{module}.log"
     ev["original"] = raw_text
-    ev["module"] = module
-    ev["dataset"] = dataset  # "firewall" | "av": what the Sigma pipelines (pipelines/sigma) gate on
+    ev["module"] = ecs_name.partition(".")[0]
+    ev["dataset"] = ecs_name
+    put(doc, "logwarden.family", dataset)  # what topics, indices and the Sigma pipelines gate on
     if dataset == "firewall":
         ev.setdefault("kind", "event")
         ev.setdefault("category", ["network"])
@@ -460,6 +475,8 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
     if not doc.get("@timestamp"):
         doc["@timestamp"] = iso(CONFIG.now())
         flag(doc, "timestamp-missing")
+    flow_id(doc)
+    related(doc)
     obs, host = doc.get("observer"), doc.get("host")
     if obs.__class__ is not dict:
         obs = _NO_NODE
@@ -473,9 +490,45 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
 
 _NO_NODE: dict[str, Any] = {}
 
+_RELATED = (
+    ("related.ip", ("source.ip", "source.nat.ip", "destination.ip", "destination.nat.ip", "host.ip")),
+    ("related.user", ("user.name", "source.user.name", "destination.user.name")),
+    ("related.hosts", ("host.hostname", "observer.hostname", "source.domain", "destination.domain")),
+    ("related.hash", ("file.hash.md5", "file.hash.sha1", "file.hash.sha256")),
+)
 
-def line_parser(module: str, dataset: str, parse: ParseFn) -> LineFn:
-    """The per-line contract around a module's `parse`: never raises."""
+
+def related(doc: dict[str, Any]) -> None:
+    """related.ip / user / hosts / hash: the values of the fields Elastic's pipelines collect there,
+    each once, in field order (kept when the parser already set some)."""
+    for target, fields in _RELATED:
+        values: list[str] = list(get(doc, target) or ())
+        for name in fields:
+            value = get(doc, name)
+            for item in value if isinstance(value, list) else (value,):
+                if isinstance(item, str) and item and item not in values:
+                    values.append(item)
+        put(doc, target, values)
+
+
+def flow_id(doc: dict[str, Any]) -> None:
+    """network.community_id from source/destination ip and port (ICMP: icmp.type / icmp.code) and
+    network.iana_number, when all that the protocol needs is there and valid."""
+    if get(doc, "network.community_id"):
+        return
+    sip, dip, proto = get(doc, "source.ip"), get(doc, "destination.ip"), to_int(get(doc, "network.iana_number"))
+    if not sip or not dip or proto is None:
+        return
+    if proto in (1, 58):
+        sport, dport = to_int(get(doc, "icmp.type")), to_int(get(doc, "icmp.code"))
+    else:
+        sport, dport = get(doc, "source.port"), get(doc, "destination.port")
+    put(doc, "network.community_id", community_id(sip, dip, proto, sport, dport))
+
+
+def line_parser(module: str, dataset: str, parse: ParseFn, *, ecs_dataset: str | None = None) -> LineFn:
+    """The per-line contract around a module's `parse`: never raises. `dataset` is the family
+    (firewall | av), `ecs_dataset` the integration's `event.dataset` (see `finish`)."""
 
     def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
         try:
@@ -488,7 +541,7 @@ def line_parser(module: str, dataset: str, parse: ParseFn) -> LineFn:
             hdr, msg = split_syslog(text)
             doc = parse(msg, hdr)
             return finish(doc, raw_text=text, hdr=hdr, module=module, dataset=dataset,
-                          source=source, position=position, raw=raw)
+                          source=source, position=position, raw=raw, ecs_dataset=ecs_dataset)
         except Exception as exc:  # noqa: BLE001 - the contract: every line is an event or a dead letter
             return DeadLetter(source, raw, _reason(module, exc), dataset, position)
 

@@ -90,7 +90,7 @@ ALSO: dict[str, tuple[object, ...]] = {
     "alerts-tactics": ("initial-access", "lateral-movement", "defense-evasion", "impact"),
     "av-detections": ("Win.Ransomware.Phobos-9843210-0", "Win.Coinminer.WannaMine-6"),
     "events-per-dataset": ("system.security", "system.system", "windows.sysmon_operational", "windows.defender",
-                           "firewall", "av"),
+                           "fortinet_fortigate.log", "clamav.log"),
     "failed-logon-accounts": ("admin", "test"),
     "firewall-devices": ("Huawei",),
 }

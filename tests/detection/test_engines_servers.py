@@ -33,7 +33,7 @@ def _shift(doc: dict[str, Any], hours: int) -> dict[str, Any]:
 
 
 def _dataset(doc: dict[str, Any]) -> str:
-    return "windows" if "winlog" in doc else str(doc["event"]["dataset"]).lower()
+    return "windows" if "winlog" in doc else str(doc["logwarden"]["family"]).lower()
 
 
 def build_events() -> tuple[list[tuple[str, dict[str, Any]]], dict[str, tuple[Case, set[str]]]]:

@@ -23,7 +23,8 @@ def test_html_escapes_hostile_values() -> None:
 
 def test_hunt_jsonl_on_ecs_jsonl(tmp_path: Path, capsys) -> None:
     src = tmp_path / "fw.jsonl"
-    doc = {"@timestamp": "2020-04-13T16:00:00Z", "event": {"dataset": "firewall", "type": ["connection", "allowed"]},
+    doc = {"@timestamp": "2020-04-13T16:00:00Z", "logwarden": {"family": "firewall"},
+                                                 "event": {"type": ["connection", "allowed"]},
            "source": {"ip": "203.0.113.7"}, "destination": {"ip": "192.168.1.10", "port": 3389}}
     src.write_text(json.dumps(doc) + "\n")
     out = tmp_path / "alerts.jsonl"

@@ -12,7 +12,8 @@ from logwarden.cli import main
 from logwarden.detection.compiler import DEFAULT_RULES
 
 GOOD_RULE = DEFAULT_RULES / "windows" / "win_security_log_cleared.yml"
-FW_DOC = {"@timestamp": "2020-04-13T16:00:00Z", "event": {"dataset": "firewall", "type": ["connection", "allowed"]},
+FW_DOC = {"@timestamp": "2020-04-13T16:00:00Z", "logwarden": {"family": "firewall"},
+                                                "event": {"type": ["connection", "allowed"]},
           "source": {"ip": "203.0.113.7"}, "destination": {"ip": "192.168.1.10", "port": 3389}}
 
 

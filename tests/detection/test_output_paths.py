@@ -15,7 +15,8 @@ from logwarden.atomic_file import check_output_path, output
 from logwarden.cli import main
 from logwarden.errors import UsageError
 
-FW_DOC = {"@timestamp": "2020-04-13T16:00:00Z", "event": {"dataset": "firewall", "type": ["connection", "allowed"]},
+FW_DOC = {"@timestamp": "2020-04-13T16:00:00Z", "logwarden": {"family": "firewall"},
+                                                "event": {"type": ["connection", "allowed"]},
           "source": {"ip": "203.0.113.7"}, "destination": {"ip": "192.168.1.10", "port": 3389}}
 FULL = Path("/dev/full")
 

@@ -99,7 +99,8 @@ def test_table_and_html_show_escapes(value: str) -> None:
 
 
 def test_hunt_cli_table_and_stderr_are_safe(tmp_path: Path, capsys) -> None:
-    doc = {"@timestamp": "2020-04-13T16:00:00Z", "event": {"dataset": "firewall", "type": ["connection", "allowed"]},
+    doc = {"@timestamp": "2020-04-13T16:00:00Z", "logwarden": {"family": "firewall"},
+                                                 "event": {"type": ["connection", "allowed"]},
            "source": {"ip": "203.0.113.7"}, "destination": {"ip": "192.168.1.10", "port": 3389},
            "host": {"name": HOSTILE["rlo"] + HOSTILE["escape"]}}
     src = tmp_path / "fw.jsonl"

@@ -43,7 +43,8 @@ def test_parse_source_acme(env: dict[str, str], tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr.decode()  # one dead letter
     docs = [json.loads(ln) for ln in proc.stdout.splitlines()]
     assert [d["event"]["module"] for d in docs] == ["acme"] * 3
-    assert [d["event"]["dataset"] for d in docs] == ["firewall"] * 3
+    assert [d["event"]["dataset"] for d in docs] == ["acme.log"] * 3  # <module>.log: no ecs_dataset declared
+    assert [d["logwarden"]["family"] for d in docs] == ["firewall"] * 3
     assert [d["event"]["action"] for d in docs] == ["deny", "allow", "deny"]
     assert docs[0]["source"]["ip"] == "203.0.113.1" and docs[0]["destination"]["port"] == 3389
     assert docs[0]["observer"]["hostname"] == "acme-gw"  # the syslog header, done by textlog for it

@@ -19,7 +19,7 @@ def test_golden_lines_detected_as_their_source(name: str) -> None:
         if isinstance(direct, Event):
             auto = autodetect.parse_line(raw, "s", 1)
             assert isinstance(auto, Event), (name, raw[:120], auto)
-            assert auto.doc["event"]["module"] == name
+            assert auto.doc["event"]["dataset"] == direct.doc["event"]["dataset"]  # the same parser
             assert auto.id == direct.id
 
 

@@ -65,7 +65,8 @@ def test_firewall_and_av_rules_fire_on_parsed_documents(tmp_path: Path) -> None:
     assert parsed.returncode == 0, parsed.stderr  # every line parsed
     docs = [json.loads(ln) for ln in parsed.stdout.splitlines()]
     assert len(docs) == len(FIREWALL) + len(SMB) + len(ANTIVIRUS)
-    assert {d["event"]["dataset"] for d in docs} == {"firewall", "av"}
+    assert {d["logwarden"]["family"] for d in docs} == {"firewall", "av"}
+    assert {d["event"]["dataset"] for d in docs} >= {"cisco_asa.log", "fortinet_fortigate.log"}  # Elastic's names
     by_id = {d["event"]["id"]: d for d in docs}
     jsonl = tmp_path / "docs.jsonl"
     jsonl.write_text(parsed.stdout, encoding="utf-8")
@@ -81,10 +82,10 @@ def test_firewall_and_av_rules_fire_on_parsed_documents(tmp_path: Path) -> None:
     def modules(rule: str) -> list[str]:
         return sorted(by_id[i]["event"]["module"] for a in fired[rule] for i in a["sigma"]["events"])
 
-    assert modules(RDP) == ["cisco_asa", "fortigate", "iptables", "winfirewall"]
+    assert modules(RDP) == ["cisco_asa", "fortinet_fortigate", "iptables", "winfirewall"]
     assert {by_id[i]["source"]["ip"] for a in fired[RDP] for i in a["sigma"]["events"]} == \
         {"203.0.113.45", "203.0.113.46", "203.0.113.47", "203.0.113.48"}
     assert len(fired[SMB_SPREAD]) >= 1
     assert {by_id[i]["source"]["ip"] for a in fired[SMB_SPREAD] for i in a["sigma"]["events"]} == {"192.168.10.21"}
-    assert modules(AV) == ["clamav", "clamav", "eset", "symantec"]
-    assert modules(MINER) == ["clamav", "eset", "symantec"]
+    assert modules(AV) == ["clamav", "clamav", "eset", "symantec_endpoint"]
+    assert modules(MINER) == ["clamav", "eset", "symantec_endpoint"]

@@ -63,7 +63,7 @@ def test_udp_and_tcp_newline_and_octet_counting() -> None:
     counts = server.counters
     assert (counts.received, counts.parsed, counts.dead, counts.udp, counts.tcp) == (8, 6, 2, 4, 4)
     assert len(sink.events) == 6 and len(sink.dead) == 2
-    assert {e.doc["event"]["module"] for e in sink.events} == {"fortigate", "cisco_asa", "eset"}
+    assert {e.doc["event"]["module"] for e in sink.events} == {"fortinet_fortigate", "cisco_asa", "eset"}
     assert all(d.reason == "unrecognised format" for d in sink.dead)
     eset = [e for e in sink.events if e.dataset == "av"]
     assert eset and eset[0].doc["rule"]["name"] == "Eicar"
@@ -126,7 +126,7 @@ def test_bad_octet_count_over_tcp_keeps_the_following_lines() -> None:
         server.stop()
     assert server.counters.received == 3
     assert len(sink.events) == 2 and len(sink.dead) == 1
-    assert {e.doc["event"]["module"] for e in sink.events} == {"cisco_asa", "fortigate"}
+    assert {e.doc["event"]["module"] for e in sink.events} == {"cisco_asa", "fortinet_fortigate"}
     assert sink.dead[0].reason.startswith("octet count 999999999 exceeds the maximum frame")
 
 

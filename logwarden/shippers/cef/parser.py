@@ -158,7 +158,7 @@ def _slug(label: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", label.strip().lower()).strip("_")[:64] or "unnamed"
 
 
-_line = t.line_parser("cef", "firewall", parse)
+_line = t.line_parser("cef", "firewall", parse, ecs_dataset="cef.log")
 
 
 def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
@@ -166,7 +166,7 @@ def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
     item = _line(raw, source, position)
     if isinstance(item, Event) and item.doc.pop("_dataset", None) == "av":
         item.dataset = "av"
-        item.doc["event"]["dataset"] = "av"
+        item.doc["logwarden"]["family"] = "av"
     return item
 
 

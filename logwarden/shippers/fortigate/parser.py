@@ -5,6 +5,12 @@ transip/transport -> source.nat.*, tranip/tranport -> destination.nat.*, srcintf
 observer.ingress/egress.interface.name, policyid -> rule.id, devname -> observer.name.
 Time: `eventtime` (epoch s/ms/us/ns) when present, else date+time read in the `tz` field
 (e.g. "+0800"), else in the configured default zone.
+
+`N/A` (FortiOS's "no value", e.g. `user="N/A"`, `remip=N/A`) is absent, never a value. VPN events
+(`subtype=vpn`) name their ends `remip`/`remport` (the remote peer: the client, who initiates)
+and `locip`/`locport` (this FortiGate): remote -> source, local -> destination, and the VPN user
+(`user`, `xauthuser`) -> source.user.name, as Elastic's integration does; event.category network,
+event.type connection.
 """
 
 from __future__ import annotations
@@ -43,13 +49,13 @@ def _time(kv: dict[str, str]) -> str | None:
 
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
-    kv = t.kv_pairs(msg)
+    kv = {key: value for key, value in t.kv_pairs(msg).items() if value != "N/A"}
     if not ({"devname", "devid", "logid"} & kv.keys()) or "type" not in kv:
         raise ParseError("not a FortiGate key=value line (no devname/devid/logid and type)")
     doc: dict[str, Any] = {}
     put(doc, "@timestamp", _time(kv))
     put(doc, "observer.vendor", "Fortinet")
-    put(doc, "observer.product", "FortiGate")
+    put(doc, "observer.product", "Fortigate")  # as Elastic's integration writes it
     put(doc, "observer.type", "firewall")
     put(doc, "observer.name", kv.get("devname"))
     put(doc, "observer.serial_number", kv.get("devid"))
@@ -57,8 +63,13 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     put(doc, "observer.egress.interface.name", kv.get("dstintf"))
     put(doc, "observer.ingress.zone", kv.get("srcintfrole"))
     put(doc, "observer.egress.zone", kv.get("dstintfrole"))
-    t.endpoint(doc, "source", kv.get("srcip"), kv.get("srcport"))
-    t.endpoint(doc, "destination", kv.get("dstip"), kv.get("dstport"))
+    vpn = kv.get("subtype") == "vpn"
+    if vpn and not kv.get("srcip"):
+        t.endpoint(doc, "source", kv.get("remip"), kv.get("remport"))
+        t.endpoint(doc, "destination", kv.get("locip"), kv.get("locport"))
+    else:
+        t.endpoint(doc, "source", kv.get("srcip"), kv.get("srcport"))
+        t.endpoint(doc, "destination", kv.get("dstip"), kv.get("dstport"))
     t.endpoint(doc, "source.nat", kv.get("transip"), kv.get("transport"))
     t.endpoint(doc, "destination.nat", kv.get("tranip"), kv.get("tranport"))
     put(doc, "source.mac", kv.get("srcmac"))
@@ -80,7 +91,11 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     sb, db = t.get(doc, "source.bytes"), t.get(doc, "destination.bytes")
     if sb is not None or db is not None:
         put(doc, "network.bytes", (sb or 0) + (db or 0))
-    put(doc, "user.name", kv.get("user") or kv.get("srcuser"))
+    user = kv.get("user") or kv.get("srcuser") or (kv.get("xauthuser") if vpn else None)
+    put(doc, "user.name", user)
+    put(doc, "source.user.name", user)
+    put(doc, "fortinet.firewall.tunneltype", kv.get("tunneltype"))
+    put(doc, "fortinet.firewall.vpntunnel", kv.get("vpntunnel"))
     put(doc, "message", kv.get("msg"))
     put(doc, "fortinet.firewall.type", kv.get("type"))
     put(doc, "fortinet.firewall.subtype", kv.get("subtype"))
@@ -93,6 +108,13 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         allowed = True if action in ALLOW else False if action in DENY else None
         phase = "end" if action in END else "start" if action == "start" else None
         t.verdict(doc, action or None, allowed=allowed, phase=phase)
+    elif vpn:
+        put(doc, "event.action", action or None)
+        put(doc, "event.category", ["network"])
+        put(doc, "event.type", ["connection"])
+        status = (kv.get("status") or kv.get("result") or "").lower()
+        put(doc, "event.outcome", "failure" if status in ("negotiate_error", "error", "failure")
+            else "success" if status in ("success", "ok") else None)
     else:
         put(doc, "event.action", action or kv.get("subtype"))
         put(doc, "event.type", ["info"])
@@ -114,5 +136,5 @@ def _country(value: str | None) -> str | None:
 _SEV = {"emergency": 1, "alert": 2, "critical": 3, "error": 4, "warning": 5, "notice": 6,
         "information": 7, "debug": 8}
 
-parse_line = t.line_parser("fortigate", "firewall", parse)
+parse_line = t.line_parser("fortigate", "firewall", parse, ecs_dataset="fortinet_fortigate.log")
 parse_stream = t.stream_parser(parse_line)

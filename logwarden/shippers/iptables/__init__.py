@@ -8,7 +8,7 @@ import re
 
 from logwarden.shippers.source import Source, lazy_exports
 
-_IPT = re.compile(r"(?:^|\s)IN=\S* OUT=\S* ")
+_IPT = re.compile(r"(?<![A-Za-z0-9_])IN=\S* OUT=\S* ")
 
 
 def matches(message: str, app: str) -> bool:

@@ -7,6 +7,13 @@ The --log-prefix is the rule name; its words give the verdict (DROP/REJECT/DENY/
 ACCEPT/ALLOW/PASS -> allowed, else only logged). IN only -> inbound to this host, OUT only ->
 outbound, both -> forwarded (direction from the addresses). The line has no year: the syslog
 header's date is used (year inferred) and the kernel uptime stamp is kept in iptables.uptime.
+
+Ubiquiti EdgeOS / USG / UDM prefixes `[RULESET-RULE-A|D|R]` may be glued to `IN=`
+(`[wan-lan-default-D]IN=eth0`): as Elastic's iptables integration reads them, rule.name is the
+rule set, rule.id the rule, the letter the action (A accept, D drop, R reject), and a rule set
+named `<in>-<out>` gives observer.ingress/egress.zone; iptables.ubiquiti.* keeps the parts.
+An ICMP error quotes the packet it answers in brackets (`[SRC=... DST=... PROTO=UDP SPT=...]`):
+the quoted fields never replace the error's own addresses and protocol (event.original keeps them).
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ from typing import Any
 from logwarden.shippers import textlog as t
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
-_START = re.compile(r"(?:^|\s)IN=")
+_START = re.compile(r"(?<![A-Za-z0-9_])IN=")
+_UBIQUITI = re.compile(r"\[(?P<set>[^\]]*)-(?P<rule>[^-\]]*)-(?P<act>[ADRadr])\]")
+_UBIQUITI_ACTIONS = {"a": ("accept", True), "d": ("drop", False), "r": ("reject", False)}
 _UPTIME = re.compile(r"^\s*\[\s*(\d+\.\d+)\]\s?")
 _KV = re.compile(r"(?<![A-Za-z])([A-Z]+)=(\S*)")
 _FLAGS = ("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN")
@@ -30,13 +39,18 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if not m or "SRC=" not in msg or "PROTO=" not in msg:
         raise ParseError("not a netfilter LOG line (no IN= / SRC= / PROTO=)")
     head, body = msg[: m.start()], msg[m.start():].strip()
+    quoted = body.find(" [")  # an ICMP error's quoted packet, or INCOMPLETE [n bytes]
+    if quoted > 0:
+        body = body[:quoted]
     doc: dict[str, Any] = {}
     up = _UPTIME.match(head)
     if up:
         put(doc, "iptables.uptime", up.group(1))
         head = head[up.end():]
     prefix = head.strip().rstrip(":").strip()
-    kv = {k: v for k, v in _KV.findall(body)}
+    kv: dict[str, str] = {}
+    for key, value in _KV.findall(body):
+        kv.setdefault(key, value)  # the first wins (ID= of IP before ID= of an ICMP echo)
     words = set(body.split())
     put(doc, "observer.vendor", "Netfilter")
     put(doc, "observer.product", "iptables")
@@ -59,19 +73,39 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     put(doc, "iptables.tcp.window", t.to_int(kv.get("WINDOW")))
     put(doc, "icmp.type", kv.get("TYPE"))
     put(doc, "icmp.code", kv.get("CODE"))
-    put(doc, "rule.name", prefix or None)
-    if _DENY.search(prefix):
-        verb = "drop" if "DROP" in prefix.upper() else "reject" if "REJECT" in prefix.upper() else "block"
-        t.verdict(doc, verb, allowed=False)
-    elif _ALLOW.search(prefix):
-        t.verdict(doc, "accept", allowed=True)
+    ubiquiti = _UBIQUITI.search(prefix)
+    if ubiquiti:
+        _ubiquiti(doc, *ubiquiti.group("set", "rule", "act"))
     else:
-        t.verdict(doc, "log", allowed=None)
+        put(doc, "rule.name", prefix or None)
+        if _DENY.search(prefix):
+            verb = "drop" if "DROP" in prefix.upper() else "reject" if "REJECT" in prefix.upper() else "block"
+            t.verdict(doc, verb, allowed=False)
+        elif _ALLOW.search(prefix):
+            t.verdict(doc, "accept", allowed=True)
+        else:
+            t.verdict(doc, "log", allowed=None)
     inn, out = kv.get("IN"), kv.get("OUT")
     put(doc, "network.direction", "inbound" if inn and not out else "outbound" if out and not inn else None)
     t.direction_from_ips(doc)
     return doc
 
 
-parse_line = t.line_parser("iptables", "firewall", parse)
+def _ubiquiti(doc: dict[str, Any], rule_set: str, rule: str, letter: str) -> None:
+    """rule, zones and verdict of a Ubiquiti `[RULESET-RULE-LETTER]` prefix."""
+    put(doc, "iptables.ubiquiti.rule_set", rule_set)
+    put(doc, "iptables.ubiquiti.rule_number", rule)
+    put(doc, "rule.name", rule_set)
+    put(doc, "rule.id", rule)
+    zones = rule_set.split("-")
+    if len(zones) == 2 and all(zones):
+        put(doc, "iptables.ubiquiti.input_zone", zones[0])
+        put(doc, "iptables.ubiquiti.output_zone", zones[1])
+        put(doc, "observer.ingress.zone", zones[0])
+        put(doc, "observer.egress.zone", zones[1])
+    verb, allowed = _UBIQUITI_ACTIONS[letter.lower()]
+    t.verdict(doc, verb, allowed=allowed)
+
+
+parse_line = t.line_parser("iptables", "firewall", parse, ecs_dataset="iptables.log")
 parse_stream = t.stream_parser(parse_line)

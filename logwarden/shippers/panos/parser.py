@@ -113,5 +113,5 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     return doc
 
 
-parse_line = t.line_parser("panos", "firewall", parse)
+parse_line = t.line_parser("panos", "firewall", parse, ecs_dataset="panw.panos")
 parse_stream = t.stream_parser(parse_line)

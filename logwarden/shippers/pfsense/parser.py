@@ -77,5 +77,5 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     return doc
 
 
-parse_line = t.line_parser("pfsense", "firewall", parse)
+parse_line = t.line_parser("pfsense", "firewall", parse, ecs_dataset="pfsense.log")
 parse_stream = t.stream_parser(parse_line)

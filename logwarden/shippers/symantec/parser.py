@@ -83,5 +83,5 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     return doc
 
 
-parse_line = t.line_parser("symantec", "av", parse)
+parse_line = t.line_parser("symantec", "av", parse, ecs_dataset="symantec_endpoint.log")
 parse_stream = t.stream_parser(parse_line)

@@ -1,0 +1,77 @@
+"""Community ID flow hashing, version 1 (https://github.com/corelight/community-id-spec).
+
+`network.community_id` lets a SOC join one connection across tools (Zeek, Suricata, Elastic's
+integrations, our firewall documents): both directions of a flow give the same string.
+
+Version 1, as the spec defines it: SHA-1 over seed (2 bytes, network order), the two addresses,
+the IANA protocol number, one zero byte of padding and, for TCP, UDP, SCTP, ICMP and ICMPv6,
+the two ports, all in network byte order; the endpoints are ordered so that the smaller
+(address, port) comes first; the result is "1:" + base64 of the digest. ICMP has no ports: the
+type stands in for the source port and, for a type with a request/reply counterpart, that
+counterpart for the destination port (both directions then hash alike); a type without one
+uses its code and the flow is one-way (its endpoints are never reordered).
+
+Written from the specification's text; tests/textlogs/test_community_id.py checks it against
+the spec's published baseline vectors.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import struct
+
+ICMP, TCP, UDP, ICMP6, SCTP = 1, 6, 17, 58, 132
+_WITH_PORTS = frozenset((ICMP, TCP, UDP, ICMP6, SCTP))
+
+# request/reply pairs, both ways (echo, router, timestamp, information, address mask)
+_ICMP4_PAIRS = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17}
+# echo, multicast listener, router, neighbour, who-are-you, home-agent address discovery
+_ICMP6_PAIRS = {128: 129, 129: 128, 130: 131, 131: 130, 133: 134, 134: 133, 135: 136, 136: 135,
+                139: 140, 140: 139, 144: 145, 145: 144}
+
+
+def community_id(source_ip: str, destination_ip: str, iana_number: int,
+                 source_port: int | None = None, destination_port: int | None = None,
+                 *, seed: int = 0) -> str | None:
+    """The Community ID v1 string ("1:<base64>") of a flow, or None when it cannot be computed.
+
+    For ICMP/ICMPv6 pass the type as `source_port` and the code as `destination_port`. Returns
+    None when an address is not an IP, the two are of different families, the protocol is not
+    0-255, or a protocol that has ports lacks one (or one is outside 0-65535).
+    """
+    try:
+        src = ipaddress.ip_address(source_ip.split("%")[0])
+        dst = ipaddress.ip_address(destination_ip.split("%")[0])
+    except ValueError:
+        return None
+    if src.version != dst.version or not 0 <= iana_number <= 255 or not 0 <= seed <= 0xFFFF:
+        return None
+    src_bytes, dst_bytes = src.packed, dst.packed
+    if iana_number not in _WITH_PORTS:
+        if dst_bytes < src_bytes:
+            src_bytes, dst_bytes = dst_bytes, src_bytes
+        return _digest(struct.pack("!H", seed) + src_bytes + dst_bytes + struct.pack("!BB", iana_number, 0))
+    if source_port is None or destination_port is None:
+        return None
+    sport, dport = source_port, destination_port
+    one_way = False
+    if iana_number in (ICMP, ICMP6):
+        pairs = _ICMP4_PAIRS if iana_number == ICMP else _ICMP6_PAIRS
+        counterpart = pairs.get(sport)
+        if counterpart is None:
+            one_way = True
+        else:
+            dport = counterpart
+    if not (0 <= sport <= 0xFFFF and 0 <= dport <= 0xFFFF):
+        return None
+    if not one_way and (dst_bytes, dport) < (src_bytes, sport):
+        src_bytes, dst_bytes, sport, dport = dst_bytes, src_bytes, dport, sport
+    data = (struct.pack("!H", seed) + src_bytes + dst_bytes
+            + struct.pack("!BBHH", iana_number, 0, sport, dport))
+    return _digest(data)
+
+
+def _digest(data: bytes) -> str:
+    return "1:" + base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode("ascii")
