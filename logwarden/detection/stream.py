@@ -92,19 +92,17 @@ class StreamRunner:
         deliver(self.sink, alerts, self.kafka_outage)
         self.stats.alerts += len(alerts)
 
-    def run(self, once: bool = False, idle_timeout: float | None = None,
-            max_messages: int | None = None) -> StreamStats:
-        """Consume until stopped (with `once`: until drained). `idle_timeout` is accepted for old
-        callers and ignored: `once` ends when every partition was read to its end."""
+    def run(self, once: bool = False, max_messages: int | None = None) -> StreamStats:
+        """Consume until stopped, `max_messages` were consumed or (with `once`) every assigned
+        partition was read to its end; returns the counters."""
         ConsumeLoop(self.consumer, self, self.stop, self.cfg.kafka, log).run(once=once, max_messages=max_messages)
         return self.stats
 
 
 def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: str | None = None,
-               idle_timeout: float | None = None, stop: StopFlag | None = None,
+               stop: StopFlag | None = None,
                kafka_options: dict[str, Any] | None = None) -> StreamStats:
     """Run the stream detector until SIGTERM/SIGINT or `stop` (with `once`: until drained).
-    `idle_timeout` is accepted for old callers and ignored (see `StreamRunner.run`).
 
     Returns:
         The counters (also logged).

@@ -12,7 +12,7 @@ the socket took), so what it accepted must survive a broker outage and its own s
   retried with logwarden/consume.py's backoff, logged once when the outage starts and once when
   it ends. The producer itself is created by the forwarder, so a receiver started while Kafka is
   down spools from its first message.
-- full spool (`max_bytes`): said once in the log, each refused message counted (`refused`);
+- full spool (`max_bytes`): said once in the log, each refused message counted (`spool_refused`);
   `accepting()` is False, which the TCP side turns into backpressure (it stops reading).
 - `close(grace)`: waits up to `grace` seconds for the pending messages, appends the rest to the
   spool, fsyncs it. The next start replays it.
@@ -60,7 +60,7 @@ class SpoolCounters:
     direct: int = 0  # messages handed straight to the producer
     spooled: int = 0  # messages appended to the spool (a failed direct message counts here too)
     replayed: int = 0  # spooled messages acknowledged by Kafka and removed from the spool
-    refused: int = 0  # messages refused: the spool was full
+    spool_refused: int = 0  # messages refused: the spool was full
     left_in_spool: int = 0  # messages still in the spool at close (replayed at the next start)
 
     def as_dict(self) -> dict[str, int]:
@@ -165,7 +165,7 @@ class SpoolingSink:
         if self.spool.append(message):
             self.counters.spooled += 1
             return True
-        self.counters.refused += 1
+        self.counters.spool_refused += 1
         if not self._full:
             self._full = True
             log.warning("spool %s is full (%d bytes, limit %d): refusing messages until Kafka takes them "
@@ -216,7 +216,7 @@ class SpoolingSink:
         if self._full:
             self._full = False
             log.info("spool %s has room again (%d message(s) refused so far)", self.spool.directory,
-                     self.counters.refused)
+                     self.counters.spool_refused)
 
     def _replay(self, segment: Any) -> bool:
         """Send one segment and remove it once Kafka acknowledged all of it; False after a failure
@@ -240,5 +240,5 @@ class SpoolingSink:
             if self._full and self.spool.bytes < self.spool.max_bytes:
                 self._full = False
                 log.info("spool %s has room again (%d message(s) refused so far)", self.spool.directory,
-                         self.counters.refused)
+                         self.counters.spool_refused)
         return True

@@ -84,7 +84,7 @@ def test_kafka_down_from_the_start_spools_then_refuses_once_full(tmp_path: Path,
         counters = sink.close(grace=0.1)
     assert taken.count(True) >= 5 and taken.count(False) == 30 - taken.count(True) and dead is False
     assert not sink.accepting()
-    assert counters.refused == 31 - counters.spooled and counters.left_in_spool == counters.spooled
+    assert counters.spool_refused == 31 - counters.spooled and counters.left_in_spool == counters.spooled
     assert caplog.text.count("is full") == 1  # said once, however many were refused
     assert "Kafka at 127.0.0.1:19092 unreachable" in caplog.text
     again = Spool(tmp_path, max_bytes=10 * one)  # still there for the next start, in order
