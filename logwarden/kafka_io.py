@@ -205,9 +205,11 @@ def drained(consumer: KafkaConsumer, timeout_ms: int | None = None) -> bool:
     return all(consumer.position(tp) >= ends[tp] for tp in assignment)
 
 
-def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: Any) -> KafkaConsumer:
+def make_consumer(cfg: Config, topics: list[str], group_id: str, listener: Any = None,
+                  **overrides: Any) -> KafkaConsumer:
     """A consumer-group member with manual commits and a 10 s session; values are raw bytes
-    (decode yourself so a bad message becomes a dead letter, not an exception).
+    (decode yourself so a bad message becomes a dead letter, not an exception). `listener`: a
+    kafka ConsumerRebalanceListener told of assignments (stream seeks to its saved state there).
 
     Raises:
         KafkaError: no broker answered (NoBrokersAvailable) or the options were refused.
@@ -226,7 +228,10 @@ def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: An
     }
     options.update(overrides)
     consumer = KafkaConsumer(**options)
-    consumer.subscribe(topics)
+    if listener is not None:
+        consumer.subscribe(topics, listener=listener)
+    else:
+        consumer.subscribe(topics)
     return consumer
 
 
