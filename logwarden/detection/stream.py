@@ -134,10 +134,9 @@ def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: st
         group = group_id or cfg.group("stream")
         state = (StreamState(state_file(cfg.state_path, group, instance_id), detector.correlations)
                  if detector.correlations.by_rule else None)
-        if instance_id:
-            options["group_instance_id"] = instance_id
+        member = {"group_instance_id": instance_id} if instance_id else {}
         consumer = retry_kafka(lambda: make_consumer(cfg, [cfg.topic(d) for d in SOURCES], group, listener=state,
-                                                     **options), startup)
+                                                     **options, **member), startup)
         if consumer is None:
             return StreamStats()
         if state is not None:
