@@ -49,10 +49,13 @@ REPLAY_TIMEOUT = 10.0  # seconds Kafka gets to acknowledge a replayed segment be
 FORWARD_IDLE = 0.2  # seconds between the forwarder's looks at an empty spool
 DEFAULT_GRACE = 10.0
 # producer options of the receiver: a send never blocks the receiving threads for long, and a
-# batch that cannot be delivered fails in bounded time (its messages are then spooled)
+# batch that cannot be delivered fails in bounded time (its messages are then spooled). Not
+# idempotent: after batches expired during a broker restart, kafka-python's idempotent producer
+# kept the partition blocked (replays failing for minutes in the soak while a new producer to the
+# same broker succeeded); copies are harmless here, the ids make them one document.
 PRODUCER_OPTIONS: dict[str, Any] = {"max_block_ms": 1_000, "request_timeout_ms": 10_000,
                                     "delivery_timeout_ms": 30_000, "bootstrap_timeout_ms": 5_000,
-                                    "client_id": "logwarden-syslog"}
+                                    "enable_idempotence": False, "client_id": "logwarden-syslog"}
 
 
 @dataclass
