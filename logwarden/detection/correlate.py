@@ -19,6 +19,10 @@ by group key (stream: by Kafka partition). Semantics, identical in every engine:
   nobody has seen, as in a stats/terms aggregation). The alert carries the window's last event.
 - temporal: every referenced rule has a hit in the window. temporal_ordered: additionally in
   the listed order (t0 <= t1 <= ...), checked when the last rule's hit arrives.
+
+`snapshot()` / `restore()`: the whole state as plain JSON-able data (the hits kept are
+(time, event id, rule id, value) tuples, never documents), so `stream` can write it at each
+commit point and a restarted stream goes on exactly where the killed one committed.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ _OPS = {
 }
 WINDOW_END_OPS = frozenset({"lt", "lte", "eq", "neq"})  # decided when the window is over
 COUNTED_TYPES = frozenset({"event_count", "value_count"})
+SNAPSHOT_VERSION = 1
 
 
 @dataclass(slots=True)
@@ -111,6 +116,43 @@ class CorrelationEngine:
         self._window_corr = {c.id: c for c in correlations if decided_at_window_end(c)}
         self.clock = -math.inf  # latest hit time fed (or advanced to)
         self.late = 0  # hits for a window already decided (input out of time order)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state as JSON-able data (`restore` takes it back)."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "clock": None if self.clock == -math.inf else self.clock,
+            "late": self.late,
+            "groups": [[cid, list(key), [list(it) for it in g.items]]
+                       for (cid, key), g in self.state.items() if g.items],
+            "windows": [[cid, list(key), w.start, w.end, w.gfields, w.host, [list(it) for it in w.items]]
+                        for (cid, key), w in self.windows.items()],
+        }
+
+    def restore(self, snap: dict[str, Any]) -> int:
+        """Replace the state with a `snapshot()`; the state of correlations no longer in the rule
+        set is left out. Returns the number of groups and windows restored.
+
+        Raises:
+            ValueError: not a snapshot of this version (the caller starts empty).
+        """
+        if not isinstance(snap, dict) or snap.get("version") != SNAPSHOT_VERSION:
+            raise ValueError("not a correlation snapshot of this version")
+        known = {c.id for cs in self.by_rule.values() for c in cs}
+        self.state.clear()
+        self.windows.clear()
+        self._ends.clear()
+        self.clock = -math.inf if snap["clock"] is None else float(snap["clock"])
+        self.late = int(snap["late"])
+        for cid, key, items in snap["groups"]:
+            if cid in known:
+                self.state[(cid, tuple(key))] = _Group(deque(_item(it) for it in items))
+        for cid, key, start, end, gfields, host, items in snap["windows"]:
+            if cid in self._window_corr:
+                self.windows[(cid, tuple(key))] = _Window(start, end, list(key), list(gfields),
+                                                          [_item(it) for it in items], host)
+                heapq.heappush(self._ends, (end, cid, tuple(key)))
+        return len(self.state) + len(self.windows)
 
     def open_windows(self) -> int:
         """Windows of lt/lte/eq/neq correlations not decided yet (their end not reached)."""
@@ -236,6 +278,11 @@ class CorrelationEngine:
         ids = [it[1] for it in g.items]
         g.items.clear()
         return Fired(c, h.ts, group, ids, n, h.host)
+
+
+def _item(raw: list[Any]) -> tuple[float, str, str, str]:
+    ts, eid, rule, value = raw
+    return float(ts), str(eid), str(rule), str(value)
 
 
 def _ordered(rules: list[str], items: deque[tuple[float, str, str, str]]) -> bool:
