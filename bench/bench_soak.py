@@ -40,6 +40,7 @@ from typing import Any
 
 from bench._lab import ROOT
 from logwarden.config import Config, load
+from logwarden.kafka_io import client_options
 from logwarden.runtime import procs
 from logwarden.runtime.lab import Lab
 
@@ -68,7 +69,7 @@ class PrivateServers:
         cfg.topic_prefix, cfg.index_prefix = "soak.", "soak-"
         cfg.state = str(home / "state")
         self.cfg = cfg
-        self.lab = Lab(cfg)
+        self.lab = Lab(cfg, insecure=True)  # plaintext: the soak measures outages, not TLS
 
     def start(self, which: str) -> float:
         """Start `kafka` or `elasticsearch` and wait until healthy; returns the seconds it took."""
@@ -176,7 +177,7 @@ def reconcile(cfg: Config, sent: int) -> dict[str, Any]:
         m = SEQ.search(hit["_source"]["event"]["original"])
         if m:
             seqs[int(m.group(1))] = seqs.get(int(m.group(1)), 0) + 1
-    probe = KafkaConsumer(bootstrap_servers=cfg.kafka)
+    probe = KafkaConsumer(**client_options(cfg))
     try:
         topic = cfg.topic("firewall")
         parts = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()]

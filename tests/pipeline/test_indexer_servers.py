@@ -8,7 +8,7 @@ import time
 import pytest
 
 from logwarden.es_io import client
-from logwarden.kafka_io import KafkaSink
+from logwarden.kafka_io import KafkaSink, client_options
 from logwarden.pipelines.indexer import run_indexer
 from logwarden.shippers.base import DeadLetter, Event, event_id
 from tests.support.cli import popen
@@ -69,7 +69,7 @@ def test_rejected_documents_and_bad_messages_become_dead_letters(ns):
     _produce(ns, [bad_ip, no_time, hostile, DeadLetter("file.log", b"\xff\xfegarbage", "unrecognised format")])
     from kafka import KafkaProducer
 
-    raw = KafkaProducer(bootstrap_servers=ns.kafka)
+    raw = KafkaProducer(**client_options(ns))
     raw.send(ns.topic("windows"), b"{not json")
     raw.flush()
     raw.close()

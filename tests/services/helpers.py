@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from logwarden.kafka_io import KafkaSink
+from logwarden.kafka_io import KafkaSink, client_options
 from logwarden.shippers.base import Event, event_id
 
 
@@ -30,7 +30,7 @@ def produce_raw(cfg, topic: str, messages: list[tuple[bytes, list[tuple[str, byt
     """(value, headers) pairs as they are, bypassing the shippers' encoding (acknowledged)."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=cfg.kafka.split(","), max_request_size=10 * 1024 * 1024, acks="all")
+    producer = KafkaProducer(**client_options(cfg), max_request_size=10 * 1024 * 1024, acks="all")
     for value, headers in messages:
         producer.send(topic, value=value, headers=headers).get(timeout=60)
     producer.close()
@@ -46,7 +46,7 @@ def group_state(cfg, group_id: str) -> tuple[str, int]:
     """(state, number of members) of a consumer group, as the broker sees it now."""
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=cfg.kafka.split(","))
+    admin = KafkaAdminClient(**client_options(cfg))
     try:
         info = admin.describe_groups([group_id])[group_id]
     finally:
@@ -58,8 +58,8 @@ def committed_everything(cfg, group_id: str, topics: list[str]) -> bool:
     """True when the group's committed offsets reached the end of every partition of `topics`."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-    admin = KafkaAdminClient(bootstrap_servers=cfg.kafka.split(","))
-    probe = KafkaConsumer(bootstrap_servers=cfg.kafka.split(","))
+    admin = KafkaAdminClient(**client_options(cfg))
+    probe = KafkaConsumer(**client_options(cfg))
     try:
         committed = admin.list_group_offsets({group_id: None}).get(group_id, {})
         parts = [TopicPartition(t, p) for t in topics for p in (probe.partitions_for_topic(t) or ())]

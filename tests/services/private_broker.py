@@ -31,7 +31,12 @@ class PrivateBroker:
         self.cfg = copy.copy(cfg)
         self.cfg.kafka = f"127.0.0.1:{free_port_pair()}"
         self.cfg.home = str(home)
-        self.lab = Lab(self.cfg)
+        # plaintext: these tests are about outages, the secured connections have their own tests
+        # (tests/security); Elasticsearch stays the lab's, secured or not
+        self.cfg.kafka_security_protocol = "PLAINTEXT"
+        self.cfg.kafka_user = self.cfg.kafka_password = ""
+        self.cfg.kafka_ca_file = self.cfg.kafka_cert_file = self.cfg.kafka_key_file = ""
+        self.lab = Lab(self.cfg, insecure=True)
 
     def start(self) -> None:
         """Start (or restart, keeping its data) and wait until it answers."""

@@ -16,6 +16,7 @@ import pytest
 
 from logwarden.consume import StopFlag
 from logwarden.es_io import client
+from logwarden.kafka_io import client_options
 from logwarden.pipelines.indexer import run_indexer, topics
 from tests.support.namespaces import count
 
@@ -187,7 +188,7 @@ def _consumed_some(cfg, gid: str) -> bool:
     """The group committed something already (the service is in the middle of the backlog)."""
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=cfg.kafka.split(","))
+    admin = KafkaAdminClient(**client_options(cfg))
     try:
         return any(om.offset > 0 for om in admin.list_group_offsets({gid: None}).get(gid, {}).values())
     finally:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from logwarden.kafka_io import ensure_topics
+from logwarden.kafka_io import client_options, ensure_topics
 from logwarden.shippers.base import Event
 from tests.support.namespaces import cleanup, isolated
 
@@ -45,7 +45,7 @@ def _alerts(cfg) -> dict[str, list[dict[str, Any]]]:
     shares its original's id)."""
     from kafka import KafkaConsumer
 
-    consumer = KafkaConsumer(cfg.topic("alerts"), bootstrap_servers=cfg.kafka, auto_offset_reset="earliest",
+    consumer = KafkaConsumer(cfg.topic("alerts"), **client_options(cfg), auto_offset_reset="earliest",
                              enable_auto_commit=False, group_id=None)
     out: dict[str, list[dict[str, Any]]] = {}
     quiet = 0

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from logwarden.kafka_io import ensure_topics
+from logwarden.kafka_io import client_options, ensure_topics
 from tests.support.namespaces import isolated
 
 from .helpers import Service
@@ -67,7 +67,7 @@ def _read_all(cfg, expected: int, timeout: float = 240) -> list[tuple[int, bytes
     distinct sequence numbers are there (or what there is after `timeout`)."""
     from kafka import KafkaConsumer
 
-    consumer = KafkaConsumer(cfg.topic("firewall"), bootstrap_servers=cfg.kafka, auto_offset_reset="earliest",
+    consumer = KafkaConsumer(cfg.topic("firewall"), **client_options(cfg), auto_offset_reset="earliest",
                              enable_auto_commit=False, group_id=None)
     seen: list[tuple[int, bytes]] = []
     deadline = time.monotonic() + timeout
