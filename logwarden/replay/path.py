@@ -1,0 +1,124 @@
+"""The replay's files through the real path, and the same files parsed for `hunt`.
+
+`ship` sends each file through its own shipper: the Windows files through `ship evtx`'s loop
+(`ship_files` + the Windows reader), every other file through `ship file`'s `FileTail` under its
+source's registered name (the registry decides how it is read: lines, or SQLite rows for
+Huorong), then drains the topics into Elasticsearch with the indexer. No checkpoints: a second
+replay sends the same events again and the deterministic ids keep one copy of each.
+
+`documents` parses the same files with the same readers and no servers: (event id, ECS document)
+pairs, as `hunt` reads them; `write_ecs` stores the non-Windows ones as ECS JSON lines so that
+`logwarden hunt` can be pointed at the replay folder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from logwarden.config import Config
+from logwarden.errors import InputError
+from logwarden.replay.model import WINDOWS
+from logwarden.replay.writers import WrittenFile
+from logwarden.shippers import registry, textlog
+from logwarden.shippers.base import DeadLetter, Event, Sink
+
+ECS_FOLDER = "ecs"
+
+
+@dataclass
+class Shipped:
+    produced: int = 0
+    dead_letters: int = 0
+    per_source: dict[str, int] = field(default_factory=dict)
+
+
+@contextmanager
+def _host(name: str) -> Iterator[None]:
+    """host.name for sources whose records carry none (pfirewall.log, log.db): the file's host."""
+    saved = textlog.CONFIG.hostname
+    textlog.CONFIG.hostname = name
+    try:
+        yield
+    finally:
+        textlog.CONFIG.hostname = saved
+
+
+def ship(files: list[WrittenFile], sink: Sink) -> Shipped:
+    """Send every file to `sink` through its shipper; returns the counts. Raises InputError when
+    a record became a dead letter (a generator bug: every replay record must parse)."""
+    from logwarden.shippers.filetail import FileTail
+    from logwarden.shippers.ship import ship_files
+    from logwarden.shippers.windows import iter_file
+
+    shipped = Shipped()
+    windows = [f.path for f in files if f.source == WINDOWS]
+    summary = ship_files(windows, lambda p, skip: iter_file(p, skip=skip), sink, None, progress=False)
+    shipped.produced += summary.produced
+    shipped.dead_letters += summary.dead_letters
+    shipped.per_source[WINDOWS] = summary.produced
+    for written in (f for f in files if f.source != WINDOWS):
+        with _host(written.host):
+            counts = FileTail(str(written.path), written.source, sink).run()
+        shipped.produced += counts["sent"] - counts["dead"]
+        shipped.dead_letters += counts["dead"]
+        shipped.per_source[written.source] = shipped.per_source.get(written.source, 0) + counts["sent"] - counts["dead"]
+    sink.flush()
+    if shipped.dead_letters:
+        raise InputError(f"replay: {shipped.dead_letters} generated records were dead letters")
+    return shipped
+
+
+def _items(written: WrittenFile) -> Iterator[Event | DeadLetter]:
+    if written.source == WINDOWS:
+        from logwarden.shippers.windows import iter_file
+
+        yield from iter_file(written.path)
+        return
+    parse = registry.source(written.source).stream_parser()
+    with _host(written.host), written.path.open("rb") as data:
+        yield from parse(str(written.path), data)
+
+
+def documents(files: list[WrittenFile]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(event id, ECS document) of every record of `files`. Raises InputError on a dead letter."""
+    for written in files:
+        for item in _items(written):
+            if isinstance(item, DeadLetter):
+                raise InputError(f"replay: {written.path} position {item.position}: {item.reason}")
+            item.doc.setdefault("event", {})["id"] = item.id
+            yield item.id, item.doc
+
+
+def write_ecs(files: list[WrittenFile], folder: Path) -> list[Path]:
+    """The non-Windows files as ECS JSON lines under `folder/ecs/` (what `hunt` reads); returns them."""
+    out = folder / ECS_FOLDER
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.jsonl"):
+        old.unlink()
+    paths = []
+    for written in files:
+        if written.source == WINDOWS:
+            continue
+        path = out / f"{written.source}-{written.host}.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for _eid, doc in documents([written]):
+                fh.write(json.dumps(doc, ensure_ascii=False, sort_keys=True) + "\n")
+        paths.append(path)
+    return paths
+
+
+def hunt_inputs(folder: Path) -> list[Path]:
+    """What `hunt` reads of a replay folder: the Windows exports and the ECS JSON lines."""
+    return [folder / WINDOWS, folder / ECS_FOLDER]
+
+
+def index(cfg: Config) -> Any:
+    """Drain the topics into Elasticsearch (the indexer, once); returns its stats."""
+    from logwarden.pipelines.indexer import run_indexer
+
+    return run_indexer(cfg, once=True)
