@@ -3,7 +3,8 @@
 A record's `payload` renders it in its source's native format (one event XML element, one
 syslog line, one pfirewall.log line, one Huorong row as JSON) given its sequence number in its
 file (Windows' EventRecordID, Huorong's row id; line formats ignore it): `writers` sorts each
-file's records by time and numbers them, so ids follow time as on a real host. `row` names the INCIDENT.md timeline row a record belongs to (None: benign background).
+file's records by time and numbers them, so ids follow time as on a real host.
+`row` names the INCIDENT.md timeline row a record belongs to (None: benign background).
 
 Clock: the replay writes the site's local time (INCIDENT.md's clock, 2020-04-13/14) as UTC, so
 with the default LOGWARDEN_LOG_TZ (UTC) every source's @timestamp reads like the write-up.

@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +40,15 @@ class Shipped:
 
 @contextmanager
 def _host(name: str) -> Iterator[None]:
-    """host.name for sources whose records carry none (pfirewall.log, log.db): the file's host."""
-    saved = textlog.CONFIG.hostname
-    textlog.CONFIG.hostname = name
+    """host.name for sources whose records carry none (pfirewall.log, log.db): the file's host;
+    and the zone of zoneless times: UTC, the replay's clock (see `model`), whatever
+    LOGWARDEN_LOG_TZ says."""
+    saved_host, saved_tz = textlog.CONFIG.hostname, textlog.CONFIG.tz
+    textlog.CONFIG.hostname, textlog.CONFIG.tz = name, UTC
     try:
         yield
     finally:
-        textlog.CONFIG.hostname = saved
+        textlog.CONFIG.hostname, textlog.CONFIG.tz = saved_host, saved_tz
 
 
 def ship(files: list[WrittenFile], sink: Sink) -> Shipped:
@@ -92,6 +95,23 @@ def documents(files: list[WrittenFile]) -> Iterator[tuple[str, dict[str, Any]]]:
                 raise InputError(f"replay: {written.path} position {item.position}: {item.reason}")
             item.doc.setdefault("event", {})["id"] = item.id
             yield item.id, item.doc
+
+
+def event_rows(files: list[WrittenFile]) -> dict[str, tuple[str | None, dict[str, Any]]]:
+    """Every event id of `files` -> (its INCIDENT.md row or None for background, its document).
+    A file's records parse in file order, one event each, so the n-th event is the n-th record.
+
+    Raises:
+        InputError: a record was a dead letter, or a file gave more or fewer events than records.
+    """
+    found: dict[str, tuple[str | None, dict[str, Any]]] = {}
+    for written in files:
+        parsed = list(documents([written]))
+        if len(parsed) != len(written.rows):
+            raise InputError(f"replay: {written.path}: {len(parsed)} events for {len(written.rows)} records")
+        for (eid, doc), row in zip(parsed, written.rows, strict=True):
+            found[eid] = (row, doc)
+    return found
 
 
 def write_ecs(files: list[WrittenFile], folder: Path) -> list[Path]:

@@ -30,7 +30,7 @@ class WrittenFile:
     path: Path
     source: str  # WINDOWS or a registered source name
     host: str  # the host the file belongs to (sources whose records name no host take it from here)
-    records: int
+    rows: tuple[str | None, ...]  # each record's INCIDENT.md row, in file order
 
 
 def _relative(record: Record) -> Path:
@@ -76,5 +76,5 @@ def write(records: list[Record], folder: Path) -> list[WrittenFile]:
         else:
             header = formats.WINFIREWALL_HEADER if source == "winfirewall" else ""
             path.write_text(header + "".join(f"{text}\n" for text in rendered), encoding="utf-8")
-        written.append(WrittenFile(path, source, ordered[0].host, len(ordered)))
+        written.append(WrittenFile(path, source, ordered[0].host, tuple(r.row for r in ordered)))
     return written
