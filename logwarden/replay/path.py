@@ -1,10 +1,12 @@
 """The replay's files through the real path, and the same files parsed for `hunt`.
 
-`ship` sends each file through its own shipper: the Windows files through `ship evtx`'s loop
-(`ship_files` + the Windows reader), every other file through `ship file`'s `FileTail` under its
-source's registered name (the registry decides how it is read: lines, or SQLite rows for
-Huorong), then drains the topics into Elasticsearch with the indexer. No checkpoints: a second
-replay sends the same events again and the deterministic ids keep one copy of each.
+`ship` sends each file through the shipping loop (`ship_files`, as `ship evtx` does), read by its
+own source: the Windows reader for event XML, the registered source's stream parser for the
+rest (the registry decides how: lines, or SQLite rows for Huorong). Not `ship file`'s FileTail:
+it labels records with the file's inode, so the ids of a regenerated file would change, and the
+replay promises the same ids for the same seed. `index` then drains the topics into
+Elasticsearch with the indexer. No checkpoints: a second replay sends the same events again and
+the deterministic ids keep one copy of each.
 
 `documents` parses the same files with the same readers and no servers: (event id, ECS document)
 pairs, as `hunt` reads them; `write_ecs` stores the non-Windows ones as ECS JSON lines so that
@@ -52,39 +54,37 @@ def _host(name: str) -> Iterator[None]:
 
 
 def ship(files: list[WrittenFile], sink: Sink) -> Shipped:
-    """Send every file to `sink` through its shipper; returns the counts. Raises InputError when
-    a record became a dead letter (a generator bug: every replay record must parse)."""
-    from logwarden.shippers.filetail import FileTail
-    from logwarden.shippers.ship import ship_files
-    from logwarden.shippers.windows import iter_file
+    """Send every file to `sink` through the shipping loop of `ship evtx` (`ship_files`, which
+    counts, flushes and labels), each file read by its own source's reader; returns the counts.
 
-    shipped = Shipped()
-    windows = [f.path for f in files if f.source == WINDOWS]
-    summary = ship_files(windows, lambda p, skip: iter_file(p, skip=skip), sink, None, progress=False)
-    shipped.produced += summary.produced
-    shipped.dead_letters += summary.dead_letters
-    shipped.per_source[WINDOWS] = summary.produced
-    for written in (f for f in files if f.source != WINDOWS):
-        with _host(written.host):
-            counts = FileTail(str(written.path), written.source, sink).run()
-        shipped.produced += counts["sent"] - counts["dead"]
-        shipped.dead_letters += counts["dead"]
-        shipped.per_source[written.source] = shipped.per_source.get(written.source, 0) + counts["sent"] - counts["dead"]
-    sink.flush()
+    Raises:
+        InputError: a record became a dead letter (a generator bug: every replay record parses).
+    """
+    from logwarden.shippers.ship import ship_files
+
+    by_path = {f.path: f for f in files}
+    summary = ship_files(list(by_path), lambda p, _skip: _items(by_path[p]), sink, None, progress=False)
+    shipped = Shipped(summary.produced, summary.dead_letters)
+    for written in files:
+        events = summary.per_file.get(str(written.path), {}).get("events", 0)
+        shipped.per_source[written.source] = shipped.per_source.get(written.source, 0) + events
     if shipped.dead_letters:
-        raise InputError(f"replay: {shipped.dead_letters} generated records were dead letters")
+        raise InputError(f"replay: {shipped.dead_letters} generated records were dead letters: "
+                         f"{dict(summary.reasons)}")
     return shipped
 
 
 def _items(written: WrittenFile) -> Iterator[Event | DeadLetter]:
+    """The records of one file, read as its source reads them (the Windows reader, or the
+    registered source's stream parser: lines, or SQLite rows for Huorong)."""
     if written.source == WINDOWS:
         from logwarden.shippers.windows import iter_file
 
-        yield from iter_file(written.path)
+        yield from iter_file(written.path, source=written.label)
         return
     parse = registry.source(written.source).stream_parser()
     with _host(written.host), written.path.open("rb") as data:
-        yield from parse(str(written.path), data)
+        yield from parse(written.label, data)
 
 
 def documents(files: list[WrittenFile]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -36,15 +36,19 @@ def generate(folder: Path, seed: int = 1, scale: int = 1) -> list[WrittenFile]:
 
 
 def replay(cfg: Config, folder: Path, seed: int = 1, scale: int = 1) -> Replayed:
-    """Generate, ship every file through its shipper into Kafka, index into Elasticsearch.
+    """Set up the templates and topics, generate, ship every file through its shipper into
+    Kafka, index into Elasticsearch.
 
     Raises:
         ServerError: Kafka or Elasticsearch failed (from the clients, through the CLI's mapping).
         InputError: a generated record did not parse (a generator bug).
     """
-    from logwarden.kafka_io import KafkaSink
+    from logwarden.es_io import client, install_templates
+    from logwarden.kafka_io import KafkaSink, ensure_topics
 
     started = time.perf_counter()
+    install_templates(client(cfg))  # what `setup` does, idempotent: the indices get their mappings
+    ensure_topics(cfg)
     files = generate(folder, seed, scale)
     sink = KafkaSink(cfg)
     try:

@@ -31,6 +31,8 @@ class WrittenFile:
     source: str  # WINDOWS or a registered source name
     host: str  # the host the file belongs to (sources whose records name no host take it from here)
     rows: tuple[str | None, ...]  # each record's INCIDENT.md row, in file order
+    label: str  # what the parsers are told the file is (`replay/<relative path>`): event ids derive
+    # from it, so they do not depend on where the folder is
 
 
 def _relative(record: Record) -> Path:
@@ -76,5 +78,6 @@ def write(records: list[Record], folder: Path) -> list[WrittenFile]:
         else:
             header = formats.WINFIREWALL_HEADER if source == "winfirewall" else ""
             path.write_text(header + "".join(f"{text}\n" for text in rendered), encoding="utf-8")
-        written.append(WrittenFile(path, source, ordered[0].host, tuple(r.row for r in ordered)))
+        written.append(WrittenFile(path, source, ordered[0].host, tuple(r.row for r in ordered),
+                                   f"replay/{relative.as_posix()}"))
     return written
