@@ -30,8 +30,9 @@ class Record:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One INCIDENT.md timeline row: its key, when it is, what happened, and the titles of the
-    rules that must fire on its records (empty: the row leaves no evidence to detect)."""
+    """One INCIDENT.md timeline row: its key, its time cell as INCIDENT.md writes it, what
+    happened, and the titles of the rules that must fire on its records (empty: the row leaves
+    no evidence to detect)."""
 
     key: str
     when: str
@@ -50,7 +51,7 @@ ROWS: tuple[Row, ...] = (
         ("Internal Host Logging On To Many Hosts",)),
     Row("log-clearing", "before 00:57", "the attacker clears the event logs",
         ("Event Log Clearing Command", "Security Event Log Cleared", "Event Log Cleared (System 104)")),
-    Row("shadow-deletion", "before 00:57", "shadow copies and backups deleted",
+    Row("shadow-deletion", "(Phobos routine)", "shadow copies and backups deleted",
         ("Shadow Copy Or Backup Destruction",)),
     Row("encryption", "14 Apr 00:57", "Phobos encrypts files and drops ransom notes",
         ("Phobos Encrypted File Name", "Ransom Note Created", "Mass File Creation With One New Extension")),
