@@ -101,12 +101,11 @@ def timeline(alerts: Iterable[dict[str, Any]], events: dict[str, tuple[str | Non
 
 
 def _get(doc: dict[str, Any], dotted: str) -> str:
-    cur: Any = doc
-    for part in dotted.split("."):
-        if not isinstance(cur, dict):
-            return ""
-        cur = cur.get(part)
-    return "" if cur is None else str(cur)
+    """The value at `dotted` as text, "" when absent (textlog.get does the walking)."""
+    from logwarden.shippers.textlog import get
+
+    value = get(doc, dotted)
+    return "" if value is None else str(value)
 
 
 def timeline_lines(entries: list[TimelineEntry]) -> list[str]:
