@@ -1,5 +1,5 @@
 # Two commands on a fresh machine (Python 3.11+, Java 17+, Maven):
-#   make demo   - install, start Kafka + Elasticsearch on loopback, ship + index + count a sample
+#   make demo   - install, start Kafka + Elasticsearch on loopback, replay the incident, print its alerts
 #   make test   - install, start the servers, run the whole test suite (unit, golden, real-server)
 #   make test-fast - no servers: ruff, mypy, `rules check` and the tests not marked `servers`
 PY ?= python3

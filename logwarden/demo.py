@@ -1,23 +1,24 @@
-"""The demo: Windows events of our own (no third-party logs), shipped and indexed on the local
-runtime, then counted in Elasticsearch per event code and host.
+"""The demo (`make demo`, `logwarden lab demo`): the incident replayed end to end and caught.
 
-The scenario is the start of the incident (INCIDENT.md): a burst of failed RDP logons (4625)
-from an internet address against the internet-facing tax server, the successful RDP logon
-(4624, logon type 10) that follows, and the Security log being cleared (1102).
+`run` replays INCIDENT.md (logwarden/replay/) through the shippers, Kafka and the indexer, runs
+the Sigma rules on Elasticsearch and over the generated files, and prints the alerts as a
+timeline per INCIDENT.md row, then where the HTML report and the Kibana import files are. Steps
+go to stdout for a person; failures are the typed errors of logwarden/errors.py.
 
-`run` prints the steps for a person (stdout); failures are the typed errors of logwarden/errors.py
-raised by the lab and the clients, and a `ServerError` when Elasticsearch ends up without the
-documents Kafka acknowledged.
+`write_events` and `counts` (a small 4625 burst, the RDP 4624, a 1102, counted per event code
+and host) stay for the tests that need a few Windows events of our own.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from logwarden.config import Config
-from logwarden.errors import ServerError
+from logwarden.errors import InputError
+from logwarden.replay.model import ROWS
 from logwarden.shippers.windows import synth
 
 ATTACKER = "185.220.101.47"  # an internet address (documentation of the scenario, not a target)
@@ -62,61 +63,77 @@ def counts(cfg: Config) -> list[dict[str, Any]]:
     return rows
 
 
-def run(cfg: Config, out: Any = print, start_lab: bool = True, insecure: bool = False) -> int:
-    """Ship, index and count the demo events; returns 0.
+REPLAY_START = datetime(2020, 4, 13, tzinfo=UTC)  # the replay's events lie within these two days
+REPLAY_END = datetime(2020, 4, 15, tzinfo=UTC)
+
+
+def run(cfg: Config, out: Any = print, start_lab: bool = True, seed: int = 1,
+        insecure: bool = False) -> int:
+    """The incident replayed and caught: lab, setup, replay (shippers -> Kafka -> indexer ->
+    Elasticsearch), `detect` on Elasticsearch, `hunt` over the generated files for the HTML
+    report, the Kibana import files; prints the alert timeline per INCIDENT.md row. Returns 0.
 
     Raises:
-        ServerError: the servers could not be started or reached, or the documents are missing.
+        ServerError: the servers could not be started or reached.
+        InputError: an INCIDENT.md row raised no alert, or the benign background raised one.
     """
-    from logwarden.es_io import client, install_templates
-    from logwarden.kafka_io import KafkaSink, ensure_topics
-    from logwarden.pipelines.indexer import run_indexer
+    from logwarden.dashboards import SRC
+    from logwarden.dashboards import render as render_dashboards
+    from logwarden.detection.compiler import load_ruleset
+    from logwarden.detection.engine import Detector
+    from logwarden.detection.es import EsDetector
+    from logwarden.detection.hunt import hunt, write_html
+    from logwarden.detection.kibana_rules import export
+    from logwarden.detection.kibana_rules import render as render_rules
+    from logwarden.es_io import client
+    from logwarden.replay import path
+    from logwarden.replay import run as replay_run
     from logwarden.runtime.lab import Lab
-    from logwarden.shippers.checkpoint import Checkpoints
-    from logwarden.shippers.ship import ship_files
-    from logwarden.shippers.windows import iter_file
 
+    started = time.perf_counter()
     if start_lab:
-        out("1/5 lab: starting Kafka and Elasticsearch on loopback (first run downloads them)...")
+        out("1/6 lab: starting Kafka and Elasticsearch on loopback (first run downloads them)...")
         lab = Lab(cfg, insecure=insecure)
         lab.up()
         cfg = lab.cfg  # the secured lab's client settings
     else:
-        out(f"1/5 servers: Kafka {cfg.kafka}, Elasticsearch {cfg.es_shown} (not started by logwarden)")
-    out("2/5 setup: index templates and topics")
-    install_templates(client(cfg))
-    ensure_topics(cfg)
-    path = write_events(cfg.home_path / "demo")
-    out(f"3/5 ship: {path}")
-    sink = KafkaSink(cfg)
-    try:
-        summary = ship_files([path], lambda p, skip: iter_file(p, skip=skip), sink,
-                             Checkpoints(cfg.state_path / "demo-ship.json"), progress=False)
-    finally:
-        sink.close()
-    out(f"    records: {summary.records}  produced: {summary.produced}  dead letters: {summary.dead_letters}  "
-        f"already shipped earlier: {summary.already_shipped}")
-    out("4/5 index: Kafka -> Elasticsearch")
-    stats = run_indexer(cfg, once=True)
-    out(f"    consumed: {stats.consumed}  created: {stats.created}  already indexed: {stats.existing}  "
-        f"dead letters: {stats.dead_lettered}")
-    out(f"5/5 documents in Elasticsearch ({cfg.index_pattern('windows')}), per event code and host:")
-    rows = counts(cfg)
-    if sum(row["documents"] for row in rows) < summary.produced:
-        raise ServerError(f"Elasticsearch holds {sum(row['documents'] for row in rows)} documents in "
-                          f"{cfg.index_pattern('windows')}, Kafka acknowledged {summary.produced}")
-    out(f"    {'event.code':<12}{'host.name':<20}{'documents':>10}")
-    for row in rows:
-        out(f"    {row['event.code']:<12}{row['host.name']:<20}{row['documents']:>10}")
-    es = client(cfg)
-    hit = es.search(index=cfg.index_pattern("windows"), size=1,
-                    query={"bool": {"filter": [{"term": {"event.code": "4624"}},
-                                               {"term": {"winlog.logon.type": "RemoteInteractive"}},
-                                               {"term": {"source.ip": "0.0.0.0/0"}}]}})["hits"]["hits"]
-    if hit:
-        src = hit[0]["_source"]
-        out(f"    RDP logon: {src['user']['name']} from {src['source']['ip']} on {src['host']['name']} "
-            f"at {src['@timestamp']}")
-    out(f"Kibana users: point an index pattern at {cfg.index_pattern('windows')} "
-        "(docker-compose.yml runs the full stack).")
+        out(f"1/6 servers: Kafka {cfg.kafka}, Elasticsearch {cfg.es_shown} (not started by logwarden)")
+    folder = cfg.home_path / "replay"
+    out(f"2/6 replay phobos (seed {seed}): INCIDENT.md as native logs under {folder}, each through its shipper")
+    done = replay_run.replay(cfg, folder, seed=seed)
+    out(f"    {done.records} records in {len(done.files)} files -> Kafka {done.produced} -> Elasticsearch "
+        f"{done.indexed} new ({done.already_indexed} already indexed)")
+    out("3/6 detect: the Sigma rules on Elasticsearch -> " + cfg.index_pattern("alerts"))
+    ruleset = load_ruleset(None)
+    runner = EsDetector(cfg, client(cfg), Detector(ruleset))
+    alerts = runner.run_once(REPLAY_START, REPLAY_END)
+    runner.write(alerts)
+    out(f"    {len(alerts)} alerts ({runner.stats.created} new, {runner.stats.existing} already there)")
+    out("4/6 hunt: the same rules over the generated files, no servers -> HTML report")
+    path.write_ecs(done.files, folder)
+    hunted, stats = hunt(path.hunt_inputs(folder), Detector(ruleset))
+    report = folder / "report.html"
+    with report.open("w", encoding="utf-8") as fh:
+        write_html(hunted, fh, stats)
+    out(f"    {len(hunted)} alerts from {stats.events} events")
+    out("5/6 Kibana import files")
+    dashboards = folder / "kibana-dashboards.ndjson"
+    dashboards.write_text(render_dashboards(SRC, cfg.index_prefix), encoding="utf-8")
+    rules = folder / "kibana-rules.ndjson"
+    rules.write_text(render_rules(export(ruleset, cfg.index_prefix)), encoding="utf-8")
+    events = path.event_rows(done.files)
+    entries, background, foreign = replay_run.timeline(alerts, events)
+    out("6/6 the incident as Elasticsearch alerts, per INCIDENT.md row (time, host, user, source, rule):")
+    for text in replay_run.timeline_lines(entries):
+        out("    " + text)
+    if foreign:
+        out(f"    ({foreign} alerts on other data in {cfg.index_prefix}* indices, not the replay's, left out)")
+    out(f"HTML report: {report}")
+    out(f"Kibana: dashboards {dashboards} (Stack Management > Saved objects > Import); "
+        f"detection rules {rules} (Security > Rules > Import)")
+    out(f"demo took {time.perf_counter() - started:.0f}s")
+    missed = [row.key for row in ROWS if row.rules and not any(e.row == row.key for e in entries)]
+    if missed or background:
+        raise InputError(f"demo: rows without an alert: {', '.join(missed) or 'none'}; "
+                         f"alerts from the benign background: {background}")
     return 0
