@@ -3,14 +3,14 @@
 Each base rule's IR becomes query DSL, built with the index's field types (field_caps): strings
 query `<field>.caseless` with lowercased terms, or `wildcard` / `regexp` with
 `case_insensitive`; ips and numbers query the field. Where Elasticsearch cannot express a leaf
-exactly (Python regex features Lucene lacks, CIDR on a keyword, field references, wildcard
-keywords), the leaf is widened (exists / match_all in a positive position, match_none under a NOT) so the
+exactly (Python regex features Lucene lacks, CIDR on a keyword, field references, keywords),
+the leaf is widened (exists / match_all in a positive position, match_none under a NOT) so the
 query is a superset, and every hit is confirmed with the same in-process predicate hunt and
-stream use. A keyword (found inside any string value, see ir.keyword_op) becomes a `wildcard`
-(one keyword) or `regexp` (an OR of keywords) on every `.caseless` field of the indices, plus,
-where a keyword could hide in a value no `.caseless` field indexes (an ip, a date, a value over
-the keyword limit), an `exists` widening confirmed in process. Exact rules never lose a hit
-in that step (`Stats.dropped` counts any that do).
+stream use. Keywords (found inside any string value, ir.keyword_op) stay widened: a wildcard or
+regexp over every `.caseless` field (~1,000 in the lab) ran the lab's 2 GB heap out of memory on
+a namespace of 387 daily indices; searching them in Elasticsearch needs one catch-all field
+filled at index time (docs/sigma-oracle.md, "Keywords on Elasticsearch"). Exact rules never
+lose a hit in that step (`Stats.dropped` counts any that do).
 Correlations: the referenced rules' hits (needed fields only) feed the shared window code.
 Alerts are written with op_type create and their deterministic id: reruns never duplicate.
 """
@@ -31,7 +31,7 @@ from logwarden.shippers.base import dumps
 from .alerts import alert_for_match, doc_host, doc_time
 from .correlate import CorrelationEngine, Hit
 from .engine import Detector, correlate_hits
-from .evaluate import NOT_KEYWORD_SEARCHED, compile_pred, flatten
+from .evaluate import compile_pred, flatten
 from .ir import Node
 from .model import BaseRule
 
@@ -165,18 +165,13 @@ class QueryBuilder:
         if kind == "and":
             return {"bool": {"filter": [self.build(k, positive) for k in node[1]]}}
         if kind == "or":
-            literals = [k[2] for k in node[1] if _is_kw_literal(k)]
-            rest = [k for k in node[1] if not _is_kw_literal(k)] if len(literals) > 1 else node[1]
-            should = [self.build(k, positive) for k in rest]
-            if len(literals) > 1:
-                should.append(self.keywords("contains", literals, positive))
-            return {"bool": {"should": should, "minimum_should_match": 1}}
+            return {"bool": {"should": [self.build(k, positive) for k in node[1]], "minimum_should_match": 1}}
         if kind == "not":
             return {"bool": {"must_not": [self.build(node[1], not positive)]}}
         if kind == "const":
             return MATCH_ALL if node[1] else MATCH_NONE
         if kind == "kw":
-            return self.keywords(node[1], [node[2]], positive)
+            return self._approx(positive)
         q = self.leaf(node[1], node[2], node[3], positive)
         if node[1] in self.long_fields and q is not MATCH_NONE:
             # values too long to be indexed cannot match any query: fetch the documents that have
@@ -187,37 +182,6 @@ class QueryBuilder:
                 return {"bool": {"should": [q, marker], "minimum_should_match": 1}}
             return {"bool": {"filter": [q], "must_not": [marker]}}
         return q
-
-    def keywords(self, op: str, args: list[Any], positive: bool) -> dict[str, Any]:
-        """An OR of keywords (`args`, one unless `contains`): each searched inside every string
-        value. Exact for `contains` over `.caseless` fields; widened (`_approx`) where a keyword
-        could sit in a value those fields do not index, or for a glob/regex/cased keyword."""
-        if op != "contains" or any("\0" in a for a in args):
-            return self._approx(positive)
-        searched = sorted(f for f in self.types if _keyword_searched(f))
-        caseless = [f for f in searched if f.endswith(".caseless")]
-        cased = [f for f in searched if self.types[f] == "keyword" and not f.endswith(".caseless")
-                 and f"{f}.caseless" not in self.types]  # case_insensitive queries
-        unindexed = [f for f in searched if f not in cased and not f.endswith(".caseless")
-                     and f"{f}.caseless" not in self.types and any(_could_hold(self.types[f], a) for a in args)]
-        if unindexed or self.long_fields:
-            if not positive:
-                return self._approx(positive)
-            self.inexact = True
-        spec: dict[str, Any]
-        if len(args) == 1:
-            kind, spec = "wildcard", {"value": f"*{_wildcard_escape(args[0])}*"}
-        else:
-            alts = "|".join(_lucene_literal(a) for a in sorted(set(args)))
-            kind, spec = "regexp", {"value": f".*({alts}).*", "flags": "NONE", "max_determinized_states": 100000}
-        should: list[dict[str, Any]] = [{kind: {f: spec}} for f in caseless]
-        should += [{kind: {f: {**spec, "case_insensitive": True}}} for f in cased]
-        should += [{"exists": {"field": f}} for f in unindexed]
-        if self.long_fields:
-            should.append({"exists": {"field": LONG_FIELDS}})
-        if not should:
-            return MATCH_NONE
-        return {"bool": {"should": should, "minimum_should_match": 1}}
 
     def leaf(self, fld: str, op: str, arg: Any, positive: bool) -> dict[str, Any]:
         ftype = self.types.get(fld)
@@ -285,42 +249,6 @@ class QueryBuilder:
             return {"regexp": {fld: {"value": lucene, "flags": "NONE", "case_insensitive": "i" in flags,
                                      "max_determinized_states": 100000}}}
         return self._approx(positive, fld)
-
-
-def _is_kw_literal(node: Node) -> bool:
-    return node[0] == "kw" and node[1] == "contains" and "\0" not in node[2]
-
-
-def _keyword_searched(fld: str) -> bool:
-    """Whether a keyword searches the field (metadata fields and the raw input copies: no)."""
-    return not fld.startswith("_") and fld.removesuffix(".caseless") not in NOT_KEYWORD_SEARCHED
-
-
-def _lucene_literal(s: str) -> str:
-    """`s` as a Lucene regexp matching exactly that text (every non-alphanumeric escaped)."""
-    return "".join(c if c.isalnum() and c.isascii() else "\\" + c for c in s)
-
-
-_TEXT_OF_TYPE = {  # characters the text of a value of these types can hold (lowercased)
-    "ip": re.compile(r"[0-9a-f.:%]*"),
-    "date": re.compile(r"[0-9t:.+\-z ]*"),
-}
-_NUMBER_TEXT = re.compile(r"[0-9.+\-e]*")
-
-
-def _could_hold(ftype: str, literal: str) -> bool:
-    """Whether a string value stored in a field of `ftype` (no `.caseless` copy) could contain
-    `literal`: if so a keyword search must also fetch documents that have the field."""
-    if ftype in ("keyword", "constant_keyword", "wildcard", "text", "match_only_text"):
-        return True
-    if ftype == "boolean":
-        return literal in "true" or literal in "false"
-    if ftype in NUMERIC:
-        return _NUMBER_TEXT.fullmatch(literal) is not None
-    rx = _TEXT_OF_TYPE.get(ftype)
-    if rx is None:
-        return False  # object, nested, alias...: no value of their own
-    return rx.fullmatch(literal) is not None
 
 
 def _is_ip(s: Any) -> bool:
