@@ -7,6 +7,7 @@ a field a Sigma rule names is the column of that name, as Zircolite flattens evt
 - EventData: `<Data Name="X">` -> `X`, value untouched (no stripping: `NtLmSsp ` keeps its
   space); unnamed `<Data>` values joined by a newline -> `Data`;
 - UserData: every leaf element under the wrapper -> its local name.
+python-evtx's zero-padded hex (`0x000003e7`) is written as Windows writes it (`0x3e7`).
 A payload field named like a System field (UserData `Channel` of a 104 "log cleared", `EventID`
 of a 1108 processing failure) does not replace the System value: one flat name cannot hold both
 (docs/sigma-oracle.md, "spec ambiguity"); the payload value stays searchable by keywords.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,6 +116,19 @@ def _read_rs(path: Path) -> tuple[list[Row], str | None]:
     return rows, None
 
 
+_PADDED_HEX = re.compile(r"0x0+([0-9a-fA-F]+)")
+
+
+def _windows_hex(row: Row) -> Row:
+    """python-evtx writes HexInt32/HexInt64 values zero-padded to 8/16 digits (`0x000003e7`);
+    Windows (Event Viewer's XML, pyevtx-rs) writes `0x3e7`, and rules are written against that."""
+    out: Row = {}
+    for k, v in row.items():
+        m = _PADDED_HEX.fullmatch(v) if len(v) in (10, 18) else None
+        out[k] = f"0x{m.group(1)}" if m else v
+    return out
+
+
 def _cache_path(path: Path, cache: Path, reader: str) -> Path:
     digest = hashlib.sha256(READER_VERSION.encode() + path.read_bytes()).hexdigest()[:32]
     prefix = "evtx" if reader == READERS[0] else reader
@@ -140,6 +155,8 @@ def cached_rows(path: Path, cache: Path, reader: str = READERS[0]) -> tuple[list
 def _one(args: tuple[str, str, str]) -> tuple[str, list[Row], str | None]:
     path, cache, reader = args
     rows, error = cached_rows(Path(path), Path(cache), reader)
+    if reader == "python-evtx":
+        rows = [_windows_hex(r) for r in rows]
     return path, rows, error
 
 
