@@ -1,7 +1,7 @@
 # Two commands on a fresh machine (Python 3.11+, Java 17+, Maven):
 #   make demo   - install, start Kafka + Elasticsearch on loopback, replay the incident, print its alerts
 #   make test   - install, start the servers, run the whole test suite (unit, golden, real-server)
-#   make test-fast - no servers: ruff, mypy, `rules check` and the tests not marked `servers`
+#   make test-fast - no servers: ruff, mypy, `rules check` and the tests not marked `servers` or `oracle`
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,7 +25,7 @@ lint: install
 	$(BIN)/logwarden rules check
 
 test-fast: install lint
-	$(BIN)/pytest -q -p no:cacheprovider -m "not servers"
+	$(BIN)/pytest -q -p no:cacheprovider -m "not servers and not oracle"
 
 test: install lint
 	$(BIN)/logwarden lab up

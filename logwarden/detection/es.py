@@ -6,7 +6,11 @@ query `<field>.caseless` with lowercased terms, or `wildcard` / `regexp` with
 exactly (Python regex features Lucene lacks, CIDR on a keyword, field references, keywords),
 the leaf is widened (exists / match_all in a positive position, match_none under a NOT) so the
 query is a superset, and every hit is confirmed with the same in-process predicate hunt and
-stream use. Exact rules never lose a hit in that step (`Stats.dropped` counts any that do).
+stream use. Keywords (found inside any string value, ir.keyword_op) stay widened: a wildcard or
+regexp over every `.caseless` field (~1,000 in the lab) ran the lab's 2 GB heap out of memory on
+a namespace of 387 daily indices; searching them in Elasticsearch needs one catch-all field
+filled at index time (docs/sigma-oracle.md, "Keywords on Elasticsearch"). Exact rules never
+lose a hit in that step (`Stats.dropped` counts any that do).
 Correlations: the referenced rules' hits (needed fields only) feed the shared window code.
 Alerts are written with op_type create and their deterministic id: reruns never duplicate.
 """

@@ -2,7 +2,9 @@
 
 Documents are flattened once (`flatten`) to {"dotted.field": value}; a predicate is then a
 closure `pred(flat) -> bool`. Strings compare case-insensitively; a list value matches when any
-element does; a missing field matches nothing except `null` / `exists: false`.
+element does; a missing field matches nothing except `null` / `exists: false`. A keyword
+(`kw`, see ir.keyword_op) is found inside any string value of the document, whatever its field
+(except the stored raw input, NOT_KEYWORD_SEARCHED).
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ Pred = Callable[[Flat], bool]
 
 
 LC = "\0lc"  # key of the lowercased-strings cache inside a flat document
-KWS = "\0kws"  # lazily: the set of lowercased string values (keyword rules), see kw_set()
+# copies of the raw input kept for reprocessing (stored, not indexed: Elasticsearch cannot search
+# them), so keywords search the event's parsed values only, in every engine
+NOT_KEYWORD_SEARCHED = frozenset({"event.original", "event.original_base64"})
+KWS = "\0kws"  # lazily: the lowercased string values joined (keyword rules), see kw_text()
 
 
 def _flat_into(doc: dict[str, Any], prefix: str, out: Flat, lc: dict[str, Any]) -> None:
@@ -56,21 +61,24 @@ def flatten(doc: dict[str, Any]) -> Flat:
     return out
 
 
-def kw_set(d: Flat) -> frozenset[str]:
-    """Lowercased string values of the document (what a keyword `eq` compares with), cached."""
+def kw_text(d: Flat) -> str:
+    """The lowercased string values of the document joined by NUL (what a keyword `contains`
+    searches: one substring test finds a keyword in any value), cached in the document."""
     got = d.get(KWS)
     if got is None:
         lc = d[LC]
-        vals: set[str] = set()
+        vals: list[str] = []
         for k, v in d.items():
+            if k in NOT_KEYWORD_SEARCHED:
+                continue
             t = type(v)
             if t is str:
-                vals.add(lc[k])
+                vals.append(lc[k])
             elif t is list:
-                vals.update(x.lower() for x in v if isinstance(x, str))
+                vals.extend(x.lower() for x in v if isinstance(x, str))
             elif isinstance(v, str):  # a str subclass
-                vals.add(v.lower())
-        got = d[KWS] = frozenset(vals)
+                vals.append(v.lower())
+        got = d[KWS] = "\0".join(vals)
     return got
 
 
@@ -196,9 +204,9 @@ GROUPABLE = frozenset({"eq", "contains", "startswith", "endswith"})
 
 def _group_pred(fld: str | None, op: str, args: list[str]) -> Pred:
     """One predicate for an OR of same-field, same-op lowercased leaves (same verdict, fewer calls)."""
-    if fld is None:  # keyword eq
-        wanted = frozenset(args)
-        return lambda d: not kw_set(d).isdisjoint(wanted)
+    if fld is None:  # keywords (contains, none holding NUL: see _or_kids)
+        wanted = tuple(dict.fromkeys(args))
+        return lambda d: any(a in kw_text(d) for a in wanted)
     if op == "eq":
         argset = frozenset(args)
 
@@ -247,8 +255,8 @@ def _or_kids(kids: list[Node]) -> list[Pred]:
     for k in kids:
         if k[0] == "m" and k[2] in GROUPABLE:
             groups.setdefault((k[1], k[2]), []).append(k[3])
-        elif k[0] == "kw" and k[1] == "eq":
-            groups.setdefault((None, "eq"), []).append(k[2])
+        elif k[0] == "kw" and k[1] == "contains" and "\0" not in k[2]:
+            groups.setdefault((None, "contains"), []).append(k[2])
         else:
             rest.append(k)
     preds: list[Pred] = []
@@ -329,14 +337,14 @@ def compile_pred(node: Node) -> Pred:
 
         return test_field
     if kind == "kw":
-        if node[1] == "eq":
+        if node[1] == "contains" and "\0" not in node[2]:
             want = node[2]
-            return lambda d: want in kw_set(d)
+            return lambda d: want in kw_text(d)
         test = _value_test(node[1], node[2])
 
         def test_kw(d: Flat) -> bool:
             for k, v in d.items():
-                if k[:1] == "\0":
+                if k[:1] == "\0" or k in NOT_KEYWORD_SEARCHED:
                     continue
                 for x in _values(v):
                     if isinstance(x, str) and test(x):

@@ -5,7 +5,7 @@ and es agree by construction. Nodes (lists, so they survive JSON):
 
     ["and", [node...]]   ["or", [node...]]   ["not", node]   ["const", bool]
     ["m", field, op, arg]       field match; ops below
-    ["kw", op, arg]             keyword (no field): any string value of the document
+    ["kw", op, arg]             keyword (no field): found inside any string value of the document
 
 String ops are case-insensitive (Sigma semantics; args are lowercased here):
     eq, contains, startswith, endswith, glob (regex source from wildcards, fullmatch)
@@ -13,6 +13,11 @@ String ops are case-insensitive (Sigma semantics; args are lowercased here):
     re [pattern, flags]        Python `re.search`; flags a subset of "ims"
     num number, cmp [op, number], cidr "net", null, exists bool, bool bool, ref field
 Field names lose a `.caseless` suffix: the in-process engines read it as the field itself.
+
+Keywords (a detection item with no field) are searched *inside* values, as Chainsaw, Hayabusa
+and Zircolite search them: `keyword_op` turns every keyword into `contains` (or, when it has
+wildcards, an unanchored `glob`: `.*` on both ends), so a keyword matches anywhere in any string
+value of the event, case-insensitively unless `cased`; wildcards inside it are still honoured.
 """
 
 from __future__ import annotations
@@ -76,6 +81,31 @@ def _string_op(value: SigmaString) -> tuple[str, Any]:
         else:
             raise UnsupportedError(f"special character {p!r} in a value")
     return ("cased_glob" if cased else "glob"), "".join(pattern)
+
+
+def keyword_op(op: str, arg: Any) -> tuple[str, Any]:
+    """(op, arg) of a keyword: the field op of the same value, made to match anywhere in a value.
+
+    Returns `contains` for a plain or `*`-edged literal, an unanchored `glob`/`cased_glob` for
+    other wildcards or `cased`, `re` unchanged (already a search), `contains` of the number's text
+    for a number; raises UnsupportedError for values a keyword cannot be (null, exists, ...)."""
+    if op in ("eq", "contains", "startswith", "endswith"):
+        return "contains", arg
+    if op in ("glob", "cased_glob"):
+        return op, _unanchored(arg)
+    if op == "cased_eq":
+        return "cased_glob", _unanchored(re.escape(arg))
+    if op == "re":
+        return op, arg
+    if op == "num":
+        return "contains", str(arg).lower()
+    raise UnsupportedError(f"keyword of type {op}")
+
+
+def _unanchored(pattern: str) -> str:
+    """A fullmatch glob regex that also matches inside a longer value (a redundant `.*` at an
+    edge that already had one changes nothing)."""
+    return f".*{pattern}.*"
 
 
 def value_op(value: Any) -> tuple[str, Any]:
@@ -143,13 +173,13 @@ def to_ir(cond: Any) -> Node:
             return ["or", [to_ir(ConditionFieldEqualsValueExpression(cond.field, v)) for v in cond.value.values]]
         op, arg = value_op(cond.value)
         if cond.field is None:
-            return ["kw", op, arg]
+            return ["kw", *keyword_op(op, arg)]
         return ["m", field_name(cond.field), op, arg]
     if isinstance(cond, ConditionValueExpression):
         if isinstance(cond.value, SigmaExpansion):
             return ["or", [to_ir(ConditionValueExpression(v)) for v in cond.value.values]]
         op, arg = value_op(cond.value)
-        return ["kw", op, arg]
+        return ["kw", *keyword_op(op, arg)]
     raise UnsupportedError(f"condition element {type(cond).__name__}")
 
 
