@@ -8,6 +8,10 @@
     state: .lab/state                 LOGWARDEN_STATE  (shipper checkpoints)
     internal_networks: ""             LOGWARDEN_INTERNAL_NETWORKS (the site's own CIDRs, comma-separated;
                                                         see logwarden/networks.py)
+    silence: on                       LOGWARDEN_SILENCE (detect's silence alerts, on|off)
+    silence_gap: 30m                  LOGWARDEN_SILENCE_GAP (quiet this long = silent; per family:
+                                                        "30m, av=24h, firewall=10m")
+    silence_baseline: 24h             LOGWARDEN_SILENCE_BASELINE (window of a source's usual rate)
 
 The file is `logwarden.yml` in the working directory, or the path in LOGWARDEN_CONFIG / --config.
 """
@@ -25,6 +29,7 @@ import yaml
 from logwarden import networks
 from logwarden.errors import ConfigError
 from logwarden.safe_text import redact_credentials
+from logwarden.silence_settings import parse_settings
 
 __all__ = ["ENV", "Config", "ConfigError", "load", "validate"]
 
@@ -37,6 +42,9 @@ ENV = {
     "index_prefix": "LOGWARDEN_INDEX_PREFIX",
     "es_timeout": "LOGWARDEN_ES_TIMEOUT",
     "internal_networks": "LOGWARDEN_INTERNAL_NETWORKS",
+    "silence": "LOGWARDEN_SILENCE",
+    "silence_gap": "LOGWARDEN_SILENCE_GAP",
+    "silence_baseline": "LOGWARDEN_SILENCE_BASELINE",
 }
 
 
@@ -50,6 +58,9 @@ class Config:
     index_prefix: str = "logwarden-"
     es_timeout: str = "60"  # seconds per Elasticsearch request
     internal_networks: str = ""  # the site's own CIDRs, comma-separated, added to logwarden.networks.INTERNAL
+    silence: str = "on"  # detect's silence alerts (logwarden/detection/silence.py)
+    silence_gap: str = "30m"  # default gap, then `family=duration` overrides
+    silence_baseline: str = "24h"  # window of the usual rate
 
     @property
     def es_shown(self) -> str:
@@ -144,6 +155,11 @@ def validate(cfg: Config) -> None:
         networks.parse_extra(cfg.internal_networks)
     except ValueError as exc:
         raise ConfigError(f"internal_networks ({ENV['internal_networks']}): {exc}") from exc
+    try:
+        parse_settings(cfg.silence, cfg.silence_gap, cfg.silence_baseline)
+    except ValueError as exc:
+        raise ConfigError(f"silence settings ({ENV['silence']}, {ENV['silence_gap']}, "
+                          f"{ENV['silence_baseline']}): {exc}") from exc
     if not _TOPIC_PREFIX.match(cfg.topic_prefix):
         raise ConfigError(f"topic_prefix ({ENV['topic_prefix']}): {cfg.topic_prefix!r} may hold only letters, "
                           "digits, '.', '_' and '-'")
