@@ -6,8 +6,17 @@ from __future__ import annotations
 import pytest
 
 from logwarden.config import ConfigError, load
-from logwarden.detection.silence import (Episode, Seen, Silence, alert_doc, current, evaluate, host_key,
-                                         rate_per_hour, resumed_doc)
+from logwarden.detection.silence import (
+    Episode,
+    Seen,
+    Silence,
+    alert_doc,
+    current,
+    evaluate,
+    host_key,
+    rate_per_hour,
+    resumed_doc,
+)
 from logwarden.pipelines.indexer import with_ingested
 from logwarden.silence_settings import Settings, parse_settings
 
@@ -47,8 +56,8 @@ def test_a_stopped_channel_alerts_only_while_the_host_still_sends_others() -> No
     host_sends = [seen("windows", "srv1", NOW - GAP - 60, "Security"), seen("windows", "srv1", NOW - 5, "System"),
                   seen("av", "srv1", NOW - 5)]
     assert kinds(current(host_sends, NOW, SETTINGS)[0]) == {("channel", "windows", "srv1", "Security")}
-    host_quiet = [seen("windows", "srv1", NOW - GAP - 60, "Security"), seen("windows", "srv1", NOW - GAP - 30, "System"),
-                  seen("av", "srv1", NOW - 5)]
+    host_quiet = [seen("windows", "srv1", NOW - GAP - 60, "Security"),
+                  seen("windows", "srv1", NOW - GAP - 30, "System"), seen("av", "srv1", NOW - 5)]
     # the whole host stopped: one source alert, not one per channel
     assert kinds(current(host_quiet, NOW, SETTINGS)[0]) == {("source", "windows", "srv1", "")}
 
