@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 runner.write(alerts)
             if watch is not None:
-                for doc in watch.run_once(now.timestamp(), write=not args.dry_run):
+                for doc in watch.run_once(time.time(), write=not args.dry_run):
                     if args.dry_run:
                         print(dumps(doc).decode())
         except (ApiError, TransportError) as exc:
