@@ -115,7 +115,7 @@ def _wait_for(es: Any, cfg: Config, want: Any, what: str, procs: list[subprocess
         if want(docs):
             return docs
         for p in procs:
-            assert p.poll() is None, f"{p.args} exited {p.returncode}: {p.stderr.read() if p.stderr else ''}"
+            assert p.poll() is None, f"{p.args!r} exited {p.returncode}: {p.stderr.read() if p.stderr else ''}"
         time.sleep(1.0)
     raise AssertionError(f"no {what} within {WAIT}s: {json.dumps(_silence_docs(es, cfg))[:3000]}")
 
