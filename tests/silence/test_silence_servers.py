@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 
 from logwarden.config import Config
+from logwarden.dashboards import OUT, parse_ndjson
+from logwarden.dashboards.query import panel_queries, run_panel
 from logwarden.es_io import client
 from logwarden.kafka_io import KafkaSink, make_consumer
 from logwarden.shippers.base import Event
@@ -194,6 +196,16 @@ def test_sources_that_stop_raise_one_alert_each_and_close_when_they_resume(runni
     docs = _silence_docs(es, cfg)
     assert len([d for d in _of(docs, "source", "stop-1") if d["silence"]["family"] == "windows"]) == 1
     assert len(_of(docs, "channel", "chan-1")) == 1 and len(_of(docs, "av-never", "noav-1")) == 1
+    # the dashboard's source-health panels, as Kibana would run them on this namespace
+    objects = parse_ndjson(OUT.read_text(encoding="utf-8"))
+    queries = panel_queries(objects, cfg.index_prefix, "2020-01-01T00:00:00Z", "now+1d")
+    panels = {pq.panel: run_panel(es, pq) for pq in queries if pq.dashboard == "Source health and silence"}
+    assert panels["silence-alerts"].hits >= 4  # three alerts and one resumed document
+    assert {"source", "channel", "av-never"} <= set(panels["silence-alerts-over-time"].buckets)
+    assert {"stop-1", "chan-1", "noav-1"} <= set(panels["silent-sources"].buckets)
+    assert {"keep-1.corp.local", "stop-1", "chan-1", "noav-1"} <= set(panels["windows-sources-last-heard"].buckets)
+    assert panels["firewall-sources-last-heard"].buckets == ["fw-1"]
+    assert {"KEEP-1", "stop-1", "chan-1"} == set(panels["av-sources-last-heard"].buckets)
     err = _stop(procs[1])
     assert "Traceback" not in err, err[-3000:]
     assert "silent" in err and "opened" in err
