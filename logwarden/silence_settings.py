@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from logwarden.durations import parse_duration
 from logwarden.shippers.datasets import SOURCE_DATASETS
 
 FAMILIES = SOURCE_DATASETS  # each source dataset (index family) is watched
@@ -25,11 +26,9 @@ class Settings:
 
 
 def _seconds(text: str, what: str) -> float:
-    from logwarden.commands.detect import duration
-
     try:
-        value = duration(text)
-    except Exception as exc:  # argparse.ArgumentTypeError
+        value = parse_duration(text)
+    except ValueError as exc:
         raise ValueError(f"{what}: {text!r} is not a duration (e.g. 90s, 30m, 24h)") from exc
     if value <= 0:
         raise ValueError(f"{what}: {text!r} must be more than 0")
