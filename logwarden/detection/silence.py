@@ -318,10 +318,11 @@ def aggregate(es: Any, cfg: Config, family: str, now: float, baseline: float) ->
 
 
 def open_episodes(es: Any, cfg: Config) -> list[Episode]:
-    """The silence alerts not yet closed by a `resumed` document."""
+    """The silence alerts not yet closed by a `resumed` document (the newest OPEN_EPISODES_MAX
+    silence documents are read: beyond that, older episodes are neither re-raised nor closed)."""
     resp = es.search(index=f"{cfg.index_prefix}alerts-*", size=OPEN_EPISODES_MAX, ignore_unavailable=True,
                      allow_no_indices=True, query={"term": {"rule.ruleset": RULESET}},
-                     source=["event.id", "silence", "host.name"])
+                     sort=[{"@timestamp": "desc"}], source=["event.id", "silence", "host.name"])
     alerts: dict[str, Episode] = {}
     closed: set[str] = set()
     for h in resp["hits"]["hits"]:

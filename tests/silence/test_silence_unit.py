@@ -161,3 +161,12 @@ def test_indexer_sets_event_ingested_only_when_missing() -> None:
     assert with_ingested(b'{"event":{"ingested":"X"}}', b"T") == b'{"event":{"ingested":"X"}}'
     assert with_ingested(b'{"event.ingested":"X"}', b"T") == b'{"event.ingested":"X"}'
     assert with_ingested(b'{"note":"ingested"}', b"T") == b'{"note":"ingested","event.ingested":"T"}'
+
+
+def test_silence_off_means_no_watch(monkeypatch: pytest.MonkeyPatch) -> None:
+    from logwarden.commands.detect import silence_watch
+
+    monkeypatch.setenv("LOGWARDEN_SILENCE", "off")
+    assert silence_watch(load(), es=None, dry_run=True) is None
+    monkeypatch.setenv("LOGWARDEN_SILENCE", "on")
+    assert silence_watch(load(), es=None, dry_run=True) is not None
