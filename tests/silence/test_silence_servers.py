@@ -1,5 +1,5 @@
 """Silence alerts on the real servers: sources replay old events through Kafka, the indexer
-stamps event.ingested, `detect --interval` runs with a short gap. One scenario, several hosts:
+stamps event.ingested, `detect --interval 2s` runs with a 15 s gap. One scenario, several hosts:
 
     keep-1   Windows Security + AV, never stops           -> no silence alert at all
     fw-1     firewall observer, never stops                -> no silence alert
@@ -36,7 +36,7 @@ from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.servers
 
-GAP = 8.0
+GAP = 15.0  # above the indexer's lag on a loaded shared machine
 INTERVAL = 2.0
 # a pass also runs the Sigma rules and waits for refreshes; on 2 shared cores one can take seconds
 PASS_SLACK = 20.0
