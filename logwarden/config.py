@@ -8,6 +8,10 @@
     state: .lab/state                 LOGWARDEN_STATE  (shipper checkpoints)
     internal_networks: ""             LOGWARDEN_INTERNAL_NETWORKS (the site's own CIDRs, comma-separated;
                                                         see logwarden/networks.py)
+    silence: on                       LOGWARDEN_SILENCE (detect's silence alerts, on|off)
+    silence_gap: 30m                  LOGWARDEN_SILENCE_GAP (quiet this long = silent; per family:
+                                                        "30m, av=24h, firewall=10m")
+    silence_baseline: 24h             LOGWARDEN_SILENCE_BASELINE (window of a source's usual rate)
 
 Secured connections (docs/security.md describes each; empty means "not used"):
 
@@ -44,6 +48,7 @@ from logwarden import networks
 from logwarden.bounded_yaml import YamlLimitError, load_file
 from logwarden.errors import ConfigError
 from logwarden.safe_text import redact_credentials
+from logwarden.silence_settings import parse_settings
 
 __all__ = ["ENV", "MAX_CONFIG_BYTES", "SECRETS", "Config", "ConfigError", "load", "validate"]
 
@@ -73,6 +78,9 @@ ENV = {
     "kafka_ca_file": "LOGWARDEN_KAFKA_CA_FILE",
     "kafka_cert_file": "LOGWARDEN_KAFKA_CERT_FILE",
     "kafka_key_file": "LOGWARDEN_KAFKA_KEY_FILE",
+    "silence": "LOGWARDEN_SILENCE",
+    "silence_gap": "LOGWARDEN_SILENCE_GAP",
+    "silence_baseline": "LOGWARDEN_SILENCE_BASELINE",
 }
 # The settings that are secrets: never printed, never in a repr, and a file holding one must
 # not be readable by others.
@@ -104,6 +112,9 @@ class Config:
     kafka_ca_file: str = ""  # PEM CA for the brokers' certificates
     kafka_cert_file: str = ""  # PEM client certificate (mutual TLS), with kafka_key_file
     kafka_key_file: str = ""
+    silence: str = "on"  # detect's silence alerts (logwarden/detection/silence.py)
+    silence_gap: str = "30m"  # default gap, then `family=duration` overrides
+    silence_baseline: str = "24h"  # window of the usual rate
 
     @property
     def es_shown(self) -> str:
@@ -235,6 +246,11 @@ def validate(cfg: Config) -> None:
         networks.parse_extra(cfg.internal_networks)
     except ValueError as exc:
         raise ConfigError(f"internal_networks ({ENV['internal_networks']}): {exc}") from exc
+    try:
+        parse_settings(cfg.silence, cfg.silence_gap, cfg.silence_baseline)
+    except ValueError as exc:
+        raise ConfigError(f"silence settings ({ENV['silence']}, {ENV['silence_gap']}, "
+                          f"{ENV['silence_baseline']}): {exc}") from exc
     if not _TOPIC_PREFIX.match(cfg.topic_prefix):
         raise ConfigError(f"topic_prefix ({ENV['topic_prefix']}): {cfg.topic_prefix!r} may hold only letters, "
                           "digits, '.', '_' and '-'")

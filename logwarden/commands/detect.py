@@ -10,19 +10,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from logwarden.durations import parse_duration
 
 log = logging.getLogger(__name__)
 
 
 def duration(text: str) -> float:
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", text.strip())
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 60s, 5m, 24h)")
-    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rules", action="append", type=Path, help="rule file or folder (default: sigma_rules/)")
     p.add_argument("--dry-run", action="store_true", help="print alerts as JSON lines, write nothing")
     p.add_argument("--json", action="store_true", help="print counters as JSON")
+    p.add_argument("--no-silence", action="store_true",
+                   help="no silence alerts this run (setting: silence: off, LOGWARDEN_SILENCE=off)")
     p.set_defaults(func=run)
 
 
@@ -57,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load(args.config)  # ConfigError: one line, exit 2 (cli)
     detector = Detector(load_ruleset(args.rules))
     runner = EsDetector(cfg, client(cfg), detector)
+    watch = None if args.no_silence else silence_watch(cfg, runner.es, args.dry_run)
     stop = StopFlag()
     with stop.on_signals():  # a stop never interrupts a pass: it ends the wait before the next
         while True:
@@ -70,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
                         print(dumps(a).decode())
                 else:
                     runner.write(alerts)
+                if watch is not None:
+                    for doc in watch.run_once(now.timestamp(), write=not args.dry_run):
+                        if args.dry_run:
+                            print(dumps(doc).decode())
             except (ApiError, TransportError) as exc:
                 message = f"Elasticsearch at {cfg.es_shown}: {printable(redact_credentials(str(exc)))}"
                 if args.once:
@@ -78,11 +87,38 @@ def run(args: argparse.Namespace) -> int:
             s = runner.stats
             line = {"rules": s.rules, "queries": s.queries, "hits": s.hits, "dropped": s.dropped,
                     "alerts": s.alerts, "created": s.created, "existing": s.existing}
+            silence = ""
+            if watch is not None:
+                w = watch.stats
+                line.update({"sources": w.sources, "silent": w.silent, "silence_opened": w.opened,
+                             "silence_closed": w.closed})
+                silence = f"; {w.sources} sources, {w.silent} silent ({w.opened} opened, {w.closed} closed)"
             print(json.dumps(line) if args.json else
                   f"detect: {s.rules} rules, {s.hits} hits, {s.alerts} alerts "
-                  f"({s.created} new, {s.existing} already there)", file=sys.stderr, flush=True)
+                  f"({s.created} new, {s.existing} already there){silence}", file=sys.stderr, flush=True)
             if args.once or stop.is_set() or stop.wait(args.interval):
                 break
     if stop.is_set():
         log.info("%s received: stopped", stop.reason)
     return 0
+
+
+def silence_watch(cfg: Any, es: Any, dry_run: bool) -> Any:
+    """The silence pass of detect (logwarden/detection/silence.py), or None when the setting turns
+    it off. Its documents also go to the alerts topic when Kafka can be reached at start."""
+    from logwarden.detection.silence import SilenceWatch, settings_of
+
+    settings = settings_of(cfg)
+    if not settings.enabled:
+        return None
+    sink = None
+    if not dry_run:
+        from kafka.errors import KafkaError
+
+        from logwarden.kafka_io import KafkaSink
+
+        try:
+            sink = KafkaSink(cfg, client_id="logwarden-detect")
+        except KafkaError as exc:
+            log.warning("Kafka at %s unreachable: silence alerts go to Elasticsearch only: %s", cfg.kafka, exc)
+    return SilenceWatch(cfg, es, settings, sink)

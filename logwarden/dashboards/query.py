@@ -3,7 +3,7 @@
 Reads the NDJSON itself (not the YAML source): the data view title from the panel's
 index-pattern reference, the Lucene query from searchSourceJSON, the aggregations from visState.
 Each panel becomes one search: query_string (Kibana's Lucene mode) + the time range, and the
-legacy aggs in nesting order (count is doc_count; cardinality and terms ordered by metric "1").
+legacy aggs in nesting order (count is doc_count; cardinality / max and terms ordered by metric "1").
 Used by `logwarden dashboards query` and by the real-server tests.
 """
 
@@ -67,8 +67,8 @@ def _es_agg(agg: dict[str, Any], metric: dict[str, Any] | None) -> dict[str, Any
 
 
 def _metric_body(metric: dict[str, Any]) -> dict[str, Any]:
-    if metric["type"] == "cardinality":
-        return {"cardinality": {"field": metric["params"]["field"]}}
+    if metric["type"] in ("cardinality", "max"):
+        return {metric["type"]: {"field": metric["params"]["field"]}}
     raise ValueError(f"unsupported metric {metric['type']}")
 
 

@@ -14,7 +14,8 @@
         split: source.ip                   date_histogram: one series per top value (optional)
         terms: [source.ip, host.name]      terms_table: nested buckets, outermost first
         metric: {type: cardinality, field: host.name, label: distinct target hosts}
-                                           count (default) or cardinality; terms are ordered by it
+                                           count (default), cardinality, or max (e.g. the last
+                                           event.ingested per source); terms are ordered by it
         size: 10                           buckets per terms level (default 10)
         interval: auto                     date_histogram bucket (Kibana's auto, or e.g. 1h)
         columns: [host.name, ...]          search: the document table's columns
@@ -39,7 +40,7 @@ from logwarden.schema import ALL_DATASETS, EVENT_DATASETS
 
 TIME_FIELD = "@timestamp"
 VIS_KINDS = ("date_histogram", "terms_table", "metric", "search")
-METRIC_TYPES = ("count", "cardinality")
+METRIC_TYPES = ("count", "cardinality", "max")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -173,8 +174,8 @@ def parse_panel(where: str, data: Any) -> Panel:
     metric = Metric(_str(where, m, "type", "count"), _str(where, m, "field", ""), _str(where, m, "label", ""))
     if metric.type not in METRIC_TYPES:
         raise SpecError(f"{where}: metric type {metric.type!r} (known: {', '.join(METRIC_TYPES)})")
-    if (metric.type == "cardinality") != bool(metric.field):
-        raise SpecError(f"{where}: a cardinality metric needs a field, a count metric takes none")
+    if (metric.type != "count") != bool(metric.field):
+        raise SpecError(f"{where}: a {metric.type} metric needs a field, a count metric takes none")
     size = data.get("size", 10)
     if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 500:
         raise SpecError(f"{where}: size must be an integer from 1 to 500")

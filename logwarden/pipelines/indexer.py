@@ -29,7 +29,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, TransportError
@@ -62,6 +62,32 @@ def _own_layout_day(value: bytes) -> str | None:
         return None
     year, month, day = m[1].decode(), m[2].decode(), m[3].decode()
     return f"{year}.{month}.{day}" if _valid_day(year, month, day) else None
+INGESTED_KEY = b'ingested"'  # "ingested" or "event.ingested" as a key
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def with_ingested(body: bytes, stamp: bytes) -> bytes:
+    """`body` (one JSON object on one line) with `event.ingested` set to `stamp` when it has none:
+    the moment the indexer handed it to Elasticsearch, what silence detection measures "heard" on
+    (logwarden/detection/silence.py). Added as a dotted key before the closing brace, which
+    Elasticsearch maps into `event`; a body that mentions "ingested" anywhere is parsed to decide."""
+    if INGESTED_KEY in body:
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return body  # Elasticsearch refuses it and it becomes a dead letter (index_batch)
+        event = doc.get("event") if isinstance(doc, dict) else None
+        if not isinstance(doc, dict) or "event.ingested" in doc or (isinstance(event, dict) and "ingested" in event):
+            return body
+    head = body.rstrip()
+    if not head.endswith(b"}"):
+        return body
+    inner = head[:-1].rstrip()
+    sep = b"" if inner.endswith(b"{") else b","
+    return inner + sep + b'"event.ingested":"' + stamp + b'"}'
 INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9._+-]*\Z")
 INDEX_NAME_MAX_BYTES = 255
 UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -266,9 +292,10 @@ class Indexer:
     def _bulk(self, docs: list[_Doc]) -> list[tuple[_Doc, int, str]]:
         """(doc, status, reason) for each doc, once Elasticsearch answered the request."""
         body = bytearray()
+        ingested = _now_iso().encode()
         for d in docs:
             body += json.dumps({"create": {"_index": d.index, "_id": d.id}}).encode() + b"\n"
-            body += d.body + b"\n"
+            body += with_ingested(d.body, ingested) + b"\n"
         while True:
             try:
                 resp = self.es.bulk(operations=bytes(body),  # type: ignore[arg-type]  # raw NDJSON is accepted

@@ -76,6 +76,16 @@ EXPECT: dict[str, tuple[int, object]] = {
     "events-over-time": (50, "system.security"),
     "events-per-host": (50, incident.VICTIM),
     "dead-letters-total": (1, None),
+    # Source health and silence: the last ingest per source shows every source of the sample; the
+    # sample is fresh, so no source is silent here (tests/silence/test_silence_servers.py runs the
+    # silence panels on a namespace where sources stop)
+    "windows-sources-last-heard": (50, None),
+    "firewall-sources-last-heard": (1, None),
+    "av-sources-last-heard": (3, incident.MINER_HOST),
+    "last-event-per-host": (50, None),
+    "silence-alerts": (0, None),
+    "silence-alerts-over-time": (0, None),
+    "silent-sources": (0, None),
 }
 
 # panel id -> bucket keys that must be among the outermost buckets
@@ -93,6 +103,8 @@ ALSO: dict[str, tuple[object, ...]] = {
                            "fortinet_fortigate.log", "clamav.log"),
     "failed-logon-accounts": ("admin", "test"),
     "firewall-devices": ("Huawei",),
+    "windows-sources-last-heard": (incident.VICTIM,),
+    "last-event-per-host": (incident.VICTIM, incident.MINER_HOST),
 }
 
 

@@ -42,11 +42,11 @@ def test_ids_unique_and_deterministic():
 def test_types_and_counts():
     dashboards = load_dashboards(SRC)
     types = [o["type"] for o in OBJECTS]
-    assert types.count("dashboard") == len(dashboards) == 5
+    assert types.count("dashboard") == len(dashboards) == 6
     assert types.count("visualization") + types.count("search") == sum(len(d.panels) for d in dashboards)
     assert {o["attributes"]["title"] for o in OBJECTS if o["type"] == "dashboard"} == {
         "Incident timeline / RDP and logons", "Defense evasion & ransomware", "Firewall & AV", "Alerts",
-        "Pipeline health"}
+        "Pipeline health", "Source health and silence"}
 
 
 def test_every_reference_resolves_in_the_file():
