@@ -27,8 +27,7 @@ UNNAMED = "Data"  # event_data key of the unnamed <Data> values, as Sigma's `Dat
 def event_data(node: Any) -> dict[str, Any]:
     """EventData as a dict of strings: named Data, Binary, and the unnamed Data twice: as
     Winlogbeat's param1..N and as the list `Data` (every unnamed value in order), the field
-    SigmaHQ's rules on such events name (MSSQL, ESENT, MSI, Application Error, Exchange). A named
-    <Data Name="Data"> keeps its own value."""
+    SigmaHQ's rules on such events name (MSSQL, ESENT, MSI, Application Error, Exchange)."""
     out: dict[str, Any] = {}
     if node is None:
         return out
@@ -61,7 +60,7 @@ def event_data(node: Any) -> dict[str, Any]:
             continue
         else:
             out[key] = [text(v) for v in value] if isinstance(value, list) else text(value)
-    if unnamed and UNNAMED not in out:
+    if unnamed:
         out[UNNAMED] = unnamed
     return out
 
