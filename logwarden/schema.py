@@ -232,7 +232,8 @@ def leaves(doc: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 def document_problems(doc: dict[str, Any], fields: dict[str, Field]) -> list[str]:
     """Every leaf of `doc` that `fields` does not declare, or holds a value of the wrong type;
-    winlog.event_data / user_data must be objects of strings."""
+    winlog.event_data / user_data must be objects of strings (or lists of strings: a repeated
+    element, the unnamed Data values)."""
     out = []
     for name, value in leaves(doc):
         field = fields.get(name)
@@ -243,7 +244,8 @@ def document_problems(doc: dict[str, Any], fields: dict[str, Field]) -> list[str
         if problem:
             out.append(problem)
         elif name in DYNAMIC_OBJECTS:
-            out += [f"{name}.{k}: {v!r} is not a string" for k, v in value.items() if not isinstance(v, str)]
+            out += [f"{name}.{k}: {v!r} is not a string" for k, v in value.items()
+                    if not (isinstance(v, str) or isinstance(v, list) and all(isinstance(x, str) for x in v))]
     return out
 
 

@@ -258,7 +258,9 @@ def map_field(base: SigmaRule, sigma_field: str) -> str:
                 "category": base.logsource.category,
                 "service": base.logsource.service,
             },
-            "detection": {"sel": {sigma_field: "x"}, "condition": "sel"},
+            # `exists`, not a string: a group-by names the field, and pipelines/sigma/windows.yml
+            # sends address strings to the raw text but everything else to the ECS address
+            "detection": {"sel": {f"{sigma_field}|exists": True}, "condition": "sel"},
         }
     )
     load_pipeline().apply(probe)

@@ -179,12 +179,13 @@ def test_7045_service() -> None:
     assert doc["winlog"]["event_data"]["ImagePath"] == "%SystemRoot%\\x.exe -k netsvcs"
 
 
-def test_unnamed_data_becomes_params() -> None:
+def test_unnamed_data_becomes_params_and_the_data_list() -> None:
     doc = normalise(record(1000, channel="Application", provider="App",
                            event_data={"Data": {"#text": ["a", 2, None]}, "Binary": "00FF"}))
-    assert doc["winlog"]["event_data"] == {"param1": "a", "param2": "2", "param3": "", "Binary": "00FF"}
+    assert doc["winlog"]["event_data"] == {"param1": "a", "param2": "2", "param3": "", "Binary": "00FF",
+                                           "Data": ["a", "2", ""]}
     single = normalise(record(1000, channel="Application", provider="App", event_data={"Data": "only"}))
-    assert single["winlog"]["event_data"] == {"param1": "only"}
+    assert single["winlog"]["event_data"] == {"param1": "only", "Data": ["only"]}
     assert single["event"]["dataset"] == "system.application"
 
 

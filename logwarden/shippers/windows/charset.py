@@ -3,7 +3,8 @@
 Windows tools write UTF-16 (wevtutil, PowerShell's `Out-File` and `>`), with or without a byte
 order mark; everything else is read as bytes in an ASCII-compatible encoding (UTF-8, or GB18030
 on Chinese hosts, or what an XML declaration says) and decoded record by record, as the text
-parsers do (`logwarden.shippers.textlog.decode`).
+parsers do (`logwarden.shippers.textlog.decode`). A record read as GB18030 because it was not
+UTF-8 is a guess that can be wrong, so its document says so: `log.flags: charset-gb18030`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterator
 from typing import BinaryIO
+
+from logwarden.shippers.textlog import decode
+
+FLAG_GB18030 = "charset-gb18030"  # log.flags of a record decoded by the GB18030 fallback
 
 CHUNK = 1 << 20
 _BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
@@ -62,3 +67,14 @@ def utf8_lines(codec: str, head: bytes, data: BinaryIO) -> Iterator[bytes]:
             break
     if pending:
         yield pending.encode("utf-8", "surrogatepass")
+
+
+def decode_record(raw: bytes) -> tuple[str | None, list[str]]:
+    """(text, flags) of one record's bytes: UTF-8 with no flag, else GB18030 flagged
+    FLAG_GB18030, else (None, []) when neither decodes (the caller makes it a dead letter)."""
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    text = decode(raw)
+    return text, ([FLAG_GB18030] if text is not None else [])

@@ -10,6 +10,7 @@ import functools
 import ipaddress
 from typing import Any
 
+from logwarden.shippers.textlog import flag_ip, flag_port, transport
 from logwarden.shippers.windows.record import to_int
 from logwarden.shippers.windows.tables import (
     DEFENDER,
@@ -33,12 +34,15 @@ Doc = dict[str, Any]
 NULL_SID = "S-1-0-0"
 
 # Logon-type events: user.* is the target account (the one logging on), as in Elastic.
-TARGET_IS_USER = frozenset({"4624", "4625", "4634", "4647", "4768", "4769", "4771", "4776", "4778", "4779"})
+TARGET_IS_USER = frozenset({"4624", "4625", "4627", "4634", "4647", "4768", "4769", "4771", "4776", "4778", "4779"})
 # Account management: user.* is the subject (who did it), user.target.* the account changed.
 TARGET_IS_ACCOUNT = frozenset({"4720", "4722", "4723", "4724", "4725", "4726", "4738", "4740", "4767", "4798"})
 # Classic "Windows PowerShell" log: which unnamed Data holds the Key=Value engine details.
 CLASSIC_DETAILS = {"400": "param3", "403": "param3", "600": "param3", "800": "param2"}
 GROUP_MEMBERSHIP = frozenset({"4728", "4729", "4732", "4733", "4756", "4757"})
+# Windows Filtering Platform connection events; Direction "%%14592" is inbound, "%%14593" outbound
+FILTERING_PLATFORM = frozenset({"5156", "5157"})
+INBOUND = frozenset({"%%14592", "Inbound"})
 
 
 def clean(data: dict[str, Any] | None) -> dict[str, str]:
@@ -217,7 +221,8 @@ def _logon(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
         name = LOGON_TYPES.get(ltype.strip())
         if name:
             logon["type"] = name
-    lid = data.get("TargetLogonId") or data.get("SubjectLogonId")
+    # 4688's TargetLogonId is the new process's other logon (0x0 mostly): its session is the subject's
+    lid = data.get("SubjectLogonId") if code == "4688" else data.get("TargetLogonId") or data.get("SubjectLogonId")
     if lid:
         logon["id"] = lid
     if code in ("4625", "4771", "4776"):
@@ -305,11 +310,50 @@ def security(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:
         set_process(doc, data.get("ParentProcessName"), data.get("ProcessId"), "process", "parent")
     elif "ProcessName" in data or "ProcessId" in data:
         set_process(doc, data.get("ProcessName"), data.get("ProcessId"))
+    if code in FILTERING_PLATFORM:
+        _filtering_platform(doc, data)
     if code == "4697":
         _service(doc, data.get("ServiceName"), data.get("ServiceType"))
         account = data.get("AccountName")  # Sigma's ecs_windows maps AccountName to user.name
         if account:
             _user(doc, account, None, None, "user")
+
+
+def _endpoint(doc: Doc, side: str, raw_ip: str | None, raw_port: str | None) -> None:
+    """<side>.ip/.port from Windows text, checked as the firewall sources check theirs: an address
+    that is not one (leading zeros, garbage) stays text in <side>.address, a port outside
+    0-65535 is left out, and either flags the document (log.flags); IPv4-mapped IPv6 is
+    unwrapped as for logons. "-" and "" mean no value."""
+    addr = ip(raw_ip)
+    if addr:
+        _sub(doc, side)["ip"] = addr
+        _related(doc, "ip", addr)
+    elif raw_ip is not None and raw_ip.strip() not in ("", "-"):
+        _sub(doc, side)["address"] = raw_ip.strip()
+        _flag(doc, flag_ip(side))
+    if raw_port is None or raw_port.strip() in ("", "-"):
+        return
+    n = to_int(raw_port)
+    if n is not None and 0 <= n <= 65535:
+        _sub(doc, side)["port"] = n
+    else:
+        _flag(doc, flag_port(side))
+
+
+def _filtering_platform(doc: Doc, data: dict[str, Any]) -> None:
+    """5156/5157 (Windows Filtering Platform permitted/blocked a connection): Windows names the
+    local end Source and the remote end Destination whatever the direction; ECS source is the
+    initiator, so an inbound connection swaps them. Addresses and ports as `_endpoint` checks them."""
+    inbound = (data.get("Direction") or "").strip() in INBOUND
+    local = (data.get("SourceAddress"), data.get("SourcePort"))
+    remote = (data.get("DestAddress"), data.get("DestPort"))
+    initiator, responder = (remote, local) if inbound else (local, remote)
+    for side, (addr, side_port) in (("source", initiator), ("destination", responder)):
+        _endpoint(doc, side, addr, side_port)
+    transport(doc, data.get("Protocol"))
+    if data.get("Direction"):
+        _sub(doc, "network")["direction"] = "ingress" if inbound else "egress"
+    set_process(doc, data.get("Application"), data.get("ProcessID") or data.get("ProcessId"))
 
 
 def _service(doc: Doc, name: str | None, stype: str | None) -> None:
@@ -372,6 +416,9 @@ def sysmon(doc: Doc, code: str, data: dict[str, Any]) -> None:
         _hashes(doc, data.get("Hashes") or data.get("Hash"))
     name, domain = _split_user(data.get("User"))
     _user(doc, name, domain, None, "user")
+    logon_id = data.get("LogonId")
+    if logon_id:  # as Windows wrote it ("0x3e7"), like 4688's SubjectLogonId: Sigma's LogonId reads it
+        _sub(doc, "winlog", "logon")["id"] = logon_id
     if code == "3":
         _network(doc, data)
     elif code in ("11", "23", "26", "15", "2"):
@@ -494,20 +541,12 @@ def _hashes(doc: Doc, raw: str | None) -> None:
 
 
 def _network(doc: Doc, data: dict[str, Any]) -> None:
+    """Sysmon 3: addresses and ports checked and flagged as `_endpoint` does."""
     for side, prefix in (("source", "Source"), ("destination", "Destination")):
-        node: Doc = {}
-        addr = ip(data.get(prefix + "Ip"))
-        if addr:
-            node["ip"] = addr
-            _related(doc, "ip", addr)
-        p = port(data.get(prefix + "Port"))
-        if p is not None:
-            node["port"] = p
+        _endpoint(doc, side, data.get(prefix + "Ip"), data.get(prefix + "Port"))
         host = data.get(prefix + "Hostname")
         if host:
-            node["domain"] = host
-        if node:
-            doc[side] = node
+            _sub(doc, side)["domain"] = host
     net: Doc = {}
     port_name = data.get("DestinationPortName")
     if port_name:

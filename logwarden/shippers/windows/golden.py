@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from logwarden.shippers.base import DeadLetter
 from logwarden.shippers.windows import synth
@@ -143,11 +144,81 @@ def _hostile() -> str:
     )
 
 
-SYNTH: dict[str, Callable[[], str]] = {"incident": _incident, "hostile": _hostile}
+def _unnamed_data(xml: str, *values: str) -> str:
+    """The event with unnamed <Data> elements (synth writes named ones only)."""
+    head, _, _ = xml.partition("<EventData>")
+    return head + "<EventData>" + "".join(f"<Data>{escape(v)}</Data>" for v in values) + "</EventData></Event>"
+
+
+def _fields() -> str:
+    """The values Sigma rules test as Windows wrote them, and the ECS derived beside them."""
+    h, t = "TAX-PROD", T0
+    s = synth
+    wfp = {"ProcessID": "1084", "Application": "\\device\\harddiskvolume2\\windows\\system32\\svchost.exe",
+           "Protocol": "6", "FilterRTID": "70135", "LayerName": "%%14610", "LayerRTID": "44"}
+    mssql = s.Provider("MSSQLSERVER", "", "Application", event_source="MSSQLSERVER")
+    wmi = s.Provider("Microsoft-Windows-WMI-Activity", "{1418ef04-b0b4-4623-bf7e-d74ab47bbdaa}",
+                     "Microsoft-Windows-WMI-Activity/Operational")
+    return s.events(
+        s.security_4625(h, t, 1, target_user="administrator", ip="-", port="-", logon_type=3),
+        s.event(s.SECURITY, 4627, h, t, 2, task=12554, event_data=s._subject("-", "-", "S-1-0-0", "0x0") | {
+            "TargetUserSid": s.ADMIN_SID, "TargetUserName": "administrator", "TargetDomainName": h,
+            "TargetLogonId": "0x5a3c1f", "LogonType": "10", "EventIdx": "1", "EventCountTotal": "1",
+            "GroupMembership": "\n\t\t%{S-1-5-32-544}\n\t\t%{S-1-5-32-545}"}),
+        s.security_4688(h, t, 3, new_process_name="C:\\Windows\\System32\\whoami.exe", command_line="whoami /all",
+                        parent_process_name="C:\\Windows\\System32\\cmd.exe"),
+        s.event(s.SECURITY, 5156, h, t, 4, task=12810, event_data=wfp | {
+            "Direction": "%%14592", "SourceAddress": "10.10.20.11", "SourcePort": "3389",
+            "DestAddress": "203.0.113.7", "DestPort": "51234"}),
+        s.event(s.SECURITY, 5156, h, t, 5, task=12810, event_data=wfp | {
+            "Direction": "%%14593", "SourceAddress": "10.10.20.11", "SourcePort": "49822",
+            "DestAddress": "010.10.20.12", "DestPort": "445"}),
+        s.sysmon_1(h, t, 6, image="C:\\Windows\\System32\\whoami.exe", command_line="whoami",
+                   parent_image="C:\\Windows\\System32\\cmd.exe", user="NT AUTHORITY\\SYSTEM",
+                   integrity_level="System"),
+        s.sysmon_3(h, t, 7, image="C:\\Windows\\System32\\rundll32.exe", user="NT AUTHORITY\\SYSTEM",
+                   source_ip="10.10.20.11", source_port=49823, destination_ip="010.0.0.2", destination_port=70000),
+        s.event(s.SYSMON, 20, h, t, 8, level=4, task=20, version=3, keywords="0x8000000000000000", event_data={
+            "RuleName": "-", "EventType": "WmiConsumerEvent", "UtcTime": "2020-04-13 16:22:01.123",
+            "Operation": "Created", "User": "TAX-PROD\\Administrator", "Name": " \"updater\"",
+            "Type": "Command Line", "Destination": " \"powershell.exe -enc SQBFAFgA\""}),
+        _unnamed_data(s.event(mssql, 33205, h, t, 9, keywords="0xa0000000000000", qualifiers=16384),
+                      "Audit event: action_id:EX class_type:P object_name:xp_cmdshell statement:EXEC xp_cmdshell "
+                      "'whoami'"),
+        s.event(wmi, 5861, h, t, 10, user_data=("Operation_ESStoConsumerBinding",
+                                                "http://manifests.microsoft.com/win/2006/windows/WMI", {
+            "Namespace": "//./root/subscription", "ESS": "updater", "CONSUMER": "CommandLineEventConsumer=\"updater\"",
+            "PossibleCause": "Binding EventFilter: ... Perm. Consumer: CommandLineEventConsumer"})),
+    )
+
+
+def _winlogbeat() -> str:
+    """Winlogbeat documents (JSON lines) as Winlogbeat ships them: the account it resolved
+    (winlog.user name, domain, type) and the unnamed Data as param1..N."""
+    base = {"@timestamp": "2020-04-13T16:22:01.123Z", "host": {"name": "TAX-PROD"}}
+    docs = [
+        base | {"winlog": {
+            "channel": "Security", "event_id": "4627", "provider_name": "Microsoft-Windows-Security-Auditing",
+            "computer_name": "TAX-PROD", "record_id": "11", "keywords": ["Audit Success"],
+            "user": {"identifier": "S-1-5-18", "name": "SYSTEM", "domain": "NT AUTHORITY", "type": "Well Known Group"},
+            "event_data": {"SubjectUserSid": "S-1-0-0", "SubjectUserName": "-", "SubjectDomainName": "-",
+                           "SubjectLogonId": "0x0", "TargetUserSid": synth.ADMIN_SID, "TargetUserName": "administrator",
+                           "TargetDomainName": "TAX-PROD", "TargetLogonId": "0x5a3c1f", "LogonType": "10",
+                           "GroupMembership": "%{S-1-5-32-544}"}}},
+        base | {"winlog": {
+            "channel": "Application", "event_id": "15457", "provider_name": "MSSQLSERVER", "computer_name": "TAX-PROD",
+            "record_id": "12", "event_data": {"param1": "xp_cmdshell", "param2": "0", "param3": "1"}}},
+    ]
+    return "".join(json.dumps(d, sort_keys=True) + "\n" for d in docs)
+
+
+SYNTH: dict[str, Callable[[], str]] = {"incident": _incident, "hostile": _hostile, "fields": _fields,
+                                       "winlogbeat": _winlogbeat}
+SUFFIX = {"winlogbeat": ".jsonl"}  # the others are event XML
 
 
 def synth_input(name: str) -> Path:
-    return GOLDEN / f"synth-{name}.xml"
+    return GOLDEN / f"synth-{name}{SUFFIX.get(name, '.xml')}"
 
 
 def expected_path(name: str) -> Path:
@@ -163,14 +234,14 @@ def generate_synth(name: str) -> tuple[str, str]:
     xml = SYNTH[name]()
     path = synth_input(name)
     if not path.exists() or path.read_bytes() != xml.encode("utf-8"):
-        tmp = GOLDEN / f".tmp-synth-{name}.xml"
+        tmp = GOLDEN / f".tmp-{path.name}"
         tmp.write_bytes(xml.encode("utf-8"))
         try:
-            out = render(tmp, f"shippers/windows/golden/synth-{name}.xml", None)
+            out = render(tmp, f"shippers/windows/golden/{path.name}", None)
         finally:
             tmp.unlink()
     else:
-        out = render(path, f"shippers/windows/golden/synth-{name}.xml", None)
+        out = render(path, f"shippers/windows/golden/{path.name}", None)
     return xml, dumps(out)
 
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from logwarden.shippers.base import DeadLetter
-from logwarden.shippers.textlog import decode
-from logwarden.shippers.windows.charset import utf8_lines, wide_encoding
+from logwarden.shippers.windows.charset import decode_record, utf8_lines, wide_encoding
+from logwarden.shippers.windows.normalise import UNNAMED, WINLOG_USER
 from logwarden.shippers.windows.tables import KEYWORD_BITS, LEVELS, OPCODES
 from logwarden.shippers.windows.untrusted import (
     FLAG_SURROGATES,
@@ -43,6 +43,21 @@ def _unflatten(doc: dict[str, Any]) -> dict[str, Any]:
         else:
             node[parts[-1]] = value
     return out
+
+
+def _event_data(data: dict[str, Any]) -> dict[str, Any]:
+    """Winlogbeat's event_data -> the record's EventData. The unnamed <Data> values come back as
+    unnamed (normalise numbers them param1..N and lists them as `Data` again): our own documents
+    say which they are (`Data`); a Winlogbeat document without `Data` has them as param1..N."""
+    listed = data.get(UNNAMED)
+    from_list = isinstance(listed, list) and all(isinstance(v, str) for v in listed)
+    unnamed: list[str] = list(listed) if from_list else []  # type: ignore[arg-type]
+    if not from_list:
+        while isinstance(data.get(f"param{len(unnamed) + 1}"), str):
+            unnamed.append(data[f"param{len(unnamed) + 1}"])
+    params = {f"param{i}" for i in range(1, len(unnamed) + 1)}
+    named = {k: v for k, v in data.items() if k not in params and not (k == UNNAMED and from_list)}
+    return {"Data": unnamed, **named} if unnamed else named
 
 
 def winlogbeat_to_record(doc: dict[str, Any]) -> dict[str, Any]:
@@ -86,14 +101,20 @@ def winlogbeat_to_record(doc: dict[str, Any]) -> dict[str, Any]:
         system["Correlation"] = {"#attributes": correlation}
     event: dict[str, Any] = {"System": system}
     if isinstance(w.get("event_data"), dict):
-        event["EventData"] = dict(w["event_data"])
+        event["EventData"] = _event_data(w["event_data"])
     user_data = w.get("user_data")
     if isinstance(user_data, dict):
         inner = {k: v for k, v in user_data.items() if k != "xml_name"}
         event["UserData"] = {user_data.get("xml_name", "UserData"): inner}
     if isinstance(doc.get("message"), str):
         event["RenderingInfo"] = {"Message": doc["message"]}
-    return {"Event": event}
+    record: dict[str, Any] = {"Event": event}
+    user = w.get("user")
+    if isinstance(user, dict):
+        resolved = {k: user[k] for k in ("name", "domain", "type") if isinstance(user.get(k), str) and user[k]}
+        if resolved:
+            record[WINLOG_USER] = resolved
+    return record
 
 
 def read_json_lines(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[dict[str, Any] | DeadLetter]:
@@ -117,7 +138,7 @@ def read_json_lines(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[
         if not raw.strip():
             continue
         line = raw.rstrip(b"\r\n")
-        text = decode(line)
+        text, repaired = decode_record(line)
         if text is None:
             yield DeadLetter(source, line, f"line {lineno}: not UTF-8 or GB18030", DATASET)
             continue
@@ -129,7 +150,6 @@ def read_json_lines(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[
         except RecursionError:
             yield DeadLetter(source, line, f"line {lineno}: record nested deeper than {MAX_DEPTH} levels", DATASET)
             continue
-        repaired: list[str] = []
         try:
             if text.count("{") + text.count("[") > MAX_DEPTH:  # cheap test first
                 check_depth(obj)
@@ -142,6 +162,7 @@ def read_json_lines(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[
             continue
         if isinstance(obj, dict):
             obj.pop(READER_FLAGS, None)  # only a reader says what it repaired
+            obj.pop(WINLOG_USER, None)  # or what Winlogbeat resolved
         if isinstance(obj, dict) and isinstance(obj.get("Event"), dict):
             yield _flagged(obj, repaired)
         elif isinstance(obj, dict) and ("winlog" in obj or "winlog.channel" in obj):

@@ -18,8 +18,16 @@ from logwarden.shippers.windows.tables import (
 DATASET = "windows"
 
 
+# key a reader sets on a record with the account Winlogbeat resolved (winlog.user name, domain,
+# type): an EVTX or XML record carries only the SID, a Winlogbeat document keeps the rest
+WINLOG_USER = "logwarden.winlog_user"
+UNNAMED = "Data"  # event_data key of the unnamed <Data> values, as Sigma's `Data` field names them
+
+
 def event_data(node: Any) -> dict[str, Any]:
-    """EventData as a dict of strings: named Data, unnamed Data (param1..N), Binary."""
+    """EventData as a dict of strings: named Data, Binary, and the unnamed Data twice: as
+    Winlogbeat's param1..N and as the list `Data` (every unnamed value in order), the field
+    SigmaHQ's rules on such events name (MSSQL, ESENT, MSI, Application Error, Exchange)."""
     out: dict[str, Any] = {}
     if node is None:
         return out
@@ -27,7 +35,9 @@ def event_data(node: Any) -> dict[str, Any]:
         value = text(node)
         if value:
             out["param1"] = value
+            out[UNNAMED] = [value]
         return out
+    unnamed: list[str] = []
     for key, value in node.items():
         if key == "#attributes":
             continue
@@ -38,7 +48,8 @@ def event_data(node: Any) -> dict[str, Any]:
             n = sum(1 for k in out if k.startswith("param"))
             for item in items:
                 n += 1
-                out[f"param{n}"] = text(item)
+                unnamed.append(text(item))
+                out[f"param{n}"] = unnamed[-1]
             continue
         t = type(value)
         if t is str:
@@ -49,6 +60,8 @@ def event_data(node: Any) -> dict[str, Any]:
             continue
         else:
             out[key] = [text(v) for v in value] if isinstance(value, list) else text(value)
+    if unnamed:
+        out[UNNAMED] = unnamed
     return out
 
 
@@ -181,6 +194,9 @@ def normalise(event: dict[str, Any], source: str = "") -> dict[str, Any]:
     sid = attr(system.get("Security"), "UserID")
     if sid:
         winlog["user"] = {"identifier": text(sid)}
+    resolved = event.get(WINLOG_USER)
+    if type(resolved) is dict:
+        winlog.setdefault("user", {}).update(resolved)
     correlation = _attrs(system.get("Correlation"))
     activity, related = correlation.get("ActivityID"), correlation.get("RelatedActivityID")
     if activity:

@@ -50,6 +50,9 @@ SECURITY: dict[str, tuple[list[str], list[str], str]] = {
     "4799": (["iam"], ["group", "info"], "user-member-enumerated"),
     "5140": (["network", "file"], ["info", "access"], "network-share-object-accessed"),
     "5145": (["network", "file"], ["info", "access"], "network-share-object-access-checked"),
+    # not in Elastic's table: the Windows Filtering Platform connection events, as a firewall's
+    "5156": (["network"], ["connection", "allowed"], "network-connection-allowed"),
+    "5157": (["network"], ["connection", "denied"], "network-connection-blocked"),
 }
 
 # System channel events we enrich (no Elastic pipeline; same vocabulary as above).

@@ -8,7 +8,8 @@ line number) and the next still parses. Memory is bounded by the largest single 
 
 Encoding: UTF-16/32 by byte order mark or NUL pattern (charset.py); else the XML declaration's
 encoding when it names one other than UTF-8; else each event is UTF-8, or GB18030 when it is not
-valid UTF-8 (as the text parsers decode a line), or a dead letter when it is neither.
+valid UTF-8 (as the text parsers decode a line; flagged `charset-gb18030`), or a dead letter
+when it is neither.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from logwarden.shippers.base import DeadLetter
-from logwarden.shippers.textlog import decode
-from logwarden.shippers.windows.charset import wide_encoding
-from logwarden.shippers.windows.untrusted import MAX_DEPTH, raw_bytes
+from logwarden.shippers.windows.charset import decode_record, wide_encoding
+from logwarden.shippers.windows.untrusted import MAX_DEPTH, READER_FLAGS, raw_bytes
 
 CHUNK = 1 << 20
 MAX_EVENT_CHARS = 64 << 20
@@ -222,8 +222,9 @@ def _event(span: str, per_event: bool, bad: Callable[[str, str, int], DeadLetter
            line: int) -> dict[str, Any] | DeadLetter:
     """One <Event> span -> its record, or its dead letter (never raises)."""
     text = span
+    flags: list[str] = []
     if per_event and _ESCAPED_BYTE.search(span) is not None:
-        decoded = decode(span.encode("utf-8", "surrogateescape"))
+        decoded, flags = decode_record(span.encode("utf-8", "surrogateescape"))
         if decoded is None:
             return bad("not UTF-8 or GB18030", span, line)
         text = decoded
@@ -236,6 +237,9 @@ def _event(span: str, per_event: bool, bad: Callable[[str, str, int], DeadLetter
     if span.count("<") > MAX_DEPTH and _too_deep(root):
         return bad(f"event nested deeper than {MAX_DEPTH} elements", span, line)
     try:
-        return element_to_record(root)
+        record = element_to_record(root)
     except Exception as exc:  # noqa: BLE001 - never end the file on one event
         return bad(f"event not converted: {type(exc).__name__}: {exc}", span, line)
+    if flags:
+        record[READER_FLAGS] = flags
+    return record
