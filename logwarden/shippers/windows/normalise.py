@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from logwarden.shippers.base import Event, event_id
@@ -248,8 +249,21 @@ def to_event(doc: dict[str, Any], position: int) -> Event:
     The id is not written into the document (`logwarden parse --with-id` adds event.id)."""
     w = doc["winlog"]
     host = doc["host"]["name"]
-    eid = event_id(host, w["channel"], w["record_id"], doc["@timestamp"], w["provider_name"], w["event_id"])
+    eid = event_id(host, w["channel"], w["record_id"], id_time(doc["@timestamp"]), w["provider_name"], w["event_id"])
     return Event(id=eid, dataset=DATASET, key=host, doc=doc, position=position)
+
+
+_FRACTION = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(.*)\Z")
+
+
+def id_time(timestamp: str) -> str:
+    """`timestamp` cut to milliseconds, as it goes into the event id: Windows writes 100 ns,
+    Winlogbeat and Elastic Agent keep milliseconds, and one event shipped both ways must get one
+    id (a record id within a channel of a host is unique anyway)."""
+    m = _FRACTION.match(timestamp)
+    if m is None:
+        return timestamp
+    return f"{m.group(1)}.{(m.group(2) or '').ljust(3, '0')[:3]}{m.group(3)}"
 
 
 __all__ = ["RecordError", "normalise", "to_event"]
