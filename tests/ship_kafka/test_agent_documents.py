@@ -16,7 +16,6 @@ from logwarden.shippers.agent_documents import ADAPTERS, message_source, windows
 from logwarden.shippers.agent_relay import AgentRelay
 from logwarden.shippers.base import DeadLetter, Event, ListSink
 from logwarden.shippers.windows import iter_file
-from logwarden.shippers.windows.normalise import to_event
 from tests.ship_kafka.samples import (
     BAD_MESSAGES,
     NAMES,
