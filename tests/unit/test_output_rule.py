@@ -22,7 +22,8 @@ import pytest
 from tests.support.full_disk import limit_file_size
 from tests.support.paths import ROOT
 
-FW_DOC = {"@timestamp": "2020-04-13T16:00:00Z", "event": {"dataset": "firewall", "type": ["connection", "allowed"]},
+FW_DOC = {"@timestamp": "2020-04-13T16:00:00Z", "logwarden": {"family": "firewall"},
+          "event": {"dataset": "iptables.log", "type": ["connection", "allowed"]},
           "source": {"ip": "203.0.113.7"}, "destination": {"ip": "192.168.1.10", "port": 3389}}
 SETPRIV = shutil.which("setpriv")
 NO_DAC = ([SETPRIV, "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search",
