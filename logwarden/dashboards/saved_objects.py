@@ -186,7 +186,9 @@ def dashboard_object(dashboard: Dashboard) -> dict[str, Any]:
                                                                                      "query": ""}})},
         "optionsJSON": enc({"hidePanelTitles": False, "syncColors": False, "syncCursor": True,
                             "syncTooltips": False, "useMargins": True}),
-        "panelsJSON": enc(panels), "timeRestore": False, "title": dashboard.title, "version": 1,
+        "panelsJSON": enc(panels), "refreshInterval": {"pause": True, "value": 60000},
+        "timeFrom": dashboard.time_from, "timeRestore": True, "timeTo": dashboard.time_to,
+        "title": dashboard.title, "version": 1,
     }, refs)
 
 
