@@ -2,7 +2,7 @@
 
     title: Incident timeline / RDP and logons
     description: ...                      (optional)
-    time: {from: 2026-04-13T00:00:00.000Z, to: 2026-04-15T00:00:00.000Z}
+    time: {from: "2020-04-13T00:00:00.000Z", to: "2020-04-15T00:00:00.000Z"}
                                           (optional) the range the dashboard opens on (timeRestore);
                                           default DEFAULT_TIME, the incident replay's two days
     panels:
@@ -108,10 +108,10 @@ class Panel:
 
 
 # The range every dashboard opens on unless its source says otherwise: the two days of
-# ../shared/INCIDENT.md that `logwarden lab replay phobos` re-enacts (13-14 April 2026, UTC), so a
+# ../shared/INCIDENT.md that `logwarden lab replay phobos` re-enacts (13-14 April 2020, UTC), so a
 # fresh import after the demo shows the incident instead of Kibana's empty last 15 minutes. Kibana
 # accepts absolute ISO times and date math ("now-24h") alike in timeFrom/timeTo.
-DEFAULT_TIME = ("2026-04-13T00:00:00.000Z", "2026-04-15T00:00:00.000Z")
+DEFAULT_TIME = ("2020-04-13T00:00:00.000Z", "2020-04-15T00:00:00.000Z")
 TIME_RE = re.compile(r"^(now([+-]\d+[smhdwMy])*(/[smhdwMy])?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z)$")
 
 
@@ -250,7 +250,7 @@ def _time_range(where: str, value: Any) -> tuple[str, str]:
     for key in ("from", "to"):
         v = value[key]
         if not isinstance(v, str) or not TIME_RE.match(v):
-            raise SpecError(f"{where}: time.{key} {v!r} must be an ISO time in UTC (2026-04-13T00:00:00.000Z) "
+            raise SpecError(f"{where}: time.{key} {v!r} must be an ISO time in UTC (2020-04-13T00:00:00.000Z) "
                             "or date math (now-24h)")
         out.append(v)
     return out[0], out[1]
