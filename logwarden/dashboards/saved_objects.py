@@ -79,7 +79,8 @@ def _metric_agg(panel: Panel) -> dict[str, Any]:
 
 
 def _terms_agg(agg_id: str, field: str, size: int, schema: str, label: str = "") -> dict[str, Any]:
-    params: dict[str, Any] = {"field": field, "missingBucket": False, "missingBucketLabel": "Missing",
+    params: dict[str, Any] = {"excludeIsRegex": True, "field": field, "includeIsRegex": True,
+                              "missingBucket": False, "missingBucketLabel": "Missing",
                               "order": "desc", "orderBy": "1", "otherBucket": False,
                               "otherBucketLabel": "Other", "size": size}
     if label:
