@@ -9,6 +9,7 @@ the dead-letter panels (the replay writes no bad records)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -58,7 +59,7 @@ AMONG = {
 
 
 @pytest.fixture(scope="module")
-def replayed(lab, tmp_path_factory) -> dict[str, PanelResult]:
+def replayed(lab, tmp_path_factory) -> Iterator[dict[str, PanelResult]]:
     """panel id -> its result on the replay, over the range its dashboard opens on."""
     tmp = tmp_path_factory.mktemp("dashboards-replay")
     cfg: Config = isolated(lab.cfg, tmp)
