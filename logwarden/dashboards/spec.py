@@ -231,12 +231,12 @@ def parse_dashboard(slug: str, data: Any, source: Path | None = None) -> Dashboa
         if p.id in seen:
             raise SpecError(f"{where}: duplicate panel id {p.id!r}")
         seen.add(p.id)
-    time_from, time_to = _time_range(where, data.get("time"))
+    time_from, time_to = parse_time_range(where, data.get("time"))
     return Dashboard(slug=slug, title=_str(where, data, "title"), description=_str(where, data, "description", ""),
                      panels=panels, source=source, time_from=time_from, time_to=time_to)
 
 
-def _time_range(where: str, value: Any) -> tuple[str, str]:
+def parse_time_range(where: str, value: Any) -> tuple[str, str]:
     """(from, to) of a source's `time` mapping, DEFAULT_TIME without one.
 
     Raises:
