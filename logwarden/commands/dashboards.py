@@ -44,11 +44,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=run_check)
     q = dsub.add_parser("query", help="run every panel on Elasticsearch and print hits and top buckets")
     q.add_argument("--file", type=Path, default=OUT, help=f"NDJSON file (default {OUT})")
-    q.add_argument("--from", dest="start", default="now-7d", help="time range start (default now-7d)")
-    q.add_argument("--to", dest="end", default="now", help="time range end (default now)")
+    q.add_argument("--from", dest="start", help="time range start (default: the range each dashboard opens on)")
+    q.add_argument("--to", dest="end", help="time range end (default: the range each dashboard opens on)")
     q.add_argument("--json", action="store_true", help="one JSON line per panel")
     q.set_defaults(func=run_query)
     i = dsub.add_parser("import", help="import the NDJSON into Kibana (overwrites objects with the same ids)")
+    for sp in (b, i):
+        sp.add_argument("--time-from", help="every dashboard opens on this start (ISO UTC or date math, e.g. now-24h; "
+                                            "default: each source's, the incident replay's days)")
+        sp.add_argument("--time-to", help="... and this end (e.g. now); give both or neither")
     i.add_argument("--kibana", required=True, help="Kibana URL, e.g. http://localhost:5601")
     what = i.add_mutually_exclusive_group()
     what.add_argument("--file", type=Path, help="import this NDJSON file as it is")
@@ -76,7 +80,19 @@ def _site(index_prefix: str, internal_networks: str) -> tuple[str, tuple[Range, 
     return index_prefix, networks.parse_extra(internal_networks)
 
 
-def _render(src: Path, index_prefix: str, internal_extra: tuple[Range, ...]) -> str:
+def _time_range(args: argparse.Namespace) -> tuple[str, str] | None:
+    """(--time-from, --time-to), None when neither is given.
+
+    Raises:
+        UsageError: only one of them given.
+    """
+    if (args.time_from is None) != (args.time_to is None):
+        raise UsageError("give both --time-from and --time-to, or neither")
+    return None if args.time_from is None else (args.time_from, args.time_to)
+
+
+def _render(src: Path, index_prefix: str, internal_extra: tuple[Range, ...],
+            time_range: tuple[str, str] | None = None) -> str:
     """The NDJSON for a site, checked.
 
     Raises:
@@ -86,7 +102,7 @@ def _render(src: Path, index_prefix: str, internal_extra: tuple[Range, ...]) -> 
     from logwarden.dashboards import SpecError, parse_ndjson, problems, render
 
     try:
-        text = render(src, index_prefix, internal_extra)
+        text = render(src, index_prefix, internal_extra, time_range)
     except SpecError as exc:
         raise UsageError(str(exc)) from exc
     found = problems(parse_ndjson(text), index_prefix)
@@ -97,7 +113,7 @@ def _render(src: Path, index_prefix: str, internal_extra: tuple[Range, ...]) -> 
 
 def run_build(args: argparse.Namespace) -> int:
     index_prefix, internal_extra = _site(args.index_prefix, args.internal_networks)
-    text = _render(args.src, index_prefix, internal_extra)
+    text = _render(args.src, index_prefix, internal_extra, _time_range(args))
     with output(args.out) as out:  # all or nothing: a full disk leaves the previous file (UsageError, exit 2)
         out.write(text)
     n = text.count("\n")
@@ -166,12 +182,15 @@ def run_import(args: argparse.Namespace) -> int:
     from logwarden.config import load
     from logwarden.dashboards import SRC
 
+    time_range = _time_range(args)
     if args.file:
+        if time_range is not None:
+            raise UsageError("--time-from/--time-to apply to generated objects, not to --file")
         content, name = args.file.read_bytes(), args.file.name
     else:
         cfg = load(args.config)
         index_prefix, internal_extra = _site(args.index_prefix or cfg.index_prefix, cfg.internal_networks)
-        content, name = _render(SRC, index_prefix, internal_extra).encode("utf-8"), "logwarden.ndjson"
+        content, name = _render(SRC, index_prefix, internal_extra, time_range).encode("utf-8"), "logwarden.ndjson"
         print(f"dashboards: objects for index prefix {index_prefix!r}", file=sys.stderr)
     body, ctype = multipart("file", name, content)
     base = args.kibana.rstrip("/") + (f"/s/{args.space}" if args.space else "")

@@ -72,11 +72,17 @@ def _metric_body(metric: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(f"unsupported metric {metric['type']}")
 
 
-def panel_queries(objects: list[dict[str, Any]], index_prefix: str, start: str, end: str) -> list[PanelQuery]:
+def panel_queries(objects: list[dict[str, Any]], index_prefix: str, start: str | None = None,
+                  end: str | None = None) -> list[PanelQuery]:
+    """One query per dashboard panel, over [start, end]; None: the range the dashboard opens on
+    (its saved timeFrom / timeTo when timeRestore is on, else Kibana's default last 15 minutes)."""
     by_key = {(o["type"], o["id"]): o for o in objects}
     out = []
     for dash in (o for o in objects if o["type"] == "dashboard"):
         refs = {r["name"]: r for r in dash["references"]}
+        restore = dash["attributes"].get("timeRestore") is True
+        gte = start or (dash["attributes"]["timeFrom"] if restore else "now-15m")
+        lte = end or (dash["attributes"]["timeTo"] if restore else "now")
         for p in json.loads(dash["attributes"]["panelsJSON"]):
             ref = refs[f"{p['panelIndex']}:{p['panelRefName']}"]
             obj = by_key[(ref["type"], ref["id"])]
@@ -90,7 +96,7 @@ def panel_queries(objects: list[dict[str, Any]], index_prefix: str, start: str, 
                 raise ValueError(f"{attrs['title']}: query language {q.get('language')} (only lucene is run)")
             query = {"bool": {"filter": [
                 {"query_string": {"query": q["query"], "analyze_wildcard": True}},
-                {"range": {time_field: {"gte": start, "lte": end, "format": "strict_date_optional_time"}}},
+                {"range": {time_field: {"gte": gte, "lte": lte, "format": "strict_date_optional_time"}}},
             ]}}
             body: dict[str, Any] = {"query": query, "track_total_hits": True, "size": 0}
             names: list[str] = []

@@ -79,7 +79,8 @@ def _metric_agg(panel: Panel) -> dict[str, Any]:
 
 
 def _terms_agg(agg_id: str, field: str, size: int, schema: str, label: str = "") -> dict[str, Any]:
-    params: dict[str, Any] = {"field": field, "missingBucket": False, "missingBucketLabel": "Missing",
+    params: dict[str, Any] = {"excludeIsRegex": True, "field": field, "includeIsRegex": True,
+                              "missingBucket": False, "missingBucketLabel": "Missing",
                               "order": "desc", "orderBy": "1", "otherBucket": False,
                               "otherBucketLabel": "Other", "size": size}
     if label:
@@ -186,7 +187,9 @@ def dashboard_object(dashboard: Dashboard) -> dict[str, Any]:
                                                                                      "query": ""}})},
         "optionsJSON": enc({"hidePanelTitles": False, "syncColors": False, "syncCursor": True,
                             "syncTooltips": False, "useMargins": True}),
-        "panelsJSON": enc(panels), "timeRestore": False, "title": dashboard.title, "version": 1,
+        "panelsJSON": enc(panels), "refreshInterval": {"pause": True, "value": 60000},
+        "timeFrom": dashboard.time_from, "timeRestore": True, "timeTo": dashboard.time_to,
+        "title": dashboard.title, "version": 1,
     }, refs)
 
 

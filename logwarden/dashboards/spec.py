@@ -2,6 +2,9 @@
 
     title: Incident timeline / RDP and logons
     description: ...                      (optional)
+    time: {from: "2020-04-13T00:00:00.000Z", to: "2020-04-15T00:00:00.000Z"}
+                                          (optional) the range the dashboard opens on (timeRestore);
+                                          default DEFAULT_TIME, the incident replay's two days
     panels:
       - id: failed-logons-over-time       unique in the file: the saved object's id derives from it
         title: Failed logons over time by source address
@@ -105,6 +108,14 @@ class Panel:
     width: str = "half"
 
 
+# The range every dashboard opens on unless its source says otherwise: the two days of
+# ../shared/INCIDENT.md that `logwarden lab replay phobos` re-enacts (13-14 April 2020, UTC), so a
+# fresh import after the demo shows the incident instead of Kibana's empty last 15 minutes. Kibana
+# accepts absolute ISO times and date math ("now-24h") alike in timeFrom/timeTo.
+DEFAULT_TIME = ("2020-04-13T00:00:00.000Z", "2020-04-15T00:00:00.000Z")
+TIME_RE = re.compile(r"^(now([+-]\d+[smhdwMy])*(/[smhdwMy])?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z)$")
+
+
 @dataclass(frozen=True, slots=True)
 class Dashboard:
     slug: str  # the source file's stem
@@ -112,6 +123,8 @@ class Dashboard:
     description: str
     panels: tuple[Panel, ...]
     source: Path | None = None
+    time_from: str = DEFAULT_TIME[0]
+    time_to: str = DEFAULT_TIME[1]
 
 
 # A dashboard source is a few kilobytes; larger ones (and YAML aliases) are refused unparsed
@@ -207,7 +220,7 @@ def parse_dashboard(slug: str, data: Any, source: Path | None = None) -> Dashboa
     where = str(source or slug)
     if not isinstance(data, dict):
         raise SpecError(f"{where}: expected a mapping at top level")
-    unknown = set(data) - {"title", "description", "panels"}
+    unknown = set(data) - {"title", "description", "panels", "time"}
     if unknown:
         raise SpecError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     panels_data = data.get("panels")
@@ -219,8 +232,29 @@ def parse_dashboard(slug: str, data: Any, source: Path | None = None) -> Dashboa
         if p.id in seen:
             raise SpecError(f"{where}: duplicate panel id {p.id!r}")
         seen.add(p.id)
+    time_from, time_to = parse_time_range(where, data.get("time"))
     return Dashboard(slug=slug, title=_str(where, data, "title"), description=_str(where, data, "description", ""),
-                     panels=panels, source=source)
+                     panels=panels, source=source, time_from=time_from, time_to=time_to)
+
+
+def parse_time_range(where: str, value: Any) -> tuple[str, str]:
+    """(from, to) of a source's `time` mapping, DEFAULT_TIME without one.
+
+    Raises:
+        SpecError: not a mapping of from/to, or a time Kibana's time picker cannot read.
+    """
+    if value is None:
+        return DEFAULT_TIME
+    if not isinstance(value, dict) or set(value) != {"from", "to"}:
+        raise SpecError(f"{where}: `time` must be a mapping with `from` and `to`")
+    out = []
+    for key in ("from", "to"):
+        v = value[key]
+        if not isinstance(v, str) or not TIME_RE.match(v):
+            raise SpecError(f"{where}: time.{key} {v!r} must be an ISO time in UTC (2020-04-13T00:00:00.000Z) "
+                            "or date math (now-24h)")
+        out.append(v)
+    return out[0], out[1]
 
 
 def load_dashboards(src: Path) -> list[Dashboard]:

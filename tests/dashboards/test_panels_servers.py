@@ -64,6 +64,8 @@ EXPECT: dict[str, tuple[int, object]] = {
     "alerts-over-time-by-rule": (1, None),
     "alerts-over-time-by-level": (1, None),
     "alerts-by-rule": (1, None),
+    "alerts-by-host-and-rule": (1, incident.MINER_HOST),
+    "alerts-by-severity": (1, None),
     "alerts-top-hosts": (1, incident.MINER_HOST),  # AV + Defender + miner services; the victim follows
     "alerts-high-critical": (1, None),
     "alerts-tactics": (1, None),
@@ -97,6 +99,8 @@ ALSO: dict[str, tuple[object, ...]] = {
                        "Internal Host Logging On To Many Hosts", "Event Log Cleared (System 104)",
                        "Ransom Note Created", "Inbound RDP Allowed From A Public Address"),
     "alerts-over-time-by-level": ("high", "critical"),
+    "alerts-by-severity": ("high", "critical"),
+    "alerts-by-host-and-rule": (incident.VICTIM,),
     "alerts-tactics": ("initial-access", "lateral-movement", "defense-evasion", "impact"),
     "av-detections": ("Win.Ransomware.Phobos-9843210-0", "Win.Coinminer.WannaMine-6"),
     "events-per-dataset": ("system.security", "system.system", "windows.sysmon_operational", "windows.defender",

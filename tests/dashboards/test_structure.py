@@ -45,7 +45,7 @@ def test_types_and_counts():
     assert types.count("dashboard") == len(dashboards) == 6
     assert types.count("visualization") + types.count("search") == sum(len(d.panels) for d in dashboards)
     assert {o["attributes"]["title"] for o in OBJECTS if o["type"] == "dashboard"} == {
-        "Incident timeline / RDP and logons", "Defense evasion & ransomware", "Firewall & AV", "Alerts",
+        "Incident timeline / RDP and logons", "Defense evasion & ransomware", "Firewall & AV", "Alert triage",
         "Pipeline health", "Source health and silence"}
 
 
@@ -105,7 +105,7 @@ def test_file_is_up_to_date_with_sources():
 
 def test_check_fails_on_a_stale_or_edited_file(tmp_path):
     stale = tmp_path / "out.ndjson"
-    stale.write_text(TEXT.replace('"Alerts"', '"Alerts (edited)"', 1), encoding="utf-8")
+    stale.write_text(TEXT.replace('"Alert triage"', '"Alert triage (edited)"', 1), encoding="utf-8")
     assert any("stale" in p for p in check(SRC, stale))
     r = subprocess.run([sys.executable, "-m", "logwarden.dashboards", "check", "--out", str(stale)],
                        cwd=ROOT, capture_output=True, text=True)
