@@ -7,7 +7,7 @@ for hunt and stream). `Detector.process(doc)` -> alert documents, running correl
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .alerts import alert_for_fired, alert_for_match, doc_host, doc_id, doc_time
@@ -86,40 +86,55 @@ class Detector:
     def match(self, flat: Flat) -> list[BaseRule]:
         return [c.rule for c in self.candidates(flat) if c.pred(flat)]
 
-    def process(self, doc: dict[str, Any], eid: str | None = None) -> list[dict[str, Any]]:
-        """Stream-style: evaluate one document, feed correlations, return alert documents."""
+    def process(self, doc: dict[str, Any], eid: str | None = None,
+                origin: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Stream-style: evaluate one document, feed correlations, return alert documents.
+        `origin` (e.g. topic, partition, offset) goes into the alerts as `logwarden.source`."""
         flat = flatten(doc)
         eid = eid or doc_id(doc, flat)
         alerts: list[dict[str, Any]] = []
         hits: list[Hit] = []
         for rule in self.match(flat):
             if rule.generate:
-                alerts.append(alert_for_match(rule, flat, eid))
+                alerts.append(alert_for_match(rule, flat, eid, origin))
             if self.correlations.interested(rule.id):
                 hits.append(Hit(rule.id, doc_time(flat), eid, flat, doc_host(flat)))
         for h in hits:
-            alerts.extend(alert_for_fired(f) for f in self.correlations.feed(h))
+            for f in self.correlations.feed(h):
+                here = bool(f.event_ids) and f.event_ids[-1] == eid
+                alerts.append(alert_for_fired(f, flat if here else None, origin if here else None))
         return alerts
 
 
-def run_batch(detector: Detector, docs: Iterable[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Batch semantics (hunt): single-event alerts, then correlations fed in (time, id) order."""
+OriginOf = Callable[[str], "dict[str, Any] | None"]  # event id -> where the event came from
+
+
+def run_batch(detector: Detector, docs: Iterable[tuple[str, dict[str, Any]]],
+              origin_of: OriginOf | None = None) -> list[dict[str, Any]]:
+    """Batch semantics (hunt): single-event alerts, then correlations fed in (time, id) order.
+    `origin_of(event id)` says where an event came from (the alerts' `logwarden.source`)."""
     alerts: list[dict[str, Any]] = []
     hits: list[Hit] = []
     for eid, doc in docs:
         flat = flatten(doc)
         for rule in detector.match(flat):
             if rule.generate:
-                alerts.append(alert_for_match(rule, flat, eid))
+                alerts.append(alert_for_match(rule, flat, eid, origin_of(eid) if origin_of else None))
             if detector.correlations.interested(rule.id):
                 hits.append(Hit(rule.id, doc_time(flat), eid, flat, doc_host(flat)))
-    alerts.extend(correlate_hits(detector.correlations, hits))
+    alerts.extend(correlate_hits(detector.correlations, hits, origin_of))
     return alerts
 
 
-def correlate_hits(engine: CorrelationEngine, hits: list[Hit]) -> list[dict[str, Any]]:
+def correlate_hits(engine: CorrelationEngine, hits: list[Hit],
+                   origin_of: OriginOf | None = None) -> list[dict[str, Any]]:
+    """Feed `hits` in (time, id) order; the alerts of what fired, each with the facts of its
+    last contributing event (the hits carry their flattened events)."""
     out: list[dict[str, Any]] = []
     hits.sort(key=lambda h: (h.ts, h.event_id, h.rule_id))
+    flats = {h.event_id: h.fields for h in hits}
     for h in hits:
-        out.extend(alert_for_fired(f) for f in engine.feed(h))
+        for f in engine.feed(h):
+            last = f.event_ids[-1] if f.event_ids else ""
+            out.append(alert_for_fired(f, flats.get(last), origin_of(last) if origin_of and last else None))
     return out

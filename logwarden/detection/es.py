@@ -392,7 +392,8 @@ class EsDetector:
                             self.stats.dropped += 1
                             continue
                         if want_alert and (start is None or ts >= start.timestamp()):
-                            alerts.append(alert_for_match(comp.rule, flat, eid))
+                            origin = {"index": str(h.get("_index", "")), "id": str(h["_id"])}
+                            alerts.append(alert_for_match(comp.rule, flat, eid, origin))
                         if want_corr:
                             hits_for_corr.append(Hit(rid, ts, eid, flat, doc_host(flat)))
         first = self.corr is None

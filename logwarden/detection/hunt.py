@@ -31,6 +31,7 @@ class HuntStats:
     events: int = 0
     dead: int = 0
     dead_reasons: dict[str, int] = field(default_factory=dict)
+    origins: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id -> file, record
     on_dead_letter: Callable[[DeadLetter], None] | None = None
 
     def dead_letter(self, item: DeadLetter) -> None:
@@ -64,8 +65,9 @@ def _is_ecs_jsonl(path: Path) -> bool:
     return isinstance(doc, dict) and "winlog" not in doc and "Event" not in doc and "event" in doc
 
 
-def _ecs_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any]] | DeadLetter]:
-    """ECS documents of a JSON-lines file, each bad line a DeadLetter at its line number."""
+def _ecs_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any], int] | DeadLetter]:
+    """(event id, ECS document, line number) of a JSON-lines file, each bad line a DeadLetter
+    at its line number."""
     source = str(path)
 
     def bad(line_no: int, raw: bytes, reason: str) -> DeadLetter:
@@ -104,7 +106,7 @@ def _ecs_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any]] | DeadLetter]:
                 eid = ev.get("id")
                 if not isinstance(eid, str) or not eid:
                     eid = ev["id"] = event_id("file", source, line_no - 1, line)
-                yield eid, doc
+                yield eid, doc, line_no
         except OSError as exc:
             yield bad(line_no + 1, b"", f"input could not be read further: {exc.strerror or exc}")
 
@@ -138,9 +140,13 @@ def iter_docs(paths: list[Path], stats: HuntStats) -> Iterator[tuple[str, dict[s
             stats.events += 1
             if isinstance(item, Event):  # from the Windows parser
                 item.doc.setdefault("event", {})["id"] = item.id
+                record = (item.doc.get("winlog") or {}).get("record_id") or item.position
+                stats.origins[item.id] = {"file": str(f), "record": str(record)}
                 yield item.id, item.doc
             else:
-                yield item
+                eid, doc, line_no = item
+                stats.origins[eid] = {"file": str(f), "record": f"line {line_no}"}
+                yield eid, doc
 
 
 def hunt(paths: list[Path], detector: Detector,
@@ -148,7 +154,7 @@ def hunt(paths: list[Path], detector: Detector,
     """(alerts sorted by time, rule, id; what was read). `on_dead_letter` hears every unreadable
     record or file as it is found."""
     stats = HuntStats(on_dead_letter=on_dead_letter)
-    alerts = run_batch(detector, iter_docs(paths, stats))
+    alerts = run_batch(detector, iter_docs(paths, stats), stats.origins.get)
     alerts.sort(key=lambda a: (a["@timestamp"], a["rule"]["name"], a["event"]["id"]))
     return alerts, stats
 
