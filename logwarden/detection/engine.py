@@ -110,14 +110,19 @@ OriginOf = Callable[[str], "dict[str, Any] | None"]  # event id -> where the eve
 
 
 def run_batch(detector: Detector, docs: Iterable[tuple[str, dict[str, Any]]],
-              origin_of: OriginOf | None = None) -> list[dict[str, Any]]:
+              origin_of: OriginOf | None = None,
+              matched: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Batch semantics (hunt): single-event alerts, then correlations fed in (time, id) order.
-    `origin_of(event id)` says where an event came from (the alerts' `logwarden.source`)."""
+    `origin_of(event id)` says where an event came from (the alerts' `logwarden.source`);
+    `matched`, when given, receives every event some rule matched (event id -> document)."""
     alerts: list[dict[str, Any]] = []
     hits: list[Hit] = []
     for eid, doc in docs:
         flat = flatten(doc)
-        for rule in detector.match(flat):
+        rules = detector.match(flat)
+        if rules and matched is not None:
+            matched[eid] = doc
+        for rule in rules:
             if rule.generate:
                 alerts.append(alert_for_match(rule, flat, eid, origin_of(eid) if origin_of else None))
             if detector.correlations.interested(rule.id):

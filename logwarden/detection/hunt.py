@@ -7,7 +7,6 @@ parser (the same documents Kafka would carry); JSON lines that already hold ECS 
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ class HuntStats:
     dead: int = 0
     dead_reasons: dict[str, int] = field(default_factory=dict)
     origins: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id -> file, record
+    matched: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id -> document a rule matched
     on_dead_letter: Callable[[DeadLetter], None] | None = None
 
     def dead_letter(self, item: DeadLetter) -> None:
@@ -154,7 +154,7 @@ def hunt(paths: list[Path], detector: Detector,
     """(alerts sorted by time, rule, id; what was read). `on_dead_letter` hears every unreadable
     record or file as it is found."""
     stats = HuntStats(on_dead_letter=on_dead_letter)
-    alerts = run_batch(detector, iter_docs(paths, stats), stats.origins.get)
+    alerts = run_batch(detector, iter_docs(paths, stats), stats.origins.get, stats.matched)
     alerts.sort(key=lambda a: (a["@timestamp"], a["rule"]["name"], a["event"]["id"]))
     return alerts, stats
 
@@ -192,21 +192,11 @@ def write_jsonl(alerts: list[dict[str, Any]], out: TextIO) -> None:
 
 
 def write_html(alerts: list[dict[str, Any]], out: TextIO, stats: HuntStats | None = None) -> None:
-    """Every value is escaped: hostile log content is data, never markup, and control or bidi
-    characters show as escapes (no `\u202e` turning `gpj.exe` into `exe.jpg`)."""
+    """The self-contained HTML report (logwarden/report/html.py): what was read on top, each
+    alert with its facts and the contributing events hunt kept, by file and record."""
+    from logwarden.report.html import write_html as write_report
 
-    def esc(text: str) -> str:
-        return printable(html.escape(text))
-
-    out.write("<!doctype html>\n<html><head><meta charset=\"utf-8\">"
-              "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-              "<title>logwarden hunt</title>"
-              "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
-              "table{border-collapse:collapse}</style></head><body>\n")
-    out.write(f"<h1>logwarden hunt: {len(alerts)} alerts</h1>\n")
+    summary: dict[str, Any] = {"alerts": len(alerts)}
     if stats is not None:
-        out.write(f"<p>{stats.files} files, {stats.events} events, {stats.dead} unreadable records</p>\n")
-    out.write("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h, _ in COLUMNS) + "</tr>\n")
-    for a in alerts:
-        out.write("<tr>" + "".join(f"<td>{esc(_get(a, key))}</td>" for _, key in COLUMNS) + "</tr>\n")
-    out.write("</table></body></html>\n")
+        summary = {"files": stats.files, "events": stats.events, "unreadable records": stats.dead, **summary}
+    write_report(alerts, out, summary, stats.matched if stats else None, stats.origins if stats else None)
