@@ -178,9 +178,11 @@ def _cell(text: str) -> str:
 
 
 def write_table(alerts: list[dict[str, Any]], out: TextIO) -> None:
-    """Aligned columns for a terminal; every value through `printable`."""
+    """Aligned columns for a terminal, every value through `printable`; the last column (the
+    alert's facts) is never cut."""
     rows = [[_cell(_get(a, key)) for _, key in COLUMNS] for a in alerts]
     widths = [min(60, max([len(h)] + [len(r[i]) for r in rows])) for i, (h, _) in enumerate(COLUMNS)]
+    widths[-1] = max([len(COLUMNS[-1][0])] + [len(r[-1]) for r in rows])
     out.write("  ".join(h.ljust(w) for (h, _), w in zip(COLUMNS, widths, strict=True)).rstrip() + "\n")
     for r in rows:
         out.write("  ".join(c[:w].ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")

@@ -216,5 +216,8 @@
   const s = data.summary;
   byId("summary").textContent = Object.entries(s).map(([k, v]) => `${v} ${k}`).join(", ");
   render();
+  if (location.hash === "#open-all") {  // print or archive every alert with its details open
+    for (const row of document.querySelectorAll("#alert-table tr.alert")) row.click();
+  }
   document.body.dataset.ready = "1";
 })();
