@@ -169,8 +169,11 @@ def alert_for_fired(f: Fired, last: Flat | None = None, origin: dict[str, Any] |
     doc["sigma"]["events"] = f.event_ids[:MAX_EVENT_IDS]
     doc["sigma"]["count"] = f.count
     doc["sigma"]["group"] = dict(f.group)
+    doc["event"]["start"] = iso(f.first or f.ts)
+    doc["event"]["end"] = iso(f.ts)
     key = ", ".join(f"{k}={v}" for k, v in f.group.items())
-    lead = f"{f.count} events" + (f" with {key}" if key else "")
+    span = f" from {iso(f.first)} to {iso(f.ts)}" if f.first and f.first < f.ts else ""
+    lead = f"{f.count} events" + (f" with {key}" if key else "") + span
     facts = event_facts(last) if last is not None else {}
     for k, v in f.group.items():  # the group's values are facts of every contributing event
         facts.setdefault(k, v)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .alerts import alert_for_fired, alert_for_match, doc_host, doc_id, doc_time
-from .correlate import CorrelationEngine, Hit
+from .correlate import CorrelationEngine, Fired, Hit
 from .evaluate import LC, Flat, compile_pred, flatten
 from .ir import UnsupportedError, required_equals, required_fields
 from .model import BaseRule, RuleSet
@@ -134,12 +134,21 @@ def run_batch(detector: Detector, docs: Iterable[tuple[str, dict[str, Any]]],
 def correlate_hits(engine: CorrelationEngine, hits: list[Hit],
                    origin_of: OriginOf | None = None) -> list[dict[str, Any]]:
     """Feed `hits` in (time, id) order; the alerts of what fired, each with the facts of its
-    last contributing event (the hits carry their flattened events)."""
-    out: list[dict[str, Any]] = []
+    last contributing event (the hits carry their flattened events), one per alert id: an
+    episode's last version, open episodes included."""
     hits.sort(key=lambda h: (h.ts, h.event_id, h.rule_id))
     flats = {h.event_id: h.fields for h in hits}
+    latest: dict[str, dict[str, Any]] = {}  # alert id -> its last version (an episode's grow)
+
+    def add(f: Fired) -> None:
+        last = f.event_ids[-1] if f.event_ids else ""
+        alert = alert_for_fired(f, flats.get(last), origin_of(last) if origin_of and last else None)
+        latest.pop(alert["event"]["id"], None)
+        latest[alert["event"]["id"]] = alert
+
     for h in hits:
         for f in engine.feed(h):
-            last = f.event_ids[-1] if f.event_ids else ""
-            out.append(alert_for_fired(f, flats.get(last), origin_of(last) if origin_of and last else None))
-    return out
+            add(f)
+    for f in engine.pending():  # episodes still going on: their latest version
+        add(f)
+    return list(latest.values())

@@ -56,7 +56,7 @@ def test_a_correlation_alert_names_the_attacker_the_account_and_the_last_record(
     assert brute["user"]["name"] == "administrator"
     assert brute["sigma"]["count"] == 20
     assert brute["logwarden"]["source"] == {"file": str(path), "record": "20"}
-    assert brute["event"]["reason"].startswith(f"20 events with source.ip={events.ATTACKER}; ")
+    assert brute["event"]["reason"].startswith(f"20 events with source.ip={events.ATTACKER} from ")
 
 
 def test_stream_alerts_say_topic_partition_and_offset(tmp_path, ruleset) -> None:
