@@ -81,6 +81,26 @@ class DeliveryError(RuntimeError):
     """Some messages were not acknowledged by Kafka; the caller must not checkpoint."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Message:
+    """One Kafka message as a shipper produces it (what the syslog spool keeps on disk)."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    id: str  # the `id` header: the event's deterministic id
+
+
+def to_message(cfg: Config, item: Event | DeadLetter) -> Message:
+    """The message that carries `item`: events to their dataset's topic, dead letters to the
+    dead-letter topic (raw input cut to DEADLETTER_RAW_LIMIT)."""
+    if isinstance(item, DeadLetter):
+        return Message(cfg.topic(DEADLETTER), item.source.encode("utf-8", "surrogateescape"),
+                       deadletter_value(item), item.id)
+    item.doc.setdefault("event", {})["id"] = item.id
+    return Message(cfg.topic(item.dataset), item.key.encode("utf-8", "surrogateescape"), encode(item.doc), item.id)
+
+
 class KafkaSink:
     """Produces events and dead letters; `flush()` returns only when every message sent so far
     was acknowledged, and raises DeliveryError otherwise."""
@@ -108,18 +128,19 @@ class KafkaSink:
 
     def send(self, item: Event | DeadLetter) -> None:
         if isinstance(item, DeadLetter):
-            topic = self.cfg.topic(DEADLETTER)
-            value = deadletter_value(item)
-            key = item.source.encode("utf-8", "surrogateescape")
             self.dead += 1
         else:
-            topic = self.cfg.topic(item.dataset)
-            item.doc.setdefault("event", {})["id"] = item.id
-            value = encode(item.doc)
-            key = item.key.encode("utf-8", "surrogateescape")
             self.sent += 1
-        future = self.producer.send(topic, key=key, value=value, headers=[("id", item.id.encode())])
-        future.add_errback(self._on_error)
+        self.produce(to_message(self.cfg, item)).add_errback(self._on_error)
+
+    def produce(self, message: Message) -> Any:
+        """Hand `message` to the producer; returns its future (acknowledged or failed later).
+
+        Raises:
+            KafkaTimeoutError: the producer's buffer stayed full (or the topic unknown) for max_block_ms.
+        """
+        return self.producer.send(message.topic, key=message.key, value=message.value,
+                                  headers=[("id", message.id.encode())])
 
     def flush(self, timeout: float | None = 120) -> None:
         self.producer.flush(timeout=timeout)
@@ -184,9 +205,11 @@ def drained(consumer: KafkaConsumer, timeout_ms: int | None = None) -> bool:
     return all(consumer.position(tp) >= ends[tp] for tp in assignment)
 
 
-def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: Any) -> KafkaConsumer:
+def make_consumer(cfg: Config, topics: list[str], group_id: str, listener: Any = None,
+                  **overrides: Any) -> KafkaConsumer:
     """A consumer-group member with manual commits and a 10 s session; values are raw bytes
-    (decode yourself so a bad message becomes a dead letter, not an exception).
+    (decode yourself so a bad message becomes a dead letter, not an exception). `listener`: a
+    kafka ConsumerRebalanceListener told of assignments (stream seeks to its saved state there).
 
     Raises:
         KafkaError: no broker answered (NoBrokersAvailable) or the options were refused.
@@ -205,9 +228,12 @@ def make_consumer(cfg: Config, topics: list[str], group_id: str, **overrides: An
     }
     options.update(overrides)
     consumer = KafkaConsumer(**options)
-    consumer.subscribe(topics)
+    if listener is not None:
+        consumer.subscribe(topics, listener=listener)
+    else:
+        consumer.subscribe(topics)
     return consumer
 
 
-__all__ = ["DEADLETTER_RAW_LIMIT", "KafkaSink", "DeliveryError", "deadletter_value", "delete_topics", "drained",
-           "ensure_topics", "make_consumer", "KafkaError"]
+__all__ = ["DEADLETTER_RAW_LIMIT", "DeliveryError", "KafkaError", "KafkaSink", "Message", "deadletter_value",
+           "delete_topics", "drained", "ensure_topics", "make_consumer", "to_message"]

@@ -1,4 +1,9 @@
-"""`logwarden detect [--once | --interval 60s]`: the Sigma rules as Elasticsearch queries."""
+"""`logwarden detect [--once | --interval 60s]`: the Sigma rules as Elasticsearch queries.
+
+With `--interval` it runs until SIGTERM/SIGINT, with the Kafka services' shutdown model
+(logwarden/consume.py's StopFlag): the pass in progress is finished and its alerts written, its
+counters printed, exit 0; a stop during the wait between passes ends the wait at once.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ import json
 import logging
 import re
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -41,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from elasticsearch import ApiError, TransportError
 
     from logwarden.config import load
+    from logwarden.consume import StopFlag
     from logwarden.detection.compiler import load_ruleset
     from logwarden.detection.engine import Detector
     from logwarden.detection.es import EsDetector
@@ -52,28 +57,32 @@ def run(args: argparse.Namespace) -> int:
     cfg = load(args.config)  # ConfigError: one line, exit 2 (cli)
     detector = Detector(load_ruleset(args.rules))
     runner = EsDetector(cfg, client(cfg), detector)
-    while True:
-        now = datetime.now(UTC)
-        lookback = args.lookback if args.lookback is not None else (None if args.once else 2 * args.interval)
-        start = None if lookback is None else now - timedelta(seconds=lookback + args.overlap)
-        try:
-            alerts = runner.run_once(start, now)
-            if args.dry_run:
-                for a in alerts:
-                    print(dumps(a).decode())
-            else:
-                runner.write(alerts)
-        except (ApiError, TransportError) as exc:
-            message = f"Elasticsearch at {cfg.es_shown}: {printable(redact_credentials(str(exc)))}"
-            if args.once:
-                raise ServerError(message) from exc
-            log.warning("pass failed, next one in %ss: %s", args.interval, message)
-        s = runner.stats
-        line = {"rules": s.rules, "queries": s.queries, "hits": s.hits, "dropped": s.dropped,
-                "alerts": s.alerts, "created": s.created, "existing": s.existing}
-        print(json.dumps(line) if args.json else
-              f"detect: {s.rules} rules, {s.hits} hits, {s.alerts} alerts "
-              f"({s.created} new, {s.existing} already there)", file=sys.stderr)
-        if args.once:
-            return 0
-        time.sleep(args.interval)
+    stop = StopFlag()
+    with stop.on_signals():  # a stop never interrupts a pass: it ends the wait before the next
+        while True:
+            now = datetime.now(UTC)
+            lookback = args.lookback if args.lookback is not None else (None if args.once else 2 * args.interval)
+            start = None if lookback is None else now - timedelta(seconds=lookback + args.overlap)
+            try:
+                alerts = runner.run_once(start, now)
+                if args.dry_run:
+                    for a in alerts:
+                        print(dumps(a).decode())
+                else:
+                    runner.write(alerts)
+            except (ApiError, TransportError) as exc:
+                message = f"Elasticsearch at {cfg.es_shown}: {printable(redact_credentials(str(exc)))}"
+                if args.once:
+                    raise ServerError(message) from exc
+                log.warning("pass failed, next one in %ss: %s", args.interval, message)
+            s = runner.stats
+            line = {"rules": s.rules, "queries": s.queries, "hits": s.hits, "dropped": s.dropped,
+                    "alerts": s.alerts, "created": s.created, "existing": s.existing}
+            print(json.dumps(line) if args.json else
+                  f"detect: {s.rules} rules, {s.hits} hits, {s.alerts} alerts "
+                  f"({s.created} new, {s.existing} already there)", file=sys.stderr, flush=True)
+            if args.once or stop.is_set() or stop.wait(args.interval):
+                break
+    if stop.is_set():
+        log.info("%s received: stopped", stop.reason)
+    return 0

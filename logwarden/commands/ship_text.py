@@ -1,12 +1,17 @@
 """`logwarden ship syslog` and `logwarden ship file`: firewall and antivirus text logs to Kafka.
 
     logwarden ship syslog --udp 0.0.0.0:5514 --tcp 0.0.0.0:5514 [--tls-cert F --tls-key F]
+                          [--spool-dir D] [--spool-max BYTES] [--grace S]
                           [--max-messages N] [--duration S] [--json]
     logwarden ship file PATH --source NAME|auto [--follow] [--state FILE] [--host NAME] [--json]
 
 Which sources `ship file` reads (and follows) is what their declarations say (the registry).
 Errors are raised (logwarden/errors.py): exit 1 when `ship file` met dead letters (the good
-records are shipped all the same), 2 usage/config error, 3 Kafka not reachable or delivery failed.
+records are shipped all the same), 2 usage/config error, 3 Kafka not reachable or delivery failed
+(`ship file`; `ship syslog` spools instead, see logwarden/shippers/spooling_sink.py).
+SIGTERM/SIGINT stop `ship syslog` as they stop the Kafka services (logwarden/consume.py's
+StopFlag): the listeners close, what was accepted reaches Kafka within `--grace` or the spool,
+the counters are printed, exit 0.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import signal
 import socket
 import threading
@@ -26,6 +32,17 @@ from logwarden.shippers.base import DEADLETTER
 from logwarden.timezones import log_tz
 
 log = logging.getLogger(__name__)
+
+DEFAULT_SPOOL_MAX = 1024 ** 3
+_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+
+
+def byte_size(text: str) -> int:
+    """`500M`, `2G`, `1048576` as bytes (binary units; a trailing `B`/`iB` is allowed)."""
+    m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(?:I?B)?\s*", text.upper())
+    if not m or int(m.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive size: {printable(text)!r} (e.g. 500M, 2G)")
+    return int(m.group(1)) * _UNITS[m.group(2)]
 
 
 def register_ship(ship_sub: argparse._SubParsersAction) -> None:
@@ -40,6 +57,14 @@ def register_ship(ship_sub: argparse._SubParsersAction) -> None:
                     help="concurrent TCP connections; more are closed at once, logged (default 512)")
     sp.add_argument("--idle-timeout", type=float, default=300.0, metavar="S",
                     help="close a TCP connection after S seconds without data, logged (default 300)")
+    sp.add_argument("--spool-dir", type=Path, metavar="DIR",
+                    help="where accepted messages wait while Kafka is down (default: <state>/syslog-spool)")
+    sp.add_argument("--spool-max", type=byte_size, default=DEFAULT_SPOOL_MAX, metavar="BYTES",
+                    help="spool size limit, e.g. 500M, 2G (default 1G); when full, TCP senders wait and "
+                         "UDP messages are dropped, both counted")
+    sp.add_argument("--grace", type=float, default=10.0, metavar="S",
+                    help="at a stop, seconds Kafka gets to acknowledge what is in flight before it is "
+                         "spooled (default 10)")
     sp.add_argument("--max-messages", type=int, help="stop after N messages")
     sp.add_argument("--duration", type=float, help="stop after S seconds")
     sp.add_argument("--json", action="store_true", help="print the counts as JSON")
@@ -78,16 +103,31 @@ def _report(counts: dict[str, Any], as_json: bool) -> None:
     print(json.dumps(counts) if as_json else " ".join(f"{k}={v}" for k, v in counts.items()))
 
 
+def _syslog_sink(cfg: Any, args: argparse.Namespace) -> Any:
+    """Kafka-or-spool sink of `ship syslog` (UsageError when another receiver holds the spool)."""
+    from logwarden.shippers.spool import Spool
+    from logwarden.shippers.spooling_sink import SpoolingSink
+
+    directory = args.spool_dir or cfg.state_path / "syslog-spool"
+    try:
+        spool = Spool(directory, args.spool_max)
+    except OSError as exc:
+        raise UsageError(f"cannot use the spool {printable(str(directory))}: {printable(str(exc))}") from exc
+    return SpoolingSink(cfg, spool)
+
+
 def run_syslog(args: argparse.Namespace) -> int:
+    """Receive until a stop (or --max-messages / --duration); returns 0. Raises UsageError for
+    bad arguments, an address that cannot be listened on, or a spool in use or not writable."""
     from logwarden.config import load
-    from logwarden.kafka_io import DeliveryError, KafkaError
+    from logwarden.consume import StopFlag
     from logwarden.shippers import autodetect, textlog
     from logwarden.shippers.syslog import SyslogServer, parse_hostport, tls_context
 
     if not args.udp and not args.tcp:
         raise UsageError("give --udp and/or --tcp")
-    if args.max_connections < 1 or not args.idle_timeout > 0:
-        raise UsageError("--max-connections and --idle-timeout must be positive")
+    if args.max_connections < 1 or not args.idle_timeout > 0 or args.grace < 0:
+        raise UsageError("--max-connections and --idle-timeout must be positive, --grace not negative")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     cfg = load(args.config)
@@ -99,24 +139,26 @@ def run_syslog(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         raise UsageError(str(exc)) from exc
     autodetect.load()
-    sink = _sink(cfg)
-    stop = threading.Event()
-    _stop_on_signals(stop)
-    try:
-        server = SyslogServer(sink, udp=udp, tcp=tcp, tls=tls, max_connections=args.max_connections,
-                              idle_timeout=args.idle_timeout).start()
-    except (OSError, OverflowError, ValueError) as exc:  # bind refuses what parse_hostport let through
-        sink.close()
-        raise UsageError(f"cannot listen: {printable(str(exc))}") from exc
-    log.info("listening udp=%s tcp=%s (udp SO_RCVBUF=%s)", server.udp_address, server.tcp_address,
-             server.udp_rcvbuf)
-    try:
-        counters = server.serve_until(args.max_messages, args.duration, stop)
-    except (DeliveryError, KafkaError) as exc:
-        raise ServerError(str(exc)) from exc
-    finally:
-        sink.close()
-    _report(counters.as_dict(), args.json)
+    sink = _syslog_sink(cfg, args)
+    stop = StopFlag()
+    with stop.on_signals():
+        try:
+            server = SyslogServer(sink, udp=udp, tcp=tcp, tls=tls, max_connections=args.max_connections,
+                                  idle_timeout=args.idle_timeout, accepting=sink.accepting)
+            server.start()
+        except (OSError, OverflowError, ValueError) as exc:  # bind refuses what parse_hostport let through
+            sink.close()
+            raise UsageError(f"cannot listen: {printable(str(exc))}") from exc
+        log.info("listening udp=%s tcp=%s (udp SO_RCVBUF=%s)", server.udp_address, server.tcp_address,
+                 server.udp_rcvbuf)
+        try:
+            counters = server.serve_until(args.max_messages, args.duration, stop)
+        finally:
+            spooled = sink.close(args.grace)
+        if stop.is_set():
+            log.info("%s received: stopped", stop.reason)
+    counts: dict[str, Any] = {**counters.as_dict(), **(spooled.as_dict() if spooled is not None else {})}
+    _report(counts, args.json)
     return 0
 
 

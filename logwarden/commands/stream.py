@@ -1,7 +1,9 @@
 """`logwarden stream [--once]`: the Sigma rules on the Kafka topics, alerts to logwarden.alerts.
 
-Same shutdown as `index`: SIGTERM/SIGINT finish the batch in hand, commit it, leave the group,
-print the counters and exit 0. Errors are raised to the CLI (logwarden/errors.py).
+Same shutdown as `index`: SIGTERM/SIGINT finish the batch in hand, commit it, leave the group
+(a static member, `--instance-id`, keeps its partitions for the session timeout instead), print
+the counters and exit 0. Correlation state survives a restart (logwarden/detection/stream_state.py).
+Errors are raised to the CLI (logwarden/errors.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--once", action="store_true", help="drain the topics and exit")
     p.add_argument("--rules", action="append", type=Path, help="rule file or folder (default: sigma_rules/)")
     p.add_argument("--group", help="consumer group id (default: <topic prefix>stream, e.g. logwarden.stream)")
+    p.add_argument("--instance-id", help="static group member id (group.instance.id): a restarted member gets its "
+                                         "partitions back at once; also names its correlation state file")
     p.add_argument("--json", action="store_true", help="print the final counters as JSON")
     p.set_defaults(func=run)
 
@@ -29,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load(args.config)
     detector = Detector(load_ruleset(args.rules))
-    stats = run_stream(cfg, detector, once=args.once, group_id=args.group)
+    stats = run_stream(cfg, detector, once=args.once, group_id=args.group, instance_id=args.instance_id)
     if args.json:
         print(json.dumps(stats.as_dict()), flush=True)
     else:

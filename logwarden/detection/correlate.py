@@ -28,6 +28,11 @@ the same id and replaces the previous one (hunt keeps the last, Elasticsearch th
 A version is reported when the episode opens, when its count has doubled since the last one
 reported, when it ends (the clock passes its last hit + timespan) and on `pending()` (hunt's
 end, detect's pass). Only the opening version is a hit for correlations chained on it.
+
+`snapshot()` / `restore()`: the whole state as plain JSON-able data (the hits kept are
+(time, event id, rule id, value) tuples, never documents), so `stream` can write it at each
+commit point and a restarted stream goes on exactly where the killed one committed; open
+episodes are part of it (a restarted stream goes on updating the same alert).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ _OPS = {
 }
 WINDOW_END_OPS = frozenset({"lt", "lte", "eq", "neq"})  # decided when the window is over
 COUNTED_TYPES = frozenset({"event_count", "value_count"})
+SNAPSHOT_VERSION = 2  # 2: open episodes
 
 
 @dataclass(slots=True)
@@ -145,6 +151,55 @@ class CorrelationEngine:
         self.episodes: dict[tuple[str, tuple[str, ...]], _Episode] = {}
         self._episode_ends: list[tuple[float, str, tuple[str, ...]]] = []  # heap: last + timespan
         self._corr = {c.id: c for c in correlations}
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state as JSON-able data (`restore` takes it back)."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "clock": None if self.clock == -math.inf else self.clock,
+            "late": self.late,
+            "groups": [[cid, list(key), [list(it) for it in g.items]]
+                       for (cid, key), g in self.state.items() if g.items],
+            "windows": [[cid, list(key), w.start, w.end, w.gfields, w.host, [list(it) for it in w.items]]
+                        for (cid, key), w in self.windows.items()],
+            "episodes": [[cid, list(key), e.id, e.first, e.last, e.gfields_names, e.event_ids, e.count,
+                          sorted(e.values), e.host, e.reported] for (cid, key), e in self.episodes.items()],
+        }
+
+    def restore(self, snap: dict[str, Any]) -> int:
+        """Replace the state with a `snapshot()`; the state of correlations no longer in the rule
+        set is left out. Returns the number of groups, windows and episodes restored.
+
+        Raises:
+            ValueError: not a snapshot of this version (the caller starts empty).
+        """
+        if not isinstance(snap, dict) or snap.get("version") != SNAPSHOT_VERSION:
+            raise ValueError("not a correlation snapshot of this version")
+        known = {c.id for cs in self.by_rule.values() for c in cs}
+        self.state.clear()
+        self.windows.clear()
+        self._ends.clear()
+        self.clock = -math.inf if snap["clock"] is None else float(snap["clock"])
+        self.late = int(snap["late"])
+        for cid, key, items in snap["groups"]:
+            if cid in known:
+                self.state[(cid, tuple(key))] = _Group(deque(_item(it) for it in items))
+        for cid, key, start, end, gfields, host, items in snap["windows"]:
+            if cid in self._window_corr:
+                self.windows[(cid, tuple(key))] = _Window(start, end, list(key), list(gfields),
+                                                          [_item(it) for it in items], host)
+                heapq.heappush(self._ends, (end, cid, tuple(key)))
+        self.episodes.clear()
+        self._episode_ends.clear()
+        for cid, key, eid, first, last, group, ids, count, values, host, reported in snap.get("episodes", []):
+            c = self._corr.get(cid)
+            if c is None or c.id in self._window_corr:
+                continue
+            ep = _Episode(str(eid), tuple(key), float(first), float(last), dict(group), list(ids), int(count),
+                          set(values), str(host), int(reported))
+            self.episodes[(cid, ep.key_vals)] = ep
+            heapq.heappush(self._episode_ends, (ep.last + c.timespan, cid, ep.key_vals))
+        return len(self.state) + len(self.windows) + len(self.episodes)
 
     def open_windows(self) -> int:
         """Windows of lt/lte/eq/neq correlations not decided yet (their end not reached)."""
@@ -331,6 +386,11 @@ class CorrelationEngine:
         if ep.count >= 2 * ep.reported:
             return self._version(c, ep)
         return None
+
+
+def _item(raw: list[Any]) -> tuple[float, str, str, str]:
+    ts, eid, rule, value = raw
+    return float(ts), str(eid), str(rule), str(value)
 
 
 def _ordered(rules: list[str], items: deque[tuple[float, str, str, str]]) -> bool:

@@ -2,9 +2,11 @@
 
 A consumer-group member on logwarden/consume.py's loop (the indexer's loop and shutdown model):
 each instance owns some partitions. Shippers key messages by host, so per-host correlations stay
-on one instance; correlation state lives in memory, keyed by (correlation, group key). A batch's
-offsets are committed after its alerts were acknowledged by Kafka, so a crash replays events
-(and, with deterministic alert ids, never duplicates an indexed alert).
+on one instance; correlation state lives in memory, keyed by (correlation, group key), and is
+written to the state folder at every commit point (logwarden/detection/stream_state.py), so a
+killed and restarted stream gives the alerts of a clean run. A batch's offsets are committed
+after its alerts were acknowledged by Kafka, so a crash replays events (and, with deterministic
+alert ids, never duplicates an indexed alert).
 
 A message detection cannot read (not a JSON object, or nested deeper than the parser or the
 detector can follow) is counted and logged with its topic, partition and offset, and skipped:
@@ -24,6 +26,7 @@ from logwarden.consume import ConsumeLoop, LoopCounters, Outage, StopFlag, deliv
 from logwarden.shippers.base import Event
 
 from .engine import Detector
+from .stream_state import StreamState
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +60,10 @@ class StreamRunner:
     """The stream detector's batch handler (and, through `run`, its loop)."""
 
     def __init__(self, cfg: Config, detector: Detector, consumer: Any, sink: Any,
-                 stop: StopFlag | None = None, patience: float | None = None) -> None:
+                 stop: StopFlag | None = None, patience: float | None = None,
+                 state: StreamState | None = None) -> None:
         self.cfg, self.detector, self.consumer, self.sink = cfg, detector, consumer, sink
+        self.state = state  # None: correlation state lives in memory only
         self.stop = stop or StopFlag()
         self.stats = StreamStats()
         self.kafka_outage = Outage(f"Kafka at {cfg.kafka} (alerts)", self.stop, log, patience)
@@ -93,20 +98,25 @@ class StreamRunner:
                 alerts.append(Event(alert["event"]["id"], "alerts", host, alert))
         deliver(self.sink, alerts, self.kafka_outage)
         self.stats.alerts += len(alerts)
+        if self.state is not None:
+            self.state.advance(records)
+            self.state.save()
 
-    def run(self, once: bool = False, idle_timeout: float | None = None,
-            max_messages: int | None = None) -> StreamStats:
-        """Consume until stopped (with `once`: until drained). `idle_timeout` is accepted for old
-        callers and ignored: `once` ends when every partition was read to its end."""
+    def run(self, once: bool = False, max_messages: int | None = None) -> StreamStats:
+        """Consume until stopped, `max_messages` were consumed or (with `once`) every assigned
+        partition was read to its end; returns the counters."""
         ConsumeLoop(self.consumer, self, self.stop, self.cfg.kafka, log).run(once=once, max_messages=max_messages)
         return self.stats
 
 
 def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: str | None = None,
-               idle_timeout: float | None = None, stop: StopFlag | None = None,
-               kafka_options: dict[str, Any] | None = None) -> StreamStats:
+               stop: StopFlag | None = None, kafka_options: dict[str, Any] | None = None,
+               instance_id: str | None = None) -> StreamStats:
     """Run the stream detector until SIGTERM/SIGINT or `stop` (with `once`: until drained).
-    `idle_timeout` is accepted for old callers and ignored (see `StreamRunner.run`).
+    With correlations in the rule set, their state is kept in `<state>/stream-<group>[-<instance_id>].json`
+    at every commit point and restored at start. `instance_id` makes the consumer a static group
+    member (group.instance.id): restarted, it gets its partitions back at once; stopped, it keeps
+    them for the session timeout (10 s) instead of leaving the group.
 
     Returns:
         The counters (also logged).
@@ -116,27 +126,34 @@ def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: st
     from logwarden.consume import BOOTSTRAP_TIMEOUT_MS, ONCE_PATIENCE
     from logwarden.kafka_io import KafkaSink, make_consumer
 
+    from .stream_state import state_file
+
     stop = stop or StopFlag()
     options = {"bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS, **(kafka_options or {})}
     patience = ONCE_PATIENCE if once else None
     with stop.on_signals():
         startup = Outage(f"Kafka at {cfg.kafka}", stop, log, patience)
         group = group_id or cfg.group("stream")
-        consumer = retry_kafka(lambda: make_consumer(cfg, [cfg.topic(d) for d in SOURCES], group, **options),
-                               startup)
+        state = (StreamState(state_file(cfg.state_path, group, instance_id), detector.correlations)
+                 if detector.correlations.by_rule else None)
+        member = {"group_instance_id": instance_id} if instance_id else {}
+        consumer = retry_kafka(lambda: make_consumer(cfg, [cfg.topic(d) for d in SOURCES], group, listener=state,
+                                                     **options, **member), startup)
         if consumer is None:
             return StreamStats()
+        if state is not None:
+            state.consumer = consumer
         sink = retry_kafka(lambda: KafkaSink(cfg, client_id="logwarden-stream", max_block_ms=SINK_MAX_BLOCK_MS,
                                              **options), startup)
         if sink is None:
             consumer.close(autocommit=False)
             return StreamStats()
-        runner = StreamRunner(cfg, detector, consumer, sink, stop, patience)
+        runner = StreamRunner(cfg, detector, consumer, sink, stop, patience, state)
         runner.stats.kafka_retries = startup.retries
         try:
             runner.run(once=once)
         finally:
-            consumer.close(autocommit=False)  # leaves the group: the partitions move at once
+            consumer.close(autocommit=False)  # a dynamic member leaves the group: the partitions move at once
             try:
                 sink.close()
             except Exception as exc:  # noqa: BLE001 - every alert was acknowledged before its commit

@@ -1,6 +1,8 @@
 """Syslog receiver: RFC 3164 and RFC 5424 over UDP and TCP (newline or octet-counted framing,
 RFC 6587), optionally TLS (RFC 5425). Each message is recognised (`autodetect`), parsed and sent
-to a `Sink` (Kafka in production, `ListSink` in tests). Counts: received = parsed + dead.
+to a sink: `SpoolingSink` in production (Kafka, or the on-disk spool while Kafka cannot take
+them: logwarden/shippers/spooling_sink.py), `ListSink` in tests. Counts: received = parsed + dead;
+`dropped` counts the received messages the sink refused (a full spool) and that were not kept.
 
     server = SyslogServer(sink, udp=("127.0.0.1", 0), tcp=("127.0.0.1", 0))
     server.start()                       # binds; server.udp_address / server.tcp_address
@@ -24,10 +26,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from logwarden.safe_text import printable
 from logwarden.shippers import autodetect
-from logwarden.shippers.base import DeadLetter, Event, Sink
+from logwarden.shippers.base import DeadLetter, Event
 
 LineFn = Callable[[bytes, str, int], Event | DeadLetter]
 UDP_RCVBUF = 8 * 1024 * 1024
@@ -37,6 +40,21 @@ MAX_CONNECTIONS = 512  # concurrent TCP connections; more are closed at once (lo
 IDLE_TIMEOUT = 300.0  # seconds without a byte before a TCP connection is closed (logged)
 
 log = logging.getLogger(__name__)
+
+
+class ReceiverSink(Protocol):
+    """Where the receiver's messages go: `send` returns False when it refused one (a full spool,
+    logwarden/shippers/spooling_sink.py); None or True means taken."""
+
+    def send(self, item: Event | DeadLetter) -> bool | None: ...
+
+    def flush(self) -> None: ...
+
+
+class StopRequest(Protocol):
+    """A threading.Event or logwarden.consume.StopFlag."""
+
+    def is_set(self) -> bool: ...
 
 
 @dataclass
@@ -49,23 +67,26 @@ class Counters:
     connections: int = 0
     refused: int = 0  # connections closed at once: MAX_CONNECTIONS were open
     idle_closed: int = 0  # connections closed after IDLE_TIMEOUT without data
+    dropped: int = 0  # received but not kept: the sink refused them (UDP; TCP only at a stop)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         return {"received": self.received, "parsed": self.parsed, "dead": self.dead, "udp": self.udp,
                 "tcp": self.tcp, "connections": self.connections, "refused": self.refused,
-                "idle_closed": self.idle_closed}
+                "idle_closed": self.idle_closed, "dropped": self.dropped}
 
 
 class SyslogServer:
-    def __init__(self, sink: Sink, udp: tuple[str, int] | None = None, tcp: tuple[str, int] | None = None,
+    def __init__(self, sink: ReceiverSink, udp: tuple[str, int] | None = None, tcp: tuple[str, int] | None = None,
                  tls: ssl.SSLContext | None = None, parse: LineFn = autodetect.parse_line,
                  rcvbuf: int = UDP_RCVBUF, max_connections: int = MAX_CONNECTIONS,
-                 idle_timeout: float = IDLE_TIMEOUT) -> None:
+                 idle_timeout: float = IDLE_TIMEOUT, accepting: Callable[[], bool] = lambda: True) -> None:
+        """`accepting`: False while the sink cannot take messages; TCP connections then stop
+        reading (the senders wait) and UDP messages the sink refuses are dropped and counted."""
         if udp is None and tcp is None:
             raise ValueError("need at least one of udp / tcp")
         self.sink, self.parse, self.tls, self.rcvbuf = sink, parse, tls, rcvbuf
-        self.max_connections, self.idle_timeout = max_connections, idle_timeout
+        self.max_connections, self.idle_timeout, self.accepting = max_connections, idle_timeout, accepting
         self._want_udp, self._want_tcp = udp, tcp
         self.session = uuid.uuid4().hex[:12]
         self.counters = Counters()
@@ -119,7 +140,7 @@ class SyslogServer:
             self.sink.flush()
 
     def serve_until(self, max_messages: int | None = None, duration: float | None = None,
-                    stop: threading.Event | None = None, flush_every: float = 1.0) -> Counters:
+                    stop: StopRequest | None = None, flush_every: float = 1.0) -> Counters:
         """Block until max_messages received, duration elapsed or `stop` set; then stop cleanly."""
         deadline = time.monotonic() + duration if duration else None
         last_flush = time.monotonic()
@@ -179,7 +200,22 @@ class SyslogServer:
                 self.counters.udp += 1
             else:
                 self.counters.tcp += 1
-            self.sink.send(item)
+            taken = self.sink.send(item)
+        if taken is False:
+            self._refused(item, proto)
+
+    def _refused(self, item: Event | DeadLetter, proto: str) -> None:
+        """The sink refused `item`: dropped (counted) for UDP; for TCP, wait for room and send it
+        again (the connection reads nothing meanwhile), dropped only when a stop comes first."""
+        while proto != "udp" and not self.stop_event.is_set():
+            if not self.accepting():
+                self.stop_event.wait(0.1)
+                continue
+            with self._lock:
+                if self.sink.send(item) is not False:
+                    return
+        with self._lock:
+            self.counters.dropped += 1
 
     def _udp_loop(self) -> None:
         assert self.udp_sock is not None
@@ -232,6 +268,10 @@ class SyslogServer:
             framer = Framer()
             last_data = time.monotonic()
             while not self.stop_event.is_set():
+                if not self.accepting():  # backpressure: the sender waits until the sink has room
+                    self.stop_event.wait(0.1)
+                    last_data = time.monotonic()
+                    continue
                 try:
                     chunk = conn.recv(262144)
                 except (TimeoutError, ssl.SSLWantReadError):

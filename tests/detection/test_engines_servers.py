@@ -90,7 +90,7 @@ def served(lab, ruleset):
     consumer = make_consumer(cfg, [cfg.topic(d) for d in SOURCES], f"{tag}-stream")
     rec = RecordingSink(KafkaSink(cfg))
     try:
-        StreamRunner(cfg, Detector(ruleset), consumer, rec).run(once=True, idle_timeout=2)
+        StreamRunner(cfg, Detector(ruleset), consumer, rec).run(once=True)
     finally:
         consumer.close()
         rec.inner.close()

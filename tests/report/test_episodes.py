@@ -54,3 +54,18 @@ def test_stream_reports_versions_of_one_alert_as_the_episode_grows(tmp_path, rul
     assert ended.count == 100 and ended.episode == stream[0]["event"]["id"] and ended.update
     hunted, _ = hunt([path], Detector(ruleset))
     assert [a["event"]["id"] for a in hunted if a["rule"]["name"] == BRUTE] == [stream[0]["event"]["id"]]
+
+
+def test_a_restored_stream_goes_on_updating_the_same_alert(tmp_path, ruleset) -> None:
+    import json
+
+    path = _write(tmp_path, events.brute_force(60))
+    docs = list(iter_docs([path], HuntStats()))
+    before = Detector(ruleset)
+    first = [a for eid, doc in docs[:30] for a in before.process(doc, eid) if a["rule"]["name"] == BRUTE]
+    snap = json.loads(json.dumps(before.correlations.snapshot()))  # what stream writes to disk
+    after = Detector(ruleset)
+    after.correlations.restore(snap)
+    rest = [a for eid, doc in docs[30:] for a in after.process(doc, eid) if a["rule"]["name"] == BRUTE]
+    assert [a["sigma"]["count"] for a in first + rest] == [20, 40]
+    assert {a["event"]["id"] for a in first + rest} == {first[0]["event"]["id"]}

@@ -19,8 +19,11 @@ from logwarden.shippers.base import ListSink
 class ClosingSink(ListSink):
     closed = False
 
-    def close(self) -> None:
+    def close(self, grace: float | None = None) -> None:
         self.closed = True
+
+    def accepting(self) -> bool:
+        return True
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
 def sink(monkeypatch: pytest.MonkeyPatch) -> ClosingSink:
     s = ClosingSink()
     monkeypatch.setattr(ship_text, "_sink", lambda cfg: s)
+    monkeypatch.setattr(ship_text, "_syslog_sink", lambda cfg, args: s)
     return s
 
 

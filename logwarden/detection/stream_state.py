@@ -1,0 +1,95 @@
+"""`stream`'s correlation state across restarts: written at every commit point, read at start.
+
+Two ways were open (issue 14): persist the state, or rebuild it by reading the window back from
+Kafka. Rebuilding is not exact: a `gte` correlation clears its group when it fires, so the state
+at an offset depends on every event since the group was last cleared, not only on the last
+timespan; a replay of "the last window" can fire where the live run did not, or miss a fire.
+So the state is persisted: after a batch's alerts were acknowledged and before its offsets are
+committed, the correlation engine's snapshot (logwarden/detection/correlate.py) is written
+atomically (logwarden/shippers/checkpoint.py: temp file, fsync, rename) together with the
+offsets it covers, the next offset of each partition fed into it.
+
+At start the snapshot is restored and, when the group assigns the partitions, each one the
+snapshot covers is sought to the snapshot's offset. A kill between the write and the commit
+leaves the snapshot one batch ahead of the committed offsets: the seek skips that batch (its
+alerts were acknowledged before the write). A kill before the write re-reads the batch from the
+previous snapshot's state. Either way the restarted stream feeds each event into the state once,
+so killed and clean runs give the same alerts (an alert of a re-read batch is produced again,
+with the same id).
+
+The snapshot belongs to one member: the file is named by the consumer group and the static
+member id (`--instance-id`), and a member that gets partitions the snapshot does not cover
+starts them with the state it has. Several members without instance ids on one state folder
+would overwrite each other's file: give each its own `--instance-id` (which also lets a
+restarted member take its partitions back at once instead of after the session timeout).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from kafka import ConsumerRebalanceListener
+from kafka.structs import TopicPartition
+
+from logwarden.shippers.checkpoint import Checkpoints
+
+from .correlate import CorrelationEngine
+
+log = logging.getLogger(__name__)
+
+
+def state_file(state_dir: Path, group: str, instance_id: str | None) -> Path:
+    """Where a member's snapshot lives: `<state>/stream-<group>[-<instance>].json` (names made safe)."""
+    name = group + (f"-{instance_id}" if instance_id else "")
+    return state_dir / f"stream-{re.sub(r'[^A-Za-z0-9._-]', '_', name)[:200]}.json"
+
+
+class StreamState(ConsumerRebalanceListener):
+    """The snapshot file of one stream member, and the rebalance listener that seeks to it."""
+
+    def __init__(self, path: Path, engine: CorrelationEngine) -> None:
+        self.path = path
+        self.engine = engine
+        self.consumer: Any = None  # set once the consumer exists (the listener runs inside poll)
+        self.offsets: dict[tuple[str, int], int] = {}  # next offset per partition fed into the state
+        self._resume: dict[tuple[str, int], int] = {}  # seeks still to do at the first assignment
+        self._file = Checkpoints(path)
+        snap = self._file.data.get("stream")
+        if not snap:
+            return
+        try:
+            restored = engine.restore(snap["correlations"])
+            self.offsets = {(t, int(p)): int(o) for t, p, o in snap["offsets"]}
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("correlation state %s unreadable (%s): starting with an empty state", path, exc)
+            return
+        self._resume = dict(self.offsets)
+        log.info("correlation state restored from %s: %d group(s) or window(s), %d partition(s)", path, restored,
+                 len(self.offsets))
+
+    def advance(self, records: list[Any]) -> None:
+        """Note that `records` were fed into the state (call before `save`)."""
+        for rec in records:
+            key = (rec.topic, rec.partition)
+            self.offsets[key] = max(self.offsets.get(key, 0), rec.offset + 1)
+
+    def save(self) -> None:
+        """Write the snapshot atomically. Raises InputError naming the file when it cannot be
+        written (the batch is then not committed)."""
+        self._file.data = {"stream": {"offsets": [[t, p, o] for (t, p), o in sorted(self.offsets.items())],
+                                      "correlations": self.engine.snapshot()}}
+        self._file.save()
+
+    # ConsumerRebalanceListener
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        for tp in assigned:
+            offset = self._resume.pop((tp.topic, tp.partition), None)
+            if offset is not None and self.consumer is not None:
+                self.consumer.seek(TopicPartition(tp.topic, tp.partition), offset)
+                log.debug("%s/%d: resuming at offset %d, the correlation state's", tp.topic, tp.partition, offset)

@@ -1,0 +1,247 @@
+"""The syslog receiver's sink: every accepted message reaches Kafka or the on-disk spool.
+
+A receiver cannot ask its senders to resend (UDP never can, and a TCP sender has forgotten what
+the socket took), so what it accepted must survive a broker outage and its own shutdown:
+
+- direct: messages go to the Kafka producer and wait there for their acknowledgement
+  (`pending`). One that fails is appended to the spool. When the oldest one has waited
+  STALL_SECONDS, Kafka is taken as down: spooling starts.
+- spooling: new messages are appended to the spool (logwarden/shippers/spool.py), in arrival
+  order. A forwarder thread replays the oldest segment, waits for Kafka to acknowledge all of
+  it, removes it, and goes on; once the spool is empty the sink is direct again. Failures are
+  retried with logwarden/consume.py's backoff, logged once when the outage starts and once when
+  it ends. The producer itself is created by the forwarder, so a receiver started while Kafka is
+  down spools from its first message.
+- full spool (`max_bytes`): said once in the log, each refused message counted (`spool_refused`);
+  `accepting()` is False, which the TCP side turns into backpressure (it stops reading).
+- `close(grace)`: waits up to `grace` seconds for the pending messages, appends the rest to the
+  spool, fsyncs it. The next start replays it.
+
+Duplicates: a message whose acknowledgement was lost (the broker went away after writing it, or
+the grace ended with it in flight) is spooled and sent again. The copy has the same id, so the
+indexer keeps one document; Kafka may hold both. Order: the spool keeps arrival order, except
+that a message that failed in the producer is spooled when its failure is known, after the
+messages spooled meanwhile.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from kafka.errors import KafkaError
+
+from logwarden.config import Config
+from logwarden.consume import Outage, StopFlag
+from logwarden.kafka_io import KafkaSink, Message, to_message
+from logwarden.shippers.base import DeadLetter, Event
+from logwarden.shippers.spool import Spool
+
+log = logging.getLogger(__name__)
+
+STALL_SECONDS = 5.0  # a message unacknowledged this long means Kafka is away: spool from then on
+REPLAY_TIMEOUT = 10.0  # seconds Kafka gets to acknowledge a replayed segment before a retry
+FORWARD_IDLE = 0.2  # seconds between the forwarder's looks at an empty spool
+DEFAULT_GRACE = 10.0
+# producer options of the receiver: a send never blocks the receiving threads for long, and a
+# batch that cannot be delivered fails in bounded time (its messages are then spooled). Not
+# idempotent: after batches expired during a broker restart, kafka-python's idempotent producer
+# kept the partition blocked (replays failing for minutes in the soak while a new producer to the
+# same broker succeeded); copies are harmless here, the ids make them one document.
+PRODUCER_OPTIONS: dict[str, Any] = {"max_block_ms": 1_000, "request_timeout_ms": 10_000,
+                                    "delivery_timeout_ms": 30_000, "bootstrap_timeout_ms": 5_000,
+                                    "enable_idempotence": False, "client_id": "logwarden-syslog"}
+
+
+@dataclass
+class SpoolCounters:
+    direct: int = 0  # messages handed straight to the producer
+    spooled: int = 0  # messages appended to the spool (a failed direct message counts here too)
+    replayed: int = 0  # spooled messages acknowledged by Kafka and removed from the spool
+    spool_refused: int = 0  # messages refused: the spool was full
+    left_in_spool: int = 0  # messages still in the spool at close (replayed at the next start)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class SpoolingSink:
+    """Kafka first, the spool when Kafka cannot take it (see the module docstring)."""
+
+    def __init__(self, cfg: Config, spool: Spool, connect: Callable[[], KafkaSink] | None = None) -> None:
+        self.cfg = cfg
+        self.spool = spool
+        self._connect = connect or (lambda: KafkaSink(cfg, **PRODUCER_OPTIONS))
+        self.kafka: KafkaSink | None = None
+        self.counters = SpoolCounters()
+        self._lock = threading.RLock()
+        self._pending: dict[int, tuple[Message, float]] = {}
+        self._numbers = itertools.count()
+        self._stop = StopFlag()
+        self._closing = False
+        self.spooling = True  # until the forwarder has a producer (and the spool left on disk is empty)
+        self._full = False
+        self.outage = Outage(f"Kafka at {cfg.kafka}", self._stop, log)
+        self._forwarder = threading.Thread(target=self._forward, name="syslog-forwarder", daemon=True)
+        if spool.records:
+            log.info("spool %s holds %d message(s) from an earlier run: replaying them first", spool.directory,
+                     spool.records)
+        self._forwarder.start()
+
+    # ------------------------------------------------------------------ the receiver's side
+    def accepting(self) -> bool:
+        """False while the spool is full and Kafka is not being written to directly."""
+        return not (self.spooling and self._full)
+
+    def send(self, item: Event | DeadLetter) -> bool:
+        """Take one message; False when it was refused (the spool is full)."""
+        message = to_message(self.cfg, item)
+        with self._lock:
+            kafka = None if self.spooling else self.kafka
+        if kafka is not None:
+            # produced outside the lock: the producer's own thread takes it to report outcomes
+            try:
+                future = kafka.produce(message)
+            except KafkaError as exc:  # buffer full or topic unknown for max_block_ms: Kafka is away
+                with self._lock:
+                    self._start_spooling(f"the producer could not take a message: {exc}")
+                    return self._append(message)
+            number = next(self._numbers)
+            with self._lock:
+                self._pending[number] = (message, time.monotonic())
+                self.counters.direct += 1
+            future.add_callback(self._acknowledged, number)
+            future.add_errback(self._failed, number)
+            return True
+        with self._lock:
+            return self._append(message)
+
+    def flush(self) -> None:
+        """The receiver's periodic tick: fsync the spool; start spooling when Kafka has kept a
+        message unacknowledged for STALL_SECONDS. Never blocks on Kafka."""
+        with self._lock:
+            self.spool.sync()
+            if not self.spooling and self._pending:
+                _, sent_at = next(iter(self._pending.values()))
+                if time.monotonic() - sent_at > STALL_SECONDS:
+                    self._start_spooling(f"no acknowledgement for {STALL_SECONDS:.0f}s")
+
+    def close(self, grace: float = DEFAULT_GRACE) -> SpoolCounters:
+        """Stop: up to `grace` seconds for the pending messages, the rest to the spool (fsynced).
+
+        Returns:
+            The counters (`left_in_spool`: messages the next start replays).
+        """
+        self._stop.set("close")
+        deadline = time.monotonic() + grace
+        self._forwarder.join(grace)
+        if self.kafka is not None:
+            while self._pending and time.monotonic() < deadline:
+                try:
+                    self.kafka.producer.flush(timeout=max(0.1, deadline - time.monotonic()))
+                except KafkaError:
+                    break
+        with self._lock:
+            self._closing = True
+            for message, _ in self._pending.values():
+                self._append(message)
+            self._pending.clear()
+            self.counters.left_in_spool = self.spool.records
+            self.spool.close()
+        if self.kafka is not None:
+            try:
+                self.kafka.producer.close(timeout=0)
+            except KafkaError as exc:  # its pending messages are in the spool already
+                log.debug("closing the Kafka producer: %s", exc)
+        if self.counters.left_in_spool:
+            log.warning("%d message(s) left in the spool %s: the next `ship syslog` replays them",
+                        self.counters.left_in_spool, self.spool.directory)
+        return self.counters
+
+    # ------------------------------------------------------------------ internals (lock held)
+    def _append(self, message: Message) -> bool:
+        if self.spool.append(message):
+            self.counters.spooled += 1
+            return True
+        self.counters.spool_refused += 1
+        if not self._full:
+            self._full = True
+            log.warning("spool %s is full (%d bytes, limit %d): refusing messages until Kafka takes them "
+                        "(TCP senders are made to wait, UDP messages are dropped and counted)",
+                        self.spool.directory, self.spool.bytes, self.spool.max_bytes)
+        return False
+
+    def _start_spooling(self, why: str) -> None:
+        if not self.spooling:
+            self.spooling = True
+            log.warning("Kafka at %s is not taking messages (%s): accepted messages go to the spool %s",
+                        self.cfg.kafka, why, self.spool.directory)
+
+    def _acknowledged(self, number: int, _metadata: object = None) -> None:
+        with self._lock:
+            self._pending.pop(number, None)
+
+    def _failed(self, number: int, exc: BaseException) -> None:
+        with self._lock:
+            entry = self._pending.pop(number, None)
+            if entry is None or self._closing:
+                return
+            self._start_spooling(f"delivery failed: {exc!r}")
+            self._append(entry[0])
+
+    # ------------------------------------------------------------------ the forwarder thread
+    def _forward(self) -> None:
+        while not self._stop.is_set():
+            if self.kafka is None:
+                try:
+                    self.kafka = self._connect()
+                except KafkaError as exc:
+                    self.outage.failed(exc)
+                    continue
+                self.outage.succeeded()
+            with self._lock:
+                segment = self.spool.oldest() if self.spooling else None
+                if self.spooling and segment is None and not self._pending:
+                    self._end_spooling()
+            if segment is None:
+                self._stop.wait(FORWARD_IDLE)
+                continue
+            if self._replay(segment):
+                self.outage.succeeded()
+
+    def _end_spooling(self) -> None:
+        self.spooling = False
+        if self._full:
+            self._full = False
+            log.info("spool %s has room again (%d message(s) refused so far)", self.spool.directory,
+                     self.counters.spool_refused)
+
+    def _replay(self, segment: Any) -> bool:
+        """Send one segment and remove it once Kafka acknowledged all of it; False after a failure
+        (backoff slept)."""
+        assert self.kafka is not None
+        messages = self.spool.read(segment)
+        try:
+            futures = [self.kafka.produce(m) for m in messages]
+            self.kafka.producer.flush(timeout=REPLAY_TIMEOUT)
+            failed = next((f.exception for f in futures if not f.succeeded()), None)
+        except KafkaError as exc:
+            failed = exc
+        if failed is not None:
+            self.outage.failed(f"replaying the spool: {failed!r}")
+            return False
+        with self._lock:
+            if self._closing:  # closed meanwhile: the segment stays and is sent again at the next start
+                return False
+            self.spool.remove(segment, len(messages))
+            self.counters.replayed += len(messages)
+            if self._full and self.spool.bytes < self.spool.max_bytes:
+                self._full = False
+                log.info("spool %s has room again (%d message(s) refused so far)", self.spool.directory,
+                         self.counters.spool_refused)
+        return True
