@@ -1,6 +1,7 @@
 """Alert documents (ECS): the same shape and the same deterministic id from every engine.
 
-    @timestamp            time of the (last) contributing event
+    @timestamp            time of the contributing event (a correlation: its first one,
+                          event.start / event.end: the episode's first and last so far)
     event.kind=alert, event.id (deterministic), event.severity (0-100), event.reason
     rule.id/name/description/uuid, sigma.level, sigma.type (rule | <correlation type>)
     threat.*              from attack.* tags
@@ -165,7 +166,8 @@ def alert_for_fired(f: Fired, last: Flat | None = None, origin: dict[str, Any] |
     """The alert for a correlation that fired. `last`: the flattened last contributing event
     when the runner still has it (its facts are copied), `origin`: where that event came from."""
     c = f.correlation
-    doc = _base(c, f.ts, fired_id(f), f.host, c.type)
+    # dated by the episode's start: every version lands in the same daily index, same _id
+    doc = _base(c, f.first or f.ts, fired_id(f), f.host, c.type)
     doc["sigma"]["events"] = f.event_ids[:MAX_EVENT_IDS]
     doc["sigma"]["count"] = f.count
     doc["sigma"]["group"] = dict(f.group)
