@@ -1,10 +1,17 @@
 """Alert documents (ECS): the same shape and the same deterministic id from every engine.
 
-    @timestamp            time of the (last) contributing event
+    @timestamp            time of the contributing event (a correlation: its first one,
+                          event.start / event.end: the episode's first and last so far)
     event.kind=alert, event.id (deterministic), event.severity (0-100), event.reason
     rule.id/name/description/uuid, sigma.level, sigma.type (rule | <correlation type>)
     threat.*              from attack.* tags
     host.name, sigma.events (contributing event ids), sigma.group / sigma.count (correlations)
+    user.*, source.*, process.*, service.name, file.path, threat.software.name ...
+                          the facts of the (last) contributing event, copied by `facts.py`'s
+                          declared lists; `event.reason` says them in one line, `message`
+                          is the title and that line
+    logwarden.source.*    where the (last) contributing event came from (file + record,
+                          topic + partition + offset, index + _id)
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from logwarden.shippers.base import dumps, event_id
 
 from .correlate import Fired, fired_id
 from .evaluate import Flat
+from .facts import event_facts, put_dotted, sentence
 from .model import BaseRule, RuleMeta
 
 SEVERITY = {"informational": 21, "low": 21, "medium": 47, "high": 73, "critical": 99}
@@ -124,26 +132,54 @@ def _base(rule: RuleMeta, ts: float, aid: str, host: str, kind: str) -> dict[str
     return doc
 
 
-def alert_for_match(rule: BaseRule, flat: Flat, eid: str) -> dict[str, Any]:
+def _add_facts(doc: dict[str, Any], rule: RuleMeta, facts: dict[str, Any], lead: str,
+               origin: dict[str, Any] | None) -> None:
+    """Copy `facts` into the alert (never over what the alert already set) and write the
+    reason (`lead` first, then the facts) and the message (title: reason)."""
+    for dotted, value in facts.items():
+        put_dotted(doc, dotted, value)
+    if origin:
+        doc.setdefault("logwarden", {})["source"] = dict(origin)
+    said = sentence(facts, str((doc.get("host") or {}).get("name") or ""), origin)
+    reason = "; ".join(x for x in (lead, said) if x) or "no facts in the event"
+    doc["event"]["reason"] = reason
+    doc["message"] = f"{rule.title}: {reason}"
+
+
+def alert_for_match(rule: BaseRule, flat: Flat, eid: str, origin: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The alert for one event matching one rule. `origin`: where the event came from
+    (`logwarden.source.*`: file/record, topic/partition/offset or index/id)."""
     ts = doc_time(flat)
     aid = event_id("alert", rule.id, eid)
     doc = _base(rule, ts, aid, doc_host(flat), "rule")
     doc["sigma"]["events"] = [eid]
     doc["sigma"]["count"] = 1
-    reasons = [f"{f}={flat[f]}" for f in rule.fields if flat.get(f) not in (None, "", [])]
-    if reasons:
-        doc["event"]["reason"] = f"{rule.title}: {', '.join(reasons)}"
+    facts = event_facts(flat)
+    said = {str(v) for v in facts.values()}
+    extra = [f"{f}={flat[f]}" for f in rule.fields
+             if f not in facts and flat.get(f) not in (None, "", []) and str(flat[f]) not in said]
+    _add_facts(doc, rule, facts, ", ".join(extra), origin)
     return doc
 
 
-def alert_for_fired(f: Fired) -> dict[str, Any]:
+def alert_for_fired(f: Fired, last: Flat | None = None, origin: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The alert for a correlation that fired. `last`: the flattened last contributing event
+    when the runner still has it (its facts are copied), `origin`: where that event came from."""
     c = f.correlation
-    doc = _base(c, f.ts, fired_id(f), f.host, c.type)
+    # dated by the episode's start: every version lands in the same daily index, same _id
+    doc = _base(c, f.first or f.ts, fired_id(f), f.host, c.type)
     doc["sigma"]["events"] = f.event_ids[:MAX_EVENT_IDS]
     doc["sigma"]["count"] = f.count
     doc["sigma"]["group"] = dict(f.group)
+    doc["event"]["start"] = iso(f.first or f.ts)
+    doc["event"]["end"] = iso(f.ts)
     key = ", ".join(f"{k}={v}" for k, v in f.group.items())
-    doc["event"]["reason"] = f"{c.title}: {key} ({f.count})" if key else f"{c.title} ({f.count})"
+    span = f" from {iso(f.first)} to {iso(f.ts)}" if f.first and f.first < f.ts else ""
+    lead = f"{f.count} events" + (f" with {key}" if key else "") + span
+    facts = event_facts(last) if last is not None else {}
+    for k, v in f.group.items():  # the group's values are facts of every contributing event
+        facts.setdefault(k, v)
+    _add_facts(doc, c, facts, lead, origin)
     return doc
 
 

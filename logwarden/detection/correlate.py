@@ -20,9 +20,19 @@ by group key (stream: by Kafka partition). Semantics, identical in every engine:
 - temporal: every referenced rule has a hit in the window. temporal_ordered: additionally in
   the listed order (t0 <= t1 <= ...), checked when the last rule's hit arrives.
 
+Episodes (the sliding-window types: gte / gt counts, temporal, temporal_ordered): once a group
+fires, every later hit of that group less than `timespan` after the previous one belongs to the
+same episode, so one attacker's brute force is one alert however long it lasts. The episode's
+id is fixed when it opens (correlation, group, first event), so each version of the alert has
+the same id and replaces the previous one (hunt keeps the last, Elasticsearch the same `_id`).
+A version is reported when the episode opens, when its count has doubled since the last one
+reported, when it ends (the clock passes its last hit + timespan) and on `pending()` (hunt's
+end, detect's pass). Only the opening version is a hit for correlations chained on it.
+
 `snapshot()` / `restore()`: the whole state as plain JSON-able data (the hits kept are
 (time, event id, rule id, value) tuples, never documents), so `stream` can write it at each
-commit point and a restarted stream goes on exactly where the killed one committed.
+commit point and a restarted stream goes on exactly where the killed one committed; open
+episodes are part of it (a restarted stream goes on updating the same alert).
 """
 
 from __future__ import annotations
@@ -45,7 +55,7 @@ _OPS = {
 }
 WINDOW_END_OPS = frozenset({"lt", "lte", "eq", "neq"})  # decided when the window is over
 COUNTED_TYPES = frozenset({"event_count", "value_count"})
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: open episodes
 
 
 @dataclass(slots=True)
@@ -60,11 +70,33 @@ class Hit:
 @dataclass(slots=True)
 class Fired:
     correlation: Correlation
-    ts: float
+    ts: float  # the last contributing event's time
     group: dict[str, str]
     event_ids: list[str]
     count: int
     host: str
+    first: float = 0.0  # the first contributing event's time (0: same as ts)
+    episode: str = ""  # the episode's id (every version of its alert has it); "" for a window
+    update: bool = False  # a later version of an episode already reported
+
+
+MAX_EPISODE_IDS = 1000  # contributing event ids kept per episode (the count goes on)
+
+
+@dataclass
+class _Episode:
+    """A group that fired and goes on firing: its first and last hit, what it counted."""
+
+    id: str
+    key_vals: tuple[str, ...]
+    first: float
+    last: float
+    gfields_names: dict[str, str]
+    event_ids: list[str]
+    count: int
+    values: set[str]
+    host: str
+    reported: int  # the count of the last version reported
 
 
 @dataclass
@@ -116,6 +148,9 @@ class CorrelationEngine:
         self._window_corr = {c.id: c for c in correlations if decided_at_window_end(c)}
         self.clock = -math.inf  # latest hit time fed (or advanced to)
         self.late = 0  # hits for a window already decided (input out of time order)
+        self.episodes: dict[tuple[str, tuple[str, ...]], _Episode] = {}
+        self._episode_ends: list[tuple[float, str, tuple[str, ...]]] = []  # heap: last + timespan
+        self._corr = {c.id: c for c in correlations}
 
     def snapshot(self) -> dict[str, Any]:
         """The state as JSON-able data (`restore` takes it back)."""
@@ -127,11 +162,13 @@ class CorrelationEngine:
                        for (cid, key), g in self.state.items() if g.items],
             "windows": [[cid, list(key), w.start, w.end, w.gfields, w.host, [list(it) for it in w.items]]
                         for (cid, key), w in self.windows.items()],
+            "episodes": [[cid, list(key), e.id, e.first, e.last, e.gfields_names, e.event_ids, e.count,
+                          sorted(e.values), e.host, e.reported] for (cid, key), e in self.episodes.items()],
         }
 
     def restore(self, snap: dict[str, Any]) -> int:
         """Replace the state with a `snapshot()`; the state of correlations no longer in the rule
-        set is left out. Returns the number of groups and windows restored.
+        set is left out. Returns the number of groups, windows and episodes restored.
 
         Raises:
             ValueError: not a snapshot of this version (the caller starts empty).
@@ -152,7 +189,17 @@ class CorrelationEngine:
                 self.windows[(cid, tuple(key))] = _Window(start, end, list(key), list(gfields),
                                                           [_item(it) for it in items], host)
                 heapq.heappush(self._ends, (end, cid, tuple(key)))
-        return len(self.state) + len(self.windows)
+        self.episodes.clear()
+        self._episode_ends.clear()
+        for cid, key, eid, first, last, group, ids, count, values, host, reported in snap.get("episodes", []):
+            c = self._corr.get(cid)
+            if c is None or c.id in self._window_corr:
+                continue
+            ep = _Episode(str(eid), tuple(key), float(first), float(last), dict(group), list(ids), int(count),
+                          set(values), str(host), int(reported))
+            self.episodes[(cid, ep.key_vals)] = ep
+            heapq.heappush(self._episode_ends, (ep.last + c.timespan, cid, ep.key_vals))
+        return len(self.state) + len(self.windows) + len(self.episodes)
 
     def open_windows(self) -> int:
         """Windows of lt/lte/eq/neq correlations not decided yet (their end not reached)."""
@@ -167,11 +214,41 @@ class CorrelationEngine:
             out.extend(self._chain(fired))
         return out
 
+    def pending(self) -> list[Fired]:
+        """The latest version of every open episode not reported yet (hunt's end, each detect
+        pass): the episodes stay open."""
+        out = []
+        for key, ep in sorted(self.episodes.items()):
+            if ep.count != ep.reported:
+                out.append(self._version(self._corr[key[0]], ep))
+        return out
+
+    def _version(self, c: Correlation, ep: _Episode) -> Fired:
+        update = ep.reported > 0
+        ep.reported = ep.count
+        return Fired(c, ep.last, dict(ep.gfields_names), list(ep.event_ids), ep.count, ep.host,
+                     ep.first, ep.id, update)
+
+    def _end_episodes(self, now: float) -> list[Fired]:
+        out: list[Fired] = []
+        while self._episode_ends and self._episode_ends[0][0] < now:
+            end, cid, key_vals = heapq.heappop(self._episode_ends)
+            ep = self.episodes.get((cid, key_vals))
+            if ep is None:
+                continue
+            c = self._corr[cid]
+            if ep.last + c.timespan != end:  # it went on: its current end is in the heap too
+                continue
+            del self.episodes[(cid, key_vals)]
+            if ep.count != ep.reported:
+                out.append(self._version(c, ep))
+        return out
+
     def _close_until(self, now: float) -> list[Fired]:
         if now <= self.clock:
             return []
         self.clock = now
-        out: list[Fired] = []
+        out: list[Fired] = self._end_episodes(now)
         while self._ends and self._ends[0][0] <= now:
             _, cid, key_vals = heapq.heappop(self._ends)
             w = self.windows.pop((cid, key_vals), None)
@@ -197,10 +274,10 @@ class CorrelationEngine:
         """Count one hit; returns what fired (windows the hit's time closed come first)."""
         out: list[Fired] = []
         pending = [hit]
-        if self._window_corr and hit.ts > self.clock:
+        if hit.ts > self.clock:
             for closed in self._close_until(hit.ts):
                 out.append(closed)
-                if closed.correlation.id in self.by_rule:
+                if closed.correlation.id in self.by_rule and not closed.update:
                     pending.append(Hit(closed.correlation.id, closed.ts, fired_id(closed), dict(closed.group),
                                        closed.host))
         while pending:  # a fired correlation is itself a hit for correlations that chain on it
@@ -209,7 +286,7 @@ class CorrelationEngine:
                 fired = self._feed_one(c, h)
                 if fired is not None:
                     out.append(fired)
-                    if c.id in self.by_rule:
+                    if c.id in self.by_rule and not fired.update:
                         pending.append(Hit(c.id, fired.ts, fired_id(fired), dict(fired.group), fired.host))
         return out
 
@@ -231,6 +308,11 @@ class CorrelationEngine:
         if c.id in self._window_corr:
             self._count_in_window(c, h, key, key_vals, gfields, value)
             return None
+        ep = self.episodes.get(key)
+        if ep is not None:
+            if h.ts - ep.last <= c.timespan:
+                return self._extend(c, ep, h, value)
+            del self.episodes[key]  # over (the clock had not passed its end yet)
         g = self.state.get(key)
         if g is None:
             g = self.state[key] = _Group()
@@ -272,12 +354,38 @@ class CorrelationEngine:
         w.host = h.host
 
     def _fire(self, c: Correlation, h: Hit, g: _Group, key_vals: list[str], gfields: list[str], n: int) -> Fired:
+        """Open the group's episode with the hits that made the condition true."""
+        from logwarden.shippers.base import event_id
+
         # the group is reported under the field names of the correlation's first rule
         names = c.group_by.get(c.rules[0], gfields)
         group = dict(zip(names, key_vals, strict=False))
         ids = [it[1] for it in g.items]
+        first = g.items[0][0] if g.items else h.ts
+        values = {it[3] for it in g.items}
         g.items.clear()
-        return Fired(c, h.ts, group, ids, n, h.host)
+        key = "|".join(f"{k}={v}" for k, v in sorted(group.items()))
+        ep = _Episode(event_id("alert", c.id, key, ids[0] if ids else "", first), tuple(key_vals), first, h.ts, group,
+                      ids[:MAX_EPISODE_IDS], n, values, h.host, 0)
+        self.episodes[(c.id, tuple(key_vals))] = ep
+        heapq.heappush(self._episode_ends, (ep.last + c.timespan, c.id, tuple(key_vals)))
+        return self._version(c, ep)
+
+    def _extend(self, c: Correlation, ep: _Episode, h: Hit, value: str) -> Fired | None:
+        """One more hit of an open episode; a new version when its count doubled."""
+        ep.last = max(ep.last, h.ts)
+        ep.host = h.host or ep.host
+        if len(ep.event_ids) < MAX_EPISODE_IDS:
+            ep.event_ids.append(h.event_id)
+        if c.type == "value_count":
+            ep.values.add(value)
+            ep.count = len(ep.values)
+        else:
+            ep.count += 1
+        heapq.heappush(self._episode_ends, (ep.last + c.timespan, c.id, ep.key_vals))
+        if ep.count >= 2 * ep.reported:
+            return self._version(c, ep)
+        return None
 
 
 def _item(raw: list[Any]) -> tuple[float, str, str, str]:
@@ -297,7 +405,11 @@ def _ordered(rules: list[str], items: deque[tuple[float, str, str, str]]) -> boo
 
 
 def fired_id(f: Fired) -> str:
+    """The alert id of what fired: the episode's (the same for every version), or for a
+    window-end correlation one made of its group, first event and time."""
     from logwarden.shippers.base import event_id
 
+    if f.episode:
+        return f.episode
     key = "|".join(f"{k}={v}" for k, v in sorted(f.group.items()))
     return event_id("alert", f.correlation.id, key, f.event_ids[0] if f.event_ids else "", f.ts)

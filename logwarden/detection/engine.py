@@ -8,11 +8,11 @@ for hunt and stream). `Detector.process(doc)` -> alert documents, running correl
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .alerts import alert_for_fired, alert_for_match, doc_host, doc_id, doc_time
-from .correlate import CorrelationEngine, Hit
+from .correlate import CorrelationEngine, Fired, Hit
 from .evaluate import LC, Flat, compile_pred, flatten
 from .ir import UnsupportedError, required_equals, required_fields
 from .model import BaseRule, RuleSet
@@ -87,40 +87,69 @@ class Detector:
     def match(self, flat: Flat) -> list[BaseRule]:
         return [c.rule for c in self.candidates(flat) if c.pred(flat)]
 
-    def process(self, doc: dict[str, Any], eid: str | None = None) -> list[dict[str, Any]]:
-        """Stream-style: evaluate one document, feed correlations, return alert documents."""
+    def process(self, doc: dict[str, Any], eid: str | None = None,
+                origin: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Stream-style: evaluate one document, feed correlations, return alert documents.
+        `origin` (e.g. topic, partition, offset) goes into the alerts as `logwarden.source`."""
         flat = flatten(doc)
         eid = eid or doc_id(doc, flat)
         alerts: list[dict[str, Any]] = []
         hits: list[Hit] = []
         for rule in self.match(flat):
             if rule.generate:
-                alerts.append(alert_for_match(rule, flat, eid))
+                alerts.append(alert_for_match(rule, flat, eid, origin))
             if self.correlations.interested(rule.id):
                 hits.append(Hit(rule.id, doc_time(flat), eid, flat, doc_host(flat)))
         for h in hits:
-            alerts.extend(alert_for_fired(f) for f in self.correlations.feed(h))
+            for f in self.correlations.feed(h):
+                here = bool(f.event_ids) and f.event_ids[-1] == eid
+                alerts.append(alert_for_fired(f, flat if here else None, origin if here else None))
         return alerts
 
 
-def run_batch(detector: Detector, docs: Iterable[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Batch semantics (hunt): single-event alerts, then correlations fed in (time, id) order."""
+OriginOf = Callable[[str], "dict[str, Any] | None"]  # event id -> where the event came from
+
+
+def run_batch(detector: Detector, docs: Iterable[tuple[str, dict[str, Any]]],
+              origin_of: OriginOf | None = None,
+              matched: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Batch semantics (hunt): single-event alerts, then correlations fed in (time, id) order.
+    `origin_of(event id)` says where an event came from (the alerts' `logwarden.source`);
+    `matched`, when given, receives every event some rule matched (event id -> document)."""
     alerts: list[dict[str, Any]] = []
     hits: list[Hit] = []
     for eid, doc in docs:
         flat = flatten(doc)
-        for rule in detector.match(flat):
+        rules = detector.match(flat)
+        if rules and matched is not None:
+            matched[eid] = doc
+        for rule in rules:
             if rule.generate:
-                alerts.append(alert_for_match(rule, flat, eid))
+                alerts.append(alert_for_match(rule, flat, eid, origin_of(eid) if origin_of else None))
             if detector.correlations.interested(rule.id):
                 hits.append(Hit(rule.id, doc_time(flat), eid, flat, doc_host(flat)))
-    alerts.extend(correlate_hits(detector.correlations, hits))
+    alerts.extend(correlate_hits(detector.correlations, hits, origin_of))
     return alerts
 
 
-def correlate_hits(engine: CorrelationEngine, hits: list[Hit]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def correlate_hits(engine: CorrelationEngine, hits: list[Hit],
+                   origin_of: OriginOf | None = None) -> list[dict[str, Any]]:
+    """Feed `hits` in (time, id) order; the alerts of what fired, each with the facts of its
+    last contributing event (the hits carry their flattened events), one per alert id: an
+    episode's last version, open episodes included."""
     hits.sort(key=lambda h: (h.ts, h.event_id, h.rule_id))
+    flats = {h.event_id: h.fields for h in hits}
+    latest: dict[str, dict[str, Any]] = {}  # alert id -> its last version (an episode's grow)
+
+    def add(f: Fired) -> None:
+        last = f.event_ids[-1] if f.event_ids else ""
+        alert = alert_for_fired(f, flats.get(last), origin_of(last) if origin_of and last else None)
+        latest.pop(alert["event"]["id"], None)
+        latest[alert["event"]["id"]] = alert
+
     for h in hits:
-        out.extend(alert_for_fired(f) for f in engine.feed(h))
-    return out
+        for f in engine.feed(h):
+            add(f)
+    for f in engine.pending():  # episodes still going on: their latest version
+        add(f)
+    return list(latest.values())

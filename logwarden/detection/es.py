@@ -396,7 +396,8 @@ class EsDetector:
                             self.stats.dropped += 1
                             continue
                         if want_alert and (start is None or ts >= start.timestamp()):
-                            alerts.append(alert_for_match(comp.rule, flat, eid))
+                            origin = {"index": str(h.get("_index", "")), "id": str(h["_id"])}
+                            alerts.append(alert_for_match(comp.rule, flat, eid, origin))
                         if want_corr:
                             hits_for_corr.append(Hit(rid, ts, eid, flat, doc_host(flat)))
         first = self.corr is None
@@ -425,16 +426,20 @@ class EsDetector:
         for a in alerts:
             day = a["@timestamp"][:10].replace("-", ".")
             index = f"{self.cfg.index_prefix}alerts-{day}"
-            body += dumps({"create": {"_index": index, "_id": a["event"]["id"]}}) + b"\n" + dumps(a) + b"\n"
+            # a correlation episode's later version replaces the earlier one (same _id); a
+            # single-event alert is written once
+            op = "create" if (a.get("sigma") or {}).get("type") == "rule" else "index"
+            body += dumps({op: {"_index": index, "_id": a["event"]["id"]}}) + b"\n" + dumps(a) + b"\n"
         resp = self.es.bulk(body=body, refresh="wait_for")
-        for item in resp["items"]:
-            status = item["create"]["status"]
-            if status in (200, 201):
+        for entry in resp["items"]:
+            item = entry.get("create") or entry.get("index") or {}
+            status = item.get("status")
+            if status == 201:
                 self.stats.created += 1
-            elif status == 409:
+            elif status in (200, 409):  # there already: updated to this version, or the same alert
                 self.stats.existing += 1
             else:
-                raise RuntimeError(f"alert not written: {item['create'].get('error')}")
+                raise RuntimeError(f"alert not written: {item.get('error')}")
 
 
 def _iso(d: datetime) -> str:

@@ -7,7 +7,6 @@ parser (the same documents Kafka would carry); JSON lines that already hold ECS 
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +30,8 @@ class HuntStats:
     events: int = 0
     dead: int = 0
     dead_reasons: dict[str, int] = field(default_factory=dict)
+    origins: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id -> file, record
+    matched: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id -> document a rule matched
     on_dead_letter: Callable[[DeadLetter], None] | None = None
 
     def dead_letter(self, item: DeadLetter) -> None:
@@ -64,8 +65,9 @@ def _is_ecs_jsonl(path: Path) -> bool:
     return isinstance(doc, dict) and "winlog" not in doc and "Event" not in doc and "event" in doc
 
 
-def _ecs_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any]] | DeadLetter]:
-    """ECS documents of a JSON-lines file, each bad line a DeadLetter at its line number."""
+def _ecs_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any], int] | DeadLetter]:
+    """(event id, ECS document, line number) of a JSON-lines file, each bad line a DeadLetter
+    at its line number."""
     source = str(path)
 
     def bad(line_no: int, raw: bytes, reason: str) -> DeadLetter:
@@ -104,7 +106,7 @@ def _ecs_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any]] | DeadLetter]:
                 eid = ev.get("id")
                 if not isinstance(eid, str) or not eid:
                     eid = ev["id"] = event_id("file", source, line_no - 1, line)
-                yield eid, doc
+                yield eid, doc, line_no
         except OSError as exc:
             yield bad(line_no + 1, b"", f"input could not be read further: {exc.strerror or exc}")
 
@@ -138,9 +140,13 @@ def iter_docs(paths: list[Path], stats: HuntStats) -> Iterator[tuple[str, dict[s
             stats.events += 1
             if isinstance(item, Event):  # from the Windows parser
                 item.doc.setdefault("event", {})["id"] = item.id
+                record = (item.doc.get("winlog") or {}).get("record_id") or item.position
+                stats.origins[item.id] = {"file": str(f), "record": str(record)}
                 yield item.id, item.doc
             else:
-                yield item
+                eid, doc, line_no = item
+                stats.origins[eid] = {"file": str(f), "record": f"line {line_no}"}
+                yield eid, doc
 
 
 def hunt(paths: list[Path], detector: Detector,
@@ -148,7 +154,7 @@ def hunt(paths: list[Path], detector: Detector,
     """(alerts sorted by time, rule, id; what was read). `on_dead_letter` hears every unreadable
     record or file as it is found."""
     stats = HuntStats(on_dead_letter=on_dead_letter)
-    alerts = run_batch(detector, iter_docs(paths, stats))
+    alerts = run_batch(detector, iter_docs(paths, stats), stats.origins.get, stats.matched)
     alerts.sort(key=lambda a: (a["@timestamp"], a["rule"]["name"], a["event"]["id"]))
     return alerts, stats
 
@@ -172,9 +178,11 @@ def _cell(text: str) -> str:
 
 
 def write_table(alerts: list[dict[str, Any]], out: TextIO) -> None:
-    """Aligned columns for a terminal; every value through `printable`."""
+    """Aligned columns for a terminal, every value through `printable`; the last column (the
+    alert's facts) is never cut."""
     rows = [[_cell(_get(a, key)) for _, key in COLUMNS] for a in alerts]
     widths = [min(60, max([len(h)] + [len(r[i]) for r in rows])) for i, (h, _) in enumerate(COLUMNS)]
+    widths[-1] = max([len(COLUMNS[-1][0])] + [len(r[-1]) for r in rows])
     out.write("  ".join(h.ljust(w) for (h, _), w in zip(COLUMNS, widths, strict=True)).rstrip() + "\n")
     for r in rows:
         out.write("  ".join(c[:w].ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
@@ -186,21 +194,11 @@ def write_jsonl(alerts: list[dict[str, Any]], out: TextIO) -> None:
 
 
 def write_html(alerts: list[dict[str, Any]], out: TextIO, stats: HuntStats | None = None) -> None:
-    """Every value is escaped: hostile log content is data, never markup, and control or bidi
-    characters show as escapes (no `\u202e` turning `gpj.exe` into `exe.jpg`)."""
+    """The self-contained HTML report (logwarden/report/html.py): what was read on top, each
+    alert with its facts and the contributing events hunt kept, by file and record."""
+    from logwarden.report.html import write_html as write_report
 
-    def esc(text: str) -> str:
-        return printable(html.escape(text))
-
-    out.write("<!doctype html>\n<html><head><meta charset=\"utf-8\">"
-              "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-              "<title>logwarden hunt</title>"
-              "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
-              "table{border-collapse:collapse}</style></head><body>\n")
-    out.write(f"<h1>logwarden hunt: {len(alerts)} alerts</h1>\n")
+    summary: dict[str, Any] = {"alerts": len(alerts)}
     if stats is not None:
-        out.write(f"<p>{stats.files} files, {stats.events} events, {stats.dead} unreadable records</p>\n")
-    out.write("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h, _ in COLUMNS) + "</tr>\n")
-    for a in alerts:
-        out.write("<tr>" + "".join(f"<td>{esc(_get(a, key))}</td>" for _, key in COLUMNS) + "</tr>\n")
-    out.write("</table></body></html>\n")
+        summary = {"files": stats.files, "events": stats.events, "unreadable records": stats.dead, **summary}
+    write_report(alerts, out, summary, stats.matched if stats else None, stats.origins if stats else None)

@@ -68,7 +68,8 @@ class StreamRunner:
         self.stats = StreamStats()
         self.kafka_outage = Outage(f"Kafka at {cfg.kafka} (alerts)", self.stop, log, patience)
 
-    def evaluate(self, value: bytes | None, headers: Any, where: str = "") -> list[dict[str, Any]]:
+    def evaluate(self, value: bytes | None, headers: Any, where: str = "",
+                 origin: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """The alert documents one message raises (none when it cannot be read)."""
         doc = _decode(value)
         if doc is None:
@@ -77,7 +78,7 @@ class StreamRunner:
             return []
         eid = _header_id(headers) or str((doc.get("event") or {}).get("id") or "") or None
         try:
-            return self.detector.process(doc, eid)
+            return self.detector.process(doc, eid, origin)
         except RecursionError:
             self.stats.unprocessable += 1
             log.warning("document nested too deeply to evaluate, skipped: %s", where)
@@ -91,7 +92,8 @@ class StreamRunner:
         """
         alerts: list[Event] = []
         for msg in records:
-            for alert in self.evaluate(msg.value, msg.headers, f"{msg.topic}/{msg.partition}@{msg.offset}"):
+            origin = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
+            for alert in self.evaluate(msg.value, msg.headers, f"{msg.topic}/{msg.partition}@{msg.offset}", origin):
                 host = str((alert.get("host") or {}).get("name") or "")
                 alerts.append(Event(alert["event"]["id"], "alerts", host, alert))
         deliver(self.sink, alerts, self.kafka_outage)

@@ -5,6 +5,8 @@ A consumer-group member on logwarden/consume.py's loop: each polled batch is bul
 committed only after Elasticsearch accepted every document of it:
 
 - 201 created: indexed; 409 conflict: already there (a replay or a retry), counted, not an error;
+  alerts go in with op_type index instead (200 when there already): a correlation episode's
+  later version replaces the earlier one under the same _id;
 - 429 / 5xx items, timeouts and connection errors: retried with capped exponential backoff,
   for as long as it takes (offsets stay uncommitted, so a crash re-reads the batch);
 - a request Elasticsearch refuses as a whole (400, 413) is split in halves until the document
@@ -269,10 +271,10 @@ class Indexer:
             retry: list[_Doc] = []
             rejected: list[tuple[_Doc, str]] = []
             for d, status, reason in self._bulk(pending):
-                if status in (200, 201):
+                if status == 201:
                     self.stats.created += 1
                     self.stats.per_index[d.index] = self.stats.per_index.get(d.index, 0) + 1
-                elif status == 409:
+                elif status in (200, 409):  # there already (an alert: replaced by this version)
                     self.stats.existing += 1
                 elif status in RETRYABLE_STATUS:
                     retry.append(d)
@@ -294,7 +296,9 @@ class Indexer:
         body = bytearray()
         ingested = _now_iso().encode()
         for d in docs:
-            body += json.dumps({"create": {"_index": d.index, "_id": d.id}}).encode() + b"\n"
+            # alerts: a correlation episode's later version replaces the earlier one (same _id)
+            op = "index" if self._dataset(d.topic) == "alerts" else "create"
+            body += json.dumps({op: {"_index": d.index, "_id": d.id}}).encode() + b"\n"
             body += with_ingested(d.body, ingested) + b"\n"
         while True:
             try:
@@ -321,7 +325,7 @@ class Indexer:
             self.es_outage.succeeded()
             out = []
             for d, item in zip(docs, resp.get("items", []), strict=True):
-                result = item["create"]
+                result = item.get("create") or item.get("index") or {}
                 status = int(result.get("status", 0))
                 err = result.get("error") or {}
                 out.append((d, status, f"Elasticsearch rejected ({status}) {err.get('type')}: {err.get('reason')}"))

@@ -17,8 +17,10 @@ def test_html_escapes_hostile_values() -> None:
     out = io.StringIO()
     write_html([alert], out)
     html = out.getvalue()
-    assert "<script>" not in html and "<img" not in html and "<b>" not in html
-    assert "&lt;script&gt;" in html
+    data = html.split('<script type="application/json" id="report-data">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in data and ">" not in data  # no value can close the data block or open a tag
+    assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in data
+    assert "<img" not in html and "<b>" not in html and "alert(1)</script>" not in html
 
 
 def test_hunt_jsonl_on_ecs_jsonl(tmp_path: Path, capsys) -> None:

@@ -65,7 +65,9 @@ def test_hunt_and_stream_agree(all_docs, variant: str, rules: str) -> None:
     paths = None if rules == "ours" else [need_shared("sigmahq/rules/windows")]
     rs = load_ruleset(paths)
     docs = all_docs if variant == "plain" else [(eid, mixed_case(d)) for eid, d in all_docs]
-    batch = sorted(verdict(a) for a in run_batch(Detector(rs), docs))
-    stream = sorted(verdict(a) for a in _stream(Detector(rs), docs))
+    # stream reports each version of a correlation episode (same alert id): compared per id
+    # (the samples hold some files twice, so single-event alerts repeat in both engines alike)
+    batch = sorted(set(verdict(a) for a in run_batch(Detector(rs), docs)))
+    stream = sorted(set(verdict(a) for a in _stream(Detector(rs), docs)))
     assert batch, "no alerts at all: the samples should fire something"
     assert stream == batch

@@ -103,8 +103,9 @@ def test_mass_extension_fires(tmp_path, ruleset) -> None:
     got, alerts = _hunt(tmp_path, ruleset, _renamed(60, 1.0))
     assert rid in got
     corr = [a for a in alerts if a["rule"]["id"] == rid]
+    assert len(corr) == 1  # one episode: fires at the 50th rename, the last 10 extend it
     assert corr[0]["sigma"]["group"]["file.extension"] == "eking"
-    assert len(corr[0]["sigma"]["events"]) == 50
+    assert len(corr[0]["sigma"]["events"]) == corr[0]["sigma"]["count"] == 60
 
 
 @pytest.mark.parametrize("events", [
