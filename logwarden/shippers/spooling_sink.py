@@ -137,9 +137,18 @@ class SpoolingSink:
         Returns:
             The counters (`left_in_spool`: messages the next start replays).
         """
-        self._stop.set("close")
         deadline = time.monotonic() + grace
-        self._forwarder.join(grace)
+        # Kafka answering: the grace lets the forwarder send what the spool holds (messages that
+        # arrived before the producer was connected, or during an outage that has ended)
+        while time.monotonic() < deadline and self._forwarder.is_alive():
+            with self._lock:
+                drained = not self.spool.records and not self._pending
+                answering = self.kafka is not None and not self.outage.ongoing
+            if drained or not answering:
+                break
+            time.sleep(0.05)
+        self._stop.set("close")
+        self._forwarder.join(max(0.0, deadline - time.monotonic()))
         if self.kafka is not None:
             while self._pending and time.monotonic() < deadline:
                 try:
