@@ -58,10 +58,11 @@ def test_config_over_the_limit_is_a_config_error(tmp_path: Path) -> None:
     one_line_exit_2(run("--config", str(config), "ship", "evtx", str(config)), "MAX_CONFIG_BYTES")
 
 
-def test_config_with_anchors_but_no_aliases_still_loads(tmp_path: Path) -> None:  # guard
+def test_config_with_anchors_but_no_aliases_still_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOGWARDEN_KAFKA", raising=False)  # the environment overrides the file
     config = tmp_path / "logwarden.yml"
     config.write_text("kafka: &k 127.0.0.1:19092\n", encoding="utf-8")
-    assert load(str(config)).kafka == "127.0.0.1:19092"
+    assert load(str(config)).kafka == "127.0.0.1:19092"  # guard
 
 
 @pytest.fixture
