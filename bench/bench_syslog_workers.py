@@ -32,7 +32,7 @@ from logwarden.kafka_io import delete_topics, ensure_topics
 from tests.support.cli import env_for
 from tests.textlogs.corpus import mixed
 
-SENDERS = 4
+SENDERS = 16  # sending devices: the kernel hashes each (address, port) to one worker
 UDP_TARGET = (10_000.0, 2)  # no loss at this rate with this many workers
 LISTENING = re.compile(r"listening udp=\('([\d.]+)', (\d+)\) tcp=\('([\d.]+)', (\d+)\)")
 
