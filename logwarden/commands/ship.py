@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--from-start", action="store_true", help="ignore the checkpoint, ship everything again")
     ev.add_argument("--state", help="checkpoint file (default: <state>/ship-evtx.json)")
     ev.add_argument("--no-progress", action="store_true")
+    ev.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="ship the files with N processes, each with its own Kafka producer; one checkpoint "
+                         "file, written after Kafka acknowledged (default 1)")
     ev.add_argument("--json", action="store_true", help="print the summary as JSON")
     ev.set_defaults(func=run_evtx)
     try:
@@ -43,6 +46,8 @@ def run_evtx(args: argparse.Namespace) -> int:
     from logwarden.shippers.ship import ship_files
     from logwarden.shippers.windows import iter_file, iter_paths
 
+    if args.workers < 1:
+        raise UsageError("--workers must be positive")
     cfg = load(args.config)
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
@@ -51,17 +56,35 @@ def run_evtx(args: argparse.Namespace) -> int:
     checkpoints = Checkpoints(state)
     if args.from_start:
         checkpoints.data = {}
-    try:
-        sink = KafkaSink(cfg)
-    except KafkaError as exc:
-        raise ServerError(f"Kafka at {cfg.kafka} not reachable: {exc}") from exc
-    try:
-        summary = ship_files(iter_paths(args.paths), lambda p, skip: iter_file(p, skip=skip), sink, checkpoints,
-                             progress=not args.no_progress)
-    except (DeliveryError, KafkaError) as exc:
-        raise ServerError(f"{exc} (checkpoint not advanced; rerun to resume)") from exc
-    finally:
+    def make_sink() -> KafkaSink:
+        try:
+            return KafkaSink(cfg)
+        except KafkaError as exc:
+            raise ServerError(f"Kafka at {cfg.kafka} not reachable: {exc}") from exc
+
+    def close_sink(sink: KafkaSink) -> None:
         sink.producer.close(timeout=10)
+
+    if args.workers > 1:
+        from logwarden.shippers.parallel_ship import WorkerFailed, ship_files_parallel
+
+        make_sink().producer.close(timeout=10)  # unreachable Kafka: exit 3 here, before any worker
+        try:
+            summary = ship_files_parallel(iter_paths(args.paths), lambda p, skip: iter_file(p, skip=skip),
+                                          make_sink, close_sink, checkpoints, args.workers)
+        except WorkerFailed as exc:
+            if exc.kind == "server":
+                raise ServerError(f"{exc} (checkpoint not advanced; rerun to resume)") from exc
+            raise RuntimeError(f"a ship worker failed: {exc}") from exc
+    else:
+        sink = make_sink()
+        try:
+            summary = ship_files(iter_paths(args.paths), lambda p, skip: iter_file(p, skip=skip), sink, checkpoints,
+                                 progress=not args.no_progress)
+        except (DeliveryError, KafkaError) as exc:
+            raise ServerError(f"{exc} (checkpoint not advanced; rerun to resume)") from exc
+        finally:
+            close_sink(sink)
     if args.json:
         print(json.dumps(summary.as_dict()))
     else:

@@ -1,6 +1,6 @@
 """`logwarden ship syslog` and `logwarden ship file`: firewall and antivirus text logs to Kafka.
 
-    logwarden ship syslog --udp 0.0.0.0:5514 --tcp 0.0.0.0:5514 [--tls-cert F --tls-key F]
+    logwarden ship syslog --udp 0.0.0.0:5514 --tcp 0.0.0.0:5514 [--tls-cert F --tls-key F] [--workers N]
                           [--spool-dir D] [--spool-max BYTES] [--grace S]
                           [--max-messages N] [--duration S] [--json]
     logwarden ship file PATH --source NAME|auto [--follow] [--state FILE] [--host NAME] [--json]
@@ -65,6 +65,10 @@ def register_ship(ship_sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--grace", type=float, default=10.0, metavar="S",
                     help="at a stop, seconds Kafka gets to acknowledge what is in flight before it is "
                          "spooled (default 10)")
+    sp.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="receiver processes sharing the addresses (SO_REUSEPORT), each with its own Kafka "
+                         "producer and spool (<spool-dir>/worker-<i>, --spool-max split between them); "
+                         "UDP flows are spread by source address and port (default 1)")
     sp.add_argument("--max-messages", type=int, help="stop after N messages")
     sp.add_argument("--duration", type=float, help="stop after S seconds")
     sp.add_argument("--json", action="store_true", help="print the counts as JSON")
@@ -104,30 +108,27 @@ def _report(counts: dict[str, Any], as_json: bool) -> None:
 
 
 def _syslog_sink(cfg: Any, args: argparse.Namespace) -> Any:
-    """Kafka-or-spool sink of `ship syslog` (UsageError when another receiver holds the spool)."""
-    from logwarden.shippers.spool import Spool
-    from logwarden.shippers.spooling_sink import SpoolingSink
+    """Kafka-or-spool sink of a single `ship syslog` receiver (UsageError when another receiver
+    holds the spool)."""
+    from logwarden.shippers.syslog_workers import open_sink
 
-    directory = args.spool_dir or cfg.state_path / "syslog-spool"
-    try:
-        spool = Spool(directory, args.spool_max)
-    except OSError as exc:
-        raise UsageError(f"cannot use the spool {printable(str(directory))}: {printable(str(exc))}") from exc
-    return SpoolingSink(cfg, spool)
+    return open_sink(cfg, args.spool_dir or cfg.state_path / "syslog-spool", args.spool_max)
 
 
 def run_syslog(args: argparse.Namespace) -> int:
     """Receive until a stop (or --max-messages / --duration); returns 0. Raises UsageError for
-    bad arguments, an address that cannot be listened on, or a spool in use or not writable."""
+    bad arguments, an address that cannot be listened on, or a spool in use or not writable.
+    `--workers N` > 1: N receiver processes on the same addresses (logwarden/shippers/syslog_workers.py)."""
     from logwarden.config import load
     from logwarden.consume import StopFlag
     from logwarden.shippers import autodetect, textlog
-    from logwarden.shippers.syslog import SyslogServer, parse_hostport, tls_context
+    from logwarden.shippers.syslog import parse_hostport
+    from logwarden.shippers.syslog_workers import ListenError, Plan, Supervisor, receive
 
     if not args.udp and not args.tcp:
         raise UsageError("give --udp and/or --tcp")
-    if args.max_connections < 1 or not args.idle_timeout > 0 or args.grace < 0:
-        raise UsageError("--max-connections and --idle-timeout must be positive, --grace not negative")
+    if args.max_connections < 1 or not args.idle_timeout > 0 or args.grace < 0 or args.workers < 1:
+        raise UsageError("--max-connections, --idle-timeout and --workers must be positive, --grace not negative")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     cfg = load(args.config)
@@ -135,29 +136,33 @@ def run_syslog(args: argparse.Namespace) -> int:
     try:
         udp = parse_hostport(args.udp) if args.udp else None
         tcp = parse_hostport(args.tcp) if args.tcp else None
-        tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+        if args.tls_cert:
+            from logwarden.shippers.syslog import tls_context
+
+            tls_context(args.tls_cert, args.tls_key)  # refused here, before any worker starts
     except (ValueError, OSError) as exc:
         raise UsageError(str(exc)) from exc
     autodetect.load()
-    sink = _syslog_sink(cfg, args)
+    plan = Plan(cfg, udp, tcp, args.tls_cert, args.tls_key, args.max_connections, args.idle_timeout,
+                args.spool_dir or cfg.state_path / "syslog-spool", args.spool_max, args.grace)
     stop = StopFlag()
     with stop.on_signals():
-        try:
-            server = SyslogServer(sink, udp=udp, tcp=tcp, tls=tls, max_connections=args.max_connections,
-                                  idle_timeout=args.idle_timeout, accepting=sink.accepting)
-            server.start()
-        except (OSError, OverflowError, ValueError) as exc:  # bind refuses what parse_hostport let through
-            sink.close()
-            raise UsageError(f"cannot listen: {printable(str(exc))}") from exc
-        log.info("listening udp=%s tcp=%s (udp SO_RCVBUF=%s)", server.udp_address, server.tcp_address,
-                 server.udp_rcvbuf)
-        try:
-            counters = server.serve_until(args.max_messages, args.duration, stop)
-        finally:
-            spooled = sink.close(args.grace)
+        if args.workers == 1:
+            def listening(server: Any) -> None:
+                log.info("listening udp=%s tcp=%s (udp SO_RCVBUF=%s)", server.udp_address, server.tcp_address,
+                         server.udp_rcvbuf)
+            try:
+                counts = receive(plan, stop, listening, args.max_messages, args.duration, _syslog_sink(cfg, args))
+            except ListenError as exc:
+                raise UsageError(str(exc)) from exc
+        else:
+            supervisor = Supervisor(plan, args.workers)
+            udp_address, tcp_address, rcvbuf = supervisor.start()
+            log.info("listening udp=%s tcp=%s (udp SO_RCVBUF=%s) workers=%d", udp_address, tcp_address, rcvbuf,
+                     args.workers)
+            counts = supervisor.serve_until(args.max_messages, args.duration, stop)
         if stop.is_set():
             log.info("%s received: stopped", stop.reason)
-    counts: dict[str, Any] = {**counters.as_dict(), **(spooled.as_dict() if spooled is not None else {})}
     _report(counts, args.json)
     return 0
 

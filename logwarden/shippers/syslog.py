@@ -80,14 +80,19 @@ class SyslogServer:
     def __init__(self, sink: ReceiverSink, udp: tuple[str, int] | None = None, tcp: tuple[str, int] | None = None,
                  tls: ssl.SSLContext | None = None, parse: LineFn = autodetect.parse_line,
                  rcvbuf: int = UDP_RCVBUF, max_connections: int = MAX_CONNECTIONS,
-                 idle_timeout: float = IDLE_TIMEOUT, accepting: Callable[[], bool] = lambda: True) -> None:
+                 idle_timeout: float = IDLE_TIMEOUT, accepting: Callable[[], bool] = lambda: True,
+                 reuseport: bool = False) -> None:
         """`accepting`: False while the sink cannot take messages; TCP connections then stop
-        reading (the senders wait) and UDP messages the sink refuses are dropped and counted."""
+        reading (the senders wait) and UDP messages the sink refuses are dropped and counted.
+        `reuseport`: bind with SO_REUSEPORT, so that several receivers (`ship syslog --workers N`,
+        logwarden/shippers/syslog_workers.py) share one address and the kernel spreads the
+        connections and the UDP flows (by source address and port) over them."""
         if udp is None and tcp is None:
             raise ValueError("need at least one of udp / tcp")
         self.sink, self.parse, self.tls, self.rcvbuf = sink, parse, tls, rcvbuf
         self.max_connections, self.idle_timeout, self.accepting = max_connections, idle_timeout, accepting
         self._want_udp, self._want_tcp = udp, tcp
+        self.reuseport = reuseport
         self.session = uuid.uuid4().hex[:12]
         self.counters = Counters()
         self.stop_event = threading.Event()
@@ -115,6 +120,8 @@ class SyslogServer:
             with contextlib.suppress(OSError):
                 self.udp_sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
             self.udp_rcvbuf = self.udp_sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+            if self.reuseport:
+                self.udp_sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             self.udp_sock.bind((host, port))
             self.udp_sock.settimeout(0.2)
             self._spawn(self._udp_loop, "syslog-udp")
@@ -122,6 +129,8 @@ class SyslogServer:
             host, port = self._want_tcp
             self.tcp_sock = socket.socket(_family(host), socket.SOCK_STREAM)
             self.tcp_sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self.reuseport:
+                self.tcp_sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             self.tcp_sock.bind((host, port))
             self.tcp_sock.listen(128)
             self.tcp_sock.settimeout(0.2)

@@ -1,0 +1,85 @@
+"""The worker machinery without servers: `ship evtx --workers` checkpoints (one writer, every
+file complete, summaries summed), the spool folders of `ship syslog --workers`, and the SO_REUSEPORT
+receivers sharing one port and both receiving."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+from logwarden.shippers.base import DeadLetter, Event, ListSink
+from logwarden.shippers.checkpoint import Checkpoints
+from logwarden.shippers.parallel_ship import ship_files_parallel
+from logwarden.shippers.syslog import SyslogServer
+from logwarden.shippers.syslog_workers import _leftover_spools, plan_for_worker, spool_dir_of
+
+
+def _lines(path: Path, skip: int):
+    for n, line in enumerate(path.read_bytes().splitlines(), 1):
+        if n <= skip:
+            continue
+        if line.startswith(b"bad"):
+            yield DeadLetter(str(path), line, "bad line", "unknown", n)
+        else:
+            yield Event(f"{path.name}-{n}", "windows", "h", {"message": line.decode()}, n)
+
+
+def test_parallel_ship_checkpoints_every_file_and_sums(tmp_path: Path) -> None:
+    files = []
+    for k in range(5):
+        path = tmp_path / f"f{k}.log"
+        path.write_bytes(b"".join(b"bad\n" if i % 10 == 0 else b"ok %d\n" % i for i in range(1, 1 + 300 * (k + 1))))
+        files.append(path)
+    checkpoints = Checkpoints(tmp_path / "state.json")
+    summary = ship_files_parallel(files, _lines, ListSink, lambda sink: None, checkpoints, 3)
+    total = sum(300 * (k + 1) for k in range(5))
+    assert summary.files == 5 and summary.records == total
+    assert summary.dead_letters == total // 10 and summary.produced == total - total // 10
+    saved = json.loads((tmp_path / "state.json").read_text())
+    assert {Path(p).name: (e["records"], e["complete"]) for p, e in saved.items()} == {
+        f"f{k}.log": (300 * (k + 1), True) for k in range(5)}
+    again = ship_files_parallel(files, _lines, ListSink, lambda sink: None, Checkpoints(tmp_path / "state.json"), 3)
+    assert again.records == 0 and again.already_shipped == total
+
+
+def test_spool_folders_per_worker(tmp_path: Path) -> None:
+    assert spool_dir_of(tmp_path, 0) == tmp_path  # what a single receiver left is replayed by worker 0
+    assert spool_dir_of(tmp_path, 2) == tmp_path / "worker-2"
+    (tmp_path / "worker-3").mkdir(parents=True)
+    (tmp_path / "worker-3" / "00000000000000000001.spool").write_bytes(b"x")
+    (tmp_path / "worker-1").mkdir()
+    (tmp_path / "worker-1" / "00000000000000000001.spool").write_bytes(b"x")
+    assert _leftover_spools(tmp_path, 2) == [tmp_path / "worker-3"]
+    from logwarden.shippers.syslog_workers import Plan
+
+    plan = Plan(None, ("127.0.0.1", 0), None, None, None, 1, 1.0, tmp_path, 1000, 1.0)
+    worker = plan_for_worker(plan, 1, 4)
+    assert worker.spool_dir == tmp_path / "worker-1" and worker.spool_max == 250 and worker.reuseport
+
+
+def test_reuseport_receivers_share_a_port_and_both_receive() -> None:
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    sinks = [ListSink(), ListSink()]
+    servers = [SyslogServer(sink, udp=("127.0.0.1", port), tcp=("127.0.0.1", port), reuseport=True)
+               for sink in sinks]
+    for server in servers:
+        server.start()
+    probe.close()
+    try:
+        senders = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(32)]
+        for i, sender in enumerate(senders):
+            sender.sendto(b"<4>Apr 14 00:22:01 fw01 kernel: IN=eth0 SRC=203.0.113.%d DST=10.0.0.2" % i,
+                          ("127.0.0.1", port))
+        deadline = time.monotonic() + 30
+        while sum(s.counters.udp for s in servers) < 32 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        for server in servers:
+            server.stop()
+    assert [s.counters.udp for s in servers].count(0) == 0, "32 flows: both receivers get some"
+    assert sum(s.counters.udp for s in servers) == 32
