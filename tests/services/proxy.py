@@ -35,6 +35,11 @@ class CuttableProxy:
     def url(self) -> str:
         return f"socks5://127.0.0.1:{self.port}" if self.socks else f"http://127.0.0.1:{self.port}"
 
+    def url_for(self, server_url: str) -> str:
+        """This proxy's address with the scheme of `server_url` (https for the secured lab: TLS
+        passes through the proxy, and the lab's certificate names 127.0.0.1)."""
+        return f"{server_url.split('://', 1)[0]}://127.0.0.1:{self.port}"
+
     def restore(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

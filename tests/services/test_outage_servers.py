@@ -51,9 +51,10 @@ def test_index_rides_out_an_elasticsearch_outage(ns):
     proxy = CuttableProxy(target=("127.0.0.1", int(ns.elasticsearch.rsplit(":", 1)[1])))
     proxy.cut()
     try:
+        es_url = proxy.url_for(ns.elasticsearch)
         service = Service(ns, "index", "--json", "--group", group(ns, "es-outage"),
-                          env={"LOGWARDEN_ES": proxy.url, "LOGWARDEN_ES_TIMEOUT": "5"})
-        service.wait_for(f"Elasticsearch at {proxy.url} {OUTAGE}")
+                          env={"LOGWARDEN_ES": es_url, "LOGWARDEN_ES_TIMEOUT": "5"})
+        service.wait_for(f"Elasticsearch at {es_url} {OUTAGE}")
         proxy.restore()
         es = client(ns)
         _wait(lambda: count(es, ns, "windows") == n, f"{n} documents indexed")
@@ -63,7 +64,7 @@ def test_index_rides_out_an_elasticsearch_outage(ns):
     assert code == 0, "\n".join(service.lines[-20:])
     stats = json.loads(out.strip().splitlines()[-1])
     assert stats["created"] == n and stats["retries"] >= 1
-    es_at = f"Elasticsearch at {proxy.url} "
+    es_at = f"Elasticsearch at {es_url} "
     assert service.count(es_at + OUTAGE) == 1 and service.count(es_at + RECOVERY) == 1, "\n".join(service.lines)
 
 
@@ -76,8 +77,9 @@ def test_index_stopped_during_an_elasticsearch_outage_loses_nothing(ns):
     proxy = CuttableProxy(target=("127.0.0.1", int(ns.elasticsearch.rsplit(":", 1)[1])))
     proxy.cut()
     try:
-        service = Service(ns, "index", "--json", "--group", gid, env={"LOGWARDEN_ES": proxy.url})
-        service.wait_for(f"Elasticsearch at {proxy.url} {OUTAGE}")
+        es_url = proxy.url_for(ns.elasticsearch)
+        service = Service(ns, "index", "--json", "--group", gid, env={"LOGWARDEN_ES": es_url})
+        service.wait_for(f"Elasticsearch at {es_url} {OUTAGE}")
         code, out = service.stop()
     finally:
         proxy.close()
