@@ -61,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = load(args.config)  # ConfigError: one line, exit 2 (cli)
     detector = Detector(load_ruleset(args.rules))
     runner = EsDetector(cfg, client(cfg), detector)
-    watch = None if args.no_silence else silence_watch(cfg, runner.es, args.dry_run)
+    watch: Any = None
+    watch_wanted = not args.no_silence  # built after the first pass reached Elasticsearch: no Kafka
+    # connection (and no warning about it) when Elasticsearch itself cannot be reached
     stop = StopFlag()
     with stop.on_signals():  # a stop never interrupts a pass: it ends the wait before the next
         while True:
@@ -75,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
                         print(dumps(a).decode())
                 else:
                     runner.write(alerts)
+                if watch_wanted and watch is None:
+                    watch, watch_wanted = silence_watch(cfg, runner.es, args.dry_run), False
                 if watch is not None:
                     for doc in watch.run_once(now.timestamp(), write=not args.dry_run):
                         if args.dry_run:
