@@ -86,6 +86,7 @@ class SpoolingSink:
         self._closing = False
         self.spooling = True  # until the forwarder has a producer (and the spool left on disk is empty)
         self._full = False
+        self._announced = False  # a spooling period was logged: its end is logged too
         self.outage = Outage(f"Kafka at {cfg.kafka}", self._stop, log)
         self._forwarder = threading.Thread(target=self._forward, name="syslog-forwarder", daemon=True)
         if spool.records:
@@ -188,6 +189,7 @@ class SpoolingSink:
     def _start_spooling(self, why: str) -> None:
         if not self.spooling:
             self.spooling = True
+            self._announced = True
             log.warning("Kafka at %s is not taking messages (%s): accepted messages go to the spool %s",
                         self.cfg.kafka, why, self.spool.directory)
 
@@ -225,6 +227,9 @@ class SpoolingSink:
 
     def _end_spooling(self) -> None:
         self.spooling = False
+        if self._announced:  # said once per outage, like its start
+            self._announced = False
+            log.info("Kafka at %s takes messages again: the spool is replayed, writing directly", self.cfg.kafka)
         if self._full:
             self._full = False
             log.info("spool %s has room again (%d message(s) refused so far)", self.spool.directory,

@@ -101,7 +101,7 @@ def test_accepted_lines_reach_kafka_through_an_outage_a_sigterm_and_a_restart(la
         broker.start()
         seq = _send(port, seq, 3)
         assert len({n for n, _ in _read_all(cfg, seq, timeout=120)}) == seq, "not recovered after a broker restart"
-        first.wait_for("reachable again")
+        first.wait_for("takes messages again")  # spooling ended: the next outage is a new one
         broker.stop()
         outage_start = time.monotonic()
         seq = _send(port, seq, 30)  # Kafka down: in flight, then spooled
