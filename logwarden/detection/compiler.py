@@ -108,7 +108,7 @@ def _parse_files(files: list[Path], errors: list[RuleError]) -> tuple[SigmaColle
         except RuleLimitError as exc:
             errors.append(RuleError(str(f), str(exc)))
             continue
-        except Exception as exc:  # noqa: BLE001 - any parse failure is reported with its path
+        except Exception as exc:  # noqa: BLE001 - record boundary: pySigma raises anything on a hostile rule; named
             errors.append(RuleError(str(f), f"{type(exc).__name__}: {exc}"))
             continue
         for r in coll.rules:
@@ -153,13 +153,14 @@ def _drop_dangling(items: list[Any], origin: dict[int, str], errors: list[RuleEr
 
 def compile_files(files: list[Path]) -> RuleSet:
     from sigma.correlations import SigmaCorrelationRule
+    from sigma.exceptions import SigmaError
     from sigma.rule import SigmaRule
 
     errors: list[RuleError] = []
     coll, origin = _parse_files(files, errors)
     try:
         coll.resolve_rule_references()
-    except Exception as exc:  # noqa: BLE001
+    except SigmaError as exc:  # a reference _drop_dangling could not see (SigmaRuleNotFoundError)
         errors.append(RuleError("<collection>", f"unresolved correlation reference: {exc}"))
         return RuleSet([], [], errors, len(files))
     pipeline_proto = load_pipeline()
@@ -173,7 +174,7 @@ def compile_files(files: list[Path]) -> RuleSet:
             elif isinstance(rule, SigmaRule):
                 b = _compile_base(rule, path, pipeline_proto)
                 bases[b.id] = b
-        except Exception as exc:  # noqa: BLE001 - conversion errors are findings, not crashes
+        except Exception as exc:  # noqa: BLE001 - record boundary: any error is this rule's finding, named
             errors.append(RuleError(path, f"{type(exc).__name__}: {exc}", str(rule.id or "")))
     # Sigma v2: rules referenced by correlations alert only if one of them says generate: true
     referenced: dict[str, bool] = {}

@@ -104,7 +104,7 @@ def convert(paths: list[Path] | None, target: str, caseless: bool = True,
         try:
             docs = load_rule_documents(f)  # RuleLimitError before parsing a huge file
             coll = SigmaCollection.from_dicts(docs, resolve_references=False)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - record boundary: pySigma raises anything on a hostile rule; named
             out.skipped.append((str(f), f"{type(exc).__name__}: {exc}"))
             continue
         for rule in coll.rules:
@@ -115,7 +115,7 @@ def convert(paths: list[Path] | None, target: str, caseless: bool = True,
                 backend = _backend(kind, caseless, rule_indices(rule, index_prefix))
                 for q in backend.convert_rule(rule, fmt) or []:
                     out.outputs.append((str(rule.id), q))
-            except Exception as exc:  # noqa: BLE001 - reported per rule
+            except Exception as exc:  # noqa: BLE001 - record boundary: any error is this rule's skip reason, named
                 out.skipped.append((str(f), f"{type(exc).__name__}: {exc}"))
     return out
 

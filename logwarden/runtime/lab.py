@@ -212,6 +212,7 @@ class Lab:
         if not procs.port_open(self.kafka_host, self.kafka_port):
             return False
         try:
+            from logwarden.kafka_io import KafkaError
             from logwarden.kafka_io import admin as kafka_admin
 
             # bootstrap_timeout_ms: kafka-python waits 30 s by default for a peer that never answers as a
@@ -223,7 +224,7 @@ class Lab:
             finally:
                 admin.close()
             return True
-        except Exception:  # noqa: BLE001 - any failure means "not healthy yet"
+        except (KafkaError, ServerError, OSError):  # no broker answered, or it refused us: not healthy yet
             return False
 
     def _kafka_up(self) -> None:

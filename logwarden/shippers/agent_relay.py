@@ -82,7 +82,7 @@ def run_relay(cfg: Config, topic: str, adapter: Adapter, group_id: str, once: bo
         ServerError: with `once`, Kafka unreachable (or no partition assigned) for ONCE_PATIENCE.
     """
     from logwarden.consume import BOOTSTRAP_TIMEOUT_MS, ONCE_PATIENCE
-    from logwarden.kafka_io import KafkaSink, make_consumer
+    from logwarden.kafka_io import DeliveryError, KafkaError, KafkaSink, make_consumer
 
     stop = stop or StopFlag()
     options = {"bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS, **(kafka_options or {})}
@@ -105,7 +105,7 @@ def run_relay(cfg: Config, topic: str, adapter: Adapter, group_id: str, once: bo
             consumer.close(autocommit=False)  # leaves the group: the partitions move at once
             try:
                 sink.close()
-            except Exception as exc:  # noqa: BLE001 - every batch was acknowledged before its commit
+            except (DeliveryError, KafkaError) as exc:  # every batch was acknowledged before its commit
                 log.warning("closing the producer: %s", exc)
     log.info("ship kafka stopped: %s", relay.stats.as_dict())
     return relay.stats

@@ -69,7 +69,7 @@ def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
         if name is None:
             return DeadLetter(source, raw, "unrecognised format", "unknown", position)
         return line_fn(name)(raw, source, position)
-    except Exception as exc:  # noqa: BLE001 - never raise
+    except Exception as exc:  # noqa: BLE001 - record boundary: any error is this line's dead letter, named
         return DeadLetter(source, raw, f"autodetect: {type(exc).__name__}: {exc}"[:300], "unknown", position)
 
 

@@ -161,7 +161,7 @@ def row_event(row: dict[str, Any], raw: bytes, source: str, position: int) -> Ev
         text = raw.decode("utf-8", "replace")
         return t.finish(doc, raw_text=text, hdr=None, module=MODULE, dataset=DATASET, source=source,
                         position=position, raw=raw)
-    except Exception as exc:  # noqa: BLE001 - a bad row is a dead letter, never a crash
+    except Exception as exc:  # noqa: BLE001 - record boundary: any error is this row's dead letter, named
         return DeadLetter(source, raw, t._reason(MODULE, exc), DATASET, position)
 
 

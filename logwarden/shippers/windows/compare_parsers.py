@@ -42,11 +42,11 @@ def python_evtx(path: Path) -> tuple[set[int], int]:
                         try:
                             rec.xml()
                             ids.add(rec.record_num())
-                        except Exception:  # noqa: BLE001 - counted, that is the measurement
+                        except Exception:  # noqa: BLE001 - record boundary of the measurement: python-evtx's failure, counted
                             errors += 1
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - chunk boundary of the measurement, counted
                     errors += 1
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - file boundary of the measurement, counted
         errors += 1
     return ids, errors
 

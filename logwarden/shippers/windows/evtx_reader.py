@@ -126,7 +126,7 @@ def read_evtx(path: str, source: str | None = None) -> Iterator[str | DeadLetter
     ledger = _Ledger(spans)
     try:
         records = PyEvtxParser(path, skip_errors=True).records_json()
-    except Exception as exc:  # noqa: BLE001 - the parser's error is the dead letter's reason
+    except (OSError, RuntimeError, ValueError) as exc:  # what pyevtx-rs raises (its PyEvtxError mapping)
         yield dead(source, f"EVTX parser could not open the file: {exc}")
         yield from ledger.lost(source)
         return
@@ -143,7 +143,7 @@ def read_evtx(path: str, source: str | None = None) -> Iterator[str | DeadLetter
                     rec = next(records)
                 except StopIteration:
                     done = True
-                except Exception as exc:  # noqa: BLE001 - a fatal parser error ends the file
+                except (OSError, RuntimeError, ValueError) as exc:  # pyevtx-rs gave up: ends the file
                     fatal = f"EVTX parser error: {exc}"
                     ledger.warned(str(exc))
                     done = True

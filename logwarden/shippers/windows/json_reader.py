@@ -168,7 +168,7 @@ def read_json_lines(source: str, data: BinaryIO, head: bytes = b"") -> Iterator[
         elif isinstance(obj, dict) and ("winlog" in obj or "winlog.channel" in obj):
             try:
                 yield _flagged(winlogbeat_to_record(obj), repaired)
-            except Exception as exc:  # noqa: BLE001 - one bad document is that line's dead letter
+            except Exception as exc:  # noqa: BLE001 - record boundary: any error is this line's dead letter, named
                 yield DeadLetter(source, line, f"line {lineno}: bad Winlogbeat document: {exc!r}", DATASET)
         else:
             yield DeadLetter(source, line,

@@ -60,7 +60,7 @@ def records(items: Iterable[RawItem], source: str, skip: int = 0) -> Iterator[Ev
             if flags:
                 doc["log"]["flags"] = flags + [f for f in doc["log"].get("flags", []) if f not in flags]
             yield to_event(doc, pos)
-        except Exception as exc:  # noqa: BLE001 - any failure on one record is that record's dead letter
+        except Exception as exc:  # noqa: BLE001 - record boundary: any error is this record's dead letter, named
             yield DeadLetter(source=source, raw=_raw(item),
                              reason=f"record not normalised: {type(exc).__name__}: {exc}", dataset="windows",
                              position=pos)
@@ -83,7 +83,7 @@ def _guarded(items: Iterable[RawItem], source: str) -> Iterator[RawItem]:
             item = next(it)
         except StopIteration:
             return
-        except Exception as exc:  # noqa: BLE001 - the input ends here, with the reason recorded
+        except Exception as exc:  # noqa: BLE001 - input boundary: the input ends in a dead letter naming the error
             yield DeadLetter(source=source, raw=source.encode("utf-8", "surrogateescape"),
                              reason=f"input could not be read further: {type(exc).__name__}: {exc}",
                              dataset="windows")
