@@ -22,19 +22,13 @@ from typing import Any
 
 from logwarden.shippers.base import dumps, event_id
 
+from .attack import tactic_id, tagged
 from .correlate import Fired, fired_id
 from .evaluate import Flat
 from .facts import event_facts, put_dotted, sentence
 from .model import BaseRule, RuleMeta
 
 SEVERITY = {"informational": 21, "low": 21, "medium": 47, "high": 73, "critical": 99}
-TACTICS = {
-    "reconnaissance": "TA0043", "resource-development": "TA0042", "initial-access": "TA0001",
-    "execution": "TA0002", "persistence": "TA0003", "privilege-escalation": "TA0004",
-    "defense-evasion": "TA0005", "credential-access": "TA0006", "discovery": "TA0007",
-    "lateral-movement": "TA0008", "collection": "TA0009", "command-and-control": "TA0011",
-    "exfiltration": "TA0010", "impact": "TA0040",
-}
 MAX_EVENT_IDS = 200
 
 
@@ -83,24 +77,17 @@ def doc_id(doc: dict[str, Any], flat: Flat | None = None) -> str:
 
 
 def threat(tags: list[str]) -> dict[str, Any]:
-    techniques: list[str] = []
-    tactics: list[str] = []
-    for t in tags:
-        t = t.lower()
-        if not t.startswith("attack."):
-            continue
-        name = t[len("attack."):]
-        if re.fullmatch(r"t\d{4}(\.\d{3})?", name):
-            techniques.append(name.upper())
-        elif name in TACTICS:
-            tactics.append(name)
-    if not techniques and not tactics:
+    """ECS `threat.*` from a rule's `attack.*` tags, read by `attack.tagged` (the Kibana export's
+    reading): technique ids, and tactic shortnames and ids, tagged or implied by a technique;
+    {} when the rule has no ATT&CK tag."""
+    resolved = tagged(tags)
+    if not resolved.techniques and not resolved.tactics:
         return {}
     out: dict[str, Any] = {"framework": "MITRE ATT&CK"}
-    if techniques:
-        out["technique"] = {"id": techniques}
-    if tactics:
-        out["tactic"] = {"name": tactics, "id": [TACTICS[t] for t in tactics]}
+    if resolved.techniques:
+        out["technique"] = {"id": resolved.techniques}
+    if resolved.tactics:
+        out["tactic"] = {"name": resolved.tactics, "id": [tactic_id(t) for t in resolved.tactics]}
     return out
 
 

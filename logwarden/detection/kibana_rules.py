@@ -19,15 +19,14 @@ with `gte`/`gt` and one group-by list), and are listed as skipped otherwise, wit
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
-from logwarden.resources import data_path
 from logwarden.schema import DYNAMIC_OBJECTS, all_fields
 
+from .attack import attack_data, tagged, technique_tactics
+from .attack import tactic_id as attack_tactic_id
 from .es import MATCH_NONE, QueryBuilder
 from .model import BaseRule, Correlation, RuleSet
 
@@ -77,46 +76,16 @@ class SchemaTypes(dict[str, str]):
         return super().__contains__(name) or (isinstance(name, str) and self._dynamic(name) is not None)
 
 
-@lru_cache(maxsize=1)
-def attack_data() -> dict[str, Any]:
-    """The packaged ATT&CK tactics and techniques (data/attack.json)."""
-    path = data_path("logwarden.detection", "data", "attack.json")
-    return dict(json.loads(path.read_text(encoding="utf-8")))
-
-
-_TECHNIQUE = re.compile(r"t\d{4}(\.\d{3})?\Z")
-
-
 def threat(tags: list[str]) -> list[dict[str, Any]]:
-    """Kibana's `threat` array from a rule's Sigma tags: one entry per tactic, each holding the
-    rule's techniques that ATT&CK files under that tactic (sub-techniques under their parent).
-    A technique whose tactics the rule does not tag brings its first ATT&CK tactic along; unknown
-    technique ids are left out (Kibana requires a name for each)."""
+    """Kibana's `threat` array from a rule's Sigma tags: one entry per tactic (`attack.tagged`),
+    each holding the rule's techniques that ATT&CK files under that tactic (sub-techniques under
+    their parent); unknown technique ids are left out (Kibana requires a name for each)."""
     data = attack_data()
-    by_short = {t["shortname"]: tid for tid, t in data["tactics"].items()}
-    tactics: list[str] = []
-    techniques: list[str] = []
-    for tag in tags:
-        name = tag.lower()
-        if not name.startswith("attack."):
-            continue
-        value = name.removeprefix("attack.").replace("_", "-")
-        if _TECHNIQUE.match(value) and value.upper() in data["techniques"]:
-            techniques.append(value.upper())
-        elif value in by_short and value not in tactics:
-            tactics.append(value)
-
-    def tactics_of(tid: str) -> list[str]:  # a sub-technique without its own: its parent's
-        own = data["techniques"][tid]["tactics"]
-        return list(own or data["techniques"].get(tid.split(".")[0], {}).get("tactics", []))
-
-    for tid in techniques:
-        own = tactics_of(tid)
-        if own and not any(t in tactics for t in own):
-            tactics.append(own[0])
+    resolved = tagged(tags)
+    tactics, techniques = resolved.tactics, resolved.known_techniques
     out = []
     for short in tactics:
-        tactic_id = by_short[short]
+        tactic_id = attack_tactic_id(short)
         entry: dict[str, Any] = {
             "framework": "MITRE ATT&CK",
             "tactic": {"id": tactic_id, "name": data["tactics"][tactic_id]["name"],
@@ -125,7 +94,7 @@ def threat(tags: list[str]) -> list[dict[str, Any]]:
         }
         for tid in techniques:
             parent = tid.split(".")[0]
-            if short not in tactics_of(tid):
+            if short not in technique_tactics(tid):
                 continue
             tech = next((t for t in entry["technique"] if t["id"] == parent), None)
             if tech is None:
