@@ -8,8 +8,11 @@ declared. Commands ask these capabilities (through `registry`) and never compare
 
 Parsers are named by reference ("module:attribute", the module may be relative to the declaring
 package, e.g. ".parser:parse_line") and imported only when used, so listing the sources (for
-`--help`) imports no parser. The autodetect signature is a plain function: it runs for every
-line of `--source auto` and syslog, so it must be cheap, and it lives beside the declaration.
+`--help`) imports no parser. The conventional layout needs no reference at all: a source's line
+parser is `parse_line` in the `parser` module of its package (PARSER_LINE), and its stream parser
+is derived from it; a declaration names only the references that differ (None: there is none).
+The autodetect signature is a plain function: it runs for every line of `--source auto` and
+syslog, so it must be cheap, and it lives beside the declaration.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ class LineSession(Protocol):
     def feed(self, raw: bytes, source: str, position: int) -> Event | DeadLetter | None: ...
 
 
+PARSER_MODULE = ".parser"  # a source package's parser module, relative to the package
+PARSER_LINE = f"{PARSER_MODULE}:parse_line"  # the default line parser reference
+
+
 class SourceError(ValueError):
     """A declaration that breaks the contract (raised when the `Source` is built)."""
 
@@ -55,9 +62,11 @@ class Source:
     - dataset: the dataset its events go to: windows, firewall or av
     - summary: one line for `--help`
     - parse_line: "module:function" of `parse_line(raw, source, position) -> Event | DeadLetter`
-      for line-oriented formats (it never raises: a bad line is a dead letter)
+      for line-oriented formats (it never raises: a bad line is a dead letter); default
+      PARSER_LINE, the package's `parser.parse_line`; None for a source that is not line-oriented
     - parse_stream: "module:function" of `parse_stream(path, data) -> Iterator[Event | DeadLetter]`;
-      required when there is no line parser (Windows, Huorong), derived from it otherwise
+      required when there is no line parser (Windows), derived from it when None (the default:
+      one result per non-blank line, positioned at its byte offset)
     - line_session: "module:factory" of a `LineSession` per file, when lines depend on earlier
       ones; with a `prime(data, offset)` method it also resumes mid-file correctly
     - read_rows: "module:function" of `read_rows(path, after={table: last id})` yielding
@@ -76,7 +85,7 @@ class Source:
     package: str
     dataset: SourceDataset
     summary: str
-    parse_line: str | None = None
+    parse_line: str | None = PARSER_LINE
     parse_stream: str | None = None
     line_session: str | None = None
     read_rows: str | None = None
@@ -165,6 +174,11 @@ class Stateless:
 
     def feed(self, raw: bytes, source: str, position: int) -> Event | DeadLetter | None:
         return self.parse(raw, source, position)
+
+
+def parser_exports(*names: str) -> dict[str, str]:
+    """{name: ".parser:name"}: `lazy_exports` entries for attributes of the package's parser module."""
+    return {name: f"{PARSER_MODULE}:{name}" for name in names}
 
 
 def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:

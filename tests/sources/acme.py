@@ -27,10 +27,8 @@ SOURCE = Source(
     package=__name__,
     dataset="firewall",
     summary="Acme firewall ACMEFW lines",
-    parse_line=".parser:parse_line",
-    matches=matches,
+    matches=matches,  # its line parser: parser.py's parse_line, by convention (no reference)
     priority=55,
-    positions="offset",
     follow=True,
 )
 '''

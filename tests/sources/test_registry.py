@@ -17,7 +17,7 @@ from logwarden.errors import UsageError
 from logwarden.shippers import autodetect, capabilities, registry
 from logwarden.shippers.base import Event, ListSink
 from logwarden.shippers.filetail import FileTail
-from logwarden.shippers.source import Source, SourceError
+from logwarden.shippers.source import PARSER_LINE, Source, SourceError
 
 ROOT = Path(__file__).resolve().parents[2]
 # the order autodetect tried the formats in before the contract existed (most specific first)
@@ -53,6 +53,21 @@ def test_builtin_sources_and_their_capabilities() -> None:
             assert callable(s.line_parser()) and hasattr(s.new_line_session(), "feed")
         fields = s.fields_file()
         assert fields is not None and fields.name == "fields.yml"
+
+
+def test_declarations_state_only_what_differs() -> None:
+    """The conventional references are derived, never spelled out: a line parser is the
+    package's parser.parse_line, a stream parser over its lines is derived from it."""
+    for s in registry.sources().values():
+        assert s.parse_line in (None, PARSER_LINE), s.name
+        if s.parse_line is not None:
+            parser = importlib.import_module(f"{s.package}.parser")
+            assert s.line_parser() is parser.parse_line, s.name
+    assert registry.source("windows").parse_line is None and not registry.source("windows").line_oriented
+    bare = Source(name="bare", package="logwarden.shippers.iptables", dataset="firewall", summary="t")
+    raw = b"IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP\n"
+    items = list(bare.stream_parser()("f", io.BytesIO(raw)))
+    assert [type(i).__name__ for i in items] == ["Event"] and bare.line_oriented
 
 
 def test_declared_fields_files_exist() -> None:

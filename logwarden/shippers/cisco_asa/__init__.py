@@ -6,7 +6,7 @@ only when used.
 
 import re
 
-from logwarden.shippers.source import Source, lazy_exports
+from logwarden.shippers.source import Source, lazy_exports, parser_exports
 
 _ASA = re.compile(r"%(?:ASA|FTD|FWSM|PIX)-(?:[\w-]+-)?\d-\d{6}:")
 
@@ -21,16 +21,9 @@ SOURCE = Source(
     package=__name__,
     dataset="firewall",
     summary="Cisco ASA / FTD syslog",
-    parse_line=".parser:parse_line",
-    parse_stream=".parser:parse_stream",
     matches=matches,
     priority=20,
-    positions="offset",
     follow=True,
 )
 
-__getattr__ = lazy_exports(__name__, {
-    "parse": ".parser:parse",
-    "parse_line": ".parser:parse_line",
-    "parse_stream": ".parser:parse_stream",
-})
+__getattr__ = lazy_exports(__name__, parser_exports("parse", "parse_line", "parse_stream"))

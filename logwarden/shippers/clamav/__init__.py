@@ -6,7 +6,7 @@ only when used.
 
 import re
 
-from logwarden.shippers.source import Source, lazy_exports
+from logwarden.shippers.source import Source, lazy_exports, parser_exports
 
 _CLAM = re.compile(r"(?:: \S+ FOUND$|: Removed\.$|: (?:moved|copied) to '.*'$|: OK$|: .* ERROR$"
                    r"|^(?:[A-Z][a-z]{2} )?[A-Z][a-z]{2} +\d+ [\d:]+ \d{4} -> "
@@ -28,16 +28,9 @@ SOURCE = Source(
     package=__name__,
     dataset="av",
     summary="ClamAV clamd / clamscan / freshclam",
-    parse_line=".parser:parse_line",
-    parse_stream=".parser:parse_stream",
     matches=matches,
     priority=90,
-    positions="offset",
     follow=True,
 )
 
-__getattr__ = lazy_exports(__name__, {
-    "parse": ".parser:parse",
-    "parse_line": ".parser:parse_line",
-    "parse_stream": ".parser:parse_stream",
-})
+__getattr__ = lazy_exports(__name__, parser_exports("parse", "parse_line", "parse_stream"))

@@ -4,7 +4,7 @@ Declared here (`SOURCE`, see logwarden/shippers/source.py); the parser is in par
 only when used.
 """
 
-from logwarden.shippers.source import Source, lazy_exports
+from logwarden.shippers.source import Source, lazy_exports, parser_exports
 
 
 def matches(message: str, app: str) -> bool:
@@ -18,16 +18,9 @@ SOURCE = Source(
     package=__name__,
     dataset="av",
     summary="ESET PROTECT JSON syslog export",
-    parse_line=".parser:parse_line",
-    parse_stream=".parser:parse_stream",
     matches=matches,
     priority=80,
-    positions="offset",
     follow=True,
 )
 
-__getattr__ = lazy_exports(__name__, {
-    "parse": ".parser:parse",
-    "parse_line": ".parser:parse_line",
-    "parse_stream": ".parser:parse_stream",
-})
+__getattr__ = lazy_exports(__name__, parser_exports("parse", "parse_line", "parse_stream"))

@@ -7,7 +7,7 @@ only when used. What was confirmed, and from where, is in README.md beside this 
 
 import re
 
-from logwarden.shippers.source import Source, lazy_exports
+from logwarden.shippers.source import Source, lazy_exports, parser_exports
 
 _SIGNATURE = re.compile(r"%%\d{2}[A-Z][A-Z0-9_-]{1,31}/[0-7]/[A-Z][A-Z0-9_]{1,63}(?:\([a-z]\))?(?:\[\d+\])?:")
 
@@ -22,16 +22,9 @@ SOURCE = Source(
     package=__name__,
     dataset="firewall",
     summary="Huawei USG / HiSecEngine firewall syslog (%%01POLICY, SECLOG, IPS)",
-    parse_line=".parser:parse_line",
-    parse_stream=".parser:parse_stream",
     matches=matches,
     priority=15,
-    positions="offset",
     follow=True,
 )
 
-__getattr__ = lazy_exports(__name__, {
-    "parse": ".parser:parse",
-    "parse_line": ".parser:parse_line",
-    "parse_stream": ".parser:parse_stream",
-})
+__getattr__ = lazy_exports(__name__, parser_exports("parse", "parse_line", "parse_stream"))

@@ -5,24 +5,17 @@ autodetect signature); a log.db is followed by row id per table, and an exported
 (JSON) also parses. The reader is in parser.py, imported only when used.
 """
 
-from logwarden.shippers.source import Source, lazy_exports
+from logwarden.shippers.source import Source, lazy_exports, parser_exports
 
 SOURCE = Source(
     name="huorong",
     package=__name__,
     dataset="av",
     summary="Huorong (火绒) log.db, or its rows as JSON lines",
-    parse_line=".parser:parse_line",
     parse_stream=".parser:parse_stream",
     read_rows=".parser:read_db",
-    matches=None,
     positions="row",
     follow=True,
 )
 
-__getattr__ = lazy_exports(__name__, {
-    "parse_line": ".parser:parse_line",
-    "parse_stream": ".parser:parse_stream",
-    "read_db": ".parser:read_db",
-    "row_event": ".parser:row_event",
-})
+__getattr__ = lazy_exports(__name__, parser_exports("parse_line", "parse_stream", "read_db", "row_event"))

@@ -6,7 +6,7 @@ only when used.
 
 import re
 
-from logwarden.shippers.source import Source, lazy_exports
+from logwarden.shippers.source import Source, lazy_exports, parser_exports
 
 _IPT = re.compile(r"(?<![A-Za-z0-9_])IN=\S* OUT=\S* ")
 
@@ -22,16 +22,9 @@ SOURCE = Source(
     package=__name__,
     dataset="firewall",
     summary="iptables / nftables / ufw kernel LOG lines",
-    parse_line=".parser:parse_line",
-    parse_stream=".parser:parse_stream",
     matches=matches,
     priority=60,
-    positions="offset",
     follow=True,
 )
 
-__getattr__ = lazy_exports(__name__, {
-    "parse": ".parser:parse",
-    "parse_line": ".parser:parse_line",
-    "parse_stream": ".parser:parse_stream",
-})
+__getattr__ = lazy_exports(__name__, parser_exports("parse", "parse_line", "parse_stream"))

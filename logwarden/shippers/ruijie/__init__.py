@@ -10,7 +10,7 @@ ASA's, whose `%ASA-n-NNNNNN:` tag has the same shape. README.md says what is and
 
 import re
 
-from logwarden.shippers.source import Source, lazy_exports
+from logwarden.shippers.source import Source, lazy_exports, parser_exports
 
 _SIGNATURE = re.compile(r"^\s*(?:\d+:\s*)?\*?(?:[A-Z][a-z]{2} +\d{1,2}(?: \d{4})? \d{2}:\d{2}:\d{2}(?:\.\d+)?\s+"
                         r"(?:\S+\s+)?)?%(?!ASA-|FTD-|FWSM-|PIX-)[A-Z][A-Z0-9_]{1,19}-[0-7]-[A-Z0-9_]{2,32}:")
@@ -26,16 +26,9 @@ SOURCE = Source(
     package=__name__,
     dataset="firewall",
     summary="Ruijie (锐捷) RGOS router/firewall syslog (%MODULE-LEVEL-MNEMONIC)",
-    parse_line=".parser:parse_line",
-    parse_stream=".parser:parse_stream",
     matches=matches,
     priority=85,
-    positions="offset",
     follow=True,
 )
 
-__getattr__ = lazy_exports(__name__, {
-    "parse": ".parser:parse",
-    "parse_line": ".parser:parse_line",
-    "parse_stream": ".parser:parse_stream",
-})
+__getattr__ = lazy_exports(__name__, parser_exports("parse", "parse_line", "parse_stream"))

@@ -4,7 +4,7 @@ Declared here (`SOURCE`, see logwarden/shippers/source.py); the parser is in par
 only when used. The layout and what could not be confirmed are in README.md beside this file.
 """
 
-from logwarden.shippers.source import Source, lazy_exports
+from logwarden.shippers.source import Source, lazy_exports, parser_exports
 
 LOG_TYPE_KEYS = ("日志类型:", "日志类型：")
 
@@ -20,16 +20,9 @@ SOURCE = Source(
     package=__name__,
     dataset="firewall",
     summary="Sangfor AF/NGAF/AC syslog (日志类型:... key:value, UTF-8 or GBK)",
-    parse_line=".parser:parse_line",
-    parse_stream=".parser:parse_stream",
     matches=matches,
     priority=44,
-    positions="offset",
     follow=True,
 )
 
-__getattr__ = lazy_exports(__name__, {
-    "parse": ".parser:parse",
-    "parse_line": ".parser:parse_line",
-    "parse_stream": ".parser:parse_stream",
-})
+__getattr__ = lazy_exports(__name__, parser_exports("parse", "parse_line", "parse_stream"))

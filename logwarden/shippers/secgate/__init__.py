@@ -8,7 +8,7 @@ only when used. Its signature runs before FortiGate's: a SecGate line also holds
 
 import re
 
-from logwarden.shippers.source import Source, lazy_exports
+from logwarden.shippers.source import Source, lazy_exports, parser_exports
 
 _SIGNATURE = re.compile(r"(?:^|\s)devid=\S*\s+date=.*?\sdname=\S+.*?\slogtype=\d+")
 
@@ -23,16 +23,9 @@ SOURCE = Source(
     package=__name__,
     dataset="firewall",
     summary="Legendsec / Qi An Xin (网神) SecGate firewall syslog",
-    parse_line=".parser:parse_line",
-    parse_stream=".parser:parse_stream",
     matches=matches,
     priority=45,
-    positions="offset",
     follow=True,
 )
 
-__getattr__ = lazy_exports(__name__, {
-    "parse": ".parser:parse",
-    "parse_line": ".parser:parse_line",
-    "parse_stream": ".parser:parse_stream",
-})
+__getattr__ = lazy_exports(__name__, parser_exports("parse", "parse_line", "parse_stream"))

@@ -27,10 +27,9 @@ SOURCE = Source(
     package=__name__,
     dataset="windows",
     summary="Windows .evtx, event XML, evtx_dump / Winlogbeat JSON lines",
+    parse_line=None,
     parse_stream=".stream:parse_stream",
-    matches=None,
     positions="record",
-    follow=False,
 )
 
 __getattr__ = lazy_exports(__name__, {

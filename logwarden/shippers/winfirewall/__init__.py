@@ -6,7 +6,7 @@ only when used.
 
 import re
 
-from logwarden.shippers.source import Source, lazy_exports
+from logwarden.shippers.source import Source, lazy_exports, parser_exports
 
 _PFW = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} "
                   r"(?:ALLOW|DROP|OPEN|CLOSE|OPEN-INBOUND|INFO-EVENTS-LOST|DROP-ICMP) ")
@@ -22,18 +22,11 @@ SOURCE = Source(
     package=__name__,
     dataset="firewall",
     summary="Windows Firewall pfirewall.log (W3C)",
-    parse_line=".parser:parse_line",
     parse_stream=".parser:parse_stream",
     line_session=".parser:new_feeder",
     matches=matches,
     priority=100,
-    positions="offset",
     follow=True,
 )
 
-__getattr__ = lazy_exports(__name__, {
-    "W3CParser": ".parser:W3CParser",
-    "new_feeder": ".parser:new_feeder",
-    "parse_line": ".parser:parse_line",
-    "parse_stream": ".parser:parse_stream",
-})
+__getattr__ = lazy_exports(__name__, parser_exports("W3CParser", "new_feeder", "parse_line", "parse_stream"))
