@@ -10,6 +10,9 @@ and never becomes a traceback.
   a terminal) is written in place: renaming over a device is never right. `path=None` is
   standard output, flushed inside the block so a full disk is reported here; a closed standard
   output (the command started with `>&-`) is an OutputError before the block runs.
+- `append_line(path, line)`: one record added at the end of a log a service keeps (the
+  indexer's `rejected-deadletters.jsonl`): whole or not at all (a failed write is cut off
+  again), on disk (fsync) before the call returns, one writer at a time (flock).
 Every OSError while writing (no permission, a full disk, an I/O error) becomes one OutputError
 (exit 2) naming the destination: the place the user chose cannot take the output. The
 checkpoints of `ship evtx` and `ship file` are written through here too, so the rule is the same
@@ -19,6 +22,7 @@ treats a reader that left as success).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 import sys
@@ -126,4 +130,31 @@ def output(path: Path | None, encoding: str = "utf-8", what: str = "") -> Iterat
     except OSError as exc:
         if path is None:
             discard_stdout()
+        raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from exc
+
+
+def append_line(path: Path, line: bytes, what: str = "") -> None:
+    """Append `line` (one record, newline included) to `path`, making its folder when missing;
+    `what` names the file in messages. Returns once the line is on disk.
+
+    Raises OutputError (a folder in the way, no permission, disk full, I/O error): the file then
+    holds exactly what it held before."""
+    where = f"{what} {_label(path)}" if what else f"to {_label(path)}"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            before = os.fstat(fd).st_size
+            try:
+                rest = memoryview(line)
+                while rest:
+                    rest = rest[os.write(fd, rest):]
+                os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, before)  # never half a record
+                raise
+        finally:
+            os.close(fd)  # releases the lock
+    except OSError as exc:
         raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from exc

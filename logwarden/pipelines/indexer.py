@@ -36,6 +36,7 @@ from typing import Any
 
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, TransportError
 
+from logwarden.atomic_file import append_line
 from logwarden.config import Config
 from logwarden.consume import BatchAbandoned, ConsumeLoop, LoopCounters, Outage, StopFlag, deliver, retry_kafka
 from logwarden.errors import ServerError
@@ -93,6 +94,7 @@ def with_ingested(body: bytes, stamp: bytes) -> bytes:
 INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9._+-]*\Z")
 INDEX_NAME_MAX_BYTES = 255
 UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f]")
+REJECTED_DEADLETTERS = "rejected-deadletters.jsonl"  # under the state folder: dead letters Elasticsearch refused
 SINK_MAX_BLOCK_MS = 10_000  # a dead-letter send waits this long for Kafka, then backs off (stop stays honoured)
 
 
@@ -336,11 +338,10 @@ class Indexer:
         for d, reason in rejected:
             if d.topic == self.dl_topic:
                 # a dead letter Elasticsearch refuses: keep it on disk rather than loop forever
-                path = self.cfg.state_path / "rejected-deadletters.jsonl"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with open(path, "ab") as fh:
-                    fh.write(json.dumps({"reason": reason, "value": d.value.decode("utf-8", "replace")}).encode())
-                    fh.write(b"\n")
+                # (OutputError, exit 2, when it cannot be written: the batch stays uncommitted)
+                path = self.cfg.state_path / REJECTED_DEADLETTERS
+                append_line(path, json.dumps({"reason": reason, "value": d.value.decode("utf-8", "replace")}).encode()
+                            + b"\n")
                 log.warning("dead letter refused by Elasticsearch, kept in %s: %s", path, reason)
             else:
                 letters.append(DeadLetter(f"kafka:{d.topic}/{d.partition}", d.value, reason,
