@@ -14,9 +14,9 @@ import pytest
 
 from logwarden.atomic_file import append_line
 from logwarden.errors import OutputError
-from tests.unit.test_output_rule import NO_DAC, one_line_exit_2, read_only
 from tests.support.full_disk import limit_file_size
 from tests.support.paths import ROOT
+from tests.unit.test_output_rule import NO_DAC, one_line_exit_2, read_only
 
 __all__ = ["read_only"]  # the fixture, imported for the permission test
 
