@@ -1,4 +1,19 @@
-"""The CLI wiring of `ship syslog` / `ship file`, with the Kafka sink replaced by a ListSink."""
+"""The CLI wiring of `ship syslog` / `ship file`, with the Kafka sink replaced by a ListSink: a
+unit test of the command's logic (exit codes, checkpoint, which errors count as Kafka's). Each
+feature it covers also runs on the real servers:
+
+- a file with a dead letter: exit 1, the good records shipped, `--json` counts, a rerun from the
+  checkpoint ships nothing: textlogs/test_syslog_servers.py::test_ship_file_exact_counts;
+  `--source auto`: reconcile/test_ship_reconcile_servers.py; `--state`:
+  test_syslog_servers.py::test_ship_file_sigkill_then_resume; `--host`: textlogs/test_huorong_servers.py
+- usage errors (no such file, unknown source, a source `ship file` cannot read, `ship syslog`
+  without a listener), one line exit 2: textlogs/test_ship_text_servers.py::test_ship_usage_errors_are_exit_2
+- Kafka not reachable, exit 3: test_ship_text_servers.py::test_ship_file_kafka_not_listening_is_exit_3
+  (and a login Kafka refuses: ::test_ship_file_kafka_refusing_the_login_is_exit_3)
+- `ship syslog --max-messages` stops by itself, exit 0: test_syslog_servers.py::test_syslog_mixed_udp_tcp_to_elasticsearch
+- a bug in the sink stays a bug (exit 70), not "Kafka not reachable": only here (a real Kafka
+  client does not raise TypeError).
+"""
 
 from __future__ import annotations
 
