@@ -10,7 +10,8 @@ feature it covers also runs on the real servers:
   without a listener), one line exit 2: textlogs/test_ship_text_servers.py::test_ship_usage_errors_are_exit_2
 - Kafka not reachable, exit 3: test_ship_text_servers.py::test_ship_file_kafka_not_listening_is_exit_3
   (and a login Kafka refuses: ::test_ship_file_kafka_refusing_the_login_is_exit_3)
-- `ship syslog --max-messages` stops by itself, exit 0: test_syslog_servers.py::test_syslog_mixed_udp_tcp_to_elasticsearch
+- `ship syslog --max-messages` stops by itself, exit 0:
+  test_syslog_servers.py::test_syslog_mixed_udp_tcp_to_elasticsearch
 - a bug in the sink stays a bug (exit 70), not "Kafka not reachable": only here (a real Kafka
   client does not raise TypeError).
 """
