@@ -1,7 +1,8 @@
 """The demo (`make demo`, `logwarden lab demo`): the incident replayed end to end and caught.
 
 `run` replays INCIDENT.md (logwarden/replay/) through the shippers, Kafka and the indexer, runs
-the Sigma rules on Elasticsearch and over the generated files, and prints the alerts as a
+the Sigma rules on Elasticsearch, on the Kafka topics (`stream --once`, compared with detect in
+one line: logwarden/replay/engines.py) and over the generated files, and prints the alerts as a
 timeline per INCIDENT.md row, then where the HTML report and the Kibana import files are. Steps
 go to stdout for a person; failures are the typed errors of logwarden/errors.py.
 
@@ -70,7 +71,8 @@ REPLAY_END = datetime(2020, 4, 15, tzinfo=UTC)
 def run(cfg: Config, out: Any = print, start_lab: bool = True, seed: int = 1,
         insecure: bool = False) -> int:
     """The incident replayed and caught: lab, setup, replay (shippers -> Kafka -> indexer ->
-    Elasticsearch), `detect` on Elasticsearch, `hunt` over the generated files for the HTML
+    Elasticsearch), `detect` on Elasticsearch and `stream --once` on the topics (their agreement
+    in one line), `hunt` over the generated files for the HTML
     report, the Kibana import files; prints the alert timeline per INCIDENT.md row. Returns 0.
 
     Raises:
@@ -86,7 +88,7 @@ def run(cfg: Config, out: Any = print, start_lab: bool = True, seed: int = 1,
     from logwarden.detection.kibana_rules import export
     from logwarden.detection.kibana_rules import render as render_rules
     from logwarden.es_io import client
-    from logwarden.replay import path
+    from logwarden.replay import engines, path
     from logwarden.replay import run as replay_run
     from logwarden.runtime.lab import Lab
 
@@ -109,6 +111,7 @@ def run(cfg: Config, out: Any = print, start_lab: bool = True, seed: int = 1,
     alerts = runner.run_once(REPLAY_START, REPLAY_END)
     runner.write(alerts)
     out(f"    {len(alerts)} alerts ({runner.stats.created} new, {runner.stats.existing} already there)")
+    streamed = engines.stream_alerts(cfg, ruleset)
     out("4/6 hunt: the same rules over the generated files, no servers -> HTML report")
     path.write_ecs(done.files, folder)
     hunted, stats = hunt(path.hunt_inputs(folder), Detector(ruleset))
@@ -128,6 +131,7 @@ def run(cfg: Config, out: Any = print, start_lab: bool = True, seed: int = 1,
         out("    " + text)
     if foreign:
         out(f"    ({foreign} alerts on other data in {cfg.index_prefix}* indices, not the replay's, left out)")
+    out(engines.agreement(alerts, streamed, set(events)))
     out(f"HTML report: {report}")
     out(f"Kibana: dashboards {dashboards} (Stack Management > Saved objects > Import); "
         f"detection rules {rules} (Security > Rules > Import)")

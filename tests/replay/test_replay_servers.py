@@ -8,15 +8,17 @@ import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from logwarden.config import Config
+from logwarden.detection.alerts import verdict
 from logwarden.detection.compiler import load_ruleset
 from logwarden.detection.engine import Detector
 from logwarden.detection.es import EsDetector
 from logwarden.es_io import client
-from logwarden.replay import path, run
+from logwarden.replay import engines, path, run
 from logwarden.replay.model import ROWS
 from tests.support.cli import cli
 
@@ -40,8 +42,24 @@ def test_every_row_is_detected_on_elasticsearch_and_the_background_is_quiet(ns: 
         assert set(row.rules) <= {e.rule for e in entries if e.row == row.key}, row.key
     es.indices.refresh(index=ns.index_pattern("alerts"))
     assert es.count(index=ns.index_pattern("alerts"))["count"] == len(alerts)
+    # the stream engine over the same topics (the demo's line): the same single-event alerts, and
+    # the same correlations (rule and group; an episode may start at another event, docs/scaling.md)
+    streamed = engines.stream_alerts(ns, load_ruleset(None))
+    assert streamed.consumed == done.records
+    assert _single(streamed.alerts) == _single(alerts) and len(_single(alerts)) > 100
+    assert _correlated(streamed.alerts) == _correlated(alerts) and _correlated(alerts)
+    line = engines.agreement(alerts, streamed, set(path.event_rows(done.files)))
+    assert line.startswith("stream --once over the replayed topics: ") and f"from {done.records} messages" in line
     again = run.replay(ns, tmp_path / "replay", seed=5)  # same seed: same ids, nothing new
     assert (again.indexed, again.already_indexed) == (0, done.records)
+
+
+def _single(alerts: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
+    return {verdict(a) for a in alerts if a["sigma"]["type"] == "rule"}
+
+
+def _correlated(alerts: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
+    return {(rule, group) for rule, _, group in (verdict(a) for a in alerts if a["sigma"]["type"] != "rule")}
 
 
 def test_lab_replay_and_demo_commands(ns: Config, tmp_path: Path) -> None:
@@ -61,6 +79,7 @@ def test_lab_replay_and_demo_commands(ns: Config, tmp_path: Path) -> None:
     positions = [out.index(f"{row.when} - {row.what}") for row in ROWS]
     assert positions == sorted(positions)
     assert "NOT DETECTED" not in out
+    assert "stream --once over the replayed topics: " in out  # the stream engine's line
     assert "WIN-TAX-PROD  user=Administrator  source=185.220.101.47" in out
     report = tmp_path / "home" / "replay" / "report.html"
     assert f"HTML report: {report}" in out and report.stat().st_size > 10_000
