@@ -30,6 +30,7 @@ RDP = "Inbound RDP Allowed From A Public Address"
 SMB_SPREAD = "One Internal Source Reaching Many Hosts On SMB"
 AV = "Antivirus Detection"
 MINER = "Antivirus Detected A Cryptominer"
+BRUTE = "Endpoint Protection Reports A Brute-Force Attack"
 # the one-key-per-line form of a Sangfor record, whole only in an octet-counted TCP frame
 MULTILINE = ("<134>Apr 14 00:20:16 SANGFOR-AF fwlog: 日志类型:服务控制或应用控制\n用户:(null)\n源IP:203.0.113.64\n"
              "源端口:50216\n目的IP:192.168.10.24\n目的端口:3389\n应用类型:远程登录\n应用名称:RDP\n系统动作:允许")
@@ -97,3 +98,5 @@ def test_device_logs_ship_index_and_fire_the_incident_rules(ns, tmp_path: Path) 
     assert {d["rule"]["name"] for d in fired[AV]} == HUORONG_AV_RULES
     assert {d["host"]["name"] for d in fired[AV]} == {"SRV-TAX01"}
     assert [d["rule"]["name"] for d in fired[MINER]] == ["Trojan/CoinMiner.WannaMine.c"]
+    # Huorong's brute-force protection row: an alert in the alert index, naming the attacker
+    assert [(d["source"]["ip"], d["host"]["name"]) for d in fired[BRUTE]] == [("203.0.113.100", "SRV-TAX01")]
