@@ -22,7 +22,7 @@ from tests.support.cli import cli
 from tests.support.namespaces import count
 from tests.textlogs.test_syslog_servers import send_tcp, start_receiver
 
-from .lines import HUORONG_AV_RULES, HUORONG_ROWS, RDP_SOURCES, SMB_SPREADERS, firewall_lines
+from .lines import ATTACKERS, HUORONG_AV_RULES, HUORONG_ROWS, RDP_SOURCES, SMB_SPREADERS, firewall_lines
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
 
@@ -84,6 +84,10 @@ def test_device_logs_ship_index_and_fire_the_incident_rules(ns, tmp_path: Path) 
     assert count(es, ns, "firewall") == len(messages) + 1
     assert count(es, ns, "av") == len(HUORONG_ROWS)
     assert count(es, ns, "firewall", {"term": {"user.name": "王五"}}) == 1  # GBK decoded
+    attacks = es.search(index=f"{ns.index_prefix}firewall-*", size=50, query={"bool": {"filter": [
+        {"term": {"event.kind": "alert"}}, {"term": {"event.category": "intrusion_detection"}}]}})["hits"]["hits"]
+    assert {(h["_source"]["event"]["module"], h["_source"]["source"]["ip"]) for h in attacks} >= ATTACKERS
+    assert all(h["_source"]["log"]["source"]["address"].startswith("127.0.0.1:") for h in attacks)  # the sender
 
     detect = cli(ns, "detect", "--once", "--json")
     assert detect.returncode == 0, detect.stderr[-3000:]
