@@ -12,6 +12,7 @@ from logwarden.shippers import autodetect
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.huawei_usg import parse_line as huawei
 from logwarden.shippers.huorong import parse_line as huorong
+from logwarden.shippers.mac import ecs_mac
 from logwarden.shippers.ruijie import parse_line as ruijie
 from logwarden.shippers.sangfor import parse_line as sangfor
 from logwarden.shippers.secgate import parse_line as secgate
@@ -253,3 +254,12 @@ def test_huawei_antiddos_attack_lists_every_attacker_and_statistics_are_dead_let
     raw = (b'<189>2020-04-14 00:32:02 10.0.0.1 %%01SEC/5/ATCKDF(l):log_type=ip_flow time="2020-04-14 00:32:02" '
            b"total_pps=1")
     assert "log_type='ip_flow' not mapped" in dead(huawei(raw, "s", 1), raw).reason
+
+
+@pytest.mark.parametrize(("text", "mac"), [
+    ("00d0.f822.33aa", "00-D0-F8-22-33-AA"), ("509f-2706-c9b6", "50-9F-27-06-C9-B6"),
+    ("50:9f:27:06:c9:b6", "50-9F-27-06-C9-B6"), ("50-9F-27-06-C9-B6", "50-9F-27-06-C9-B6"),
+    ("N/A", None), ("", None), (None, None), ("00d0.f822-33aa", None), ("00d0.f822.33a", None),
+])
+def test_ecs_mac_reads_the_device_notations_and_nothing_else(text: str | None, mac: str | None) -> None:
+    assert ecs_mac(text) == mac

@@ -35,6 +35,7 @@ from typing import Any
 from logwarden.shippers import nat
 from logwarden.shippers import textlog as t
 from logwarden.shippers.huawei_usg import SOURCE
+from logwarden.shippers.mac import ecs_mac
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
 _MARK = re.compile(r"%%(\d{2})([A-Z][A-Z0-9_-]{1,31})/([0-7])/([A-Z][A-Z0-9_]{1,63})(?:\(([a-z])\))?(?:\[(\d+)\])?:\s*")
@@ -167,18 +168,8 @@ def _session(doc: dict[str, Any], body: str) -> None:
     t.verdict(doc, verb, allowed=True, phase=phase)
 
 
-_HYPHEN_MAC = re.compile(r"^([0-9A-Fa-f]{4})-([0-9A-Fa-f]{4})-([0-9A-Fa-f]{4})$")
 _SECE_NAMES = {"ARPMISS": "ARP miss attack", "USER_ATTACK": "user attack",
                "PORT_ATTACK_END": "port attack defence ended"}
-
-
-def _mac(text: str | None) -> str | None:
-    """ECS form (`50-9F-27-06-C9-B6`) of a VRP MAC address (`509f-2706-c9b6`); None if not one."""
-    m = _HYPHEN_MAC.match(text or "")
-    if m is None:
-        return None
-    digits = "".join(m.groups()).upper()
-    return "-".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
 def _sece(doc: dict[str, Any], body: str) -> None:
@@ -193,7 +184,7 @@ def _sece(doc: dict[str, Any], body: str) -> None:
     put(doc, "observer.product", "VRP")
     put(doc, "observer.type", "switch")
     t.endpoint(doc, "source", _first(kv, "SourceIP"))
-    put(doc, "source.mac", _mac(_first(kv, "UserMacAddress", "SourceMAC")))
+    put(doc, "source.mac", ecs_mac(_first(kv, "UserMacAddress", "SourceMAC")))
     put(doc, "observer.ingress.interface.name", interface)
     outer, _, inner = (_first(kv, "InnerVlan") or "").partition("/")  # the key is OuterVlan/InnerVlan
     put(doc, "network.vlan.id", outer.strip() if outer.strip() not in ("", "0") else None)

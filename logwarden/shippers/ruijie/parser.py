@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from logwarden.shippers import textlog as t
+from logwarden.shippers.mac import ecs_mac
 from logwarden.shippers.ruijie import SOURCE
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
@@ -39,7 +40,6 @@ _NFPP_LOGS = {
 }
 _NFPP_HOST = re.compile(r"[Hh]ost\s*<([^<>]*)>")
 _NFPP_TIME = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\)\s*$")
-_MAC_DOTTED = re.compile(r"^([0-9A-Fa-f]{4})\.([0-9A-Fa-f]{4})\.([0-9A-Fa-f]{4})$")
 _LEVELS = ("emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug")
 
 
@@ -85,14 +85,6 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     return doc
 
 
-def _mac(text: str | None) -> str | None:
-    """A MAC address as ECS writes it (`00-D0-F8-12-34-56`) from Ruijie's dotted `00d0.f812.3456`."""
-    m = _MAC_DOTTED.match(text or "")
-    if m is None:
-        return None
-    digits = "".join(m.groups()).upper()
-    return "-".join(digits[i:i + 2] for i in range(0, 12, 2))
-
 
 def _nfpp(doc: dict[str, Any], guard: str, mnemonic: str, text: str) -> None:
     """An NFPP guard's attack log (RGOS configuration guide, "NFPP Configuration"; Ruijie's support
@@ -113,7 +105,7 @@ def _nfpp(doc: dict[str, Any], guard: str, mnemonic: str, text: str) -> None:
         raise ParseError(f"Ruijie NFPP {mnemonic} log names neither IP nor MAC")
     kind, etype, outcome, what = _NFPP_LOGS[mnemonic]
     t.endpoint(doc, "source", fields.get("ip"))
-    put(doc, "source.mac", _mac(fields.get("mac")))
+    put(doc, "source.mac", ecs_mac(fields.get("mac")))
     put(doc, "observer.ingress.interface.name", fields.get("port"))
     put(doc, "network.vlan.id", fields.get("vlan"))
     put(doc, "network.protocol", guard.lower())
