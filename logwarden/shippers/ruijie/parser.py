@@ -85,7 +85,6 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     return doc
 
 
-
 def _nfpp(doc: dict[str, Any], guard: str, mnemonic: str, text: str) -> None:
     """An NFPP guard's attack log (RGOS configuration guide, "NFPP Configuration"; Ruijie's support
     notes on NFPP logs): `Host<IP=a.b.c.d,MAC=xxxx.xxxx.xxxx,port=Gi4/1,VLAN=1> was detected.
