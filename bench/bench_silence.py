@@ -5,7 +5,8 @@ aggregations, the read-back of open episodes and the decisions, no writes.
 
 Bulk-loads hosts x channels Windows sources, one AV source per other host and hosts/10 firewalls
 (each `--per-source` documents with event.ingested spread over the last hour, a third of them
-older than the gap) into a throw-away namespace, then times `SilenceWatch.run_once(write=False)`
+older than the gap; every firewall document from its syslog sender, a new port each: TCP
+reconnects) into a throw-away namespace, then times `SilenceWatch.run_once(write=False)`
 three times and prints sources, buckets, silences, composite pages and seconds per pass.
 """
 
@@ -47,8 +48,10 @@ def load(es: Any, prefix: str, hosts: int, channels: int, per_source: int, now: 
                 add("av", {"@timestamp": "2020-04-14T00:00:00.000Z", "host": {"name": f"host-{h:05d}"},
                            "event": {"dataset": "av", "ingested": ingested}})
             if h % 10 == 0:
+                sender = f"10.{h // 256 % 256}.{h % 256}.1:{514 + k}"  # a syslog sender, a new port per document
                 add("firewall", {"@timestamp": "2020-04-14T00:00:00.000Z", "observer": {"name": f"fw-{h:05d}"},
-                                 "event": {"dataset": "firewall", "ingested": ingested}})
+                                 "event": {"dataset": "firewall", "ingested": ingested},
+                                 "log": {"source": {"address": sender}}})
     if body:
         assert not es.bulk(body=bytes(body))["errors"]
     es.indices.refresh(index=f"{prefix}*")

@@ -2,18 +2,23 @@
 uncollected AV alerts).
 
 Each `detect` pass asks Elasticsearch, per source family (windows, firewall, av), one composite
-aggregation (paged, so thousands of sources work) keyed by host, observer and Windows channel,
+aggregation (paged, so thousands of sources work) keyed by host, observer, Windows channel and
+syslog sender (`log.source.address`, set by `ship syslog`),
 with the last and first `event.ingested` (set by the indexer), the last `@timestamp` and the
 count inside the baseline window. "Heard" is measured on ingest time, so replaying old events
 counts as hearing from the source now, and an event dated in the past does not look silent.
 
-Three conditions, each an episode with its own rule id:
+Four conditions, each an episode with its own rule id:
 
     silence-source    host/observer of a family quiet for longer than the gap
     silence-channel   a Windows channel quiet for longer than the gap while the host still sends
                       others (only channels whose baseline rate promises an event per gap)
     silence-av-never  a host that sent Windows events for longer than the av gap, whose AV never
                       reported (no av document and no Defender channel under its name)
+    silence-sender    a syslog sender (the ip of log.source.address, every port and family
+                      together: TCP reconnects from new ports) quiet for longer than the gap of
+                      the families it sent; it names the sender even when another device sends
+                      under the same host name, or a device sends none
 
 An episode's alert id derives from the source and its last ingest time, so every pass while the
 source stays quiet computes the same id: written with op_type create, it exists once, across
@@ -45,6 +50,7 @@ PAGE = 1000  # composite buckets per request
 OPEN_EPISODES_MAX = 10_000  # silence documents read back per pass
 DEFENDER_CHANNEL = "microsoft-windows-windows defender/operational"
 HOST_FIELDS = ("host.name", "host.hostname", "observer.name", "observer.hostname", "observer.ip")
+SENDER_FIELD = "log.source.address"  # "ip:port" of the syslog sender (logwarden/shippers/syslog.py)
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,9 @@ RULES = {
     "channel": Rule("silence-channel", "Windows event log channel stopped while the host still sends", "high", 73),
     "av-never": Rule("silence-av-never", "Host sends Windows events but its antivirus never reported",
                      "medium", 47),
+    "sender": Rule("silence-sender", "Syslog sender went silent", "high", 73),
 }
+SENDER_FAMILY = "syslog"  # the family an episode of kind `sender` carries (a sender may send several)
 
 
 def settings_of(cfg: Config) -> Settings:
@@ -81,6 +89,7 @@ class Seen:
     last_event: float  # newest @timestamp
     recent: int  # events ingested in the baseline window
     recent_first: float | None  # oldest event.ingested in the baseline window
+    sender: str = ""  # the syslog sender's ip (log.source.address without its port), "" if none
 
 
 def host_key(host: str) -> str:
@@ -88,6 +97,15 @@ def host_key(host: str) -> str:
     stays whole)."""
     h = host.strip().lower()
     return h if re.fullmatch(r"[0-9.]+|.*:.*", h) else h.split(".", 1)[0]
+
+
+def sender_ip(address: str) -> str:
+    """The ip of a `log.source.address` ("ip:port", "[v6]:port"; a bare address stays whole)."""
+    a = address.strip()
+    if a.startswith("["):
+        return a[1:a.find("]")] if "]" in a else a
+    host, sep, port = a.rpartition(":")
+    return host if sep and port.isdigit() and ":" not in host else a
 
 
 def rate_per_hour(recent: int, recent_first: float | None, now: float, baseline: float) -> float:
@@ -140,9 +158,10 @@ def _merge(seen: Iterable[Seen], key: Any) -> dict[Any, Seen]:
             out[k] = s
             continue
         firsts = [x for x in (o.recent_first, s.recent_first) if x is not None]
-        out[k] = Seen(s.family, s.host, "", o.dataset if o.last >= s.last else s.dataset,
+        out[k] = Seen(o.family if o.last >= s.last else s.family, s.host, s.channel if o.channel == s.channel else "",
+                      o.dataset if o.last >= s.last else s.dataset,
                       max(o.last, s.last), min(o.first, s.first), max(o.last_event, s.last_event),
-                      o.recent + s.recent, min(firsts) if firsts else None)
+                      o.recent + s.recent, min(firsts) if firsts else None, s.sender)
     return out
 
 
@@ -150,7 +169,8 @@ def current(seen: list[Seen], now: float, settings: Settings) -> tuple[list[Sile
     """What is silent now, and the last ingest time of every source key (for closing episodes).
 
     Keys: ("source", family, host, ""), ("channel", "windows", host, channel),
-    ("av-never", "windows", host, "") whose "last" is the first AV report (absent: none yet)."""
+    ("av-never", "windows", host, "") whose "last" is the first AV report (absent: none yet),
+    ("sender", "syslog", sender ip, "")."""
     silences: list[Silence] = []
     lasts: dict[tuple[str, ...], float] = {}
     sources = _merge(seen, lambda s: (s.family, s.host))
@@ -161,10 +181,20 @@ def current(seen: list[Seen], now: float, settings: Settings) -> tuple[list[Sile
             silences.append(Silence("source", family, host, "", s.dataset, s.last, s.last_event,
                                     rate_per_hour(s.recent, s.recent_first, now, settings.baseline),
                                     now - s.last, threshold))
-    win_gap = settings.gap_for("windows")
+    sender_families: dict[str, set[str]] = {}
     for s in seen:
-        if s.family != "windows" or not s.channel:
-            continue
+        if s.sender:
+            sender_families.setdefault(s.sender, set()).add(s.family)
+    for sender, s in _merge((s for s in seen if s.sender), lambda s: s.sender).items():
+        lasts[("sender", SENDER_FAMILY, sender, "")] = s.last
+        threshold = max(settings.gap_for(f) for f in sender_families[sender])
+        if now - s.last > threshold:
+            silences.append(Silence("sender", SENDER_FAMILY, sender, "", s.dataset, s.last, s.last_event,
+                                    rate_per_hour(s.recent, s.recent_first, now, settings.baseline),
+                                    now - s.last, threshold))
+    win_gap = settings.gap_for("windows")
+    channels = _merge((s for s in seen if s.family == "windows" and s.channel), lambda s: (s.host, s.channel))
+    for s in channels.values():  # one per host and channel, whatever else told the buckets apart
         lasts[("channel", "windows", s.host, s.channel)] = s.last
         host_last = sources[("windows", s.host)].last
         rate = rate_per_hour(s.recent, s.recent_first, now, settings.baseline)
@@ -235,8 +265,7 @@ def alert_doc(s: Silence, now: float) -> dict[str, Any]:
                     "rate_per_hour": round(s.rate, 3), "gap_seconds": round(s.gap, 3),
                     "threshold_seconds": s.threshold},
     }
-    if s.host:
-        doc["host"] = {"name": s.host}
+    _name_source(doc, s.kind, s.host)
     if s.channel:
         doc["silence"]["channel"] = s.channel
     if s.dataset:
@@ -263,14 +292,21 @@ def resumed_doc(e: Episode, heard: float, now: float) -> dict[str, Any]:
         "silence": {"phase": "resumed", "kind": e.kind, "family": e.family, "source": e.host,
                     "alert_id": e.alert_id, "last_ingested": iso(heard)},
     }
-    if e.host:
-        doc["host"] = {"name": e.host}
+    _name_source(doc, e.kind, e.host)
     if e.channel:
         doc["silence"]["channel"] = e.channel
     if e.last:
         doc["event"]["start"] = iso(e.last)
         doc["event"]["duration"] = int((heard - e.last) * 1e9)
     return doc
+
+
+def _name_source(doc: dict[str, Any], kind: str, source: str) -> None:
+    """The silent source on the document: a sender as silence.sender, a host as host.name."""
+    if kind == "sender":
+        doc["silence"]["sender"] = source
+    elif source:
+        doc["host"] = {"name": source}
 
 
 def _span(seconds: float) -> str:
@@ -287,7 +323,7 @@ def aggregate(es: Any, cfg: Config, family: str, now: float, baseline: float) ->
     """Every source of one family, from one composite aggregation (paged by `after`)."""
     sources = [{"channel": {"terms": {"field": "winlog.channel", "missing_bucket": True}}},
                {"dataset": {"terms": {"field": "event.dataset", "missing_bucket": True}}}]
-    sources += [{f: {"terms": {"field": f, "missing_bucket": True}}} for f in HOST_FIELDS]
+    sources += [{f: {"terms": {"field": f, "missing_bucket": True}}} for f in (*HOST_FIELDS, SENDER_FIELD)]
     sub = {"last": {"max": {"field": "event.ingested"}}, "first": {"min": {"field": "event.ingested"}},
            "last_event": {"max": {"field": "@timestamp"}},
            "recent": {"filter": {"range": {"event.ingested": {"gte": int((now - baseline) * 1000),
@@ -311,7 +347,8 @@ def aggregate(es: Any, cfg: Config, family: str, now: float, baseline: float) ->
                 continue
             out.append(Seen(family, host, str(key.get("channel") or "") if family == "windows" else "",
                             str(key.get("dataset") or ""), last, first, _ms(b["last_event"]["value"]) or 0.0,
-                            int(b["recent"]["doc_count"]), _ms(b["recent"]["first"]["value"])))
+                            int(b["recent"]["doc_count"]), _ms(b["recent"]["first"]["value"]),
+                            sender_ip(str(key.get(SENDER_FIELD) or ""))))
         after = agg.get("after_key")
         if not after or len(agg.get("buckets", [])) < PAGE:
             return out
@@ -365,7 +402,7 @@ class SilenceWatch:
         episodes = open_episodes(self.es, self.cfg)
         to_open, to_close = evaluate(seen, episodes, now, self.settings)
         docs = [alert_doc(s, now) for s in to_open] + [resumed_doc(e, heard, now) for e, heard in to_close]
-        self.stats.sources = len({(s.family, s.host) for s in seen})
+        self.stats.sources = len({(s.family, s.host) for s in seen}) + len({s.sender for s in seen if s.sender})
         self.stats.silent = len(current(seen, now, self.settings)[0])
         if not write:
             return docs

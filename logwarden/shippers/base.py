@@ -52,6 +52,7 @@ class DeadLetter:
     dataset: str = "unknown"  # the dataset it was meant for, if known
     position: int = 0
     received: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
+    address: str = ""  # the syslog sender ("ip:port") when it came from `ship syslog`
 
     @property
     def id(self) -> str:
@@ -72,8 +73,11 @@ class DeadLetter:
                 "reason": self.reason,
             },
             "error": {"message": self.reason},
-            "log": {"source": self.source, "offset": self.position},
+            "log": {"offset": self.position},
+            "logwarden": {"origin": self.source},
         }
+        if self.address:
+            doc["log"]["source"] = {"address": self.address}
         if text is not None:
             doc["event"]["original"] = text
         else:

@@ -8,9 +8,13 @@ them: logwarden/shippers/spooling_sink.py), `ListSink` in tests. Counts: receive
     server.start()                       # binds; server.udp_address / server.tcp_address
     server.serve_until(max_messages=10_000, duration=60)   # or server.stop() from elsewhere
 
-Ids: each message's source is `syslog/<session>/<proto>:<peer ip>` and its position the
+Ids: each message's source is `syslog/<session>/<proto>:<sender>` and its position the
 receiver's sequence number, where <session> is unique per receiver start, so two identical
 lines, or a restart, can never produce the same Elasticsearch _id.
+
+The sender: every event and dead letter carries the peer's address as `log.source.address`,
+"ip:port" (`[v6]:port`), as Elastic's syslog / tcp / udp inputs write it; silence detection keys
+syslog senders by its ip part (logwarden/detection/silence.py).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from logwarden.safe_text import printable
 from logwarden.shippers import autodetect
@@ -200,6 +204,7 @@ class SyslogServer:
             item = self.parse(body, source, seq)
         else:
             item = DeadLetter(source, raw, "empty message", "unknown", seq)
+        mark_sender(item, peer)
         with self._lock:
             if isinstance(item, DeadLetter):
                 self.counters.dead += 1
@@ -238,7 +243,7 @@ class SyslogServer:
             # one datagram = one message (RFC 5426); tolerate senders that batch lines
             for part in data.split(b"\n") if b"\n" in data.rstrip(b"\n") else [data]:
                 if part.strip():
-                    self.handle(part, "udp", addr[0])
+                    self.handle(part, "udp", sender_address(addr))
 
     def _accept_loop(self) -> None:
         assert self.tcp_sock is not None
@@ -255,7 +260,7 @@ class SyslogServer:
                 if full:
                     self.counters.refused += 1
                 else:
-                    th = threading.Thread(target=self._conn_loop, args=(conn, addr[0]),
+                    th = threading.Thread(target=self._conn_loop, args=(conn, sender_address(addr)),
                                           name=f"syslog-conn-{addr[0]}", daemon=True)
                     self._conn_threads.add(th)
             if full:
@@ -393,6 +398,23 @@ class Framer:
         if self.bad_count is not None:
             return [self._frame(rest)]
         return [rest] if rest and not self.skip_line else []
+
+
+def sender_address(addr: tuple[Any, ...]) -> str:
+    """A socket peer as Elastic's inputs write `log.source.address`: "ip:port", "[v6]:port"."""
+    host, port = str(addr[0]), addr[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def mark_sender(item: Event | DeadLetter, address: str) -> None:
+    """Record the sender on an event (`log.source.address`) or a dead letter (its `address`)."""
+    if isinstance(item, DeadLetter):
+        item.address = address
+        return
+    log_node = item.doc.get("log")
+    if not isinstance(log_node, dict):
+        log_node = item.doc["log"] = {}
+    log_node["source"] = {"address": address}
 
 
 def _family(host: str) -> socket.AddressFamily:

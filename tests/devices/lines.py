@@ -85,9 +85,23 @@ HUORONG_ROWS = [
 HUORONG_AV_RULES = {"Trojan/CoinMiner.WannaMine.c", "Trojan/Ransom.Phobos.a"}
 
 
+# LAN attack logs (alerts of category intrusion_detection, not connections: no RDP/SMB rule fires):
+# a Ruijie NFPP guard, a Huawei switch's SECE and a Huawei AntiDDoS attack, each naming its attacker
+ATTACKS = [
+    "<188>Apr 14 00:21:02 RG-EG3250 %NFPP_ARP_GUARD-4-DOS_DETECTED: Host<IP=192.168.10.66,MAC=00d0.f822.3344,"
+    "port=Gi0/3,VLAN=10> was detected. (2020-04-14 00:21:01)",
+    "<188>Apr 14 2020 00:31:00 S9706-CORE %%01SECE/4/ARPMISS(l)[124]:Attack occurred.(AttackType=Arp Miss Attack, "
+    "SourceInterface=XGigabitEthernet2/0/0, SourceIP=192.168.10.67, AttackPackets=6 packets per second)",
+    '<189>2020-04-14 00:32:00 192.168.110.1 %%01SEC/5/ATCKDF(l):log_type=ip_attack device_ip=192.168.110.1 '
+    'device_type=DETECT zone_id=12 zone_name=w100 zone_ip=198.51.100.21 start_time_attack="2020-04-14 00:31:10" '
+    'end_time="" attack_type=10 attack_status=ATTACK drop_packets=329216 attacker=203.0.113.97,203.0.113.121',
+]
+ATTACKERS = {("ruijie", "192.168.10.66"), ("huawei_usg", "192.168.10.67"), ("huawei_usg", "203.0.113.97")}
+
+
 def firewall_lines() -> list[str]:
-    """Every firewall line above: RDP allowed and not, and each device's SMB fan-out."""
-    lines = [ln for group in RDP_ALLOWED.values() for ln in group] + RDP_NOT
+    """Every firewall line above: RDP allowed and not, the LAN attacks, and each device's SMB fan-out."""
+    lines = [ln for group in RDP_ALLOWED.values() for ln in group] + RDP_NOT + ATTACKS
     for device in SMB_SPREADERS:
         lines += smb_fan_out(device)
     return lines

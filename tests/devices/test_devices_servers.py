@@ -22,7 +22,7 @@ from tests.support.cli import cli
 from tests.support.namespaces import count
 from tests.textlogs.test_syslog_servers import send_tcp, start_receiver
 
-from .lines import HUORONG_AV_RULES, HUORONG_ROWS, RDP_SOURCES, SMB_SPREADERS, firewall_lines
+from .lines import ATTACKERS, HUORONG_AV_RULES, HUORONG_ROWS, RDP_SOURCES, SMB_SPREADERS, firewall_lines
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
 
@@ -30,6 +30,7 @@ RDP = "Inbound RDP Allowed From A Public Address"
 SMB_SPREAD = "One Internal Source Reaching Many Hosts On SMB"
 AV = "Antivirus Detection"
 MINER = "Antivirus Detected A Cryptominer"
+BRUTE = "Endpoint Protection Reports A Brute-Force Attack"
 # the one-key-per-line form of a Sangfor record, whole only in an octet-counted TCP frame
 MULTILINE = ("<134>Apr 14 00:20:16 SANGFOR-AF fwlog: 日志类型:服务控制或应用控制\n用户:(null)\n源IP:203.0.113.64\n"
              "源端口:50216\n目的IP:192.168.10.24\n目的端口:3389\n应用类型:远程登录\n应用名称:RDP\n系统动作:允许")
@@ -83,6 +84,10 @@ def test_device_logs_ship_index_and_fire_the_incident_rules(ns, tmp_path: Path) 
     assert count(es, ns, "firewall") == len(messages) + 1
     assert count(es, ns, "av") == len(HUORONG_ROWS)
     assert count(es, ns, "firewall", {"term": {"user.name": "王五"}}) == 1  # GBK decoded
+    attacks = es.search(index=f"{ns.index_prefix}firewall-*", size=50, query={"bool": {"filter": [
+        {"term": {"event.kind": "alert"}}, {"term": {"event.category": "intrusion_detection"}}]}})["hits"]["hits"]
+    assert {(h["_source"]["event"]["module"], h["_source"]["source"]["ip"]) for h in attacks} >= ATTACKERS
+    assert all(h["_source"]["log"]["source"]["address"].startswith("127.0.0.1:") for h in attacks)  # the sender
 
     detect = cli(ns, "detect", "--once", "--json")
     assert detect.returncode == 0, detect.stderr[-3000:]
@@ -97,3 +102,5 @@ def test_device_logs_ship_index_and_fire_the_incident_rules(ns, tmp_path: Path) 
     assert {d["rule"]["name"] for d in fired[AV]} == HUORONG_AV_RULES
     assert {d["host"]["name"] for d in fired[AV]} == {"SRV-TAX01"}
     assert [d["rule"]["name"] for d in fired[MINER]] == ["Trojan/CoinMiner.WannaMine.c"]
+    # Huorong's brute-force protection row: an alert in the alert index, naming the attacker
+    assert [(d["source"]["ip"], d["host"]["name"]) for d in fired[BRUTE]] == [("203.0.113.100", "SRV-TAX01")]

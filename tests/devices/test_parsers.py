@@ -12,6 +12,7 @@ from logwarden.shippers import autodetect
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.huawei_usg import parse_line as huawei
 from logwarden.shippers.huorong import parse_line as huorong
+from logwarden.shippers.mac import ecs_mac
 from logwarden.shippers.ruijie import parse_line as ruijie
 from logwarden.shippers.sangfor import parse_line as sangfor
 from logwarden.shippers.secgate import parse_line as secgate
@@ -184,3 +185,81 @@ def test_huorong_plain_row_is_not_malware() -> None:
     doc = event(huorong(json.dumps(row).encode(), "s", 1)).doc
     assert doc["event"]["kind"] == "event" and doc["event"]["category"] == ["host"]
     assert doc["huorong"]["detail"]["db_time"] == "2020-04-14 08:00"
+
+
+@pytest.mark.parametrize("raw", [
+    b"<188>Apr 14 00:21:02 RG-S5750 %NFPP_ARP_GUARD-4-DOS_DETECTED: Host<IP=203.0.113.77,MAC=00d0.F822.33aa,"
+    b"port=Gi0/1,VLAN=7> was detected. (2020-04-14 00:21:01)",
+    # the log-buffer form of Ruijie's support notes: no sysname, a colon after the time
+    b"*Apr 14 00:21:02:%NFPP_ARP_GUARD-4-DOS_DETECTED: Host < IP=203.0.113.77 , MAC=00d0.f822.33AA,port=Gi0/1,"
+    b"VLAN=7 > was detected.(2020-04-14 00:21:01)",
+])
+def test_ruijie_nfpp_attack_names_the_attacker_and_is_autodetected(raw: bytes) -> None:
+    doc = event(autodetect.parse_line(raw, "s", 1)).doc
+    assert doc["event"]["module"] == "ruijie" and doc["event"]["kind"] == "alert"
+    assert doc["event"]["category"] == ["network", "intrusion_detection"]
+    assert doc["source"]["ip"] == "203.0.113.77" and doc["source"]["mac"] == "00-D0-F8-22-33-AA"
+    assert doc["observer"]["ingress"]["interface"]["name"] == "Gi0/1" and doc["network"]["vlan"]["id"] == "7"
+    assert doc["event"]["start"] == "2020-04-14T00:21:01.000Z" and doc["network"]["protocol"] == "arp"
+    assert doc["rule"]["name"] == "Ruijie NFPP ARP guard: DoS attack"
+
+
+def test_ruijie_nfpp_na_values_and_isolation_outcomes() -> None:
+    isolated = event(ruijie(b"<188>Apr 14 00:21:03 RG %NFPP_IP_GUARD-4-ISOLATED:Host <IP=203.0.113.77, MAC= N/A,"
+                            b"port=Gi0/1,VLAN=1> was isolated. (2020-04-14 00:21:02)", "s", 1)).doc
+    assert isolated["event"]["type"] == ["denied"] and isolated["event"]["outcome"] == "success"
+    assert "mac" not in isolated["source"] and isolated["event"]["kind"] == "event"
+    failed = event(ruijie(b"<188>Apr 14 00:21:04 RG %NFPP_DHCP_GUARD-4-ISOLATE_FAILED: Failed to isolate host "
+                          b"<IP=N/A,MAC=0000.0000.0001,port=Gi0/4,VLAN=20>. (2020-04-14 00:21:03)", "s", 1)).doc
+    assert failed["event"]["outcome"] == "failure" and "ip" not in failed["source"]
+    assert failed["source"]["mac"] == "00-00-00-00-00-01"
+
+
+@pytest.mark.parametrize("raw", [
+    b"<188>Apr 14 00:21:07 RG %NFPP_ARP_GUARD-4-SCAN: ARP scan table is full.",
+    b"<188>Apr 14 00:21:07 RG %NFPP_ARP_GUARD-4-SCAN: Host<IP=N/A,MAC=N/A,port=Gi0/1,VLAN=1> was detected.",
+])
+def test_ruijie_nfpp_attack_without_an_attacker_is_a_dead_letter(raw: bytes) -> None:
+    assert "Ruijie NFPP SCAN" in dead(ruijie(raw, "s", 1), raw).reason
+
+
+def test_ruijie_other_nfpp_logs_keep_the_envelope_only() -> None:
+    doc = event(ruijie(b"<188>Apr 14 00:21:06 RG %NFPP_ARP_GUARD-4-SCAN_TABLE_FULL: ARP scan table is full.",
+                       "s", 1)).doc
+    assert doc["event"]["type"] == ["info"] and "source" not in doc and "rule" not in doc
+
+
+def test_huawei_sece_attacks_from_switches() -> None:
+    arp = event(autodetect.parse_line(
+        b"<188>Apr 14 2020 00:31:00 S9706 %%01SECE/4/ARPMISS(l)[124]:Attack occurred.(AttackType=Arp Miss Attack, "
+        b"SourceInterface=XGigabitEthernet2/0/0, SourceIP=192.168.10.66, AttackPackets=6 packets per second)",
+        "s", 1)).doc
+    assert arp["event"]["module"] == "huawei_usg" and arp["event"]["kind"] == "alert"
+    assert arp["source"]["ip"] == "192.168.10.66" and arp["huawei"]["attack_pps"] == 6
+    assert arp["observer"]["type"] == "switch" and arp["rule"]["name"] == "Huawei SECE: Arp Miss Attack"
+    user = event(huawei(b"<188>Apr 14 2020 00:31:01 S9706 %%01SECE/4/USER_ATTACK(l)[7]:User attack occurred.(Slot=MPU, "
+                        b"SourceAttackInterface=Wlan-Dbss301:1666, OuterVlan/InnerVlan=301/0, "
+                        b"UserMacAddress=509f-2706-c9b6, AttackPackets=32 packets per second)", "s", 1)).doc
+    assert user["source"]["mac"] == "50-9F-27-06-C9-B6" and user["network"]["vlan"] == {"id": "301"}
+    assert user["observer"]["ingress"]["interface"]["name"] == "Wlan-Dbss301:1666"
+
+
+def test_huawei_antiddos_attack_lists_every_attacker_and_statistics_are_dead_letters() -> None:
+    doc = event(huawei(b'<189>2020-04-14 00:32:00 10.0.0.1 %%01SEC/5/ATCKDF(l):log_type=ip_attack device_ip=10.0.0.1 '
+                       b'zone_ip=198.51.100.21 start_time_attack="2020-04-14 00:31:10" end_time="" attack_type=15 '
+                       b'attacker=203.0.113.1,not-an-ip,203.0.113.2', "s", 1)).doc
+    assert doc["destination"]["ip"] == "198.51.100.21" and doc["source"]["ip"] == "203.0.113.1"
+    assert doc["huawei"]["attackers"] == ["203.0.113.1", "203.0.113.2"] and doc["rule"]["id"] == "15"
+    assert "end" not in doc["event"] and doc["event"]["start"] == "2020-04-14T00:31:10.000Z"
+    raw = (b'<189>2020-04-14 00:32:02 10.0.0.1 %%01SEC/5/ATCKDF(l):log_type=ip_flow time="2020-04-14 00:32:02" '
+           b"total_pps=1")
+    assert "log_type='ip_flow' not mapped" in dead(huawei(raw, "s", 1), raw).reason
+
+
+@pytest.mark.parametrize(("text", "mac"), [
+    ("00d0.f822.33aa", "00-D0-F8-22-33-AA"), ("509f-2706-c9b6", "50-9F-27-06-C9-B6"),
+    ("50:9f:27:06:c9:b6", "50-9F-27-06-C9-B6"), ("50-9F-27-06-C9-B6", "50-9F-27-06-C9-B6"),
+    ("N/A", None), ("", None), (None, None), ("00d0.f822-33aa", None), ("00d0.f822.33a", None),
+])
+def test_ecs_mac_reads_the_device_notations_and_nothing_else(text: str | None, mac: str | None) -> None:
+    assert ecs_mac(text) == mac

@@ -29,6 +29,7 @@ RDP = "Inbound RDP Allowed From A Public Address"
 SMB_SPREAD = "One Internal Source Reaching Many Hosts On SMB"
 AV = "Antivirus Detection"
 MINER = "Antivirus Detected A Cryptominer"
+BRUTE = "Endpoint Protection Reports A Brute-Force Attack"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -79,3 +80,5 @@ def test_incident_rules_fire_on_the_devices_of_the_case(tmp_path: Path) -> None:
     assert [d["rule"]["name"] for d in events[MINER]] == ["Trojan/CoinMiner.WannaMine.c"]
     brute = [d for d in docs if d["event"].get("action") == "brute-force-detected"]
     assert [(d["source"]["ip"], d["event"]["kind"]) for d in brute] == [("203.0.113.100", "alert")]
+    # Huorong's brute-force protection raises an alert of its own, only on its brute-force row
+    assert [(d["source"]["ip"], d["network"]["protocol"]) for d in events[BRUTE]] == [("203.0.113.100", "rdp")]

@@ -102,8 +102,8 @@ def test_identical_bad_messages_stay_separate_dead_letters(ns):
     letters = _dead_letters(es, ns)
     assert len(letters) == 5
     # each names where it was read: topic/partition and offset, five different places
-    assert len({(d["log"]["source"], d["log"]["offset"]) for d in letters}) == 5
-    assert {d["log"]["source"] for d in letters} <= {f"kafka:{ns.topic('firewall')}/0",
+    assert len({(d["logwarden"]["origin"], d["log"]["offset"]) for d in letters}) == 5
+    assert {d["logwarden"]["origin"] for d in letters} <= {f"kafka:{ns.topic('firewall')}/0",
                                                     f"kafka:{ns.topic('firewall')}/1"}
     # read again (a new group: a replay from the start), they are recognised, not doubled
     replay = run_indexer(ns, once=True, group_id="g2")

@@ -100,7 +100,7 @@ def test_agents_topic_to_elasticsearch_once_per_event_with_the_xml_routes_fields
     reasons = sorted(d["_source"]["event"]["reason"] for d in dead)
     for _, start in BAD_MESSAGES:
         assert any(r.startswith(start) for r in reasons), (start, reasons)
-    assert all(d["_source"]["log"]["source"].startswith(f"kafka:{topic}/") for d in dead)
+    assert all(d["_source"]["logwarden"]["origin"].startswith(f"kafka:{topic}/") for d in dead)
 
     # everything was committed: a second run finds nothing to do
     again = cli(ns, "ship", "kafka", "--topic", topic, "--source", "windows", "--once", "--json")

@@ -14,6 +14,15 @@ here from the text before `%%`. Logs parsed (see README.md for where each layout
   (SourceNatIP/SourceNatPort/DestinationNatIP/DestinationNatPort) are mapped when present.
 - IPS/DETECT: `An intrusion was detected. (SyslogId=..., SrcIp=..., DstIp=..., SignName=..., Action=...)`
   -> an intrusion alert.
+- SECE (the attack-defence logs of VRP switches beside the firewalls): ARPMISS `Attack occurred.(AttackType=
+  Arp Miss Attack, SourceInterface=..., SourceIP=..., AttackPackets=N packets per second)`, USER_ATTACK
+  `User attack occurred.(Slot=..., SourceAttackInterface=..., OuterVlan/InnerVlan=o/i, UserMacAddress=
+  xxxx-xxxx-xxxx, [AttackProtocol=...,] AttackPackets=N packets per second)`, PORT_ATTACK_END `Auto
+  port-defend stop.(SourceAttackInterface=..., AttackProtocol=...)` -> the attacking host as source.
+- SEC/ATCKDF of Huawei AntiDDoS (space-separated `key=value`): log_type ip_attack (`zone_ip=<attacked>
+  attack_type=<n> start_time_attack="..." end_time="..." attack_status=... drop_packets=...
+  attacker=<ip>,<ip>,...`) and ip_attack_sum -> an attack alert on destination.ip; its traffic
+  statistics (ip_flow, ip_drop) and other log_types are dead letters.
 Any other MODULE/BRIEF is a dead letter naming it: no field of an unconfirmed layout is guessed.
 """
 
@@ -26,6 +35,7 @@ from typing import Any
 from logwarden.shippers import nat
 from logwarden.shippers import textlog as t
 from logwarden.shippers.huawei_usg import SOURCE
+from logwarden.shippers.mac import ecs_mac
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
 _MARK = re.compile(r"%%(\d{2})([A-Z][A-Z0-9_-]{1,31})/([0-7])/([A-Z][A-Z0-9_]{1,63})(?:\(([a-z])\))?(?:\[(\d+)\])?:\s*")
@@ -158,6 +168,77 @@ def _session(doc: dict[str, Any], body: str) -> None:
     t.verdict(doc, verb, allowed=True, phase=phase)
 
 
+_SECE_NAMES = {"ARPMISS": "ARP miss attack", "USER_ATTACK": "user attack",
+               "PORT_ATTACK_END": "port attack defence ended"}
+
+
+def _sece(doc: dict[str, Any], body: str) -> None:
+    """VRP switch attack defence (Huawei's log reference, SECE/4/ARPMISS and SECE/4/USER_ATTACK;
+    captured PORT_ATTACK_END lines): the attacker (source ip or mac), where it was seen
+    (interface, VLANs), the attack rate."""
+    kv = kv_pairs(body)
+    brief = t.get(doc, "event.code").rpartition("/")[2]
+    interface = _first(kv, "SourceInterface", "SourceAttackInterface")
+    if interface is None and "SourceIP" not in kv:
+        raise ParseError(f"Huawei SECE {brief} log without SourceInterface or SourceIP")
+    put(doc, "observer.product", "VRP")
+    put(doc, "observer.type", "switch")
+    t.endpoint(doc, "source", _first(kv, "SourceIP"))
+    put(doc, "source.mac", ecs_mac(_first(kv, "UserMacAddress", "SourceMAC")))
+    put(doc, "observer.ingress.interface.name", interface)
+    outer, _, inner = (_first(kv, "InnerVlan") or "").partition("/")  # the key is OuterVlan/InnerVlan
+    put(doc, "network.vlan.id", outer.strip() if outer.strip() not in ("", "0") else None)
+    put(doc, "network.inner.vlan.id", inner.strip() if inner.strip() not in ("", "0") else None)
+    protocol = _first(kv, "AttackProtocol")
+    put(doc, "huawei.attack_protocol", protocol)
+    put(doc, "huawei.attack_pps", t.to_int((_first(kv, "AttackPackets") or "").split(" ")[0]))
+    put(doc, "huawei.slot", _first(kv, "Slot"))
+    name = _first(kv, "AttackType") or _SECE_NAMES[brief]
+    put(doc, "rule.name", f"Huawei SECE: {name}" + (f" ({protocol})" if protocol else ""))
+    ended = brief.endswith("_END")
+    put(doc, "event.kind", "event" if ended else "alert")
+    put(doc, "event.category", ["network", "intrusion_detection"])
+    put(doc, "event.type", ["info", "end"] if ended else ["info"])
+    put(doc, "event.action", brief.lower())
+
+
+def _atckdf(doc: dict[str, Any], body: str) -> None:
+    """Huawei AntiDDoS attack logs (public SIEM collectors' captured ip_attack / ip_attack_sum lines):
+    the attacked zone address is destination.ip, the listed attackers source.ip (the first) and
+    huawei.attackers (all); attack_type stays a number (rule.id): its names are not published."""
+    kv = t.kv_pairs(body)
+    log_type = kv.get("log_type", "")
+    if log_type not in ("ip_attack", "ip_attack_sum"):
+        raise ParseError(f"Huawei AntiDDoS ATCKDF log_type={log_type[:40]!r} not mapped (traffic statistics "
+                         "or unconfirmed)")
+    doc.get("observer", {}).pop("type", None)
+    put(doc, "observer.product", "AntiDDoS")
+    put(doc, "observer.ip", t.ip_or_none(kv.get("device_ip")))
+    put(doc, "huawei.device_type", kv.get("device_type") or None)
+    put(doc, "huawei.log_type", log_type)
+    put(doc, "huawei.zone_name", kv.get("zone_name") or None)
+    t.endpoint(doc, "destination", t.ip_or_none(kv.get("zone_ip")))
+    attackers = [ip for ip in (t.ip_or_none(a.strip()) for a in (kv.get("attacker") or "").split(",")) if ip]
+    if attackers:
+        t.endpoint(doc, "source", attackers[0])
+        put(doc, "huawei.attackers", attackers)
+        put(doc, "related.ip", list(dict.fromkeys(attackers)))
+    fmt = ("%Y-%m-%d %H:%M:%S",)
+    start = kv.get("start_time_attack") or kv.get("start_time") or ""
+    put(doc, "event.start", t.parse_time(start, fmt) if start else None)
+    end = kv.get("end_time") or ""
+    put(doc, "event.end", t.parse_time(end, fmt) if end else None)
+    attack_type = kv.get("attack_type") or None
+    put(doc, "rule.id", attack_type)
+    put(doc, "rule.name", f"Huawei AntiDDoS attack type {attack_type}" if attack_type else "Huawei AntiDDoS attack")
+    put(doc, "huawei.severity", kv.get("severity") or None)
+    put(doc, "huawei.drop_packets", t.to_int(kv.get("drop_packets")))
+    put(doc, "event.kind", "alert")
+    put(doc, "event.category", ["network", "intrusion_detection"])
+    put(doc, "event.type", ["info"])
+    put(doc, "event.action", (kv.get("attack_status") or log_type).lower())
+
+
 def _ips(doc: dict[str, Any], body: str) -> None:
     kv = kv_pairs(body)
     if "SrcIp" not in kv and "SignName" not in kv:
@@ -192,6 +273,10 @@ _HANDLERS = {
     ("SECLOG", "SESSION_BUILT"): _session,
     ("SECLOG", "SESSION_TEARDOWN"): _session,
     ("IPS", "DETECT"): _ips,
+    ("SECE", "ARPMISS"): _sece,
+    ("SECE", "USER_ATTACK"): _sece,
+    ("SECE", "PORT_ATTACK_END"): _sece,
+    ("SEC", "ATCKDF"): _atckdf,
 }
 
 parse_line = t.line_parser(SOURCE.name, SOURCE.dataset, parse)

@@ -12,8 +12,8 @@ import re
 
 from logwarden.shippers.source import Source, lazy_exports, parser_exports
 
-_SIGNATURE = re.compile(r"^\s*(?:\d+:\s*)?\*?(?:[A-Z][a-z]{2} +\d{1,2}(?: \d{4})? \d{2}:\d{2}:\d{2}(?:\.\d+)?\s+"
-                        r"(?:\S+\s+)?)?%(?!ASA-|FTD-|FWSM-|PIX-)[A-Z][A-Z0-9_]{1,19}-[0-7]-[A-Z0-9_]{2,32}:")
+_SIGNATURE = re.compile(r"^\s*(?:\d+:\s*)?\*?(?:[A-Z][a-z]{2} +\d{1,2}(?: \d{4})? \d{2}:\d{2}:\d{2}(?:\.\d+)?"
+                        r"(?::\s*|\s+(?:\S+\s+)?))?%(?!ASA-|FTD-|FWSM-|PIX-)[A-Z][A-Z0-9_]{1,19}-[0-7]-[A-Z0-9_]{2,32}:")
 
 
 def matches(message: str, app: str) -> bool:
