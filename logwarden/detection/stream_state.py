@@ -199,4 +199,8 @@ class PartitionStates(ConsumerRebalanceListener):
             held = self._load(tp.partition)
             if held.offset is not None and self.consumer is not None:
                 self.consumer.seek(TopicPartition(tp.topic, tp.partition), held.offset)
-                log.info("%s/%d: correlation state loaded, resuming at offset %d", tp.topic, tp.partition, held.offset)
+                log.info("%s/%d assigned: correlation state loaded, resuming at offset %d", tp.topic, tp.partition,
+                         held.offset)
+            else:
+                log.info("%s/%d assigned: no saved correlation state, starting at the committed offset", tp.topic,
+                         tp.partition)
