@@ -159,3 +159,17 @@ def test_a_member_killed_mid_run_leaves_the_alerts_unchanged(lab, tmp_path: Path
         print(f"\nkilled run: {len(got)} alerts; survivor's counters {counters}")
     finally:
         cleanup(cfg)
+
+
+def test_stream_without_its_repartition_topic_is_a_config_error(lab, tmp_path: Path) -> None:
+    """A deployment set up before the repartition topic existed: one line naming the topic and
+    the command that creates it, exit 2 (not a hang waiting for a topic)."""
+    cfg = _namespace(lab.cfg, tmp_path, "norepartition")
+    try:
+        ensure_topics(cfg, ("windows", "firewall", "av", "alerts"))
+        done = cli(cfg, "stream", "--once", "--json", timeout=120)
+        assert done.returncode == 2, done.stderr[-2000:]
+        assert done.stderr.count("\n") == 1 and cfg.topic(STREAM_REPARTITION) in done.stderr
+        assert "logwarden setup" in done.stderr
+    finally:
+        cleanup(cfg)
