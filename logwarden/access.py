@@ -13,7 +13,8 @@ Elasticsearch roles (indices under the index prefix):
 Kafka ACLs (principals `User:<name>`, LITERAL resources of the configured prefixes):
 - shipper: write (and describe) the dataset and dead-letter topics;
 - indexer: read the dataset topics with its group, write dead letters;
-- stream: read the detection sources with its group, write alerts and dead letters.
+- stream: read the detection sources with its group, write alerts and dead letters, read and write
+  its repartition topic.
 """
 
 from __future__ import annotations
@@ -94,6 +95,9 @@ def kafka_acls(cfg: Config, users: dict[str, str]) -> list[KafkaAcl]:
     allow("stream", "TOPIC", sources, "READ")
     allow("stream", "GROUP", [cfg.group("stream")], "READ")
     allow("stream", "TOPIC", [cfg.topic(ALERTS), *dead], "WRITE")
+    repartition = [cfg.topic("stream-repartition")]  # its members' correlation hits (detection/repartition.py)
+    allow("stream", "TOPIC", repartition, "READ")
+    allow("stream", "TOPIC", repartition, "WRITE")
     return acls
 
 

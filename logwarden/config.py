@@ -12,6 +12,8 @@
     silence_gap: 30m                  LOGWARDEN_SILENCE_GAP (quiet this long = silent; per family:
                                                         "30m, av=24h, firewall=10m")
     silence_baseline: 24h             LOGWARDEN_SILENCE_BASELINE (window of a source's usual rate)
+    kafka_partitions: 2               LOGWARDEN_KAFKA_PARTITIONS (partitions of each topic `setup` creates:
+                                                        the most members of one consumer group that work)
 
 Secured connections (docs/security.md describes each; empty means "not used"):
 
@@ -81,12 +83,15 @@ ENV = {
     "silence": "LOGWARDEN_SILENCE",
     "silence_gap": "LOGWARDEN_SILENCE_GAP",
     "silence_baseline": "LOGWARDEN_SILENCE_BASELINE",
+    "kafka_partitions": "LOGWARDEN_KAFKA_PARTITIONS",
 }
 # The settings that are secrets: never printed, never in a repr, and a file holding one must
 # not be readable by others.
 SECRETS = ("es_api_key", "es_password", "kafka_password")
 KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+DEFAULT_KAFKA_PARTITIONS = 2
+MAX_KAFKA_PARTITIONS = 1000
 
 
 @dataclass
@@ -115,6 +120,7 @@ class Config:
     silence: str = "on"  # detect's silence alerts (logwarden/detection/silence.py)
     silence_gap: str = "30m"  # default gap, then `family=duration` overrides
     silence_baseline: str = "24h"  # window of the usual rate
+    kafka_partitions: str = str(DEFAULT_KAFKA_PARTITIONS)  # partitions of the topics `setup` creates
 
     @property
     def es_shown(self) -> str:
@@ -147,6 +153,11 @@ class Config:
     @property
     def state_path(self) -> Path:
         return Path(self.state).resolve() if self.state else self.home_path / "state"
+
+    @property
+    def partitions(self) -> int:
+        """`kafka_partitions` as a number (`validate` refused anything else)."""
+        return int(self.kafka_partitions)
 
     def topic(self, dataset: str) -> str:
         return f"{self.topic_prefix}{dataset}"
@@ -251,6 +262,9 @@ def validate(cfg: Config) -> None:
     except ValueError as exc:
         raise ConfigError(f"silence settings ({ENV['silence']}, {ENV['silence_gap']}, "
                           f"{ENV['silence_baseline']}): {exc}") from exc
+    if not (cfg.kafka_partitions.isdigit() and 1 <= int(cfg.kafka_partitions) <= MAX_KAFKA_PARTITIONS):
+        raise ConfigError(f"kafka_partitions ({ENV['kafka_partitions']}): {cfg.kafka_partitions!r} is not a whole "
+                          f"number in [1, {MAX_KAFKA_PARTITIONS}]")
     if not _TOPIC_PREFIX.match(cfg.topic_prefix):
         raise ConfigError(f"topic_prefix ({ENV['topic_prefix']}): {cfg.topic_prefix!r} may hold only letters, "
                           "digits, '.', '_' and '-'")

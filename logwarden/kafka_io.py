@@ -25,10 +25,11 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from logwarden import server_errors
-from logwarden.config import Config
+from logwarden.config import DEFAULT_KAFKA_PARTITIONS, Config
 from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, Event, dumps
 
-DEFAULT_PARTITIONS = 2
+DEFAULT_PARTITIONS = DEFAULT_KAFKA_PARTITIONS  # the `kafka_partitions` setting's default
+STREAM_REPARTITION = "stream-repartition"  # stream's correlation hits keyed by group (detection/repartition.py)
 # Keyword fields are indexed up to this many characters (the template's ignore_above); a longer
 # value is kept in _source but cannot be searched. Such fields are listed in the document under
 # `logwarden.long_fields`, so the es detection engine can fetch those documents and match them
@@ -206,9 +207,10 @@ class KafkaSink:
             self.producer.close(timeout=10)
 
 
-def ensure_topics(cfg: Config, datasets: tuple[str, ...] = (*DATASETS, DEADLETTER),
-                  partitions: int = DEFAULT_PARTITIONS, **overrides: Any) -> list[str]:
-    """Create the logwarden topics that do not exist yet; return the ones created.
+def ensure_topics(cfg: Config, datasets: tuple[str, ...] = (*DATASETS, DEADLETTER, STREAM_REPARTITION),
+                  partitions: int | None = None, **overrides: Any) -> list[str]:
+    """Create the logwarden topics that do not exist yet, with `partitions` partitions each (default:
+    the `kafka_partitions` setting); return the ones created. Existing topics are left as they are.
 
     Raises:
         KafkaError: no broker answered, or the creation was refused.
@@ -218,6 +220,7 @@ def ensure_topics(cfg: Config, datasets: tuple[str, ...] = (*DATASETS, DEADLETTE
         existing = set(admin_client.list_topics())
         wanted = [cfg.topic(d) for d in datasets if cfg.topic(d) not in existing]
         created = []
+        partitions = partitions or cfg.partitions
         for name in wanted:
             try:
                 admin_client.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])

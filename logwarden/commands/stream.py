@@ -2,7 +2,8 @@
 
 Same shutdown as `index`: SIGTERM/SIGINT finish the batch in hand, commit it, leave the group
 (a static member, `--instance-id`, keeps its partitions for the session timeout instead), print
-the counters and exit 0. Correlation state survives a restart (logwarden/detection/stream_state.py).
+the counters and exit 0. Run N of them in one group to split the work (docs/scaling.md); correlation
+state follows its repartition partition and survives a restart (logwarden/detection/stream_state.py).
 Errors are raised to the CLI (logwarden/errors.py).
 """
 
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rules", action="append", type=Path, help="rule file or folder (default: sigma_rules/)")
     p.add_argument("--group", help="consumer group id (default: <topic prefix>stream, e.g. logwarden.stream)")
     p.add_argument("--instance-id", help="static group member id (group.instance.id): a restarted member gets its "
-                                         "partitions back at once; also names its correlation state file")
+                                         "partitions back at once")
     p.add_argument("--json", action="store_true", help="print the final counters as JSON")
     p.set_defaults(func=run)
 

@@ -121,7 +121,9 @@ def decided_at_window_end(c: Correlation) -> bool:
     return c.type in COUNTED_TYPES and c.op in WINDOW_END_OPS
 
 
-def _scalar(v: Any) -> str | None:
+def scalar(v: Any) -> str | None:
+    """A group-by or value field's value as correlations compare it: the first of a list,
+    lowercased; None when missing."""
     if isinstance(v, list):
         v = v[0] if v else None
     if v is None:
@@ -294,13 +296,13 @@ class CorrelationEngine:
         gfields = c.group_by.get(h.rule_id, [])
         key_vals = []
         for f in gfields:
-            v = _scalar(h.fields.get(f))
+            v = scalar(h.fields.get(f))
             if v is None:
                 return None
             key_vals.append(v)
         value = ""
         if c.type == "value_count":
-            v = _scalar(h.fields.get(c.value_field.get(h.rule_id, "")))
+            v = scalar(h.fields.get(c.value_field.get(h.rule_id, "")))
             if v is None:
                 return None
             value = v

@@ -17,7 +17,12 @@ previous snapshot's state. Either way the restarted stream feeds each event into
 so killed and clean runs give the same alerts (an alert of a re-read batch is produced again,
 with the same id).
 
-The snapshot belongs to one member: the file is named by the consumer group and the static
+`StreamState` is the state of a member that counts correlations itself (the in-process
+runner). `stream` members count them through the repartition topic (logwarden/detection/
+repartition.py): their state is held per repartition partition by `PartitionStates`, one file
+per partition under `<state>/stream-<group>/`, which moves with the partition on a rebalance.
+
+A `StreamState` snapshot belongs to one member: the file is named by the consumer group and the static
 member id (`--instance-id`), and a member that gets partitions the snapshot does not cover
 starts them with the state it has. Several members without instance ids on one state folder
 would overwrite each other's file: give each its own `--instance-id` (which also lets a
@@ -36,7 +41,8 @@ from kafka.structs import TopicPartition
 
 from logwarden.shippers.checkpoint import Checkpoints
 
-from .correlate import CorrelationEngine
+from .correlate import CorrelationEngine, Fired
+from .repartition import Family, Record
 
 log = logging.getLogger(__name__)
 
@@ -93,3 +99,108 @@ class StreamState(ConsumerRebalanceListener):
             if offset is not None and self.consumer is not None:
                 self.consumer.seek(TopicPartition(tp.topic, tp.partition), offset)
                 log.debug("%s/%d: resuming at offset %d, the correlation state's", tp.topic, tp.partition, offset)
+
+
+def partitions_folder(state_dir: Path, group: str) -> Path:
+    """Where a group's per-partition correlation state lives: `<state>/stream-<group>/` (name made safe)."""
+    return state_dir / f"stream-{re.sub(r'[^A-Za-z0-9._-]', '_', group)[:200]}"
+
+
+class _Held:
+    """The correlation state of one repartition partition, as its current owner holds it."""
+
+    def __init__(self, path: Path, families: list[Family]) -> None:
+        self.file = Checkpoints(path)
+        self.engines = {fam.name: CorrelationEngine(list(fam.correlations)) for fam in families}
+        self.offset: int | None = None  # next offset fed into the state (None: nothing fed yet)
+        self.seen: dict[str, tuple[int, int]] = {}  # input "<topic>/<partition>" -> last (offset, seq) fed
+        snap = self.file.data.get("partition")
+        if not snap:
+            return
+        try:
+            for name, engine_snap in snap["families"].items():
+                if name in self.engines:
+                    self.engines[name].restore(engine_snap)
+            self.seen = {str(src): (int(pos[0]), int(pos[1])) for src, pos in snap["seen"].items()}
+            self.offset = int(snap["offset"])
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            log.warning("correlation state %s unreadable (%s): the partition starts with an empty state", path, exc)
+            self.engines = {fam.name: CorrelationEngine(list(fam.correlations)) for fam in families}
+            self.seen, self.offset = {}, None
+
+    def save(self) -> None:
+        self.file.data = {"partition": {"offset": self.offset, "seen": {s: list(p) for s, p in self.seen.items()},
+                                        "families": {n: e.snapshot() for n, e in self.engines.items()}}}
+        self.file.save()
+
+
+class PartitionStates(ConsumerRebalanceListener):
+    """The correlation state of the repartition partitions a member is assigned, one file each
+    (`<folder>/<partition>.json`), and the rebalance listener that loads it on assignment (seeking
+    the partition to the offset the state covers) and drops it on revocation.
+
+    The offset in a file can be ahead of the group's committed offset (a kill between the save
+    and the commit): the seek skips what the state already counted. A record produced twice
+    (its input message read again) is recognised by its input position and counted once.
+    Partitions whose file is missing (first start, or a partition that moved to a host with
+    another state folder) start empty at the committed offset."""
+
+    def __init__(self, folder: Path, topic: str, families: list[Family]) -> None:
+        self.folder = folder
+        self.topic = topic
+        self.families = families
+        self.consumer: Any = None  # set once the consumer exists (the listener runs inside poll)
+        self.held: dict[int, _Held] = {}
+        self.duplicates = 0  # records skipped: already counted
+
+    def _load(self, partition: int) -> _Held:
+        held = self.held.get(partition)
+        if held is None:
+            held = self.held[partition] = _Held(self.folder / f"{partition}.json", self.families)
+        return held
+
+    def feed(self, partition: int, record: Record) -> list[Fired]:
+        """Count one record of `partition`; what fired (nothing for a record already counted)."""
+        held = self._load(partition)
+        if record.position <= held.seen.get(record.source, (-1, -1)):
+            self.duplicates += 1
+            return []
+        held.seen[record.source] = record.position
+        engine = held.engines.get(record.family)
+        return engine.feed(record.hit) if engine is not None else []
+
+    def advance(self, records: list[Any]) -> set[int]:
+        """Note that the repartition records among `records` were fed; returns their partitions."""
+        touched = set()
+        for rec in records:
+            if rec.topic == self.topic:
+                held = self._load(rec.partition)
+                held.offset = max(held.offset or 0, rec.offset + 1)
+                touched.add(rec.partition)
+        return touched
+
+    def save(self, partitions: set[int]) -> None:
+        """Write the state of `partitions` atomically. Raises OutputError naming the file when one
+        cannot be written (the batch is then not committed)."""
+        for p in sorted(partitions):
+            self._load(p).save()
+
+    # ConsumerRebalanceListener
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        for tp in revoked:
+            if tp.topic == self.topic:
+                self.held.pop(tp.partition, None)
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        for tp in assigned:
+            if tp.topic != self.topic:
+                continue
+            self.held.pop(tp.partition, None)
+            held = self._load(tp.partition)
+            if held.offset is not None and self.consumer is not None:
+                self.consumer.seek(TopicPartition(tp.topic, tp.partition), held.offset)
+                log.info("%s/%d assigned: correlation state loaded, resuming at offset %d", tp.topic, tp.partition,
+                         held.offset)
+            else:
+                log.info("%s/%d assigned: no saved correlation state, starting at the committed offset", tp.topic,
+                         tp.partition)

@@ -77,12 +77,13 @@ def test_killed_and_restarted_stream_gives_the_clean_run_alerts(lab, tmp_path: P
         _committed(killed, gid, first)
         first.proc.kill()  # SIGKILL: no shutdown code runs
         first.proc.wait(30)
-        state = json.loads((Path(killed.state) / f"stream-{gid}-member-1.json").read_text())
-        assert state["stream"]["correlations"]["groups"]  # correlation groups were active at the kill
+        state = json.loads((Path(killed.state) / f"stream-{gid}" / "0.json").read_text())  # repartition partition 0
+        families = state["partition"]["families"].values()
+        assert any(f["groups"] for f in families)  # correlation groups were active at the kill
         produce(killed, _events(KILL_AT, N))
         started = time.monotonic()
         second = Service(killed, "stream", "--group", gid, "--instance-id", "member-1", "--json")
-        second.wait_for("correlation state restored")
+        second.wait_for("correlation state loaded")
         _committed(killed, gid, second)
         rejoined = time.monotonic() - started
         code, _ = second.stop()

@@ -1,0 +1,240 @@
+"""Benchmark: `stream` as 1 vs 2 consumer-group members (issue 12), all SigmaHQ Windows rules + ours.
+
+Real Kafka (the lab must be up), the real CLI: for each member count, a fresh topic prefix
+(`--partitions` partitions per topic), the members started as `logwarden stream` processes and
+waited for until the group is stable, then:
+
+1. drain: a backlog of `--backlog` events (the shared EVTX-ATTACK-SAMPLES documents, cycled,
+   each copy its own id, keyed by host) is produced at once; events/s = backlog / time from the
+   first produced message to the group's offsets committed at the end of every input and
+   repartition partition;
+2. latency: `--rate` events/s paced for `--seconds`; an alert's latency is its Kafka timestamp
+   (stamped when the member produced it) minus that of the event it names (`logwarden.source`);
+   p50/p99 over the alerts of that phase (correlation alerts that name no event are left out).
+
+Prints one line per member count and the 2/1 ratio. `--profile FILE` instead runs one member
+under cProfile over the backlog (`stream --once`) and prints the top functions.
+Run: .venv/bin/python -m bench.bench_stream_members [--backlog 20000] [--rate 1500] [--seconds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from bench._lab import ROOT, SHARED_DATA, lab_config, namespace
+
+SIGMAHQ_WINDOWS = SHARED_DATA / "sigmahq" / "rules" / "windows"
+
+
+def _env(cfg: Any) -> dict[str, str]:
+    from logwarden.config import ENV
+
+    env = {**os.environ}
+    for name, var in ENV.items():
+        value = getattr(cfg, name)
+        if value:
+            env[var] = value
+        else:
+            env.pop(var, None)
+    return env
+
+
+def _stream_cmd(*extra: str) -> list[str]:
+    from logwarden.detection.compiler import DEFAULT_RULES
+
+    return [sys.executable, *extra, "-m", "logwarden.cli", "stream", "--rules", str(DEFAULT_RULES),
+            "--rules", str(SIGMAHQ_WINDOWS), "--json"]
+
+
+def _payloads() -> list[tuple[bytes, bytes]]:
+    """(key, value) of the shared EVTX documents."""
+    from logwarden.detection.hunt import HuntStats, iter_docs
+
+    docs = [d for _, d in iter_docs([SHARED_DATA / "evtx" / "EVTX-ATTACK-SAMPLES"], HuntStats())]
+    return [(str((d.get("host") or {}).get("name") or "").encode(), json.dumps(d).encode()) for d in docs]
+
+
+def _produce(cfg: Any, payloads: list[tuple[bytes, bytes]], first: int, n: int, rate: float | None) -> None:
+    from kafka import KafkaProducer
+
+    from logwarden.kafka_io import client_options
+
+    producer = KafkaProducer(**client_options(cfg), linger_ms=5, acks=1, batch_size=256 * 1024)
+    start = time.perf_counter()
+    for i in range(first, first + n):
+        if rate:
+            delay = start + (i - first) / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        key, value = payloads[i % len(payloads)]
+        producer.send(cfg.topic("windows"), key=key, value=value, headers=[("id", f"ev-{i}".encode())])
+    producer.flush()
+    producer.close()
+
+
+def _group(cfg: Any) -> tuple[str, int]:
+    from logwarden.kafka_io import admin
+
+    client = admin(cfg)
+    try:
+        info = client.describe_groups([cfg.group("stream")])[cfg.group("stream")]
+    finally:
+        client.close()
+    return info["group_state"], len(info["members"])
+
+
+def _committed(cfg: Any) -> bool:
+    from kafka import KafkaConsumer, TopicPartition
+
+    from logwarden.kafka_io import STREAM_REPARTITION, admin, client_options
+
+    client = admin(cfg)
+    probe = KafkaConsumer(**client_options(cfg))
+    try:
+        done = client.list_group_offsets({cfg.group("stream"): None}).get(cfg.group("stream"), {})
+        parts = [TopicPartition(t, p) for t in (cfg.topic("windows"), cfg.topic(STREAM_REPARTITION))
+                 for p in probe.partitions_for_topic(t) or ()]
+        ends = probe.end_offsets(parts)
+    finally:
+        probe.close()
+        client.close()
+    return all(ends[tp] == 0 or (tp in done and done[tp].offset >= ends[tp]) for tp in parts)
+
+
+def _ends(cfg: Any) -> dict[int, int]:
+    from kafka import KafkaConsumer, TopicPartition
+
+    from logwarden.kafka_io import client_options
+
+    probe = KafkaConsumer(**client_options(cfg))
+    try:
+        parts = [TopicPartition(cfg.topic("windows"), p) for p in probe.partitions_for_topic(cfg.topic("windows"))]
+        return {tp.partition: off for tp, off in probe.end_offsets(parts).items()}
+    finally:
+        probe.close()
+
+
+def _wait(check: Any, what: str, timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.25)
+
+
+def _timestamps(cfg: Any, topic: str) -> list[Any]:
+    from kafka import KafkaConsumer
+
+    from logwarden.kafka_io import client_options
+
+    consumer = KafkaConsumer(topic, **client_options(cfg), auto_offset_reset="earliest", enable_auto_commit=False,
+                             group_id=None, max_poll_records=10_000)
+    out: list[Any] = []
+    quiet = 0
+    try:
+        while quiet < 3:
+            batch = consumer.poll(timeout_ms=1000)
+            quiet = 0 if batch else quiet + 1
+            out.extend(m for msgs in batch.values() for m in msgs)
+    finally:
+        consumer.close()
+    return out
+
+
+def run(cfg: Any, members: int, payloads: list[tuple[bytes, bytes]], args: argparse.Namespace) -> dict[str, Any]:
+    from logwarden.kafka_io import delete_topics, ensure_topics
+
+    ensure_topics(cfg, partitions=args.partitions)
+    procs = [subprocess.Popen(_stream_cmd(), env=_env(cfg), cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True) for _ in range(members)]
+    try:
+        _wait(lambda: _group(cfg) == ("Stable", members), "the group")
+        t0 = time.perf_counter()
+        _produce(cfg, payloads, 0, args.backlog, None)
+        _wait(lambda: _committed(cfg), "the backlog")
+        drain = args.backlog / (time.perf_counter() - t0)
+        backlog_end = _ends(cfg)
+        paced = int(args.rate * args.seconds)
+        t1 = time.perf_counter()
+        _produce(cfg, payloads, args.backlog, paced, args.rate)
+        _wait(lambda: _committed(cfg), "the paced events")
+        paced_rate = paced / (time.perf_counter() - t1)
+        counters = []
+        for p in procs:
+            p.terminate()
+            out, _ = p.communicate(timeout=120)
+            counters.append(json.loads(out) if out.strip() else {})
+        sent = {(m.partition, m.offset): m.timestamp for m in _timestamps(cfg, cfg.topic("windows"))}
+        latencies = []
+        for m in _timestamps(cfg, cfg.topic("alerts")):
+            src = (json.loads(m.value).get("logwarden") or {}).get("source") or {}
+            key = (src.get("partition"), src.get("offset"))
+            if src.get("topic") == cfg.topic("windows") and key in sent and key[1] >= backlog_end.get(key[0], 0):
+                latencies.append(m.timestamp - sent[key])
+        paced_lat = sorted(latencies)
+        return {"members": members, "drain_eps": drain, "paced_eps": paced_rate, "counters": counters,
+                "latencies": paced_lat}
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        delete_topics(cfg, cfg.topic_prefix)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--backlog", type=int, default=20_000)
+    ap.add_argument("--rate", type=float, default=1500.0)
+    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--members", default="1,2")
+    ap.add_argument("--profile", help="cProfile one member draining the backlog into this file")
+    args = ap.parse_args()
+    base = lab_config()
+    payloads = _payloads()
+    if args.profile:
+        return profile(namespace(base, "prof"), payloads, args)
+    results = []
+    for n in (int(x) for x in args.members.split(",")):
+        r = run(namespace(base, f"m{n}"), n, payloads, args)
+        results.append(r)
+        lat = r["latencies"]
+        qs = statistics.quantiles(lat, n=100) if len(lat) > 1 else [float("nan")] * 99
+        print(f"stream x{n}: drain {r['drain_eps']:.0f} events/s; paced {args.rate:.0f}/s achieved "
+              f"{r['paced_eps']:.0f}/s, alert latency p50 {qs[49]:.0f} ms p99 {qs[98]:.0f} ms "
+              f"({len(lat)} alerts)", flush=True)
+    if len(results) > 1:
+        print(f"ratio drain x{results[-1]['members']}/x{results[0]['members']}: "
+              f"{results[-1]['drain_eps'] / results[0]['drain_eps']:.2f}")
+    return 0
+
+
+def profile(cfg: Any, payloads: list[tuple[bytes, bytes]], args: argparse.Namespace) -> int:
+    import pstats
+
+    from logwarden.kafka_io import delete_topics, ensure_topics
+
+    ensure_topics(cfg, partitions=args.partitions)
+    try:
+        _produce(cfg, payloads, 0, args.backlog, None)
+        t0 = time.perf_counter()
+        subprocess.run([*_stream_cmd("-m", "cProfile", "-o", args.profile), "--once"], env=_env(cfg), cwd=ROOT,
+                       check=True, stdout=subprocess.DEVNULL)
+        print(f"one member, --once over {args.backlog} events: {time.perf_counter() - t0:.1f}s (rule loading "
+              "included)")
+    finally:
+        delete_topics(cfg, cfg.topic_prefix)
+    pstats.Stats(args.profile).sort_stats("cumulative").print_stats(25)
+    pstats.Stats(args.profile).sort_stats("tottime").print_stats(25)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
