@@ -29,10 +29,11 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from hashlib import blake2b
 from typing import Any, BinaryIO
 
 from logwarden import networks, timezones
-from logwarden.shippers.base import DeadLetter, Event, event_id
+from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.community_id import community_id
 
 MAX_REASON = 300
@@ -103,12 +104,22 @@ _PATHS: dict[str, tuple[tuple[str, ...], str]] = {}
 
 
 def get(doc: dict[str, Any], dotted: str) -> Any:
+    """The value at a dotted ECS path, None when a part is missing (or the path crosses a value
+    that is not an object)."""
+    parts = _SPLIT.get(dotted)
+    if parts is None:
+        parts = _SPLIT[dotted] = tuple(dotted.split("."))
     node: Any = doc
-    for p in dotted.split("."):
-        if not isinstance(node, dict) or p not in node:
+    for p in parts:
+        if not isinstance(node, dict):
             return None
-        node = node[p]
+        node = node.get(p)
+        if node is None:
+            return None
     return node
+
+
+_SPLIT: dict[str, tuple[str, ...]] = {}
 
 
 def to_int(value: Any) -> int | None:
@@ -467,11 +478,20 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
             doc["@timestamp"] = hdr.timestamp
         if hdr.hostname:
             put(doc, "observer.hostname" if dataset == "firewall" else "host.hostname", hdr.hostname)
-        if hdr.priority is not None and hdr.priority < 192:
-            put(doc, "log.syslog.priority", hdr.priority)
-            put(doc, "log.syslog.facility.code", hdr.priority // 8)
-            put(doc, "log.syslog.severity.code", hdr.priority % 8)
-        put(doc, "log.syslog.appname", hdr.app)
+        pri = hdr.priority
+        if (pri is not None and pri < 192) or hdr.app:
+            log = doc.get("log")
+            if log.__class__ is not dict:
+                log = doc["log"] = {}
+            syslog = log.get("syslog")
+            if syslog.__class__ is not dict:
+                syslog = log["syslog"] = {}
+            if pri is not None and pri < 192:
+                syslog["priority"] = pri
+                syslog["facility"] = {"code": pri // 8}
+                syslog["severity"] = {"code": pri % 8}
+            if hdr.app:
+                syslog["appname"] = hdr.app
     if not doc.get("@timestamp"):
         doc["@timestamp"] = iso(CONFIG.now())
         flag(doc, "timestamp-missing")
@@ -483,12 +503,19 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
     if host.__class__ is not dict:
         host = _NO_NODE
     key = (obs.get("name") or host.get("name") or obs.get("hostname") or host.get("hostname") or "unknown")
-    eid = event_id(source, position, raw)
+    eid = line_id(source, position, raw)
     ev["id"] = eid
     return Event(id=eid, dataset=dataset, key=str(key), doc=doc, position=position)
 
 
 _NO_NODE: dict[str, Any] = {}
+
+
+def line_id(source: str, position: int, raw: bytes) -> str:
+    """`base.event_id(source, position, raw)` (the same string), hashed in one call: the parts
+    joined as event_id feeds them (each as text, each followed by the 0x1f separator)."""
+    return blake2b(f"{source}\x1f{position}\x1f{raw!r}\x1f".encode("utf-8", "surrogateescape"),
+                   digest_size=16).hexdigest()
 
 _RELATED = (
     ("related.ip", ("source.ip", "source.nat.ip", "destination.ip", "destination.nat.ip", "host.ip")),
@@ -496,33 +523,58 @@ _RELATED = (
     ("related.hosts", ("host.hostname", "observer.hostname", "source.domain", "destination.domain")),
     ("related.hash", ("file.hash.md5", "file.hash.sha1", "file.hash.sha256")),
 )
+# the same, as paths: (target leaf, ((first part, rest of the path), ...)) under doc["related"]
+_RELATED_PATHS = tuple(
+    (target.split(".")[1], tuple((f.split(".")[0], tuple(f.split(".")[1:])) for f in fields))
+    for target, fields in _RELATED)
 
 
 def related(doc: dict[str, Any]) -> None:
     """related.ip / user / hosts / hash: the values of the fields Elastic's pipelines collect there,
     each once, in field order (kept when the parser already set some)."""
-    for target, fields in _RELATED:
-        values: list[str] = list(get(doc, target) or ())
-        for name in fields:
-            value = get(doc, name)
+    have = doc.get("related")
+    for leaf, fields in _RELATED_PATHS:
+        values: list[str] | None = None
+        if have.__class__ is dict and have.get(leaf):
+            values = list(have[leaf]) if isinstance(have[leaf], list) else [have[leaf]]
+        for first, rest in fields:
+            value = doc.get(first)
+            for part in rest:
+                value = value.get(part) if value.__class__ is dict else None
+                if value is None:
+                    break
+            if value is None:
+                continue
             for item in value if isinstance(value, list) else (value,):
-                if isinstance(item, str) and item and item not in values:
-                    values.append(item)
-        put(doc, target, values)
+                if item.__class__ is str and item:
+                    if values is None:
+                        values = [item]
+                    elif item not in values:
+                        values.append(item)
+        if values:
+            node = doc.get("related")
+            if node.__class__ is not dict:
+                node = doc["related"] = {}
+                have = node
+            node[leaf] = values
 
 
 def flow_id(doc: dict[str, Any]) -> None:
     """network.community_id from source/destination ip and port (ICMP: icmp.type / icmp.code) and
     network.iana_number, when all that the protocol needs is there and valid."""
-    if get(doc, "network.community_id"):
+    network = doc.get("network")
+    if network.__class__ is not dict or network.get("community_id") or network.get("iana_number") is None:
         return
-    sip, dip, proto = get(doc, "source.ip"), get(doc, "destination.ip"), to_int(get(doc, "network.iana_number"))
+    src, dst = doc.get("source"), doc.get("destination")
+    if src.__class__ is not dict or dst.__class__ is not dict:
+        return
+    sip, dip, proto = src.get("ip"), dst.get("ip"), to_int(network["iana_number"])
     if not sip or not dip or proto is None:
         return
     if proto in (1, 58):
         sport, dport = to_int(get(doc, "icmp.type")), to_int(get(doc, "icmp.code"))
     else:
-        sport, dport = get(doc, "source.port"), get(doc, "destination.port")
+        sport, dport = src.get("port"), dst.get("port")
     put(doc, "network.community_id", community_id(sip, dip, proto, sport, dport))
 
 
@@ -604,9 +656,21 @@ def verdict(doc: dict[str, Any], action: str | None, *, allowed: bool | None, ph
 
 
 def is_private(ip: str | None) -> bool | None:
-    """Not a public address (logwarden.networks.NOT_PUBLIC); None when there is no valid address."""
+    """Not a public address (logwarden.networks.NOT_PUBLIC); None when there is no valid address.
+    Answers are cached per address text (addresses repeat; the ranges are constants)."""
+    hit = _PRIVATE.get(ip, _MISS) if ip.__class__ is str else _MISS
+    if hit is not _MISS:
+        return hit  # type: ignore[return-value]
     public = networks.is_public(ip)
-    return None if public is None else not public
+    private = None if public is None else not public
+    if ip.__class__ is str:
+        if len(_PRIVATE) >= _CACHE_MAX:
+            _PRIVATE.clear()
+        _PRIVATE[ip] = private  # type: ignore[index]
+    return private
+
+
+_PRIVATE: dict[str, bool | None] = {}
 
 
 def direction_from_ips(doc: dict[str, Any]) -> None:
