@@ -89,34 +89,59 @@ def put(doc: dict[str, Any], dotted: str, value: Any) -> None:
         return
     path = _PATHS.get(dotted)
     if path is None:
-        *parents, leaf = dotted.split(".")
-        path = _PATHS[dotted] = (tuple(parents), leaf)
+        path = _path(dotted)
+    parent, leaf = path
+    if parent.__class__ is str:  # the common case, one level: "source.ip"
+        node = doc.get(parent)  # type: ignore[arg-type]
+        if node.__class__ is not dict:
+            node = doc[parent] = {}  # type: ignore[index]
+        node[leaf] = value
+        return
     node = doc
-    for p in path[0]:
+    for p in parent:
         nxt = node.get(p)
         if nxt.__class__ is not dict:
             nxt = node[p] = {}
         node = nxt
-    node[path[1]] = value
+    node[leaf] = value
 
 
-_PATHS: dict[str, tuple[tuple[str, ...], str]] = {}
+def _path(dotted: str) -> tuple[str | tuple[str, ...], str]:
+    *parents, leaf = dotted.split(".")
+    path = _PATHS[dotted] = (parents[0] if len(parents) == 1 else tuple(parents), leaf)
+    return path
+
+
+_PATHS: dict[str, tuple[str | tuple[str, ...], str]] = {}
+
+
+def node(doc: dict[str, Any], dotted: str) -> dict[str, Any]:
+    """The object at a dotted path, made (and any parent that is not an object replaced) when missing."""
+    current = doc
+    for p in _SPLIT.get(dotted) or _split(dotted):
+        nxt = current.get(p)
+        if nxt.__class__ is not dict:
+            nxt = current[p] = {}
+        current = nxt
+    return current
+
+
+def _split(dotted: str) -> tuple[str, ...]:
+    parts = _SPLIT[dotted] = tuple(dotted.split("."))
+    return parts
 
 
 def get(doc: dict[str, Any], dotted: str) -> Any:
     """The value at a dotted ECS path, None when a part is missing (or the path crosses a value
     that is not an object)."""
-    parts = _SPLIT.get(dotted)
-    if parts is None:
-        parts = _SPLIT[dotted] = tuple(dotted.split("."))
-    node: Any = doc
-    for p in parts:
-        if not isinstance(node, dict):
+    value: Any = doc
+    for p in _SPLIT.get(dotted) or _split(dotted):
+        if not isinstance(value, dict):
             return None
-        node = node.get(p)
-        if node is None:
+        value = value.get(p)
+        if value is None:
             return None
-    return node
+    return value
 
 
 _SPLIT: dict[str, tuple[str, ...]] = {}
@@ -241,8 +266,9 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
     document (log.flags), so nothing invalid reaches an `ip`/`long` field."""
     addr = ip_or_none(ip)
     if addr:
-        put(doc, f"{side}.ip", addr)
-        put(doc, f"{side}.address", addr)
+        where = node(doc, side)
+        where["ip"] = addr
+        where["address"] = addr
     elif ip is not None and str(ip).strip().lower() not in NO_VALUE:
         put(doc, f"{side}.address", str(ip).strip())
         flag(doc, flag_ip(side))
@@ -250,7 +276,7 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
         return
     p = to_int(port)
     if p is not None and 0 <= p <= 65535:
-        put(doc, f"{side}.port", p)
+        node(doc, side)["port"] = p
     elif p is not None or str(port).strip().lower() not in NO_VALUE:
         flag(doc, flag_port(side))
 

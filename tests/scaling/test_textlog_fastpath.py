@@ -5,6 +5,7 @@ related.* / network.community_id built by direct dict walks."""
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 import pytest
 
@@ -50,7 +51,7 @@ def test_is_private_cached_matches_networks(address: str | None) -> None:
 
 
 def test_related_keeps_order_dedups_and_existing_values() -> None:
-    doc = {"source": {"ip": "10.0.0.1", "nat": {"ip": "192.0.2.7"}, "user": {"name": "bob"}},
+    doc: dict[str, Any] = {"source": {"ip": "10.0.0.1", "nat": {"ip": "192.0.2.7"}, "user": {"name": "bob"}},
            "destination": {"ip": "10.0.0.1", "domain": "db.example"}, "host": {"ip": ["10.0.0.2", "10.0.0.1"]},
            "user": {"name": ""}, "related": {"ip": ["198.51.100.1"]}, "file": {"hash": "not an object"}}
     t.related(doc)
@@ -62,14 +63,15 @@ def test_related_keeps_order_dedups_and_existing_values() -> None:
 
 
 def test_flow_id_needs_both_ends_and_a_protocol() -> None:
-    doc = {"source": {"ip": "10.0.0.1", "port": 1234}, "destination": {"ip": "192.0.2.1", "port": 80},
+    doc: dict[str, Any] = {"source": {"ip": "10.0.0.1", "port": 1234}, "destination": {"ip": "192.0.2.1", "port": 80},
            "network": {"iana_number": "6"}}
     t.flow_id(doc)
     assert doc["network"]["community_id"] == cid.community_id("10.0.0.1", "192.0.2.1", 6, 1234, 80)
     no_proto = {"source": {"ip": "10.0.0.1", "port": 1}, "destination": {"ip": "192.0.2.1", "port": 2}}
     t.flow_id(no_proto)
     assert "network" not in no_proto
-    icmp = {"source": {"ip": "10.0.0.1"}, "destination": {"ip": "192.0.2.1"}, "network": {"iana_number": "1"},
-            "icmp": {"type": "8", "code": "0"}}
+    icmp: dict[str, Any] = {"source": {"ip": "10.0.0.1"}, "destination": {"ip": "192.0.2.1"},
+                            "network": {"iana_number": "1"},
+                            "icmp": {"type": "8", "code": "0"}}
     t.flow_id(icmp)
     assert icmp["network"]["community_id"] == cid.community_id("10.0.0.1", "192.0.2.1", 1, 8, 0)
