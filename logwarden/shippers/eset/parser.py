@@ -2,6 +2,8 @@
 header). Threat_Event -> alert (rule.name = threat_name, file.path from object_uri, process,
 user, hash); other event types (FirewallAggregated_Event, HipsAggregated_Event, Audit_Event, ...)
 are plain events with event.action = the event type. `occured` is UTC ("14-Apr-2020 00:57:00").
+A lone surrogate escape (`"\\ud800"`) is replaced by U+FFFD and flagged (log.flags), as for
+Windows JSON (logwarden/shippers/windows/untrusted.py): no encoder downstream accepts it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from urllib.parse import unquote
 
 from logwarden.shippers import textlog as t
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
+from logwarden.shippers.windows.untrusted import FLAG_SURROGATES, may_hold_surrogates, replace_surrogates
 
 
 def _s(obj: dict[str, Any], key: str) -> str | None:
@@ -34,6 +37,10 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if not isinstance(obj, dict) or "event_type" not in obj:
         raise ParseError("JSON without ESET event_type")
     doc: dict[str, Any] = {}
+    if may_hold_surrogates(text):  # "\ud800" decodes to a string no UTF-8 encoder takes (Kafka, ES)
+        obj, repaired = replace_surrogates(obj)
+        if repaired:
+            t.flag(doc, FLAG_SURROGATES)
     occured = _s(obj, "occured") or _s(obj, "occurred") or ""
     try:
         put(doc, "@timestamp", t.iso(datetime.strptime(occured.strip(), "%d-%b-%Y %H:%M:%S").replace(tzinfo=UTC)))
