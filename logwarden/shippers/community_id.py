@@ -17,7 +17,7 @@ the spec's published baseline vectors.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import ipaddress
 import struct
@@ -89,4 +89,4 @@ _PACKED: dict[str, bytes | None] = {}
 
 
 def _digest(data: bytes) -> str:
-    return "1:" + base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode("ascii")
+    return "1:" + binascii.b2a_base64(hashlib.sha1(data, usedforsecurity=False).digest(), newline=False).decode("ascii")

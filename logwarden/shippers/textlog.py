@@ -548,41 +548,47 @@ _RELATED = (
     ("related.user", ("user.name", "source.user.name", "destination.user.name")),
     ("related.hosts", ("host.hostname", "observer.hostname", "source.domain", "destination.domain")),
     ("related.hash", ("file.hash.md5", "file.hash.sha1", "file.hash.sha256")),
-)
-# the same, as paths: (target leaf, ((first part, rest of the path), ...)) under doc["related"]
-_RELATED_PATHS = tuple(
-    (target.split(".")[1], tuple((f.split(".")[0], tuple(f.split(".")[1:])) for f in fields))
-    for target, fields in _RELATED)
+)  # what `related` collects (tests/scaling/test_textlog_fastpath.py checks it against this table)
 
 
 def related(doc: dict[str, Any]) -> None:
-    """related.ip / user / hosts / hash: the values of the fields Elastic's pipelines collect there,
-    each once, in field order (kept when the parser already set some)."""
-    have = doc.get("related")
-    for leaf, fields in _RELATED_PATHS:
-        values: list[str] | None = None
-        if have.__class__ is dict and have.get(leaf):
-            values = list(have[leaf]) if isinstance(have[leaf], list) else [have[leaf]]
-        for first, rest in fields:
-            value = doc.get(first)
-            for part in rest:
-                value = value.get(part) if value.__class__ is dict else None
-                if value is None:
-                    break
-            if value is None:
-                continue
-            for item in value if isinstance(value, list) else (value,):
-                if item.__class__ is str and item:
-                    if values is None:
-                        values = [item]
-                    elif item not in values:
-                        values.append(item)
-        if values:
-            node = doc.get("related")
-            if node.__class__ is not dict:
-                node = doc["related"] = {}
-                have = node
-            node[leaf] = values
+    """related.ip / user / hosts / hash: the values of the fields Elastic's pipelines collect there
+    (_RELATED), each once, in field order (kept when the parser already set some). Written out
+    field by field: it runs for every line."""
+    g = doc.get
+    src, dst, host = _obj(g("source")), _obj(g("destination")), _obj(g("host"))
+    _collect(doc, "ip", (src.get("ip"), _obj(src.get("nat")).get("ip"), dst.get("ip"), _obj(dst.get("nat")).get("ip"),
+                         host.get("ip")))
+    _collect(doc, "user", (_obj(g("user")).get("name"), _obj(src.get("user")).get("name"),
+                           _obj(dst.get("user")).get("name")))
+    _collect(doc, "hosts", (host.get("hostname"), _obj(g("observer")).get("hostname"), src.get("domain"),
+                            dst.get("domain")))
+    hashes = _obj(_obj(g("file")).get("hash"))
+    if hashes:
+        _collect(doc, "hash", (hashes.get("md5"), hashes.get("sha1"), hashes.get("sha256")))
+    else:
+        _collect(doc, "hash", ())
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if value.__class__ is dict else _NO_NODE
+
+
+def _collect(doc: dict[str, Any], leaf: str, found: tuple[Any, ...]) -> None:
+    rel = doc.get("related")
+    existing = rel.get(leaf) if rel.__class__ is dict else None
+    values: list[str] | None = (list(existing) if isinstance(existing, list) else [existing]) if existing else None
+    for value in found:
+        if value is None:
+            continue
+        for item in value if isinstance(value, list) else (value,):
+            if item.__class__ is str and item:
+                if values is None:
+                    values = [item]
+                elif item not in values:
+                    values.append(item)
+    if values:
+        node(doc, "related")[leaf] = values
 
 
 def flow_id(doc: dict[str, Any]) -> None:
