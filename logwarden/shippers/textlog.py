@@ -673,18 +673,20 @@ _KV = re.compile(r'(?:^|(?<=\s))([\w.-]+)=("(?:[^"\\]|\\.)*"?|\S*)')
 
 def verdict(doc: dict[str, Any], action: str | None, *, allowed: bool | None, phase: str | None = None) -> None:
     """event.action (the vendor's verb), event.type [connection, start|end, allowed|denied], outcome."""
-    put(doc, "event.action", action.lower() if action else None)
+    ev = node(doc, "event")
+    if action:
+        ev["action"] = action.lower()
     types = ["connection"]
     if phase:
         types.append(phase)
     if allowed is True:
         types.append("allowed")
-        put(doc, "event.outcome", "success")
+        ev["outcome"] = "success"
     elif allowed is False:
         types.append("denied")
-        put(doc, "event.outcome", "failure")
-    put(doc, "event.type", types)
-    put(doc, "event.category", ["network"])
+        ev["outcome"] = "failure"
+    ev["type"] = types
+    ev["category"] = ["network"]
 
 
 def is_private(ip: str | None) -> bool | None:
@@ -707,10 +709,14 @@ _PRIVATE: dict[str, bool | None] = {}
 
 def direction_from_ips(doc: dict[str, Any]) -> None:
     """network.direction from logwarden.networks (public or not), when the device did not say."""
-    if get(doc, "network.direction"):
+    network = _obj(doc.get("network"))
+    if network.get("direction"):
         return
-    s, d = is_private(get(doc, "source.ip")), is_private(get(doc, "destination.ip"))
-    if s is None or d is None:
+    s = is_private(_obj(doc.get("source")).get("ip"))
+    if s is None:
+        return
+    d = is_private(_obj(doc.get("destination")).get("ip"))
+    if d is None:
         return
     put(doc, "network.direction",
         "internal" if s and d else "outbound" if s else "inbound" if d else "external")

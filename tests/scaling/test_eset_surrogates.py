@@ -24,3 +24,17 @@ def test_surrogate_pair_is_one_character_and_not_flagged() -> None:
     assert isinstance(item, Event)
     assert item.doc["host"]["name"] == "h\U0001f600"
     assert "flags" not in item.doc.get("log", {})
+
+
+def test_fast_json_reads_as_json_does_or_leaves_it() -> None:
+    import json
+
+    from logwarden.shippers.eset.parser import _fast_json
+
+    for text in ('{"a": 1, "a": 2, "b": [1.5, -0.0, 1e308, "\\u00e9\\ud83d\\ude00"], "c": null, "d": true}',
+                 '{"port": 123456789012345678901234567890}', '{"x": NaN}', '{"s": "\\ud800"}', '{"big": 1e400}',
+                 "[" * 2000 + "]" * 2000, '{"k": "v"} trailing'):
+        fast = _fast_json(text)
+        if fast is not None:
+            assert fast == json.loads(text) and repr(fast) == repr(json.loads(text))
+    assert _fast_json('{"port": 123456789012345678901234567890}') is None  # json keeps the integer
