@@ -9,7 +9,6 @@ Windows JSON (logwarden/shippers/windows/untrusted.py): no encoder downstream ac
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -28,20 +27,26 @@ def _s(obj: dict[str, Any], key: str) -> str | None:
     return str(v)
 
 
-_LONG_NUMBER = re.compile(r"\d{18}")
-
-
 def _fast_json(text: str) -> Any:
     """orjson's reading of `text`, or None when the standard library must read it: orjson refuses
     what json accepts (NaN, a lone surrogate escape, very deep nesting) and turns integers beyond
-    64 bits into floats, so text with 18+ digits in a row is left to json too. Where both read the
-    text, they give the same objects."""
-    if _LONG_NUMBER.search(text) is not None:
-        return None
+    64 bits into floats, so a result holding any float is left to json too (ESET's fields are
+    strings and small integers). Where both read the text, they give the same objects."""
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
+        obj = orjson.loads(text)
+    except ValueError:  # orjson.JSONDecodeError, or text it cannot encode
         return None
+    if obj.__class__ is not dict:
+        return None
+    stack: list[Any] = [obj]
+    while stack:
+        node = stack.pop()
+        for value in node.values() if node.__class__ is dict else node:
+            if value.__class__ is float:
+                return None
+            if value.__class__ is dict or value.__class__ is list:
+                stack.append(value)
+    return obj
 
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
@@ -50,18 +55,19 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if start < 0:
         raise ParseError("no JSON object")
     obj = _fast_json(text[start:])
+    repaired = False
     if obj is None:
         try:
             obj = json.loads(text[start:])
         except (ValueError, RecursionError) as exc:
             raise ParseError(f"invalid JSON: {str(exc)[:80]}") from None
+        if may_hold_surrogates(text):  # "\ud800" decodes to a string no UTF-8 encoder takes (Kafka, ES)
+            obj, repaired = replace_surrogates(obj)
     if not isinstance(obj, dict) or "event_type" not in obj:
         raise ParseError("JSON without ESET event_type")
     doc: dict[str, Any] = {}
-    if may_hold_surrogates(text):  # "\ud800" decodes to a string no UTF-8 encoder takes (Kafka, ES)
-        obj, repaired = replace_surrogates(obj)
-        if repaired:
-            t.flag(doc, FLAG_SURROGATES)
+    if repaired:
+        t.flag(doc, FLAG_SURROGATES)
     occured = _s(obj, "occured") or _s(obj, "occurred") or ""
     try:
         put(doc, "@timestamp", t.iso(datetime.strptime(occured.strip(), "%d-%b-%Y %H:%M:%S").replace(tzinfo=UTC)))
