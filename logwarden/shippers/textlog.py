@@ -427,7 +427,7 @@ def split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
     if m:
         hdr.priority = int(m.group(1))
         pos = m.end()
-        m5 = _R5424.match(text, pos)
+        m5 = _R5424.match(text, pos) if text.startswith("1 ", pos) else None  # only version 1 is read
         if m5 and m5.group(1) == "1":
             ts, host, app, pid, msgid, sd, msg = m5.groups()[1:]
             hdr.timestamp = parse_iso(ts) if ts != "-" else None
@@ -458,7 +458,7 @@ def split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
             if mh:
                 hdr.hostname = mh.group(1)
                 pos = mh.end()
-        mt = _TAG.match(text, pos)
+                mt = _TAG.match(text, pos)
         if mt:
             hdr.app, hdr.pid = mt.group(1), mt.group(2)
             pos = mt.end()
