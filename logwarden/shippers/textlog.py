@@ -556,18 +556,33 @@ def related(doc: dict[str, Any]) -> None:
     (_RELATED), each once, in field order (kept when the parser already set some). Written out
     field by field: it runs for every line."""
     g = doc.get
-    src, dst, host = _obj(g("source")), _obj(g("destination")), _obj(g("host"))
-    _collect(doc, "ip", (src.get("ip"), _obj(src.get("nat")).get("ip"), dst.get("ip"), _obj(dst.get("nat")).get("ip"),
-                         host.get("ip")))
-    _collect(doc, "user", (_obj(g("user")).get("name"), _obj(src.get("user")).get("name"),
-                           _obj(dst.get("user")).get("name")))
-    _collect(doc, "hosts", (host.get("hostname"), _obj(g("observer")).get("hostname"), src.get("domain"),
-                            dst.get("domain")))
-    hashes = _obj(_obj(g("file")).get("hash"))
-    if hashes:
+    src, dst, host = g("source"), g("destination"), g("host")
+    if src.__class__ is not dict:
+        src = _NO_NODE
+    if dst.__class__ is not dict:
+        dst = _NO_NODE
+    if host.__class__ is not dict:
+        host = _NO_NODE
+    snat, dnat = src.get("nat"), dst.get("nat")
+    found = (src.get("ip"), snat.get("ip") if snat.__class__ is dict else None, dst.get("ip"),
+             dnat.get("ip") if dnat.__class__ is dict else None, host.get("ip"))
+    if found != _NOTHING[5]:
+        _collect(doc, "ip", found)
+    user, suser, duser = g("user"), src.get("user"), dst.get("user")
+    if user is not None or suser is not None or duser is not None:
+        _collect(doc, "user", (_obj(user).get("name"), _obj(suser).get("name"), _obj(duser).get("name")))
+    obs = g("observer")
+    names = (host.get("hostname"), obs.get("hostname") if obs.__class__ is dict else None, src.get("domain"),
+             dst.get("domain"))
+    if names != _NOTHING[4]:
+        _collect(doc, "hosts", names)
+    file = g("file")
+    if file.__class__ is dict:
+        hashes = _obj(file.get("hash"))
         _collect(doc, "hash", (hashes.get("md5"), hashes.get("sha1"), hashes.get("sha256")))
-    else:
-        _collect(doc, "hash", ())
+
+
+_NOTHING = {n: (None,) * n for n in (4, 5)}  # no value found: values set by the parser stay as they are
 
 
 def _obj(value: Any) -> dict[str, Any]:
