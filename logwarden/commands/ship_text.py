@@ -3,9 +3,11 @@
     logwarden ship syslog --udp 0.0.0.0:5514 --tcp 0.0.0.0:5514 [--tls-cert F --tls-key F] [--workers N]
                           [--spool-dir D] [--spool-max BYTES] [--grace S]
                           [--max-messages N] [--duration S] [--json]
-    logwarden ship file PATH --source NAME|auto [--follow] [--state FILE] [--host NAME] [--json]
+    logwarden ship file PATH... --source NAME|auto [--follow] [--state FILE] [--host NAME] [--workers N] [--json]
 
 Which sources `ship file` reads (and follows) is what their declarations say (the registry).
+`ship file` over several files keeps one checkpoint per file, as for one file; `--workers N` reads
+them in N processes (logwarden/shippers/parallel_ship.py), each file by one of them.
 Errors are raised (logwarden/errors.py): exit 1 when `ship file` met dead letters (the good
 records are shipped all the same), 2 usage/config error, 3 Kafka not reachable or delivery failed
 (`ship file`; `ship syslog` spools instead, see logwarden/shippers/spooling_sink.py).
@@ -23,6 +25,7 @@ import re
 import signal
 import socket
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +77,16 @@ def register_ship(ship_sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--json", action="store_true", help="print the counts as JSON")
     sp.set_defaults(func=run_syslog)
     fp = ship_sub.add_parser("file", help="a firewall/AV log file (or Huorong log.db), optionally followed")
-    fp.add_argument("path", help="a file, a FIFO, or - for standard input (both read once, no checkpoint)")
+    fp.add_argument("paths", nargs="+", metavar="PATH",
+                    help="files (each with its own checkpoint), or one FIFO or - for standard input (read once, "
+                         "no checkpoint)")
     source = fp.add_argument("--source", required=True, metavar="NAME", help="the log source: %(known)s")
     source.known = Names(lambda s: s.tailable, auto=True)  # type: ignore[attr-defined]  # listed when shown
     fp.add_argument("--follow", action="store_true",
                     help="keep reading; follow rotation (sources that can: %(followable)s)")
-    fp.add_argument("--state", help="checkpoint file (default: <state>/ship-file-<name>.json)")
+    fp.add_argument("--state", help="checkpoint file, with one PATH (default: <state>/ship-file-<source>-<path>.json)")
+    fp.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="read the files in N processes, each with its own Kafka producer (default 1)")
     fp.add_argument("--host", help="host.name for sources without one (default: this host)")
     fp.add_argument("--json", action="store_true", help="print the counts as JSON")
     fp.set_defaults(func=run_file)
@@ -167,7 +174,29 @@ def run_syslog(args: argparse.Namespace) -> int:
     return 0
 
 
+def _state_file(cfg: Any, source: str, path: str) -> Path:
+    """The default checkpoint of one file: named after the source and the file's absolute path."""
+    safe = "".join(c if c.isalnum() else "_" for c in str(Path(path).resolve()))[-120:]
+    return cfg.state_path / f"ship-file-{source}-{safe}.json"
+
+
+def _tail_files(paths: Iterable[str], source: str, sink: Any, state: Path | None, cfg: Any) -> dict[str, int]:
+    """Read each file to its end with its own checkpoint, taking the next path only when one is
+    done (a worker's share comes from a shared queue); returns the summed counts (and `files`)."""
+    from logwarden.shippers.filetail import FileTail
+
+    counts = {"files": 0, "sent": 0, "parsed": 0, "dead": 0}
+    for path in paths:
+        tail = FileTail(path, source, sink, state or _state_file(cfg, source, path))
+        for key, value in tail.run().items():
+            counts[key] += value
+        counts["files"] += 1
+    return counts
+
+
 def run_file(args: argparse.Namespace) -> int:
+    """Ship the files (or follow one); returns 0, raises InputError when some records were dead
+    letters, UsageError for bad arguments, ServerError when Kafka failed (checkpoints not advanced)."""
     from logwarden.config import load
     from logwarden.kafka_io import DeliveryError, KafkaError
     from logwarden.shippers import capabilities, registry, textlog
@@ -176,27 +205,63 @@ def run_file(args: argparse.Namespace) -> int:
     if not capabilities.can_tail(args.source):  # UnknownSource (exit 2) for a name nobody declares
         raise UsageError(f"source {args.source!r} is not read by `ship file`; sources that are: "
                          f"{registry.Names(lambda s: s.tailable, auto=True)}")
-    if args.path != "-" and not Path(args.path).exists() and not args.follow:
-        raise UsageError(f"no such file: {printable(args.path)}")
+    paths: list[str] = args.paths
+    if args.workers < 1:
+        raise UsageError("--workers must be positive")
+    if len(paths) > 1 and (args.follow or args.state or "-" in paths):
+        raise UsageError("--follow, --state and - (standard input) take one PATH")
+    missing = [p for p in paths if p != "-" and not Path(p).exists()]
+    if missing and not args.follow:
+        raise UsageError(f"no such file: {printable(', '.join(missing))}")
     cfg = load(args.config)
     textlog.CONFIG.tz = log_tz()  # ConfigError (exit 2) for a bad LOGWARDEN_LOG_TZ, before any line
     textlog.CONFIG.hostname = args.host or textlog.CONFIG.hostname or socket.gethostname()
-    safe = "".join(c if c.isalnum() else "_" for c in str(Path(args.path).resolve()))[-120:]
-    state = Path(args.state) if args.state else cfg.state_path / f"ship-file-{args.source}-{safe}.json"
+    state = Path(args.state) if args.state else None
     if args.follow and not capabilities.can_follow(args.source):
         raise UsageError(f"source {args.source!r} cannot be followed; sources that can: "
                          f"{registry.Names(lambda s: s.follow, auto=True)}")
-    sink = _sink(cfg)
-    try:
-        tail = FileTail(args.path, args.source, sink, state, follow=args.follow)
-        _stop_on_signals(tail.stop_event)
-        counts = tail.run()
-    except (DeliveryError, KafkaError) as exc:
-        raise ServerError(f"{exc} (checkpoint not advanced; rerun to resume)") from exc
-    finally:
-        sink.close()
+    if args.workers > 1 and len(paths) > 1:
+        counts = _tail_in_workers(paths, args.source, state, cfg, args.workers)
+    else:
+        sink = _sink(cfg)
+        try:
+            if len(paths) == 1:
+                tail = FileTail(paths[0], args.source, sink, state or _state_file(cfg, args.source, paths[0]),
+                                follow=args.follow)
+                _stop_on_signals(tail.stop_event)
+                counts = tail.run()
+            else:
+                counts = _tail_files(paths, args.source, sink, state, cfg)
+        except (DeliveryError, KafkaError) as exc:
+            raise ServerError(f"{exc} (checkpoint not advanced; rerun to resume)") from exc
+        finally:
+            sink.close()
     _report(counts, args.json)
     if counts["dead"]:
         raise InputError(f"{counts['dead']} of {counts['sent']} records were dead letters "
                          f"(sent to {cfg.topic(DEADLETTER)}); the others were shipped")
     return 0
+
+
+def _tail_in_workers(paths: list[str], source: str, state: Path | None, cfg: Any, workers: int) -> dict[str, int]:
+    """The files read by `workers` processes (largest first), each file by one of them with its
+    own checkpoint; returns the summed counts. Raises ServerError for Kafka, RuntimeError for a bug."""
+    from logwarden.shippers.parallel_ship import WorkerFailed, by_size, run_workers
+
+    _sink(cfg).close()  # an unreachable Kafka: exit 3 here, before any worker starts
+
+    def work(items: Any, sink: Any, send: Any) -> dict[str, int]:
+        return _tail_files(items, source, sink, state, cfg)
+
+    try:
+        results = run_workers([str(p) for p in by_size(Path(p) for p in paths)], work, lambda: _sink(cfg),
+                              lambda sink: sink.close(), workers)
+    except WorkerFailed as exc:
+        if exc.kind == "server":
+            raise ServerError(f"{exc} (checkpoint not advanced; rerun to resume)") from exc
+        raise RuntimeError(f"a ship worker failed: {exc}") from exc
+    counts = {"files": 0, "sent": 0, "parsed": 0, "dead": 0}
+    for result in results:
+        for key, value in result.items():
+            counts[key] += value
+    return counts

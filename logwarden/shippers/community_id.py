@@ -17,13 +17,14 @@ the spec's published baseline vectors.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import ipaddress
 import struct
 
 ICMP, TCP, UDP, ICMP6, SCTP = 1, 6, 17, 58, 132
 _WITH_PORTS = frozenset((ICMP, TCP, UDP, ICMP6, SCTP))
+_PAIR, _TAIL = struct.Struct("!H"), struct.Struct("!BBHH")
 
 # request/reply pairs, both ways (echo, router, timestamp, information, address mask)
 _ICMP4_PAIRS = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17}
@@ -41,14 +42,10 @@ def community_id(source_ip: str, destination_ip: str, iana_number: int,
     None when an address is not an IP, the two are of different families, the protocol is not
     0-255, or a protocol that has ports lacks one (or one is outside 0-65535).
     """
-    try:
-        src = ipaddress.ip_address(source_ip.split("%")[0])
-        dst = ipaddress.ip_address(destination_ip.split("%")[0])
-    except ValueError:
+    src_bytes, dst_bytes = _packed(source_ip), _packed(destination_ip)
+    if src_bytes is None or dst_bytes is None or len(src_bytes) != len(dst_bytes) \
+            or not 0 <= iana_number <= 255 or not 0 <= seed <= 0xFFFF:
         return None
-    if src.version != dst.version or not 0 <= iana_number <= 255 or not 0 <= seed <= 0xFFFF:
-        return None
-    src_bytes, dst_bytes = src.packed, dst.packed
     if iana_number not in _WITH_PORTS:
         if dst_bytes < src_bytes:
             src_bytes, dst_bytes = dst_bytes, src_bytes
@@ -68,10 +65,28 @@ def community_id(source_ip: str, destination_ip: str, iana_number: int,
         return None
     if not one_way and (dst_bytes, dport) < (src_bytes, sport):
         src_bytes, dst_bytes, sport, dport = dst_bytes, src_bytes, dport, sport
-    data = (struct.pack("!H", seed) + src_bytes + dst_bytes
-            + struct.pack("!BBHH", iana_number, 0, sport, dport))
-    return _digest(data)
+    return _digest(_PAIR.pack(seed) + src_bytes + dst_bytes + _TAIL.pack(iana_number, 0, sport, dport))
+
+
+def _packed(address: str) -> bytes | None:
+    """The address in network byte order (4 or 16 bytes), None when it is not an IP; cached per
+    text (a log repeats its addresses), the cache emptied when full."""
+    packed = _PACKED.get(address, _MISS)
+    if packed is _MISS:
+        try:
+            packed = ipaddress.ip_address(address.split("%")[0]).packed
+        except ValueError:
+            packed = None
+        if len(_PACKED) >= _CACHE_MAX:
+            _PACKED.clear()
+        _PACKED[address] = packed
+    return packed  # type: ignore[return-value]
+
+
+_MISS = object()
+_CACHE_MAX = 8192
+_PACKED: dict[str, bytes | None] = {}
 
 
 def _digest(data: bytes) -> str:
-    return "1:" + base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode("ascii")
+    return "1:" + binascii.b2a_base64(hashlib.sha1(data, usedforsecurity=False).digest(), newline=False).decode("ascii")

@@ -1,4 +1,4 @@
-"""`ship evtx --workers N`: the files shipped by N worker processes, one checkpoint file.
+"""`ship evtx --workers N` and `ship file --workers N`: files shipped by N worker processes.
 
 Why processes: parsing a Windows event is Python code bound to one core; files are independent,
 so N processes, each with its own Kafka producer, scale with the cores.
@@ -10,6 +10,9 @@ so N processes, each with its own Kafka producer, scale with the cores.
   supervisor, the only writer of the checkpoint file (atomic, as before). A checkpoint therefore
   never counts a record Kafka has not acknowledged; a SIGKILL repeats records (same ids: one
   document in Elasticsearch) and skips none.
+- `ship file` (`run_workers` with logwarden/shippers/filetail.py's FileTail per file): each file has
+  its own state file, written by the one worker that reads the file, after its batch was flushed,
+  exactly as one process does; the supervisor only hands out files and sums the counts.
 - A worker dies with the supervisor (PR_SET_PDEATHSIG), so a killed run leaves no orphan producing.
 - Summaries are summed; a worker's Kafka error stops the others and is raised as one error.
 """
@@ -23,7 +26,7 @@ import multiprocessing
 import queue
 import signal
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +51,10 @@ class _ForwardedCheckpoints(Checkpoints):
     """A worker's view of the checkpoints: reads the state loaded at start, and `save()` sends
     the entries updated since the last save to the supervisor instead of writing the file."""
 
-    def __init__(self, file: Path, data: dict[str, dict[str, Any]], results: Any) -> None:
+    def __init__(self, file: Path, data: dict[str, dict[str, Any]], send: Callable[[Any], None]) -> None:
         self.file = file
         self.data = dict(data)
-        self.results = results
+        self.send = send
         self._changed: dict[str, dict[str, Any]] = {}
 
     def update(self, path: Path, fp: str, records: int, complete: bool = False, save: bool = True) -> None:
@@ -63,28 +66,33 @@ class _ForwardedCheckpoints(Checkpoints):
 
     def save(self) -> None:
         if self._changed:
-            self.results.put(("checkpoint", dict(self._changed)))
+            self.send(dict(self._changed))
             self._changed.clear()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux; elsewhere a no-op)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _worker(work: Any, results: Any, iter_file: IterFile, make_sink: Callable[[], Sink],
-            close_sink: Callable[[Any], None], checkpoint_file: Path | None,
-            checkpoint_data: dict[str, dict[str, Any]] | None) -> None:
-    _die_with_parent()
+# what a worker runs: (its share of the work items, its sink, send-to-supervisor) -> its result
+Work = Callable[[Iterator[Any], Sink, Callable[[Any], None]], Any]
+
+
+def _worker(work_items: Any, results: Any, work: Work, make_sink: Callable[[], Sink],
+            close_sink: Callable[[Any], None]) -> None:
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides; Ctrl-C reaches the whole group
     from logwarden.kafka_io import DeliveryError, KafkaError
 
-    checkpoints = (_ForwardedCheckpoints(checkpoint_file, checkpoint_data or {}, results)
-                   if checkpoint_file is not None else None)
+    def send(message: Any) -> None:
+        results.put(("message", message))
+
     try:
         sink = make_sink()
         try:
-            summary = ship_files(iter(work.get, None), iter_file, sink, checkpoints, progress=False)
+            result = work(iter(work_items.get, None), sink, send)
         finally:
             close_sink(sink)
     except (DeliveryError, KafkaError) as exc:
@@ -93,10 +101,11 @@ def _worker(work: Any, results: Any, iter_file: IterFile, make_sink: Callable[[]
     except Exception as exc:  # noqa: BLE001 - reported to the supervisor, which raises it as a bug
         results.put(("error", "bug", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
         return
-    results.put(("done", summary))
+    results.put(("done", result))
 
 
-def _by_size(paths: Iterable[Path]) -> list[Path]:
+def by_size(paths: Iterable[Path]) -> list[Path]:
+    """The paths, largest file first (an unreadable one last: its worker counts it)."""
     def size(p: Path) -> int:
         try:
             return p.stat().st_size
@@ -130,24 +139,47 @@ def ship_files_parallel(paths: Iterable[Path], iter_file: IterFile, make_sink: C
         WorkerFailed: a worker met a Kafka error ("server") or a bug; the others were stopped.
         OutputError: the checkpoint file cannot be written.
     """
+    file = checkpoints.file if checkpoints else None
+    data = checkpoints.data if checkpoints else None
+
+    def work(items: Iterator[Path], sink: Sink, send: Callable[[Any], None]) -> ShipSummary:
+        forwarded = _ForwardedCheckpoints(file, data or {}, send) if file is not None else None
+        return ship_files(items, iter_file, sink, forwarded, progress=False)
+
+    def checkpointed(entries: dict[str, dict[str, Any]]) -> None:
+        if checkpoints is not None:
+            checkpoints.data.update(entries)
+            checkpoints.save()
+
+    return merge(run_workers(by_size(paths), work, make_sink, close_sink, workers, checkpointed))
+
+
+def run_workers(items: Iterable[Any], work: Work, make_sink: Callable[[], Sink], close_sink: Callable[[Any], None],
+                workers: int, on_message: Callable[[Any], None] | None = None) -> list[Any]:
+    """Hand `items` (in this order) to `workers` forked processes, each running `work` over the
+    items it takes with its own sink; `on_message` receives what a worker sends, in this process.
+    Returns the workers' results (one per worker started: at most one per item).
+
+    Raises:
+        WorkerFailed: a worker met a Kafka error ("server"), a bug, or died; the others were stopped.
+    """
     ctx = multiprocessing.get_context("fork")
-    work = ctx.Queue()
+    work_items = ctx.Queue()
     results = ctx.Queue()
-    files = _by_size(paths)
-    for path in files:
-        work.put(path)
+    todo = list(items)
+    for item in todo:
+        work_items.put(item)
     for _ in range(workers):
-        work.put(None)
+        work_items.put(None)
     procs = [ctx.Process(target=_worker, name=f"ship-worker-{i}",
-                         args=(work, results, iter_file, make_sink, close_sink,
-                               checkpoints.file if checkpoints else None, checkpoints.data if checkpoints else None))
-             for i in range(min(workers, max(1, len(files))))]
+                         args=(work_items, results, work, make_sink, close_sink))
+             for i in range(min(workers, max(1, len(todo))))]
     for proc in procs:
         proc.start()
-    summaries: list[ShipSummary] = []
+    done: list[Any] = []
     failure: WorkerFailed | None = None
     try:
-        while len(summaries) < len(procs) and failure is None:
+        while len(done) < len(procs) and failure is None:
             try:
                 message = results.get(timeout=1.0)
             except queue.Empty:
@@ -155,15 +187,15 @@ def ship_files_parallel(paths: Iterable[Path], iter_file: IterFile, make_sink: C
                 if dead and results.empty():
                     failure = WorkerFailed("bug", f"{dead[0].name} died (exit code {dead[0].exitcode})")
                 continue
-            if message[0] == "checkpoint" and checkpoints is not None:
-                checkpoints.data.update(message[1])
-                checkpoints.save()
+            if message[0] == "message":
+                if on_message is not None:
+                    on_message(message[1])
             elif message[0] == "done":
-                summaries.append(message[1])
+                done.append(message[1])
             elif message[0] == "error":
                 failure = WorkerFailed(message[1], message[2])
     finally:
-        if failure is not None or len(summaries) < len(procs):
+        if failure is not None or len(done) < len(procs):
             for proc in procs:
                 if proc.is_alive():
                     proc.terminate()
@@ -174,4 +206,4 @@ def ship_files_parallel(paths: Iterable[Path], iter_file: IterFile, make_sink: C
                 proc.join(5)
     if failure is not None:
         raise failure
-    return merge(summaries)
+    return done

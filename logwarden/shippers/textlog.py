@@ -29,10 +29,11 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from hashlib import blake2b
 from typing import Any, BinaryIO
 
 from logwarden import networks, timezones
-from logwarden.shippers.base import DeadLetter, Event, event_id
+from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.community_id import community_id
 
 MAX_REASON = 300
@@ -88,27 +89,62 @@ def put(doc: dict[str, Any], dotted: str, value: Any) -> None:
         return
     path = _PATHS.get(dotted)
     if path is None:
-        *parents, leaf = dotted.split(".")
-        path = _PATHS[dotted] = (tuple(parents), leaf)
+        path = _path(dotted)
+    parent, leaf = path
+    if parent.__class__ is str:  # the common case, one level: "source.ip"
+        node = doc.get(parent)  # type: ignore[arg-type]
+        if node.__class__ is not dict:
+            node = doc[parent] = {}  # type: ignore[index]
+        node[leaf] = value
+        return
     node = doc
-    for p in path[0]:
+    for p in parent:
         nxt = node.get(p)
         if nxt.__class__ is not dict:
             nxt = node[p] = {}
         node = nxt
-    node[path[1]] = value
+    node[leaf] = value
 
 
-_PATHS: dict[str, tuple[tuple[str, ...], str]] = {}
+def _path(dotted: str) -> tuple[str | tuple[str, ...], str]:
+    *parents, leaf = dotted.split(".")
+    path = _PATHS[dotted] = (parents[0] if len(parents) == 1 else tuple(parents), leaf)
+    return path
+
+
+_PATHS: dict[str, tuple[str | tuple[str, ...], str]] = {}
+
+
+def node(doc: dict[str, Any], dotted: str) -> dict[str, Any]:
+    """The object at a dotted path, made (and any parent that is not an object replaced) when missing."""
+    current = doc
+    for p in _SPLIT.get(dotted) or _split(dotted):
+        nxt = current.get(p)
+        if nxt.__class__ is not dict:
+            nxt = current[p] = {}
+        current = nxt
+    return current
+
+
+def _split(dotted: str) -> tuple[str, ...]:
+    parts = _SPLIT[dotted] = tuple(dotted.split("."))
+    return parts
 
 
 def get(doc: dict[str, Any], dotted: str) -> Any:
-    node: Any = doc
-    for p in dotted.split("."):
-        if not isinstance(node, dict) or p not in node:
+    """The value at a dotted ECS path, None when a part is missing (or the path crosses a value
+    that is not an object)."""
+    value: Any = doc
+    for p in _SPLIT.get(dotted) or _split(dotted):
+        if not isinstance(value, dict):
             return None
-        node = node[p]
-    return node
+        value = value.get(p)
+        if value is None:
+            return None
+    return value
+
+
+_SPLIT: dict[str, tuple[str, ...]] = {}
 
 
 def to_int(value: Any) -> int | None:
@@ -230,8 +266,9 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
     document (log.flags), so nothing invalid reaches an `ip`/`long` field."""
     addr = ip_or_none(ip)
     if addr:
-        put(doc, f"{side}.ip", addr)
-        put(doc, f"{side}.address", addr)
+        where = node(doc, side)
+        where["ip"] = addr
+        where["address"] = addr
     elif ip is not None and str(ip).strip().lower() not in NO_VALUE:
         put(doc, f"{side}.address", str(ip).strip())
         flag(doc, flag_ip(side))
@@ -239,7 +276,7 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
         return
     p = to_int(port)
     if p is not None and 0 <= p <= 65535:
-        put(doc, f"{side}.port", p)
+        node(doc, side)["port"] = p
     elif p is not None or str(port).strip().lower() not in NO_VALUE:
         flag(doc, flag_port(side))
 
@@ -390,7 +427,7 @@ def split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
     if m:
         hdr.priority = int(m.group(1))
         pos = m.end()
-        m5 = _R5424.match(text, pos)
+        m5 = _R5424.match(text, pos) if text.startswith("1 ", pos) else None  # only version 1 is read
         if m5 and m5.group(1) == "1":
             ts, host, app, pid, msgid, sd, msg = m5.groups()[1:]
             hdr.timestamp = parse_iso(ts) if ts != "-" else None
@@ -421,7 +458,7 @@ def split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
             if mh:
                 hdr.hostname = mh.group(1)
                 pos = mh.end()
-        mt = _TAG.match(text, pos)
+                mt = _TAG.match(text, pos)
         if mt:
             hdr.app, hdr.pid = mt.group(1), mt.group(2)
             pos = mt.end()
@@ -467,11 +504,20 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
             doc["@timestamp"] = hdr.timestamp
         if hdr.hostname:
             put(doc, "observer.hostname" if dataset == "firewall" else "host.hostname", hdr.hostname)
-        if hdr.priority is not None and hdr.priority < 192:
-            put(doc, "log.syslog.priority", hdr.priority)
-            put(doc, "log.syslog.facility.code", hdr.priority // 8)
-            put(doc, "log.syslog.severity.code", hdr.priority % 8)
-        put(doc, "log.syslog.appname", hdr.app)
+        pri = hdr.priority
+        if (pri is not None and pri < 192) or hdr.app:
+            log = doc.get("log")
+            if log.__class__ is not dict:
+                log = doc["log"] = {}
+            syslog = log.get("syslog")
+            if syslog.__class__ is not dict:
+                syslog = log["syslog"] = {}
+            if pri is not None and pri < 192:
+                syslog["priority"] = pri
+                syslog["facility"] = {"code": pri // 8}
+                syslog["severity"] = {"code": pri % 8}
+            if hdr.app:
+                syslog["appname"] = hdr.app
     if not doc.get("@timestamp"):
         doc["@timestamp"] = iso(CONFIG.now())
         flag(doc, "timestamp-missing")
@@ -483,46 +529,99 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
     if host.__class__ is not dict:
         host = _NO_NODE
     key = (obs.get("name") or host.get("name") or obs.get("hostname") or host.get("hostname") or "unknown")
-    eid = event_id(source, position, raw)
+    eid = line_id(source, position, raw)
     ev["id"] = eid
     return Event(id=eid, dataset=dataset, key=str(key), doc=doc, position=position)
 
 
 _NO_NODE: dict[str, Any] = {}
 
+
+def line_id(source: str, position: int, raw: bytes) -> str:
+    """`base.event_id(source, position, raw)` (the same string), hashed in one call: the parts
+    joined as event_id feeds them (each as text, each followed by the 0x1f separator)."""
+    return blake2b(f"{source}\x1f{position}\x1f{raw!r}\x1f".encode("utf-8", "surrogateescape"),
+                   digest_size=16).hexdigest()
+
 _RELATED = (
     ("related.ip", ("source.ip", "source.nat.ip", "destination.ip", "destination.nat.ip", "host.ip")),
     ("related.user", ("user.name", "source.user.name", "destination.user.name")),
     ("related.hosts", ("host.hostname", "observer.hostname", "source.domain", "destination.domain")),
     ("related.hash", ("file.hash.md5", "file.hash.sha1", "file.hash.sha256")),
-)
+)  # what `related` collects (tests/scaling/test_textlog_fastpath.py checks it against this table)
 
 
 def related(doc: dict[str, Any]) -> None:
-    """related.ip / user / hosts / hash: the values of the fields Elastic's pipelines collect there,
-    each once, in field order (kept when the parser already set some)."""
-    for target, fields in _RELATED:
-        values: list[str] = list(get(doc, target) or ())
-        for name in fields:
-            value = get(doc, name)
-            for item in value if isinstance(value, list) else (value,):
-                if isinstance(item, str) and item and item not in values:
+    """related.ip / user / hosts / hash: the values of the fields Elastic's pipelines collect there
+    (_RELATED), each once, in field order (kept when the parser already set some). Written out
+    field by field: it runs for every line."""
+    g = doc.get
+    src, dst, host = g("source"), g("destination"), g("host")
+    if src.__class__ is not dict:
+        src = _NO_NODE
+    if dst.__class__ is not dict:
+        dst = _NO_NODE
+    if host.__class__ is not dict:
+        host = _NO_NODE
+    snat, dnat = src.get("nat"), dst.get("nat")
+    found = (src.get("ip"), snat.get("ip") if snat.__class__ is dict else None, dst.get("ip"),
+             dnat.get("ip") if dnat.__class__ is dict else None, host.get("ip"))
+    if found != _NOTHING[5]:
+        _collect(doc, "ip", found)
+    user, suser, duser = g("user"), src.get("user"), dst.get("user")
+    if user is not None or suser is not None or duser is not None:
+        _collect(doc, "user", (_obj(user).get("name"), _obj(suser).get("name"), _obj(duser).get("name")))
+    obs = g("observer")
+    names = (host.get("hostname"), obs.get("hostname") if obs.__class__ is dict else None, src.get("domain"),
+             dst.get("domain"))
+    if names != _NOTHING[4]:
+        _collect(doc, "hosts", names)
+    file = g("file")
+    if file.__class__ is dict:
+        hashes = _obj(file.get("hash"))
+        _collect(doc, "hash", (hashes.get("md5"), hashes.get("sha1"), hashes.get("sha256")))
+
+
+_NOTHING = {n: (None,) * n for n in (4, 5)}  # no value found: values set by the parser stay as they are
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if value.__class__ is dict else _NO_NODE
+
+
+def _collect(doc: dict[str, Any], leaf: str, found: tuple[Any, ...]) -> None:
+    rel = doc.get("related")
+    existing = rel.get(leaf) if rel.__class__ is dict else None
+    values: list[str] | None = (list(existing) if isinstance(existing, list) else [existing]) if existing else None
+    for value in found:
+        if value is None:
+            continue
+        for item in value if isinstance(value, list) else (value,):
+            if item.__class__ is str and item:
+                if values is None:
+                    values = [item]
+                elif item not in values:
                     values.append(item)
-        put(doc, target, values)
+    if values:
+        node(doc, "related")[leaf] = values
 
 
 def flow_id(doc: dict[str, Any]) -> None:
     """network.community_id from source/destination ip and port (ICMP: icmp.type / icmp.code) and
     network.iana_number, when all that the protocol needs is there and valid."""
-    if get(doc, "network.community_id"):
+    network = doc.get("network")
+    if network.__class__ is not dict or network.get("community_id") or network.get("iana_number") is None:
         return
-    sip, dip, proto = get(doc, "source.ip"), get(doc, "destination.ip"), to_int(get(doc, "network.iana_number"))
+    src, dst = doc.get("source"), doc.get("destination")
+    if src.__class__ is not dict or dst.__class__ is not dict:
+        return
+    sip, dip, proto = src.get("ip"), dst.get("ip"), to_int(network["iana_number"])
     if not sip or not dip or proto is None:
         return
     if proto in (1, 58):
         sport, dport = to_int(get(doc, "icmp.type")), to_int(get(doc, "icmp.code"))
     else:
-        sport, dport = get(doc, "source.port"), get(doc, "destination.port")
+        sport, dport = src.get("port"), dst.get("port")
     put(doc, "network.community_id", community_id(sip, dip, proto, sport, dport))
 
 
@@ -589,32 +688,50 @@ _KV = re.compile(r'(?:^|(?<=\s))([\w.-]+)=("(?:[^"\\]|\\.)*"?|\S*)')
 
 def verdict(doc: dict[str, Any], action: str | None, *, allowed: bool | None, phase: str | None = None) -> None:
     """event.action (the vendor's verb), event.type [connection, start|end, allowed|denied], outcome."""
-    put(doc, "event.action", action.lower() if action else None)
+    ev = node(doc, "event")
+    if action:
+        ev["action"] = action.lower()
     types = ["connection"]
     if phase:
         types.append(phase)
     if allowed is True:
         types.append("allowed")
-        put(doc, "event.outcome", "success")
+        ev["outcome"] = "success"
     elif allowed is False:
         types.append("denied")
-        put(doc, "event.outcome", "failure")
-    put(doc, "event.type", types)
-    put(doc, "event.category", ["network"])
+        ev["outcome"] = "failure"
+    ev["type"] = types
+    ev["category"] = ["network"]
 
 
 def is_private(ip: str | None) -> bool | None:
-    """Not a public address (logwarden.networks.NOT_PUBLIC); None when there is no valid address."""
+    """Not a public address (logwarden.networks.NOT_PUBLIC); None when there is no valid address.
+    Answers are cached per address text (addresses repeat; the ranges are constants)."""
+    hit = _PRIVATE.get(ip, _MISS) if ip.__class__ is str else _MISS
+    if hit is not _MISS:
+        return hit  # type: ignore[return-value]
     public = networks.is_public(ip)
-    return None if public is None else not public
+    private = None if public is None else not public
+    if ip.__class__ is str:
+        if len(_PRIVATE) >= _CACHE_MAX:
+            _PRIVATE.clear()
+        _PRIVATE[ip] = private  # type: ignore[index]
+    return private
+
+
+_PRIVATE: dict[str, bool | None] = {}
 
 
 def direction_from_ips(doc: dict[str, Any]) -> None:
     """network.direction from logwarden.networks (public or not), when the device did not say."""
-    if get(doc, "network.direction"):
+    network = _obj(doc.get("network"))
+    if network.get("direction"):
         return
-    s, d = is_private(get(doc, "source.ip")), is_private(get(doc, "destination.ip"))
-    if s is None or d is None:
+    s = is_private(_obj(doc.get("source")).get("ip"))
+    if s is None:
+        return
+    d = is_private(_obj(doc.get("destination")).get("ip"))
+    if d is None:
         return
     put(doc, "network.direction",
         "internal" if s and d else "outbound" if s else "inbound" if d else "external")

@@ -2,6 +2,8 @@
 header). Threat_Event -> alert (rule.name = threat_name, file.path from object_uri, process,
 user, hash); other event types (FirewallAggregated_Event, HipsAggregated_Event, Audit_Event, ...)
 are plain events with event.action = the event type. `occured` is UTC ("14-Apr-2020 00:57:00").
+A lone surrogate escape (`"\\ud800"`) is replaced by U+FFFD and flagged (log.flags), as for
+Windows JSON (logwarden/shippers/windows/untrusted.py): no encoder downstream accepts it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
+
 from logwarden.shippers import textlog as t
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
+from logwarden.shippers.windows.untrusted import FLAG_SURROGATES, may_hold_surrogates, replace_surrogates
 
 
 def _s(obj: dict[str, Any], key: str) -> str | None:
@@ -22,18 +27,47 @@ def _s(obj: dict[str, Any], key: str) -> str | None:
     return str(v)
 
 
+def _fast_json(text: str) -> Any:
+    """orjson's reading of `text`, or None when the standard library must read it: orjson refuses
+    what json accepts (NaN, a lone surrogate escape, very deep nesting) and turns integers beyond
+    64 bits into floats, so a result holding any float is left to json too (ESET's fields are
+    strings and small integers). Where both read the text, they give the same objects."""
+    try:
+        obj = orjson.loads(text)
+    except ValueError:  # orjson.JSONDecodeError, or text it cannot encode
+        return None
+    if obj.__class__ is not dict:
+        return None
+    stack: list[Any] = [obj]
+    while stack:
+        node = stack.pop()
+        for value in node.values() if node.__class__ is dict else node:
+            if value.__class__ is float:
+                return None
+            if value.__class__ is dict or value.__class__ is list:
+                stack.append(value)
+    return obj
+
+
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     text = msg.strip()
     start = text.find("{")
     if start < 0:
         raise ParseError("no JSON object")
-    try:
-        obj = json.loads(text[start:])
-    except (ValueError, RecursionError) as exc:
-        raise ParseError(f"invalid JSON: {str(exc)[:80]}") from None
+    obj = _fast_json(text[start:])
+    repaired = False
+    if obj is None:
+        try:
+            obj = json.loads(text[start:])
+        except (ValueError, RecursionError) as exc:
+            raise ParseError(f"invalid JSON: {str(exc)[:80]}") from None
+        if may_hold_surrogates(text):  # "\ud800" decodes to a string no UTF-8 encoder takes (Kafka, ES)
+            obj, repaired = replace_surrogates(obj)
     if not isinstance(obj, dict) or "event_type" not in obj:
         raise ParseError("JSON without ESET event_type")
     doc: dict[str, Any] = {}
+    if repaired:
+        t.flag(doc, FLAG_SURROGATES)
     occured = _s(obj, "occured") or _s(obj, "occurred") or ""
     try:
         put(doc, "@timestamp", t.iso(datetime.strptime(occured.strip(), "%d-%b-%Y %H:%M:%S").replace(tzinfo=UTC)))

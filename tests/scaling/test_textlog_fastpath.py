@@ -1,0 +1,110 @@
+"""The text parsers' shared fast paths give the answers of the plain definitions they replace:
+the one-call line id, the cached address packing of Community ID, the cached is_private, and
+related.* / network.community_id built by direct dict walks."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+
+from logwarden import networks
+from logwarden.shippers import community_id as cid
+from logwarden.shippers import textlog as t
+from logwarden.shippers.base import event_id
+
+
+@pytest.mark.parametrize("source,position,raw", [
+    ("udp:127.0.0.1:5514", 0, b"<134>Jan  1 00:00:00 fw kernel: IN=eth0"),
+    ("/var/log/\u7f51\u795e.log", 123456789, "\u7f51\u795e \u9632\u706b\u5899".encode("gb18030")),
+    ("b", 7, b"quote ' and \" and \\ and \x00\x1f\xff"),
+    ("surrogate \udcff", 1, b""),
+])
+def test_line_id_is_event_id(source: str, position: int, raw: bytes) -> None:
+    assert t.line_id(source, position, raw) == event_id(source, position, raw)
+
+
+@pytest.mark.parametrize("address", ["192.0.2.1", "010.0.0.1", "256.1.1.1", "2001:db8::1", "fe80::1%eth0",
+                                     "::ffff:10.0.0.1", "not an ip", ""])
+def test_packed_matches_ipaddress(address: str) -> None:
+    try:
+        expected: bytes | None = ipaddress.ip_address(address.split("%")[0]).packed
+    except ValueError:
+        expected = None
+    assert cid._packed(address) == expected
+    assert cid._packed(address) == expected  # the cached answer too
+
+
+def test_community_id_refuses_mixed_families() -> None:
+    assert cid.community_id("192.0.2.1", "2001:db8::1", 6, 1, 2) is None
+    assert cid.community_id("192.0.2.1", "198.51.100.2", 6, 1, 2) == cid.community_id("198.51.100.2", "192.0.2.1",
+                                                                                         6, 2, 1)
+
+
+@pytest.mark.parametrize("address", ["10.1.2.3", "203.0.113.9", "100.64.0.1", "fe80::1", "x", "", None])
+def test_is_private_cached_matches_networks(address: str | None) -> None:
+    public = networks.is_public(address)
+    expected = None if public is None else not public
+    assert t.is_private(address) is expected
+    assert t.is_private(address) is expected
+
+
+def test_related_keeps_order_dedups_and_existing_values() -> None:
+    doc: dict[str, Any] = {"source": {"ip": "10.0.0.1", "nat": {"ip": "192.0.2.7"}, "user": {"name": "bob"}},
+           "destination": {"ip": "10.0.0.1", "domain": "db.example"}, "host": {"ip": ["10.0.0.2", "10.0.0.1"]},
+           "user": {"name": ""}, "related": {"ip": ["198.51.100.1"]}, "file": {"hash": "not an object"}}
+    t.related(doc)
+    assert doc["related"] == {"ip": ["198.51.100.1", "10.0.0.1", "192.0.2.7", "10.0.0.2"], "user": ["bob"],
+                              "hosts": ["db.example"]}
+    empty: dict = {"source": {"ip": 5}}
+    t.related(empty)
+    assert "related" not in empty
+
+
+def test_flow_id_needs_both_ends_and_a_protocol() -> None:
+    doc: dict[str, Any] = {"source": {"ip": "10.0.0.1", "port": 1234}, "destination": {"ip": "192.0.2.1", "port": 80},
+           "network": {"iana_number": "6"}}
+    t.flow_id(doc)
+    assert doc["network"]["community_id"] == cid.community_id("10.0.0.1", "192.0.2.1", 6, 1234, 80)
+    no_proto = {"source": {"ip": "10.0.0.1", "port": 1}, "destination": {"ip": "192.0.2.1", "port": 2}}
+    t.flow_id(no_proto)
+    assert "network" not in no_proto
+    icmp: dict[str, Any] = {"source": {"ip": "10.0.0.1"}, "destination": {"ip": "192.0.2.1"},
+                            "network": {"iana_number": "1"},
+                            "icmp": {"type": "8", "code": "0"}}
+    t.flow_id(icmp)
+    assert icmp["network"]["community_id"] == cid.community_id("10.0.0.1", "192.0.2.1", 1, 8, 0)
+
+
+def _related_by_table(doc: dict[str, Any]) -> None:
+    """The plain definition: for each target of textlog._RELATED, its fields' string values."""
+    for target, fields in t._RELATED:
+        values: list[str] = list(t.get(doc, target) or ())
+        for name in fields:
+            value = t.get(doc, name)
+            for item in value if isinstance(value, list) else (value,):
+                if isinstance(item, str) and item and item not in values:
+                    values.append(item)
+        t.put(doc, target, values)
+
+
+def test_related_is_the_table_on_every_golden_document() -> None:
+    import copy
+    import json
+
+    from logwarden.shippers import golden
+
+    checked = 0
+    for name, log in golden.cases():
+        for doc in json.loads(golden.render(name, log))["expected"]:
+            if "deadletter" in doc:
+                continue
+            plain = copy.deepcopy(doc)
+            plain.pop("related", None)
+            fast = copy.deepcopy(plain)
+            _related_by_table(plain)
+            t.related(fast)
+            assert fast == plain  # (a parser may set related.* itself: huorong)
+            checked += 1
+    assert checked > 100
