@@ -263,3 +263,18 @@ def test_huawei_antiddos_attack_lists_every_attacker_and_statistics_are_dead_let
 ])
 def test_ecs_mac_reads_the_device_notations_and_nothing_else(text: str | None, mac: str | None) -> None:
     assert ecs_mac(text) == mac
+
+
+@pytest.mark.parametrize("line", [
+    # the escape inside the JSON-in-a-string column, and directly in a JSON object column
+    '{"id": 5, "ts": 1586796600, "fid": 3, '
+    '"detail": "{\\"virus_name\\":\\"Trojan/\\\\ud800x\\",\\"path\\":\\"C:\\\\\\\\a.exe\\"}"}',
+    '{"id": 6, "ts": 1586796600, "fid": 3, "detail": {"virus_name": "X\\ud800", "path": "C:\\\\a.exe"}}',
+])
+def test_huorong_lone_surrogate_is_replaced_and_flagged_not_a_crash(line: str) -> None:
+    from logwarden.kafka_io import encode
+
+    doc = event(huorong(line.encode(), "hr.log", 0)).doc
+    assert "lone-surrogate-replaced" in doc["log"]["flags"]
+    value = encode(doc)  # raised UnicodeEncodeError before: `parse` exit 70, `ship file` stopped
+    assert "\ufffd" in json.loads(value)["huorong"]["detail"]["virus_name"]

@@ -15,6 +15,7 @@ from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.huorong import logdb
 from logwarden.shippers.huorong.logdb import DATASET, JSON_COLS, MAGIC
 from logwarden.shippers.textlog import ParseError, put
+from logwarden.shippers.windows.untrusted import FLAG_SURROGATES, may_hold_surrogates, replace_surrogates
 
 MODULE = logdb.MODULE
 BRUTE_FORCE = "rlogin"  # the `fname` of 爆破攻击防护 (brute-force protection) rows, see README.md
@@ -159,6 +160,10 @@ def row_event(row: dict[str, Any], raw: bytes, source: str, position: int) -> Ev
     try:
         doc = row_doc(row)
         text = raw.decode("utf-8", "replace")
+        if may_hold_surrogates(text):  # a "\ud800" escape decodes to a string no UTF-8 encoder takes
+            doc, repaired = replace_surrogates(doc)
+            if repaired:
+                t.flag(doc, FLAG_SURROGATES)
         return t.finish(doc, raw_text=text, hdr=None, module=MODULE, dataset=DATASET, source=source,
                         position=position, raw=raw)
     except Exception as exc:  # noqa: BLE001 - record boundary: any error is this row's dead letter, named
