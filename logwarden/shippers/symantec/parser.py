@@ -69,7 +69,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         put(doc, f"file.hash.{kind}", digest if kind else None)
         put(doc, "file.size", t.to_int(kv.get("File size (bytes)")))
         actual = kv.get("Actual action")
-        put(doc, "event.action", t.av_action(actual))
+        put(doc, "event.action", actual or t.av_action(actual))  # as written, as Elastic's pipeline
         put(doc, "symantec.actual_action", actual)
         put(doc, "symantec.requested_action", kv.get("Requested action"))
         put(doc, "symantec.secondary_action", kv.get("Secondary action"))
