@@ -185,6 +185,7 @@ def _original(doc: Doc) -> str:
 
 _FGT_PRI = re.compile(r"^<\d+>\s*")
 _FGT_WORD_KEY = re.compile(r"^\w+$")
+_FGT_ADMIN_LOGIN = re.compile(r"^Administrator \S+ (?:login|logged in) (\S+) from ")
 _FGT_IANA = {0: "hopopt", 1: "icmp", 2: "igmp", 6: "tcp", 8: "egp", 17: "udp", 47: "gre", 50: "esp",
              58: "ipv6-icmp", 112: "vrrp", 132: "sctp"}
 
@@ -230,6 +231,11 @@ def _fortigate(doc: Doc) -> Doc | object:
         view["event.kind"] = "event"
         view.setdefault("event.action", "login")
         cats.append("authentication")
+        said = _FGT_ADMIN_LOGIN.match(kv.get("msg") or "")  # its dissects of "Administrator <u> login <o> from"
+        if said:
+            word = said.group(1).lower()
+            view["event.outcome"] = "failure" if word.startswith("fail") else \
+                "success" if word.startswith("success") else view.get("event.outcome")
     if kind == "traffic":  # traffic.yml
         view["event.kind"] = "event"
         if action:
@@ -281,8 +287,9 @@ def _fortigate(doc: Doc) -> Doc | object:
         if kv.get(extra) is not None and _ip(kv[extra]) is None:
             return REJECTED
     _related(view, "source.ip", "destination.ip", "source.nat.ip", "destination.nat.ip")
-    view["related.ip"] = list(dict.fromkeys(view.get("related.ip", []) +
-                                            [kv[n] for n in ("ip", "assignip", "tunnelip") if kv.get(n)]))
+    resolved = [a.strip() for a in kv.get("ipaddr", "").split(", ")] if kind in ("utm", "dns") else []
+    view["related.ip"] = list(dict.fromkeys(view.get("related.ip", []) + [kv[n] for n in ("ip", "assignip", "tunnelip")
+                                                                          if kv.get(n)] + [a for a in resolved if a]))
     return _ours_only(view, {})
 
 
@@ -344,8 +351,15 @@ def _panos(doc: Doc) -> Doc | object:
         if view.get(name) is not None and _ip(view[name]) is None:
             view[name] = None  # convert to ip, on failure removed
     sport, dport = view.get("source.port"), view.get("destination.port")
+    iana = {"tcp": 6, "udp": 17}.get(view.get("network.transport") or "")
     if sport and dport:  # community_id only when both ports are non-zero
-        _community(view, {"tcp": 6, "udp": 17}.get(view.get("network.transport") or ""))
+        _community(view, iana)
+    nat = {"source.ip": view.get("source.nat.ip"), "destination.ip": view.get("destination.nat.ip"),
+           "source.port": _port(at(26)), "destination.port": _port(at(27))}
+    if nat["source.port"] and nat["destination.port"] and view.get("network.community_id"):
+        _community(nat, iana)  # the translated flow's id is appended when it differs
+        if nat.get("network.community_id") not in (None, view["network.community_id"]):
+            view["network.community_id"] = [view["network.community_id"], nat["network.community_id"]]
     _related(view, "source.ip", "destination.ip", "source.nat.ip", "destination.nat.ip")
     return _ours_only(view, {})
 

@@ -18,6 +18,7 @@ difference (docs/ecs-conformance.md).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,14 +122,16 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         put(doc, "event.outcome", "failure" if status in ("negotiate_error", "error", "failure")
             else "success" if status in ("success", "ok") else None)
     else:
-        put(doc, "event.action", action or kv.get("subtype"))
-        put(doc, "event.type", ["info"])
-        result = (kv.get("result") or "").upper()
-        put(doc, "event.outcome", "success" if result == "OK" else "failure" if result == "ERROR" else None)
+        _event(doc, kv, action)
     text = f"{kv.get('msg', '')} {kv.get('logdesc', '')}".lower()
     if kv.get("type") == "event" and ("login" in text or "logged in" in text):
         cats = ["network"] if vpn else []  # Elastic's login.yml appends it (and reads msg only)
         put(doc, "event.category", cats + ["authentication"])
+    if kv.get("qname"):  # DNS filter logs (utm.yml: qname, ipaddr "a, b" -> dns.*, related.ip)
+        put(doc, "dns.question.name", kv["qname"])
+        resolved = [ip for ip in (t.ip_or_none(a.strip()) for a in kv.get("ipaddr", "").split(",")) if ip]
+        put(doc, "dns.resolved_ip", resolved or None)
+        put(doc, "related.ip", resolved or None)
     if kv.get("type") == "utm" and kv.get("subtype") == "virus":
         put(doc, "event.category", ["network", "malware"])
         put(doc, "rule.name", kv.get("virus"))
@@ -172,6 +175,28 @@ def _utm(doc: dict[str, Any], kv: dict[str, str], action: str) -> None:
     put(doc, "event.category", ["network"])
     blocked = action in DENY
     put(doc, "event.outcome", ("failure" if blocked else "success") if action else None)
+
+
+_LOGON = {"fsso-logon", "auth-logon"}
+_LOGOFF = {"fsso-logoff", "auth-logout"}
+_UI_ADDRESS = re.compile(r"^\w+\(([0-9A-Fa-f.:]+)\)$")  # ui="ssh(203.0.113.45)", "https(10.0.0.5)"
+
+
+def _event(doc: dict[str, Any], kv: dict[str, str], action: str) -> None:
+    """System and user events (event.yml, login.yml): user logons start, logoffs end, the rest info;
+    outcome from `result` (OK/ERROR), a logon or logoff action, or an admin login's `status`;
+    an admin session's client address (`ui="ssh(ip)"`) is the source, as login.yml reads it."""
+    put(doc, "event.action", action or kv.get("subtype"))
+    put(doc, "event.type", ["start"] if action in _LOGON else ["end"] if action in _LOGOFF else ["info"])
+    result, status = (kv.get("result") or "").upper(), (kv.get("status") or "").lower()
+    outcome = "success" if result == "OK" or action in _LOGON | _LOGOFF or status == "success" else \
+        "failure" if result == "ERROR" or status in ("failed", "failure") else None
+    put(doc, "event.outcome", outcome)
+    if kv.get("subtype") == "user":
+        put(doc, "event.category", ["authentication"])
+    ui = _UI_ADDRESS.match(kv.get("ui", ""))
+    if ui and not t.get(doc, "source.ip"):
+        t.endpoint(doc, "source", ui.group(1))
 
 
 def _country(value: str | None) -> str | None:

@@ -62,9 +62,14 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if f[10] not in ("", "0.0.0.0"):
         t.endpoint(doc, "destination.nat", f[10], f[27] if f[27] != "0" else None)
     put(doc, "rule.name", f[11])
-    put(doc, "source.user.name", f[12])
-    put(doc, "user.name", f[12])
-    put(doc, "destination.user.name", f[13])
+    for side, value in (("source", f[12]), ("destination", f[13])):
+        # TRAFFIC: the user as written (Elastic's traffic.yml); THREAT: `domain\user` / `user@domain`
+        # split into name and domain (its threat.yml grok)
+        name, domain = _user(value) if kind == "THREAT" else (value or None, None)
+        put(doc, f"{side}.user.name", name)
+        put(doc, f"{side}.user.domain", domain)
+    put(doc, "user.name", t.get(doc, "source.user.name"))
+    put(doc, "user.domain", t.get(doc, "source.user.domain"))
     put(doc, "network.application", f[14])
     put(doc, "panw.panos.vsys", f[15])
     put(doc, "observer.ingress.zone", f[16])
@@ -127,6 +132,18 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         put(doc, "observer.name", hdr.hostname)
     t.direction_from_ips(doc)
     return doc
+
+
+def _user(value: str) -> tuple[str | None, str | None]:
+    if not value:
+        return None, None
+    if "\\" in value:
+        domain, _, name = value.rpartition("\\")
+        return name or None, domain.rstrip("\\") or None
+    if "@" in value:
+        name, _, domain = value.partition("@")
+        return name or None, domain or None
+    return value, None
 
 
 parse_line = t.line_parser("panos", "firewall", parse, ecs_dataset="panw.panos")
