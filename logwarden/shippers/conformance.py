@@ -16,7 +16,6 @@ docs/ecs-conformance.md quotes its output.
 from __future__ import annotations
 
 import csv
-import ipaddress
 import json
 import re
 import sys
@@ -142,13 +141,6 @@ def _iptables(doc: Doc) -> Doc | object:
 # integration's pipeline writes for that line, so only its reading of the line is compared.
 
 REJECTED = object()  # the pipeline's output would be refused by the field's `ip` mapping (document lost)
-
-
-def _ip(value: Any) -> str | None:
-    try:
-        return str(ipaddress.ip_address(str(value)))
-    except ValueError:
-        return None
 
 
 def _port(value: Any) -> int | None:
@@ -281,10 +273,10 @@ def _fortigate(doc: Doc) -> Doc | object:
         view["network.iana_number"] = iana
         view["network.transport"] = _FGT_IANA.get(int(iana)) if iana.isdigit() else None
     for name in ("source.ip", "destination.ip", "source.nat.ip", "destination.nat.ip"):
-        if view.get(name) is not None and _ip(view[name]) is None:
+        if view.get(name) is not None and textlog.ip_or_none(view[name]) is None:
             return REJECTED
     for extra in ("ip", "assignip", "tunnelip"):  # related.ip (an ip field) also takes these
-        if kv.get(extra) is not None and _ip(kv[extra]) is None:
+        if kv.get(extra) is not None and textlog.ip_or_none(kv[extra]) is None:
             return REJECTED
     _related(view, "source.ip", "destination.ip", "source.nat.ip", "destination.nat.ip")
     resolved = [a.strip() for a in kv.get("ipaddr", "").split(", ")] if kind in ("utm", "dns") else []
@@ -325,8 +317,8 @@ def _panos(doc: Doc) -> Doc | object:
                  "observer.ingress.interface.name": at(18), "observer.egress.interface.name": at(19),
                  "source.port": _port(at(24)), "destination.port": _port(at(25)),
                  "network.transport": (at(29) or "").lower() or None}
-    nat = {"source.nat.ip": at(26), "destination.nat.ip": at(27)}
-    for side, port in nat.items():  # NAT fields removed when not translated (0.0.0.0 and port 0)
+    nat_ports = {"source.nat.ip": at(26), "destination.nat.ip": at(27)}
+    for side, port in nat_ports.items():  # NAT fields removed when not translated (0.0.0.0 and port 0)
         if view.get(side) == "0.0.0.0" and port == "0":
             view[side] = None
     action = (at(30) or "").lower()
@@ -348,18 +340,18 @@ def _panos(doc: Doc) -> Doc | object:
     types += [name for name in extra if name not in types]
     view["event.type"] = types
     for name in ("source.ip", "destination.ip", "source.nat.ip", "destination.nat.ip"):
-        if view.get(name) is not None and _ip(view[name]) is None:
+        if view.get(name) is not None and textlog.ip_or_none(view[name]) is None:
             view[name] = None  # convert to ip, on failure removed
     sport, dport = view.get("source.port"), view.get("destination.port")
     iana = {"tcp": 6, "udp": 17}.get(view.get("network.transport") or "")
     if sport and dport:  # community_id only when both ports are non-zero
         _community(view, iana)
-    nat = {"source.ip": view.get("source.nat.ip"), "destination.ip": view.get("destination.nat.ip"),
+    translated: Doc = {"source.ip": view.get("source.nat.ip"), "destination.ip": view.get("destination.nat.ip"),
            "source.port": _port(at(26)), "destination.port": _port(at(27))}
-    if nat["source.port"] and nat["destination.port"] and view.get("network.community_id"):
-        _community(nat, iana)  # the translated flow's id is appended when it differs
-        if nat.get("network.community_id") not in (None, view["network.community_id"]):
-            view["network.community_id"] = [view["network.community_id"], nat["network.community_id"]]
+    if translated["source.port"] and translated["destination.port"] and view.get("network.community_id"):
+        _community(translated, iana)  # the translated flow's id is appended when it differs
+        if translated.get("network.community_id") not in (None, view["network.community_id"]):
+            view["network.community_id"] = [view["network.community_id"], translated["network.community_id"]]
     _related(view, "source.ip", "destination.ip", "source.nat.ip", "destination.nat.ip")
     return _ours_only(view, {})
 
@@ -391,7 +383,7 @@ def _pfsense(doc: Doc) -> Doc | object:
         if len(f) < 17:
             return REFUSED
         transport, iana, src, dst, rest = f[12], f[13], f[15], f[16], f[17:]
-    if _ip(src) is None or _ip(dst) is None or not iana.isdigit():
+    if textlog.ip_or_none(src) is None or textlog.ip_or_none(dst) is None or not iana.isdigit():
         return REFUSED  # PF_IP_DATA's IP patterns
     action = f[6]
     view: Doc = {"event.dataset": "pfsense.log", "event.module": "pfsense", "observer.vendor": "netgate",
@@ -437,7 +429,7 @@ def _cef(doc: Doc) -> Doc | object:
             view[target] = _port(value) if target.endswith(".port") else value
     for name in ("source.ip", "destination.ip", "source.nat.ip", "destination.nat.ip"):
         if view.get(name) is not None:
-            view[name] = _ip(view[name])  # decode_cef's IP type: an invalid address is dropped
+            view[name] = textlog.ip_or_none(view[name])  # decode_cef's IP type: an invalid address is dropped
     proto = ext.get("proto") or ext.get("transportProtocol")
     if proto:
         view["network.transport"] = proto.lower()
