@@ -38,7 +38,7 @@ RECORDED = {
     "cisco_asa": (416, 504),
     "iptables": (179, 186),
     "fortigate": (240, 275),
-    "panos": (168, 171),
+    "panos": (191, 195),
     "pfsense": (87, 89),
     "cef": (98, 99),
     "symantec": (15, 18),
