@@ -1,14 +1,17 @@
 """Field agreement with Elastic's integrations, measured on our golden inputs.
 
 For a source whose integration's ingest pipeline we read (elastic/integrations,
-packages/<name>/data_stream/*/elasticsearch/ingest_pipeline), `elastic_view(doc)` states what that
+packages/<name>/data_stream/*/elasticsearch/ingest_pipeline), `VIEWS[source](doc)` states what that
 pipeline writes for the same raw line, field by field, for the ECS fields it sets; `agreement`
 compares it with our document. This is a reading of the pipeline turned into rules (the rules
 are below, each with the pipeline step it restates), not a run of Elastic's pipeline: fields the
 pipeline does not set are not compared (our extra fields never count against us), and a line the
-pipeline's grok would refuse counts every compared field as a disagreement.
+pipeline's grok would refuse (or whose document its `ip` mapping would reject) counts every field we
+emit for it as a disagreement. The cisco_asa and iptables rules adjust our document; the fortigate,
+panos, pfsense, cef and symantec rules read only event.original (the integration's own reading).
 
-    python -m logwarden.shippers.conformance        # per source: agreeing / compared fields, and why not
+    python -m logwarden.shippers.conformance             # per source: agreeing / compared fields, and why not
+    python -m logwarden.shippers.conformance --diff cef  # each disagreeing field, line by line
 
 docs/ecs-conformance.md quotes its output.
 """
