@@ -143,7 +143,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         put(doc, "event.kind", "alert")
         put(doc, "event.category", ["malware"])
         put(doc, "event.type", ["info"])
-        put(doc, "event.action", act.lower() or "malware-detected")
+        put(doc, "event.action", act or "malware-detected")
         put(doc, "rule.name", name)
         put(doc, "host.name", x.get("dhost") or x.get("shost"))
         doc["_dataset"] = "av"
@@ -151,6 +151,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         low = act.lower()
         allowed = True if low in _ALLOW else False if low in _DENY else None
         t.verdict(doc, act or None, allowed=allowed)
+        put(doc, "event.action", act or None)  # as written, as decode_cef maps deviceAction
     return doc
 
 

@@ -6,7 +6,8 @@ log profile, session id, repeat count, sport, dport, natsport, natdport, flags, 
 TRAFFIC adds bytes/packets/start/elapsed/category/session end reason; THREAT adds misc (URL or
 file name), threat name(id), category, severity, direction. Device name is read when the line is
 long enough (field 52 traffic, 59 threat), else the syslog host. Times are device-local: read in
-the configured zone. CSV quoting ("a,b") is honoured.
+the configured zone. CSV quoting ("a,b") is honoured. event.action is Elastic's name for the log subtype
+(`flow_terminated`, `virus_detected`, ...), the firewall's own verb is in panw.panos.action.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ DENY = {"deny", "drop", "drop-icmp", "reset-both", "reset-client", "reset-server
         "sinkhole", "drop-all-packets", "block-continue", "block-override"}
 SEV = {"informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
 MALWARE_SUBTYPES = {"virus", "wildfire-virus", "wildfire", "spyware"}
+THREAT_ALLOWED = {"alert", "allow", "continue"}
+# event.action per log subtype, as Elastic's panw pipeline names it (the firewall's verb: panw.panos.action)
+EVENT_ACTION = {"start": "flow_started", "end": "flow_terminated", "drop": "flow_dropped", "deny": "flow_denied",
+                "data": "data_match", "file": "file_match", "flood": "flood_detected", "packet": "packet_attack",
+                "scan": "scan_detected", "spyware": "spyware_detected", "url": "url_filtering",
+                "virus": "virus_detected", "vulnerability": "exploit_detected", "wildfire": "wildfire_verdict",
+                "wildfire-virus": "wildfire_virus_detected"}
 
 
 def _fields(msg: str) -> list[str]:
@@ -54,9 +62,14 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if f[10] not in ("", "0.0.0.0"):
         t.endpoint(doc, "destination.nat", f[10], f[27] if f[27] != "0" else None)
     put(doc, "rule.name", f[11])
-    put(doc, "source.user.name", f[12])
-    put(doc, "user.name", f[12])
-    put(doc, "destination.user.name", f[13])
+    for side, value in (("source", f[12]), ("destination", f[13])):
+        # TRAFFIC: the user as written (Elastic's traffic.yml); THREAT: `domain\user` / `user@domain`
+        # split into name and domain (its threat.yml grok)
+        name, domain = _user(value) if kind == "THREAT" else (value or None, None)
+        put(doc, f"{side}.user.name", name)
+        put(doc, f"{side}.user.domain", domain)
+    put(doc, "user.name", t.get(doc, "source.user.name"))
+    put(doc, "user.domain", t.get(doc, "source.user.domain"))
     put(doc, "network.application", f[14])
     put(doc, "panw.panos.vsys", f[15])
     put(doc, "observer.ingress.zone", f[16])
@@ -68,10 +81,13 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     put(doc, "panw.panos.sub_type", sub)
     t.transport(doc, f[29])
     action = f[30].lower()
+    put(doc, "panw.panos.action", action or None)
     allowed = True if action in ALLOW else False if action in DENY else None
     if kind == "TRAFFIC":
         phase = {"start": "start", "end": "end"}.get(sub)
         t.verdict(doc, action, allowed=allowed, phase=phase)
+        put(doc, "event.action", EVENT_ACTION.get(sub, action or None))
+        put(doc, "event.category", ["network_traffic", "network"])  # as Elastic's traffic.yml
         put(doc, "network.bytes", t.to_int(_g(f, 31)))
         put(doc, "source.bytes", t.to_int(_g(f, 32)))
         put(doc, "destination.bytes", t.to_int(_g(f, 33)))
@@ -103,14 +119,31 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         put(doc, "destination.geo.name", _g(f, 39))
         put(doc, "file.hash.sha256", _g(f, 43) if len(_g(f, 43) or "") == 64 else None)
         put(doc, "observer.name", _g(f, 59))
-        t.verdict(doc, action, allowed=allowed)
+        # threat.yml: alert, [intrusion_detection, threat, network] (+ malware for virus/spyware: the AV
+        # views find detections by it), allowed (alert/allow/continue) or denied, outcome failure otherwise
+        allowed = True if action in THREAT_ALLOWED else allowed
         put(doc, "event.kind", "alert")
-        cats = ["network", "malware"] if sub in MALWARE_SUBTYPES else ["network", "intrusion_detection"]
+        put(doc, "event.action", EVENT_ACTION.get(sub, action or None))
+        put(doc, "event.type", ["allowed"] if allowed else ["denied"] if allowed is False else ["info"])
+        put(doc, "event.outcome", "success" if action in THREAT_ALLOWED else "failure")
+        cats = ["intrusion_detection", "threat", "network"] + (["malware"] if sub in MALWARE_SUBTYPES else [])
         put(doc, "event.category", cats)
     if not t.get(doc, "observer.name") and hdr:
         put(doc, "observer.name", hdr.hostname)
     t.direction_from_ips(doc)
     return doc
+
+
+def _user(value: str) -> tuple[str | None, str | None]:
+    if not value:
+        return None, None
+    if "\\" in value:
+        domain, _, name = value.rpartition("\\")
+        return name or None, domain.rstrip("\\") or None
+    if "@" in value:
+        name, _, domain = value.partition("@")
+        return name or None, domain or None
+    return value, None
 
 
 parse_line = t.line_parser("panos", "firewall", parse, ecs_dataset="panw.panos")

@@ -29,7 +29,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if len(f) < 9 or f[8] not in ("4", "6") or f[6] not in ACTIONS:
         raise ParseError("not a filterlog CSV line (need rule,...,action,dir,ipver)")
     doc: dict[str, Any] = {}
-    put(doc, "observer.vendor", "Netgate")
+    put(doc, "observer.vendor", "netgate")  # as Elastic's pfsense pipeline writes it
     put(doc, "observer.product", "pfSense")
     put(doc, "observer.type", "firewall")
     put(doc, "observer.name", hdr.hostname if hdr else None)

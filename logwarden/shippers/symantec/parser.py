@@ -1,7 +1,8 @@
 """Symantec Endpoint Protection Manager (SEPM) syslog export.
 
 Risk lines: `SymantecServer: Virus found,IP Address: ...,Computer name: ...,Source: ...,
-Risk name: ...,Occurrences: ...,File path: ...,Actual action: ...,Event time: ...,User Name: ...`.
+Risk name: ...,Occurrences: ...,<file path>,<description>,Actual action: ...,Event time: ...,User Name: ...`
+(SEPM writes the path and description unlabelled; a `File path:` label is read too).
 The first item is the event description; the rest are `Name: value` items separated by commas
 (a comma inside a value is kept: items split only before `, Known Name:`-shaped text). Risk
 events (description mentions risk/virus, or a `Risk name` is present) are alerts; other SEPM
@@ -34,11 +35,27 @@ def _items(text: str) -> tuple[str, dict[str, str]]:
     return head, kv
 
 
+def _unlabelled_path(kv: dict[str, str]) -> None:
+    """SEPM's risk log writes the file path and the description without a label, right after
+    `Occurrences` (`Occurrences: 1,C:\\x\\eight.exe,,Actual action: ...`): the item split glues them to it."""
+    occurrences = kv.get("Occurrences", "")
+    if "File path" in kv or "," not in occurrences:
+        return
+    count, _, rest = occurrences.partition(",")
+    path, _, description = rest.partition(",")
+    kv["Occurrences"] = count.strip()
+    if path.strip():
+        kv["File path"] = path.strip()
+    if description.strip():
+        kv.setdefault("Description", description.strip())
+
+
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     text = msg.strip()
     if text.startswith("SymantecServer"):
         text = text.split(":", 1)[1].strip()
     head, kv = _items(text)
+    _unlabelled_path(kv)
     app = (hdr.app or "") if hdr else ""
     if len(kv) < 2 and "Symantec" not in app:
         raise ParseError("not a SEPM syslog line (no `Name: value` items)")
@@ -46,7 +63,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     put(doc, "@timestamp", t.parse_time(kv.get("Event time", "") or kv.get("Begin", ""), _TIME_FMTS))
     put(doc, "observer.vendor", "Symantec")
     put(doc, "observer.product", "Endpoint Protection")
-    put(doc, "observer.name", kv.get("Server Name") or (hdr.hostname if hdr else None))
+    put(doc, "observer.name", kv.get("Server Name") or kv.get("Server") or (hdr.hostname if hdr else None))
     put(doc, "host.name", kv.get("Computer name") or kv.get("Computer"))
     t.put_ip(doc, "host.ip", kv.get("IP Address"), as_list=True)
     user = kv.get("User Name") or kv.get("User")
@@ -56,7 +73,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     is_risk = bool(risk) or bool(re.search(r"risk|virus", head, re.I))
     put(doc, "symantec.event", head)
     put(doc, "symantec.source", kv.get("Source"))
-    put(doc, "symantec.group", kv.get("Group Name"))
+    put(doc, "symantec.group", kv.get("Group Name") or kv.get("Group"))
     if is_risk:
         put(doc, "event.kind", "alert")
         put(doc, "event.type", ["info"])
@@ -69,7 +86,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         put(doc, f"file.hash.{kind}", digest if kind else None)
         put(doc, "file.size", t.to_int(kv.get("File size (bytes)")))
         actual = kv.get("Actual action")
-        put(doc, "event.action", t.av_action(actual))
+        put(doc, "event.action", actual or t.av_action(actual))  # as written, as Elastic's pipeline
         put(doc, "symantec.actual_action", actual)
         put(doc, "symantec.requested_action", kv.get("Requested action"))
         put(doc, "symantec.secondary_action", kv.get("Secondary action"))
