@@ -17,75 +17,34 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import socket
-import subprocess
 import sys
-import threading
 import time
 from typing import Any
 
 from bench._lab import ROOT, lab_config, namespace
-from bench.bench_syslog import finish
+from bench._syslog_send import mixed, send_tcp, send_udp, start_receiver
 from logwarden.kafka_io import delete_topics, ensure_topics
 from tests.support.cli import env_for
-from tests.textlogs.corpus import mixed
 
 SENDERS = 16  # sending devices: the kernel hashes each (address, port) to one worker
 UDP_TARGET = (10_000.0, 2)  # no loss at this rate with this many workers
-LISTENING = re.compile(r"listening udp=\('([\d.]+)', (\d+)\) tcp=\('([\d.]+)', (\d+)\)")
-
-
-def receiver(env: dict[str, str], n: int, workers: int) -> tuple[subprocess.Popen[str], Any, Any]:
-    proc = subprocess.Popen([sys.executable, "-m", "logwarden.cli", "ship", "syslog", "--udp", "127.0.0.1:0",
-                             "--tcp", "127.0.0.1:0", "--json", "--max-messages", str(n), "--workers", str(workers)],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    tail: list[str] = []
-    while True:
-        line = proc.stderr.readline()
-        if not line:
-            raise RuntimeError(f"receiver did not start: {''.join(tail)[-2000:]}")
-        tail.append(line)
-        m = LISTENING.search(line)
-        if m:
-            return proc, (m.group(1), int(m.group(2))), (m.group(3), int(m.group(4)))
 
 
 def run_tcp(env: dict[str, str], msgs: list[bytes], workers: int) -> tuple[float, dict[str, Any]]:
-    proc, _, tcp = receiver(env, len(msgs), workers)
-    payloads = [b"".join(m + b"\n" for m in msgs[k::SENDERS]) for k in range(SENDERS)]
-
-    def send(payload: bytes) -> None:
-        with socket.create_connection(tcp) as conn:
-            conn.sendall(payload)
-
+    receiver = start_receiver(env, len(msgs), workers)
+    assert receiver.tcp is not None
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=send, args=(p,)) for p in payloads]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    counts = finish(proc, 300)
+    send_tcp(receiver.tcp, msgs, SENDERS)
+    counts = receiver.finish(300)
     return len(msgs) / (time.perf_counter() - t0), counts
 
 
 def run_udp(env: dict[str, str], msgs: list[bytes], rate: float, workers: int) -> tuple[float, dict[str, Any]]:
-    proc, udp, _ = receiver(env, len(msgs), workers)
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(SENDERS)]
-    per_tick = max(SENDERS, int(rate / 200))
-    t0 = time.perf_counter()
-    for k in range(0, len(msgs), per_tick):
-        delay = t0 + k / rate - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        for j, m in enumerate(msgs[k:k + per_tick]):
-            socks[j % SENDERS].sendto(m, udp)
-    sent_rate = len(msgs) / (time.perf_counter() - t0)
-    for s in socks:
-        s.close()
-    return sent_rate, finish(proc, len(msgs) / 2000 + 10)
+    receiver = start_receiver(env, len(msgs), workers)
+    assert receiver.udp is not None
+    sent_rate = send_udp(receiver.udp, msgs, rate, SENDERS)
+    return sent_rate, receiver.finish(len(msgs) / 2000 + 10)
 
 
 def main(argv: list[str] | None = None) -> int:

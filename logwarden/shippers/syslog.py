@@ -188,35 +188,59 @@ class SyslogServer:
 
     def handle(self, raw: bytes, proto: str, peer: str) -> None:
         """One message: parse (never raises) and send, counting."""
-        with self._lock:
-            self.counters.received += 1
-            seq = self.counters.received
+        self.handle_frames([raw], proto, peer)
+
+    def handle_frames(self, frames: list[bytes], proto: str, peer: str) -> None:
+        """The messages of one TCP read or one datagram, in order: each parsed (never raises) and
+        sent. The counters are taken twice per batch, not per message (the lock is shared by every
+        connection), and the source is formatted once."""
+        if not frames:
+            return
         source = f"syslog/{self.session}/{proto}:{peer}"
-        body = raw.rstrip(b"\r\n\x00")
-        if isinstance(raw, BadCount):
-            item: Event | DeadLetter = DeadLetter(
-                source, bytes(raw), f"octet count {raw.octets} exceeds the maximum frame ({MAX_FRAME} bytes); "
-                "connection falls back to newline framing", "unknown", seq)
-        elif isinstance(raw, Oversized):
-            item = DeadLetter(source, bytes(raw), f"oversized frame (> {MAX_FRAME} bytes), "
-                                                  "first bytes kept", "unknown", seq)
-        elif body.strip():
-            item = self.parse(body, source, seq)
-        else:
-            item = DeadLetter(source, raw, "empty message", "unknown", seq)
-        mark_sender(item, peer)
         with self._lock:
-            if isinstance(item, DeadLetter):
-                self.counters.dead += 1
-            else:
-                self.counters.parsed += 1
-            if proto == "udp":
-                self.counters.udp += 1
-            else:
-                self.counters.tcp += 1
-            taken = self.sink.send(item)
-        if taken is False:
-            self._refused(item, proto)
+            first = self.counters.received + 1
+            self.counters.received += len(frames)
+        item_of = self._item
+        items = [item_of(raw, source, seq) for seq, raw in enumerate(frames, first)]
+        for item in items:
+            mark_sender(item, peer)
+        dead = sum(1 for item in items if isinstance(item, DeadLetter))
+        start = 0
+        while start < len(items):
+            refused = None
+            with self._lock:
+                counters = self.counters
+                if start == 0:
+                    counters.dead += dead
+                    counters.parsed += len(items) - dead
+                    if proto == "udp":
+                        counters.udp += len(items)
+                    else:
+                        counters.tcp += len(items)
+                send = self.sink.send
+                for index in range(start, len(items)):
+                    if send(items[index]) is False:
+                        refused = index
+                        break
+            if refused is None:
+                return
+            self._refused(items[refused], proto)  # TCP: waits for room; what follows keeps its order
+            start = refused + 1
+
+    def _item(self, raw: bytes, source: str, seq: int) -> Event | DeadLetter:
+        """`raw` as an event or a dead letter (framing errors, empty messages, parser verdicts)."""
+        if type(raw) is bytes:
+            body = raw.rstrip(b"\r\n\x00")
+            if body and not body.isspace():
+                return self.parse(body, source, seq)
+            return DeadLetter(source, raw, "empty message", "unknown", seq)
+        if isinstance(raw, BadCount):
+            return DeadLetter(source, bytes(raw), f"octet count {raw.octets} exceeds the maximum frame "
+                              f"({MAX_FRAME} bytes); connection falls back to newline framing", "unknown", seq)
+        if isinstance(raw, Oversized):
+            return DeadLetter(source, bytes(raw), f"oversized frame (> {MAX_FRAME} bytes), first bytes kept",
+                              "unknown", seq)
+        return self._item(bytes(raw), source, seq)
 
     def _refused(self, item: Event | DeadLetter, proto: str) -> None:
         """The sink refused `item`: dropped (counted) for UDP; for TCP, wait for room and send it
@@ -241,9 +265,8 @@ class SyslogServer:
             except OSError:
                 break
             # one datagram = one message (RFC 5426); tolerate senders that batch lines
-            for part in data.split(b"\n") if b"\n" in data.rstrip(b"\n") else [data]:
-                if part.strip():
-                    self.handle(part, "udp", sender_address(addr))
+            parts = data.split(b"\n") if b"\n" in data.rstrip(b"\n") else [data]
+            self.handle_frames([part for part in parts if part and not part.isspace()], "udp", sender_address(addr))
 
     def _accept_loop(self) -> None:
         assert self.tcp_sock is not None
@@ -298,10 +321,8 @@ class SyslogServer:
                 if not chunk:
                     break
                 last_data = time.monotonic()
-                for frame in framer.feed(chunk):
-                    self.handle(frame, proto, peer)
-            for frame in framer.close():
-                self.handle(frame, proto, peer)
+                self.handle_frames(framer.feed(chunk), proto, peer)
+            self.handle_frames(framer.close(), proto, peer)
         except (OSError, ssl.SSLError) as exc:
             with self._lock:
                 self.counters.errors.append(f"{peer}: {type(exc).__name__}: {exc}"[:200])
@@ -311,6 +332,10 @@ class SyslogServer:
                 conn.close()
             with self._lock:
                 self._conn_threads.discard(threading.current_thread())
+
+
+_BLANK = frozenset(b"\r\n\x00 ")  # bytes a frame may consist of and still be blank
+_DIGIT_AFTER_NEWLINE = re.compile(rb"\n[0-9]")
 
 
 class Oversized(bytes):
@@ -353,8 +378,14 @@ class Framer:
         return BadCount.of(frame, count)
 
     def feed(self, data: bytes) -> list[bytes]:
+        """The complete frames `data` ends (with what was buffered before), in order; blank
+        frames left out. Frames are bytes, or `Oversized` / `BadCount` for framing errors."""
         self.buf += data
-        out: list[bytes] = []
+        lines = self._plain_lines()
+        plain = [f for f in lines if f and (f[0] not in _BLANK or f.strip(b"\r\n\x00 "))] if lines else []
+        if not self.buf:
+            return plain
+        out: list[bytes] = []  # what follows the last newline (an octet-counted frame may be complete)
         while self.buf:
             if self.skip_line:
                 nl = self.buf.find(b"\n")
@@ -390,7 +421,27 @@ class Framer:
             else:
                 out.append(self._frame(bytes(self.buf[:nl])))
             del self.buf[: nl + 1]
-        return [f for f in out if isinstance(f, Oversized | BadCount) or f.strip(b"\r\n\x00 ")]
+        return plain + [f for f in out if isinstance(f, Oversized | BadCount) or f.strip(b"\r\n\x00 ")]
+
+    def _plain_lines(self) -> list[bytes] | None:
+        """Fast path, in bulk: every complete line in the buffer (taken out of it) when all of
+        them are plain newline frames: no line starts with a digit (a possible octet count), none
+        is longer than the maximum frame, no oversized or bad-count line is pending. None when
+        one is not: `feed` then takes the frames one by one."""
+        if self.skip_line or self.bad_count is not None:
+            return None
+        end = self.buf.rfind(b"\n")
+        if end < 0:
+            return None
+        with memoryview(self.buf) as view:
+            block = bytes(view[:end])
+        if not self.newline_only and (block[:1].isdigit() or _DIGIT_AFTER_NEWLINE.search(block)):
+            return None
+        lines = block.split(b"\n")
+        if end > self.max_frame and max(map(len, lines)) > self.max_frame:
+            return None
+        del self.buf[: end + 1]
+        return lines
 
     def close(self) -> list[bytes]:
         rest = bytes(self.buf).strip(b"\r\n\x00 ")
