@@ -185,3 +185,48 @@ def test_keyword_rule_is_filtered_by_elasticsearch(ns, keyword_rules: list[Path]
     assert {e for r, e in got if r == IDS["mimikatz"]} == {"k1", "k2"}
     assert got == {(rid, eid) for eid, d in docs for rid in (r.id for r in Detector(rs).match(flatten(d)))}
     assert runner.stats.dropped == 0 and IDS["mimikatz"] not in runner.stats.inexact_rules
+
+
+def test_kibana_export_queries_keywords_on_the_catch_all(keyword_rules: list[Path]) -> None:
+    """Kibana gets the keyword query `detect` runs (before: match-all, an alert on every event)."""
+    from logwarden.detection.kibana_rules import APPROXIMATE_TAG, export
+    from logwarden.schema_template import ALL_VALUES_FIELD
+
+    exported = {r["rule_id"]: r for r in export(load_ruleset(keyword_rules, use_cache=False), "soc-").rules}
+    for name in ("plain", "all", "wildcard", "edge_star", "number", "mimikatz", "exchange_cert"):
+        rule = exported[IDS[name]]
+        text = json.dumps(rule["filters"][0]["query"])
+        assert ALL_VALUES_FIELD in text and "match_all" not in text, name
+        assert APPROXIMATE_TAG not in rule["tags"], name
+    assert APPROXIMATE_TAG in exported[IDS["cased"]]["tags"]  # the case is checked in process only
+
+
+@pytest.mark.servers
+def test_kibana_keyword_filters_search_what_the_engine_matches(ns, keyword_rules: list[Path]) -> None:
+    """The exported filters on the real Elasticsearch find exactly what hunt matches (a superset
+    for the approximate cased rule). Values longer than Elasticsearch indexes are left out: Kibana
+    cannot search them (the export's documented limit; `detect` fetches them, test above)."""
+    from logwarden.detection.kibana_rules import APPROXIMATE_TAG, export
+    from logwarden.es_io import client
+
+    es = client(ns)
+    index = f"{ns.index_prefix}windows-2024.01.03"
+    docs = [doc for doc, _ in CASES if doc[0] not in ("e17", "e18")]
+    operations: list[dict[str, Any]] = []
+    for eid, d in docs:
+        operations += [{"create": {"_index": index, "_id": eid}}, d]
+    assert not es.bulk(operations=operations, refresh="wait_for")["errors"]
+    rs = load_ruleset(keyword_rules, use_cache=False)
+    detector = Detector(rs)
+    expected: dict[str, set[str]] = {}
+    for eid, d in docs:
+        for rule in detector.match(flatten(d)):
+            expected.setdefault(rule.id, set()).add(eid)
+    for rule in export(rs, ns.index_prefix).rules:
+        hits = es.search(index=",".join(rule["index"]), query=rule["filters"][0]["query"], size=100,
+                         _source=False, ignore_unavailable=True)["hits"]["hits"]
+        found, want = {h["_id"] for h in hits}, expected.get(rule["rule_id"], set())
+        if APPROXIMATE_TAG in rule["tags"]:
+            assert want <= found, rule["name"]
+        else:
+            assert found == want, rule["name"]
