@@ -220,11 +220,11 @@ def test_kibana_keyword_filters_search_what_the_engine_matches(ns, keyword_rules
     detector = Detector(rs)
     expected: dict[str, set[str]] = {}
     for eid, d in docs:
-        for rule in detector.match(flatten(d)):
-            expected.setdefault(rule.id, set()).add(eid)
+        for matched in detector.match(flatten(d)):
+            expected.setdefault(matched.id, set()).add(eid)
     for rule in export(rs, ns.index_prefix).rules:
         hits = es.search(index=",".join(rule["index"]), query=rule["filters"][0]["query"], size=100,
-                         _source=False, ignore_unavailable=True)["hits"]["hits"]
+                         source=False, ignore_unavailable=True)["hits"]["hits"]
         found, want = {h["_id"] for h in hits}, expected.get(rule["rule_id"], set())
         if APPROXIMATE_TAG in rule["tags"]:
             assert want <= found, rule["name"]
