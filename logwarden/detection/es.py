@@ -131,6 +131,16 @@ def python_re_to_lucene(pattern: str) -> str | None:
     return (".*" if start else "") + "(" + body + ")" + (".*" if end else "")
 
 
+def regex_and_flags(arg: list[Any]) -> tuple[str, str]:
+    """An IR `re` argument as (pattern, flags), a leading inline `(?i)`-style group (SigmaHQ
+    writes them into the pattern itself) moved into the flags."""
+    pattern, flags = arg
+    inline = _INLINE_FLAGS.match(pattern)
+    if inline:
+        return pattern[inline.end():], flags + inline.group(1)
+    return pattern, flags
+
+
 _CLASS = re.compile(r"\[(\^?)((?:\\.|[^\]\\])*)\]")
 _RANGE = re.compile(r"([a-zA-Z])-([a-zA-Z])")
 
@@ -205,10 +215,7 @@ class QueryBuilder:
                 self.inexact = True  # the case is checked in process
             q = {"wildcard": {ALL_VALUES_FIELD: {"value": glob_to_wildcard(arg).lower()}}}
         elif op == "re" and positive and self.regexp:
-            pattern, flags = arg
-            inline = _INLINE_FLAGS.match(pattern)
-            if inline:
-                pattern, flags = pattern[inline.end():], flags + inline.group(1)
+            pattern, flags = regex_and_flags(arg)
             # the field holds lowercased values: a negated class could exclude a letter's other case
             lucene = None if ("m" in flags or "s" in flags or "[^" in pattern) else python_re_to_lucene(pattern)
             if lucene is None:
@@ -285,10 +292,7 @@ class QueryBuilder:
         if op == "bool":
             return {"term": {ci or fld: "true" if arg else "false"}}
         if op == "re":
-            pattern, flags = arg
-            inline = _INLINE_FLAGS.match(pattern)  # SigmaHQ writes `(?i)` into the pattern itself
-            if inline:
-                pattern, flags = pattern[inline.end():], flags + inline.group(1)
+            pattern, flags = regex_and_flags(arg)
             lucene = None if ("m" in flags or "s" in flags or not self.regexp) else python_re_to_lucene(pattern)
             if lucene is None:
                 return self._approx(positive, fld)
