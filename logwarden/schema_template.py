@@ -11,6 +11,16 @@ indexed). Three dynamic templates remain, for what cannot be declared: the names
 winlog.event_data / user_data (keyword + caseless, an object rather than `flattened`, which has no
 sub-fields or normalisers), `*.ip` strings, and any other string a parser adds undeclared
 (kept searchable as keyword rather than refused; tests/schema keeps the goldens fully declared).
+
+Sigma keywords (values with no field, found inside any string value of the event) need one field
+holding every value: each string-valued field (keyword, ip, date, and the three dynamic templates)
+is copied (`copy_to`) into ALL_VALUES_FIELD, a lowercase-normalised keyword that is indexed only
+(no doc values, absent from _source), so `detect` asks one `wildcard` query per keyword instead of
+fetching every document. Not a `wildcard`-type field nor an n-gram text field: the lab's
+Elasticsearch distribution has neither module (x-pack-wildcard, analysis-common). Raw originals
+(index: false) are not copied: no engine keyword-searches them (detection/evaluate.py). Values
+longer than its ignore_above are not indexed there either; such documents carry
+`logwarden.long_fields` (kafka_io.encode) and detect fetches them and decides in process.
 """
 
 from __future__ import annotations
@@ -22,9 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from logwarden.resources import data_path
-from logwarden.schema import DYNAMIC_OBJECTS, Field, all_fields
+from logwarden.schema import DYNAMIC_OBJECTS, KEYWORD_IGNORE_ABOVE, Field, all_fields
 
 DEFAULT_INDEX_PREFIX = "logwarden-"  # logwarden.config's default index_prefix
+# every string value of the event, lowercased, for Sigma keywords (see the module docstring)
+ALL_VALUES_FIELD = "logwarden.all_values"
+COPIED_TYPES = frozenset({"keyword", "ip", "date"})  # the types whose JSON values are strings (schema.value_problem)
 TEMPLATE_PRIORITY = 200  # + len(prefix): a longer (more specific) prefix wins, equal ones cannot overlap
 
 
@@ -46,8 +59,28 @@ def _properties(fields: dict[str, Field]) -> dict[str, Any]:
         if field.type == "object":
             node.setdefault(leaf, {"properties": {}})
         else:
-            node[leaf] = field.mapping()
+            node[leaf] = field_mapping(field)
     return root
+
+
+def _copied(mapping: dict[str, Any]) -> dict[str, Any]:
+    """`mapping` with `copy_to` ALL_VALUES_FIELD when its values are searchable strings (a list,
+    as Elasticsearch returns it)."""
+    if mapping.get("type") in COPIED_TYPES and mapping.get("index", True):
+        return {**mapping, "copy_to": [ALL_VALUES_FIELD]}
+    return mapping
+
+
+def field_mapping(field: Field) -> dict[str, Any]:
+    """A declared field's mapping in the template: its own (Field.mapping) plus the copy into
+    the keyword catch-all where its values are searchable strings."""
+    return _copied(field.mapping())
+
+
+def all_values_mapping() -> dict[str, Any]:
+    """ALL_VALUES_FIELD's mapping: lowercased terms for `wildcard` queries, nothing else stored."""
+    return {"type": "keyword", "normalizer": "lowercase", "ignore_above": KEYWORD_IGNORE_ABOVE,
+            "doc_values": False}
 
 
 def _strip_empty_objects(props: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +96,10 @@ def _strip_empty_objects(props: dict[str, Any]) -> dict[str, Any]:
 
 def index_template(index_prefix: str = DEFAULT_INDEX_PREFIX) -> dict[str, Any]:
     """The composable index template for `<index_prefix>*` (see the module docstring)."""
-    keyword = Field("*", "keyword", "dynamic string").mapping()
+    keyword = _copied(Field("*", "keyword", "dynamic string").mapping())
+    properties = _properties(all_fields())
+    properties.setdefault("logwarden", {"properties": {}})["properties"][ALL_VALUES_FIELD.split(".")[1]] = \
+        all_values_mapping()
     return {
         "index_patterns": [f"{index_prefix}*"],
         "priority": TEMPLATE_PRIORITY + len(index_prefix),
@@ -84,10 +120,10 @@ def index_template(index_prefix: str = DEFAULT_INDEX_PREFIX) -> dict[str, Any]:
                 "dynamic_templates": [
                     {"event_data_any": {"path_match": [f"{o}.*" for o in DYNAMIC_OBJECTS], "mapping": keyword}},
                     {"ip_fields": {"match_mapping_type": "string", "path_match": ["*.ip", "related.ip"],
-                                   "mapping": {"type": "ip"}}},
+                                   "mapping": _copied({"type": "ip"})}},
                     {"strings_as_keyword": {"match_mapping_type": "string", "mapping": keyword}},
                 ],
-                "properties": _strip_empty_objects(_properties(all_fields())),
+                "properties": _strip_empty_objects(properties),
             },
         },
     }

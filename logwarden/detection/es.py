@@ -3,14 +3,17 @@
 Each base rule's IR becomes query DSL, built with the index's field types (field_caps): strings
 query `<field>.caseless` with lowercased terms, or `wildcard` / `regexp` with
 `case_insensitive`; ips and numbers query the field. Where Elasticsearch cannot express a leaf
-exactly (Python regex features Lucene lacks, CIDR on a keyword, field references, keywords),
+exactly (Python regex features Lucene lacks, CIDR on a keyword, field references),
 the leaf is widened (exists / match_all in a positive position, match_none under a NOT) so the
 query is a superset, and every hit is confirmed with the same in-process predicate hunt and
-stream use. Keywords (found inside any string value, ir.keyword_op) stay widened: a wildcard or
-regexp over every `.caseless` field (~1,000 in the lab) ran the lab's 2 GB heap out of memory on
-a namespace of 387 daily indices; searching them in Elasticsearch needs one catch-all field
-filled at index time (docs/sigma-oracle.md, "Keywords on Elasticsearch"). Exact rules never
-lose a hit in that step (`Stats.dropped` counts any that do).
+stream use. Keywords (found inside any string value, ir.keyword_op) are one `wildcard` query on
+the template's catch-all field (schema_template.ALL_VALUES_FIELD: every string value, copied at
+index time, lowercased); a keyword regex becomes a `regexp` there (confirmed in process), and
+documents with a value too long to index are fetched and decided in process. Indices made
+before that field existed (field_caps reports it unmapped in one) get the old widening: match-all
+and the in-process verdict (a wildcard over every `.caseless` field, ~1,000 in the lab, once ran
+the lab's 2 GB heap out of memory). Exact rules never lose a hit in the confirmation step
+(`Stats.dropped` counts any that do).
 Correlations: the referenced rules' hits (needed fields only) feed the shared window code.
 Alerts are written with op_type create and their deterministic id: reruns never duplicate.
 """
@@ -26,12 +29,13 @@ from typing import Any
 from elasticsearch import BadRequestError
 
 from logwarden.config import Config
+from logwarden.schema_template import ALL_VALUES_FIELD
 from logwarden.shippers.base import dumps
 
 from .alerts import alert_for_match, doc_host, doc_time
 from .correlate import CorrelationEngine, Hit
 from .engine import Detector, correlate_hits
-from .evaluate import compile_pred, flatten
+from .evaluate import NOT_KEYWORD_SEARCHED, compile_pred, flatten
 from .ir import Node
 from .model import BaseRule
 
@@ -127,6 +131,16 @@ def python_re_to_lucene(pattern: str) -> str | None:
     return (".*" if start else "") + "(" + body + ")" + (".*" if end else "")
 
 
+def regex_and_flags(arg: list[Any]) -> tuple[str, str]:
+    """An IR `re` argument as (pattern, flags), a leading inline `(?i)`-style group (SigmaHQ
+    writes them into the pattern itself) moved into the flags."""
+    pattern, flags = arg
+    inline = _INLINE_FLAGS.match(pattern)
+    if inline:
+        return pattern[inline.end():], flags + inline.group(1)
+    return pattern, flags
+
+
 _CLASS = re.compile(r"\[(\^?)((?:\\.|[^\]\\])*)\]")
 _RANGE = re.compile(r"([a-zA-Z])-([a-zA-Z])")
 
@@ -174,7 +188,7 @@ class QueryBuilder:
         if kind == "const":
             return MATCH_ALL if node[1] else MATCH_NONE
         if kind == "kw":
-            return self._approx(positive)
+            return self.keyword(node[1], node[2], positive)
         q = self.leaf(node[1], node[2], node[3], positive)
         if node[1] in self.long_fields and q is not MATCH_NONE:
             # values too long to be indexed cannot match any query: fetch the documents that have
@@ -185,6 +199,42 @@ class QueryBuilder:
                 return {"bool": {"should": [q, marker], "minimum_should_match": 1}}
             return {"bool": {"filter": [q], "must_not": [marker]}}
         return q
+
+    def keyword(self, op: str, arg: Any, positive: bool) -> dict[str, Any]:
+        """A keyword leaf (ir.keyword_op) as a query on the catch-all field, or widened when the
+        indices lack it. The field holds lowercased values: `contains` and `glob` (lowercased by
+        the IR) are exact; `cased_glob` and `re` are asked case-folded and confirmed in process."""
+        if self.types.get(ALL_VALUES_FIELD) != "keyword":
+            return self._approx(positive)
+        if op == "contains":
+            q: dict[str, Any] = {"wildcard": {ALL_VALUES_FIELD: {"value": f"*{_wildcard_escape(arg)}*"}}}
+        elif op in ("glob", "cased_glob"):
+            if op == "cased_glob":
+                if not positive:
+                    return self._approx(positive)
+                self.inexact = True  # the case is checked in process
+            q = {"wildcard": {ALL_VALUES_FIELD: {"value": glob_to_wildcard(arg).lower()}}}
+        elif op == "re" and positive and self.regexp:
+            pattern, flags = regex_and_flags(arg)
+            # the field holds lowercased values: a negated class could exclude a letter's other case
+            lucene = None if ("m" in flags or "s" in flags or "[^" in pattern) else python_re_to_lucene(pattern)
+            if lucene is None:
+                return self._approx(positive)
+            self.inexact = True
+            q = {"regexp": {ALL_VALUES_FIELD: {"value": fold_classes(lucene), "flags": "NONE",
+                                               "case_insensitive": True, "max_determinized_states": 100000}}}
+        else:
+            return self._approx(positive)
+        searched_long = sorted(self.long_fields - NOT_KEYWORD_SEARCHED)
+        if not searched_long:
+            return q
+        # some document holds a value longer than the field indexes: fetch those (positive
+        # position) or keep them out of a NOT, and decide them in process
+        self.inexact = True
+        marker = {"terms": {LONG_FIELDS: searched_long}}
+        if positive:
+            return {"bool": {"should": [q, marker], "minimum_should_match": 1}}
+        return {"bool": {"filter": [q], "must_not": [marker]}}
 
     def leaf(self, fld: str, op: str, arg: Any, positive: bool) -> dict[str, Any]:
         ftype = self.types.get(fld)
@@ -242,10 +292,7 @@ class QueryBuilder:
         if op == "bool":
             return {"term": {ci or fld: "true" if arg else "false"}}
         if op == "re":
-            pattern, flags = arg
-            inline = _INLINE_FLAGS.match(pattern)  # SigmaHQ writes `(?i)` into the pattern itself
-            if inline:
-                pattern, flags = pattern[inline.end():], flags + inline.group(1)
+            pattern, flags = regex_and_flags(arg)
             lucene = None if ("m" in flags or "s" in flags or not self.regexp) else python_re_to_lucene(pattern)
             if lucene is None:
                 return self._approx(positive, fld)
@@ -276,12 +323,20 @@ def _is_number(s: Any) -> bool:
 
 
 def field_types(es: Any, index: str) -> dict[str, str]:
+    """Field name -> Elasticsearch type in `index` (a pattern). The keyword catch-all
+    (ALL_VALUES_FIELD) is left out unless every index has it: an index made before it existed
+    would answer a keyword query with nothing."""
     resp = es.field_caps(index=index, fields="*", ignore_unavailable=True, allow_no_indices=True)
     out: dict[str, str] = {}
     for name, caps in (resp.get("fields") or {}).items():
         kinds = [k for k in caps if not k.startswith("_")]
         if kinds:
             out[name] = kinds[0]
+    if ALL_VALUES_FIELD in out:
+        every = es.field_caps(index=index, fields=ALL_VALUES_FIELD, include_unmapped=True,
+                              ignore_unavailable=True, allow_no_indices=True)
+        if set((every.get("fields") or {}).get(ALL_VALUES_FIELD, {})) != {"keyword"}:
+            del out[ALL_VALUES_FIELD]
     return out
 
 

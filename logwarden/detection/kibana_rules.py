@@ -9,8 +9,11 @@ position. Here each rule's filter is the DSL query `detect` itself runs (es.Quer
 same IR), so Kibana and the es engine search the same documents; the ATT&CK names come from
 the packaged data/attack.json.
 
+Keyword rules query the template's catch-all field (schema_template.ALL_VALUES_FIELD), as
+`detect` does, so Kibana finds a keyword inside any value too (before it, a keyword-only rule
+was exported as match-all: an alert on every event).
 What Kibana cannot express exactly is said, never hidden: a rule whose query the es engine
-widens and confirms in process (some regexes, keywords, long values) is exported with the
+widens and confirms in process (some regexes, cased keywords, long values) is exported with the
 `logwarden: approximate` tag and a note (Kibana alerts on the wider query); correlations become
 threshold rules where Kibana's threshold type has the same meaning (event_count and value_count
 with `gte`/`gt` and one group-by list), and are listed as skipped otherwise, with the reason.
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logwarden.schema import DYNAMIC_OBJECTS, all_fields
+from logwarden.schema_template import ALL_VALUES_FIELD
 
 from .attack import attack_data, tagged, technique_tactics
 from .attack import tactic_id as attack_tactic_id
@@ -59,6 +63,7 @@ class SchemaTypes(dict[str, str]):
             self[name] = f.type
             if "caseless" in f.mapping().get("fields", {}):
                 self[f"{name}.caseless"] = "keyword"
+        self[ALL_VALUES_FIELD] = "keyword"  # the template's keyword catch-all: keyword rules query it
 
     @staticmethod
     def _dynamic(name: str) -> str | None:

@@ -1,7 +1,7 @@
 """Sigma keywords (detection items with no field) are found inside any string value of the
 event, case-insensitively, wildcards honoured, as Chainsaw, Hayabusa and Zircolite find them; in
-hunt, stream and es alike (the es case runs on the lab's Elasticsearch, where keyword leaves
-widen the query and the in-process predicate decides)."""
+hunt, stream and es alike (the es case runs on the lab's Elasticsearch, where a keyword is a
+`wildcard` query on the template's catch-all field, schema_template.ALL_VALUES_FIELD)."""
 
 from __future__ import annotations
 
@@ -84,6 +84,9 @@ CASES: list[tuple[tuple[str, dict[str, Any]], set[str]]] = [
         "New-ExchangeCertificate -GenerateRequest -BinaryEncoded -RequestFile "
         "'\\\\localhost\\C$\\inetpub\\wwwroot\\aspnet_client\\shell.aspx'")), {"exchange_cert"}),
     (_doc("e16", 16, "MSExchange Management", "1", Payload="New-ExchangeCertificate -GenerateRequest"), set()),
+    # a value longer than Elasticsearch indexes (kafka_io.KEYWORD_LIMIT): found all the same
+    (_doc("e17", 17, Script="x" * 9000 + " SekurLSA::LogonPasswords"), {"plain", "negated", "mimikatz"}),
+    (_doc("e18", 18, Script="y" * 9000), {"negated"}),
 ]
 
 
@@ -141,5 +144,89 @@ def test_keywords_es_agrees_with_hunt(ns, keyword_rules: list[Path]) -> None:
     runner = EsDetector(ns, es, Detector(rs))
     got = _fired(runner.run_once(None, None))
     assert got == _expected()
-    # keyword leaves are widened in the query and decided by the in-process predicate (es.py)
-    assert set(IDS.values()) <= set(runner.stats.inexact_rules)
+    # the long values (e17, e18) make every keyword rule fetch those two documents for the
+    # in-process verdict; the cased keyword is confirmed in process
+    assert set(runner.stats.inexact_rules) == set(IDS.values())
+
+
+@pytest.mark.servers
+def test_keyword_rule_is_filtered_by_elasticsearch(ns, keyword_rules: list[Path]) -> None:
+    """A keyword-only rule is one query on the catch-all field, not match-all: Elasticsearch
+    returns exactly the documents holding the keyword inside a value of a field the rule does not
+    name, none where it is absent, and the in-process check drops nothing."""
+    from logwarden.detection.es import EsDetector, QueryBuilder, field_types
+    from logwarden.es_io import client
+    from logwarden.schema_template import ALL_VALUES_FIELD
+
+    es = client(ns)
+    index = f"{ns.index_prefix}windows-2024.01.02"
+    docs = [_doc("k1", 1, CommandLine='mimikatz.exe "SEKURLSA::LogonPasswords" exit'),
+            _doc("k2", 2, Path="C:\\x\\mimidrv.sys.bak", Other="plain"),
+            _doc("k3", 3, CommandLine="sekurlsa", Note="kiwi legit"),  # the keywords absent
+            _doc("k4", 4, CommandLine="notepad.exe")]
+    operations: list[dict[str, Any]] = []
+    for eid, d in docs:
+        operations += [{"create": {"_index": index, "_id": eid}}, d]
+    assert not es.bulk(operations=operations, refresh="wait_for")["errors"]
+    rs = load_ruleset(keyword_rules, use_cache=False)
+    mimikatz = next(r for r in rs.rules if r.id == IDS["mimikatz"])
+    types = field_types(es, f"{ns.index_prefix}windows-*")
+    assert types[ALL_VALUES_FIELD] == "keyword"
+    qb = QueryBuilder(types)
+    query = qb.build(mimikatz.ir)
+    text = json.dumps(query)
+    assert "match_all" not in json.dumps(query["bool"]["filter"][0]), query  # the keywords' part
+    assert f'{{"wildcard": {{"{ALL_VALUES_FIELD}": {{"value": "*sekurlsa::*"}}}}}}' in text
+    assert not qb.inexact
+    hits = es.search(index=index, query=query, size=10)["hits"]["hits"]
+    assert sorted(h["_id"] for h in hits) == ["k1", "k2"]
+    runner = EsDetector(ns, es, Detector(rs))
+    got = _fired(runner.run_once(None, None))
+    assert {e for r, e in got if r == IDS["mimikatz"]} == {"k1", "k2"}
+    assert got == {(rid, eid) for eid, d in docs for rid in (r.id for r in Detector(rs).match(flatten(d)))}
+    assert runner.stats.dropped == 0 and IDS["mimikatz"] not in runner.stats.inexact_rules
+
+
+def test_kibana_export_queries_keywords_on_the_catch_all(keyword_rules: list[Path]) -> None:
+    """Kibana gets the keyword query `detect` runs (before: match-all, an alert on every event)."""
+    from logwarden.detection.kibana_rules import APPROXIMATE_TAG, export
+    from logwarden.schema_template import ALL_VALUES_FIELD
+
+    exported = {r["rule_id"]: r for r in export(load_ruleset(keyword_rules, use_cache=False), "soc-").rules}
+    for name in ("plain", "all", "wildcard", "edge_star", "number", "mimikatz", "exchange_cert"):
+        rule = exported[IDS[name]]
+        text = json.dumps(rule["filters"][0]["query"])
+        assert ALL_VALUES_FIELD in text and "match_all" not in text, name
+        assert APPROXIMATE_TAG not in rule["tags"], name
+    assert APPROXIMATE_TAG in exported[IDS["cased"]]["tags"]  # the case is checked in process only
+
+
+@pytest.mark.servers
+def test_kibana_keyword_filters_search_what_the_engine_matches(ns, keyword_rules: list[Path]) -> None:
+    """The exported filters on the real Elasticsearch find exactly what hunt matches (a superset
+    for the approximate cased rule). Values longer than Elasticsearch indexes are left out: Kibana
+    cannot search them (the export's documented limit; `detect` fetches them, test above)."""
+    from logwarden.detection.kibana_rules import APPROXIMATE_TAG, export
+    from logwarden.es_io import client
+
+    es = client(ns)
+    index = f"{ns.index_prefix}windows-2024.01.03"
+    docs = [doc for doc, _ in CASES if doc[0] not in ("e17", "e18")]
+    operations: list[dict[str, Any]] = []
+    for eid, d in docs:
+        operations += [{"create": {"_index": index, "_id": eid}}, d]
+    assert not es.bulk(operations=operations, refresh="wait_for")["errors"]
+    rs = load_ruleset(keyword_rules, use_cache=False)
+    detector = Detector(rs)
+    expected: dict[str, set[str]] = {}
+    for eid, d in docs:
+        for matched in detector.match(flatten(d)):
+            expected.setdefault(matched.id, set()).add(eid)
+    for rule in export(rs, ns.index_prefix).rules:
+        hits = es.search(index=",".join(rule["index"]), query=rule["filters"][0]["query"], size=100,
+                         source=False, ignore_unavailable=True)["hits"]["hits"]
+        found, want = {h["_id"] for h in hits}, expected.get(rule["rule_id"], set())
+        if APPROXIMATE_TAG in rule["tags"]:
+            assert want <= found, rule["name"]
+        else:
+            assert found == want, rule["name"]

@@ -4,8 +4,12 @@ Zircolite way) over one table of raw EVTX fields (`evtx_table`), with no ECS map
 The only processing pipelines are pySigma's `sysmon_pipeline` (a category -> its Sysmon
 `EventID`) and `windows_logsource_pipeline` (a service -> its `Channel`), as Zircolite uses them:
 log-source conditions only. Field names stay as the rule writes them, and a column holds what
-Windows wrote. Columns are TEXT COLLATE NOCASE (Sigma strings are case-insensitive). Keywords,
-which the backend does not convert, search a `_keywords` column holding every value of the
+Windows wrote. `process_creation`, which Sigma's taxonomy serves with Sysmon 1 and Security 4688,
+is converted a second time with pySigma's own `windows_audit_pipeline` (Security 4688; Image ->
+NewProcessName, ParentImage -> ParentProcessName, LogonId -> SubjectLogonId, nothing else) and
+the two conditions ORed, so 4688 verdicts are judged by pySigma's mapping, not ours. Columns
+are TEXT COLLATE NOCASE (Sigma strings are case-insensitive). Keywords, which the backend does
+not convert, search a `_keywords` column holding every value of the
 record joined by a newline (LIKE '%keyword%'). Conversions are cached by rule content.
 """
 
@@ -28,7 +32,7 @@ from sigma.types import SigmaString
 
 KEYWORDS = "_keywords"
 FILE, RECORD = "_file", "_record"
-SQL_VERSION = "2"  # bump when the conversion below changes (invalidates the cache)
+SQL_VERSION = "3"  # bump when the conversion below changes (invalidates the cache)
 
 
 class OracleBackend(sqliteBackend):  # type: ignore[misc]  # pySigma backends are untyped
@@ -59,6 +63,16 @@ def _backend() -> OracleBackend:
     return OracleBackend(processing_pipeline=sysmon_pipeline() + windows_logsource_pipeline())
 
 
+@lru_cache(maxsize=1)
+def _audit_backend() -> OracleBackend:
+    from sigma.pipelines.windows import windows_audit_pipeline, windows_logsource_pipeline
+
+    return OracleBackend(processing_pipeline=windows_audit_pipeline() + windows_logsource_pipeline())
+
+
+AUDIT_CATEGORIES = frozenset({"process_creation"})  # served by 4688 in Sigma's taxonomy and in hunt
+
+
 def convert_rule(text: str) -> dict[str, Any]:
     """{"id", "title", "where": SQL condition} for one rule file's text, or {"id", "error"}."""
     from sigma.collection import SigmaCollection
@@ -73,6 +87,10 @@ def convert_rule(text: str) -> dict[str, Any]:
         rule = rules[0]
         rule_id = str(rule.id or "")
         queries = _backend().convert_rule(rule)
+        if rule.logsource.product == "windows" and rule.logsource.category in AUDIT_CATEGORIES:
+            # a fresh parse: a pipeline run changes the rule it converts
+            audit_rule = next(r for r in SigmaCollection.from_yaml(text).rules if isinstance(r, SigmaRule))
+            queries = [*queries, *_audit_backend().convert_rule(audit_rule)]
         where = " OR ".join(f"({_where(q)})" for q in queries)
         return {"id": rule_id, "title": rule.title, "where": where}
     except Exception as exc:  # noqa: BLE001 - a rule the backend refuses is a finding

@@ -109,10 +109,15 @@ def test_template_keeps_the_mapping_decisions():
     assert event["original"] == {"type": "keyword", "ignore_above": 32000, "index": False, "doc_values": False}
     assert event["id"]["type"] == "keyword"  # detect sorts and aggregates on it (no fielddata)
     assert event["code"]["fields"]["caseless"]["normalizer"] == "lowercase"
-    assert props["source"]["properties"]["ip"] == {"type": "ip"}
+    # every string-valued field feeds the keyword catch-all; numbers and raw originals do not
+    copied = {"copy_to": [schema_template.ALL_VALUES_FIELD]}
+    assert props["source"]["properties"]["ip"] == {"type": "ip", **copied}
     assert props["source"]["properties"]["port"] == {"type": "long"}
-    assert props["@timestamp"] == {"type": "date"}
-    assert props["error"]["properties"]["message"] == {"type": "keyword", "ignore_above": 8191}
+    assert props["@timestamp"] == {"type": "date", **copied}
+    assert props["error"]["properties"]["message"] == {"type": "keyword", "ignore_above": 8191, **copied}
+    assert props["logwarden"]["properties"]["all_values"] == schema_template.all_values_mapping()
+    assert all(t[next(iter(t))]["mapping"]["copy_to"] == [schema_template.ALL_VALUES_FIELD]
+               for t in schema_template.index_template()["template"]["mappings"]["dynamic_templates"])
     assert props["winlog"]["properties"]["event_data"]["properties"]["TargetUserName"]["fields"]["caseless"]
     dynamic = [next(iter(d)) for d in schema_template.index_template()["template"]["mappings"]["dynamic_templates"]]
     assert dynamic == ["event_data_any", "ip_fields", "strings_as_keyword"]

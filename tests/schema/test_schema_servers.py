@@ -18,7 +18,7 @@ from tests.support.cli import cli, shipped
 from tests.support.namespaces import cleanup, isolated
 
 pytestmark = pytest.mark.servers
-DYNAMIC_KEYWORD = schema.Field("*", "keyword", "dynamic").mapping()
+DYNAMIC_KEYWORD = schema_template.field_mapping(schema.Field("*", "keyword", "dynamic"))
 
 
 def _mapped_fields(mapping: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
@@ -49,7 +49,9 @@ def _undeclared_or_different(mapped: dict[str, dict[str, Any]]) -> dict[str, Any
         if name.startswith(tuple(f"{o}." for o in schema.DYNAMIC_OBJECTS)) and name not in fields:
             expected = DYNAMIC_KEYWORD  # the event_data decision: keyword + caseless per name
         else:
-            expected = fields[name].mapping() if name in fields else {}
+            expected = schema_template.field_mapping(fields[name]) if name in fields else {}
+        if name == schema_template.ALL_VALUES_FIELD:
+            expected = schema_template.all_values_mapping()
         if mapping != expected:
             wrong[name] = {"mapped": mapping, "schema": expected}
     return wrong
@@ -81,8 +83,9 @@ def test_goldens_get_exactly_the_schema_mappings(lab, prefix):
     mapped = _index_mappings(es, f"{prefix}*")
     assert _undeclared_or_different(mapped) == {}
     # the goldens' fields are really there, with the types that matter to Sigma and the dashboards
-    assert mapped["source.ip"] == {"type": "ip"} and mapped["destination.port"] == {"type": "long"}
-    assert mapped["event.id"]["type"] == "keyword" and mapped["@timestamp"] == {"type": "date"}
+    copied = {"copy_to": [schema_template.ALL_VALUES_FIELD]}
+    assert mapped["source.ip"] == {"type": "ip", **copied} and mapped["destination.port"] == {"type": "long"}
+    assert mapped["event.id"]["type"] == "keyword" and mapped["@timestamp"] == {"type": "date", **copied}
     assert mapped["winlog.event_data.TargetUserName"]["fields"]["caseless"]["normalizer"] == "lowercase"
     assert len(sources) == len(schema.source_files())
 
@@ -110,7 +113,7 @@ def test_a_soc_index_prefix_flows_through_setup_ship_index_detect(lab, tmp_path)
         # the documents have the template's mappings, not dynamic ones (event.id was text before)
         mapped = _index_mappings(es, f"{cfg.index_prefix}windows-*")
         assert _undeclared_or_different(mapped) == {}
-        assert mapped["event.id"]["type"] == "keyword" and mapped["source.ip"] == {"type": "ip"}
+        assert mapped["event.id"]["type"] == "keyword" and mapped["source.ip"]["type"] == "ip"
         alerts = _index_mappings(es, f"{cfg.index_prefix}alerts-*")
         assert {k: v for k, v in _undeclared_or_different(alerts).items() if not k.startswith("sigma.group.")} == {}
     finally:
