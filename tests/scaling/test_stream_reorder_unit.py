@@ -78,7 +78,7 @@ def _records(order: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
     ruleset = load_ruleset(None)
     detector, router = Detector(ruleset), Router(ruleset.correlations)
     offsets = {p: 0 for p in range(len(HOSTS))}
-    out = []
+    out: list[dict[str, Any]] = []
     for partition, doc in order:
         flat = flatten(doc)
         hits = [r.id for r in detector.match(flat) if router.interested(r.id)]
@@ -96,7 +96,7 @@ def _single_ids(docs: list[dict[str, Any]]) -> set[str]:
 
 def _counted(states: PartitionStates, docs: list[dict[str, Any]]) -> set[str]:
     """Feed the records one by one (each its own batch) and drain at the end; the alert ids."""
-    ids = set()
+    ids: set[str] = set()
     for doc in docs:
         record = parse(doc)
         assert record is not None
@@ -158,7 +158,8 @@ def _counted_without_drain(states: PartitionStates, docs: list[dict[str, Any]]) 
 class _Msg:
     def __init__(self, partition: int, offset: int, doc: dict[str, Any]) -> None:
         self.topic, self.partition, self.offset = "lw.windows", partition, offset
-        self.value, self.headers = json.dumps(doc).encode(), []
+        self.value = json.dumps(doc).encode()
+        self.headers: list[tuple[str, bytes]] = []
 
 
 @pytest.mark.parametrize("grace, agrees", [("2m", True), ("0", False)])
