@@ -32,14 +32,14 @@ HOSTS = ("SRV-A", "SRV-B", "SRV-C")
 SPAN = 60  # seconds the spray lasts: every disorder below is within a grace of 120 s
 
 
-def spray() -> list[dict[str, Any]]:
+def spray(hosts: tuple[str, ...] = HOSTS) -> list[dict[str, Any]]:
     """Failed RDP logons from one address against three hosts in turn, one a second, each a new
     user name (brute force and password spray by source.ip), then a success on the first host."""
     docs = []
     for i in range(SPAN):
-        host = HOSTS[i % 3]
+        host = hosts[i % len(hosts)]
         docs.append(_logon(i, "4625", host, f"user{i}"))
-    docs.append(_logon(SPAN, "4624", HOSTS[0], "user0"))
+    docs.append(_logon(SPAN, "4624", hosts[0], "user0"))
     return docs
 
 
