@@ -10,8 +10,11 @@ So the counting side holds hits here and releases them in (time, event id, rule)
 are `grace` seconds older than the newest event time this buffer has seen (the watermark):
 within that disorder the count is the one hunt makes. What is released:
 
-- `release()`: every hit at or below the watermark (newest - grace), oldest first; when more
+- `release(now)`: every hit at or below the watermark (newest - grace), oldest first; when more
   than `limit` are held, the oldest are released too (the buffer is bounded, whatever the input).
+  A quiet input would hold its last hits until something newer comes, so the newest time is taken
+  to move on with the wall clock (`now`, monotonic seconds) while nothing is added: a hit waits
+  at most `grace` seconds of wall-clock time once its partition has gone quiet.
 - `drain()`: everything, oldest first (the end of a `--once` run, a clean stop).
 
 A hit older than one already released (it arrived later than the grace) is not dropped: it is
@@ -46,21 +49,25 @@ class ReorderBuffer(Generic[T]):
         self.late = 0  # hits added below what was already released (counted out of order)
         self._heap: list[tuple[Order, int, T]] = []
         self._seq = 0  # ties between equal orders keep their arrival order
+        self._added_at: float | None = None  # wall clock (monotonic) of the last add
 
     def __len__(self) -> int:
         return len(self._heap)
 
-    def add(self, order: Order, item: T) -> None:
-        """Hold `item` (its order key: event time, event id, rule id)."""
+    def add(self, order: Order, item: T, now: float | None = None) -> None:
+        """Hold `item` (its order key: event time, event id, rule id) that arrived at `now`."""
         if order[0] < self.released_to:
             self.late += 1
         self.newest = max(self.newest, order[0])
+        self._added_at = now
         heapq.heappush(self._heap, (order, self._seq, item))
         self._seq += 1
 
-    def release(self) -> list[T]:
-        """The items the watermark passed (and the oldest beyond `limit`), oldest first."""
-        watermark = self.newest - self.grace
+    def release(self, now: float | None = None) -> list[T]:
+        """The items the watermark passed (and the oldest beyond `limit`), oldest first; with
+        `now`, the wall-clock time since the last add counts as event time gone by."""
+        idle = max(0.0, now - self._added_at) if now is not None and self._added_at is not None else 0.0
+        watermark = self.newest + idle - self.grace
         out: list[T] = []
         while self._heap and (self._heap[0][0][0] <= watermark or len(self._heap) > self.limit):
             out.append(self._pop())
@@ -82,10 +89,13 @@ class ReorderBuffer(Generic[T]):
         """What is held, oldest first (for the state file)."""
         return [(order, item) for order, _, item in sorted(self._heap, key=lambda entry: entry[:2])]
 
-    def restore(self, held: Iterable[tuple[Order, T]], newest: float, released_to: float, late: int) -> None:
-        """Replace the content with `held` (as `held()` gave it) and the watermark's inputs."""
+    def restore(self, held: Iterable[tuple[Order, T]], newest: float, released_to: float, late: int,
+                now: float | None = None) -> None:
+        """Replace the content with `held` (as `held()` gave it) and the watermark's inputs; the
+        wall-clock wait starts again at `now`."""
         self._heap, self._seq = [], 0
         for order, item in held:
             heapq.heappush(self._heap, (order, self._seq, item))
             self._seq += 1
         self.newest, self.released_to, self.late = newest, released_to, late
+        self._added_at = now

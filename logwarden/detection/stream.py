@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +111,7 @@ class StreamRunner:
             self._match(msg, where, alerts, self._wait)
         # a member with a state file counts what it read before saving it (the batch is reordered,
         # nothing waits across batches); otherwise the hits wait for the watermark
-        released = self.waiting.drain() if self.state is not None else self.waiting.release()
+        released = self.waiting.drain() if self.state is not None else self.waiting.release(time.monotonic())
         self._count_in_process(released, alerts)
         deliver(self.sink, alerts, self.kafka_outage)
         self.stats.alerts += len(alerts)
@@ -123,9 +124,9 @@ class StreamRunner:
     def _wait(self, msg_topic: str, rule_ids: list[str], flat: Flat, eid: str, origin: dict[str, Any],
               out: list[Event]) -> None:
         """In process: an event's correlation hits into the reorder buffer."""
-        ts, host = doc_time(flat), doc_host(flat)
+        ts, host, now = doc_time(flat), doc_host(flat), time.monotonic()
         for rid in rule_ids:
-            self.waiting.add((ts, eid, rid), (Hit(rid, ts, eid, flat, host), origin))
+            self.waiting.add((ts, eid, rid), (Hit(rid, ts, eid, flat, host), origin), now)
 
     def _count_in_process(self, released: list[tuple[Hit, dict[str, Any]]], out: list[Event]) -> None:
         for hit, origin in released:
@@ -135,16 +136,13 @@ class StreamRunner:
     def _handle_repartitioned(self, records: list[Any], partitions: PartitionStates) -> None:
         self._unsaved = True
         out: list[Event] = []
-        held: set[int] = set()
         for msg in records:
             where = f"{msg.topic}/{msg.partition}@{msg.offset}"
             if msg.topic == partitions.topic:
-                if self._hold(msg, where, partitions):
-                    held.add(msg.partition)
+                self._hold(msg, where, partitions)
             else:
                 self._match(msg, where, out, self._repartition)
-        for p in sorted(held):  # the whole batch is in the buffers before anything is released
-            self._alerts(partitions.release(p), out)
+        self._release(partitions, out)  # the whole batch is in the buffers before anything is released
         deliver(self.sink, out, self.kafka_outage)
         self.stats.alerts += sum(item.dataset == "alerts" for item in out)
         self.stats.repartitioned += sum(item.dataset != "alerts" for item in out)
@@ -194,7 +192,41 @@ class StreamRunner:
             log.warning("not a repartition record, skipped: %s", where)
             return False
         self.stats.counted += 1
-        return partitions.hold(msg.partition, record)
+        return partitions.hold(msg.partition, record, time.monotonic())
+
+    def _release(self, partitions: PartitionStates, out: list[Event]) -> set[int]:
+        """Count what the watermark passed in every partition holding records; their numbers."""
+        holding, now = partitions.holding(), time.monotonic()
+        for p in sorted(holding):
+            self._alerts(partitions.release(p, now), out)
+        return holding
+
+    def tick(self) -> None:
+        """Between batches (an empty poll): count the held hits whose partition has been quiet
+        for the grace in wall-clock time, deliver their alerts and save the state. Offsets are
+        not involved; a stop during an outage here leaves the hits in the saved state."""
+        if self._unsaved or not (self.partitions.holding() if self.partitions is not None else len(self.waiting)):
+            return
+        self._unsaved = True
+        out: list[Event] = []
+        touched: set[int] = set()
+        if self.partitions is not None:
+            touched = self._release(self.partitions, out)
+        else:
+            self._count_in_process(self.waiting.release(time.monotonic()), out)
+        if not out and self.partitions is None:
+            self._unsaved = False
+            return
+        try:
+            deliver(self.sink, out, self.kafka_outage)
+        except BatchAbandoned:
+            return  # stopping: the state in memory is dropped, the saved one still holds the hits
+        self.stats.alerts += len(out)
+        if self.partitions is not None:
+            self.partitions.save(touched)
+        elif self.state is not None:
+            self.state.save()
+        self._unsaved = False
 
     @staticmethod
     def _alerts(counted: list[tuple[Record, list[Fired]]], out: list[Event]) -> None:
@@ -205,7 +237,8 @@ class StreamRunner:
         """Consume until stopped, `max_messages` were consumed or (with `once`) every assigned
         partition was read to its end, then count the hits still waiting for the grace (`drain`);
         returns the counters."""
-        ConsumeLoop(self.consumer, self, self.stop, self.cfg.kafka, log).run(once=once, max_messages=max_messages)
+        consumer = _TickOnEmptyPoll(self.consumer, self.tick)
+        ConsumeLoop(consumer, self, self.stop, self.cfg.kafka, log).run(once=once, max_messages=max_messages)
         self.drain()
         return self.stats
 
@@ -234,6 +267,23 @@ class StreamRunner:
             self.partitions.save(touched)
         elif self.state is not None:
             self.state.save()
+
+
+class _TickOnEmptyPoll:
+    """The consumer as the loop sees it: an empty poll also gives the runner its `tick` (the loop
+    calls its handler only with records, and held hits must not wait for the next record)."""
+
+    def __init__(self, consumer: Any, tick: Any) -> None:
+        self._consumer, self._tick = consumer, tick
+
+    def poll(self, *args: Any, **kwargs: Any) -> Any:
+        records = self._consumer.poll(*args, **kwargs)
+        if not records:
+            self._tick()
+        return records
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._consumer, name)
 
 
 def _alert(fired: Fired, hit: Hit, origin: dict[str, Any]) -> Event:
@@ -312,7 +362,8 @@ def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: st
                 log.warning("closing the Kafka producer: %s", exc)
         stats = runner.stats
         log.info("stream stopped: consumed %d, alerts %d, correlation hits repartitioned %d, counted %d "
-                 "(duplicates skipped %d), undecodable %d, unprocessable %d, Kafka retries %d, left uncommitted %d",
-                 stats.consumed, stats.alerts, stats.repartitioned, stats.counted, stats.duplicates,
-                 stats.undecodable, stats.unprocessable, stats.kafka_retries, stats.uncommitted)
+                 "(duplicates skipped %d, later than the reorder grace %d), undecodable %d, unprocessable %d, "
+                 "Kafka retries %d, left uncommitted %d", stats.consumed, stats.alerts, stats.repartitioned,
+                 stats.counted, stats.duplicates, stats.late, stats.undecodable, stats.unprocessable,
+                 stats.kafka_retries, stats.uncommitted)
         return stats

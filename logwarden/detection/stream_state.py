@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,8 @@ class _Held:
             if record is None:
                 raise ValueError("a held record is not a repartition record")
             held.append((_order(record), record))
-        self.buffer.restore(held, _number(snap["newest"]), _number(snap["released_to"]), int(snap["late"]))
+        self.buffer.restore(held, _number(snap["newest"]), _number(snap["released_to"]), int(snap["late"]),
+                            time.monotonic())
 
     def save(self) -> None:
         buffer = self.buffer
@@ -202,7 +204,7 @@ class PartitionStates(ConsumerRebalanceListener):
             held = self.held[partition] = _Held(self.folder / f"{partition}.json", self.families, self.grace)
         return held
 
-    def hold(self, partition: int, record: Record) -> bool:
+    def hold(self, partition: int, record: Record, now: float | None = None) -> bool:
         """Put one record of `partition` in its reorder buffer; False for a record already taken
         (its input message was read again), which is skipped."""
         held = self._load(partition)
@@ -210,14 +212,15 @@ class PartitionStates(ConsumerRebalanceListener):
             self.duplicates += 1
             return False
         held.seen[record.source] = record.position
-        held.buffer.add(_order(record), record)
+        held.buffer.add(_order(record), record, now)
         return True
 
-    def release(self, partition: int) -> list[tuple[Record, list[Fired]]]:
+    def release(self, partition: int, now: float | None = None) -> list[tuple[Record, list[Fired]]]:
         """Count the records of `partition` the watermark passed (the newest time held minus the
-        grace; the oldest beyond the buffer's bound too), in time order; each with what it fired."""
+        grace, moved on by the wall-clock time since the last record when `now` is given; the
+        oldest beyond the buffer's bound too), in time order; each with what it fired."""
         held = self._load(partition)
-        return held.count(held.buffer.release())
+        return held.count(held.buffer.release(now))
 
     def drain(self) -> list[tuple[Record, list[Fired]]]:
         """Count every record held in every partition this member holds, in time order per

@@ -198,6 +198,15 @@ def test_a_record_later_than_the_grace_is_still_counted_and_the_buffer_is_bounde
     assert buffer.newest == 114.0 and not math.isinf(buffer.released_to)
 
 
+def test_a_quiet_buffer_releases_after_the_grace_in_wall_clock_time() -> None:
+    buffer: ReorderBuffer[str] = ReorderBuffer(grace=10)
+    buffer.add((500.0, "a", "r"), "a", now=1000.0)
+    buffer.add((495.0, "b", "r"), "b", now=1001.0)
+    assert buffer.release(now=1002.0) == []  # 500 + 1 s quiet - 10 s grace = 491
+    assert buffer.release(now=1007.0) == ["b"]  # 500 + 6 - 10 = 496
+    assert buffer.release(now=1011.0) == ["a"]  # 500 + 10 - 10: nothing newer came for the grace
+
+
 def test_the_grace_setting_is_a_duration() -> None:
     assert dataclasses.replace(Config(), stream_reorder_grace="2m").reorder_grace == 120.0
     assert Config().reorder_grace == 5.0
