@@ -212,3 +212,33 @@ def test_the_grace_setting_is_a_duration() -> None:
     assert Config().reorder_grace == 5.0
     with pytest.raises(ConfigError, match="LOGWARDEN_STREAM_REORDER_GRACE"):
         validate(dataclasses.replace(Config(), stream_reorder_grace="soon"))
+
+
+def test_a_quiet_member_raises_the_held_alerts_after_the_grace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                hunt_ids: set[str]) -> None:
+    """The repartition path's tick (an empty poll): nothing before the grace has passed in wall-clock
+    time, then every held record counted, its alerts delivered and the emptied buffer saved."""
+    clock = [1000.0]
+    monkeypatch.setattr("logwarden.detection.stream.time.monotonic", lambda: clock[0])
+    docs = spray()
+    records = _records(by_host_reversed(docs))
+    states = PartitionStates(tmp_path / "state", TOPIC, families(load_ruleset(None).correlations), 120.0)
+    sink = ListSink()
+    runner = StreamRunner(dataclasses.replace(Config(), stream_reorder_grace="2m"), Detector(load_ruleset(None)),
+                          None, sink, partitions=states)
+    msgs = []
+    for offset, doc in enumerate(records):
+        msg = _Msg(0, offset, doc)
+        msg.topic = TOPIC
+        msgs.append(msg)
+    runner.handle(msgs)
+    saved = json.loads((tmp_path / "state" / "0.json").read_text())["partition"]["reorder"]
+    assert not sink.events and len(saved["held"]) == len(records)  # all within the grace: all held
+    clock[0] += 60
+    runner.tick()
+    assert not sink.events
+    clock[0] += 61  # 121 s quiet: the newest time moved past the grace
+    runner.tick()
+    got = {e.doc["event"]["id"] for e in sink.events} | _single_ids(docs)
+    assert got == hunt_ids
+    assert json.loads((tmp_path / "state" / "0.json").read_text())["partition"]["reorder"]["held"] == []
