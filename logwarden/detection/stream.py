@@ -12,6 +12,12 @@ and acknowledged, then the state saved, then its offsets committed; so a killed 
 successor repeats work (same alert ids: one document, a repeated record counted once) and
 misses none.
 
+Hits of one group come from several input partitions in no fixed order: the counting side holds
+them in a reorder buffer per repartition partition (logwarden/detection/reorder.py) and counts
+them in hunt's (time, event id, rule) order once they are `stream_reorder_grace` behind the
+partition's newest event time (a quiet partition's: after the grace in wall-clock time, on an
+empty poll); `run` counts what still waits when the loop ends (`--once` drained, a clean stop).
+
 A single member works the same way (it is a group of one): it could count in process, but a
 second member may join at any time, and state held per repartition partition is what lets a
 partition move between members; one path, whatever the member count. The cost is one small

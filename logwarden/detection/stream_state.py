@@ -20,7 +20,8 @@ with the same id).
 `StreamState` is the state of a member that counts correlations itself (the in-process
 runner). `stream` members count them through the repartition topic (logwarden/detection/
 repartition.py): their state is held per repartition partition by `PartitionStates`, one file
-per partition under `<state>/stream-<group>/`, which moves with the partition on a rebalance.
+per partition under `<state>/stream-<group>/`, which moves with the partition on a rebalance; it
+includes the records waiting in the partition's reorder buffer (logwarden/detection/reorder.py).
 
 A `StreamState` snapshot belongs to one member: the file is named by the consumer group and the static
 member id (`--instance-id`), and a member that gets partitions the snapshot does not cover
