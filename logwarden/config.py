@@ -14,6 +14,8 @@
     silence_baseline: 24h             LOGWARDEN_SILENCE_BASELINE (window of a source's usual rate)
     kafka_partitions: 2               LOGWARDEN_KAFKA_PARTITIONS (partitions of each topic `setup` creates:
                                                         the most members of one consumer group that work)
+    stream_reorder_grace: 5s          LOGWARDEN_STREAM_REORDER_GRACE (event-time disorder `stream` puts right
+                                                        before counting correlations; alerts wait this long)
 
 Secured connections (docs/security.md describes each; empty means "not used"):
 
@@ -48,6 +50,7 @@ import yaml
 
 from logwarden import networks
 from logwarden.bounded_yaml import YamlLimitError, load_file
+from logwarden.durations import parse_duration
 from logwarden.errors import ConfigError
 from logwarden.safe_text import redact_credentials
 from logwarden.silence_settings import parse_settings
@@ -84,6 +87,7 @@ ENV = {
     "silence_gap": "LOGWARDEN_SILENCE_GAP",
     "silence_baseline": "LOGWARDEN_SILENCE_BASELINE",
     "kafka_partitions": "LOGWARDEN_KAFKA_PARTITIONS",
+    "stream_reorder_grace": "LOGWARDEN_STREAM_REORDER_GRACE",
 }
 # The settings that are secrets: never printed, never in a repr, and a file holding one must
 # not be readable by others.
@@ -121,6 +125,7 @@ class Config:
     silence_gap: str = "30m"  # default gap, then `family=duration` overrides
     silence_baseline: str = "24h"  # window of the usual rate
     kafka_partitions: str = str(DEFAULT_KAFKA_PARTITIONS)  # partitions of the topics `setup` creates
+    stream_reorder_grace: str = "5s"  # stream's reorder buffer (logwarden/detection/reorder.py)
 
     @property
     def es_shown(self) -> str:
@@ -158,6 +163,11 @@ class Config:
     def partitions(self) -> int:
         """`kafka_partitions` as a number (`validate` refused anything else)."""
         return int(self.kafka_partitions)
+
+    @property
+    def reorder_grace(self) -> float:
+        """`stream_reorder_grace` in seconds (`validate` refused anything else)."""
+        return parse_duration(self.stream_reorder_grace)
 
     def topic(self, dataset: str) -> str:
         return f"{self.topic_prefix}{dataset}"
@@ -265,6 +275,10 @@ def validate(cfg: Config) -> None:
     if not (cfg.kafka_partitions.isdigit() and 1 <= int(cfg.kafka_partitions) <= MAX_KAFKA_PARTITIONS):
         raise ConfigError(f"kafka_partitions ({ENV['kafka_partitions']}): {cfg.kafka_partitions!r} is not a whole "
                           f"number in [1, {MAX_KAFKA_PARTITIONS}]")
+    try:
+        parse_duration(cfg.stream_reorder_grace)
+    except ValueError as exc:
+        raise ConfigError(f"stream_reorder_grace ({ENV['stream_reorder_grace']}): {exc}") from exc
     if not _TOPIC_PREFIX.match(cfg.topic_prefix):
         raise ConfigError(f"topic_prefix ({ENV['topic_prefix']}): {cfg.topic_prefix!r} may hold only letters, "
                           "digits, '.', '_' and '-'")

@@ -3,7 +3,9 @@
 Same shutdown as `index`: SIGTERM/SIGINT finish the batch in hand, commit it, leave the group
 (a static member, `--instance-id`, keeps its partitions for the session timeout instead), print
 the counters and exit 0. Run N of them in one group to split the work (docs/scaling.md); correlation
-state follows its repartition partition and survives a restart (logwarden/detection/stream_state.py).
+state follows its repartition partition and survives a restart (logwarden/detection/stream_state.py);
+correlation hits wait up to `stream_reorder_grace` to be counted in time order, and what still
+waits is counted at the end of `--once` and at a stop (logwarden/detection/reorder.py).
 Errors are raised to the CLI (logwarden/errors.py).
 """
 
@@ -39,6 +41,6 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(stats.as_dict()), flush=True)
     else:
         print(f"stream: {stats.consumed} events, {stats.alerts} alerts, {stats.undecodable} undecodable, "
-              f"{stats.unprocessable} unprocessable, {stats.kafka_retries} kafka retries, "
-              f"{stats.uncommitted} left uncommitted", flush=True)
+              f"{stats.unprocessable} unprocessable, {stats.late} correlation hits later than the reorder grace, "
+              f"{stats.kafka_retries} kafka retries, {stats.uncommitted} left uncommitted", flush=True)
     return 0

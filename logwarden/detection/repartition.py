@@ -134,6 +134,11 @@ class Record:
     source: str  # "<topic>/<partition>" of the input message
     position: tuple[int, int]  # (input offset, seq): increases along one input partition
 
+    def doc(self) -> dict[str, Any]:
+        """The record as JSON-able data again (`parse` takes it back): a held record in a state file."""
+        return {"family": self.family, "rule": self.hit.rule_id, "ts": self.hit.ts, "id": self.hit.event_id,
+                "host": self.hit.host, "fields": self.hit.fields, "origin": self.origin, "seq": self.position[1]}
+
 
 def parse(doc: Any) -> Record | None:
     """The record in a decoded repartition message, or None when it is not one."""

@@ -12,6 +12,12 @@ and acknowledged, then the state saved, then its offsets committed; so a killed 
 successor repeats work (same alert ids: one document, a repeated record counted once) and
 misses none.
 
+Hits of one group come from several input partitions in no fixed order: the counting side holds
+them in a reorder buffer per repartition partition (logwarden/detection/reorder.py) and counts
+them in hunt's (time, event id, rule) order once they are `stream_reorder_grace` behind the
+partition's newest event time (a quiet partition's: after the grace in wall-clock time, on an
+empty poll); `run` counts what still waits when the loop ends (`--once` drained, a clean stop).
+
 A single member works the same way (it is a group of one): it could count in process, but a
 second member may join at any time, and state held per repartition partition is what lets a
 partition move between members; one path, whatever the member count. The cost is one small
@@ -29,18 +35,21 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from logwarden.config import Config
-from logwarden.consume import ConsumeLoop, LoopCounters, Outage, StopFlag, deliver, retry_kafka
+from logwarden.consume import BatchAbandoned, ConsumeLoop, LoopCounters, Outage, StopFlag, deliver, retry_kafka
 from logwarden.errors import ConfigError
 from logwarden.shippers.base import Event
 
 from .alerts import alert_for_fired, alert_for_match, doc_host, doc_id, doc_time
+from .correlate import Fired, Hit
 from .engine import Detector
-from .evaluate import flatten
-from .repartition import Router, parse
+from .evaluate import Flat, flatten
+from .reorder import ReorderBuffer
+from .repartition import Record, Router, parse
 from .stream_state import PartitionStates, StreamState
 
 log = logging.getLogger(__name__)
@@ -57,6 +66,7 @@ class StreamStats(LoopCounters):
     repartitioned: int = 0  # correlation hits produced to the repartition topic
     counted: int = 0  # repartition records counted into correlation windows
     duplicates: int = 0  # repartition records skipped: counted already (their input was read again)
+    late: int = 0  # correlation hits that arrived after the grace: counted where they fell
 
 
 def _decode(value: bytes | None) -> dict[str, Any] | None:
@@ -83,26 +93,13 @@ class StreamRunner:
         self.cfg, self.detector, self.consumer, self.sink = cfg, detector, consumer, sink
         self.state = state  # None: correlation state lives in memory only
         self.partitions = partitions  # set: correlations counted through the repartition topic
+        # in process: the hits (with their event and origin) waiting to be counted in time order
+        self.waiting: ReorderBuffer[tuple[Hit, dict[str, Any]]] = ReorderBuffer(cfg.reorder_grace)
+        self._unsaved = False  # a batch was taken into the state but not saved (abandoned)
         self.router = Router(detector.ruleset.correlations) if partitions is not None else None
         self.stop = stop or StopFlag()
         self.stats = StreamStats()
         self.kafka_outage = Outage(f"Kafka at {cfg.kafka} (alerts)", self.stop, log, patience)
-
-    def evaluate(self, value: bytes | None, headers: Any, where: str = "",
-                 origin: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """The alert documents one message raises (none when it cannot be read)."""
-        doc = _decode(value)
-        if doc is None:
-            self.stats.undecodable += 1
-            log.debug("not a JSON object, skipped: %s", where)
-            return []
-        eid = _header_id(headers) or str((doc.get("event") or {}).get("id") or "") or None
-        try:
-            return self.detector.process(doc, eid, origin)
-        except RecursionError:
-            self.stats.unprocessable += 1
-            log.warning("document nested too deeply to evaluate, skipped: %s", where)
-            return []
 
     def handle(self, records: list[Any]) -> None:
         """Evaluate a batch and produce its alerts; returns once Kafka acknowledged them.
@@ -113,35 +110,62 @@ class StreamRunner:
         if self.partitions is not None:
             self._handle_repartitioned(records, self.partitions)
             return
+        self._unsaved = True
         alerts: list[Event] = []
         for msg in records:
-            origin = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
-            for alert in self.evaluate(msg.value, msg.headers, f"{msg.topic}/{msg.partition}@{msg.offset}", origin):
-                host = str((alert.get("host") or {}).get("name") or "")
-                alerts.append(Event(alert["event"]["id"], "alerts", host, alert))
+            where = f"{msg.topic}/{msg.partition}@{msg.offset}"
+            self._match(msg, where, alerts, self._wait)
+        # a member with a state file counts what it read before saving it (the batch is reordered,
+        # nothing waits across batches); otherwise the hits wait for the watermark
+        released = self.waiting.drain() if self.state is not None else self.waiting.release(time.monotonic())
+        self._count_in_process(released, alerts)
         deliver(self.sink, alerts, self.kafka_outage)
         self.stats.alerts += len(alerts)
+        self.stats.late = self.waiting.late
         if self.state is not None:
             self.state.advance(records)
             self.state.save()
+        self._unsaved = False
+
+    def _wait(self, msg_topic: str, rule_ids: list[str], flat: Flat, eid: str, origin: dict[str, Any],
+              out: list[Event]) -> None:
+        """In process: an event's correlation hits into the reorder buffer."""
+        ts, host, now = doc_time(flat), doc_host(flat), time.monotonic()
+        for rid in rule_ids:
+            self.waiting.add((ts, eid, rid), (Hit(rid, ts, eid, flat, host), origin), now)
+
+    def _count_in_process(self, released: list[tuple[Hit, dict[str, Any]]], out: list[Event]) -> None:
+        for hit, origin in released:
+            for fired in self.detector.correlations.feed(hit):
+                out.append(_alert(fired, hit, origin))
 
     def _handle_repartitioned(self, records: list[Any], partitions: PartitionStates) -> None:
+        self._unsaved = True
         out: list[Event] = []
         for msg in records:
             where = f"{msg.topic}/{msg.partition}@{msg.offset}"
             if msg.topic == partitions.topic:
-                self._count(msg, where, partitions, out)
+                self._hold(msg, where, partitions)
             else:
-                self._match(msg, where, out)
+                self._match(msg, where, out, self._repartition)
+        self._release(partitions, out)  # the whole batch is in the buffers before anything is released
         deliver(self.sink, out, self.kafka_outage)
         self.stats.alerts += sum(item.dataset == "alerts" for item in out)
         self.stats.repartitioned += sum(item.dataset != "alerts" for item in out)
-        self.stats.duplicates = partitions.duplicates
+        self.stats.duplicates, self.stats.late = partitions.duplicates, partitions.late
         partitions.save(partitions.advance(records))
+        self._unsaved = False
 
-    def _match(self, msg: Any, where: str, out: list[Event]) -> None:
-        """The single-event alerts of one input message and its correlation hits' records."""
+    def _repartition(self, topic: str, rule_ids: list[str], flat: Flat, eid: str, origin: dict[str, Any],
+                     out: list[Event]) -> None:
+        """Through the repartition topic: an event's correlation hits as records keyed by group."""
         assert self.router is not None
+        out.extend(self.router.records(topic, rule_ids, flat, eid, doc_time(flat), doc_host(flat), origin))
+
+    def _match(self, msg: Any, where: str, out: list[Event], hits_to: Any) -> None:
+        """The single-event alerts of one input message into `out`; its correlation hits to
+        `hits_to(topic, rule ids, flat, event id, origin, out)`."""
+        interested = self.router.interested if self.router is not None else self.detector.correlations.interested
         doc = _decode(msg.value)
         if doc is None:
             self.stats.undecodable += 1
@@ -161,28 +185,119 @@ class StreamRunner:
                 alert = alert_for_match(rule, flat, eid, origin)
                 out.append(Event(alert["event"]["id"], "alerts", str((alert.get("host") or {}).get("name") or ""),
                                  alert))
-        hits = [rule.id for rule in matched if self.router.interested(rule.id)]
+        hits = [rule.id for rule in matched if interested(rule.id)]
         if hits:
-            out.extend(self.router.records(msg.topic, hits, flat, eid, doc_time(flat), doc_host(flat), origin))
+            hits_to(msg.topic, hits, flat, eid, origin, out)
 
-    def _count(self, msg: Any, where: str, partitions: PartitionStates, out: list[Event]) -> None:
-        """Count one repartition record into its partition's windows; the alerts of what fired."""
+    def _hold(self, msg: Any, where: str, partitions: PartitionStates) -> bool:
+        """One repartition record into its partition's reorder buffer; False when it is not one
+        or was taken already."""
         record = parse(_decode(msg.value))
         if record is None:
             self.stats.undecodable += 1
             log.warning("not a repartition record, skipped: %s", where)
-            return
+            return False
         self.stats.counted += 1
-        for fired in partitions.feed(msg.partition, record):
-            here = bool(fired.event_ids) and fired.event_ids[-1] == record.hit.event_id
-            alert = alert_for_fired(fired, record.hit.fields if here else None, record.origin if here else None)
-            out.append(Event(alert["event"]["id"], "alerts", fired.host, alert))
+        return partitions.hold(msg.partition, record, time.monotonic())
+
+    def _release(self, partitions: PartitionStates, out: list[Event]) -> set[int]:
+        """Count what the watermark passed in every partition holding records; their numbers."""
+        holding, now = partitions.holding(), time.monotonic()
+        for p in sorted(holding):
+            self._alerts(partitions.release(p, now), out)
+        return holding
+
+    def tick(self) -> None:
+        """Between batches (an empty poll): count the held hits whose partition has been quiet
+        for the grace in wall-clock time, deliver their alerts and save the state. Offsets are
+        not involved; a stop during an outage here leaves the hits in the saved state."""
+        if self._unsaved or not (self.partitions.holding() if self.partitions is not None else len(self.waiting)):
+            return
+        self._unsaved = True
+        out: list[Event] = []
+        touched: set[int] = set()
+        if self.partitions is not None:
+            touched = self._release(self.partitions, out)
+        else:
+            self._count_in_process(self.waiting.release(time.monotonic()), out)
+        if not out and self.partitions is None:
+            self._unsaved = False
+            return
+        try:
+            deliver(self.sink, out, self.kafka_outage)
+        except BatchAbandoned:
+            return  # stopping: the state in memory is dropped, the saved one still holds the hits
+        self.stats.alerts += len(out)
+        if self.partitions is not None:
+            self.partitions.save(touched)
+        elif self.state is not None:
+            self.state.save()
+        self._unsaved = False
+
+    @staticmethod
+    def _alerts(counted: list[tuple[Record, list[Fired]]], out: list[Event]) -> None:
+        for record, fireds in counted:
+            out.extend(_alert(fired, record.hit, record.origin) for fired in fireds)
 
     def run(self, once: bool = False, max_messages: int | None = None) -> StreamStats:
         """Consume until stopped, `max_messages` were consumed or (with `once`) every assigned
-        partition was read to its end; returns the counters."""
-        ConsumeLoop(self.consumer, self, self.stop, self.cfg.kafka, log).run(once=once, max_messages=max_messages)
+        partition was read to its end, then count the hits still waiting for the grace (`drain`);
+        returns the counters."""
+        consumer = _TickOnEmptyPoll(self.consumer, self.tick)
+        ConsumeLoop(consumer, self, self.stop, self.cfg.kafka, log).run(once=once, max_messages=max_messages)
+        self.drain()
         return self.stats
+
+    def drain(self) -> None:
+        """Count every correlation hit still in a reorder buffer, deliver the alerts and save the
+        state (a run's end, a clean stop). Nothing happens after an abandoned batch: its state
+        was not saved, and its records are read again by whoever holds the partitions next.
+        A stop during an outage here leaves the held hits in the saved state (counted on restart)."""
+        if self._unsaved:
+            return
+        out: list[Event] = []
+        touched: set[int] = set()
+        if self.partitions is not None:
+            touched = self.partitions.holding()
+            self._alerts(self.partitions.drain(), out)
+        else:
+            self._count_in_process(self.waiting.drain(), out)
+        try:
+            deliver(self.sink, out, self.kafka_outage)
+        except BatchAbandoned:
+            log.warning("stopping with %d alert(s) of held correlation hits not delivered: the hits stay in the "
+                        "saved state", len(out))
+            return
+        self.stats.alerts += len(out)
+        if self.partitions is not None:
+            self.partitions.save(touched)
+        elif self.state is not None:
+            self.state.save()
+
+
+class _TickOnEmptyPoll:
+    """The consumer as the loop sees it: an empty poll also gives the runner its `tick` (the loop
+    calls its handler only with records, and held hits must not wait for the next record)."""
+
+    def __init__(self, consumer: Any, tick: Any) -> None:
+        self._consumer, self._tick = consumer, tick
+
+    def poll(self, *args: Any, **kwargs: Any) -> Any:
+        records = self._consumer.poll(*args, **kwargs)
+        if not records:
+            self._tick()
+        return records
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._consumer, name)
+
+
+def _alert(fired: Fired, hit: Hit, origin: dict[str, Any]) -> Event:
+    """The alert document of what fired when `hit` was counted (with the hit's event facts and
+    origin when the hit is its last event)."""
+    here = bool(fired.event_ids) and fired.event_ids[-1] == hit.event_id
+    alert = alert_for_fired(fired, hit.fields if here else None, origin if here else None)
+    return Event(alert["event"]["id"], "alerts", fired.host, alert)
 
 
 def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: str | None = None,
@@ -218,7 +333,7 @@ def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: st
         if detector.correlations.by_rule:
             topics.append(cfg.topic(STREAM_REPARTITION))
             partitions = PartitionStates(partitions_folder(cfg.state_path, group), cfg.topic(STREAM_REPARTITION),
-                                         families(detector.ruleset.correlations))
+                                         families(detector.ruleset.correlations), cfg.reorder_grace)
         member = {"group_instance_id": instance_id} if instance_id else {}
         consumer = retry_kafka(lambda: make_consumer(cfg, topics, group, listener=partitions, **options, **member),
                                startup)
@@ -253,7 +368,8 @@ def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: st
                 log.warning("closing the Kafka producer: %s", exc)
         stats = runner.stats
         log.info("stream stopped: consumed %d, alerts %d, correlation hits repartitioned %d, counted %d "
-                 "(duplicates skipped %d), undecodable %d, unprocessable %d, Kafka retries %d, left uncommitted %d",
-                 stats.consumed, stats.alerts, stats.repartitioned, stats.counted, stats.duplicates,
-                 stats.undecodable, stats.unprocessable, stats.kafka_retries, stats.uncommitted)
+                 "(duplicates skipped %d, later than the reorder grace %d), undecodable %d, unprocessable %d, "
+                 "Kafka retries %d, left uncommitted %d", stats.consumed, stats.alerts, stats.repartitioned,
+                 stats.counted, stats.duplicates, stats.late, stats.undecodable, stats.unprocessable,
+                 stats.kafka_retries, stats.uncommitted)
         return stats

@@ -20,7 +20,8 @@ with the same id).
 `StreamState` is the state of a member that counts correlations itself (the in-process
 runner). `stream` members count them through the repartition topic (logwarden/detection/
 repartition.py): their state is held per repartition partition by `PartitionStates`, one file
-per partition under `<state>/stream-<group>/`, which moves with the partition on a rebalance.
+per partition under `<state>/stream-<group>/`, which moves with the partition on a rebalance; it
+includes the records waiting in the partition's reorder buffer (logwarden/detection/reorder.py).
 
 A `StreamState` snapshot belongs to one member: the file is named by the consumer group and the static
 member id (`--instance-id`), and a member that gets partitions the snapshot does not cover
@@ -32,7 +33,9 @@ restarted member take its partitions back at once instead of after the session t
 from __future__ import annotations
 
 import logging
+import math
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +45,8 @@ from kafka.structs import TopicPartition
 from logwarden.shippers.checkpoint import Checkpoints
 
 from .correlate import CorrelationEngine, Fired
-from .repartition import Family, Record
+from .reorder import Order, ReorderBuffer
+from .repartition import Family, Record, parse
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +111,16 @@ def partitions_folder(state_dir: Path, group: str) -> Path:
 
 
 class _Held:
-    """The correlation state of one repartition partition, as its current owner holds it."""
+    """The correlation state of one repartition partition, as its current owner holds it: the
+    windows and episodes of its families, the records waiting in its reorder buffer, and the
+    position of the last record taken from each input partition."""
 
-    def __init__(self, path: Path, families: list[Family]) -> None:
+    def __init__(self, path: Path, families: list[Family], grace: float) -> None:
         self.file = Checkpoints(path)
         self.engines = {fam.name: CorrelationEngine(list(fam.correlations)) for fam in families}
-        self.offset: int | None = None  # next offset fed into the state (None: nothing fed yet)
-        self.seen: dict[str, tuple[int, int]] = {}  # input "<topic>/<partition>" -> last (offset, seq) fed
+        self.buffer: ReorderBuffer[Record] = ReorderBuffer(grace)
+        self.offset: int | None = None  # next offset taken into the state (None: nothing yet)
+        self.seen: dict[str, tuple[int, int]] = {}  # input "<topic>/<partition>" -> last (offset, seq) taken
         snap = self.file.data.get("partition")
         if not snap:
             return
@@ -123,15 +130,53 @@ class _Held:
                     self.engines[name].restore(engine_snap)
             self.seen = {str(src): (int(pos[0]), int(pos[1])) for src, pos in snap["seen"].items()}
             self.offset = int(snap["offset"])
+            self._restore_buffer(snap.get("reorder"))
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             log.warning("correlation state %s unreadable (%s): the partition starts with an empty state", path, exc)
             self.engines = {fam.name: CorrelationEngine(list(fam.correlations)) for fam in families}
+            self.buffer = ReorderBuffer(grace)
             self.seen, self.offset = {}, None
 
+    def _restore_buffer(self, snap: dict[str, Any] | None) -> None:
+        if not snap:  # a file written before the reorder buffer: nothing held
+            return
+        held = []
+        for doc in snap["held"]:
+            record = parse(doc)
+            if record is None:
+                raise ValueError("a held record is not a repartition record")
+            held.append((_order(record), record))
+        self.buffer.restore(held, _number(snap["newest"]), _number(snap["released_to"]), int(snap["late"]),
+                            time.monotonic())
+
     def save(self) -> None:
+        buffer = self.buffer
+        reorder = {"held": [record.doc() for _, record in buffer.held()], "newest": _json_number(buffer.newest),
+                   "released_to": _json_number(buffer.released_to), "late": buffer.late}
         self.file.data = {"partition": {"offset": self.offset, "seen": {s: list(p) for s, p in self.seen.items()},
-                                        "families": {n: e.snapshot() for n, e in self.engines.items()}}}
+                                        "families": {n: e.snapshot() for n, e in self.engines.items()},
+                                        "reorder": reorder}}
         self.file.save()
+
+    def count(self, records: list[Record]) -> list[tuple[Record, list[Fired]]]:
+        """Feed released records to their family's engine in the order given; what each fired."""
+        out = []
+        for record in records:
+            engine = self.engines.get(record.family)
+            out.append((record, engine.feed(record.hit) if engine is not None else []))
+        return out
+
+
+def _order(record: Record) -> Order:
+    return record.hit.ts, record.hit.event_id, record.hit.rule_id
+
+
+def _number(value: Any) -> float:
+    return -math.inf if value is None else float(value)
+
+
+def _json_number(value: float) -> float | None:
+    return None if value == -math.inf else value
 
 
 class PartitionStates(ConsumerRebalanceListener):
@@ -145,8 +190,9 @@ class PartitionStates(ConsumerRebalanceListener):
     Partitions whose file is missing (first start, or a partition that moved to a host with
     another state folder) start empty at the committed offset."""
 
-    def __init__(self, folder: Path, topic: str, families: list[Family]) -> None:
+    def __init__(self, folder: Path, topic: str, families: list[Family], grace: float = 0.0) -> None:
         self.folder = folder
+        self.grace = grace  # seconds of event time a record waits in its partition's reorder buffer
         self.topic = topic
         self.families = families
         self.consumer: Any = None  # set once the consumer exists (the listener runs inside poll)
@@ -156,18 +202,51 @@ class PartitionStates(ConsumerRebalanceListener):
     def _load(self, partition: int) -> _Held:
         held = self.held.get(partition)
         if held is None:
-            held = self.held[partition] = _Held(self.folder / f"{partition}.json", self.families)
+            held = self.held[partition] = _Held(self.folder / f"{partition}.json", self.families, self.grace)
         return held
 
-    def feed(self, partition: int, record: Record) -> list[Fired]:
-        """Count one record of `partition`; what fired (nothing for a record already counted)."""
+    def hold(self, partition: int, record: Record, now: float | None = None) -> bool:
+        """Put one record of `partition` in its reorder buffer; False for a record already taken
+        (its input message was read again), which is skipped."""
         held = self._load(partition)
         if record.position <= held.seen.get(record.source, (-1, -1)):
             self.duplicates += 1
-            return []
+            return False
         held.seen[record.source] = record.position
-        engine = held.engines.get(record.family)
-        return engine.feed(record.hit) if engine is not None else []
+        held.buffer.add(_order(record), record, now)
+        return True
+
+    def release(self, partition: int, now: float | None = None) -> list[tuple[Record, list[Fired]]]:
+        """Count the records of `partition` the watermark passed (the newest time held minus the
+        grace, moved on by the wall-clock time since the last record when `now` is given; the
+        oldest beyond the buffer's bound too), in time order; each with what it fired."""
+        held = self._load(partition)
+        return held.count(held.buffer.release(now))
+
+    def drain(self) -> list[tuple[Record, list[Fired]]]:
+        """Count every record held in every partition this member holds, in time order per
+        partition (the end of a `--once` run, a clean stop); each with what it fired. The caller
+        saves the partitions `holding()` named once their alerts are delivered."""
+        out = []
+        for p in sorted(self.held):
+            held = self.held[p]
+            out.extend(held.count(held.buffer.drain()))
+        return out
+
+    def holding(self) -> set[int]:
+        """The partitions with records in their reorder buffer."""
+        return {p for p, held in self.held.items() if len(held.buffer)}
+
+    @property
+    def late(self) -> int:
+        """Records taken after a later one of their partition had been counted (beyond the grace)."""
+        return sum(held.buffer.late for held in self.held.values())
+
+    def feed(self, partition: int, record: Record) -> list[Fired]:
+        """`hold` then `release`: what fired (nothing for a record already taken)."""
+        if not self.hold(partition, record):
+            return []
+        return [fired for _, fireds in self.release(partition) for fired in fireds]
 
     def advance(self, records: list[Any]) -> set[int]:
         """Note that the repartition records among `records` were fed; returns their partitions."""

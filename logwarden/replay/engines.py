@@ -6,11 +6,12 @@ own, deleted afterwards, and its alerts are kept in memory: the demo's alert ind
 alerts, and a second copy of each on the alerts topic would be indexed over them.
 
 `agreement` compares the two engines the way the differential tests do (`alerts.verdict`: rule,
-alert id, group) on the alerts raised by the replay's own events, and says so in one line. When
-correlations of the same rule and group start at another event, the line names the group: the
+alert id, group) on the alerts raised by the replay's own events, and says so in one line. The
 event topics are keyed by host, so a correlation grouped by something else (a source address
-spraying several hosts) meets its events in partition order rather than in time order
-(docs/scaling.md).
+spraying several hosts) meets its events in partition order; stream's reorder buffer counts them
+in time order again when the disorder is within `stream_reorder_grace` (or within one polled
+batch). When correlations of the same rule and group still start at another event (hits later
+than that), the line names the group (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def agreement(detected: Iterable[dict[str, Any]], streamed: Streamed, event_ids:
     if moved:
         groups = sorted({", ".join(f"{k}={v}" for k, v in group) for _, group in moved})
         parts.append(f"{shifted} correlation episode(s) start at another event ({'; '.join(groups)}): the "
-                     "topics are keyed by host, so a group spanning hosts is read out of time order")
+                     "topics are keyed by host, so a group spanning hosts is read out of time order, "
+                     "here by more than stream_reorder_grace")
     rest_detect = sum(1 for rule, _, group in only_detect if (rule, group) not in moved)
     rest_stream = len(only_stream) - shifted
     if rest_detect or rest_stream:

@@ -36,7 +36,7 @@ def test_an_episode_that_starts_at_another_event_names_its_group() -> None:
     line = agreement(DETECTED, streamed(DETECTED[0], alert("c1", "x2", ["e2"], {"source.ip": "10.0.0.5"})), EVENTS)
     assert line.endswith("; 1 the same as detect's; 1 correlation episode(s) start at another event "
                          "(source.ip=10.0.0.5): the topics are keyed by host, so a group spanning hosts is "
-                         "read out of time order")
+                         "read out of time order, here by more than stream_reorder_grace")
 
 
 def test_alerts_on_one_side_only_are_counted() -> None:
