@@ -12,6 +12,8 @@
     silence_gap: 30m                  LOGWARDEN_SILENCE_GAP (quiet this long = silent; per family:
                                                         "30m, av=24h, firewall=10m")
     silence_baseline: 24h             LOGWARDEN_SILENCE_BASELINE (window of a source's usual rate)
+    kafka_client: kafka-python        LOGWARDEN_KAFKA_CLIENT (producers: kafka-python|confluent; confluent
+                                                        needs `pip install 'logwarden[fast]'`, docs/kafka-client.md)
 
 Secured connections (docs/security.md describes each; empty means "not used"):
 
@@ -34,6 +36,7 @@ The file is `logwarden.yml` in the working directory, or the path in LOGWARDEN_C
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import re
@@ -78,6 +81,7 @@ ENV = {
     "kafka_ca_file": "LOGWARDEN_KAFKA_CA_FILE",
     "kafka_cert_file": "LOGWARDEN_KAFKA_CERT_FILE",
     "kafka_key_file": "LOGWARDEN_KAFKA_KEY_FILE",
+    "kafka_client": "LOGWARDEN_KAFKA_CLIENT",
     "silence": "LOGWARDEN_SILENCE",
     "silence_gap": "LOGWARDEN_SILENCE_GAP",
     "silence_baseline": "LOGWARDEN_SILENCE_BASELINE",
@@ -87,6 +91,9 @@ ENV = {
 SECRETS = ("es_api_key", "es_password", "kafka_password")
 KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+KAFKA_CLIENTS = ("kafka-python", "confluent")  # logwarden/kafka_clients/
+CONFLUENT_MISSING = (f"kafka_client ({ENV['kafka_client']}) is 'confluent' but the confluent-kafka package is not "
+                     "installed: pip install 'logwarden[fast]', or use kafka-python")
 
 
 @dataclass
@@ -112,6 +119,7 @@ class Config:
     kafka_ca_file: str = ""  # PEM CA for the brokers' certificates
     kafka_cert_file: str = ""  # PEM client certificate (mutual TLS), with kafka_key_file
     kafka_key_file: str = ""
+    kafka_client: str = "kafka-python"  # the producers' client library (logwarden/kafka_clients/)
     silence: str = "on"  # detect's silence alerts (logwarden/detection/silence.py)
     silence_gap: str = "30m"  # default gap, then `family=duration` overrides
     silence_baseline: str = "24h"  # window of the usual rate
@@ -303,3 +311,8 @@ def _validate_security(cfg: Config) -> None:
                           f"({ENV['kafka_key_file']}) go together")
     for name in ("kafka_ca_file", "kafka_cert_file", "kafka_key_file"):
         _check_file(getattr(cfg, name), name)
+    if cfg.kafka_client not in KAFKA_CLIENTS:
+        raise ConfigError(f"kafka_client ({ENV['kafka_client']}): {cfg.kafka_client!r} is not one of "
+                          f"{', '.join(KAFKA_CLIENTS)}")
+    if cfg.kafka_client == "confluent" and importlib.util.find_spec("confluent_kafka") is None:
+        raise ConfigError(CONFLUENT_MISSING)
