@@ -61,7 +61,8 @@ def test_both_clients_deliver_the_same_messages(ns, client) -> None:
     letter = DeadLetter("file:x.evtx", b"\x00not xml", "not an event record", "windows")
     sink = KafkaSink(cfg)
     assert sink.producer.client == client
-    for item in (*events, letter):
+    items: list[Event | DeadLetter] = [*events, letter]
+    for item in items:
         sink.send(item)
     sink.close()
     records = _read_all(cfg, [cfg.topic("windows"), cfg.topic("deadletter")], len(events) + 1)
