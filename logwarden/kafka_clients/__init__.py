@@ -1,8 +1,9 @@
 """The small producer interface every logwarden producer goes through, and the choice of client.
 
-kafka-python (pure Python, the default) costs ~22 us of CPU per message in `send()` and its I/O
-thread; confluent-kafka (librdkafka, C) a few. Both sit behind `Producer`, so KafkaSink, the
-syslog spool and every service keep one code path whichever is installed:
+kafka-python (pure Python, the default) costs 22-32 us of CPU per message in `send()` and its I/O
+thread; confluent-kafka (librdkafka, C) ~13, TLS included (docs/kafka-client.md). Both sit behind
+`Producer` (logwarden/kafka_clients/interface.py), so KafkaSink, the syslog spool and every
+service keep one code path whichever is installed:
 
 - `send(topic, key, value, headers)` returns a `Delivery` future at once; its callbacks run when
   the broker acknowledged the message or it failed (from the client's own thread).
@@ -19,51 +20,11 @@ without the `confluent-kafka` package (`pip install 'logwarden[fast]'`) is a Con
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from logwarden.config import CONFLUENT_MISSING, Config
 from logwarden.errors import ConfigError
-
-KAFKA_PYTHON = "kafka-python"
-CONFLUENT = "confluent"
-
-
-class Delivery(Protocol):
-    """The outcome of one send, known later (kafka-python's future API, which both provide)."""
-
-    @property
-    def exception(self) -> BaseException | None: ...
-
-    def is_done(self) -> bool: ...
-
-    def succeeded(self) -> bool: ...
-
-    def get(self, timeout: float | None = None) -> Any:
-        """Wait for the outcome; raises KafkaError when the delivery failed."""
-        ...
-
-    def add_callback(self, fn: Callable[..., Any], *args: Any) -> Any: ...
-
-    def add_errback(self, fn: Callable[..., Any], *args: Any) -> Any: ...
-
-
-class Producer(Protocol):
-    """What logwarden asks of a Kafka producer."""
-
-    client: str  # "kafka-python" or "confluent": which implementation this is
-
-    def send(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> Delivery:
-        """Queue one message; raises KafkaTimeoutError when the buffer stayed full for max_block_ms."""
-        ...
-
-    def flush(self, timeout: float | None = None) -> None:
-        """Wait for every queued message's outcome; raises KafkaTimeoutError after `timeout` seconds."""
-        ...
-
-    def close(self, timeout: float | None = None) -> None:
-        """Flush for up to `timeout` seconds, then drop what is pending (those deliveries fail)."""
-        ...
+from logwarden.kafka_clients.interface import CONFLUENT, KAFKA_PYTHON, Delivery, Producer
 
 
 def make_producer(cfg: Config, options: dict[str, Any]) -> Producer:
@@ -73,7 +34,7 @@ def make_producer(cfg: Config, options: dict[str, Any]) -> Producer:
 
     Raises:
         ConfigError: `confluent` chosen and confluent-kafka not installed.
-        KafkaError: no broker answered (NoBrokersAvailable) or the options were refused.
+        KafkaError: no broker answered (KafkaTimeoutError) or the options were refused.
     """
     if cfg.kafka_client == CONFLUENT:
         try:

@@ -30,7 +30,7 @@ from typing import Any
 import confluent_kafka
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from logwarden.kafka_clients import CONFLUENT
+from logwarden.kafka_clients.interface import CONFLUENT
 
 log = logging.getLogger("kafka.librdkafka")  # under "kafka": captured with kafka-python's lines at connect time
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from logwarden.kafka_clients import KAFKA_PYTHON, Delivery
+from logwarden.kafka_clients.interface import KAFKA_PYTHON, Delivery
 
 
 class KafkaPythonProducer:
