@@ -33,10 +33,10 @@ test: install lint
 	$(BIN)/pytest -q -p no:cacheprovider --timeout 900
 	$(MAKE) test-confluent
 
-# The shipper, ship kafka and indexer server tests with the optional confluent-kafka producer
+# The shipper (evtx, syslog spool), ship kafka and indexer server tests with the optional confluent-kafka producer
 # (logwarden/kafka_clients/): minutes, not a second full run. tests/kafka_clients checks the
 # selected client is the one used.
-CONFLUENT_TESTS := tests/kafka_clients tests/pipeline tests/ship_kafka
+CONFLUENT_TESTS := tests/kafka_clients tests/pipeline tests/ship_kafka tests/services/test_syslog_spool_servers.py
 test-confluent: install
 	$(BIN)/logwarden lab up
 	LOGWARDEN_KAFKA_CLIENT=confluent $(BIN)/pytest -q -p no:cacheprovider --timeout 900 -m servers $(CONFLUENT_TESTS)
