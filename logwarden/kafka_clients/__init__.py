@@ -1,7 +1,7 @@
 """The small producer interface every logwarden producer goes through, and the choice of client.
 
 kafka-python (pure Python, the default) costs 22-32 us of CPU per message in `send()` and its I/O
-thread; confluent-kafka (librdkafka, C) ~13, TLS included (docs/kafka-client.md). Both sit behind
+thread; confluent-kafka (librdkafka, C) 13-19, TLS included (docs/kafka-client.md). Both sit behind
 `Producer` (logwarden/kafka_clients/interface.py), so KafkaSink, the syslog spool and every
 service keep one code path whichever is installed:
 
