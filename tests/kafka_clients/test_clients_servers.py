@@ -103,3 +103,19 @@ def test_ship_evtx_with_the_confluent_client(ns) -> None:
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     assert "with the confluent client" in proc.stderr
     assert "with the kafka-python client" not in proc.stderr
+
+
+@pytest.mark.parametrize("client", [KAFKA_PYTHON, CONFLUENT])
+def test_a_refused_login_is_the_same_server_error_with_both_clients(lab, client) -> None:
+    from logwarden.errors import ServerError
+
+    cfg = _with_client(lab.cfg, client)
+    if not cfg.kafka_sasl:
+        pytest.fail("the lab is expected to be the secured one (SASL_SSL)")
+    cfg.kafka_password = "not-the-password"
+    with pytest.raises(ServerError) as refused:
+        KafkaSink(cfg, bootstrap_timeout_ms=5_000)
+    assert str(refused.value) == (f"Kafka at {cfg.kafka} refused the SASL {cfg.kafka_sasl_mechanism} login of user "
+                                  f"{cfg.kafka_user!r} (wrong user or password, or a mechanism the broker does not "
+                                  "enable)")
+    assert "not-the-password" not in str(refused.value)
