@@ -229,9 +229,12 @@ class ConfluentProducer:
             self._stop()
 
     def _stop(self) -> None:
+        """Stop the poller, then destroy librdkafka's handle and its threads (a process that
+        forks workers afterwards, as `ship evtx --workers N` does, must not carry them)."""
         self._closed.set()
         if self._poller is not threading.current_thread():
             self._poller.join()
+            self._producer.close()
 
 
 __all__ = ["ConfluentDelivery", "ConfluentProducer", "OPTION_NAMES", "librdkafka_config"]
