@@ -1,8 +1,14 @@
-"""kafka-python (the design card's client) vs confluent-kafka, produce and consume, on the real
-broker started by `logwarden lab up`; and the shipper's rate (parse + normalise + produce).
+"""kafka-python (the default client) vs confluent-kafka (`kafka_client: confluent`), produce and
+consume, on the real broker started by `logwarden lab up` (the secured lab: SASL_SSL + SCRAM);
+the shipper's rate (parse + normalise + produce) in process and `ship evtx` (1 and 2 workers)
+as a command, each with both clients.
 
-    .venv/bin/python -m bench.bench_kafka [--n 100000]
+    .venv/bin/python -m bench.bench_kafka [--n 100000] [--settings]
 
+Produce goes through logwarden's own producer interface (logwarden/kafka_clients/), with
+KafkaSink's settings. `--settings` adds kafka-python's producer settings side by side (linger,
+batch size, compression, idempotence), and confluent-kafka without the interface (what the
+interface's futures cost): events/s and CPU µs per message (all threads).
 Documents: the normalised shared EVTX samples when ../shared is there (cycled up to --n), else
 our own synthetic 4625 events. Prints events/s and the ratios measured in this one run.
 """
@@ -13,6 +19,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench import _lab
 from logwarden.shippers.base import dumps
@@ -28,38 +35,56 @@ def messages(n: int) -> list[tuple[bytes, bytes, bytes]]:
     return [base[i % len(base)] for i in range(n)]
 
 
-def produce_kafka_python(cfg, topic: str, msgs) -> float:
-    from kafka import KafkaProducer
+SINK_SETTINGS = {"acks": "all", "linger_ms": 20, "batch_size": 512 * 1024, "max_request_size": 10 * 1024 * 1024}
+SWEEP: dict[str, dict[str, Any]] = {
+    "linger 20 ms, 512 KiB (KafkaSink)": {},
+    "linger 50 ms, 1 MiB": {"linger_ms": 50, "batch_size": 1024 * 1024},
+    "linger 5 ms, 128 KiB": {"linger_ms": 5, "batch_size": 128 * 1024},
+    "gzip": {"compression_type": "gzip"},
+    "lz4 (if the lz4 package is there)": {"compression_type": "lz4"},
+    "not idempotent": {"enable_idempotence": False},
+}
 
+
+def produce(cfg, client: str, topic: str, msgs, **settings) -> tuple[float, float]:
+    """Seconds of wall time and CPU seconds (every thread of this process) to produce `msgs`
+    and have all of them acknowledged, through logwarden's producer interface."""
+    import copy
+
+    from logwarden.kafka_clients import make_producer
     from logwarden.kafka_io import client_options
 
-    p = KafkaProducer(**client_options(cfg), acks="all", linger_ms=20, batch_size=512 * 1024,
-                      max_request_size=10 * 1024 * 1024)
-    t = time.perf_counter()
+    chosen = copy.copy(cfg)
+    chosen.kafka_client = client
+    p = make_producer(chosen, {**client_options(cfg), **SINK_SETTINGS, **settings})
+    t, cpu = time.perf_counter(), time.process_time()
     for key, value, mid in msgs:
-        p.send(topic, key=key, value=value, headers=[("id", mid)])
+        p.send(topic, key, value, [("id", mid)])
     p.flush()
-    dt = time.perf_counter() - t
+    dt, dcpu = time.perf_counter() - t, time.process_time() - cpu
     p.close()
-    return dt
+    return dt, dcpu
 
 
-def produce_confluent(cfg, topic: str, msgs) -> float:
-    from confluent_kafka import Producer
+def produce_confluent_raw(cfg, topic: str, msgs) -> tuple[float, float]:
+    """confluent_kafka.Producer without logwarden's interface (no delivery callback): what the
+    interface itself costs. Wall and CPU seconds."""
+    import confluent_kafka
 
-    p = Producer({"bootstrap.servers": cfg.kafka, "acks": "all", "linger.ms": 20, "batch.size": 512 * 1024,
-                  "queue.buffering.max.messages": 1_000_000})
-    t = time.perf_counter()
+    from logwarden.kafka_clients.confluent import librdkafka_config
+    from logwarden.kafka_io import client_options
+
+    p = confluent_kafka.Producer(librdkafka_config({**client_options(cfg), **SINK_SETTINGS}))
+    t, cpu = time.perf_counter(), time.process_time()
     for key, value, mid in msgs:
         while True:
             try:
-                p.produce(topic, key=key, value=value, headers=[("id", mid)])
+                p.produce(topic, value, key, headers=[("id", mid)])
                 break
             except BufferError:
                 p.poll(0.05)
-        p.poll(0)
     p.flush()
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - cpu
 
 
 def consume_kafka_python(cfg, topic: str, n: int) -> float:
@@ -85,7 +110,12 @@ def consume_kafka_python(cfg, topic: str, n: int) -> float:
 def consume_confluent(cfg, topic: str, n: int) -> float:
     from confluent_kafka import Consumer
 
-    c = Consumer({"bootstrap.servers": cfg.kafka, "group.id": f"b-{time.time()}", "auto.offset.reset": "earliest",
+    from logwarden.kafka_clients.confluent import librdkafka_config
+    from logwarden.kafka_io import client_options
+
+    security = {k: v for k, v in librdkafka_config(client_options(cfg)).items()
+                if k.startswith(("bootstrap", "security", "ssl", "sasl"))}
+    c = Consumer({**security, "group.id": f"b-{time.time()}", "auto.offset.reset": "earliest",
                   "enable.auto.commit": False})
     c.subscribe([topic])
     got = 0
@@ -100,8 +130,10 @@ def consume_confluent(cfg, topic: str, n: int) -> float:
     return dt
 
 
-def ship_rate(cfg, n_files_limit: int | None = None) -> tuple[int, float]:
+def ship_rate(cfg, client: str) -> tuple[int, float]:
     """The real shipper loop (parse + normalise + KafkaSink), no checkpoint file."""
+    import copy
+
     from logwarden.kafka_io import KafkaSink
     from logwarden.shippers.ship import ship_files
     from logwarden.shippers.windows import iter_file
@@ -109,7 +141,9 @@ def ship_rate(cfg, n_files_limit: int | None = None) -> tuple[int, float]:
     paths = _lab.sample_paths()
     if not paths:
         paths = [_lab.synth_xml(Path(tempfile.mkdtemp()) / "synth.xml", 50_000)]
-    sink = KafkaSink(cfg)
+    chosen = copy.copy(cfg)
+    chosen.kafka_client = client
+    sink = KafkaSink(chosen)
     t = time.perf_counter()
     summary = ship_files(paths, lambda p, skip: iter_file(p, skip=skip), sink, None, progress=False)
     sink.flush()
@@ -118,29 +152,78 @@ def ship_rate(cfg, n_files_limit: int | None = None) -> tuple[int, float]:
     return summary.records, dt
 
 
+SHIP_TIMEOUT = 300  # seconds; one run hung once (not reproduced): a hang is reported, not waited out
+
+
+def ship_command(cfg, client: str, workers: int) -> tuple[int, float]:
+    """`logwarden ship evtx --workers N` over the shared samples as a command (its own state
+    folder, so nothing is skipped): events produced and wall seconds, interpreter start included."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from logwarden.config import ENV
+
+    env = {**os.environ, "LOGWARDEN_KAFKA_CLIENT": client, "LOGWARDEN_STATE": tempfile.mkdtemp()}
+    for name, var in ENV.items():
+        value = getattr(cfg, name)
+        if value and name != "kafka_client":
+            env[var] = value
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "logwarden.cli", "ship", "evtx", str(_lab.SAMPLES),
+                           "--workers", str(workers), "--json", "--no-progress"],
+                          env=env, capture_output=True, text=True, check=False, timeout=SHIP_TIMEOUT)
+    dt = time.perf_counter() - t
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"ship evtx failed ({proc.returncode}): {proc.stderr[-500:]}")
+    produced = json.loads(proc.stdout.strip().splitlines()[-1])["produced"]
+    return produced, dt
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--settings", action="store_true", help="also kafka-python's producer settings side by side")
     args = ap.parse_args()
     cfg = _lab.namespace(_lab.lab_config(), "kafka")
     try:
         from logwarden.kafka_io import ensure_topics
 
-        ensure_topics(cfg, ("kp", "ck", "windows"), partitions=2)
+        ensure_topics(cfg, ("kp", "ck", "windows", "deadletter", *(f"s{i}" for i in range(len(SWEEP)))),
+                      partitions=2)
         msgs = messages(args.n)
-        size = sum(len(v) for _, v, _ in msgs) / len(msgs)
-        print(f"bench_kafka: {len(msgs)} messages, mean value {size:.0f} bytes, broker {cfg.kafka}")
-        kp = produce_kafka_python(cfg, cfg.topic("kp"), msgs)
-        ck = produce_confluent(cfg, cfg.topic("ck"), msgs)
-        kc = consume_kafka_python(cfg, cfg.topic("kp"), len(msgs))
-        cc = consume_confluent(cfg, cfg.topic("ck"), len(msgs))
         n = len(msgs)
-        print(f"{'':22}{'kafka-python':>16}{'confluent-kafka':>18}{'ratio kp/ck':>14}")
-        print(f"{'produce, events/s':22}{n / kp:16,.0f}{n / ck:18,.0f}{ck / kp:14.2f}")
-        print(f"{'consume, events/s':22}{n / kc:16,.0f}{n / cc:18,.0f}{cc / kc:14.2f}")
-        records, dt = ship_rate(cfg)
-        print(f"ship (parse + normalise + produce with kafka-python): {records} events in {dt:.2f} s = "
-              f"{records / dt:,.0f} events/s (target 25,000)")
+        size = sum(len(v) for _, v, _ in msgs) / n
+        print(f"bench_kafka: {n} messages, mean value {size:.0f} bytes, broker {cfg.kafka} "
+              f"({cfg.kafka_security_protocol})")
+        if args.settings:
+            print(f"{'kafka-python producer settings':40}{'events/s':>10}{'CPU us/msg':>12}")
+            for i, (name, settings) in enumerate(SWEEP.items()):
+                try:
+                    dt, cpu = produce(cfg, "kafka-python", cfg.topic(f"s{i}"), msgs, **settings)
+                except (AssertionError, ValueError, RuntimeError) as exc:  # codec not installed
+                    print(f"{name:40}  not run: {exc}")
+                    continue
+                print(f"{name:40}{n / dt:10,.0f}{cpu * 1e6 / n:12.1f}", flush=True)
+            dt, cpu = produce_confluent_raw(cfg, cfg.topic("ck"), msgs)
+            print(f"{'confluent-kafka without the interface':40}{n / dt:10,.0f}{cpu * 1e6 / n:12.1f}", flush=True)
+        kp, kp_cpu = produce(cfg, "kafka-python", cfg.topic("kp"), msgs)
+        ck, ck_cpu = produce(cfg, "confluent", cfg.topic("ck"), msgs)
+        kc = consume_kafka_python(cfg, cfg.topic("kp"), n)
+        cc = consume_confluent(cfg, cfg.topic("ck"), n)
+        print(f"{'':28}{'kafka-python':>14}{'confluent':>12}{'ratio kp/ck':>13}")
+        print(f"{'produce, events/s':28}{n / kp:14,.0f}{n / ck:12,.0f}{ck / kp:13.2f}")
+        print(f"{'produce, CPU us/msg':28}{kp_cpu * 1e6 / n:14.1f}{ck_cpu * 1e6 / n:12.1f}{kp_cpu / ck_cpu:13.2f}x")
+        print(f"{'consume, events/s':28}{n / kc:14,.0f}{n / cc:12,.0f}{cc / kc:13.2f}")
+        rates = {client: ship_rate(cfg, client) for client in ("kafka-python", "confluent")}
+        line = "  ".join(f"{c} {r:,} in {dt:.2f} s = {r / dt:,.0f}/s" for c, (r, dt) in rates.items())
+        print(f"ship in process (parse + normalise + produce): {line} (target 25,000)")
+        if _lab.SAMPLES.exists():
+            for workers in (1, 2):
+                runs = {client: ship_command(cfg, client, workers) for client in ("kafka-python", "confluent")}
+                line = "  ".join(f"{c} {r:,} in {dt:.2f} s = {r / dt:,.0f}/s" for c, (r, dt) in runs.items())
+                print(f"`ship evtx --workers {workers}`: {line}")
     finally:
         _lab.drop(cfg)
 

@@ -16,6 +16,8 @@
                                                         the most members of one consumer group that work)
     stream_reorder_grace: 5s          LOGWARDEN_STREAM_REORDER_GRACE (event-time disorder `stream` puts right
                                                         before counting correlations; alerts wait this long)
+    kafka_client: kafka-python        LOGWARDEN_KAFKA_CLIENT (producers: kafka-python|confluent; confluent
+                                                        needs `pip install 'logwarden[fast]'`, docs/kafka-client.md)
 
 Secured connections (docs/security.md describes each; empty means "not used"):
 
@@ -38,6 +40,7 @@ The file is `logwarden.yml` in the working directory, or the path in LOGWARDEN_C
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import re
@@ -83,6 +86,7 @@ ENV = {
     "kafka_ca_file": "LOGWARDEN_KAFKA_CA_FILE",
     "kafka_cert_file": "LOGWARDEN_KAFKA_CERT_FILE",
     "kafka_key_file": "LOGWARDEN_KAFKA_KEY_FILE",
+    "kafka_client": "LOGWARDEN_KAFKA_CLIENT",
     "silence": "LOGWARDEN_SILENCE",
     "silence_gap": "LOGWARDEN_SILENCE_GAP",
     "silence_baseline": "LOGWARDEN_SILENCE_BASELINE",
@@ -96,6 +100,9 @@ KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
 DEFAULT_KAFKA_PARTITIONS = 2
 MAX_KAFKA_PARTITIONS = 1000
+KAFKA_CLIENTS = ("kafka-python", "confluent")  # logwarden/kafka_clients/
+CONFLUENT_MISSING = (f"kafka_client ({ENV['kafka_client']}) is 'confluent' but the confluent-kafka package is not "
+                     "installed: pip install 'logwarden[fast]', or use kafka-python")
 
 
 @dataclass
@@ -121,6 +128,7 @@ class Config:
     kafka_ca_file: str = ""  # PEM CA for the brokers' certificates
     kafka_cert_file: str = ""  # PEM client certificate (mutual TLS), with kafka_key_file
     kafka_key_file: str = ""
+    kafka_client: str = "kafka-python"  # the producers' client library (logwarden/kafka_clients/)
     silence: str = "on"  # detect's silence alerts (logwarden/detection/silence.py)
     silence_gap: str = "30m"  # default gap, then `family=duration` overrides
     silence_baseline: str = "24h"  # window of the usual rate
@@ -331,3 +339,8 @@ def _validate_security(cfg: Config) -> None:
                           f"({ENV['kafka_key_file']}) go together")
     for name in ("kafka_ca_file", "kafka_cert_file", "kafka_key_file"):
         _check_file(getattr(cfg, name), name)
+    if cfg.kafka_client not in KAFKA_CLIENTS:
+        raise ConfigError(f"kafka_client ({ENV['kafka_client']}): {cfg.kafka_client!r} is not one of "
+                          f"{', '.join(KAFKA_CLIENTS)}")
+    if cfg.kafka_client == "confluent" and importlib.util.find_spec("confluent_kafka") is None:
+        raise ConfigError(CONFLUENT_MISSING)

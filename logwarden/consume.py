@@ -17,6 +17,9 @@ in Elasticsearch, alerts in Kafka). What they share lives here, so it is decided
   retried with capped exponential backoff for as long as it takes; the outage is logged once
   when it starts and once when it ends, each retry only at debug level. With `once`, an outage
   longer than `ONCE_PATIENCE` becomes a `ServerError` (exit 3): a drain has nobody waiting on it.
+- `consumer_and_producer`: the open ... close sequence of a service's two Kafka clients (each
+  opened through the outage's backoff; the consumer leaves its group first, then the producer
+  closes, and a producer that fails to close is logged, not raised: its work was acknowledged).
 """
 
 from __future__ import annotations
@@ -52,6 +55,18 @@ PROBE_INTERVAL = 5.0
 PROBE_TIMEOUT_MS = 5_000
 
 T = TypeVar("T")
+
+
+class _GroupMember(Protocol):
+    def close(self, autocommit: bool = ...) -> None: ...
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_GroupMember)
+P = TypeVar("P", bound=_Closable)
 
 
 class BatchAbandoned(Exception):
@@ -332,5 +347,42 @@ def retry_kafka(call: Callable[[], T], outage: Outage) -> T | None:
         return result
 
 
+@contextmanager
+def consumer_and_producer(open_consumer: Callable[[], C], open_producer: Callable[[], P],
+                          startup: Outage) -> Iterator[tuple[C, P] | None]:
+    """Open a consumer, then a producer, each retried through a Kafka outage with `startup`'s
+    backoff, logging and patience; yield both, or None when a stop was requested first.
+
+    On leaving (or when the producer could not be opened) the consumer is closed without a
+    commit, so it leaves its group at once; then the producer is closed. A producer that fails
+    to close is logged, not raised: the services commit a batch only after Kafka acknowledged its
+    messages, so nothing is pending by then.
+
+    Raises:
+        ServerError: still failing after `startup`'s patience (what was opened is closed).
+    """
+    consumer = retry_kafka(open_consumer, startup)
+    if consumer is None:
+        yield None
+        return
+    try:
+        producer = retry_kafka(open_producer, startup)
+    except BaseException:
+        consumer.close(autocommit=False)
+        raise
+    if producer is None:
+        consumer.close(autocommit=False)
+        yield None
+        return
+    try:
+        yield consumer, producer
+    finally:
+        consumer.close(autocommit=False)
+        try:
+            producer.close()
+        except Exception as exc:  # noqa: BLE001 - every batch was acknowledged before its commit
+            log.warning("closing the Kafka producer: %s", exc)
+
+
 __all__ = ["BatchAbandoned", "BatchHandler", "ConsumeLoop", "LoopCounters", "Outage", "StopFlag",
-           "batch_offsets", "deliver", "retry_kafka"]
+           "batch_offsets", "consumer_and_producer", "deliver", "retry_kafka"]

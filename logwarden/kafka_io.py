@@ -7,6 +7,8 @@ letter must fit the broker's size limit even when the input that caused it did n
 
 `client_options(cfg)` is the one place the connection settings of every producer, consumer and
 admin client are built (bootstrap servers, TLS, SASL); `admin(cfg)` is the admin client.
+Producers are built through logwarden/kafka_clients/ (the `kafka_client` setting: kafka-python, or
+confluent-kafka when installed); consumers and the admin client are kafka-python.
 
 Consumers are group members with manual commits and a 10 s session: a member that dies is
 replaced after 10 s instead of the client's default 45 s; one that stops cleanly leaves the
@@ -17,16 +19,20 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from logwarden import server_errors
 from logwarden.config import DEFAULT_KAFKA_PARTITIONS, Config
+from logwarden.kafka_clients import Delivery, Producer, make_producer
 from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, Event, dumps
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PARTITIONS = DEFAULT_KAFKA_PARTITIONS  # the `kafka_partitions` setting's default
 STREAM_REPARTITION = "stream-repartition"  # stream's correlation hits keyed by group (detection/repartition.py)
@@ -72,7 +78,7 @@ def _connect(cfg: Config, build: Callable[[], _Client]) -> _Client:
         try:
             return build()
         except KafkaError as exc:
-            refusal = server_errors.kafka_refusal(cfg, exc, captured)
+            refusal = server_errors.kafka_refusal(cfg, exc, [*captured, str(exc)])
             if refusal is not None:
                 raise refusal from None
             raise
@@ -170,7 +176,8 @@ class KafkaSink:
             "client_id": "logwarden-shipper",
         }
         options.update(overrides)
-        self.producer = _connect(cfg, lambda: KafkaProducer(**options))
+        self.producer: Producer = _connect(cfg, lambda: make_producer(cfg, options))
+        log.debug("producing to Kafka at %s with the %s client", cfg.kafka, self.producer.client)
         self._errors: list[BaseException] = []
         self.sent = 0
         self.dead = 0
@@ -185,14 +192,13 @@ class KafkaSink:
             self.sent += 1
         self.produce(to_message(self.cfg, item)).add_errback(self._on_error)
 
-    def produce(self, message: Message) -> Any:
+    def produce(self, message: Message) -> Delivery:
         """Hand `message` to the producer; returns its future (acknowledged or failed later).
 
         Raises:
             KafkaTimeoutError: the producer's buffer stayed full (or the topic unknown) for max_block_ms.
         """
-        return self.producer.send(message.topic, key=message.key, value=message.value,
-                                  headers=[("id", message.id.encode())])
+        return self.producer.send(message.topic, message.key, message.value, [("id", message.id.encode())])
 
     def flush(self, timeout: float | None = 120) -> None:
         self.producer.flush(timeout=timeout)

@@ -38,7 +38,16 @@ from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elastics
 
 from logwarden.atomic_file import append_line
 from logwarden.config import Config
-from logwarden.consume import BatchAbandoned, ConsumeLoop, LoopCounters, Outage, StopFlag, deliver, retry_kafka
+from logwarden.consume import (
+    BatchAbandoned,
+    ConsumeLoop,
+    LoopCounters,
+    Outage,
+    StopFlag,
+    consumer_and_producer,
+    deliver,
+    retry_kafka,
+)
 from logwarden.errors import ServerError
 from logwarden.safe_text import redact_credentials
 from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, dumps
@@ -382,34 +391,21 @@ def run_indexer(cfg: Config, once: bool = False, group_id: str | None = None,
         if retry_kafka(lambda: ensure_topics(cfg, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS), startup) is None:
             return indexer_stats
         group = group_id or cfg.group("indexer")
-        consumer = retry_kafka(lambda: make_consumer(cfg, topics(cfg), group, **options), startup)
-        if consumer is None:
-            return indexer_stats
-        sink = retry_kafka(lambda: KafkaSink(cfg, client_id="logwarden-indexer", max_block_ms=SINK_MAX_BLOCK_MS,
-                                             **options), startup)
-        if sink is None:
-            consumer.close(autocommit=False)
-            return indexer_stats
-        indexer = Indexer(cfg, client(cfg), sink, stop, patience)
-        indexer.stats.kafka_retries = startup.retries
-        try:
+        with consumer_and_producer(
+                lambda: make_consumer(cfg, topics(cfg), group, **options),
+                lambda: KafkaSink(cfg, client_id="logwarden-indexer", max_block_ms=SINK_MAX_BLOCK_MS, **options),
+                startup) as clients:
+            if clients is None:
+                return indexer_stats
+            consumer, sink = clients
+            indexer = Indexer(cfg, client(cfg), sink, stop, patience)
+            indexer.stats.kafka_retries = startup.retries
             ConsumeLoop(consumer, indexer, stop, cfg.kafka, log).run(once=once, max_messages=max_messages)
             if once:
                 indexer.es.indices.refresh(index=f"{cfg.index_prefix}*")
-        finally:
-            consumer.close(autocommit=False)  # leaves the group: the partitions move at once
-            _close_quietly(sink)
         stats = indexer.stats
         log.info("indexer stopped: consumed %d, created %d, already indexed %d, dead letters %d, "
                  "Elasticsearch retries %d, Kafka retries %d, left uncommitted %d", stats.consumed, stats.created,
                  stats.existing, stats.dead_lettered, stats.retries, stats.kafka_retries, stats.uncommitted)
         return stats
 
-
-def _close_quietly(sink: Any) -> None:
-    """Close a producer whose messages were all acknowledged already; a broker gone by now is
-    logged, not raised (nothing is pending)."""
-    try:
-        sink.close()
-    except Exception as exc:  # noqa: BLE001 - closing after the work is done must not fail the run
-        log.warning("closing the Kafka producer: %s", exc)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from logwarden.config import Config
-from logwarden.consume import ConsumeLoop, LoopCounters, Outage, StopFlag, deliver, retry_kafka
+from logwarden.consume import ConsumeLoop, LoopCounters, Outage, StopFlag, consumer_and_producer, deliver
 from logwarden.shippers.agent_documents import Adapter, message_source
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.ship import _reason_key  # the summary key `ship evtx` uses
@@ -89,24 +89,16 @@ def run_relay(cfg: Config, topic: str, adapter: Adapter, group_id: str, once: bo
     patience = ONCE_PATIENCE if once else None
     with stop.on_signals():
         startup = Outage(f"Kafka at {cfg.kafka}", stop, log, patience)
-        consumer = retry_kafka(lambda: make_consumer(cfg, [topic], group_id, **options), startup)
-        if consumer is None:
-            return RelayStats()
-        sink = retry_kafka(lambda: KafkaSink(cfg, client_id="logwarden-ship-kafka",
-                                             max_block_ms=SINK_MAX_BLOCK_MS, **options), startup)
-        if sink is None:
-            consumer.close(autocommit=False)
-            return RelayStats()
-        relay = AgentRelay(adapter, sink, Outage(f"Kafka at {cfg.kafka} (produce)", stop, log, patience))
-        relay.stats.kafka_retries = startup.retries
-        try:
+        with consumer_and_producer(
+                lambda: make_consumer(cfg, [topic], group_id, **options),
+                lambda: KafkaSink(cfg, client_id="logwarden-ship-kafka", max_block_ms=SINK_MAX_BLOCK_MS, **options),
+                startup) as clients:
+            if clients is None:
+                return RelayStats()
+            consumer, sink = clients
+            relay = AgentRelay(adapter, sink, Outage(f"Kafka at {cfg.kafka} (produce)", stop, log, patience))
+            relay.stats.kafka_retries = startup.retries
             ConsumeLoop(consumer, relay, stop, cfg.kafka, log).run(once=once, max_messages=max_messages)
-        finally:
-            consumer.close(autocommit=False)  # leaves the group: the partitions move at once
-            try:
-                sink.close()
-            except (DeliveryError, KafkaError) as exc:  # every batch was acknowledged before its commit
-                log.warning("closing the producer: %s", exc)
     log.info("ship kafka stopped: %s", relay.stats.as_dict())
     return relay.stats
 
