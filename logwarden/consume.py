@@ -380,7 +380,7 @@ def consumer_and_producer(open_consumer: Callable[[], C], open_producer: Callabl
         consumer.close(autocommit=False)
         try:
             producer.close()
-        except Exception as exc:  # noqa: BLE001 - every batch was acknowledged before its commit
+        except (DeliveryError, KafkaError) as exc:  # every batch was acknowledged before its commit
             log.warning("closing the Kafka producer: %s", exc)
 
 

@@ -30,7 +30,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from logwarden import server_errors
 from logwarden.config import DEFAULT_KAFKA_PARTITIONS, Config
 from logwarden.kafka_clients import Delivery, Producer, make_producer
-from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, Event, dumps
+from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, Event, dumps, unencodable
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,11 @@ def to_message(cfg: Config, item: Event | DeadLetter) -> Message:
         return Message(cfg.topic(DEADLETTER), item.source.encode("utf-8", "surrogateescape"),
                        deadletter_value(item), item.id)
     item.doc.setdefault("event", {})["id"] = item.id
-    return Message(cfg.topic(item.dataset), item.key.encode("utf-8", "surrogateescape"), encode(item.doc), item.id)
+    try:
+        value = encode(item.doc)
+    except (TypeError, ValueError) as exc:  # orjson's error is a TypeError, UnicodeEncodeError a ValueError
+        return to_message(cfg, unencodable(item, exc))  # kept, as a dead letter, instead of stopping the shipper
+    return Message(cfg.topic(item.dataset), item.key.encode("utf-8", "surrogateescape"), value, item.id)
 
 
 class KafkaSink:

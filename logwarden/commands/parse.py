@@ -26,7 +26,7 @@ from typing import Any, BinaryIO, TextIO
 from logwarden.atomic_file import output
 from logwarden.errors import UsageError
 from logwarden.safe_text import printable
-from logwarden.shippers.base import DeadLetter
+from logwarden.shippers.base import DeadLetter, unencodable
 from logwarden.timezones import log_tz
 
 READ_CHUNK = 1 << 16
@@ -108,16 +108,21 @@ def _parse_file(name: str, parse: Callable[[str, BinaryIO], Iterable[Any]], by_l
         data: BinaryIO = io.BufferedReader(counter, READ_CHUNK) if counter else raw  # type: ignore[assignment]
         for item in parse(name, data):
             line = counter.line_of(item.position) if counter else None  # every item: bounded memory
+            where = f"record {item.position}" if counter is None else \
+                str(line) if line is not None else f"byte {item.position}"
             if isinstance(item, DeadLetter):
                 dead += 1
-                where = f"record {item.position}" if counter is None else \
-                    str(line) if line is not None else f"byte {item.position}"
                 warn(f"{printable(name)}:{where}: dead letter: {printable(item.reason)}\n")
                 continue
             doc = item.doc
             if with_id:
                 doc.setdefault("event", {})["id"] = item.id
-            write(json.dumps(doc, ensure_ascii=False, sort_keys=True) + "\n")
+            try:
+                write(json.dumps(doc, ensure_ascii=False, sort_keys=True) + "\n")
+            except UnicodeEncodeError as exc:  # a lone surrogate a parser let through: the line is not written
+                dead += 1
+                warn(f"{printable(name)}:{where}: dead letter: "
+                     f"{printable(unencodable(item, exc).reason)}\n")
     return dead
 
 

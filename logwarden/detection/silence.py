@@ -36,7 +36,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kafka.errors import KafkaError
+
 from logwarden.config import Config
+from logwarden.kafka_io import DeliveryError
 from logwarden.safe_text import printable
 from logwarden.shippers.base import event_id
 from logwarden.silence_settings import FAMILIES, Settings, parse_settings
@@ -437,6 +440,6 @@ class SilenceWatch:
                 for d in created:
                     self.sink.send(Event(d["event"]["id"], "alerts", str((d.get("host") or {}).get("name") or ""), d))
                 self.sink.flush()
-            except Exception as exc:  # Kafka down: the alert index holds them; said once per pass
+            except (DeliveryError, KafkaError) as exc:  # Kafka down: the alert index holds them; said once per pass
                 log.warning("silence documents not produced to the alerts topic (they are in Elasticsearch): %s", exc)
         return created

@@ -39,9 +39,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from kafka.errors import KafkaError
+
 from logwarden.config import Config
 from logwarden.consume import BatchAbandoned, ConsumeLoop, LoopCounters, Outage, StopFlag, deliver, retry_kafka
 from logwarden.errors import ConfigError
+from logwarden.kafka_io import DeliveryError
 from logwarden.shippers.base import Event
 
 from .alerts import alert_for_fired, alert_for_match, doc_host, doc_id, doc_time
@@ -364,7 +367,7 @@ def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: st
             consumer.close(autocommit=False)  # a dynamic member leaves the group: the partitions move at once
             try:
                 sink.close()
-            except Exception as exc:  # noqa: BLE001 - every alert was acknowledged before its commit
+            except (DeliveryError, KafkaError) as exc:  # every alert was acknowledged before its commit
                 log.warning("closing the Kafka producer: %s", exc)
         stats = runner.stats
         log.info("stream stopped: consumed %d, alerts %d, correlation hits repartitioned %d, counted %d "

@@ -82,7 +82,7 @@ def run_relay(cfg: Config, topic: str, adapter: Adapter, group_id: str, once: bo
         ServerError: with `once`, Kafka unreachable (or no partition assigned) for ONCE_PATIENCE.
     """
     from logwarden.consume import BOOTSTRAP_TIMEOUT_MS, ONCE_PATIENCE
-    from logwarden.kafka_io import DeliveryError, KafkaError, KafkaSink, make_consumer
+    from logwarden.kafka_io import KafkaSink, make_consumer
 
     stop = stop or StopFlag()
     options = {"bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS, **(kafka_options or {})}

@@ -130,3 +130,14 @@ def send_all(sink: Sink, items: Iterable[Event | DeadLetter]) -> tuple[int, int]
         else:
             n_ev += 1
     return n_ev, n_dl
+
+
+def unencodable(item: Event, exc: Exception) -> DeadLetter:
+    """The dead letter for an event whose document no JSON/UTF-8 encoder takes (a parser let a lone
+    surrogate through, say): its original text when it has one, else the document's repr, with the
+    encoder's error as the reason. Never raises."""
+    event = item.doc.get("event")
+    original = event.get("original") if isinstance(event, dict) else None
+    text = original if isinstance(original, str) else repr(item.doc)
+    return DeadLetter(f"event {item.id}", text.encode("utf-8", "surrogatepass"),
+                      f"document not encodable ({type(exc).__name__}: {str(exc)[:200]})", item.dataset, item.position)
