@@ -644,8 +644,25 @@ def line_parser(module: str, dataset: str, parse: ParseFn, *, ecs_dataset: str |
         except Exception as exc:  # noqa: BLE001 - the contract: every line is an event or a dead letter
             return DeadLetter(source, raw, _reason(module, exc), dataset, position)
 
+    def after_split(raw: bytes, text: str, hdr: SyslogHeader | None, msg: str, source: str,
+                    position: int) -> Event | DeadLetter:
+        """parse_line for a caller that already decoded the line (`text`, line end stripped) and
+        split its syslog header (autodetect does both to pick the parser): the same result."""
+        try:
+            if not text.strip():
+                return DeadLetter(source, raw, f"{module}: empty message", dataset, position)
+            doc = parse(msg, hdr)
+            return finish(doc, raw_text=text, hdr=hdr, module=module, dataset=dataset,
+                          source=source, position=position, raw=raw, ecs_dataset=ecs_dataset)
+        except Exception as exc:  # noqa: BLE001 - the contract: every line is an event or a dead letter
+            return DeadLetter(source, raw, _reason(module, exc), dataset, position)
+
     parse_line.__name__ = f"parse_line_{module}"
+    setattr(parse_line, AFTER_SPLIT, after_split)  # the public shape stays parse_line(raw, source, position)
     return parse_line
+
+
+AFTER_SPLIT = "after_split"  # attribute of a line_parser's parse_line: see line_parser.after_split
 
 
 def iter_lines(data: BinaryIO) -> Iterator[tuple[int, bytes]]:

@@ -68,13 +68,13 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         value = g(key)
         if value:
             observer[leaf] = value
-    for side, intf, role in (("ingress", g("srcintf"), g("srcintfrole")), ("egress", g("dstintf"), g("dstintfrole"))):
-        if intf or role:
+    for side, intf, zone in (("ingress", g("srcintf"), g("srcintfrole")), ("egress", g("dstintf"), g("dstintfrole"))):
+        if intf or zone:
             where = observer[side] = {}
             if intf:
                 where["interface"] = {"name": intf}
-            if role:
-                where["zone"] = role
+            if zone:
+                where["zone"] = zone
     doc["observer"] = observer
     vpn = g("subtype") == "vpn"
     if vpn and not g("srcip"):
