@@ -492,7 +492,11 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
     ev["original"] = raw_text
     ev["module"] = ecs_name.partition(".")[0]
     ev["dataset"] = ecs_name
-    put(doc, "logwarden.family", dataset)  # what topics, indices and the Sigma pipelines gate on
+    family = doc.get("logwarden")  # logwarden.family: what topics, indices and the Sigma pipelines gate on
+    if family.__class__ is dict:
+        family["family"] = dataset
+    else:
+        doc["logwarden"] = {"family": dataset}
     if dataset == "firewall":
         ev.setdefault("kind", "event")
         ev.setdefault("category", ["network"])
@@ -622,7 +626,9 @@ def flow_id(doc: dict[str, Any]) -> None:
         sport, dport = to_int(get(doc, "icmp.type")), to_int(get(doc, "icmp.code"))
     else:
         sport, dport = src.get("port"), dst.get("port")
-    put(doc, "network.community_id", community_id(sip, dip, proto, sport, dport))
+    flow = community_id(sip, dip, proto, sport, dport)
+    if flow:
+        network["community_id"] = flow
 
 
 def line_parser(module: str, dataset: str, parse: ParseFn, *, ecs_dataset: str | None = None) -> LineFn:
