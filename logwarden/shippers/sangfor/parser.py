@@ -33,7 +33,7 @@ DENIED = {"拒绝", "阻断", "阻止", "拦截", "丢弃"}
 RECORDED = {"被记录", "记录"}
 NULL_VALUES = {"(null)", "null", "-", ""}
 _SPLIT = re.compile(r"\s*(?:[,，]|\r?\n|\t)\s*")
-_KEY = re.compile(r"^([^:：]{1,40})[:：](.*)$", re.S)
+_KEY_MAX = 40
 _KB = 1024
 
 
@@ -44,15 +44,19 @@ def pairs(body: str) -> dict[str, str]:
     for part in _SPLIT.split(body.strip()):
         if not part:
             continue
-        m = _KEY.match(part)
-        if m is None:
+        # the key: 1-40 characters before the first colon, ASCII or full-width (str.find, not a regex)
+        colon, wide = part.find(":"), part.find("：")
+        if wide >= 0 and (colon < 0 or wide < colon):
+            colon = wide
+        if not 1 <= colon <= _KEY_MAX:
             if out:  # a comma inside the last value (a URL): keep it with that value
                 last = next(reversed(out))
                 out[last] = f"{out[last]},{part}"
                 continue
             raise ParseError("not a Sangfor key:value body")
-        key, value = m.group(1).strip(), m.group(2).strip()
-        out.setdefault(key, value)
+        key, value = part[:colon].strip(), part[colon + 1:].strip()
+        if key not in out:
+            out[key] = value
     return out
 
 
