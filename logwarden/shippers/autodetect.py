@@ -64,11 +64,16 @@ def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
         text = t.decode(raw)
         if text is None:
             return DeadLetter(source, raw, "unrecognised format (not UTF-8 or GB18030)", "unknown", position)
-        hdr, msg = t.split_syslog(text.rstrip("\r\n"))
+        text = text.rstrip("\r\n")
+        hdr, msg = t.split_syslog(text)
         name = detect(msg, hdr.app if hdr else None)
         if name is None:
             return DeadLetter(source, raw, "unrecognised format", "unknown", position)
-        return line_fn(name)(raw, source, position)
+        fn = line_fn(name)
+        after_split = getattr(fn, t.AFTER_SPLIT, None)  # a text parser: decoding and header reused
+        if after_split is not None:
+            return after_split(raw, text, hdr, msg, source, position)  # type: ignore[no-any-return]
+        return fn(raw, source, position)
     except Exception as exc:  # noqa: BLE001 - record boundary: any error is this line's dead letter, named
         return DeadLetter(source, raw, f"autodetect: {type(exc).__name__}: {exc}"[:300], "unknown", position)
 

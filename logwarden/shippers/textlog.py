@@ -492,7 +492,11 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
     ev["original"] = raw_text
     ev["module"] = ecs_name.partition(".")[0]
     ev["dataset"] = ecs_name
-    put(doc, "logwarden.family", dataset)  # what topics, indices and the Sigma pipelines gate on
+    family = doc.get("logwarden")  # logwarden.family: what topics, indices and the Sigma pipelines gate on
+    if family.__class__ is dict:
+        family["family"] = dataset
+    else:
+        doc["logwarden"] = {"family": dataset}
     if dataset == "firewall":
         ev.setdefault("kind", "event")
         ev.setdefault("category", ["network"])
@@ -622,7 +626,9 @@ def flow_id(doc: dict[str, Any]) -> None:
         sport, dport = to_int(get(doc, "icmp.type")), to_int(get(doc, "icmp.code"))
     else:
         sport, dport = src.get("port"), dst.get("port")
-    put(doc, "network.community_id", community_id(sip, dip, proto, sport, dport))
+    flow = community_id(sip, dip, proto, sport, dport)
+    if flow:
+        network["community_id"] = flow
 
 
 def line_parser(module: str, dataset: str, parse: ParseFn, *, ecs_dataset: str | None = None) -> LineFn:
@@ -644,8 +650,25 @@ def line_parser(module: str, dataset: str, parse: ParseFn, *, ecs_dataset: str |
         except Exception as exc:  # noqa: BLE001 - the contract: every line is an event or a dead letter
             return DeadLetter(source, raw, _reason(module, exc), dataset, position)
 
+    def after_split(raw: bytes, text: str, hdr: SyslogHeader | None, msg: str, source: str,
+                    position: int) -> Event | DeadLetter:
+        """parse_line for a caller that already decoded the line (`text`, line end stripped) and
+        split its syslog header (autodetect does both to pick the parser): the same result."""
+        try:
+            if not text.strip():
+                return DeadLetter(source, raw, f"{module}: empty message", dataset, position)
+            doc = parse(msg, hdr)
+            return finish(doc, raw_text=text, hdr=hdr, module=module, dataset=dataset,
+                          source=source, position=position, raw=raw, ecs_dataset=ecs_dataset)
+        except Exception as exc:  # noqa: BLE001 - the contract: every line is an event or a dead letter
+            return DeadLetter(source, raw, _reason(module, exc), dataset, position)
+
     parse_line.__name__ = f"parse_line_{module}"
+    setattr(parse_line, AFTER_SPLIT, after_split)  # the public shape stays parse_line(raw, source, position)
     return parse_line
+
+
+AFTER_SPLIT = "after_split"  # attribute of a line_parser's parse_line: see line_parser.after_split
 
 
 def iter_lines(data: BinaryIO) -> Iterator[tuple[int, bytes]]:

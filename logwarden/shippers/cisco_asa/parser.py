@@ -84,10 +84,14 @@ def _secs(dur: str | None) -> int | None:
 
 
 def _ep(doc: dict[str, Any], side: str, m: re.Match[str], g: str) -> None:
-    t.endpoint(doc, side, m.group(f"{g}ip"), m.group(f"{g}port"))
-    mip = m.groupdict().get(f"{g}mip")
-    if mip and (mip != m.group(f"{g}ip") or m.group(f"{g}mport") != m.group(f"{g}port")):
-        t.endpoint(doc, f"{side}.nat", mip, m.group(f"{g}mport"))
+    """An `_EP` address pair (every regex that uses it has the mapped groups)."""
+    ip, port, mip, mport = m.group(*_EP_GROUPS[g])
+    t.endpoint(doc, side, ip, port)
+    if mip and (mip != ip or mport != port):
+        t.endpoint(doc, f"{side}.nat", mip, mport)
+
+
+_EP_GROUPS = {g: (f"{g}ip", f"{g}port", f"{g}mip", f"{g}mport") for g in "ab"}
 
 
 def _ifaces(doc: dict[str, Any], ingress: str | None, egress: str | None) -> None:
@@ -241,30 +245,33 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         raise ParseError("no %ASA-/%FTD- message tag")
     product, level, code = m.group(1), int(m.group(2)), m.group(3)
     prefix, body = msg[: m.start()].strip(), msg[m.end():].strip()
-    doc: dict[str, Any] = {}
-    put(doc, "observer.vendor", "Cisco")
-    put(doc, "observer.product", product.lower())  # asa, ftd: as Elastic writes it
-    put(doc, "observer.type", "firewall")
-    pt = _PRE_TS.search(prefix)
+    # the common fields as literals (a `put` per field cost more than the rest of this function)
+    observer: dict[str, Any] = {"vendor": "Cisco", "product": product.lower(), "type": "firewall"}  # asa, ftd
+    doc: dict[str, Any] = {"observer": observer}
+    pt = _PRE_TS.search(prefix) if prefix else None
     if pt:
         mon, day, year, hms = pt.groups()
         mnum = t.MONTHS.get(mon.lower())
         if mnum:
             y = int(year) if year else t.infer_year(mnum, int(day))
-            put(doc, "@timestamp", t.parse_time(f"{y}-{mnum:02d}-{int(day):02d} {hms}", ("%Y-%m-%d %H:%M:%S",)))
+            stamp = t.parse_time(f"{y}-{mnum:02d}-{int(day):02d} {hms}", ("%Y-%m-%d %H:%M:%S",))
+            if stamp:
+                doc["@timestamp"] = stamp
         rest = prefix[pt.end():].strip(" :")
     else:
         rest = prefix.strip(" :")
-    put(doc, "observer.name", rest.split()[0] if rest else (hdr.hostname if hdr else None))
-    put(doc, "event.code", code)
-    put(doc, "log.level", LEVELS[level] if level < len(LEVELS) else str(level))
-    put(doc, "event.severity", level)
-    put(doc, "message", body)
+    name = rest.split()[0] if rest else (hdr.hostname if hdr else None)
+    if name:
+        observer["name"] = name
+    doc["event"] = {"code": code, "severity": level}
+    doc["log"] = {"level": LEVELS[level] if level < len(LEVELS) else str(level)}
+    if body:
+        doc["message"] = body
     handler = HANDLERS.get(code)
     if handler:
-        handler(doc, body, str(t.get(doc, "observer.name") or ""))
+        handler(doc, body, name or "")
     else:
-        put(doc, "event.type", ["info"])
+        doc["event"]["type"] = ["info"]
     t.direction_from_ips(doc)
     return doc
 

@@ -55,57 +55,67 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     kv = {key: value for key, value in t.kv_pairs(msg).items() if value != "N/A"}
     if not ({"devname", "devid", "logid"} & kv.keys()) or "type" not in kv:
         raise ParseError("not a FortiGate key=value line (no devname/devid/logid and type)")
+    g = kv.get
+    # the fixed fields are built as literals with conditional writes (a `put` per field was most
+    # of this parser's cost); a kv value is a string, so "if value" skips what `put` skips
     doc: dict[str, Any] = {}
-    put(doc, "@timestamp", _time(kv))
-    put(doc, "observer.vendor", "Fortinet")
-    put(doc, "observer.product", "Fortigate")  # as Elastic's integration writes it
-    put(doc, "observer.type", "firewall")
-    put(doc, "observer.name", kv.get("devname"))
-    put(doc, "observer.serial_number", kv.get("devid"))
-    put(doc, "observer.ingress.interface.name", kv.get("srcintf"))
-    put(doc, "observer.egress.interface.name", kv.get("dstintf"))
-    put(doc, "observer.ingress.zone", kv.get("srcintfrole"))
-    put(doc, "observer.egress.zone", kv.get("dstintfrole"))
-    vpn = kv.get("subtype") == "vpn"
-    if vpn and not kv.get("srcip"):
-        t.endpoint(doc, "source", kv.get("remip"), kv.get("remport"))
-        t.endpoint(doc, "destination", kv.get("locip"), kv.get("locport"))
+    stamp = _time(kv)
+    if stamp:
+        doc["@timestamp"] = stamp
+    observer: dict[str, Any] = {"vendor": "Fortinet", "product": "Fortigate"}  # as Elastic writes it
+    observer["type"] = "firewall"
+    for leaf, key in (("name", "devname"), ("serial_number", "devid")):
+        value = g(key)
+        if value:
+            observer[leaf] = value
+    for side, intf, zone in (("ingress", g("srcintf"), g("srcintfrole")), ("egress", g("dstintf"), g("dstintfrole"))):
+        if intf or zone:
+            where = observer[side] = {}
+            if intf:
+                where["interface"] = {"name": intf}
+            if zone:
+                where["zone"] = zone
+    doc["observer"] = observer
+    vpn = g("subtype") == "vpn"
+    if vpn and not g("srcip"):
+        t.endpoint(doc, "source", g("remip"), g("remport"))
+        t.endpoint(doc, "destination", g("locip"), g("locport"))
     else:
-        t.endpoint(doc, "source", kv.get("srcip"), kv.get("srcport"))
-        t.endpoint(doc, "destination", kv.get("dstip"), kv.get("dstport"))
-    t.endpoint(doc, "source.nat", kv.get("transip"), kv.get("transport"))
-    t.endpoint(doc, "destination.nat", kv.get("tranip"), kv.get("tranport"))
-    put(doc, "source.mac", kv.get("srcmac"))
-    put(doc, "source.geo.country_name", _country(kv.get("srccountry")))
-    put(doc, "destination.geo.country_name", _country(kv.get("dstcountry")))
-    t.transport(doc, kv.get("proto"))
-    put(doc, "network.application", (kv.get("app") or "").lower() or None)
-    put(doc, "network.protocol", (kv.get("service") or "").lower() or None)
-    put(doc, "rule.id", kv.get("policyid"))
-    put(doc, "rule.name", kv.get("policyname"))
-    put(doc, "rule.uuid", kv.get("poluuid"))
-    put(doc, "event.code", kv.get("logid"))
-    put(doc, "event.severity", _SEV.get(kv.get("level", "")))
-    put(doc, "log.level", kv.get("level"))
-    put(doc, "source.bytes", t.to_int(kv.get("sentbyte")))
-    put(doc, "destination.bytes", t.to_int(kv.get("rcvdbyte")))
-    put(doc, "source.packets", t.to_int(kv.get("sentpkt")))
-    put(doc, "destination.packets", t.to_int(kv.get("rcvdpkt")))
-    sb, db = t.get(doc, "source.bytes"), t.get(doc, "destination.bytes")
+        t.endpoint(doc, "source", g("srcip"), g("srcport"))
+        t.endpoint(doc, "destination", g("dstip"), g("dstport"))
+    if g("transip") is not None or g("transport") is not None:
+        t.endpoint(doc, "source.nat", g("transip"), g("transport"))
+    if g("tranip") is not None or g("tranport") is not None:
+        t.endpoint(doc, "destination.nat", g("tranip"), g("tranport"))
+    if g("srcmac"):
+        t.node(doc, "source")["mac"] = kv["srcmac"]
+    put(doc, "source.geo.country_name", _country(g("srccountry")))
+    put(doc, "destination.geo.country_name", _country(g("dstcountry")))
+    t.transport(doc, g("proto"))
+    put(doc, "network.application", (g("app") or "").lower() or None)
+    put(doc, "network.protocol", (g("service") or "").lower() or None)
+    rule = {leaf: value for leaf, key in _RULE if (value := g(key))}
+    if rule:
+        doc["rule"] = rule
+    put(doc, "event.code", g("logid"))
+    put(doc, "event.severity", _SEV.get(g("level", "")))
+    put(doc, "log.level", g("level"))
+    sb, db = t.to_int(g("sentbyte")), t.to_int(g("rcvdbyte"))
+    put(doc, "source.bytes", sb)
+    put(doc, "destination.bytes", db)
+    put(doc, "source.packets", t.to_int(g("sentpkt")))
+    put(doc, "destination.packets", t.to_int(g("rcvdpkt")))
     if sb is not None or db is not None:
         put(doc, "network.bytes", (sb or 0) + (db or 0))
-    user = kv.get("user") or kv.get("srcuser") or (kv.get("xauthuser") if vpn else None)
-    put(doc, "user.name", user)
-    put(doc, "source.user.name", user)
-    put(doc, "fortinet.firewall.tunneltype", kv.get("tunneltype"))
-    put(doc, "fortinet.firewall.vpntunnel", kv.get("vpntunnel"))
-    put(doc, "message", kv.get("msg"))
-    put(doc, "fortinet.firewall.type", kv.get("type"))
-    put(doc, "fortinet.firewall.subtype", kv.get("subtype"))
-    put(doc, "fortinet.firewall.vd", kv.get("vd"))
-    put(doc, "fortinet.firewall.sessionid", kv.get("sessionid"))
-    put(doc, "fortinet.firewall.trandisp", kv.get("trandisp"))
-    put(doc, "fortinet.firewall.crscore", kv.get("crscore"))
+    user = g("user") or g("srcuser") or (g("xauthuser") if vpn else None)
+    if user:
+        doc["user"] = {"name": user}
+        t.node(doc, "source")["user"] = {"name": user}
+    if g("msg"):
+        doc["message"] = kv["msg"]
+    firewall = {leaf: value for leaf, value in ((leaf, g(leaf)) for leaf in _FIREWALL) if value}
+    if firewall:
+        doc["fortinet"] = {"firewall": firewall}
     action = (kv.get("action") or "").lower()
     if kv.get("type") == "traffic":
         _traffic(doc, kv, action)
@@ -177,6 +187,8 @@ def _utm(doc: dict[str, Any], kv: dict[str, str], action: str) -> None:
     put(doc, "event.outcome", ("failure" if blocked else "success") if action else None)
 
 
+_RULE = (("id", "policyid"), ("name", "policyname"), ("uuid", "poluuid"))
+_FIREWALL = ("tunneltype", "vpntunnel", "type", "subtype", "vd", "sessionid", "trandisp", "crscore")  # same names
 _LOGON = {"fsso-logon", "auth-logon"}
 _LOGOFF = {"fsso-logoff", "auth-logout"}
 _UI_ADDRESS = re.compile(r"^\w+\(([0-9A-Fa-f.:]+)\)$")  # ui="ssh(203.0.113.45)", "https(10.0.0.5)"

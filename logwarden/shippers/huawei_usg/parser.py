@@ -99,16 +99,16 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         raise ParseError("not a Huawei information-center log (no %%NNMODULE/severity/BRIEF:)")
     _, module, severity, brief, _, _ = m.groups()
     body = _CID.sub("", msg[m.end():], count=1)
-    doc: dict[str, Any] = {}
-    ts, host = _pre_time(msg[:m.start()])
-    put(doc, "@timestamp", ts)
-    put(doc, "observer.hostname", host)
-    put(doc, "observer.vendor", "Huawei")
-    put(doc, "observer.product", "USG")
-    put(doc, "observer.type", "firewall")
-    put(doc, "event.code", f"{module}/{severity}/{brief}")
-    put(doc, "event.severity", int(severity))
-    put(doc, "log.level", _SEVERITY[severity])
+    ts, host = _pre_time(msg[:m.start()]) if m.start() else (None, None)
+    # the common fields as literals (a `put` per field cost more than building them)
+    observer: dict[str, Any] = {"vendor": "Huawei", "product": "USG", "type": "firewall"}
+    if host:
+        observer["hostname"] = host
+    doc: dict[str, Any] = {"observer": observer, "event": {"code": f"{module}/{severity}/{brief}",
+                                                           "severity": int(severity)},
+                           "log": {"level": _SEVERITY[severity]}}
+    if ts:
+        doc["@timestamp"] = ts
     handler = _HANDLERS.get((module, brief))
     if handler is None:
         raise ParseError(f"Huawei log not confirmed, not parsed: {module}/{brief}")

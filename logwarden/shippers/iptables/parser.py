@@ -42,52 +42,86 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     quoted = body.find(" [")  # an ICMP error's quoted packet, or INCOMPLETE [n bytes]
     if quoted > 0:
         body = body[:quoted]
-    doc: dict[str, Any] = {}
     up = _UPTIME.match(head)
     if up:
-        put(doc, "iptables.uptime", up.group(1))
         head = head[up.end():]
     prefix = head.strip().rstrip(":").strip()
-    kv: dict[str, str] = {}
-    for key, value in _KV.findall(body):
-        kv.setdefault(key, value)  # the first wins (ID= of IP before ID= of an ICMP echo)
-    words = set(body.split())
-    put(doc, "observer.vendor", "Netfilter")
-    put(doc, "observer.product", "iptables")
-    put(doc, "observer.type", "firewall")
-    put(doc, "observer.name", hdr.hostname if hdr else None)
-    put(doc, "observer.ingress.interface.name", kv.get("IN"))
-    put(doc, "observer.egress.interface.name", kv.get("OUT"))
-    mac = kv.get("MAC", "")
+    # the first of a repeated key wins (ID= of IP before ID= of an ICMP echo): built from the end
+    kv: dict[str, str] = dict(reversed(_KV.findall(body)))
+    get = kv.get
+    inn, out = get("IN"), get("OUT")
+    # built as literals with conditional writes: `put` per field was most of this parser's cost
+    observer: dict[str, Any] = {"vendor": "Netfilter", "product": "iptables", "type": "firewall"}
+    doc: dict[str, Any] = {"iptables": {"uptime": up.group(1)}, "observer": observer} if up \
+        else {"observer": observer}
+    if hdr is not None and hdr.hostname:
+        observer["name"] = hdr.hostname
+    if inn:
+        observer["ingress"] = {"interface": {"name": inn}}
+    if out:
+        observer["egress"] = {"interface": {"name": out}}
+    mac = get("MAC", "")
     if len(mac) >= 35:  # dst(17):src(17):ethertype
-        put(doc, "destination.mac", mac[0:17].upper().replace(":", "-"))
-        put(doc, "source.mac", mac[18:35].upper().replace(":", "-"))
-    t.endpoint(doc, "source", kv.get("SRC"), kv.get("SPT"))
-    t.endpoint(doc, "destination", kv.get("DST"), kv.get("DPT"))
-    t.transport(doc, kv.get("PROTO"))
-    put(doc, "network.type", "ipv6" if ":" in kv.get("SRC", "") else "ipv4")
-    put(doc, "network.bytes", t.to_int(kv.get("LEN")))
-    put(doc, "iptables.ttl", t.to_int(kv.get("TTL") or kv.get("HOPLIMIT")))
-    put(doc, "iptables.id", kv.get("ID"))
-    put(doc, "iptables.tcp.flags", [f for f in _FLAGS if f in words])
-    put(doc, "iptables.tcp.window", t.to_int(kv.get("WINDOW")))
-    put(doc, "icmp.type", kv.get("TYPE"))
-    put(doc, "icmp.code", kv.get("CODE"))
-    ubiquiti = _UBIQUITI.search(prefix)
+        doc["destination"] = {"mac": mac[0:17].upper().replace(":", "-")}
+        doc["source"] = {"mac": mac[18:35].upper().replace(":", "-")}
+    src = get("SRC")
+    t.endpoint(doc, "source", src, get("SPT"))
+    t.endpoint(doc, "destination", get("DST"), get("DPT"))
+    t.transport(doc, get("PROTO"))
+    network = doc.get("network")
+    if network is None:
+        network = doc["network"] = {}
+    network["type"] = "ipv6" if src and ":" in src else "ipv4"
+    length = t.to_int(get("LEN"))
+    if length is not None:
+        network["bytes"] = length
+    ipt = doc.get("iptables")
+    if ipt is None:
+        ipt = doc["iptables"] = {}
+    ttl = t.to_int(get("TTL") or get("HOPLIMIT"))
+    if ttl is not None:
+        ipt["ttl"] = ttl
+    if get("ID"):
+        ipt["id"] = kv["ID"]
+    words = set(body.split())
+    tcp: dict[str, Any] = {}
+    flags = [f for f in _FLAGS if f in words]
+    if flags:
+        tcp["flags"] = flags
+    window = t.to_int(get("WINDOW"))
+    if window is not None:
+        tcp["window"] = window
+    if tcp:
+        ipt["tcp"] = tcp
+    if not ipt:
+        del doc["iptables"]
+    icmp_type, icmp_code = get("TYPE"), get("CODE")
+    if icmp_type or icmp_code:
+        icmp = doc["icmp"] = {}
+        if icmp_type:
+            icmp["type"] = icmp_type
+        if icmp_code:
+            icmp["code"] = icmp_code
+    ubiquiti = _UBIQUITI.search(prefix) if "[" in prefix else None
     if ubiquiti:
         _ubiquiti(doc, *ubiquiti.group("set", "rule", "act"))
     else:
-        put(doc, "rule.name", prefix or None)
+        if prefix:
+            doc["rule"] = {"name": prefix}
         if _DENY.search(prefix):
-            verb = "drop" if "DROP" in prefix.upper() else "reject" if "REJECT" in prefix.upper() else "block"
+            upper = prefix.upper()
+            verb = "drop" if "DROP" in upper else "reject" if "REJECT" in upper else "block"
             t.verdict(doc, verb, allowed=False)
         elif _ALLOW.search(prefix):
             t.verdict(doc, "accept", allowed=True)
         else:
             t.verdict(doc, "log", allowed=None)
-    inn, out = kv.get("IN"), kv.get("OUT")
-    put(doc, "network.direction", "inbound" if inn and not out else "outbound" if out and not inn else None)
-    t.direction_from_ips(doc)
+    if inn and not out:
+        network["direction"] = "inbound"
+    elif out and not inn:
+        network["direction"] = "outbound"
+    else:
+        t.direction_from_ips(doc)
     return doc
 
 

@@ -32,6 +32,9 @@ EVENT_ACTION = {"start": "flow_started", "end": "flow_terminated", "drop": "flow
                 "wildfire-virus": "wildfire_virus_detected"}
 
 
+_TIME = ("%Y/%m/%d %H:%M:%S",)
+
+
 def _fields(msg: str) -> list[str]:
     text = msg.strip()
     if '"' in text:
@@ -48,40 +51,53 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if len(f) < 31 or f[3] not in ("TRAFFIC", "THREAT"):
         raise ParseError("not a PAN-OS TRAFFIC/THREAT CSV line (need >= 31 fields, type at field 3)")
     kind, sub = f[3], f[4]
+    # the fields every line has, as literals with conditional writes ("" is absent, as `put` has it)
     doc: dict[str, Any] = {}
-    put(doc, "@timestamp", t.parse_time(f[6] or f[1], ("%Y/%m/%d %H:%M:%S",)))
-    put(doc, "event.created", t.parse_time(f[1], ("%Y/%m/%d %H:%M:%S",)))
-    put(doc, "observer.vendor", "Palo Alto Networks")
-    put(doc, "observer.product", "PAN-OS")
-    put(doc, "observer.type", "firewall")
-    put(doc, "observer.serial_number", f[2])
+    stamp = t.parse_time(f[6] or f[1], _TIME)
+    if stamp:
+        doc["@timestamp"] = stamp
+    created = t.parse_time(f[1], _TIME)
+    if created:
+        doc["event"] = {"created": created}
+    observer: dict[str, Any] = {"vendor": "Palo Alto Networks", "product": "PAN-OS", "type": "firewall"}
+    if f[2]:
+        observer["serial_number"] = f[2]
+    for side, zone, intf in (("ingress", f[16], f[18]), ("egress", f[17], f[19])):
+        if zone or intf:
+            where = observer[side] = {}
+            if zone:
+                where["zone"] = zone
+            if intf:
+                where["interface"] = {"name": intf}
+    doc["observer"] = observer
     t.endpoint(doc, "source", f[7], f[24])
     t.endpoint(doc, "destination", f[8], f[25])
     if f[9] not in ("", "0.0.0.0"):
         t.endpoint(doc, "source.nat", f[9], f[26] if f[26] != "0" else None)
     if f[10] not in ("", "0.0.0.0"):
         t.endpoint(doc, "destination.nat", f[10], f[27] if f[27] != "0" else None)
-    put(doc, "rule.name", f[11])
+    if f[11]:
+        doc["rule"] = {"name": f[11]}
     for side, value in (("source", f[12]), ("destination", f[13])):
         # TRAFFIC: the user as written (Elastic's traffic.yml); THREAT: `domain\user` / `user@domain`
-        # split into name and domain (its threat.yml grok)
+        # split into name and domain (its threat.yml grok); user.* is the source's
         name, domain = _user(value) if kind == "THREAT" else (value or None, None)
-        put(doc, f"{side}.user.name", name)
-        put(doc, f"{side}.user.domain", domain)
-    put(doc, "user.name", t.get(doc, "source.user.name"))
-    put(doc, "user.domain", t.get(doc, "source.user.domain"))
-    put(doc, "network.application", f[14])
-    put(doc, "panw.panos.vsys", f[15])
-    put(doc, "observer.ingress.zone", f[16])
-    put(doc, "observer.egress.zone", f[17])
-    put(doc, "observer.ingress.interface.name", f[18])
-    put(doc, "observer.egress.interface.name", f[19])
-    put(doc, "panw.panos.session_id", f[22])
-    put(doc, "panw.panos.type", kind)
-    put(doc, "panw.panos.sub_type", sub)
-    t.transport(doc, f[29])
+        if name or domain:
+            user = {"name": name} if name else {}
+            if domain:
+                user["domain"] = domain
+            t.node(doc, side)["user"] = user
+            if side == "source":
+                doc["user"] = dict(user)
+    if f[14]:
+        doc["network"] = {"application": f[14]}
     action = f[30].lower()
-    put(doc, "panw.panos.action", action or None)
+    panos = {"type": kind}
+    for leaf, value in (("vsys", f[15]), ("session_id", f[22]), ("sub_type", sub), ("action", action)):
+        if value:
+            panos[leaf] = value
+    doc["panw"] = {"panos": panos}
+    t.transport(doc, f[29])
     allowed = True if action in ALLOW else False if action in DENY else None
     if kind == "TRAFFIC":
         phase = {"start": "start", "end": "end"}.get(sub)
