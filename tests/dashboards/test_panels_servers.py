@@ -58,15 +58,15 @@ EXPECT: dict[str, tuple[int, object]] = {
     "av-detections-over-time": (3, "ClamAV"),
     "defender-detections": (1, "Trojan:Win32/CoinMiner.A"),
     "firewall-devices": (2, "Fortinet"),
-    "firewall-intrusion-alerts": (1, "SMB Remote Code Execution Attempt"),
+    "firewall-intrusion-alerts": (1, None),  # one each: FortiGate IPS and the Huawei attack lines (ALSO)
     "av-brute-force": (1, "203.0.113.100"),
     # Alerts
     "alerts-over-time-by-rule": (1, None),
     "alerts-over-time-by-level": (1, None),
     "alerts-by-rule": (1, None),
-    "alerts-by-host-and-rule": (1, incident.MINER_HOST),
+    "alerts-by-host-and-rule": (1, incident.VICTIM),
     "alerts-by-severity": (1, None),
-    "alerts-top-hosts": (1, incident.MINER_HOST),  # AV + Defender + miner services; the victim follows
+    "alerts-top-hosts": (1, incident.VICTIM),  # + Huorong's brute-force alerts; the miner host follows (ALSO)
     "alerts-high-critical": (1, None),
     "alerts-tactics": (1, None),
     "alerts-list": (1, None),
@@ -88,19 +88,22 @@ EXPECT: dict[str, tuple[int, object]] = {
     "silence-alerts": (0, None),
     "silence-alerts-over-time": (0, None),
     "silent-sources": (0, None),
+    # no syslog receiver in this sample (files only): tests/silence/test_sender_servers.py fills it
+    "syslog-senders-last-heard": (0, None),
 }
 
 # panel id -> bucket keys that must be among the outermost buckets
 ALSO: dict[str, tuple[object, ...]] = {
     "logon-spraying": (incident.ATTACKER,),  # more events, but one target host: ranked below
     "smb-fan-out": (incident.SMB_BUSY,),
-    "alerts-top-hosts": (incident.VICTIM,),
+    "alerts-top-hosts": (incident.MINER_HOST,),
+    "firewall-intrusion-alerts": ("SMB Remote Code Execution Attempt", "Huawei SECE: Arp Miss Attack"),
     "alerts-by-rule": ("Logon Brute Force From One Source", "Brute Force Followed By A Successful Logon",
                        "Internal Host Logging On To Many Hosts", "Event Log Cleared (System 104)",
                        "Ransom Note Created", "Inbound RDP Allowed From A Public Address"),
     "alerts-over-time-by-level": ("high", "critical"),
     "alerts-by-severity": ("high", "critical"),
-    "alerts-by-host-and-rule": (incident.VICTIM,),
+    "alerts-by-host-and-rule": (incident.MINER_HOST,),
     "alerts-tactics": ("initial-access", "lateral-movement", "defense-evasion", "impact"),
     "av-detections": ("Win.Ransomware.Phobos-9843210-0", "Win.Coinminer.WannaMine-6"),
     "events-per-dataset": ("system.security", "system.system", "windows.sysmon_operational", "windows.defender",
