@@ -102,6 +102,10 @@ def with_ingested(body: bytes, stamp: bytes) -> bytes:
     return inner + sep + b'"event.ingested":"' + stamp + b'"}'
 INDEX_NAME = re.compile(r"[a-z0-9][a-z0-9._+-]*\Z")
 INDEX_NAME_MAX_BYTES = 255
+# Dead letters have no event time (their @timestamp is when they were received), so a daily index
+# would take the same dead letter again when its input is shipped again on another day: they all
+# go to one index, where their deterministic ids keep them once.
+DEADLETTER_INDEX_SUFFIX = "all"
 UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f]")
 REJECTED_DEADLETTERS = "rejected-deadletters.jsonl"  # under the state folder: dead letters Elasticsearch refused
 SINK_MAX_BLOCK_MS = 10_000  # a dead-letter send waits this long for Kafka, then backs off (stop stays honoured)
@@ -190,6 +194,11 @@ class Indexer:
         prefix = self.cfg.topic_prefix
         return topic[len(prefix):] if topic.startswith(prefix) else topic
 
+    def _index(self, topic: str, day: str) -> str:
+        """The index of a document of `topic` dated `day`: daily, except dead letters (one index)."""
+        dataset = self._dataset(topic)
+        return f"{self.cfg.index_prefix}{dataset}-{DEADLETTER_INDEX_SUFFIX if dataset == DEADLETTER else day}"
+
     def _dead(self, record: Any, reason: str) -> DeadLetter:
         return DeadLetter(f"kafka:{record.topic}/{record.partition}", record.value or b"", reason,
                           self._dataset(record.topic), position=record.offset)
@@ -212,7 +221,7 @@ class Indexer:
                 # add a bulk action; if it is not valid JSON after all, Elasticsearch refuses that item
                 # alone and it becomes a dead letter (index_batch). A parse here would cost the indexer
                 # a fifth of its time.
-                index = f"{self.cfg.index_prefix}{self._dataset(record.topic)}-{own_day}"
+                index = self._index(record.topic, own_day)
                 if _valid_index(index):
                     return _Doc(index, doc_id, value, record.topic, record.partition, record.offset, value)
         try:
@@ -241,7 +250,7 @@ class Indexer:
         day = _day(doc.get("@timestamp"))
         if day is None:
             return self._dead(record, "document has no valid @timestamp")
-        index = f"{self.cfg.index_prefix}{self._dataset(record.topic)}-{day}"
+        index = self._index(record.topic, day)
         if not _valid_index(index):
             return self._dead(record, f"no valid index name for topic {record.topic!r}")
         return _Doc(index, doc_id, value, record.topic, record.partition, record.offset, record.value)

@@ -114,3 +114,16 @@ def test_a_refused_request_is_split_until_the_bad_document_is_alone() -> None:
     [letter] = indexer.dead_sink.sent
     assert letter.position == 11 and "refused the request (400)" in letter.reason
     assert es.requests <= 2 * 4 + 1  # halving: a few requests per level, not one per document
+
+
+@pytest.mark.parametrize("received", ["2026-12-04T23:59:59.000+00:00", "2026-12-05T00:00:01.000+00:00"])
+def test_a_dead_letter_goes_to_one_index_whatever_day_it_was_received(received: str) -> None:
+    """A dead letter is dated when it was received: shipped again the next day, a daily index
+    would take it a second time (found by a CI run across midnight UTC); one index keeps it once."""
+    from logwarden.kafka_io import deadletter_value
+
+    item = DeadLetter("C:/logs/a.evtx", b"\x00corrupt", "EVTX chunk checksum", "windows", 4096, received=received)
+    for value in (deadletter_value(item), json.dumps(json.loads(deadletter_value(item)), indent=1).encode()):
+        got = _indexer().prepare(Record("lw.deadletter", 0, 3, value, [("id", item.id.encode())]))
+        assert isinstance(got, _Doc)
+        assert (got.index, got.id) == ("logwarden-deadletter-all", item.id)
