@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -33,28 +32,16 @@ import time
 from typing import Any
 
 from bench._lab import ROOT, SHARED_DATA, lab_config, namespace
+from tests.support.cli import command, env_for, popen
 
 SIGMAHQ_WINDOWS = SHARED_DATA / "sigmahq" / "rules" / "windows"
 
 
-def _env(cfg: Any) -> dict[str, str]:
-    from logwarden.config import ENV
-
-    env = {**os.environ}
-    for name, var in ENV.items():
-        value = getattr(cfg, name)
-        if value:
-            env[var] = value
-        else:
-            env.pop(var, None)
-    return env
-
-
-def _stream_cmd(*extra: str) -> list[str]:
+def _stream_args() -> tuple[str, ...]:
+    """`logwarden stream` with our rules and SigmaHQ's Windows rules, counters as JSON at the stop."""
     from logwarden.detection.compiler import DEFAULT_RULES
 
-    return [sys.executable, *extra, "-m", "logwarden.cli", "stream", "--rules", str(DEFAULT_RULES),
-            "--rules", str(SIGMAHQ_WINDOWS), "--json"]
+    return ("stream", "--rules", str(DEFAULT_RULES), "--rules", str(SIGMAHQ_WINDOWS), "--json")
 
 
 def _payloads() -> list[tuple[bytes, bytes]]:
@@ -156,8 +143,7 @@ def run(cfg: Any, members: int, payloads: list[tuple[bytes, bytes]], args: argpa
     from logwarden.kafka_io import delete_topics, ensure_topics
 
     ensure_topics(cfg, partitions=args.partitions)
-    procs = [subprocess.Popen(_stream_cmd(), env=_env(cfg), cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True) for _ in range(members)]
+    procs = [popen(cfg, *_stream_args(), stderr=subprocess.DEVNULL) for _ in range(members)]
     try:
         _wait(lambda: _group(cfg) == ("Stable", members), "the group")
         t0 = time.perf_counter()
@@ -233,8 +219,8 @@ def profile(cfg: Any, payloads: list[tuple[bytes, bytes]], args: argparse.Namesp
     try:
         _produce(cfg, payloads, 0, args.backlog, None)
         t0 = time.perf_counter()
-        subprocess.run([*_stream_cmd("-m", "cProfile", "-o", args.profile), "--once"], env=_env(cfg), cwd=ROOT,
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(command(*_stream_args(), "--once", python=("-m", "cProfile", "-o", args.profile)),
+                       env=env_for(cfg), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         print(f"one member, --once over {args.backlog} events: {time.perf_counter() - t0:.1f}s (rule loading "
               "included)")
     finally:

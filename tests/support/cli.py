@@ -1,5 +1,5 @@
 """The `logwarden` CLI as a subprocess (`python -m logwarden.cli`), configured for a namespace
-through the environment, run from the checkout's root."""
+through the environment, run from the checkout's root. No pytest here: bench/ uses it too."""
 
 from __future__ import annotations
 
@@ -30,16 +30,23 @@ def env_for(cfg: Config) -> dict[str, str]:
     return env
 
 
+def command(*args: str, python: tuple[str, ...] = ()) -> list[str]:
+    """The command line of `logwarden *args` in this interpreter; `python`: the interpreter's own
+    options before it (e.g. ("-m", "cProfile", "-o", FILE))."""
+    return [sys.executable, *python, "-m", "logwarden.cli", *args]
+
+
 def cli(cfg: Config, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run `logwarden *args` to the end; returns its exit code and captured stdout/stderr."""
-    return subprocess.run([sys.executable, "-m", "logwarden.cli", *args], env=env_for(cfg), cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(command(*args), env=env_for(cfg), cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
 
 
-def popen(cfg: Config, *args: str) -> subprocess.Popen[str]:
-    """Start `logwarden *args` in the background, stdout and stderr piped as text."""
-    return subprocess.Popen([sys.executable, "-m", "logwarden.cli", *args], env=env_for(cfg), cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def popen(cfg: Config, *args: str, stderr: int = subprocess.PIPE) -> subprocess.Popen[str]:
+    """Start `logwarden *args` in the background, stdout piped as text, stderr piped (or `stderr`,
+    e.g. subprocess.DEVNULL for a long run nobody reads the log of)."""
+    return subprocess.Popen(command(*args), env=env_for(cfg), cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr,
+                            text=True)
 
 
 def shipped(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:

@@ -3,14 +3,15 @@
 ../shared/data holds public EVTX samples and SigmaHQ rules, used in place and never copied. A
 user's clone has no ../shared: tests that need it skip with a visible reason there, and fail when
 CI=true (CI always has it).
+
+pytest is imported only by `need_shared`, so that bench/ can use `tests.support.cli` (which
+needs `ROOT`) without depending on pytest.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -22,6 +23,8 @@ def need_shared(sub: str = "") -> Path:
 
     Raises pytest's skip outcome when it is missing, or its fail outcome when CI=true.
     """
+    import pytest
+
     path = SHARED_DATA / sub
     if not path.exists():
         msg = f"needs the shared test data at {path} (not part of a user's clone)"
