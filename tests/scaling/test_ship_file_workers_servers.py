@@ -7,17 +7,14 @@ acknowledged its batch): repeated records are possible in principle, skipped one
 from __future__ import annotations
 
 import json
-import os
-import signal
-import time
 from pathlib import Path
 
 import pytest
 
-from logwarden.kafka_io import client_options
 from logwarden.shippers.base import DeadLetter, ListSink
 from tests.reconcile import corpus
 from tests.support.cli import cli, popen, shipped
+from tests.support.sigkill import ids_in_kafka, sigkill_when
 
 pytestmark = pytest.mark.servers
 
@@ -32,35 +29,6 @@ def _items(path: Path) -> list:
     sink = ListSink()
     FileTail(str(path), "auto", sink, None).run()
     return [*sink.events, *sink.dead]
-
-
-def _ids(cfg, wanted: set[bytes], timeout: float = 180) -> set[bytes]:
-    """The distinct `id` headers in the namespace's topics, read until `wanted` are all there (or
-    `timeout`), plus anything a few seconds later."""
-    from kafka import KafkaConsumer
-
-    topics = [cfg.topic(t) for t in ("windows", "firewall", "av", "deadletter")]
-    consumer = KafkaConsumer(*topics, **client_options(cfg), auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
-    ids: set[bytes] = set()
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and not wanted <= ids:
-            for msgs in consumer.poll(timeout_ms=1000).values():
-                ids.update(dict(m.headers)["id"] for m in msgs)
-        for msgs in consumer.poll(timeout_ms=3000).values():
-            ids.update(dict(m.headers)["id"] for m in msgs)
-    finally:
-        consumer.close()
-    return ids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _checkpoints(state_dir: Path) -> dict[str, int]:
@@ -96,21 +64,8 @@ def test_sigkill_and_rerun_with_two_workers_reconcile(ns, tmp_path: Path) -> Non
     state_dir = Path(ns.state_path)
 
     proc = popen(ns, "ship", "file", *paths, "--source", "auto", "--workers", "2", "--json")
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:  # a first acknowledged batch
-        if any(_checkpoints(state_dir).values()):
-            break
-        time.sleep(0.02)
-    assert proc.poll() is None, f"finished before it could be killed: {proc.communicate()[1][-2000:]}"
-    children = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
-    assert len(children) == 2, "two worker processes"
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
-    for _ in range(100):  # the workers die with the supervisor (no orphan keeps producing)
-        if not any(_alive(c) for c in children):
-            break
-        time.sleep(0.1)
-    assert not any(_alive(c) for c in children), "orphan workers"
+    workers = sigkill_when(proc, lambda: any(_checkpoints(state_dir).values()))  # a first acknowledged batch
+    assert len(workers) == 2, "two worker processes"
     offsets = _checkpoints(state_dir)
     delivered = sum(1 for p, v in items.items() for i in v if i.position < offsets.get(p, 0))
     assert 0 < delivered < records_in
@@ -120,7 +75,8 @@ def test_sigkill_and_rerun_with_two_workers_reconcile(ns, tmp_path: Path) -> Non
     assert summary["sent"] == records_in - delivered, "the rerun resumes at every file's checkpoint"
     assert summary["sent"] == summary["parsed"] + summary["dead"]
     wanted = {to_message(ns, i).id.encode() for v in items.values() for i in v}
-    assert _ids(ns, wanted) == wanted, "every record in Kafka, nothing else"
+    in_kafka = ids_in_kafka(ns, ("windows", "firewall", "av", "deadletter"), wanted)
+    assert in_kafka == wanted, "every record in Kafka, nothing else"
 
     again = shipped(cli(ns, "ship", "file", *paths, "--source", "auto", "--workers", "2", "--json"))
     assert again == {"files": FILES, "sent": 0, "parsed": 0, "dead": 0}
