@@ -23,7 +23,7 @@ from logwarden.config import Config
 from logwarden.detection.compiler import load_ruleset
 from logwarden.detection.engine import Detector, run_batch
 from logwarden.kafka_io import STREAM_REPARTITION, client_options, ensure_topics
-from tests.services.helpers import Service, committed_everything, group_state, produce
+from tests.services.helpers import Service, committed_everything, group_state, produce, read_topic
 from tests.support.cli import cli
 from tests.support.namespaces import cleanup, isolated
 
@@ -52,20 +52,7 @@ def _partitions(cfg: Config, topic: str) -> int:
 def _alert_ids(cfg: Config) -> set[str]:
     """The ids of the alerts in the namespace's alerts topic (an alert's later versions and a
     repeated batch's copies share its id)."""
-    from kafka import KafkaConsumer
-
-    consumer = KafkaConsumer(cfg.topic("alerts"), **client_options(cfg), auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
-    ids: set[str] = set()
-    quiet = 0
-    try:
-        while quiet < 3:
-            batch = consumer.poll(timeout_ms=1000)
-            quiet = 0 if batch else quiet + 1
-            ids.update(json.loads(m.value)["event"]["id"] for msgs in batch.values() for m in msgs)
-    finally:
-        consumer.close()
-    return ids
+    return {json.loads(m.value)["event"]["id"] for m in read_topic(cfg, cfg.topic("alerts"))}
 
 
 def _joined(cfg: Config, members: list[Service], timeout: float = 120) -> None:

@@ -15,9 +15,9 @@ import pytest
 
 from logwarden.detection.compiler import load_ruleset
 from logwarden.detection.engine import Detector, run_batch
-from logwarden.kafka_io import client_options, ensure_topics
+from logwarden.kafka_io import ensure_topics
 from logwarden.shippers.base import Event
-from tests.services.helpers import Service, produce
+from tests.services.helpers import Service, produce, read_topic
 from tests.support.namespaces import cleanup
 
 from .test_stream_members_servers import PARTITIONS, _alert_ids, _joined, _namespace, _stopped, _wait_committed
@@ -29,21 +29,9 @@ HOSTS = ("SRV-00", "SRV-01", "SRV-05")  # keys the default (murmur2) partitioner
 
 def _partitions_by_host(cfg, topic: str) -> dict[str, set[int]]:
     """Where each host's events landed (read back from the topic)."""
-    from kafka import KafkaConsumer
-
-    consumer = KafkaConsumer(topic, **client_options(cfg), auto_offset_reset="earliest", enable_auto_commit=False,
-                             group_id=None)
     found: dict[str, set[int]] = {}
-    quiet = 0
-    try:
-        while quiet < 3:
-            batch = consumer.poll(timeout_ms=1000)
-            quiet = 0 if batch else quiet + 1
-            for msgs in batch.values():
-                for m in msgs:
-                    found.setdefault(json.loads(m.value)["host"]["name"], set()).add(m.partition)
-    finally:
-        consumer.close()
+    for m in read_topic(cfg, topic):
+        found.setdefault(json.loads(m.value)["host"]["name"], set()).add(m.partition)
     return found
 
 

@@ -1,6 +1,9 @@
-"""Helpers of the services' real-server tests: events and raw messages produced to Kafka."""
+"""Helpers of the services' real-server tests: events and raw messages produced to Kafka, a
+topic read back, consumer groups, and a service run as a subprocess."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from logwarden.kafka_io import KafkaSink, client_options
 from logwarden.shippers.base import Event, event_id
@@ -34,6 +37,25 @@ def produce_raw(cfg, topic: str, messages: list[tuple[bytes, list[tuple[str, byt
     for value, headers in messages:
         producer.send(topic, value=value, headers=headers).get(timeout=60)
     producer.close()
+
+
+def read_topic(cfg, topic: str) -> list[Any]:
+    """Every message of `topic` from its beginning (kafka-python ConsumerRecords), read until three
+    polls in a row (about 3 s) bring nothing new."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(topic, **client_options(cfg), auto_offset_reset="earliest", enable_auto_commit=False,
+                             group_id=None)
+    records: list[Any] = []
+    quiet = 0
+    try:
+        while quiet < 3:
+            batch = consumer.poll(timeout_ms=1000)
+            quiet = 0 if batch else quiet + 1
+            records.extend(m for msgs in batch.values() for m in msgs)
+    finally:
+        consumer.close()
+    return records
 
 
 def group(cfg, name: str) -> str:

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from logwarden.kafka_io import client_options, ensure_topics
+from logwarden.kafka_io import ensure_topics
 from logwarden.shippers.base import Event
 from tests.support.namespaces import cleanup, isolated
 
-from .helpers import Service, committed_everything, produce
+from .helpers import Service, committed_everything, produce, read_topic
 from .test_stream_state_unit import failure
 
 pytestmark = pytest.mark.servers
@@ -43,22 +43,10 @@ def _committed(cfg, gid: str, service: Service, timeout: float = 180) -> None:
 def _alerts(cfg) -> dict[str, list[dict[str, Any]]]:
     """Alert documents in the namespace's alerts topic, by id (a copy from a re-read batch
     shares its original's id)."""
-    from kafka import KafkaConsumer
-
-    consumer = KafkaConsumer(cfg.topic("alerts"), **client_options(cfg), auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
     out: dict[str, list[dict[str, Any]]] = {}
-    quiet = 0
-    try:
-        while quiet < 3:
-            batch = consumer.poll(timeout_ms=1000)
-            quiet = 0 if batch else quiet + 1
-            for msgs in batch.values():
-                for m in msgs:
-                    doc = json.loads(m.value)
-                    out.setdefault(doc["event"]["id"], []).append(doc)
-    finally:
-        consumer.close()
+    for m in read_topic(cfg, cfg.topic("alerts")):
+        doc = json.loads(m.value)
+        out.setdefault(doc["event"]["id"], []).append(doc)
     return out
 
 
