@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return errors.EXIT_USAGE
     prog = f"logwarden {args.command}"
     try:
+        _check_named_config(args.config)
         logs.configure(args.log_level, args.log_format)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -72,6 +73,26 @@ def main(argv: list[str] | None = None) -> int:
         message = printable(redact_credentials(explained or errors.describe(exc)))
         print(f"{prog}: {kind}{message}", file=sys.stderr)
         return code
+
+
+def _check_named_config(option: str | None) -> None:
+    """Refuse a config file named by --config or LOGWARDEN_CONFIG that cannot be read, before any
+    command runs: commands that never load the configuration (`hunt`, `parse`, `rules`,
+    `dashboards`) would otherwise ignore a mistyped name without a word.
+
+    Raises:
+        ConfigError: the file does not exist, is a folder, or may not be read.
+    """
+    named, where = (option, "--config") if option else (os.environ.get("LOGWARDEN_CONFIG"), "LOGWARDEN_CONFIG")
+    if not named:
+        return
+    shown = printable(named)
+    if not os.path.exists(named):
+        raise errors.ConfigError(f"config {shown} ({where}): no such file")
+    if os.path.isdir(named):
+        raise errors.ConfigError(f"config {shown} ({where}): is a folder, not a file")
+    if not os.access(named, os.R_OK):  # no open(): a FIFO without a writer would block it
+        raise errors.ConfigError(f"config {shown} ({where}): cannot be read (permission denied)")
 
 
 def _server_refusal(exc: BaseException, config_file: str | None) -> str | None:
