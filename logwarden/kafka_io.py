@@ -27,7 +27,7 @@ from kafka import KafkaConsumer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from logwarden import server_errors
+from logwarden import kafka_preflight, server_errors
 from logwarden.config import DEFAULT_KAFKA_PARTITIONS, Config
 from logwarden.kafka_clients import Delivery, Producer, make_producer
 from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, Event, dumps, unencodable
@@ -74,6 +74,7 @@ def _connect(cfg: Config, build: Callable[[], _Client]) -> _Client:
     untrusted = server_errors.kafka_tls_refusal(cfg)
     if untrusted is not None:
         raise untrusted
+    kafka_preflight.check(cfg, client_options(cfg))  # a closed port or refused login in seconds, once per process
     with server_errors.kafka_log_capture() as captured:
         try:
             return build()
