@@ -132,12 +132,12 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         t.node(doc, "source")["bytes"] = sent
     if received is not None:
         t.node(doc, "destination")["bytes"] = received
-    value = _count(g("sentpkt"))
-    if value is not None:
-        t.node(doc, "source")["packets"] = value
-    value = _count(g("rcvdpkt"))
-    if value is not None:
-        t.node(doc, "destination")["packets"] = value
+    packets = _count(g("sentpkt"))
+    if packets is not None:
+        t.node(doc, "source")["packets"] = packets
+    packets = _count(g("rcvdpkt"))
+    if packets is not None:
+        t.node(doc, "destination")["packets"] = packets
     if sent is not None or received is not None:
         put(doc, "network.bytes", (sent or 0) + (received or 0))
     user = g("user") or g("srcuser") or (g("xauthuser") if vpn else None)
