@@ -38,6 +38,8 @@ PIECES = st.sampled_from([",", ": ", ":", " ", "  ", "\t", "A", "Risk name", "Na
 @given(st.lists(PIECES, max_size=25).map("".join).map(str.strip))
 @example("Virus found,IP Address: 10.0.0.1,Computer name: PC ,User Name:  bob  ,User Name: eve")
 @example("Scan,Name : value")
+@example("Head,A" + "x" * 40 + ": v,B: w")  # the longest name that splits
+@example("Head,A" + "x" * 41 + ": v,B: w")  # one character more: part of the value before it
 @example("Event time: 2020-04-14 00:57:00")
 def test_items_equal_the_reference(text: str) -> None:
     head, items = _items(text)
