@@ -21,7 +21,8 @@ from logwarden.shippers.textlog import ParseError, SyslogHeader
 ALLOW = {"allow"}
 DENY = {"deny", "drop", "drop-icmp", "reset-both", "reset-client", "reset-server", "block-url", "block",
         "sinkhole", "drop-all-packets", "block-continue", "block-override"}
-SEV = {"informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
+# event.severity from the threat severity as Elastic's panw default.yml numbers it: 1 is the most severe
+SEV = {"critical": 1, "high": 2, "medium": 3, "low": 4, "informational": 5}
 MALWARE_SUBTYPES = {"virus", "wildfire-virus", "wildfire", "spyware"}
 THREAT_ALLOWED = {"alert", "allow", "continue"}
 # event.action per log subtype, as Elastic's panw pipeline names it (the firewall's verb: panw.panos.action)
