@@ -143,10 +143,11 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     user = g("suser") or g("duser")
     if user:
         t.node(doc, "user")["name"] = user
-    count = t.to_int(g("out"))
+    # `in` (bytesIn) -> source.bytes, `out` (bytesOut) -> destination.bytes, as decode_cef maps them
+    count = t.to_int(g("in"))
     if count is not None:
         t.node(doc, "source")["bytes"] = count
-    count = t.to_int(g("in"))
+    count = t.to_int(g("out"))
     if count is not None:
         t.node(doc, "destination")["bytes"] = count
     if "proto" in x:
