@@ -97,7 +97,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         raise ParseError(f"CEF version {version[:20]!r} is not a number")
     g = x.get
     # written where they go, "" absent as `put` has it; the extension keys that are copied as they
-    # are come from one table (only those present are visited)
+    # are come from one table
     doc: dict[str, Any] = {}
     stamp = _rt(g("rt")) or _rt(g("end"))
     if stamp:
@@ -136,10 +136,10 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     for side, address, port in _TRANSLATED:
         if address in x or port in x:
             t.endpoint(doc, side, g(address), g(port))
-    for key in _AS_WRITTEN.keys() & x.keys():  # distinct fields: the order of writing does not matter
-        value = x[key]
+    for key, dotted in _AS_WRITTEN.items():  # in table order: the document's key order is the same every run
+        value = g(key)
         if value:
-            put(doc, _AS_WRITTEN[key], value)
+            put(doc, dotted, value)
     user = g("suser") or g("duser")
     if user:
         t.node(doc, "user")["name"] = user
