@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any
 
 from logwarden.shippers import textlog as t
@@ -20,7 +21,7 @@ from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
 _HDR_SPLIT = re.compile(r"(?<!\\)((?:\\\\)*)\|")
-_EXT_KEY = re.compile(r"(?:^|(?<=\s))([A-Za-z0-9_.\[\]-]+)=")
+_EXT_KEY = re.compile(r"(?<!\S)([A-Za-z0-9_.\[\]-]+)=")
 _EXT_UNESC = {"\\=": "=", "\\\\": "\\", "\\n": "\n", "\\r": "\r", "\\|": "|"}
 _ALLOW = {"accept", "accepted", "allow", "allowed", "permit", "permitted", "pass", "passed"}
 _DENY = {"block", "blocked", "deny", "denied", "drop", "dropped", "reject", "rejected"}
@@ -47,6 +48,10 @@ def split_cef(msg: str) -> tuple[list[str], dict[str, str]]:
     if start < 0:
         raise ParseError("no CEF: header")
     text = msg[start + 4:]
+    fields = text.split("|", 7)
+    if len(fields) == 8 and "\\" not in text[:len(text) - len(fields[7])]:
+        # no backslash before the extension: every `|` there ends a field and nothing is escaped
+        return fields[:7], parse_extension(fields[7])
     parts: list[str] = []
     pos = 0
     for m in _HDR_SPLIT.finditer(text):
@@ -61,20 +66,16 @@ def split_cef(msg: str) -> tuple[list[str], dict[str, str]]:
 
 
 def parse_extension(ext: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    keys = [m for m in _EXT_KEY.finditer(ext) if not _escaped(ext, m.end() - 1)]
-    for i, m in enumerate(keys):
-        end = keys[i + 1].start() if i + 1 < len(keys) else len(ext)
-        value = ext[m.end():end].rstrip(" ")
-        out[m.group(1)] = _EXT_ESC.sub(_ext_unesc, value) if "\\" in value else value
-    return out
-
-
-def _escaped(text: str, idx: int) -> bool:
-    n = 0
-    while idx - 1 - n >= 0 and text[idx - 1 - n] == "\\":
-        n += 1
-    return n % 2 == 1
+    """key=value pairs of a CEF extension: a key starts at the start or after whitespace, its value
+    runs to the next key (spaces before it dropped), escapes undone; the last of a repeated key wins.
+    (A key's `=` can never be escaped: the character before it is part of the key.)"""
+    pieces = _EXT_KEY.split(ext)  # [text before the first key, key, value, key, value, ...]
+    pairs = dict(zip(pieces[1::2], map(str.rstrip, pieces[2::2], repeat(" ")), strict=True))
+    if "\\" in ext:
+        for key, value in pairs.items():
+            if "\\" in value:
+                pairs[key] = _EXT_ESC.sub(_ext_unesc, value)
+    return pairs
 
 
 def _rt(value: str | None) -> str | None:
@@ -94,69 +95,127 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     version, vendor, product, dversion, sig, name, severity = header
     if not version.strip().isdigit():
         raise ParseError(f"CEF version {version[:20]!r} is not a number")
+    g = x.get
+    # written where they go, "" absent as `put` has it; the extension keys that are copied as they
+    # are come from one table
     doc: dict[str, Any] = {}
-    put(doc, "@timestamp", _rt(x.get("rt")) or _rt(x.get("end")))
-    put(doc, "cef.version", version)
-    put(doc, "observer.vendor", vendor)
-    put(doc, "observer.product", product)
-    put(doc, "observer.version", dversion)
-    put(doc, "observer.name", x.get("dvchost") or x.get("deviceHostName"))
-    t.put_ip(doc, "observer.ip", x.get("dvc"))
-    put(doc, "observer.ingress.interface.name", x.get("deviceInboundInterface"))
-    put(doc, "observer.egress.interface.name", x.get("deviceOutboundInterface"))
-    put(doc, "event.code", sig)
-    put(doc, "message", name)
+    stamp = _rt(g("rt")) or _rt(g("end"))
+    if stamp:
+        doc["@timestamp"] = stamp
+    cef: dict[str, Any] = {"version": version}  # digits, never empty
+    doc["cef"] = cef
+    observer: dict[str, Any] = {}
+    if vendor:
+        observer["vendor"] = vendor
+    if product:
+        observer["product"] = product
+    if dversion:
+        observer["version"] = dversion
+    value = g("dvchost") or g("deviceHostName")
+    if value:
+        observer["name"] = value
+    doc["observer"] = observer
+    if "dvc" in x:
+        t.put_ip(doc, "observer.ip", x["dvc"])
+    for key, side in _INTERFACES:
+        value = g(key)
+        if value:
+            observer[side] = {"interface": {"name": value}}
+    ev: dict[str, Any] = {}
+    doc["event"] = ev  # event.type is always written below
+    if sig:
+        ev["code"] = sig
+    if name:
+        doc["message"] = name
     sev = t.to_int(severity)
-    put(doc, "event.severity", sev if sev is not None else _SEV.get(severity.lower()))
-    t.endpoint(doc, "source", x.get("src") or x.get("c6a2"), x.get("spt"))
-    t.endpoint(doc, "destination", x.get("dst") or x.get("c6a3"), x.get("dpt"))
-    t.endpoint(doc, "source.nat", x.get("sourceTranslatedAddress"), x.get("sourceTranslatedPort"))
-    t.endpoint(doc, "destination.nat", x.get("destinationTranslatedAddress"), x.get("destinationTranslatedPort"))
-    put(doc, "source.domain", x.get("shost"))
-    put(doc, "destination.domain", x.get("dhost"))
-    put(doc, "source.mac", x.get("smac"))
-    put(doc, "destination.mac", x.get("dmac"))
-    put(doc, "source.user.name", x.get("suser"))
-    put(doc, "destination.user.name", x.get("duser"))
-    put(doc, "user.name", x.get("suser") or x.get("duser"))
-    put(doc, "source.bytes", t.to_int(x.get("out")))
-    put(doc, "destination.bytes", t.to_int(x.get("in")))
-    t.transport(doc, x.get("proto"))
-    put(doc, "network.application", x.get("app"))
-    put(doc, "network.direction", {"0": "inbound", "1": "outbound"}.get(x.get("deviceDirection", "")))
-    put(doc, "file.name", x.get("fname"))
-    put(doc, "file.path", x.get("filePath"))
-    put(doc, "file.hash.sha256", x.get("fileHash") if len(x.get("fileHash", "")) == 64 else None)
-    put(doc, "process.name", x.get("sproc") or x.get("dproc"))
-    put(doc, "url.original", x.get("request"))
-    put(doc, "rule.name", x.get("cs1") if x.get("cs1Label", "").lower() in ("rule", "rulename", "rule name")
-        else None)
-    for i in range(1, 7):
-        label = x.get(f"cs{i}Label")
-        if label and f"cs{i}" in x:
-            put(doc, f"cef.custom.{_slug(label)}", x[f"cs{i}"])
-    put(doc, "cef.extensions", {k: v for k, v in x.items() if "." not in k} or None)
-    act = (x.get("act") or "").strip()
-    cat = x.get("cat", "")
+    sev = sev if sev is not None else _SEV.get(severity.lower())
+    if sev is not None:
+        ev["severity"] = sev
+    t.endpoint(doc, "source", g("src") or g("c6a2"), g("spt"))
+    t.endpoint(doc, "destination", g("dst") or g("c6a3"), g("dpt"))
+    for side, address, port in _TRANSLATED:
+        if address in x or port in x:
+            t.endpoint(doc, side, g(address), g(port))
+    for key, dotted in _AS_WRITTEN.items():  # in table order: the document's key order is the same every run
+        value = g(key)
+        if value:
+            put(doc, dotted, value)
+    user = g("suser") or g("duser")
+    if user:
+        t.node(doc, "user")["name"] = user
+    # `in` (bytesIn) -> source.bytes, `out` (bytesOut) -> destination.bytes, as decode_cef maps them
+    count = t.to_int(g("in"))
+    if count is not None:
+        t.node(doc, "source")["bytes"] = count
+    count = t.to_int(g("out"))
+    if count is not None:
+        t.node(doc, "destination")["bytes"] = count
+    if "proto" in x:
+        t.transport(doc, x["proto"])
+    value = _DIRECTION.get(g("deviceDirection", ""))
+    if value:
+        t.node(doc, "network")["direction"] = value
+    value = g("fileHash")
+    if value and len(value) == 64:
+        t.node(doc, "file.hash")["sha256"] = value
+    value = g("sproc") or g("dproc")
+    if value:
+        doc["process"] = {"name": value}
+    if g("cs1Label", "").lower() in ("rule", "rulename", "rule name") and g("cs1"):
+        t.node(doc, "rule")["name"] = x["cs1"]
+    for label_key, key in _CUSTOM:
+        label = g(label_key)
+        if label and key in x and x[key]:
+            t.node(doc, "cef.custom")[_slug(label)] = x[key]
+    extensions = {k: v for k, v in x.items() if "." not in k}
+    if extensions:
+        cef["extensions"] = extensions
+    act = (g("act") or "").strip()
+    cat = g("cat", "")
     malware = bool(_MALWARE.search(f"{name} {cat} {act}"))
     if malware:
-        put(doc, "event.kind", "alert")
-        put(doc, "event.category", ["malware"])
-        put(doc, "event.type", ["info"])
-        put(doc, "event.action", act or "malware-detected")
-        put(doc, "rule.name", name)
-        put(doc, "host.name", x.get("dhost") or x.get("shost"))
+        ev["kind"] = "alert"
+        ev["category"] = ["malware"]
+        ev["type"] = ["info"]
+        ev["action"] = act or "malware-detected"
+        if name:
+            t.node(doc, "rule")["name"] = name
+        value = g("dhost") or g("shost")
+        if value:
+            doc["host"] = {"name": value}
         doc["_dataset"] = "av"
     else:
         low = act.lower()
         allowed = True if low in _ALLOW else False if low in _DENY else None
         t.verdict(doc, act or None, allowed=allowed)
-        put(doc, "event.action", act or None)  # as written, as decode_cef maps deviceAction
+        if act:
+            ev["action"] = act  # as written, as decode_cef maps deviceAction
+    if not observer:
+        del doc["observer"]
     return doc
 
 
+_INTERFACES = (("deviceInboundInterface", "ingress"), ("deviceOutboundInterface", "egress"))
+_TRANSLATED = (("source.nat", "sourceTranslatedAddress", "sourceTranslatedPort"),
+               ("destination.nat", "destinationTranslatedAddress", "destinationTranslatedPort"))
+_AS_WRITTEN = {"shost": "source.domain", "dhost": "destination.domain", "smac": "source.mac", "dmac": "destination.mac",
+               "suser": "source.user.name", "duser": "destination.user.name", "app": "network.application",
+               "fname": "file.name", "filePath": "file.path", "request": "url.original"}
+_DIRECTION = {"0": "inbound", "1": "outbound"}
+_CUSTOM = tuple((f"cs{i}Label", f"cs{i}") for i in range(1, 7))
+
+
 def _slug(label: str) -> str:
-    return re.sub(r"[^a-z0-9_]+", "_", label.strip().lower()).strip("_")[:64] or "unnamed"
+    """A custom string's label as a field name (cached: labels repeat; a full cache starts again)."""
+    slug = _SLUGS.get(label)
+    if slug is None:
+        if len(_SLUGS) >= 1024:
+            _SLUGS.clear()
+        slug = _SLUGS[label] = re.sub(r"[^a-z0-9_]+", "_", label.strip().lower()).strip("_")[:64] or "unnamed"
+    return slug
+
+
+_SLUGS: dict[str, str] = {}
 
 
 _line = t.line_parser("cef", "firewall", parse, ecs_dataset="cef.log")

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from logwarden.shippers import textlog as t
+from logwarden.shippers.keyvalue import kv_pairs
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
 ALLOW = {"accept", "allow", "close", "timeout", "client-rst", "server-rst", "pass", "passthrough",
@@ -52,23 +53,27 @@ def _time(kv: dict[str, str]) -> str | None:
 
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
-    kv = {key: value for key, value in t.kv_pairs(msg).items() if value != "N/A"}
-    if not ({"devname", "devid", "logid"} & kv.keys()) or "type" not in kv:
+    kv = kv_pairs(msg)
+    if "N/A" in msg:  # a value is part of the message: without the text, no value to drop
+        kv = {key: value for key, value in kv.items() if value != "N/A"}
+    if "type" not in kv or not ("devname" in kv or "devid" in kv or "logid" in kv):
         raise ParseError("not a FortiGate key=value line (no devname/devid/logid and type)")
     g = kv.get
-    # the fixed fields are built as literals with conditional writes (a `put` per field was most
-    # of this parser's cost); a kv value is a string, so "if value" skips what `put` skips
+    # Built as literals with conditional writes, each key read once: a kv value is a non-empty
+    # string or "", so "if value" skips what `put` skips (the parser's cost is per field).
     doc: dict[str, Any] = {}
     stamp = _time(kv)
     if stamp:
         doc["@timestamp"] = stamp
-    observer: dict[str, Any] = {"vendor": "Fortinet", "product": "Fortigate"}  # as Elastic writes it
-    observer["type"] = "firewall"
-    for leaf, key in (("name", "devname"), ("serial_number", "devid")):
-        value = g(key)
-        if value:
-            observer[leaf] = value
-    for side, intf, zone in (("ingress", g("srcintf"), g("srcintfrole")), ("egress", g("dstintf"), g("dstintfrole"))):
+    observer: dict[str, Any] = {"vendor": "Fortinet", "product": "Fortigate", "type": "firewall"}  # as Elastic
+    value = g("devname")
+    if value:
+        observer["name"] = value
+    value = g("devid")
+    if value:
+        observer["serial_number"] = value
+    src_role, dst_role = g("srcintfrole"), g("dstintfrole")
+    for side, intf, zone in (("ingress", g("srcintf"), src_role), ("egress", g("dstintf"), dst_role)):
         if intf or zone:
             where = observer[side] = {}
             if intf:
@@ -76,81 +81,123 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
             if zone:
                 where["zone"] = zone
     doc["observer"] = observer
-    vpn = g("subtype") == "vpn"
+    kind, subtype = kv["type"], g("subtype")
+    vpn = subtype == "vpn"
     if vpn and not g("srcip"):
         t.endpoint(doc, "source", g("remip"), g("remport"))
         t.endpoint(doc, "destination", g("locip"), g("locport"))
     else:
         t.endpoint(doc, "source", g("srcip"), g("srcport"))
         t.endpoint(doc, "destination", g("dstip"), g("dstport"))
-    if g("transip") is not None or g("transport") is not None:
-        t.endpoint(doc, "source.nat", g("transip"), g("transport"))
-    if g("tranip") is not None or g("tranport") is not None:
-        t.endpoint(doc, "destination.nat", g("tranip"), g("tranport"))
-    if g("srcmac"):
-        t.node(doc, "source")["mac"] = kv["srcmac"]
-    put(doc, "source.geo.country_name", _country(g("srccountry")))
-    put(doc, "destination.geo.country_name", _country(g("dstcountry")))
-    t.transport(doc, g("proto"))
-    put(doc, "network.application", (g("app") or "").lower() or None)
-    put(doc, "network.protocol", (g("service") or "").lower() or None)
+    nat_ip, nat_port = g("transip"), g("transport")
+    if nat_ip is not None or nat_port is not None:
+        t.endpoint(doc, "source.nat", nat_ip, nat_port)
+    nat_ip, nat_port = g("tranip"), g("tranport")
+    if nat_ip is not None or nat_port is not None:
+        t.endpoint(doc, "destination.nat", nat_ip, nat_port)
+    value = g("srcmac")
+    if value:
+        t.node(doc, "source")["mac"] = value
+    value = g("srccountry")
+    if value and value != "Reserved":
+        t.node(doc, "source.geo")["country_name"] = value
+    value = g("dstcountry")
+    if value and value != "Reserved":
+        t.node(doc, "destination.geo")["country_name"] = value
+    value = g("proto")
+    if value:
+        t.transport(doc, value)
+    value = g("app")
+    if value:
+        put(doc, "network.application", value.lower())
+    value = g("service")
+    if value:
+        put(doc, "network.protocol", value.lower())
     rule = {leaf: value for leaf, key in _RULE if (value := g(key))}
     if rule:
         doc["rule"] = rule
-    put(doc, "event.code", g("logid"))
-    put(doc, "event.severity", _SEV.get(g("level", "")))
-    put(doc, "log.level", g("level"))
-    sb, db = t.to_int(g("sentbyte")), t.to_int(g("rcvdbyte"))
-    put(doc, "source.bytes", sb)
-    put(doc, "destination.bytes", db)
-    put(doc, "source.packets", t.to_int(g("sentpkt")))
-    put(doc, "destination.packets", t.to_int(g("rcvdpkt")))
-    if sb is not None or db is not None:
-        put(doc, "network.bytes", (sb or 0) + (db or 0))
+    ev: dict[str, Any] = {}
+    doc["event"] = ev  # every log type below writes event.type
+    value = g("logid")
+    if value:
+        ev["code"] = value
+    value = g("level")
+    if value:
+        severity = _SEV.get(value)
+        if severity:
+            ev["severity"] = severity
+        t.node(doc, "log")["level"] = value
+    sent, received = _count(g("sentbyte")), _count(g("rcvdbyte"))
+    if sent is not None:
+        t.node(doc, "source")["bytes"] = sent
+    if received is not None:
+        t.node(doc, "destination")["bytes"] = received
+    packets = _count(g("sentpkt"))
+    if packets is not None:
+        t.node(doc, "source")["packets"] = packets
+    packets = _count(g("rcvdpkt"))
+    if packets is not None:
+        t.node(doc, "destination")["packets"] = packets
+    if sent is not None or received is not None:
+        put(doc, "network.bytes", (sent or 0) + (received or 0))
     user = g("user") or g("srcuser") or (g("xauthuser") if vpn else None)
     if user:
         doc["user"] = {"name": user}
         t.node(doc, "source")["user"] = {"name": user}
-    if g("msg"):
-        doc["message"] = kv["msg"]
-    firewall = {leaf: value for leaf, value in ((leaf, g(leaf)) for leaf in _FIREWALL) if value}
+    text = g("msg")
+    if text:
+        doc["message"] = text
+    firewall = {leaf: value for leaf in _FIREWALL if (value := g(leaf))}
     if firewall:
         doc["fortinet"] = {"firewall": firewall}
-    action = (kv.get("action") or "").lower()
-    if kv.get("type") == "traffic":
+    action = (g("action") or "").lower()
+    if kind == "traffic":
         _traffic(doc, kv, action)
-    elif kv.get("type") in ("utm", "dns"):
+    elif kind in ("utm", "dns"):
         _utm(doc, kv, action)
     elif action in ALLOW_OR_DENY:
-        allowed = True if action in ALLOW else False if action in DENY else None
-        t.verdict(doc, action or None, allowed=allowed)
+        t.verdict(doc, action or None, allowed=action in ALLOW)
     elif vpn:
-        put(doc, "event.action", action or None)
-        put(doc, "event.category", ["network"])
-        put(doc, "event.type", ["connection"])
-        status = (kv.get("status") or kv.get("result") or "").lower()
-        put(doc, "event.outcome", "failure" if status in ("negotiate_error", "error", "failure")
-            else "success" if status in ("success", "ok") else None)
+        if action:
+            ev["action"] = action
+        ev["category"] = ["network"]
+        ev["type"] = ["connection"]
+        status = (g("status") or g("result") or "").lower()
+        outcome = "failure" if status in ("negotiate_error", "error", "failure") \
+            else "success" if status in ("success", "ok") else None
+        if outcome:
+            ev["outcome"] = outcome
     else:
         _event(doc, kv, action)
-    text = f"{kv.get('msg', '')} {kv.get('logdesc', '')}".lower()
-    if kv.get("type") == "event" and ("login" in text or "logged in" in text):
-        cats = ["network"] if vpn else []  # Elastic's login.yml appends it (and reads msg only)
-        put(doc, "event.category", cats + ["authentication"])
-    if kv.get("qname"):  # DNS filter logs (utm.yml: qname, ipaddr "a, b" -> dns.*, related.ip)
-        put(doc, "dns.question.name", kv["qname"])
-        resolved = [ip for ip in (t.ip_or_none(a.strip()) for a in kv.get("ipaddr", "").split(",")) if ip]
-        put(doc, "dns.resolved_ip", resolved or None)
-        put(doc, "related.ip", resolved or None)
-    if kv.get("type") == "utm" and kv.get("subtype") == "virus":
-        put(doc, "event.category", ["network", "malware"])
-        put(doc, "rule.name", kv.get("virus"))
-        put(doc, "file.name", kv.get("filename"))
-        put(doc, "url.original", kv.get("url"))
-    role = (kv.get("srcintfrole"), kv.get("dstintfrole"))
-    put(doc, "network.direction", ROLE_DIR.get(role))  # type: ignore[arg-type]
-    t.direction_from_ips(doc)
+    if kind == "event":
+        text = f"{g('msg', '')} {g('logdesc', '')}".lower()
+        if "login" in text or "logged in" in text:
+            ev["category"] = (["network"] if vpn else []) + ["authentication"]  # as login.yml (msg only)
+    value = g("qname")
+    if value:  # DNS filter logs (utm.yml: qname, ipaddr "a, b" -> dns.*, related.ip)
+        put(doc, "dns.question.name", value)
+        resolved = [ip for ip in (t.ip_or_none(a.strip()) for a in g("ipaddr", "").split(",")) if ip]
+        if resolved:
+            put(doc, "dns.resolved_ip", resolved)
+            put(doc, "related.ip", resolved)
+    if kind == "utm" and subtype == "virus":
+        ev["category"] = ["network", "malware"]
+        put(doc, "rule.name", g("virus"))
+        put(doc, "file.name", g("filename"))
+        put(doc, "url.original", g("url"))
+    direction = ROLE_DIR.get((src_role, dst_role))  # type: ignore[arg-type]
+    if direction:
+        put(doc, "network.direction", direction)
+    else:
+        t.direction_from_ips(doc)
     return doc
+
+
+def _count(value: str | None) -> int | None:
+    """A counter's value (t.to_int: a number, else None), digits read without a try."""
+    if value is None:
+        return None
+    return int(value) if value.isdecimal() else t.to_int(value)
 
 
 def _traffic(doc: dict[str, Any], kv: dict[str, str], action: str) -> None:

@@ -16,12 +16,13 @@ import csv
 from typing import Any
 
 from logwarden.shippers import textlog as t
-from logwarden.shippers.textlog import ParseError, SyslogHeader, put
+from logwarden.shippers.textlog import ParseError, SyslogHeader
 
 ALLOW = {"allow"}
 DENY = {"deny", "drop", "drop-icmp", "reset-both", "reset-client", "reset-server", "block-url", "block",
         "sinkhole", "drop-all-packets", "block-continue", "block-override"}
-SEV = {"informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
+# event.severity from the threat severity as Elastic's panw default.yml numbers it: 1 is the most severe
+SEV = {"critical": 1, "high": 2, "medium": 3, "low": 4, "informational": 5}
 MALWARE_SUBTYPES = {"virus", "wildfire-virus", "wildfire", "spyware"}
 THREAT_ALLOWED = {"alert", "allow", "continue"}
 # event.action per log subtype, as Elastic's panw pipeline names it (the firewall's verb: panw.panos.action)
@@ -92,62 +93,106 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if f[14]:
         doc["network"] = {"application": f[14]}
     action = f[30].lower()
-    panos = {"type": kind}
+    panos: dict[str, Any] = {"type": kind}
     for leaf, value in (("vsys", f[15]), ("session_id", f[22]), ("sub_type", sub), ("action", action)):
         if value:
             panos[leaf] = value
     doc["panw"] = {"panos": panos}
     t.transport(doc, f[29])
     allowed = True if action in ALLOW else False if action in DENY else None
+    # the fields of each log type written where they go ("" is absent, as `put` has it)
+    n = len(f)
     if kind == "TRAFFIC":
-        phase = {"start": "start", "end": "end"}.get(sub)
-        t.verdict(doc, action, allowed=allowed, phase=phase)
-        put(doc, "event.action", EVENT_ACTION.get(sub, action or None))
-        put(doc, "event.category", ["network_traffic", "network"])  # as Elastic's traffic.yml
-        put(doc, "network.bytes", t.to_int(_g(f, 31)))
-        put(doc, "source.bytes", t.to_int(_g(f, 32)))
-        put(doc, "destination.bytes", t.to_int(_g(f, 33)))
-        put(doc, "network.packets", t.to_int(_g(f, 34)))
-        elapsed = t.to_int(_g(f, 36))
-        put(doc, "event.duration", elapsed * 1_000_000_000 if elapsed is not None else None)
-        put(doc, "panw.panos.url_category", _g(f, 37))
-        put(doc, "source.geo.name", _g(f, 41))
-        put(doc, "destination.geo.name", _g(f, 42))
-        put(doc, "source.packets", t.to_int(_g(f, 44)))
-        put(doc, "destination.packets", t.to_int(_g(f, 45)))
-        put(doc, "panw.panos.end_reason", _g(f, 46))
-        put(doc, "observer.name", _g(f, 52))
+        t.verdict(doc, action, allowed=allowed, phase=_PHASE.get(sub))
+        ev = doc["event"]
+        named = EVENT_ACTION.get(sub, action or None)
+        if named:
+            ev["action"] = named
+        ev["category"] = ["network_traffic", "network"]  # as Elastic's traffic.yml
+        number = _number(f, n, 31)
+        if number is not None:
+            t.node(doc, "network")["bytes"] = number
+        number = _number(f, n, 32)
+        if number is not None:
+            t.node(doc, "source")["bytes"] = number
+        number = _number(f, n, 33)
+        if number is not None:
+            t.node(doc, "destination")["bytes"] = number
+        number = _number(f, n, 34)
+        if number is not None:
+            t.node(doc, "network")["packets"] = number
+        number = _number(f, n, 36)
+        if number is not None:
+            ev["duration"] = number * 1_000_000_000
+        if n > 37 and f[37]:
+            panos["url_category"] = f[37]
+        if n > 41 and f[41]:
+            t.node(doc, "source.geo")["name"] = f[41]
+        if n > 42 and f[42]:
+            t.node(doc, "destination.geo")["name"] = f[42]
+        number = _number(f, n, 44)
+        if number is not None:
+            t.node(doc, "source")["packets"] = number
+        number = _number(f, n, 45)
+        if number is not None:
+            t.node(doc, "destination")["packets"] = number
+        if n > 46 and f[46]:
+            panos["end_reason"] = f[46]
+        if n > 52 and f[52]:
+            observer["name"] = f[52]
     else:
+        ev = t.node(doc, "event")
         threat = _g(f, 32) or ""
         name, _, tid = threat.rpartition("(")
-        put(doc, "panw.panos.threat.name", (name or threat).strip() or None)
-        put(doc, "panw.panos.threat.id", tid.rstrip(")") or None)
-        put(doc, "panw.panos.threat.category", _g(f, 33))
-        put(doc, "event.severity", SEV.get((_g(f, 34) or "").lower()))
-        put(doc, "log.level", _g(f, 34))
+        found = {"name": (name or threat).strip(), "id": tid.rstrip(")"), "category": _g(f, 33), "direction": _g(f, 35)}
+        details = {leaf: value for leaf, value in found.items() if value}
+        if details:
+            panos["threat"] = details
+        level = _g(f, 34)
+        if level:
+            severity = SEV.get(level.lower())
+            if severity:
+                ev["severity"] = severity
+            t.node(doc, "log")["level"] = level
         misc = _g(f, 31)
-        if sub == "url":
-            put(doc, "url.original", misc)
-        else:
-            put(doc, "file.name", misc)
-        put(doc, "panw.panos.threat.direction", _g(f, 35))
-        put(doc, "source.geo.name", _g(f, 38))
-        put(doc, "destination.geo.name", _g(f, 39))
-        put(doc, "file.hash.sha256", _g(f, 43) if len(_g(f, 43) or "") == 64 else None)
-        put(doc, "observer.name", _g(f, 59))
+        if misc:
+            if sub == "url":
+                t.node(doc, "url")["original"] = misc
+            else:
+                t.node(doc, "file")["name"] = misc
+        if n > 38 and f[38]:
+            t.node(doc, "source.geo")["name"] = f[38]
+        if n > 39 and f[39]:
+            t.node(doc, "destination.geo")["name"] = f[39]
+        if n > 43 and len(f[43]) == 64:
+            t.node(doc, "file.hash")["sha256"] = f[43]
+        if n > 59 and f[59]:
+            observer["name"] = f[59]
         # threat.yml: alert, [intrusion_detection, threat, network] (+ malware for virus/spyware: the AV
         # views find detections by it), allowed (alert/allow/continue) or denied, outcome failure otherwise
         allowed = True if action in THREAT_ALLOWED else allowed
-        put(doc, "event.kind", "alert")
-        put(doc, "event.action", EVENT_ACTION.get(sub, action or None))
-        put(doc, "event.type", ["allowed"] if allowed else ["denied"] if allowed is False else ["info"])
-        put(doc, "event.outcome", "success" if action in THREAT_ALLOWED else "failure")
-        cats = ["intrusion_detection", "threat", "network"] + (["malware"] if sub in MALWARE_SUBTYPES else [])
-        put(doc, "event.category", cats)
-    if not t.get(doc, "observer.name") and hdr:
-        put(doc, "observer.name", hdr.hostname)
+        ev["kind"] = "alert"
+        named = EVENT_ACTION.get(sub, action or None)
+        if named:
+            ev["action"] = named
+        ev["type"] = ["allowed"] if allowed else ["denied"] if allowed is False else ["info"]
+        ev["outcome"] = "success" if action in THREAT_ALLOWED else "failure"
+        ev["category"] = ["intrusion_detection", "threat", "network"] + (["malware"] if sub in MALWARE_SUBTYPES else [])
+    if hdr and hdr.hostname and not observer.get("name"):
+        observer["name"] = hdr.hostname
     t.direction_from_ips(doc)
     return doc
+
+
+_PHASE = {"start": "start", "end": "end"}
+
+
+def _number(f: list[str], n: int, i: int) -> int | None:
+    """Field i as a number (t.to_int), None when the line is shorter or the field empty."""
+    if i >= n:
+        return None
+    value = f[i]
+    return int(value) if value.isdecimal() else t.to_int(value) if value else None
 
 
 def _user(value: str) -> tuple[str | None, str | None]:

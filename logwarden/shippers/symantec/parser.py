@@ -15,19 +15,23 @@ import re
 from typing import Any
 
 from logwarden.shippers import textlog as t
-from logwarden.shippers.textlog import ParseError, SyslogHeader, put
+from logwarden.shippers.textlog import ParseError, SyslogHeader
 
-_ITEM = re.compile(r",(?=[A-Z][A-Za-z0-9 ()/._-]{0,40}: )")
+# one item separator: `,` then a `Known Name: ` (up to 41 name characters, no colon among them, so the
+# `: ` is the first in the item); the name is the group, so a split gives head, name, value, name, value, ...
+_ITEM = re.compile(r",([A-Z][A-Za-z0-9 ()/._-]{0,40}): ")
 _TIME_FMTS = ("%Y-%m-%d %H:%M:%S",)
+_RISK = re.compile(r"risk|virus", re.I)
+_PATH_SEP = re.compile(r"[\\/]")
+_NOT_ACTION = re.compile(r"[^a-z0-9]+")
 
 
 def _items(text: str) -> tuple[str, dict[str, str]]:
+    """(the first item, {name: value}) of a stripped line; names and values without the
+    whitespace around them, the last of a repeated name wins."""
     parts = _ITEM.split(text)
     head = parts[0].strip()
-    kv: dict[str, str] = {}
-    for p in parts[1:]:
-        key, _, value = p.partition(": ")
-        kv[key.strip()] = value.strip()
+    kv = {key.strip(): value.strip() for key, value in zip(parts[1::2], parts[2::2], strict=True)}
     if ": " in head and not kv:
         key, _, value = head.partition(": ")
         kv[key.strip()] = value.strip()
@@ -59,45 +63,86 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     app = (hdr.app or "") if hdr else ""
     if len(kv) < 2 and "Symantec" not in app:
         raise ParseError("not a SEPM syslog line (no `Name: value` items)")
+    g = kv.get
+    # written where they go, "" absent as `put` has it (a put per field was most of the cost)
     doc: dict[str, Any] = {}
-    put(doc, "@timestamp", t.parse_time(kv.get("Event time", "") or kv.get("Begin", ""), _TIME_FMTS))
-    put(doc, "observer.vendor", "Symantec")
-    put(doc, "observer.product", "Endpoint Protection")
-    put(doc, "observer.name", kv.get("Server Name") or kv.get("Server") or (hdr.hostname if hdr else None))
-    put(doc, "host.name", kv.get("Computer name") or kv.get("Computer"))
-    t.put_ip(doc, "host.ip", kv.get("IP Address"), as_list=True)
-    user = kv.get("User Name") or kv.get("User")
-    put(doc, "user.name", user if user and user.lower() != "none" else None)
-    put(doc, "user.domain", kv.get("Domain Name"))
-    risk = kv.get("Risk name")
-    is_risk = bool(risk) or bool(re.search(r"risk|virus", head, re.I))
-    put(doc, "symantec.event", head)
-    put(doc, "symantec.source", kv.get("Source"))
-    put(doc, "symantec.group", kv.get("Group Name") or kv.get("Group"))
+    stamp = t.parse_time(g("Event time", "") or g("Begin", ""), _TIME_FMTS)
+    if stamp:
+        doc["@timestamp"] = stamp
+    observer = {"vendor": "Symantec", "product": "Endpoint Protection"}
+    value = g("Server Name") or g("Server") or (hdr.hostname if hdr else None)
+    if value:
+        observer["name"] = value
+    doc["observer"] = observer
+    value = g("Computer name") or g("Computer")
+    if value:
+        doc["host"] = {"name": value}
+    if "IP Address" in kv:
+        t.put_ip(doc, "host.ip", kv["IP Address"], as_list=True)
+    user: dict[str, Any] = {}
+    value = g("User Name") or g("User")
+    if value and value.lower() != "none":
+        user["name"] = value
+    value = g("Domain Name")
+    if value:
+        user["domain"] = value
+    if user:
+        doc["user"] = user
+    risk = g("Risk name")
+    is_risk = bool(risk) or bool(_RISK.search(head))
+    symantec: dict[str, Any] = {}
+    if head:
+        symantec["event"] = head
+    value = g("Source")
+    if value:
+        symantec["source"] = value
+    value = g("Group Name") or g("Group")
+    if value:
+        symantec["group"] = value
+    ev: dict[str, Any] = {}
+    doc["event"] = ev
     if is_risk:
-        put(doc, "event.kind", "alert")
-        put(doc, "event.type", ["info"])
-        put(doc, "rule.name", risk)
-        path = kv.get("File path")
-        put(doc, "file.path", path)
-        put(doc, "file.name", re.split(r"[\\/]", path)[-1] if path else None)
-        digest = (kv.get("Application hash") or "").lower()
-        kind = {64: "sha256", 40: "sha1", 32: "md5"}.get(len(digest))
-        put(doc, f"file.hash.{kind}", digest if kind else None)
-        put(doc, "file.size", t.to_int(kv.get("File size (bytes)")))
-        actual = kv.get("Actual action")
-        put(doc, "event.action", actual or t.av_action(actual))  # as written, as Elastic's pipeline
-        put(doc, "symantec.actual_action", actual)
-        put(doc, "symantec.requested_action", kv.get("Requested action"))
-        put(doc, "symantec.secondary_action", kv.get("Secondary action"))
-        put(doc, "symantec.category_type", kv.get("Category type"))
+        ev["kind"] = "alert"
+        ev["type"] = ["info"]
+        if risk:
+            doc["rule"] = {"name": risk}
+        file: dict[str, Any] = {}
+        path = g("File path")
+        if path:
+            file["path"] = path
+            value = _PATH_SEP.split(path)[-1]
+            if value:
+                file["name"] = value
+        digest = (g("Application hash") or "").lower()
+        kind = _HASH_KINDS.get(len(digest))
+        if kind:
+            file["hash"] = {kind: digest}
+        size = t.to_int(g("File size (bytes)"))
+        if size is not None:
+            file["size"] = size
+        if file:
+            doc["file"] = file
+        actual = g("Actual action")
+        ev["action"] = actual or t.av_action(actual)  # as written, as Elastic's pipeline
+        for leaf, key in _ACTIONS:
+            value = g(key)
+            if value:
+                symantec[leaf] = value
     else:
-        put(doc, "event.kind", "event")
-        put(doc, "event.category", ["host"])
-        put(doc, "event.type", ["info"])
-        put(doc, "event.action", re.sub(r"[^a-z0-9]+", "-", head.lower()).strip("-")[:64] or "sepm-event")
-    put(doc, "message", head or None)
+        ev["kind"] = "event"
+        ev["category"] = ["host"]
+        ev["type"] = ["info"]
+        ev["action"] = _NOT_ACTION.sub("-", head.lower()).strip("-")[:64] or "sepm-event"
+    if symantec:
+        doc["symantec"] = symantec
+    if head:
+        doc["message"] = head
     return doc
+
+
+_HASH_KINDS = {64: "sha256", 40: "sha1", 32: "md5"}
+_ACTIONS = (("actual_action", "Actual action"), ("requested_action", "Requested action"),
+            ("secondary_action", "Secondary action"), ("category_type", "Category type"))
 
 
 parse_line = t.line_parser("symantec", "av", parse, ecs_dataset="symantec_endpoint.log")
