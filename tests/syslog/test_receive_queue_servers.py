@@ -16,6 +16,7 @@ from logwarden.config import Config
 from logwarden.kafka_io import client_options
 from logwarden.shippers import autodetect
 from logwarden.shippers.base import DeadLetter, Event
+from logwarden.shippers.spooling_sink import SpoolingSink
 from logwarden.shippers.syslog import SyslogServer, kernel_drops
 from logwarden.shippers.syslog_workers import open_sink
 from tests.textlogs.corpus import mixed
@@ -26,8 +27,9 @@ pytestmark = pytest.mark.servers
 class Recording:
     """The real sink, with the id of every item handed to it."""
 
-    def __init__(self, sink) -> None:
-        self.sink, self.ids = sink, Counter()
+    def __init__(self, sink: SpoolingSink) -> None:
+        self.sink = sink
+        self.ids: Counter[bytes] = Counter()
 
     def send(self, item: Event | DeadLetter) -> bool | None:
         self.ids[item.id.encode()] += 1
