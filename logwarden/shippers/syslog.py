@@ -60,7 +60,9 @@ log = logging.getLogger(__name__)
 
 class ReceiverSink(Protocol):
     """Where the receiver's messages go: `send` returns False when it refused one (a full spool,
-    logwarden/shippers/spooling_sink.py); None or True means taken."""
+    logwarden/shippers/spooling_sink.py); None or True means taken. A sink may also have
+    `send_many(items) -> int | None` (the index of the first item refused, those after it not
+    taken; None: all taken), used for the messages of one read or datagram when it has."""
 
     def send(self, item: Event | DeadLetter) -> bool | None: ...
 
@@ -110,6 +112,7 @@ class SyslogServer:
         if udp is None and tcp is None:
             raise ValueError("need at least one of udp / tcp")
         self.sink, self.parse, self.tls, self.rcvbuf = sink, parse, tls, rcvbuf
+        self._send_many: Callable[[list[Event | DeadLetter]], int | None] | None = getattr(sink, "send_many", None)
         self.max_connections, self.idle_timeout, self.accepting = max_connections, idle_timeout, accepting
         self._want_udp, self._want_tcp = udp, tcp
         self.reuseport = reuseport
@@ -240,6 +243,7 @@ class SyslogServer:
         for item in items:
             mark_sender(item, peer)
         dead = sum(1 for item in items if isinstance(item, DeadLetter))
+        send_many = self._send_many
         start = 0
         while start < len(items):
             refused = None
@@ -252,11 +256,15 @@ class SyslogServer:
                         counters.udp += len(items)
                     else:
                         counters.tcp += len(items)
-                send = self.sink.send
-                for index in range(start, len(items)):
-                    if send(items[index]) is False:
-                        refused = index
-                        break
+                if send_many is not None:
+                    first_refused = send_many(items[start:] if start else items)
+                    refused = None if first_refused is None else start + first_refused
+                else:
+                    send = self.sink.send
+                    for index in range(start, len(items)):
+                        if send(items[index]) is False:
+                            refused = index
+                            break
             if refused is None:
                 return
             self._refused(items[refused], proto)  # TCP: waits for room; what follows keeps its order
