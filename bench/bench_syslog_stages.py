@@ -10,7 +10,8 @@ in this process, each stage adding one piece of the real path:
   encode    + kafka_io.to_message (JSON document, topic, key), dropped
   kafka     + the real SpoolingSink to the lab's Kafka, until every message is acknowledged
 Prints msg/s and microseconds per message for each, and the difference to the stage before (what
-that piece costs). Before them, CPU-only figures (the measuring thread's CPU time, best of 5) without sockets (best of 5, 256 KiB reads):
+that piece costs). Before them, CPU-only figures without sockets (the measuring thread's CPU
+time, best of 5, 256 KiB reads):
 `framing` (Framer.feed), `hand-off` (framing + SyslogServer.handle_frames, constant parser) and
 `sink` (hand-off of the already parsed items through to_message and the real SpoolingSink, with a
 Kafka stand-in that acknowledges at once: the receiver's whole per-message cost outside the
