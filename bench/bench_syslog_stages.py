@@ -84,39 +84,13 @@ def timed_receive(msgs: list[bytes], sink: Any, parse: Any, profile: cProfile.Pr
     return time.perf_counter() - t0
 
 
-class _Acknowledged:
-    """A delivery acknowledged at once (callbacks run when added, as kafka-python's do)."""
-
-    def add_callback(self, fn: Callable[..., Any], *args: Any) -> None:
-        fn(*args, None)
-
-    def add_errback(self, fn: Callable[..., Any], *args: Any) -> None:
-        return None
-
-
-class _NullProducer:
-    def flush(self, timeout: float | None = None) -> None:
-        return None
-
-    def close(self, timeout: float | None = None) -> None:
-        return None
-
-
-class NullKafka:
-    """A KafkaSink stand-in that takes every message and acknowledges it at once."""
-
-    producer = _NullProducer()
-
-    def produce(self, message: Any) -> _Acknowledged:
-        return _Acknowledged()
-
-
 def micro(msgs: list[bytes]) -> list[tuple[str, float]]:
     """Seconds (best of 5) to frame `msgs` from 256 KiB reads, to frame and hand them off, and to
     frame, hand off and sink the already parsed items (see the module docstring)."""
     from logwarden.config import Config
     from logwarden.shippers.spool import Spool
     from logwarden.shippers.spooling_sink import SpoolingSink
+    from tests.support.kafka_stand_in import StandInKafka
 
     parsed = {raw: autodetect.parse_line(raw, "bench", 0) for raw in msgs}
     payload = b"".join(m + b"\n" for m in msgs)
@@ -136,7 +110,7 @@ def micro(msgs: list[bytes]) -> list[tuple[str, float]]:
     def sink() -> None:
         with tempfile.TemporaryDirectory(prefix="lw-stages-") as tmp:
             spooling = SpoolingSink(Config(topic_prefix="lwbench."), Spool(Path(tmp), 1 << 30),
-                                    connect=NullKafka)  # type: ignore[arg-type]
+                                    connect=lambda: StandInKafka(keep=False))  # type: ignore[arg-type, return-value]
             while spooling.spooling:
                 time.sleep(0.01)
             server = SyslogServer(spooling, tcp=("127.0.0.1", 0), parse=lambda raw, _s, _p: parsed[raw])

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kafka.errors import KafkaConnectionError, KafkaTimeoutError
+from kafka.errors import KafkaConnectionError
 
 from logwarden.config import Config
 from logwarden.kafka_io import Message
@@ -16,6 +16,7 @@ from logwarden.shippers.base import Event, ListSink
 from logwarden.shippers.spool import Spool, encode_record
 from logwarden.shippers.spooling_sink import SpoolingSink
 from logwarden.shippers.syslog import SyslogServer
+from tests.support.kafka_stand_in import StandInKafka
 
 CFG = Config(topic_prefix="lw.")
 
@@ -26,39 +27,6 @@ def _event(i: int) -> Event:
 
 def _unreachable() -> object:
     raise KafkaConnectionError("no broker")
-
-
-class _Acknowledged:
-    """A delivery that succeeded at once (callbacks run when added, as kafka-python's do)."""
-
-    def add_callback(self, fn: Any, *args: Any) -> None:
-        fn(*args, None)
-
-    def add_errback(self, fn: Any, *args: Any) -> None:
-        return None
-
-
-class _Producer:
-    def flush(self, timeout: float | None = None) -> None:
-        return None
-
-    def close(self, timeout: float | None = None) -> None:
-        return None
-
-
-class _Kafka:
-    """A KafkaSink stand-in: takes `capacity` messages, then its buffer is full."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.produced: list[Message] = []
-        self.producer = _Producer()
-
-    def produce(self, message: Message) -> _Acknowledged:
-        if len(self.produced) >= self.capacity:
-            raise KafkaTimeoutError("buffer full")
-        self.produced.append(message)
-        return _Acknowledged()
 
 
 def _direct(sink: SpoolingSink) -> None:
@@ -81,7 +49,7 @@ def test_a_full_spool_refuses_from_an_index_on(tmp_path: Path) -> None:
 
 
 def test_direct_then_spooled_from_the_message_the_producer_refused(tmp_path: Path) -> None:
-    kafka = _Kafka(capacity=3)
+    kafka = StandInKafka(capacity=3)
     sink = SpoolingSink(CFG, Spool(tmp_path, max_bytes=1 << 20), connect=lambda: kafka)  # type: ignore[arg-type, return-value]
     _direct(sink)
     assert sink.send_many([_event(i) for i in range(8)]) is None
