@@ -1,11 +1,14 @@
 """The UDP receive queue's accounting with the real Kafka (the lab's, secured): a parser slowed
 down and a small queue make it overflow; every datagram sent is then an event or a dead letter
 in Kafka, exactly once, or counted as dropped (`udp_overflow`, or the kernel's `udp_kernel_dropped`).
-Sent = events + dead letters + counted drops."""
+Sent = events + dead letters + counted drops; the same through the CLI (`--udp-queue`)."""
 
 from __future__ import annotations
 
+import json
+import signal
 import socket
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,7 +22,9 @@ from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.spooling_sink import SpoolingSink
 from logwarden.shippers.syslog import SyslogServer, kernel_drops
 from logwarden.shippers.syslog_workers import open_sink
+from tests.support.cli import cli
 from tests.textlogs.corpus import mixed
+from tests.textlogs.test_syslog_servers import start_receiver
 
 pytestmark = pytest.mark.servers
 
@@ -90,3 +95,30 @@ def test_overflow_is_counted_and_the_rest_reaches_kafka_once(ns: Config, tmp_pat
     assert recording.ids.total() == kept and max(recording.ids.values()) == 1
     in_kafka = _ids_in_kafka(ns, kept)
     assert in_kafka == recording.ids, "every kept message in Kafka exactly once, nothing else"
+
+
+def test_the_cli_counts_what_its_udp_queue_could_not_hold(ns: Config) -> None:
+    """`ship syslog --udp-queue 1K` (about three datagrams) under a burst: the overflow is in the
+    counters printed at the stop and in the log, and sent = udp + udp_overflow + udp_kernel_dropped."""
+    messages = mixed(3_000)
+    proc, udp_address, _ = start_receiver(ns, "--udp-queue", "1K", "--max-messages", str(len(messages)))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        for message in messages:  # as fast as the socket takes them: far faster than parsing
+            sender.sendto(message, udp_address)
+    try:
+        out, err = proc.communicate(timeout=60)  # exits once every datagram was parsed or dropped
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)  # the kernel dropped some: they never arrive
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-3000:]
+    counts = json.loads(out.strip().splitlines()[-1])
+    assert counts["udp_overflow"] > 0
+    assert counts["udp"] + counts["udp_overflow"] + counts["udp_kernel_dropped"] == len(messages)
+    assert counts["received"] == counts["parsed"] + counts["dead"] == counts["udp"]
+    assert "receive queue full" in err and "parsing is slower than the input" in err
+
+
+def test_a_udp_queue_size_that_is_not_a_size_is_a_usage_error(ns: Config) -> None:
+    for bad in ("0", "lots"):
+        proc = cli(ns, "ship", "syslog", "--udp", "127.0.0.1:0", "--udp-queue", bad)
+        assert proc.returncode == 2 and "not a positive size" in proc.stderr, proc.stderr
