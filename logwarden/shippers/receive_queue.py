@@ -26,7 +26,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-ENTRY_OVERHEAD = 300  # bytes Python keeps per queued datagram beyond its payload (measured ~290: bytes, tuples, address)
+ENTRY_OVERHEAD = 300  # bytes kept per queued datagram beyond its payload (measured ~290: tuples, address)
 REPORT_INTERVAL = 10.0  # seconds between two warnings about dropped datagrams
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
