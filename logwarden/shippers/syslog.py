@@ -173,10 +173,12 @@ class SyslogServer:
         if self.udp_sock is not None:
             self.udp_queue.final_report()
             self.counters.udp_overflow = self.udp_queue.overflow
-            self.counters.udp_kernel_dropped = kernel_drops(self.udp_sock) or 0
-            if self.counters.udp_kernel_dropped:
+            drops = kernel_drops(self.udp_sock)  # None once closed (a second stop): the count stays
+            if drops and drops != self.counters.udp_kernel_dropped:
                 log.warning("the kernel dropped %d UDP datagram(s) on %s: its receive buffer (SO_RCVBUF %s) was "
-                            "full", self.counters.udp_kernel_dropped, self.udp_address, self.udp_rcvbuf)
+                            "full", drops, self.udp_sock.getsockname(), self.udp_rcvbuf)
+            if drops is not None:
+                self.counters.udp_kernel_dropped = drops
         for s in (self.udp_sock, self.tcp_sock, *list(self._conns)):
             if s is not None:
                 with contextlib.suppress(OSError):
@@ -540,8 +542,11 @@ def mark_sender(item: Event | DeadLetter, address: str) -> None:
 def kernel_drops(sock: socket.socket) -> int | None:
     """The datagrams the kernel dropped on UDP socket `sock` (its receive buffer was full): the
     `drops` column of /proc/net/udp (or udp6) for the socket's inode. None where that is not
-    readable (not Linux)."""
-    inode = str(os.fstat(sock.fileno()).st_ino)
+    readable (not Linux) or the socket is closed."""
+    try:
+        inode = str(os.fstat(sock.fileno()).st_ino)
+    except OSError:
+        return None
     for table in ("/proc/net/udp", "/proc/net/udp6"):
         try:
             with open(table, encoding="ascii") as rows:

@@ -148,3 +148,16 @@ def test_kernel_drops_reads_the_sockets_own_count() -> None:
         for _ in range(500):  # never read: the small buffer overflows
             sender.sendto(LINE, receiver.getsockname())
         assert (kernel_drops(receiver) or 0) > 0
+
+
+def test_a_second_stop_keeps_the_counts() -> None:
+    server = SyslogServer(ListSink(), udp=("127.0.0.1", 0)).start()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.sendto(LINE, _address(server))
+    assert _wait(lambda: server.counters.received == 1)
+    server.stop()
+    server.stop()  # serve_until's and a `with` block's stop: the socket is closed by then
+    assert server.counters.received == 1 and server.counters.udp_kernel_dropped == 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as closed:
+        closed.close()
+        assert kernel_drops(closed) is None
