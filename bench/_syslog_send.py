@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench._lab import ROOT
@@ -119,14 +120,16 @@ class Receiver:
 
 
 def start_receiver(env: dict[str, str], n: int, workers: int = 1, udp: bool = True, tcp: bool = True,
-                   extra: Sequence[str] = ()) -> Receiver:
+                   extra: Sequence[str] = (), root: Path = ROOT) -> Receiver:
     """Start `logwarden ship syslog` on ephemeral loopback ports, stopping after `n` messages;
-    returns once it listens. Raises RuntimeError when it exits before."""
+    returns once it listens. `root`: the checkout whose `logwarden` package runs (its folder is
+    the working directory, first on `python -m`'s path: another worktree for a before/after
+    comparison in one run). Raises RuntimeError when it exits before."""
     args = [sys.executable, "-m", "logwarden.cli", "ship", "syslog", "--json", "--max-messages", str(n),
             "--workers", str(workers), *extra]
     args += ["--udp", "127.0.0.1:0"] if udp else []
     args += ["--tcp", "127.0.0.1:0"] if tcp else []
-    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(args, env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     tail: list[str] = []
     while True:

@@ -1,14 +1,17 @@
 """`ship syslog` against rsyslog's raw forwarding, same box, same payload, same Kafka (issue 12).
 
     .venv/bin/python -m bench.bench_rsyslog [--messages 100000] [--corpora mixed,firewall]
-                                            [--workers 1,2] [--rsyslog-root DIR]
+                                            [--workers 1,2] [--clients kafka-python,confluent]
+                                            [--rsyslog-root DIR]
 
 Back to back for each corpus (the project's mixed firewall/AV corpus, tests/textlogs/corpus.py,
 and firewall lines only, bench/_syslog_send.py), over one TCP connection, newline framing:
 - rsyslog: imtcp -> omkafka, the raw message as it came (`%rawmsg%`), no parsing; a config of
   its own in a temporary folder (work and pid files there too), run in the foreground
   (`rsyslogd -n -f CONF -i PID -M MODULES`);
-- `logwarden ship syslog --workers N` for each N: parsing, ECS documents, one topic per dataset.
+- `logwarden ship syslog --workers N` for each N and each Kafka client (`--clients`, the
+  `kafka_client` setting; confluent needs the confluent-kafka package): parsing, ECS documents,
+  one topic per dataset.
 Kafka (`--kafka`): `private` (default) is a plaintext broker of the bench's own on loopback
 (tests/services/private_broker.py: the lab's Kafka build, its own ports and data folder, stopped
 and removed at the end), used by both receivers. `lab` is the shared secured lab, SASL_SSL/SCRAM:
@@ -189,8 +192,10 @@ def run_rsyslog(rs: Rsyslog, cfg: Config, msgs: list[bytes]) -> Run:
 
 
 # ------------------------------------------------------------------------------------ logwarden
-def run_logwarden(cfg: Config, msgs: list[bytes], workers: int) -> Run:
-    """`logwarden ship syslog --workers N` (TCP only), msgs over one TCP connection."""
+def run_logwarden(cfg: Config, msgs: list[bytes], workers: int, client: str = "kafka-python") -> Run:
+    """`logwarden ship syslog --workers N` (TCP only) producing with `client`, msgs over one TCP
+    connection."""
+    cfg.kafka_client = client
     ensure_topics(cfg)
     env = env_for(cfg)
     state = ROOT / ".lab" / f"bench-{cfg.topic_prefix.rstrip('.')}"
@@ -206,7 +211,7 @@ def run_logwarden(cfg: Config, msgs: list[bytes], workers: int) -> Run:
             print(f"  logwarden received {counts['received']} of {len(msgs)}", file=sys.stderr)
     finally:
         shutil.rmtree(state, ignore_errors=True)
-    return Run(f"logwarden ship syslog --workers {workers}", len(msgs), count, last - t0)
+    return Run(f"logwarden --workers {workers} {client}", len(msgs), count, last - t0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--messages", type=int, default=100_000)
     ap.add_argument("--corpora", default="mixed,firewall", help=f"of {', '.join(CORPORA)}")
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--clients", default="kafka-python", help="Kafka clients of the logwarden runs")
     ap.add_argument("--rsyslog-root", type=Path, default=CACHE_ROOT if CACHE_ROOT.exists() else Path("/"))
     ap.add_argument("--kafka", choices=("private", "lab"), default="private",
                     help="a plaintext broker of the bench's own (default) or the secured lab's")
@@ -244,7 +250,9 @@ def main(argv: list[str] | None = None) -> int:
             size = sum(map(len, msgs)) / len(msgs)
             print(f"corpus {name}: {len(msgs):,} messages, {size:.0f} bytes on average, one TCP connection")
             reference = run_rsyslog(rs, fresh("rsys"), msgs)
-            runs = [reference] + [run_logwarden(fresh("lwsys"), msgs, int(w)) for w in args.workers.split(",") if w]
+            runs = [reference] + [run_logwarden(fresh("lwsys"), msgs, int(w), client)
+                                  for client in args.clients.split(",") if client
+                                  for w in args.workers.split(",") if w]
             for run in runs:
                 ratio = run.rate / reference.rate if reference.rate else 0.0
                 print(f"  {run.name:<34} in Kafka {run.in_kafka:>7,}/{run.sent:<7,} {run.seconds:>7.2f} s "
@@ -263,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(broker.lab.home, ignore_errors=True)
     where = "a private broker" if broker is not None else "the lab's Kafka"
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {rs.version()}, {where} at {lab.kafka} "
-          f"({lab.kafka_security_protocol})")
+          f"({lab.kafka_security_protocol}), load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0 if ok else 1
 
 

@@ -10,8 +10,13 @@ in this process, each stage adding one piece of the real path:
   encode    + kafka_io.to_message (JSON document, topic, key), dropped
   kafka     + the real SpoolingSink to the lab's Kafka, until every message is acknowledged
 Prints msg/s and microseconds per message for each, and the difference to the stage before (what
-that piece costs). Before them, two CPU-only figures without sockets (best of 5, 256 KiB reads):
-`framing` (Framer.feed) and `hand-off` (framing + SyslogServer.handle_frames, constant parser).
+that piece costs). Before them, CPU-only figures without sockets (the measuring thread's CPU
+time, best of 5, 256 KiB reads):
+`framing` (Framer.feed), `hand-off` (framing + SyslogServer.handle_frames, constant parser) and
+`sink` (hand-off of the already parsed items through to_message and the real SpoolingSink, with a
+Kafka stand-in that acknowledges at once: the receiver's whole per-message cost outside the
+parser and the Kafka client). `--micro-only`: those three only (no lab needed); with
+`PYTHONPATH=<other worktree>` from that folder they measure another checkout's receiver.
 `--profile` writes a cProfile of the `kafka` stage's receiving thread (`python -m pstats FILE`).
 Needs `logwarden lab up` for the last stage.
 """
@@ -80,7 +85,14 @@ def timed_receive(msgs: list[bytes], sink: Any, parse: Any, profile: cProfile.Pr
 
 
 def micro(msgs: list[bytes]) -> list[tuple[str, float]]:
-    """Seconds (best of 5) to frame `msgs` from 256 KiB reads, and to frame and hand them off."""
+    """Seconds (best of 5) to frame `msgs` from 256 KiB reads, to frame and hand them off, and to
+    frame, hand off and sink the already parsed items (see the module docstring)."""
+    from logwarden.config import Config
+    from logwarden.shippers.spool import Spool
+    from logwarden.shippers.spooling_sink import SpoolingSink
+    from tests.support.kafka_stand_in import StandInKafka
+
+    parsed = {raw: autodetect.parse_line(raw, "bench", 0) for raw in msgs}
     payload = b"".join(m + b"\n" for m in msgs)
     chunks = [payload[k:k + 262144] for k in range(0, len(payload), 262144)]
 
@@ -95,13 +107,29 @@ def micro(msgs: list[bytes]) -> list[tuple[str, float]]:
             server.handle_frames(framer.feed(chunk), "tcp", "127.0.0.1")
         assert server.counters.received == len(msgs)
 
+    def sink() -> None:
+        with tempfile.TemporaryDirectory(prefix="lw-stages-") as tmp:
+            spooling = SpoolingSink(Config(topic_prefix="lwbench."), Spool(Path(tmp), 1 << 30),
+                                    connect=lambda: StandInKafka(keep=False))  # type: ignore[arg-type, return-value]
+            while spooling.spooling:
+                time.sleep(0.01)
+            server = SyslogServer(spooling, tcp=("127.0.0.1", 0), parse=lambda raw, _s, _p: parsed[raw])
+            framer = Framer()
+            t0 = time.thread_time()
+            for chunk in chunks:
+                server.handle_frames(framer.feed(chunk), "tcp", "127.0.0.1")
+            timings.append(time.thread_time() - t0)
+            assert spooling.counters.direct == len(msgs)
+            spooling.close(0)
+
     out = []
-    for name, fn in (("framing", framing), ("hand-off", handoff)):
+    timings: list[float] = []
+    for name, fn in (("framing", framing), ("hand-off", handoff), ("sink", sink)):
         best = float("inf")
         for _ in range(5):
-            t0 = time.perf_counter()
+            t0 = time.thread_time()
             fn()
-            best = min(best, time.perf_counter() - t0)
+            best = min(best, timings.pop() if timings else time.thread_time() - t0)
         out.append((name, best))
     return out
 
@@ -111,12 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--messages", type=int, default=50_000)
     ap.add_argument("--corpus", default="firewall", choices=sorted(CORPORA))
     ap.add_argument("--profile", type=Path, help="cProfile of the kafka stage's receiving thread")
+    ap.add_argument("--micro-only", action="store_true", help="the CPU-only figures only (no lab)")
     args = ap.parse_args(argv)
     msgs = CORPORA[args.corpus](args.messages)
     autodetect.load()
+    rows: list[tuple[str, float]] = micro(msgs)
+    if args.micro_only:
+        return report(rows, len(msgs), args.corpus)
     cfg = namespace(lab_config(), "stages")
     ensure_topics(cfg)
-    rows: list[tuple[str, float]] = micro(msgs)
     try:
         rows.append(("receive", timed_receive(msgs, DropSink(), _constant)))
         rows.append(("parse", timed_receive(msgs, DropSink(), autodetect.parse_line)))
@@ -140,14 +171,19 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"warning: {left} message(s) went to the spool (Kafka too slow or away)")
     finally:
         delete_topics(cfg, cfg.topic_prefix)
-    n = len(msgs)
-    print(f"corpus {args.corpus}: {n:,} messages over one TCP connection, one process")
+    return report(rows, len(msgs), args.corpus)
+
+
+def report(rows: list[tuple[str, float]], n: int, corpus: str) -> int:
+    """Print the rows (stage, seconds for n messages); returns 0."""
+    cpu_only = ("framing", "hand-off", "sink")
+    print(f"corpus {corpus}: {n:,} messages over one TCP connection, one process")
     before = 0.0
     for name, seconds in rows:
         per = seconds / n * 1e6
-        added = f"  (+{per - before:.1f} us)" if name not in ("framing", "hand-off") else "  (CPU only, best of 5)"
+        added = f"  (+{per - before:.1f} us)" if name not in cpu_only else "  (CPU only, best of 5)"
         print(f"  {name:<8} {n / seconds:>9,.0f} msg/s  {per:>7.2f} us/msg{added}")
-        before = per if name not in ("framing", "hand-off") else 0.0
+        before = per if name not in cpu_only else 0.0
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0

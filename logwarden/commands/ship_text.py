@@ -32,6 +32,7 @@ from typing import Any
 from logwarden.errors import InputError, ServerError, UsageError
 from logwarden.safe_text import printable
 from logwarden.shippers.base import DEADLETTER
+from logwarden.shippers.receive_queue import DEFAULT_MAX_BYTES as UDP_QUEUE_BYTES
 from logwarden.timezones import log_tz
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,10 @@ def register_ship(ship_sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--spool-max", type=byte_size, default=DEFAULT_SPOOL_MAX, metavar="BYTES",
                     help="spool size limit, e.g. 500M, 2G (default 1G); when full, TCP senders wait and "
                          "UDP messages are dropped, both counted")
+    sp.add_argument("--udp-queue", type=byte_size, default=UDP_QUEUE_BYTES, metavar="BYTES",
+                    help="bound of the in-process queue where received UDP datagrams wait to be parsed, per "
+                         "worker (default 64M); a datagram that finds it full is dropped and counted "
+                         "(udp_overflow), with a warning")
     sp.add_argument("--grace", type=float, default=10.0, metavar="S",
                     help="at a stop, seconds Kafka gets to acknowledge what is in flight before it is "
                          "spooled (default 10)")
@@ -151,7 +156,8 @@ def run_syslog(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     autodetect.load()
     plan = Plan(cfg, udp, tcp, args.tls_cert, args.tls_key, args.max_connections, args.idle_timeout,
-                args.spool_dir or cfg.state_path / "syslog-spool", args.spool_max, args.grace)
+                args.spool_dir or cfg.state_path / "syslog-spool", args.spool_max, args.grace,
+                udp_queue_bytes=args.udp_queue)
     stop = StopFlag()
     with stop.on_signals():
         if args.workers == 1:

@@ -122,6 +122,51 @@ class SpoolingSink:
         with self._lock:
             return self._append(message)
 
+    def send_many(self, items: list[Event | DeadLetter]) -> int | None:
+        """Take `items` in order (the messages of one TCP read or datagram); returns the index
+        of the first one refused (the spool is full; those after it were not taken), None when
+        all were taken. The same as `send` for each, with the lock taken twice per batch
+        instead of twice per message."""
+        cfg = self.cfg
+        messages = [to_message(cfg, item) for item in items]
+        with self._lock:
+            kafka = None if self.spooling else self.kafka
+        if kafka is None:
+            return self._append_from(messages, 0)
+        produce, futures = kafka.produce, []
+        try:
+            for message in messages:
+                futures.append(produce(message))
+        except KafkaError as exc:  # buffer full or topic unknown for max_block_ms: Kafka is away
+            failed_at: int | None = len(futures)
+            why = f"the producer could not take a message: {exc}"
+        else:
+            failed_at = None
+        now = time.monotonic()
+        numbers = [next(self._numbers) for _ in futures]
+        with self._lock:
+            pending = self._pending
+            for number, message in zip(numbers, messages, strict=False):
+                pending[number] = (message, now)
+            self.counters.direct += len(futures)
+        acknowledged, failed = self._acknowledged, self._failed
+        for number, future in zip(numbers, futures, strict=True):
+            future.add_callback(acknowledged, number)
+            future.add_errback(failed, number)
+        if failed_at is None:
+            return None
+        with self._lock:
+            self._start_spooling(why)
+        return self._append_from(messages, failed_at)
+
+    def _append_from(self, messages: list[Message], first: int) -> int | None:
+        """Spool messages[first:]; returns the index of the first refused, None when all were kept."""
+        with self._lock:
+            for index in range(first, len(messages)):
+                if not self._append(messages[index]):
+                    return index
+        return None
+
     def flush(self) -> None:
         """The receiver's periodic tick: fsync the spool; start spooling when Kafka has kept a
         message unacknowledged for STALL_SECONDS. Never blocks on Kafka."""

@@ -4,6 +4,14 @@ to a sink: `SpoolingSink` in production (Kafka, or the on-disk spool while Kafka
 them: logwarden/shippers/spooling_sink.py), `ListSink` in tests. Counts: received = parsed + dead;
 `dropped` counts the received messages the sink refused (a full spool) and that were not kept.
 
+UDP has two threads: `syslog-udp-recv` only takes datagrams off the socket (a non-blocking drain
+after each poll, so it holds the GIL for one short burst per wake-up) into a bounded in-process
+queue (logwarden/shippers/receive_queue.py); `syslog-udp` parses and sends them. A datagram thus
+waits in the queue, not in the kernel's small buffer, while another is parsed. What is lost is
+counted: `udp_overflow` (the queue was full) and `udp_kernel_dropped` (the kernel's own count
+for the socket, /proc/net/udp, read at the stop). Sent datagrams = udp + udp_overflow +
+udp_kernel_dropped (one message per datagram).
+
     server = SyslogServer(sink, udp=("127.0.0.1", 0), tcp=("127.0.0.1", 0))
     server.start()                       # binds; server.udp_address / server.tcp_address
     server.serve_until(max_messages=10_000, duration=60)   # or server.stop() from elsewhere
@@ -22,7 +30,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import os
 import re
+import select
 import socket
 import ssl
 import threading
@@ -35,6 +45,8 @@ from typing import Any, Protocol
 from logwarden.safe_text import printable
 from logwarden.shippers import autodetect
 from logwarden.shippers.base import DeadLetter, Event
+from logwarden.shippers.receive_queue import DEFAULT_MAX_BYTES as UDP_QUEUE_BYTES
+from logwarden.shippers.receive_queue import DatagramQueue
 
 LineFn = Callable[[bytes, str, int], Event | DeadLetter]
 UDP_RCVBUF = 8 * 1024 * 1024
@@ -48,7 +60,9 @@ log = logging.getLogger(__name__)
 
 class ReceiverSink(Protocol):
     """Where the receiver's messages go: `send` returns False when it refused one (a full spool,
-    logwarden/shippers/spooling_sink.py); None or True means taken."""
+    logwarden/shippers/spooling_sink.py); None or True means taken. A sink may also have
+    `send_many(items) -> int | None` (the index of the first item refused, those after it not
+    taken; None: all taken), used for the messages of one read or datagram when it has."""
 
     def send(self, item: Event | DeadLetter) -> bool | None: ...
 
@@ -72,12 +86,15 @@ class Counters:
     refused: int = 0  # connections closed at once: MAX_CONNECTIONS were open
     idle_closed: int = 0  # connections closed after IDLE_TIMEOUT without data
     dropped: int = 0  # received but not kept: the sink refused them (UDP; TCP only at a stop)
+    udp_overflow: int = 0  # datagrams dropped unparsed: the receive queue was full (set at the stop)
+    udp_kernel_dropped: int = 0  # datagrams the kernel dropped on the socket (its buffer was full; at the stop)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         return {"received": self.received, "parsed": self.parsed, "dead": self.dead, "udp": self.udp,
                 "tcp": self.tcp, "connections": self.connections, "refused": self.refused,
-                "idle_closed": self.idle_closed, "dropped": self.dropped}
+                "idle_closed": self.idle_closed, "dropped": self.dropped, "udp_overflow": self.udp_overflow,
+                "udp_kernel_dropped": self.udp_kernel_dropped}
 
 
 class SyslogServer:
@@ -85,15 +102,17 @@ class SyslogServer:
                  tls: ssl.SSLContext | None = None, parse: LineFn = autodetect.parse_line,
                  rcvbuf: int = UDP_RCVBUF, max_connections: int = MAX_CONNECTIONS,
                  idle_timeout: float = IDLE_TIMEOUT, accepting: Callable[[], bool] = lambda: True,
-                 reuseport: bool = False) -> None:
+                 reuseport: bool = False, udp_queue_bytes: int = UDP_QUEUE_BYTES) -> None:
         """`accepting`: False while the sink cannot take messages; TCP connections then stop
         reading (the senders wait) and UDP messages the sink refuses are dropped and counted.
         `reuseport`: bind with SO_REUSEPORT, so that several receivers (`ship syslog --workers N`,
         logwarden/shippers/syslog_workers.py) share one address and the kernel spreads the
-        connections and the UDP flows (by source address and port) over them."""
+        connections and the UDP flows (by source address and port) over them.
+        `udp_queue_bytes`: the bound of the UDP receive queue (see the module docstring)."""
         if udp is None and tcp is None:
             raise ValueError("need at least one of udp / tcp")
         self.sink, self.parse, self.tls, self.rcvbuf = sink, parse, tls, rcvbuf
+        self._send_many: Callable[[list[Event | DeadLetter]], int | None] | None = getattr(sink, "send_many", None)
         self.max_connections, self.idle_timeout, self.accepting = max_connections, idle_timeout, accepting
         self._want_udp, self._want_tcp = udp, tcp
         self.reuseport = reuseport
@@ -107,6 +126,9 @@ class SyslogServer:
         self.udp_sock: socket.socket | None = None
         self.tcp_sock: socket.socket | None = None
         self.udp_rcvbuf: int | None = None
+        self.udp_queue = DatagramQueue(udp_queue_bytes)
+        self._udp_receiver: threading.Thread | None = None
+        self._udp_parser: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -127,8 +149,9 @@ class SyslogServer:
             if self.reuseport:
                 self.udp_sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             self.udp_sock.bind((host, port))
-            self.udp_sock.settimeout(0.2)
-            self._spawn(self._udp_loop, "syslog-udp")
+            self.udp_sock.setblocking(False)
+            self._udp_receiver = self._spawn(self._udp_receive_loop, "syslog-udp-recv")
+            self._udp_parser = self._spawn(self._udp_loop, "syslog-udp")
         if self._want_tcp:
             host, port = self._want_tcp
             self.tcp_sock = socket.socket(_family(host), socket.SOCK_STREAM)
@@ -142,9 +165,20 @@ class SyslogServer:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop receiving; the UDP datagrams already queued are parsed and sent first (the
+        queue's bound bounds that time), then the sink is flushed."""
         self.stop_event.set()
         for t in [*self._threads, *list(self._conn_threads)]:
-            t.join(timeout)
+            t.join(None if t is self._udp_parser else timeout)
+        if self.udp_sock is not None:
+            self.udp_queue.final_report()
+            self.counters.udp_overflow = self.udp_queue.overflow
+            drops = kernel_drops(self.udp_sock)  # None once closed (a second stop): the count stays
+            if drops and drops != self.counters.udp_kernel_dropped:
+                log.warning("the kernel dropped %d UDP datagram(s) on %s: its receive buffer (SO_RCVBUF %s) was "
+                            "full", drops, self.udp_sock.getsockname(), self.udp_rcvbuf)
+            if drops is not None:
+                self.counters.udp_kernel_dropped = drops
         for s in (self.udp_sock, self.tcp_sock, *list(self._conns)):
             if s is not None:
                 with contextlib.suppress(OSError):
@@ -161,7 +195,7 @@ class SyslogServer:
             while not self.stop_event.is_set():
                 if stop is not None and stop.is_set():
                     break
-                if max_messages is not None and self.counters.received >= max_messages:
+                if max_messages is not None and self.arrived >= max_messages:
                     break
                 if deadline is not None and time.monotonic() >= deadline:
                     break
@@ -174,6 +208,11 @@ class SyslogServer:
             self.stop()
         return self.counters
 
+    @property
+    def arrived(self) -> int:
+        """Messages received so far, the UDP datagrams dropped by a full receive queue included."""
+        return self.counters.received + self.udp_queue.overflow
+
     def __enter__(self) -> SyslogServer:
         return self.start()
 
@@ -181,10 +220,11 @@ class SyslogServer:
         self.stop()
 
     # ------------------------------------------------------------------ internals
-    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
+    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> threading.Thread:
         th = threading.Thread(target=target, args=args, name=name, daemon=True)
         self._threads.append(th)
         th.start()
+        return th
 
     def handle(self, raw: bytes, proto: str, peer: str) -> None:
         """One message: parse (never raises) and send, counting."""
@@ -205,6 +245,7 @@ class SyslogServer:
         for item in items:
             mark_sender(item, peer)
         dead = sum(1 for item in items if isinstance(item, DeadLetter))
+        send_many = self._send_many
         start = 0
         while start < len(items):
             refused = None
@@ -217,11 +258,15 @@ class SyslogServer:
                         counters.udp += len(items)
                     else:
                         counters.tcp += len(items)
-                send = self.sink.send
-                for index in range(start, len(items)):
-                    if send(items[index]) is False:
-                        refused = index
-                        break
+                if send_many is not None:
+                    first_refused = send_many(items[start:] if start else items)
+                    refused = None if first_refused is None else start + first_refused
+                else:
+                    send = self.sink.send
+                    for index in range(start, len(items)):
+                        if send(items[index]) is False:
+                            refused = index
+                            break
             if refused is None:
                 return
             self._refused(items[refused], proto)  # TCP: waits for room; what follows keeps its order
@@ -255,18 +300,44 @@ class SyslogServer:
         with self._lock:
             self.counters.dropped += 1
 
-    def _udp_loop(self) -> None:
-        assert self.udp_sock is not None
-        while not self.stop_event.is_set():
-            try:
-                data, addr = self.udp_sock.recvfrom(65535)
-            except TimeoutError:
+    def _udp_receive_loop(self) -> None:
+        """Only take datagrams off the (non-blocking) socket into the queue: wait in poll (the GIL
+        released), then read everything there is; once more after a stop request."""
+        sock = self.udp_sock
+        assert sock is not None
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        recvfrom, put = sock.recvfrom, self.udp_queue.put
+        stopping = False
+        while not stopping:
+            stopping = self.stop_event.is_set()
+            if not stopping and not poller.poll(200):
                 continue
-            except OSError:
-                break
-            # one datagram = one message (RFC 5426); tolerate senders that batch lines
-            parts = data.split(b"\n") if b"\n" in data.rstrip(b"\n") else [data]
-            self.handle_frames([part for part in parts if part and not part.isspace()], "udp", sender_address(addr))
+            while True:
+                try:
+                    data, addr = recvfrom(65535)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError as exc:
+                    log.error("receiving UDP on %s: %s", self.udp_address, exc)
+                    return
+                put(data, addr)
+
+    def _udp_loop(self) -> None:
+        """Parse and send the queued datagrams; ends once the receiving thread ended and the
+        queue is empty."""
+        receiver, take = self._udp_receiver, self.udp_queue.take
+        while True:
+            batch = take(0.2)
+            if not batch:
+                if self.stop_event.is_set() and (receiver is None or not receiver.is_alive()) and not self.udp_queue:
+                    return
+                continue
+            for data, addr in batch:
+                # one datagram = one message (RFC 5426); tolerate senders that batch lines
+                parts = data.split(b"\n") if b"\n" in data.rstrip(b"\n") else [data]
+                self.handle_frames([part for part in parts if part and not part.isspace()], "udp",
+                                   sender_address(addr))
 
     def _accept_loop(self) -> None:
         assert self.tcp_sock is not None
@@ -466,6 +537,26 @@ def mark_sender(item: Event | DeadLetter, address: str) -> None:
     if not isinstance(log_node, dict):
         log_node = item.doc["log"] = {}
     log_node["source"] = {"address": address}
+
+
+def kernel_drops(sock: socket.socket) -> int | None:
+    """The datagrams the kernel dropped on UDP socket `sock` (its receive buffer was full): the
+    `drops` column of /proc/net/udp (or udp6) for the socket's inode. None where that is not
+    readable (not Linux) or the socket is closed."""
+    try:
+        inode = str(os.fstat(sock.fileno()).st_ino)
+    except OSError:
+        return None
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(table, encoding="ascii") as rows:
+                for row in rows:
+                    fields = row.split()
+                    if len(fields) >= 13 and fields[9] == inode:
+                        return int(fields[12])
+        except OSError:
+            return None
+    return None
 
 
 def _family(host: str) -> socket.AddressFamily:

@@ -38,6 +38,7 @@ from typing import Any
 
 from logwarden.errors import UsageError
 from logwarden.safe_text import printable
+from logwarden.shippers.receive_queue import DEFAULT_MAX_BYTES as UDP_QUEUE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class Plan:
     spool_max: int
     grace: float
     reuseport: bool = False
+    udp_queue_bytes: int = UDP_QUEUE_BYTES  # logwarden/shippers/receive_queue.py, per receiver
 
 
 class ListenError(Exception):
@@ -111,7 +113,8 @@ def receive(plan: Plan, stop: Any, on_listening: Any = None, max_messages: int |
     try:
         tls = tls_context(plan.tls_cert, plan.tls_key) if plan.tls_cert and plan.tls_key else None
         server = SyslogServer(sink, udp=plan.udp, tcp=plan.tcp, tls=tls, max_connections=plan.max_connections,
-                              idle_timeout=plan.idle_timeout, accepting=sink.accepting, reuseport=plan.reuseport)
+                              idle_timeout=plan.idle_timeout, accepting=sink.accepting, reuseport=plan.reuseport,
+                              udp_queue_bytes=plan.udp_queue_bytes)
         server.start()
     except (OSError, OverflowError, ValueError) as exc:  # bind refuses what parse_hostport let through
         sink.close()
@@ -127,7 +130,8 @@ def receive(plan: Plan, stop: Any, on_listening: Any = None, max_messages: int |
 
 class _WorkerStop:
     """A worker's stop request: the supervisor's shared event or the worker's own signal; each
-    check also publishes the worker's received count (for --max-messages over all workers)."""
+    check also publishes the worker's received count, UDP overflow included (for --max-messages
+    over all workers)."""
 
     def __init__(self, shared: MpEvent, local: Any, received: Any, index: int) -> None:
         self.shared, self.local, self.received, self.index = shared, local, received, index
@@ -135,7 +139,7 @@ class _WorkerStop:
 
     def is_set(self) -> bool:
         if self.server is not None:
-            self.received[self.index] = self.server.counters.received
+            self.received[self.index] = self.server.arrived
         return self.shared.is_set() or self.local.is_set()
 
 
