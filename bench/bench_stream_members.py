@@ -16,7 +16,9 @@ waited for until the group is stable, then:
    event alerts' figure is the pipeline's, the correlations' includes that wait (and, for hits
    still held at the stop, the time until the stop counted them).
 
-Prints one line per member count and the 2/1 ratio. `--profile FILE` instead runs one member
+Prints one line per member count and the 2/1 ratio; beside the drain rate, the CPU seconds the
+members used for it (events per member CPU-second: the figure that holds when other work keeps
+the box busy). `--profile FILE` instead runs one member
 under cProfile over the backlog (`stream --once`) and prints the top functions.
 Run: .venv/bin/python -m bench.bench_stream_members [--backlog 20000] [--rate 1500] [--seconds 15]
 """
@@ -120,6 +122,16 @@ def _wait(check: Any, what: str, timeout: float = 900) -> None:
         time.sleep(0.25)
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _timestamps(cfg: Any, topic: str) -> list[Any]:
     from kafka import KafkaConsumer
 
@@ -146,10 +158,11 @@ def run(cfg: Any, members: int, payloads: list[tuple[bytes, bytes]], args: argpa
     procs = [popen(cfg, *_stream_args(), stderr=subprocess.DEVNULL) for _ in range(members)]
     try:
         _wait(lambda: _group(cfg) == ("Stable", members), "the group")
-        t0 = time.perf_counter()
+        cpu0, t0 = _cpu_seconds([p.pid for p in procs]), time.perf_counter()
         _produce(cfg, payloads, 0, args.backlog, None)
         _wait(lambda: _committed(cfg), "the backlog")
         drain = args.backlog / (time.perf_counter() - t0)
+        drain_cpu = _cpu_seconds([p.pid for p in procs]) - cpu0
         backlog_end = _ends(cfg)
         paced = int(args.rate * args.seconds)
         t1 = time.perf_counter()
@@ -171,7 +184,8 @@ def run(cfg: Any, members: int, payloads: list[tuple[bytes, bytes]], args: argpa
             if src.get("topic") == cfg.topic("windows") and key in sent and key[1] >= backlog_end.get(key[0], 0):
                 is_rule = (alert.get("sigma") or {}).get("type") == "rule"
                 (latencies if is_rule else correlated).append(m.timestamp - sent[key])
-        return {"members": members, "drain_eps": drain, "paced_eps": paced_rate, "counters": counters,
+        return {"members": members, "drain_eps": drain, "drain_cpu": drain_cpu, "paced_eps": paced_rate,
+                "counters": counters,
                 "latencies": sorted(latencies), "correlated": sorted(correlated)}
     finally:
         for p in procs:
@@ -189,6 +203,9 @@ def main() -> int:
     ap.add_argument("--members", default="1,2")
     ap.add_argument("--profile", help="cProfile one member draining the backlog into this file")
     args = ap.parse_args()
+    import logwarden
+
+    print(f"logwarden from {logwarden.__file__}; load average {os.getloadavg()[0]:.1f}", flush=True)
     base = lab_config()
     payloads = _payloads()
     if args.profile:
@@ -200,7 +217,8 @@ def main() -> int:
         lat, corr = r["latencies"], r["correlated"]
         qs = statistics.quantiles(lat, n=100) if len(lat) > 1 else [float("nan")] * 99
         qc = statistics.quantiles(corr, n=100) if len(corr) > 1 else [float("nan")] * 99
-        print(f"stream x{n}: drain {r['drain_eps']:.0f} events/s; paced {args.rate:.0f}/s achieved "
+        print(f"stream x{n}: drain {r['drain_eps']:.0f} events/s, members' CPU {r['drain_cpu']:.1f} s "
+              f"({args.backlog / r['drain_cpu']:.0f} events per member CPU-second); paced {args.rate:.0f}/s achieved "
               f"{r['paced_eps']:.0f}/s, alert latency p50 {qs[49]:.0f} ms p99 {qs[98]:.0f} ms "
               f"({len(lat)} single-event alerts); correlation alerts p50 {qc[49]:.0f} ms p99 {qc[98]:.0f} ms "
               f"({len(corr)}, reorder grace included)", flush=True)

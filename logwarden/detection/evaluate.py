@@ -37,6 +37,9 @@ def _flat_into(doc: dict[str, Any], prefix: str, out: Flat, lc: dict[str, Any]) 
             lc[name] = value.lower()
         elif t is dict:
             _flat_into(value, name + ".", out, lc)
+        elif t is int:  # what _lower gives, without its type tests (digits have no case)
+            out[name] = value
+            lc[name] = str(value)
         else:
             out[name] = value
             lc[name] = _lower(value)
@@ -206,7 +209,15 @@ def _group_pred(fld: str | None, op: str, args: list[str]) -> Pred:
     """One predicate for an OR of same-field, same-op lowercased leaves (same verdict, fewer calls)."""
     if fld is None:  # keywords (contains, none holding NUL: see _or_kids)
         wanted = tuple(dict.fromkeys(args))
-        return lambda d: any(a in kw_text(d) for a in wanted)
+
+        def test_keywords(d: Flat) -> bool:
+            text = kw_text(d)  # once per call, not once per keyword
+            for a in wanted:
+                if a in text:
+                    return True
+            return False
+
+        return test_keywords
     if op == "eq":
         argset = frozenset(args)
 

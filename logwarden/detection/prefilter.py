@@ -20,6 +20,8 @@ from .model import BaseRule
 GATE_FIELDS = {"winlog.channel", "event.code", "logwarden.family"}  # the engine's own routing fields
 GRAM = 4  # length of the literal prefilter's n-grams
 LITERAL_OPS = frozenset({"eq", "contains", "startswith", "endswith"})
+GRAM_MEMO_CHARS = 256  # longer values (command lines, scripts) are mostly unique: not remembered
+GRAM_MEMO_VALUES = 8192  # per bucket; a bound, so a member's memory does not grow with its input
 
 
 @dataclass(slots=True)
@@ -118,6 +120,7 @@ class Bucket:
         self.anchor_fields: set[str] = set()
         self.grams: dict[str, list[tuple[str, str, Compiled]]] = {}
         self.gram_fields: tuple[str, ...] = ()
+        self._memo: dict[str, tuple[str, ...]] = {}  # field value -> its indexed n-grams (_indexed_grams)
 
     def add(self, c: Compiled, keys: set[tuple[str, str, str]] | None,
             anchor: list[tuple[str, str, str]] | None) -> None:
@@ -134,6 +137,21 @@ class Bucket:
             self.keyed.setdefault(k, []).append(c)
             self.fields.add((k[0], k[1]))
 
+    def _indexed_grams(self, value: str) -> tuple[str, ...]:
+        """The n-grams of `value` this bucket indexes. A literal inside one field value has all its
+        n-grams in that value, so these are all the lookups the value needs. Remembered for values
+        up to GRAM_MEMO_CHARS long (paths, names, hashes: most repeat from event to event), at most
+        GRAM_MEMO_VALUES of them per bucket (forgotten all at once when full)."""
+        got = self._memo.get(value)
+        if got is None:
+            grams = self.grams
+            got = tuple({value[i:i + GRAM] for i in range(len(value) - GRAM + 1)}.intersection(grams))
+            if len(value) <= GRAM_MEMO_CHARS:
+                if len(self._memo) >= GRAM_MEMO_VALUES:
+                    self._memo.clear()
+                self._memo[value] = got
+        return got
+
     def finish(self) -> None:
         self.gram_fields = tuple(sorted(self.anchor_fields))
 
@@ -147,17 +165,17 @@ class Bucket:
     def candidates(self, lc: dict[str, Any]) -> Iterable[Compiled]:
         yield from self.plain
         if self.grams:
-            parts: list[str] = []
+            present: set[str] = set()
             for f in self.gram_fields:
                 v = lc.get(f)
                 if isinstance(v, str):
-                    parts.append(v)
+                    present.update(self._indexed_grams(v))
                 elif isinstance(v, list):
-                    parts.extend(x for x in v if isinstance(x, str))
-            text = "\0".join(parts)
-            present = {text[i:i + GRAM] for i in range(len(text) - GRAM + 1)}
+                    for x in v:
+                        if isinstance(x, str):
+                            present.update(self._indexed_grams(x))
             done: set[int] = set()
-            for g in self.grams.keys() & present:
+            for g in present:
                 for fld, lit, c in self.grams[g]:
                     if id(c) in done:
                         continue

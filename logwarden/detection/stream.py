@@ -39,6 +39,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from kafka.errors import KafkaError
 
 from logwarden.config import Config
@@ -72,9 +73,28 @@ class StreamStats(LoopCounters):
     late: int = 0  # correlation hits that arrived after the grace: counted where they fell
 
 
+# orjson reads an integer beyond 64 bits as a float where json keeps it exact: a value with 19
+# digits in a row (any longer integer has such a run) is read by json
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN = b"0" * 19
+
+
 def _decode(value: bytes | None) -> dict[str, Any] | None:
+    """The JSON object in `value`, as json.loads reads it; None when it is not one.
+
+    orjson reads it (about 10 µs less per event than json) unless it holds a run of 19 digits
+    or orjson refuses it (NaN, lone surrogates, a byte-order mark, nesting deeper than 1024 levels,
+    not JSON at all): json reads those, so both ways give the same document or None."""
+    if not value:
+        return None
     try:
-        doc = json.loads(value) if value else None
+        if _LONG_DIGIT_RUN in value.translate(_DIGITS_AS_ZERO):
+            doc = json.loads(value)
+        else:
+            try:
+                doc = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                doc = json.loads(value)
     except (ValueError, RecursionError):
         return None
     return doc if isinstance(doc, dict) else None
