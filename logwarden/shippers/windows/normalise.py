@@ -249,8 +249,14 @@ def to_event(doc: dict[str, Any], position: int) -> Event:
     The id is not written into the document (`logwarden parse --with-id` adds event.id)."""
     w = doc["winlog"]
     host = doc["host"]["name"]
-    eid = event_id(host, w["channel"], w["record_id"], id_time(doc["@timestamp"]), w["provider_name"], w["event_id"])
+    # event_id(a, b, ...) hashes "a\x1fb\x1f...": the parts joined by that separator hash the same
+    # (every part is a str here), with one hash update instead of six
+    eid = event_id(ID_SEPARATOR.join((host, w["channel"], w["record_id"], id_time(doc["@timestamp"]),
+                                      w["provider_name"], w["event_id"])))
     return Event(id=eid, dataset=DATASET, key=host, doc=doc, position=position)
+
+
+ID_SEPARATOR = "\x1f"  # what logwarden.shippers.base.event_id writes after each part
 
 
 _FRACTION = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(.*)\Z")
@@ -260,6 +266,8 @@ def id_time(timestamp: str) -> str:
     """`timestamp` cut to milliseconds, as it goes into the event id: Windows writes 100 ns,
     Winlogbeat and Elastic Agent keep milliseconds, and one event shipped both ways must get one
     id (a record id within a channel of a host is unique anyway)."""
+    if len(timestamp) == 28 and timestamp[19] == "." and timestamp[27] == "Z" and timestamp[20:27].isdigit():
+        return timestamp[:23] + "Z"  # the form normalise writes (record.timestamp): 7 digits, Z
     m = _FRACTION.match(timestamp)
     if m is None:
         return timestamp
