@@ -29,6 +29,10 @@ def event_data(node: Any) -> dict[str, Any]:
     """EventData as a dict of strings: named Data, Binary, and the unnamed Data twice: as
     Winlogbeat's param1..N and as the list `Data` (every unnamed value in order), the field
     SigmaHQ's rules on such events name (MSSQL, ESENT, MSI, Application Error, Exchange)."""
+    if node.__class__ is dict and "Data" not in node and "#text" not in node and "#attributes" not in node:
+        # the usual shape (named Data only): one comprehension, strings kept as they are
+        return {k: v if v.__class__ is str else _value(v) for k, v in node.items()
+                if v is not None or k != "Binary"}
     out: dict[str, Any] = {}
     if node is None:
         return out
@@ -64,6 +68,13 @@ def event_data(node: Any) -> dict[str, Any]:
     if unnamed:
         out[UNNAMED] = unnamed
     return out
+
+
+def _value(value: Any) -> Any:
+    """A named EventData value that is not a string, as event_data keeps it."""
+    if value.__class__ is int:
+        return str(value)
+    return [text(v) for v in value] if isinstance(value, list) else text(value)
 
 
 def user_data(node: Any) -> dict[str, Any]:
