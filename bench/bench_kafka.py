@@ -4,6 +4,7 @@ the shipper's rate (parse + normalise + produce) in process and `ship evtx` (1 a
 as a command, each with both clients.
 
     .venv/bin/python -m bench.bench_kafka [--n 100000] [--settings]
+    .venv/bin/python -m bench.bench_kafka --reference ../base [--repeat 2]   # `ship evtx` vs another checkout
 
 Produce goes through logwarden's own producer interface (logwarden/kafka_clients/), with
 KafkaSink's settings. `--settings` adds kafka-python's producer settings side by side (linger,
@@ -16,6 +17,7 @@ our own synthetic 4625 events. Prints events/s and the ratios measured in this o
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -130,8 +132,9 @@ def consume_confluent(cfg, topic: str, n: int) -> float:
     return dt
 
 
-def ship_rate(cfg, client: str) -> tuple[int, float]:
-    """The real shipper loop (parse + normalise + KafkaSink), no checkpoint file."""
+def ship_rate(cfg, client: str) -> tuple[int, float, float]:
+    """The real shipper loop (parse + normalise + KafkaSink), no checkpoint file: records, wall
+    seconds, CPU seconds (every thread of this process: the producer's too)."""
     import copy
 
     from logwarden.kafka_io import KafkaSink
@@ -144,22 +147,24 @@ def ship_rate(cfg, client: str) -> tuple[int, float]:
     chosen = copy.copy(cfg)
     chosen.kafka_client = client
     sink = KafkaSink(chosen)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     summary = ship_files(paths, lambda p, skip: iter_file(p, skip=skip), sink, None, progress=False)
     sink.flush()
-    dt = time.perf_counter() - t
+    dt, dcpu = time.perf_counter() - t, time.process_time() - cpu
     sink.producer.close()
-    return summary.records, dt
+    return summary.records, dt, dcpu
 
 
 SHIP_TIMEOUT = 300  # seconds; one run hung once (not reproduced): a hang is reported, not waited out
 
 
-def ship_command(cfg, client: str, workers: int) -> tuple[int, float]:
+def ship_command(cfg, client: str, workers: int, tree: Path = _lab.ROOT) -> tuple[int, float, float]:
     """`logwarden ship evtx --workers N` over the shared samples as a command (its own state
-    folder, so nothing is skipped): events produced and wall seconds, interpreter start included."""
+    folder, so nothing is skipped), run from the checkout `tree` (its own logwarden): events
+    produced, wall seconds and CPU seconds of the command's processes, interpreter start included."""
     import json
     import os
+    import resource
     import subprocess
     import sys
 
@@ -170,23 +175,58 @@ def ship_command(cfg, client: str, workers: int) -> tuple[int, float]:
         value = getattr(cfg, name)
         if value and name != "kafka_client":
             env[var] = value
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "logwarden.cli", "ship", "evtx", str(_lab.SAMPLES),
                            "--workers", str(workers), "--json", "--no-progress"],
-                          env=env, capture_output=True, text=True, check=False, timeout=SHIP_TIMEOUT)
+                          env=env, cwd=tree, capture_output=True, text=True, check=False, timeout=SHIP_TIMEOUT)
     dt = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if proc.returncode not in (0, 1):
         raise SystemExit(f"ship evtx failed ({proc.returncode}): {proc.stderr[-500:]}")
     produced = json.loads(proc.stdout.strip().splitlines()[-1])["produced"]
-    return produced, dt
+    return produced, dt, cpu
+
+
+def ship_side_by_side(cfg, reference: Path, repeat: int) -> None:
+    """`ship evtx --workers 1|2` with both clients, this checkout and `reference` alternated, best
+    of `repeat` each: events/s (wall, process start included) and CPU µs per event."""
+    print(f"`ship evtx` commands, best of {repeat}, alternated with {reference}; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"{'':34}{'reference/s':>12}{'this tree/s':>12}{'ratio':>7}{'ref CPU us':>11}{'CPU us':>8}")
+    for workers in (1, 2):
+        for client in ("kafka-python", "confluent"):
+            best: dict[Path, tuple[float, float]] = {}
+            for _ in range(repeat):
+                for tree in (_lab.ROOT, reference):
+                    n, dt, cpu = ship_command(cfg, client, workers, tree)
+                    rate, us = n / dt, cpu * 1e6 / n
+                    old = best.get(tree, (0.0, float("inf")))
+                    best[tree] = (max(old[0], rate), min(old[1], us))
+            (ref_rate, ref_us), (rate, us) = best[reference], best[_lab.ROOT]
+            print(f"{f'--workers {workers}, {client}':34}{ref_rate:12,.0f}{rate:12,.0f}{rate / ref_rate:6.2f}x"
+                  f"{ref_us:11.1f}{us:8.1f}", flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--settings", action="store_true", help="also kafka-python's producer settings side by side")
+    ap.add_argument("--reference", type=Path, help="only `ship evtx`: this checkout vs another (e.g. a worktree of "
+                                                  "main), alternated")
+    ap.add_argument("--repeat", type=int, default=2, help="with --reference: runs of each command (best kept)")
     args = ap.parse_args()
     cfg = _lab.namespace(_lab.lab_config(), "kafka")
+    if args.reference:
+        try:
+            from logwarden.kafka_io import ensure_topics
+
+            ensure_topics(cfg, ("windows", "deadletter"), partitions=2)
+            ship_side_by_side(cfg, args.reference.resolve(), args.repeat)
+        finally:
+            _lab.drop(cfg)
+        return
     try:
         from logwarden.kafka_io import ensure_topics
 
@@ -217,12 +257,14 @@ def main() -> None:
         print(f"{'produce, CPU us/msg':28}{kp_cpu * 1e6 / n:14.1f}{ck_cpu * 1e6 / n:12.1f}{kp_cpu / ck_cpu:13.2f}x")
         print(f"{'consume, events/s':28}{n / kc:14,.0f}{n / cc:12,.0f}{cc / kc:13.2f}")
         rates = {client: ship_rate(cfg, client) for client in ("kafka-python", "confluent")}
-        line = "  ".join(f"{c} {r:,} in {dt:.2f} s = {r / dt:,.0f}/s" for c, (r, dt) in rates.items())
+        line = "  ".join(f"{c} {r:,} in {dt:.2f} s = {r / dt:,.0f}/s ({cpu * 1e6 / r:.1f} CPU us each)"
+                         for c, (r, dt, cpu) in rates.items())
         print(f"ship in process (parse + normalise + produce): {line} (target 25,000)")
         if _lab.SAMPLES.exists():
             for workers in (1, 2):
                 runs = {client: ship_command(cfg, client, workers) for client in ("kafka-python", "confluent")}
-                line = "  ".join(f"{c} {r:,} in {dt:.2f} s = {r / dt:,.0f}/s" for c, (r, dt) in runs.items())
+                line = "  ".join(f"{c} {r:,} in {dt:.2f} s = {r / dt:,.0f}/s ({cpu * 1e6 / r:.1f} CPU us each)"
+                                 for c, (r, dt, cpu) in runs.items())
                 print(f"`ship evtx --workers {workers}`: {line}")
     finally:
         _lab.drop(cfg)

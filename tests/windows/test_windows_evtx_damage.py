@@ -152,3 +152,34 @@ def test_zeroed_last_chunk_after_a_damaged_header_is_counted(copy: Path) -> None
     assert outcome(copy)[:2] == (533, Counter({
         "chunks 5-16 unreadable (zeroed; next record id from a file header whose checksum fails): "
         "records 534-636 lost": 103}))
+
+
+def test_ledger_marks_ids_as_bisect_does_whatever_the_order() -> None:
+    """The ledger remembers the span of the previous id; overlapping or out-of-order ids (a damaged
+    file) must still be filed under the span bisect picks, so the lost records stay the same."""
+    import bisect
+    import random
+
+    from logwarden.shippers.windows.evtx_layout import ChunkSpan
+    from logwarden.shippers.windows.evtx_reader import _Ledger
+
+    spans = [ChunkSpan(0, 0, 1, 100, ""), ChunkSpan(1, 1, 50, 150, ""), ChunkSpan(2, 2, 150, 160, ""),
+             ChunkSpan(3, 3, 300, 310, "")]
+    ids = [*range(1, 40), *range(45, 170), 5, 155, 60, *range(290, 320), 0, -3]
+    random.Random(12).shuffle(ids[40:])
+    ledger = _Ledger(spans)
+    expected = [bytearray(len(s)) for s in ledger.seen]
+    for rid in ids:
+        ledger.saw(rid)
+        i = bisect.bisect_right(ledger.firsts, rid) - 1
+        if i >= 0 and rid - ledger.firsts[i] < len(expected[i]):
+            expected[i][rid - ledger.firsts[i]] = 1
+    assert ledger.seen == expected
+
+
+def test_zero_test_of_chunks() -> None:
+    from logwarden.shippers.windows.evtx_layout import _zeros
+
+    assert _zeros(b"") and _zeros(bytes(512)) and _zeros(bytes(CHUNK_SIZE)) and _zeros(bytes(CHUNK_SIZE + 1))
+    assert not _zeros(bytes(CHUNK_SIZE - 1) + b"\x01") and not _zeros(b"\x01" + bytes(511))
+    assert not _zeros(bytes(CHUNK_SIZE) + b"\x01")

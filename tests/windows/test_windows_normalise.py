@@ -250,6 +250,35 @@ def test_to_event_id_is_deterministic_and_not_in_doc() -> None:
     assert same.id == a.id
 
 
+@pytest.mark.parametrize("time", ["2020-04-13T16:22:01.1234567Z", "2020-04-13T16:22:01Z",
+                                  "2020-04-13T16:22:01.12Z", "2020-04-13T16:22:01.123456789+02:00"])
+@pytest.mark.parametrize("host", ["TAX-PROD", "a\x1fb", "\u202etsoh", "\udc80raw"])
+def test_to_event_id_is_the_id_of_its_six_parts(time: str, host: str) -> None:
+    """to_event hashes the parts joined once; the id must stay what event_id gives for the parts."""
+    from logwarden.shippers.base import event_id
+    from logwarden.shippers.windows.normalise import _FRACTION, id_time
+
+    doc = normalise(record(event_data=FAILED_LOGON, time=time))
+    doc["host"]["name"] = host
+    w = doc["winlog"]
+    m = _FRACTION.match(doc["@timestamp"])
+    assert m is not None
+    cut = f"{m.group(1)}.{(m.group(2) or '').ljust(3, '0')[:3]}{m.group(3)}"  # the general form of id_time
+    assert id_time(doc["@timestamp"]) == cut
+    assert to_event(doc, 1).id == event_id(host, w["channel"], w["record_id"], cut, w["provider_name"],
+                                           w["event_id"])
+
+
+@pytest.mark.parametrize("stamp", ["2020-04-13T16:22:01.12a4567Z", "2020-04-13T16:22:01.1234567+", "not a time",
+                                   "2020-04-13T16:22:01.1234567Z"])
+def test_id_time_of_any_text_is_the_general_form(stamp: str) -> None:
+    from logwarden.shippers.windows.normalise import _FRACTION, id_time
+
+    m = _FRACTION.match(stamp)
+    general = stamp if m is None else f"{m.group(1)}.{(m.group(2) or '').ljust(3, '0')[:3]}{m.group(3)}"
+    assert id_time(stamp) == general
+
+
 def test_missing_system_is_record_error() -> None:
     with pytest.raises(RecordError):
         normalise({"Event": {"EventData": {}}})

@@ -193,25 +193,25 @@ def enrich(doc: Doc, winlog: Doc, keywords: list[str]) -> None:
     code = winlog["event_id"]
     channel = winlog["channel"]
     provider = winlog["provider_name"]
-    data = clean(winlog.get("event_data"))
+    # event_data is cleaned only for the sources enriched below (the others keep it as it is)
     if channel == "Security":
         _categorise(doc, SECURITY, code)
         if "Audit Success" in keywords:
             doc["event"]["outcome"] = "success"
         elif "Audit Failure" in keywords:
             doc["event"]["outcome"] = "failure"
-        security(doc, winlog, code, data)
+        security(doc, winlog, code, clean(winlog.get("event_data")))
     elif provider == SYSMON_PROVIDER:
         _categorise(doc, SYSMON, code)
-        sysmon(doc, code, data)
+        sysmon(doc, code, clean(winlog.get("event_data")))
     elif provider in DEFENDER_PROVIDERS:
-        defender(doc, code, data)
+        defender(doc, code, clean(winlog.get("event_data")))
     elif provider in POWERSHELL_PROVIDERS:
         _categorise(doc, POWERSHELL, code)
-        powershell(doc, code, data)
+        powershell(doc, code, clean(winlog.get("event_data")))
     elif channel == "System":
         _categorise(doc, SYSTEM, code)
-        system(doc, winlog, code, data)
+        system(doc, winlog, code, clean(winlog.get("event_data")))
 
 
 def _logon(doc: Doc, winlog: Doc, code: str, data: dict[str, Any]) -> None:

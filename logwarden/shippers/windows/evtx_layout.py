@@ -79,13 +79,21 @@ def _read_slot(fh: BinaryIO, index: int, file_size: int) -> _Slot | None:
         if plausible:
             return _Slot(index, first_id, last_id, truncated, size)
         return _Slot(index, None, None, truncated or "implausible record ids in header", size)
-    if not header.strip(b"\x00"):
+    if _zeros(header):
         if size < CHUNK_SIZE:
             return _Slot(index, None, None, truncated, size)
         fh.seek(FILE_HEADER_SIZE + index * CHUNK_SIZE)
-        return _Slot(index, None, None, "zeroed" if not fh.read(CHUNK_SIZE).strip(b"\x00") else
+        return _Slot(index, None, None, "zeroed" if _zeros(fh.read(CHUNK_SIZE)) else
                      "bad header magic", size)
     return _Slot(index, None, None, truncated or "bad header magic", size)
+
+
+_ZERO_CHUNK = bytes(CHUNK_SIZE)
+
+
+def _zeros(data: bytes) -> bool:
+    """Whether `data` is all zero bytes (one memory compare: bytes.strip took ~150 us per 64 KiB)."""
+    return data == _ZERO_CHUNK[:len(data)] if len(data) <= CHUNK_SIZE else not data.strip(b"\x00")
 
 
 def _bounded(first_id: int, last_id: int, slots: int) -> bool:

@@ -48,13 +48,18 @@ class _Ledger:
         self.firsts = [s.first_id or 0 for s in self.counted]
         self.seen = [bytearray((s.last_id or 0) - (s.first_id or 0) + 1) for s in self.counted]
         self.notes: dict[int, str] = {}  # chunk slot -> the parser's first warning about it
+        self.last = -1  # index of the span the last record id fell in
 
     def saw(self, record_id: object) -> None:
         if type(record_id) is not int:
             return
-        i = bisect.bisect_right(self.firsts, record_id) - 1
-        if i >= 0 and record_id - self.firsts[i] < len(self.seen[i]):
-            self.seen[i][record_id - self.firsts[i]] = 1
+        firsts = self.firsts
+        i = self.last  # records come in chunk order: mostly the span bisect gave the previous one
+        n = len(firsts)
+        if not (0 <= i < n and firsts[i] <= record_id and (i + 1 == n or firsts[i + 1] > record_id)):
+            i = self.last = bisect.bisect_right(firsts, record_id) - 1
+        if i >= 0 and record_id - firsts[i] < len(self.seen[i]):
+            self.seen[i][record_id - firsts[i]] = 1
 
     def warned(self, message: str) -> None:
         """File a parser warning under the chunk it names (or holding the record it names)."""
