@@ -26,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -43,6 +44,11 @@ class ParseError(ValueError):
     """The message is not in the parser's format (becomes a dead letter's reason)."""
 
 
+def utc_now() -> datetime:
+    """The wall clock in UTC (CONFIG.now's default; the date caches know it changes only with time.time())."""
+    return datetime.now(UTC)
+
+
 class Config:
     """Settings of the text parsers: `tz` (read from LOGWARDEN_LOG_TZ on first use, see
     logwarden/timezones.py; commands read it before parsing so a bad value is exit 2, not a dead
@@ -50,7 +56,7 @@ class Config:
 
     def __init__(self) -> None:
         self._tz: tzinfo | None = None
-        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.now: Callable[[], datetime] = utc_now
         self.hostname: str | None = os.environ.get("LOGWARDEN_HOSTNAME") or None
 
     @property
@@ -310,7 +316,7 @@ def infer_year(month: int, day: int) -> int:
 _TZ_CACHE: dict[Any, str | None] = {}
 _TZ_STATE: list[Any] = [None]
 _NOW_CACHE: dict[Any, str | None] = {}
-_NOW_STATE: list[Any] = [None]
+_NOW_STATE: list[Any] = [None, None, 0.0]  # (tz, date, hour) of the cache; zone and end of hour checked cheaply
 
 
 def _tz_cache() -> dict[Any, str | None]:
@@ -322,11 +328,21 @@ def _tz_cache() -> dict[Any, str | None]:
 
 
 def _now_cache() -> dict[Any, str | None]:
+    # With the default clock the hour cannot have changed before _NOW_UNTIL (an epoch second):
+    # one time.time() per line instead of building a datetime (most of a header's cost).
+    if CONFIG.now is utc_now and CONFIG._tz is _NOW_STATE[1] and time.time() < _NOW_STATE[2] \
+            and len(_NOW_CACHE) < _CACHE_MAX:
+        return _NOW_CACHE
     now = CONFIG.now()
     state = (CONFIG.tz, now.year, now.month, now.day, now.hour)
     if _NOW_STATE[0] != state or len(_NOW_CACHE) >= _CACHE_MAX:
         _NOW_CACHE.clear()
         _NOW_STATE[0] = state
+    if CONFIG.now is utc_now:
+        _NOW_STATE[1] = CONFIG._tz
+        _NOW_STATE[2] = now.replace(minute=0, second=0, microsecond=0).timestamp() + 3600
+    else:
+        _NOW_STATE[1], _NOW_STATE[2] = None, 0.0
     return _NOW_CACHE
 
 
@@ -416,10 +432,33 @@ _R3164_TS = re.compile(r"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (?:(\d{4}) )?(\d{2}):(\d
 _ISO_TS = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?) ")
 _TAG = re.compile(r"([\w./-]{1,48})(?:\[(\d{1,10})\])?:(?: |(?=\[))")  # `kernel:[WAN_IN-1-D]IN=` too
 _HOST = re.compile(r"([\w.:-]{1,255}) ")
+# The common RFC 3164 header in one match, the same reading as the steps of split_syslog below:
+# [<PRI>] date [host ] [tag[pid]: ], where a host is read only when the tag does not start there
+# (and the text there is not "%"). A month name that is not a month, and anything this does not
+# match, goes the long way.
+_TAG_AHEAD = r"[\w./-]{1,48}(?:\[\d{1,10}\])?:(?: |(?=\[))"
+_FAST3164 = re.compile(
+    r"(?:<(\d{1,3})>)?" + _R3164_TS.pattern
+    + r"(?:(?!" + _TAG_AHEAD + r"|%)([\w.:-]{1,255}) )?(?:" + _TAG.pattern + r")?")
 
 
 def split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
     """Strip an RFC 5424 or RFC 3164 header if there is one; returns (header or None, message)."""
+    fast = _FAST3164.match(text)
+    if fast is not None:
+        pri, mon, day, year, hh, mm, ss, host, app, pid = fast.groups()
+        if mon.lower() in MONTHS:
+            cache = _now_cache()
+            date = text[fast.start(2):fast.end(7)]  # one string key: cheaper to hash than the groups
+            ts = cache.get(date, _MISS)
+            if ts is _MISS:
+                ts = cache[date] = _ts3164((mon, day, year, hh, mm, ss))
+            return SyslogHeader(ts, host, app, pid,  # type: ignore[arg-type]
+                                None if pri is None else int(pri)), text[fast.end():]
+    return _split_syslog(text)
+
+
+def _split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
     pos = 0
     hdr = SyslogHeader()
     seen = False
@@ -487,27 +526,32 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
     `event.dataset` Elastic's integration writes (default `<module>.log`), whose first part is
     `event.module`.
     """
-    ev = doc.setdefault("event", {})
     ecs_name = ecs_dataset or f"{module}.log"
+    return _finish(doc, raw_text, hdr, ecs_name.partition(".")[0], ecs_name, dataset, source, position, raw)
+
+
+def _finish(doc: dict[str, Any], raw_text: str, hdr: SyslogHeader | None, ev_module: str, ev_dataset: str,
+            dataset: str, source: str, position: int, raw: bytes) -> Event:
+    """`finish` with the names that are constant per source already worked out (line_parser does it once)."""
+    ev = doc.setdefault("event", {})
     ev["original"] = raw_text
-    ev["module"] = ecs_name.partition(".")[0]
-    ev["dataset"] = ecs_name
+    ev["module"] = ev_module
+    ev["dataset"] = ev_dataset
     family = doc.get("logwarden")  # logwarden.family: what topics, indices and the Sigma pipelines gate on
     if family.__class__ is dict:
         family["family"] = dataset
     else:
         doc["logwarden"] = {"family": dataset}
-    if dataset == "firewall":
-        ev.setdefault("kind", "event")
-        ev.setdefault("category", ["network"])
-    else:
-        ev.setdefault("kind", "alert")
-        ev.setdefault("category", ["malware"])
+    firewall = dataset == "firewall"
+    if "kind" not in ev:
+        ev["kind"] = "event" if firewall else "alert"
+    if "category" not in ev:
+        ev["category"] = ["network"] if firewall else ["malware"]
     if hdr is not None:
         if not doc.get("@timestamp") and hdr.timestamp:
             doc["@timestamp"] = hdr.timestamp
         if hdr.hostname:
-            put(doc, "observer.hostname" if dataset == "firewall" else "host.hostname", hdr.hostname)
+            put(doc, "observer.hostname" if firewall else "host.hostname", hdr.hostname)
         pri = hdr.priority
         if (pri is not None and pri < 192) or hdr.app:
             log = doc.get("log")
@@ -518,8 +562,8 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
                 syslog = log["syslog"] = {}
             if pri is not None and pri < 192:
                 syslog["priority"] = pri
-                syslog["facility"] = {"code": pri // 8}
-                syslog["severity"] = {"code": pri % 8}
+                syslog["facility"] = {"code": pri >> 3}
+                syslog["severity"] = {"code": pri & 7}
             if hdr.app:
                 syslog["appname"] = hdr.app
     if not doc.get("@timestamp"):
@@ -535,7 +579,7 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
     key = (obs.get("name") or host.get("name") or obs.get("hostname") or host.get("hostname") or "unknown")
     eid = line_id(source, position, raw)
     ev["id"] = eid
-    return Event(id=eid, dataset=dataset, key=str(key), doc=doc, position=position)
+    return Event(eid, dataset, key if key.__class__ is str else str(key), doc, position)
 
 
 _NO_NODE: dict[str, Any] = {}
@@ -619,7 +663,10 @@ def flow_id(doc: dict[str, Any]) -> None:
     src, dst = doc.get("source"), doc.get("destination")
     if src.__class__ is not dict or dst.__class__ is not dict:
         return
-    sip, dip, proto = src.get("ip"), dst.get("ip"), to_int(network["iana_number"])
+    sip, dip, iana = src.get("ip"), dst.get("ip"), network["iana_number"]
+    proto = _SMALL_INTS.get(iana) if iana.__class__ is str else None
+    if proto is None:
+        proto = to_int(iana)
     if not sip or not dip or proto is None:
         return
     if proto in (1, 58):
@@ -631,9 +678,15 @@ def flow_id(doc: dict[str, Any]) -> None:
         network["community_id"] = flow
 
 
+_SMALL_INTS = {str(n): n for n in range(256)}  # to_int of an iana_number as parsers write it, by lookup
+
+
 def line_parser(module: str, dataset: str, parse: ParseFn, *, ecs_dataset: str | None = None) -> LineFn:
     """The per-line contract around a module's `parse`: never raises. `dataset` is the family
     (firewall | av), `ecs_dataset` the integration's `event.dataset` (see `finish`)."""
+
+    ecs_name = ecs_dataset or f"{module}.log"
+    ev_module = ecs_name.partition(".")[0]
 
     def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
         try:
@@ -645,8 +698,7 @@ def line_parser(module: str, dataset: str, parse: ParseFn, *, ecs_dataset: str |
                 return DeadLetter(source, raw, f"{module}: empty message", dataset, position)
             hdr, msg = split_syslog(text)
             doc = parse(msg, hdr)
-            return finish(doc, raw_text=text, hdr=hdr, module=module, dataset=dataset,
-                          source=source, position=position, raw=raw, ecs_dataset=ecs_dataset)
+            return _finish(doc, text, hdr, ev_module, ecs_name, dataset, source, position, raw)
         except Exception as exc:  # noqa: BLE001 - the contract: every line is an event or a dead letter
             return DeadLetter(source, raw, _reason(module, exc), dataset, position)
 
@@ -658,8 +710,7 @@ def line_parser(module: str, dataset: str, parse: ParseFn, *, ecs_dataset: str |
             if not text.strip():
                 return DeadLetter(source, raw, f"{module}: empty message", dataset, position)
             doc = parse(msg, hdr)
-            return finish(doc, raw_text=text, hdr=hdr, module=module, dataset=dataset,
-                          source=source, position=position, raw=raw, ecs_dataset=ecs_dataset)
+            return _finish(doc, text, hdr, ev_module, ecs_name, dataset, source, position, raw)
         except Exception as exc:  # noqa: BLE001 - the contract: every line is an event or a dead letter
             return DeadLetter(source, raw, _reason(module, exc), dataset, position)
 
