@@ -170,25 +170,50 @@ IANA_NAMES[58] = "ipv6-icmp"
 
 def transport(doc: dict[str, Any], proto: Any) -> None:
     """network.transport (lowercase name) and network.iana_number from a name or a number; a number
-    outside 0-255 is not kept there (event.original shows it) and the document is flagged."""
+    outside 0-255 is not kept there (event.original shows it) and the document is flagged.
+    The fields a protocol text gives are worked out once per distinct text (a log repeats a few)."""
     if proto is None:
         return
+    fields = _TRANSPORTS.get(proto) if proto.__class__ is str else None
+    if fields is None:
+        fields = _transport_fields(proto)
+        if proto.__class__ is str:
+            if len(_TRANSPORTS) >= _CACHE_MAX:
+                _TRANSPORTS.clear()
+            _TRANSPORTS[proto] = fields
+    if fields is _PROTOCOL_INVALID:
+        flag(doc, FLAG_PROTOCOL)
+        return
+    if not fields:
+        return
+    network = doc.get("network")
+    if network.__class__ is not dict:
+        network = doc["network"] = {}
+    for key, value in fields:
+        network[key] = value
+
+
+def _transport_fields(proto: Any) -> tuple[tuple[str, str], ...]:
+    """The (network.<key>, value) pairs `transport` writes for a protocol, in the order it writes
+    them; _PROTOCOL_INVALID for a number outside 0-255."""
     text = str(proto).strip().lower()
     if not text:
-        return
+        return ()
     if text.isdigit():
         num = int(text)
         if num > 255:
-            flag(doc, FLAG_PROTOCOL)
-            return
-        put(doc, "network.iana_number", str(num))
-        put(doc, "network.transport", IANA_NAMES.get(num))
-        return
+            return _PROTOCOL_INVALID
+        name = IANA_NAMES.get(num)
+        return (("iana_number", str(num)), ("transport", name)) if name else (("iana_number", str(num)),)
     if text in ("icmp6", "icmpv6"):
         text = "ipv6-icmp"
-    put(doc, "network.transport", text)
     if text in IANA:
-        put(doc, "network.iana_number", str(IANA[text]))
+        return ("transport", text), ("iana_number", str(IANA[text]))
+    return (("transport", text),)
+
+
+_PROTOCOL_INVALID: tuple[tuple[str, str], ...] = (("", ""),)
+_TRANSPORTS: dict[str, tuple[tuple[str, str], ...]] = {}
 
 
 # log.flags values for a value that looks like a number or an address but is not a valid one (the
@@ -272,7 +297,12 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
     document (log.flags), so nothing invalid reaches an `ip`/`long` field."""
     addr = ip_or_none(ip)
     if addr:
-        where = node(doc, side)
+        if "." in side:
+            where = node(doc, side)
+        else:
+            where = doc.get(side)
+            if where.__class__ is not dict:
+                where = doc[side] = {}
         where["ip"] = addr
         where["address"] = addr
     elif ip is not None and str(ip).strip().lower() not in NO_VALUE:
@@ -280,9 +310,18 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
         flag(doc, flag_ip(side))
     if port is None:
         return
-    p = to_int(port)
+    if port.__class__ is str and port.isdigit() and port.isascii():
+        p: int | None = int(port)
+    else:
+        p = to_int(port)
     if p is not None and 0 <= p <= 65535:
-        node(doc, side)["port"] = p
+        if "." in side:
+            node(doc, side)["port"] = p
+        else:
+            where = doc.get(side)
+            if where.__class__ is not dict:
+                where = doc[side] = {}
+            where["port"] = p
     elif p is not None or str(port).strip().lower() not in NO_VALUE:
         flag(doc, flag_port(side))
 
@@ -642,40 +681,65 @@ def _collect(doc: dict[str, Any], leaf: str, found: tuple[Any, ...]) -> None:
     existing = rel.get(leaf) if rel.__class__ is dict else None
     values: list[str] | None = (list(existing) if isinstance(existing, list) else [existing]) if existing else None
     for value in found:
-        if value is None:
-            continue
-        for item in value if isinstance(value, list) else (value,):
-            if item.__class__ is str and item:
-                if values is None:
-                    values = [item]
-                elif item not in values:
-                    values.append(item)
+        if value.__class__ is str:
+            if not value:
+                continue
+            if values is None:
+                values = [value]
+            elif value not in values:
+                values.append(value)
+        elif isinstance(value, list):
+            for item in value:
+                if item.__class__ is str and item:
+                    if values is None:
+                        values = [item]
+                    elif item not in values:
+                        values.append(item)
     if values:
-        node(doc, "related")[leaf] = values
+        if rel.__class__ is not dict:
+            rel = doc["related"] = {}
+        rel[leaf] = values
 
 
 def flow_id(doc: dict[str, Any]) -> None:
     """network.community_id from source/destination ip and port (ICMP: icmp.type / icmp.code) and
     network.iana_number, when all that the protocol needs is there and valid."""
     network = doc.get("network")
-    if network.__class__ is not dict or network.get("community_id") or network.get("iana_number") is None:
+    if network.__class__ is not dict or network.get("community_id"):
+        return
+    iana = network.get("iana_number")
+    if iana is None:
         return
     src, dst = doc.get("source"), doc.get("destination")
     if src.__class__ is not dict or dst.__class__ is not dict:
         return
-    sip, dip, iana = src.get("ip"), dst.get("ip"), network["iana_number"]
+    sip, dip = src.get("ip"), dst.get("ip")
+    if not sip or not dip:
+        return
     proto = _SMALL_INTS.get(iana) if iana.__class__ is str else None
     if proto is None:
         proto = to_int(iana)
-    if not sip or not dip or proto is None:
-        return
-    if proto in (1, 58):
-        sport, dport = to_int(get(doc, "icmp.type")), to_int(get(doc, "icmp.code"))
+        if proto is None:
+            return
+    if proto == 1 or proto == 58:
+        icmp = doc.get("icmp")
+        if icmp.__class__ is not dict:
+            icmp = _NO_NODE
+        sport, dport = _small_int(icmp.get("type")), _small_int(icmp.get("code"))
     else:
         sport, dport = src.get("port"), dst.get("port")
     flow = community_id(sip, dip, proto, sport, dport)
     if flow:
         network["community_id"] = flow
+
+
+def _small_int(value: Any) -> int | None:
+    """to_int, by lookup for the texts 0-255 (ICMP type and code as parsers write them)."""
+    if value.__class__ is str:
+        known = _SMALL_INTS.get(value)
+        if known is not None:
+            return known
+    return to_int(value)
 
 
 _SMALL_INTS = {str(n): n for n in range(256)}  # to_int of an iana_number as parsers write it, by lookup
