@@ -46,8 +46,8 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if up:
         head = head[up.end():]
     prefix = head.strip().rstrip(":").strip()
-    # the first of a repeated key wins (ID= of IP before ID= of an ICMP echo): built from the end
-    kv: dict[str, str] = dict(reversed(_KV.findall(body)))
+    tokens = body.split()
+    kv = _pairs(tokens, body)
     get = kv.get
     inn, out = get("IN"), get("OUT")
     # built as literals with conditional writes: `put` per field was most of this parser's cost
@@ -83,7 +83,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         ipt["ttl"] = ttl
     if get("ID"):
         ipt["id"] = kv["ID"]
-    words = set(body.split())
+    words = set(tokens)
     tcp: dict[str, Any] = {}
     flags = [f for f in _FLAGS if f in words]
     if flags:
@@ -123,6 +123,23 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     else:
         t.direction_from_ips(doc)
     return doc
+
+
+def _pairs(tokens: list[str], body: str) -> dict[str, str]:
+    """KEY=value pairs (_KV's matches), the first of a repeated key winning (ID= of IP before ID=
+    of an ICMP echo). A token holds at most one match (the value runs to its end); a token that
+    starts with its KEY= is split with str methods, and any other token with "=" in it sends the
+    whole body through _KV, so the answer is _KV's either way."""
+    kv: dict[str, str] = {}
+    for token in tokens:
+        key, eq, value = token.partition("=")
+        if not eq:
+            continue
+        if not (key.isascii() and key.isalpha() and key.isupper()):
+            return dict(reversed(_KV.findall(body)))
+        if key not in kv:
+            kv[key] = value
+    return kv
 
 
 def _ubiquiti(doc: dict[str, Any], rule_set: str, rule: str, letter: str) -> None:
