@@ -326,6 +326,17 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
         flag(doc, flag_port(side))
 
 
+def icmp(doc: dict[str, Any], icmp_type: str | None, icmp_code: str | None) -> None:
+    """icmp.type and icmp.code as the device wrote them (text), each only when not empty; flow_id
+    reads them for the Community ID of an ICMP flow."""
+    if icmp_type or icmp_code:
+        fields = doc["icmp"] = {}
+        if icmp_type:
+            fields["type"] = icmp_type
+        if icmp_code:
+            fields["code"] = icmp_code
+
+
 def iso(dt: datetime) -> str:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=CONFIG.tz)

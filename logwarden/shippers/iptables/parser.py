@@ -95,13 +95,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         ipt["tcp"] = tcp
     if not ipt:
         del doc["iptables"]
-    icmp_type, icmp_code = get("TYPE"), get("CODE")
-    if icmp_type or icmp_code:
-        icmp = doc["icmp"] = {}
-        if icmp_type:
-            icmp["type"] = icmp_type
-        if icmp_code:
-            icmp["code"] = icmp_code
+    t.icmp(doc, get("TYPE"), get("CODE"))
     ubiquiti = _UBIQUITI.search(prefix) if "[" in prefix else None
     if ubiquiti:
         _ubiquiti(doc, *ubiquiti.group("set", "rule", "act"))

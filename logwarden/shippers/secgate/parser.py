@@ -87,13 +87,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         t.endpoint(doc, "source", _null(g("sa")), _null(g("sport")))
         t.endpoint(doc, "destination", _null(g("da")), _null(g("dport")))
         t.transport(doc, _proto(g("proto")))
-        icmp_type, icmp_code = _null(g("type")), _null(g("code"))
-        if icmp_type or icmp_code:
-            icmp = doc["icmp"] = {}
-            if icmp_type:
-                icmp["type"] = icmp_type
-            if icmp_code:
-                icmp["code"] = icmp_code
+        t.icmp(doc, _null(g("type")), _null(g("code")))
         rule = _null(g("rule_name"))
         if rule:
             doc["rule"] = {"name": rule}
