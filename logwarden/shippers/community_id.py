@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import ipaddress
 import struct
+from typing import Any
 
 ICMP, TCP, UDP, ICMP6, SCTP = 1, 6, 17, 58, 132
 _WITH_PORTS = frozenset((ICMP, TCP, UDP, ICMP6, SCTP))
@@ -42,10 +43,10 @@ def community_id(source_ip: str, destination_ip: str, iana_number: int,
     None when an address is not an IP, the two are of different families, the protocol is not
     0-255, or a protocol that has ports lacks one (or one is outside 0-65535).
     """
-    src_bytes = _PACKED.get(source_ip, _MISS)
+    src_bytes: Any = _PACKED.get(source_ip, _MISS)
     if src_bytes is _MISS:
         src_bytes = _packed(source_ip)
-    dst_bytes = _PACKED.get(destination_ip, _MISS)
+    dst_bytes: Any = _PACKED.get(destination_ip, _MISS)
     if dst_bytes is _MISS:
         dst_bytes = _packed(destination_ip)
     if src_bytes is None or dst_bytes is None or len(src_bytes) != len(dst_bytes) \

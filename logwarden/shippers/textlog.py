@@ -297,6 +297,7 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
     document (log.flags), so nothing invalid reaches an `ip`/`long` field."""
     addr = ip_or_none(ip)
     if addr:
+        where: Any
         if "." in side:
             where = node(doc, side)
         else:
@@ -318,7 +319,7 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
         if "." in side:
             node(doc, side)["port"] = p
         else:
-            where = doc.get(side)
+            where = doc.get(side)  # type: ignore[assignment]
             if where.__class__ is not dict:
                 where = doc[side] = {}
             where["port"] = p

@@ -27,6 +27,26 @@ def _s(obj: dict[str, Any], key: str) -> str | None:
     return str(v)
 
 
+def _occured(text: str) -> str | None:
+    """ISO UTC of an `occured` value ("14-Apr-2020 00:57:00", UTC), None when it is not in that
+    form; cached per text (a log repeats its seconds), the cache emptied when full."""
+    ts = _OCCURED.get(text, _MISS)
+    if ts is _MISS:
+        try:
+            ts = t.iso(datetime.strptime(text.strip(), "%d-%b-%Y %H:%M:%S").replace(tzinfo=UTC))
+        except ValueError:
+            ts = None
+        if len(_OCCURED) >= _CACHE_MAX:
+            _OCCURED.clear()
+        _OCCURED[text] = ts
+    return ts  # type: ignore[return-value]
+
+
+_MISS = object()
+_CACHE_MAX = 8192
+_OCCURED: dict[str, str | None] = {}
+
+
 def _fast_json(text: str) -> Any:
     """orjson's reading of `text`, or None when the standard library must read it: orjson refuses
     what json accepts (NaN, a lone surrogate escape, very deep nesting) and turns integers beyond
@@ -69,10 +89,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if repaired:
         t.flag(doc, FLAG_SURROGATES)
     occured = _s(obj, "occured") or _s(obj, "occurred") or ""
-    try:
-        put(doc, "@timestamp", t.iso(datetime.strptime(occured.strip(), "%d-%b-%Y %H:%M:%S").replace(tzinfo=UTC)))
-    except ValueError:
-        put(doc, "@timestamp", t.parse_iso(occured))
+    put(doc, "@timestamp", _occured(occured) or t.parse_iso(occured))
     put(doc, "observer.vendor", "ESET")
     put(doc, "observer.product", "ESET PROTECT")
     put(doc, "host.name", _s(obj, "hostname"))

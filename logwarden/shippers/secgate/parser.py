@@ -30,7 +30,10 @@ _TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 
 def _null(value: str | None) -> str | None:
-    return None if value is None or value.strip().upper() in ("", "NULL") else value.strip()
+    if value is None:
+        return None
+    value = value.strip()
+    return None if not value or value.upper() == "NULL" else value
 
 
 def _proto(value: str | None) -> str | None:
