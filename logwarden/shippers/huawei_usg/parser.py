@@ -42,6 +42,7 @@ _MARK = re.compile(r"%%(\d{2})([A-Z][A-Z0-9_-]{1,31})/([0-7])/([A-Z][A-Z0-9_]{1,
 _PRE = re.compile(r"^\s*(?P<ts>(?:[A-Z][a-z]{2} +\d{1,2} \d{4}|\d{4}[-/]\d{1,2}[-/]\d{1,2}) \d{2}:\d{2}:\d{2})"
                   r"(?P<zone>[+-]\d{2}:\d{2})?(?: DST)?\s+(?P<host>\S+)?\s*(?:%%:)?\s*$")
 _KV = re.compile(r'([A-Za-z][\w-]*)=("[^"]*"|[^,;()]*)')
+_SPACES = re.compile(r" +")
 _CID = re.compile(r"^CID=0x[0-9a-fA-F]+;")
 _BUILT = re.compile(r"Built an? (\w+) session, (\S+?):(\d+) \((\S*)\) to (\S+?):(\d+) \((\S*)\)")
 _SEVERITY = {"0": "emergency", "1": "alert", "2": "critical", "3": "error", "4": "warning", "5": "notice",
@@ -54,12 +55,14 @@ def kv_pairs(text: str) -> dict[str, str]:
     closing period and parenthesis are not part of it. The first of a repeated key wins."""
     out: dict[str, str] = {}
     for key, value in _KV.findall(text):
+        if key in out:
+            continue
         value = value.strip()
-        if value.startswith('"') and value.endswith('"') and len(value) > 1:
+        if value[:1] == '"' and value[-1:] == '"' and len(value) > 1:
             value = value[1:-1]
-        elif value.endswith("."):
+        elif value[-1:] == ".":
             value = value[:-1]
-        out.setdefault(key, value)
+        out[key] = value
     return out
 
 
@@ -68,7 +71,7 @@ def _pre_time(text: str) -> tuple[str | None, str | None]:
     m = _PRE.match(text)
     if m is None:
         return None, None
-    stamp = re.sub(r" +", " ", m.group("ts"))
+    stamp = _SPACES.sub(" ", m.group("ts"))
     zone = m.group("zone")
     if zone:
         return t.parse_time(f"{stamp} {zone.replace(':', '')}", tuple(f"{f} %z" for f in _PRE_FORMATS)), m.group("host")
@@ -88,8 +91,10 @@ def _epoch(value: str | None) -> str | None:
 def _first(kv: dict[str, str], *keys: str) -> str | None:
     for key in keys:
         value = kv.get(key)
-        if value is not None and value.strip() not in ("", "-"):
-            return value.strip()
+        if value is not None:
+            value = value.strip()
+            if value and value != "-":
+                return value
     return None
 
 

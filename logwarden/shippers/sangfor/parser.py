@@ -45,8 +45,9 @@ def pairs(body: str) -> dict[str, str]:
         if not part:
             continue
         # the key: 1-40 characters before the first colon, ASCII or full-width (str.find, not a regex)
-        colon, wide = part.find(":"), part.find("：")
-        if wide >= 0 and (colon < 0 or wide < colon):
+        colon = part.find(":", 0, _KEY_MAX + 1)
+        wide = part.find("：", 0, colon if colon >= 0 else _KEY_MAX + 1)
+        if wide >= 0:
             colon = wide
         if not 1 <= colon <= _KEY_MAX:
             if out:  # a comma inside the last value (a URL): keep it with that value
@@ -63,8 +64,10 @@ def pairs(body: str) -> dict[str, str]:
 def _value(kv: dict[str, str], *keys: str) -> str | None:
     for key in keys:
         value = kv.get(key)
-        if value is not None and value.strip() not in NULL_VALUES:
-            return value.strip()
+        if value is not None:
+            value = value.strip()
+            if value not in NULL_VALUES:
+                return value
     return None
 
 
