@@ -154,8 +154,11 @@ _SPLIT: dict[str, tuple[str, ...]] = {}
 
 
 def to_int(value: Any) -> int | None:
+    """The integer a value spells (surrounding spaces allowed), None when it spells none."""
     if value is None:
         return None
+    if value.__class__ is str and value.isdigit() and value.isascii():  # the usual case, without str()/strip()
+        return int(value)
     try:
         return int(str(value).strip())
     except ValueError:
@@ -770,7 +773,7 @@ def line_parser(module: str, dataset: str, parse: ParseFn, *, ecs_dataset: str |
             if text is None:
                 return DeadLetter(source, raw, f"{module}: not UTF-8 or GB18030", dataset, position)
             text = text.rstrip("\r\n")
-            if not text.strip():
+            if not text or text.isspace():
                 return DeadLetter(source, raw, f"{module}: empty message", dataset, position)
             hdr, msg = split_syslog(text)
             doc = parse(msg, hdr)

@@ -96,20 +96,13 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if not ipt:
         del doc["iptables"]
     t.icmp(doc, get("TYPE"), get("CODE"))
-    ubiquiti = _UBIQUITI.search(prefix) if "[" in prefix else None
+    ubiquiti, verb, allowed = _PREFIXES.get(prefix) or _prefix(prefix)
     if ubiquiti:
-        _ubiquiti(doc, *ubiquiti.group("set", "rule", "act"))
+        _ubiquiti(doc, *ubiquiti)
     else:
         if prefix:
             doc["rule"] = {"name": prefix}
-        if _DENY.search(prefix):
-            upper = prefix.upper()
-            verb = "drop" if "DROP" in upper else "reject" if "REJECT" in upper else "block"
-            t.verdict(doc, verb, allowed=False)
-        elif _ALLOW.search(prefix):
-            t.verdict(doc, "accept", allowed=True)
-        else:
-            t.verdict(doc, "log", allowed=None)
+        t.verdict(doc, verb, allowed=allowed)
     if inn and not out:
         network["direction"] = "inbound"
     elif out and not inn:
@@ -117,6 +110,30 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     else:
         t.direction_from_ips(doc)
     return doc
+
+
+def _prefix(prefix: str) -> tuple[tuple[str, str, str] | None, str, bool | None]:
+    """What a --log-prefix says: the Ubiquiti (set, rule, letter) when it is one, else the verb
+    and verdict its words give; remembered per prefix (a host has a few)."""
+    ubiquiti = _UBIQUITI.search(prefix) if "[" in prefix else None
+    found: tuple[tuple[str, str, str] | None, str, bool | None]
+    if ubiquiti:
+        rule_set, rule, letter = ubiquiti.group("set", "rule", "act")
+        found = (rule_set, rule, letter), "", None
+    elif _DENY.search(prefix):
+        upper = prefix.upper()
+        found = None, "drop" if "DROP" in upper else "reject" if "REJECT" in upper else "block", False
+    elif _ALLOW.search(prefix):
+        found = None, "accept", True
+    else:
+        found = None, "log", None
+    if len(_PREFIXES) >= 4096:
+        _PREFIXES.clear()
+    _PREFIXES[prefix] = found
+    return found
+
+
+_PREFIXES: dict[str, tuple[tuple[str, str, str] | None, str, bool | None]] = {}
 
 
 def _pairs(tokens: list[str], body: str) -> dict[str, str]:
