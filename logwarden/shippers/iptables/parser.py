@@ -25,6 +25,7 @@ from logwarden.shippers import textlog as t
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
 _START = re.compile(r"(?<![A-Za-z0-9_])IN=")
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")  # _START's lookbehind
 _UBIQUITI = re.compile(r"\[(?P<set>[^\]]*)-(?P<rule>[^-\]]*)-(?P<act>[ADRadr])\]")
 _UBIQUITI_ACTIONS = {"a": ("accept", True), "d": ("drop", False), "r": ("reject", False)}
 _UPTIME = re.compile(r"^\s*\[\s*(\d+\.\d+)\]\s?")
@@ -35,14 +36,17 @@ _ALLOW = re.compile(r"ACCEPT|ALLOW|PASS|PERMIT", re.I)
 
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
-    m = _START.search(msg)
-    if not m or "SRC=" not in msg or "PROTO=" not in msg:
+    start = msg.find("IN=")
+    if start > 0 and msg[start - 1] in _WORD:  # "xIN=": _START finds the first IN= that starts a word
+        m = _START.search(msg, start)
+        start = m.start() if m else -1
+    if start < 0 or "SRC=" not in msg or "PROTO=" not in msg:
         raise ParseError("not a netfilter LOG line (no IN= / SRC= / PROTO=)")
-    head, body = msg[: m.start()], msg[m.start():].strip()
+    head, body = msg[:start], msg[start:].strip()
     quoted = body.find(" [")  # an ICMP error's quoted packet, or INCOMPLETE [n bytes]
     if quoted > 0:
         body = body[:quoted]
-    up = _UPTIME.match(head)
+    up = _UPTIME.match(head) if "[" in head else None
     if up:
         head = head[up.end():]
     prefix = head.strip().rstrip(":").strip()
