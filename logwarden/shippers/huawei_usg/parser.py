@@ -67,7 +67,23 @@ def kv_pairs(text: str) -> dict[str, str]:
 
 
 def _pre_time(text: str) -> tuple[str | None, str | None]:
-    """(ISO time, host) from the text before `%%` when the syslog splitter left it there."""
+    """(ISO time, host) from the text before `%%` when the syslog splitter left it there; cached
+    per text and zone (the same second and host repeat), the cache emptied when full."""
+    tz = t.CONFIG.tz
+    hit = _PRE_CACHE.get(text)
+    if hit is not None and hit[0] is tz:
+        return hit[1]
+    if len(_PRE_CACHE) >= 4096:
+        _PRE_CACHE.clear()
+    found = _read_pre_time(text)
+    _PRE_CACHE[text] = (tz, found)
+    return found
+
+
+_PRE_CACHE: dict[str, tuple[Any, tuple[str | None, str | None]]] = {}
+
+
+def _read_pre_time(text: str) -> tuple[str | None, str | None]:
     m = _PRE.match(text)
     if m is None:
         return None, None
@@ -103,7 +119,9 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if m is None:
         raise ParseError("not a Huawei information-center log (no %%NNMODULE/severity/BRIEF:)")
     _, module, severity, brief, _, _ = m.groups()
-    body = _CID.sub("", msg[m.end():], count=1)
+    body = msg[m.end():]
+    if body.startswith("CID="):
+        body = _CID.sub("", body, count=1)
     ts, host = _pre_time(msg[:m.start()]) if m.start() else (None, None)
     # the common fields as literals (a `put` per field cost more than building them)
     observer: dict[str, Any] = {"vendor": "Huawei", "product": "USG", "type": "firewall"}
