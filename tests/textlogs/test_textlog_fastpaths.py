@@ -5,7 +5,8 @@
   send: with and without PRI, short/long dates, a host or not, a tag or not, a "%" message; the
   year of a date without one still follows the clock when the default clock is used.
 - textlog.kv_pairs and the iptables KEY=value reader give what a loop over the plain regex gives,
-  on random texts made of the characters that matter (quotes, backslashes, "=", whitespace).
+  on random texts made of the characters that matter (quotes, backslashes, "=", whitespace); the
+  Sangfor body cut with str methods gives the non-empty parts of its separator pattern.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from logwarden.shippers import textlog as t
 from logwarden.shippers.iptables import parser as iptables
+from logwarden.shippers.sangfor import parser as sangfor
 
 PRIS = ["", "<4>", "<190>", "<1234>", "<>", "<13>1 "]
 DATES = ["Apr 14 00:22:31 ", "Apr  4 00:22:31 ", "Apr 14 2020 00:22:31 ", "Apr 14 2020 00:20:11: ",
@@ -83,4 +85,12 @@ def test_iptables_pairs_are_the_regex_reading() -> None:
     texts = _random_texts(pieces, 20_000, 13) + ["IN=eth0 OUT= SRC=1.2.3.4 ID=1 PROTO=ICMP ID=99", "lowID=1 ID=2"]
     differ = [text for text in texts
               if iptables._pairs(text.split(), text) != dict(reversed(iptables._KV.findall(text)))]
+    assert differ == []
+
+
+def test_sangfor_parts_are_the_pattern_parts() -> None:
+    pieces = ["a", ":", "\uff1a", ",", "\uff0c", " ", "\t", "\n", "\r", "\r\n", "\u3000", "\u6e90IP", "x:y", "http://a,b"]
+    texts = _random_texts(pieces, 20_000, 14) + ["\u65e5\u5fd7\u7c7b\u578b:x, \t\n a:b\r\n\tc:d ,\uff0c e:f"]
+    differ = [text for text in texts
+              if [p for p in sangfor._separated(text) if p] != [p for p in sangfor._SPLIT.split(text.strip()) if p]]
     assert differ == []

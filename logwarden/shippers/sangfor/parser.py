@@ -41,7 +41,7 @@ def pairs(body: str) -> dict[str, str]:
     """The key:value pairs of a Sangfor body, in order; the first value of a repeated key wins.
     Raises ParseError when a part has no colon (not this layout)."""
     out: dict[str, str] = {}
-    for part in _SPLIT.split(body.strip()):
+    for part in _separated(body):
         if not part:
             continue
         # the key: 1-40 characters before the first colon, ASCII or full-width (str.find, not a regex)
@@ -59,6 +59,16 @@ def pairs(body: str) -> dict[str, str]:
         if key not in out:
             out[key] = value
     return out
+
+
+def _separated(body: str) -> list[str]:
+    """_SPLIT.split(body.strip()) less its empty parts' exact count: cut at every separator
+    character (comma, full-width comma, line feed, tab) with str methods and strip each part. A
+    part the pattern returns is the text between two separators with the whitespace around them
+    taken off; where the pattern takes a tab or a line feed as whitespace beside a separator,
+    this gives an empty part more, which `pairs` skips like the pattern's own empty parts."""
+    return [part.strip() for part in
+            body.replace("\uff0c", ",").replace("\n", ",").replace("\t", ",").split(",")]
 
 
 def _value(kv: dict[str, str], *keys: str) -> str | None:
