@@ -8,6 +8,7 @@ Windows JSON (logwarden/shippers/windows/untrusted.py): no encoder downstream ac
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -27,24 +28,14 @@ def _s(obj: dict[str, Any], key: str) -> str | None:
     return str(v)
 
 
+@functools.lru_cache(maxsize=8192)
 def _occured(text: str) -> str | None:
     """ISO UTC of an `occured` value ("14-Apr-2020 00:57:00", UTC), None when it is not in that
-    form; cached per text (a log repeats its seconds), the cache emptied when full."""
-    ts = _OCCURED.get(text, _MISS)
-    if ts is _MISS:
-        try:
-            ts = t.iso(datetime.strptime(text.strip(), "%d-%b-%Y %H:%M:%S").replace(tzinfo=UTC))
-        except ValueError:
-            ts = None
-        if len(_OCCURED) >= _CACHE_MAX:
-            _OCCURED.clear()
-        _OCCURED[text] = ts
-    return ts  # type: ignore[return-value]
-
-
-_MISS = object()
-_CACHE_MAX = 8192
-_OCCURED: dict[str, str | None] = {}
+    form; cached per text (a log repeats its seconds)."""
+    try:
+        return t.iso(datetime.strptime(text.strip(), "%d-%b-%Y %H:%M:%S").replace(tzinfo=UTC))
+    except ValueError:
+        return None
 
 
 def _fast_json(text: str) -> Any:

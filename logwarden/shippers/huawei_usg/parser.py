@@ -28,8 +28,9 @@ Any other MODULE/BRIEF is a dead letter naming it: no field of an unconfirmed la
 
 from __future__ import annotations
 
+import functools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from logwarden.shippers import nat
@@ -68,19 +69,14 @@ def kv_pairs(text: str) -> dict[str, str]:
 
 def _pre_time(text: str) -> tuple[str | None, str | None]:
     """(ISO time, host) from the text before `%%` when the syslog splitter left it there; cached
-    per text and zone (the same second and host repeat), the cache emptied when full."""
-    tz = t.CONFIG.tz
-    hit = _PRE_CACHE.get(text)
-    if hit is not None and hit[0] is tz:
-        return hit[1]
-    if len(_PRE_CACHE) >= 4096:
-        _PRE_CACHE.clear()
-    found = _read_pre_time(text)
-    _PRE_CACHE[text] = (tz, found)
-    return found
+    per text and zone (the same second and host repeat)."""
+    return _pre_time_in(text, t.CONFIG.tz)
 
 
-_PRE_CACHE: dict[str, tuple[Any, tuple[str | None, str | None]]] = {}
+@functools.lru_cache(maxsize=4096)
+def _pre_time_in(text: str, tz: tzinfo) -> tuple[str | None, str | None]:
+    """_pre_time read in zone `tz` (CONFIG.tz when called: part of the cache key)."""
+    return _read_pre_time(text)
 
 
 def _read_pre_time(text: str) -> tuple[str | None, str | None]:

@@ -18,6 +18,7 @@ the quoted fields never replace the error's own addresses and protocol (event.or
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -100,7 +101,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if not ipt:
         del doc["iptables"]
     t.icmp(doc, get("TYPE"), get("CODE"))
-    ubiquiti, verb, allowed = _PREFIXES.get(prefix) or _prefix(prefix)
+    ubiquiti, verb, allowed = _prefix(prefix)
     if ubiquiti:
         _ubiquiti(doc, *ubiquiti)
     else:
@@ -116,6 +117,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     return doc
 
 
+@functools.lru_cache(maxsize=4096)
 def _prefix(prefix: str) -> tuple[tuple[str, str, str] | None, str, bool | None]:
     """What a --log-prefix says: the Ubiquiti (set, rule, letter) when it is one, else the verb
     and verdict its words give; remembered per prefix (a host has a few)."""
@@ -131,13 +133,7 @@ def _prefix(prefix: str) -> tuple[tuple[str, str, str] | None, str, bool | None]
         found = None, "accept", True
     else:
         found = None, "log", None
-    if len(_PREFIXES) >= 4096:
-        _PREFIXES.clear()
-    _PREFIXES[prefix] = found
     return found
-
-
-_PREFIXES: dict[str, tuple[tuple[str, str, str] | None, str, bool | None]] = {}
 
 
 def _pairs(tokens: list[str], body: str) -> dict[str, str]:
