@@ -1,22 +1,29 @@
 """Parse rate per text-log format, one core, on generated lines (not a timed test).
 
-    .venv/bin/python -m bench.bench_textlogs [--lines 50000] [--formats cisco_asa,iptables]
+    .venv/bin/python -m bench.bench_textlogs [--lines 50000] [--formats cisco_asa,iptables] [--stages]
 
 Lines are the sources' golden lines that parse as events, varied per line (addresses, ports,
 counters) so no cache helps; each format is timed through its `parse_line` (decode, syslog
 header, parse, ECS document, id) and through `autodetect.parse_line`. Target: 50,000 lines/s.
+`--stages` also says where a line's time goes, in CPU microseconds, by difference between three
+loops over the same lines (best of three each): decoding and the syslog header; + the source's
+`parse`; + the common end (`textlog.finish`: Community ID, related.*, the id), i.e. the whole
+`parse_line`. Sources whose `parse_line` is not a `textlog.line_parser` (huorong) are left out.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import sys
 import time
 
 from logwarden.resources import data_path
 from logwarden.shippers import autodetect, registry
+from logwarden.shippers import textlog as t
 from logwarden.shippers.base import Event
+from logwarden.shippers.source import PARSER_MODULE
 
 SHIPPERS = data_path("logwarden.shippers")
 
@@ -44,10 +51,39 @@ def rate(fn, lines: list[bytes]) -> float:
     return len(lines) / (time.process_time() - t0)
 
 
+def stages(name: str, lines: list[bytes]) -> tuple[float, float, float] | None:
+    """CPU microseconds per line: (decode + syslog header, parse, common end); None when the
+    source's parse_line is not a textlog.line_parser around a `parse(msg, hdr)`."""
+    parse_line = registry.source(name).line_parser()
+    parse = getattr(importlib.import_module(registry.source(name).package + PARSER_MODULE), "parse", None)
+    if parse is None or not hasattr(parse_line, t.AFTER_SPLIT):
+        return None
+    clock = time.process_time
+    best = [float("inf")] * 3
+    for _ in range(3):
+        start = clock()
+        for raw in lines:
+            t.split_syslog((t.decode(raw) or "").rstrip("\r\n"))
+        split = clock() - start
+        start = clock()
+        for raw in lines:
+            hdr, msg = t.split_syslog((t.decode(raw) or "").rstrip("\r\n"))
+            parse(msg, hdr)
+        parsed = clock() - start
+        start = clock()
+        for i, raw in enumerate(lines):
+            parse_line(raw, "bench", i)
+        whole = clock() - start
+        best = [min(best[0], split), min(best[1], parsed), min(best[2], whole)]
+    per_line = 1e6 / len(lines)
+    return best[0] * per_line, (best[1] - best[0]) * per_line, (best[2] - best[1]) * per_line
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lines", type=int, default=50_000)
     ap.add_argument("--formats", default="", help="comma-separated source names (default: every line source)")
+    ap.add_argument("--stages", action="store_true", help="also CPU us per line: header, parse, common end")
     args = ap.parse_args(argv)
     wanted = {f for f in args.formats.split(",") if f}
     print(f"{'format':<12} {'lines':>7} {'direct lines/s':>15} {'auto lines/s':>13}  target 50,000")
@@ -59,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         auto = rate(autodetect.parse_line, lines)
         mark = "ok" if direct >= 50_000 else "below"
         print(f"{name:<12} {len(lines):>7} {direct:>15,.0f} {auto:>13,.0f}  {mark}")
+        split = stages(name, lines) if args.stages else None
+        if split is not None:
+            print(f"{'':<12} us/line: header {split[0]:.1f}  parse {split[1]:.1f}  common end {split[2]:.1f}"
+                  f"  (budget 20.0)")
     print(f"python {sys.version.split()[0]}, one core, lines per CPU-second of this process")
     return 0
 

@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import ipaddress
 import struct
+from typing import Any
 
 ICMP, TCP, UDP, ICMP6, SCTP = 1, 6, 17, 58, 132
 _WITH_PORTS = frozenset((ICMP, TCP, UDP, ICMP6, SCTP))
@@ -42,7 +43,12 @@ def community_id(source_ip: str, destination_ip: str, iana_number: int,
     None when an address is not an IP, the two are of different families, the protocol is not
     0-255, or a protocol that has ports lacks one (or one is outside 0-65535).
     """
-    src_bytes, dst_bytes = _packed(source_ip), _packed(destination_ip)
+    src_bytes: Any = _PACKED.get(source_ip, _MISS)
+    if src_bytes is _MISS:
+        src_bytes = _packed(source_ip)
+    dst_bytes: Any = _PACKED.get(destination_ip, _MISS)
+    if dst_bytes is _MISS:
+        dst_bytes = _packed(destination_ip)
     if src_bytes is None or dst_bytes is None or len(src_bytes) != len(dst_bytes) \
             or not 0 <= iana_number <= 255 or not 0 <= seed <= 0xFFFF:
         return None
@@ -54,9 +60,8 @@ def community_id(source_ip: str, destination_ip: str, iana_number: int,
         return None
     sport, dport = source_port, destination_port
     one_way = False
-    if iana_number in (ICMP, ICMP6):
-        pairs = _ICMP4_PAIRS if iana_number == ICMP else _ICMP6_PAIRS
-        counterpart = pairs.get(sport)
+    if iana_number == ICMP or iana_number == ICMP6:
+        counterpart = (_ICMP4_PAIRS if iana_number == ICMP else _ICMP6_PAIRS).get(sport)
         if counterpart is None:
             one_way = True
         else:
@@ -65,7 +70,7 @@ def community_id(source_ip: str, destination_ip: str, iana_number: int,
         return None
     if not one_way and (dst_bytes, dport) < (src_bytes, sport):
         src_bytes, dst_bytes, sport, dport = dst_bytes, src_bytes, dport, sport
-    return _digest(_PAIR.pack(seed) + src_bytes + dst_bytes + _TAIL.pack(iana_number, 0, sport, dport))
+    return _digest(b"".join((_PAIR.pack(seed), src_bytes, dst_bytes, _TAIL.pack(iana_number, 0, sport, dport))))
 
 
 def _packed(address: str) -> bytes | None:
@@ -89,4 +94,7 @@ _PACKED: dict[str, bytes | None] = {}
 
 
 def _digest(data: bytes) -> str:
-    return "1:" + binascii.b2a_base64(hashlib.sha1(data, usedforsecurity=False).digest(), newline=False).decode("ascii")
+    return "1:" + _b64(_sha1(data, usedforsecurity=False).digest(), newline=False).decode("ascii")
+
+
+_sha1, _b64 = hashlib.sha1, binascii.b2a_base64

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -43,6 +44,11 @@ class ParseError(ValueError):
     """The message is not in the parser's format (becomes a dead letter's reason)."""
 
 
+def utc_now() -> datetime:
+    """The wall clock in UTC (CONFIG.now's default; the date caches know it changes only with time.time())."""
+    return datetime.now(UTC)
+
+
 class Config:
     """Settings of the text parsers: `tz` (read from LOGWARDEN_LOG_TZ on first use, see
     logwarden/timezones.py; commands read it before parsing so a bad value is exit 2, not a dead
@@ -50,7 +56,7 @@ class Config:
 
     def __init__(self) -> None:
         self._tz: tzinfo | None = None
-        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.now: Callable[[], datetime] = utc_now
         self.hostname: str | None = os.environ.get("LOGWARDEN_HOSTNAME") or None
 
     @property
@@ -148,8 +154,11 @@ _SPLIT: dict[str, tuple[str, ...]] = {}
 
 
 def to_int(value: Any) -> int | None:
+    """The integer a value spells (surrounding spaces allowed), None when it spells none."""
     if value is None:
         return None
+    if value.__class__ is str and value.isdigit() and value.isascii():  # the usual case, without str()/strip()
+        return int(value)
     try:
         return int(str(value).strip())
     except ValueError:
@@ -164,25 +173,50 @@ IANA_NAMES[58] = "ipv6-icmp"
 
 def transport(doc: dict[str, Any], proto: Any) -> None:
     """network.transport (lowercase name) and network.iana_number from a name or a number; a number
-    outside 0-255 is not kept there (event.original shows it) and the document is flagged."""
+    outside 0-255 is not kept there (event.original shows it) and the document is flagged.
+    The fields a protocol text gives are worked out once per distinct text (a log repeats a few)."""
     if proto is None:
         return
+    fields = _TRANSPORTS.get(proto) if proto.__class__ is str else None
+    if fields is None:
+        fields = _transport_fields(proto)
+        if proto.__class__ is str:
+            if len(_TRANSPORTS) >= _CACHE_MAX:
+                _TRANSPORTS.clear()
+            _TRANSPORTS[proto] = fields
+    if fields is _PROTOCOL_INVALID:
+        flag(doc, FLAG_PROTOCOL)
+        return
+    if not fields:
+        return
+    network = doc.get("network")
+    if network.__class__ is not dict:
+        network = doc["network"] = {}
+    for key, value in fields:
+        network[key] = value
+
+
+def _transport_fields(proto: Any) -> tuple[tuple[str, str], ...]:
+    """The (network.<key>, value) pairs `transport` writes for a protocol, in the order it writes
+    them; _PROTOCOL_INVALID for a number outside 0-255."""
     text = str(proto).strip().lower()
     if not text:
-        return
+        return ()
     if text.isdigit():
         num = int(text)
         if num > 255:
-            flag(doc, FLAG_PROTOCOL)
-            return
-        put(doc, "network.iana_number", str(num))
-        put(doc, "network.transport", IANA_NAMES.get(num))
-        return
+            return _PROTOCOL_INVALID
+        name = IANA_NAMES.get(num)
+        return (("iana_number", str(num)), ("transport", name)) if name else (("iana_number", str(num)),)
     if text in ("icmp6", "icmpv6"):
         text = "ipv6-icmp"
-    put(doc, "network.transport", text)
     if text in IANA:
-        put(doc, "network.iana_number", str(IANA[text]))
+        return ("transport", text), ("iana_number", str(IANA[text]))
+    return (("transport", text),)
+
+
+_PROTOCOL_INVALID: tuple[tuple[str, str], ...] = (("", ""),)
+_TRANSPORTS: dict[str, tuple[tuple[str, str], ...]] = {}
 
 
 # log.flags values for a value that looks like a number or an address but is not a valid one (the
@@ -266,7 +300,13 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
     document (log.flags), so nothing invalid reaches an `ip`/`long` field."""
     addr = ip_or_none(ip)
     if addr:
-        where = node(doc, side)
+        where: Any
+        if "." in side:
+            where = node(doc, side)
+        else:
+            where = doc.get(side)
+            if where.__class__ is not dict:
+                where = doc[side] = {}
         where["ip"] = addr
         where["address"] = addr
     elif ip is not None and str(ip).strip().lower() not in NO_VALUE:
@@ -274,11 +314,31 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
         flag(doc, flag_ip(side))
     if port is None:
         return
-    p = to_int(port)
+    if port.__class__ is str and port.isdigit() and port.isascii():
+        p: int | None = int(port)
+    else:
+        p = to_int(port)
     if p is not None and 0 <= p <= 65535:
-        node(doc, side)["port"] = p
+        if "." in side:
+            node(doc, side)["port"] = p
+        else:
+            where = doc.get(side)  # type: ignore[assignment]
+            if where.__class__ is not dict:
+                where = doc[side] = {}
+            where["port"] = p
     elif p is not None or str(port).strip().lower() not in NO_VALUE:
         flag(doc, flag_port(side))
+
+
+def icmp(doc: dict[str, Any], icmp_type: str | None, icmp_code: str | None) -> None:
+    """icmp.type and icmp.code as the device wrote them (text), each only when not empty; flow_id
+    reads them for the Community ID of an ICMP flow."""
+    if icmp_type or icmp_code:
+        fields = doc["icmp"] = {}
+        if icmp_type:
+            fields["type"] = icmp_type
+        if icmp_code:
+            fields["code"] = icmp_code
 
 
 def iso(dt: datetime) -> str:
@@ -310,7 +370,7 @@ def infer_year(month: int, day: int) -> int:
 _TZ_CACHE: dict[Any, str | None] = {}
 _TZ_STATE: list[Any] = [None]
 _NOW_CACHE: dict[Any, str | None] = {}
-_NOW_STATE: list[Any] = [None]
+_NOW_STATE: list[Any] = [None, None, 0.0]  # (tz, date, hour) of the cache; zone and end of hour checked cheaply
 
 
 def _tz_cache() -> dict[Any, str | None]:
@@ -322,11 +382,21 @@ def _tz_cache() -> dict[Any, str | None]:
 
 
 def _now_cache() -> dict[Any, str | None]:
+    # With the default clock the hour cannot have changed before _NOW_UNTIL (an epoch second):
+    # one time.time() per line instead of building a datetime (most of a header's cost).
+    if CONFIG.now is utc_now and CONFIG._tz is _NOW_STATE[1] and time.time() < _NOW_STATE[2] \
+            and len(_NOW_CACHE) < _CACHE_MAX:
+        return _NOW_CACHE
     now = CONFIG.now()
     state = (CONFIG.tz, now.year, now.month, now.day, now.hour)
     if _NOW_STATE[0] != state or len(_NOW_CACHE) >= _CACHE_MAX:
         _NOW_CACHE.clear()
         _NOW_STATE[0] = state
+    if CONFIG.now is utc_now:
+        _NOW_STATE[1] = CONFIG._tz
+        _NOW_STATE[2] = now.replace(minute=0, second=0, microsecond=0).timestamp() + 3600
+    else:
+        _NOW_STATE[1], _NOW_STATE[2] = None, 0.0
     return _NOW_CACHE
 
 
@@ -416,10 +486,33 @@ _R3164_TS = re.compile(r"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (?:(\d{4}) )?(\d{2}):(\d
 _ISO_TS = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?) ")
 _TAG = re.compile(r"([\w./-]{1,48})(?:\[(\d{1,10})\])?:(?: |(?=\[))")  # `kernel:[WAN_IN-1-D]IN=` too
 _HOST = re.compile(r"([\w.:-]{1,255}) ")
+# The common RFC 3164 header in one match, the same reading as the steps of split_syslog below:
+# [<PRI>] date [host ] [tag[pid]: ], where a host is read only when the tag does not start there
+# (and the text there is not "%"). A month name that is not a month, and anything this does not
+# match, goes the long way.
+_TAG_AHEAD = r"[\w./-]{1,48}(?:\[\d{1,10}\])?:(?: |(?=\[))"
+_FAST3164 = re.compile(
+    r"(?:<(\d{1,3})>)?" + _R3164_TS.pattern
+    + r"(?:(?!" + _TAG_AHEAD + r"|%)([\w.:-]{1,255}) )?(?:" + _TAG.pattern + r")?")
 
 
 def split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
     """Strip an RFC 5424 or RFC 3164 header if there is one; returns (header or None, message)."""
+    fast = _FAST3164.match(text)
+    if fast is not None:
+        pri, mon, day, year, hh, mm, ss, host, app, pid = fast.groups()
+        if mon.lower() in MONTHS:
+            cache = _now_cache()
+            date = text[fast.start(2):fast.end(7)]  # one string key: cheaper to hash than the groups
+            ts = cache.get(date, _MISS)
+            if ts is _MISS:
+                ts = cache[date] = _ts3164((mon, day, year, hh, mm, ss))
+            return SyslogHeader(ts, host, app, pid,  # type: ignore[arg-type]
+                                None if pri is None else int(pri)), text[fast.end():]
+    return _split_syslog(text)
+
+
+def _split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
     pos = 0
     hdr = SyslogHeader()
     seen = False
@@ -487,27 +580,32 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
     `event.dataset` Elastic's integration writes (default `<module>.log`), whose first part is
     `event.module`.
     """
-    ev = doc.setdefault("event", {})
     ecs_name = ecs_dataset or f"{module}.log"
+    return _finish(doc, raw_text, hdr, ecs_name.partition(".")[0], ecs_name, dataset, source, position, raw)
+
+
+def _finish(doc: dict[str, Any], raw_text: str, hdr: SyslogHeader | None, ev_module: str, ev_dataset: str,
+            dataset: str, source: str, position: int, raw: bytes) -> Event:
+    """`finish` with the names that are constant per source already worked out (line_parser does it once)."""
+    ev = doc.setdefault("event", {})
     ev["original"] = raw_text
-    ev["module"] = ecs_name.partition(".")[0]
-    ev["dataset"] = ecs_name
+    ev["module"] = ev_module
+    ev["dataset"] = ev_dataset
     family = doc.get("logwarden")  # logwarden.family: what topics, indices and the Sigma pipelines gate on
     if family.__class__ is dict:
         family["family"] = dataset
     else:
         doc["logwarden"] = {"family": dataset}
-    if dataset == "firewall":
-        ev.setdefault("kind", "event")
-        ev.setdefault("category", ["network"])
-    else:
-        ev.setdefault("kind", "alert")
-        ev.setdefault("category", ["malware"])
+    firewall = dataset == "firewall"
+    if "kind" not in ev:
+        ev["kind"] = "event" if firewall else "alert"
+    if "category" not in ev:
+        ev["category"] = ["network"] if firewall else ["malware"]
     if hdr is not None:
         if not doc.get("@timestamp") and hdr.timestamp:
             doc["@timestamp"] = hdr.timestamp
         if hdr.hostname:
-            put(doc, "observer.hostname" if dataset == "firewall" else "host.hostname", hdr.hostname)
+            put(doc, "observer.hostname" if firewall else "host.hostname", hdr.hostname)
         pri = hdr.priority
         if (pri is not None and pri < 192) or hdr.app:
             log = doc.get("log")
@@ -518,8 +616,8 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
                 syslog = log["syslog"] = {}
             if pri is not None and pri < 192:
                 syslog["priority"] = pri
-                syslog["facility"] = {"code": pri // 8}
-                syslog["severity"] = {"code": pri % 8}
+                syslog["facility"] = {"code": pri >> 3}
+                syslog["severity"] = {"code": pri & 7}
             if hdr.app:
                 syslog["appname"] = hdr.app
     if not doc.get("@timestamp"):
@@ -535,7 +633,7 @@ def finish(doc: dict[str, Any], *, raw_text: str, hdr: SyslogHeader | None, modu
     key = (obs.get("name") or host.get("name") or obs.get("hostname") or host.get("hostname") or "unknown")
     eid = line_id(source, position, raw)
     ev["id"] = eid
-    return Event(id=eid, dataset=dataset, key=str(key), doc=doc, position=position)
+    return Event(eid, dataset, key if key.__class__ is str else str(key), doc, position)
 
 
 _NO_NODE: dict[str, Any] = {}
@@ -598,32 +696,51 @@ def _collect(doc: dict[str, Any], leaf: str, found: tuple[Any, ...]) -> None:
     existing = rel.get(leaf) if rel.__class__ is dict else None
     values: list[str] | None = (list(existing) if isinstance(existing, list) else [existing]) if existing else None
     for value in found:
-        if value is None:
-            continue
-        for item in value if isinstance(value, list) else (value,):
-            if item.__class__ is str and item:
-                if values is None:
-                    values = [item]
-                elif item not in values:
-                    values.append(item)
+        if value.__class__ is str:
+            if not value:
+                continue
+            if values is None:
+                values = [value]
+            elif value not in values:
+                values.append(value)
+        elif isinstance(value, list):
+            for item in value:
+                if item.__class__ is str and item:
+                    if values is None:
+                        values = [item]
+                    elif item not in values:
+                        values.append(item)
     if values:
-        node(doc, "related")[leaf] = values
+        if rel.__class__ is not dict:
+            rel = doc["related"] = {}
+        rel[leaf] = values
 
 
 def flow_id(doc: dict[str, Any]) -> None:
     """network.community_id from source/destination ip and port (ICMP: icmp.type / icmp.code) and
     network.iana_number, when all that the protocol needs is there and valid."""
     network = doc.get("network")
-    if network.__class__ is not dict or network.get("community_id") or network.get("iana_number") is None:
+    if network.__class__ is not dict or network.get("community_id"):
+        return
+    iana = network.get("iana_number")
+    if iana is None:
         return
     src, dst = doc.get("source"), doc.get("destination")
     if src.__class__ is not dict or dst.__class__ is not dict:
         return
-    sip, dip, proto = src.get("ip"), dst.get("ip"), to_int(network["iana_number"])
-    if not sip or not dip or proto is None:
+    sip, dip = src.get("ip"), dst.get("ip")
+    if not sip or not dip:
         return
-    if proto in (1, 58):
-        sport, dport = to_int(get(doc, "icmp.type")), to_int(get(doc, "icmp.code"))
+    proto = _SMALL_INTS.get(iana) if iana.__class__ is str else None
+    if proto is None:
+        proto = to_int(iana)
+        if proto is None:
+            return
+    if proto == 1 or proto == 58:
+        icmp = doc.get("icmp")
+        if icmp.__class__ is not dict:
+            icmp = _NO_NODE
+        sport, dport = _small_int(icmp.get("type")), _small_int(icmp.get("code"))
     else:
         sport, dport = src.get("port"), dst.get("port")
     flow = community_id(sip, dip, proto, sport, dport)
@@ -631,9 +748,24 @@ def flow_id(doc: dict[str, Any]) -> None:
         network["community_id"] = flow
 
 
+def _small_int(value: Any) -> int | None:
+    """to_int, by lookup for the texts 0-255 (ICMP type and code as parsers write them)."""
+    if value.__class__ is str:
+        known = _SMALL_INTS.get(value)
+        if known is not None:
+            return known
+    return to_int(value)
+
+
+_SMALL_INTS = {str(n): n for n in range(256)}  # to_int of an iana_number as parsers write it, by lookup
+
+
 def line_parser(module: str, dataset: str, parse: ParseFn, *, ecs_dataset: str | None = None) -> LineFn:
     """The per-line contract around a module's `parse`: never raises. `dataset` is the family
     (firewall | av), `ecs_dataset` the integration's `event.dataset` (see `finish`)."""
+
+    ecs_name = ecs_dataset or f"{module}.log"
+    ev_module = ecs_name.partition(".")[0]
 
     def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
         try:
@@ -641,12 +773,11 @@ def line_parser(module: str, dataset: str, parse: ParseFn, *, ecs_dataset: str |
             if text is None:
                 return DeadLetter(source, raw, f"{module}: not UTF-8 or GB18030", dataset, position)
             text = text.rstrip("\r\n")
-            if not text.strip():
+            if not text or text.isspace():
                 return DeadLetter(source, raw, f"{module}: empty message", dataset, position)
             hdr, msg = split_syslog(text)
             doc = parse(msg, hdr)
-            return finish(doc, raw_text=text, hdr=hdr, module=module, dataset=dataset,
-                          source=source, position=position, raw=raw, ecs_dataset=ecs_dataset)
+            return _finish(doc, text, hdr, ev_module, ecs_name, dataset, source, position, raw)
         except Exception as exc:  # noqa: BLE001 - the contract: every line is an event or a dead letter
             return DeadLetter(source, raw, _reason(module, exc), dataset, position)
 
@@ -658,8 +789,7 @@ def line_parser(module: str, dataset: str, parse: ParseFn, *, ecs_dataset: str |
             if not text.strip():
                 return DeadLetter(source, raw, f"{module}: empty message", dataset, position)
             doc = parse(msg, hdr)
-            return finish(doc, raw_text=text, hdr=hdr, module=module, dataset=dataset,
-                          source=source, position=position, raw=raw, ecs_dataset=ecs_dataset)
+            return _finish(doc, text, hdr, ev_module, ecs_name, dataset, source, position, raw)
         except Exception as exc:  # noqa: BLE001 - the contract: every line is an event or a dead letter
             return DeadLetter(source, raw, _reason(module, exc), dataset, position)
 
@@ -697,16 +827,19 @@ def stream_parser(parse_line: LineFn) -> Callable[[str, BinaryIO], Iterator[Even
 
 
 def kv_pairs(text: str) -> dict[str, str]:
-    """key=value pairs, values optionally double-quoted (FortiGate, Symantec-ish)."""
-    out: dict[str, str] = {}
-    for key, val in _KV.findall(text):
-        if val[:1] == '"':
-            val = val[1:-1] if len(val) > 1 and val[-1] == '"' else val[1:]
-        out[key] = val
+    """key=value pairs, values optionally double-quoted (FortiGate, Symantec-ish); the last of a
+    repeated key wins, in the order keys first appear."""
+    out = dict(_KV.findall(text))
+    if '"' in text:
+        for key, val in out.items():
+            if val[:1] == '"':
+                out[key] = val[1:-1] if len(val) > 1 and val[-1] == '"' else val[1:]
     return out
 
 
-_KV = re.compile(r'(?:^|(?<=\s))([\w.-]+)=("(?:[^"\\]|\\.)*"?|\S*)')
+# A key starts the text or follows whitespace. Possessive quantifiers (Python 3.11): nothing after
+# them could match what they would give back, so they only save the engine's backtracking.
+_KV = re.compile(r'(?<!\S)([\w.-]++)=("(?:[^"\\]++|\\.)*+"?|\S*+)')
 
 
 def verdict(doc: dict[str, Any], action: str | None, *, allowed: bool | None, phase: str | None = None) -> None:

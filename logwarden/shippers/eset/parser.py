@@ -8,6 +8,7 @@ Windows JSON (logwarden/shippers/windows/untrusted.py): no encoder downstream ac
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,16 @@ def _s(obj: dict[str, Any], key: str) -> str | None:
     if v is None or isinstance(v, dict | list):
         return None
     return str(v)
+
+
+@functools.lru_cache(maxsize=8192)
+def _occured(text: str) -> str | None:
+    """ISO UTC of an `occured` value ("14-Apr-2020 00:57:00", UTC), None when it is not in that
+    form; cached per text (a log repeats its seconds)."""
+    try:
+        return t.iso(datetime.strptime(text.strip(), "%d-%b-%Y %H:%M:%S").replace(tzinfo=UTC))
+    except ValueError:
+        return None
 
 
 def _fast_json(text: str) -> Any:
@@ -69,10 +80,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if repaired:
         t.flag(doc, FLAG_SURROGATES)
     occured = _s(obj, "occured") or _s(obj, "occurred") or ""
-    try:
-        put(doc, "@timestamp", t.iso(datetime.strptime(occured.strip(), "%d-%b-%Y %H:%M:%S").replace(tzinfo=UTC)))
-    except ValueError:
-        put(doc, "@timestamp", t.parse_iso(occured))
+    put(doc, "@timestamp", _occured(occured) or t.parse_iso(occured))
     put(doc, "observer.vendor", "ESET")
     put(doc, "observer.product", "ESET PROTECT")
     put(doc, "host.name", _s(obj, "hostname"))

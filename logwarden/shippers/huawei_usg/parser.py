@@ -28,8 +28,9 @@ Any other MODULE/BRIEF is a dead letter naming it: no field of an unconfirmed la
 
 from __future__ import annotations
 
+import functools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from logwarden.shippers import nat
@@ -42,6 +43,7 @@ _MARK = re.compile(r"%%(\d{2})([A-Z][A-Z0-9_-]{1,31})/([0-7])/([A-Z][A-Z0-9_]{1,
 _PRE = re.compile(r"^\s*(?P<ts>(?:[A-Z][a-z]{2} +\d{1,2} \d{4}|\d{4}[-/]\d{1,2}[-/]\d{1,2}) \d{2}:\d{2}:\d{2})"
                   r"(?P<zone>[+-]\d{2}:\d{2})?(?: DST)?\s+(?P<host>\S+)?\s*(?:%%:)?\s*$")
 _KV = re.compile(r'([A-Za-z][\w-]*)=("[^"]*"|[^,;()]*)')
+_SPACES = re.compile(r" +")
 _CID = re.compile(r"^CID=0x[0-9a-fA-F]+;")
 _BUILT = re.compile(r"Built an? (\w+) session, (\S+?):(\d+) \((\S*)\) to (\S+?):(\d+) \((\S*)\)")
 _SEVERITY = {"0": "emergency", "1": "alert", "2": "critical", "3": "error", "4": "warning", "5": "notice",
@@ -54,21 +56,34 @@ def kv_pairs(text: str) -> dict[str, str]:
     closing period and parenthesis are not part of it. The first of a repeated key wins."""
     out: dict[str, str] = {}
     for key, value in _KV.findall(text):
+        if key in out:
+            continue
         value = value.strip()
-        if value.startswith('"') and value.endswith('"') and len(value) > 1:
+        if value[:1] == '"' and value[-1:] == '"' and len(value) > 1:
             value = value[1:-1]
-        elif value.endswith("."):
+        elif value[-1:] == ".":
             value = value[:-1]
-        out.setdefault(key, value)
+        out[key] = value
     return out
 
 
 def _pre_time(text: str) -> tuple[str | None, str | None]:
-    """(ISO time, host) from the text before `%%` when the syslog splitter left it there."""
+    """(ISO time, host) from the text before `%%` when the syslog splitter left it there; cached
+    per text and zone (the same second and host repeat)."""
+    return _pre_time_in(text, t.CONFIG.tz)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pre_time_in(text: str, tz: tzinfo) -> tuple[str | None, str | None]:
+    """_pre_time read in zone `tz` (CONFIG.tz when called: part of the cache key)."""
+    return _read_pre_time(text)
+
+
+def _read_pre_time(text: str) -> tuple[str | None, str | None]:
     m = _PRE.match(text)
     if m is None:
         return None, None
-    stamp = re.sub(r" +", " ", m.group("ts"))
+    stamp = _SPACES.sub(" ", m.group("ts"))
     zone = m.group("zone")
     if zone:
         return t.parse_time(f"{stamp} {zone.replace(':', '')}", tuple(f"{f} %z" for f in _PRE_FORMATS)), m.group("host")
@@ -88,8 +103,10 @@ def _epoch(value: str | None) -> str | None:
 def _first(kv: dict[str, str], *keys: str) -> str | None:
     for key in keys:
         value = kv.get(key)
-        if value is not None and value.strip() not in ("", "-"):
-            return value.strip()
+        if value is not None:
+            value = value.strip()
+            if value and value != "-":
+                return value
     return None
 
 
@@ -98,7 +115,9 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if m is None:
         raise ParseError("not a Huawei information-center log (no %%NNMODULE/severity/BRIEF:)")
     _, module, severity, brief, _, _ = m.groups()
-    body = _CID.sub("", msg[m.end():], count=1)
+    body = msg[m.end():]
+    if body.startswith("CID="):
+        body = _CID.sub("", body, count=1)
     ts, host = _pre_time(msg[:m.start()]) if m.start() else (None, None)
     # the common fields as literals (a `put` per field cost more than building them)
     observer: dict[str, Any] = {"vendor": "Huawei", "product": "USG", "type": "firewall"}

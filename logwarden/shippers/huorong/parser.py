@@ -34,7 +34,16 @@ KEYS = {
 
 
 def _first(obj: dict[str, Any], names: tuple[str, ...]) -> str | None:
-    lower = {str(k).lower(): v for k, v in obj.items()}
+    return _pick(_lowered(obj), names)
+
+
+def _lowered(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object keyed by its lowercased keys (a later key wins over an earlier one that lowercases alike)."""
+    return {str(k).lower(): v for k, v in obj.items()}
+
+
+def _pick(lower: dict[str, Any], names: tuple[str, ...]) -> str | None:
+    """The first of `names` in a _lowered object holding a plain, non-empty value, as text."""
     for n in names:
         v = lower.get(n)
         if v not in (None, "", [], {}) and not isinstance(v, dict | list):
@@ -93,26 +102,27 @@ def row_doc(row: dict[str, Any]) -> dict[str, Any]:
     put(doc, "observer.product", "Huorong Internet Security")
     put(doc, "host.name", t.CONFIG.hostname)
     put(doc, "host.os.type", "windows")
-    threat = _first(detail, KEYS["threat"])
-    action = _first(detail, KEYS["action"])
-    path = _first(detail, KEYS["path"])
+    fields = _lowered(detail)  # once: every lookup below reads it
+    threat = _pick(fields, KEYS["threat"])
+    action = _pick(fields, KEYS["action"])
+    path = _pick(fields, KEYS["path"])
     if path:
         put(doc, "file.path", path)
         put(doc, "file.name", _basename(path))
     for algo in ("md5", "sha1", "sha256"):
-        put(doc, f"file.hash.{algo}", (_first(detail, (algo,)) or "").lower() or None)
-    proc = _first(detail, KEYS["process"])
+        put(doc, f"file.hash.{algo}", (_pick(fields, (algo,)) or "").lower() or None)
+    proc = _pick(fields, KEYS["process"])
     if proc:
         put(doc, "process.executable", proc)
         put(doc, "process.name", _basename(proc))
-    put(doc, "process.pid", t.to_int(_first(detail, ("pid",))))
-    put(doc, "process.command_line", _first(detail, KEYS["cmdline"]))
-    parent = _first(detail, KEYS["parent"])
+    put(doc, "process.pid", t.to_int(_pick(fields, ("pid",))))
+    put(doc, "process.command_line", _pick(fields, KEYS["cmdline"]))
+    parent = _pick(fields, KEYS["parent"])
     if parent:
         put(doc, "process.parent.executable", parent)
         put(doc, "process.parent.name", _basename(parent))
-    put(doc, "process.parent.command_line", _first(detail, KEYS["parent_cmdline"]))
-    user = _first(detail, KEYS["user"]) or ""
+    put(doc, "process.parent.command_line", _pick(fields, KEYS["parent_cmdline"]))
+    user = _pick(fields, KEYS["user"]) or ""
     dom, sep, name = user.rpartition("\\")
     put(doc, "user.name", name if sep else user)
     put(doc, "user.domain", dom if sep else None)

@@ -18,6 +18,7 @@ the quoted fields never replace the error's own addresses and protocol (event.or
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -25,6 +26,7 @@ from logwarden.shippers import textlog as t
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
 _START = re.compile(r"(?<![A-Za-z0-9_])IN=")
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")  # _START's lookbehind
 _UBIQUITI = re.compile(r"\[(?P<set>[^\]]*)-(?P<rule>[^-\]]*)-(?P<act>[ADRadr])\]")
 _UBIQUITI_ACTIONS = {"a": ("accept", True), "d": ("drop", False), "r": ("reject", False)}
 _UPTIME = re.compile(r"^\s*\[\s*(\d+\.\d+)\]\s?")
@@ -35,19 +37,22 @@ _ALLOW = re.compile(r"ACCEPT|ALLOW|PASS|PERMIT", re.I)
 
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
-    m = _START.search(msg)
-    if not m or "SRC=" not in msg or "PROTO=" not in msg:
+    start = msg.find("IN=")
+    if start > 0 and msg[start - 1] in _WORD:  # "xIN=": _START finds the first IN= that starts a word
+        m = _START.search(msg, start)
+        start = m.start() if m else -1
+    if start < 0 or "SRC=" not in msg or "PROTO=" not in msg:
         raise ParseError("not a netfilter LOG line (no IN= / SRC= / PROTO=)")
-    head, body = msg[: m.start()], msg[m.start():].strip()
+    head, body = msg[:start], msg[start:].strip()
     quoted = body.find(" [")  # an ICMP error's quoted packet, or INCOMPLETE [n bytes]
     if quoted > 0:
         body = body[:quoted]
-    up = _UPTIME.match(head)
+    up = _UPTIME.match(head) if "[" in head else None
     if up:
         head = head[up.end():]
     prefix = head.strip().rstrip(":").strip()
-    # the first of a repeated key wins (ID= of IP before ID= of an ICMP echo): built from the end
-    kv: dict[str, str] = dict(reversed(_KV.findall(body)))
+    tokens = body.split()
+    kv = _pairs(tokens, body)
     get = kv.get
     inn, out = get("IN"), get("OUT")
     # built as literals with conditional writes: `put` per field was most of this parser's cost
@@ -83,7 +88,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         ipt["ttl"] = ttl
     if get("ID"):
         ipt["id"] = kv["ID"]
-    words = set(body.split())
+    words = set(tokens)
     tcp: dict[str, Any] = {}
     flags = [f for f in _FLAGS if f in words]
     if flags:
@@ -95,27 +100,14 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         ipt["tcp"] = tcp
     if not ipt:
         del doc["iptables"]
-    icmp_type, icmp_code = get("TYPE"), get("CODE")
-    if icmp_type or icmp_code:
-        icmp = doc["icmp"] = {}
-        if icmp_type:
-            icmp["type"] = icmp_type
-        if icmp_code:
-            icmp["code"] = icmp_code
-    ubiquiti = _UBIQUITI.search(prefix) if "[" in prefix else None
+    t.icmp(doc, get("TYPE"), get("CODE"))
+    ubiquiti, verb, allowed = _prefix(prefix)
     if ubiquiti:
-        _ubiquiti(doc, *ubiquiti.group("set", "rule", "act"))
+        _ubiquiti(doc, *ubiquiti)
     else:
         if prefix:
             doc["rule"] = {"name": prefix}
-        if _DENY.search(prefix):
-            upper = prefix.upper()
-            verb = "drop" if "DROP" in upper else "reject" if "REJECT" in upper else "block"
-            t.verdict(doc, verb, allowed=False)
-        elif _ALLOW.search(prefix):
-            t.verdict(doc, "accept", allowed=True)
-        else:
-            t.verdict(doc, "log", allowed=None)
+        t.verdict(doc, verb, allowed=allowed)
     if inn and not out:
         network["direction"] = "inbound"
     elif out and not inn:
@@ -123,6 +115,42 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     else:
         t.direction_from_ips(doc)
     return doc
+
+
+@functools.lru_cache(maxsize=4096)
+def _prefix(prefix: str) -> tuple[tuple[str, str, str] | None, str, bool | None]:
+    """What a --log-prefix says: the Ubiquiti (set, rule, letter) when it is one, else the verb
+    and verdict its words give; remembered per prefix (a host has a few)."""
+    ubiquiti = _UBIQUITI.search(prefix) if "[" in prefix else None
+    found: tuple[tuple[str, str, str] | None, str, bool | None]
+    if ubiquiti:
+        rule_set, rule, letter = ubiquiti.group("set", "rule", "act")
+        found = (rule_set, rule, letter), "", None
+    elif _DENY.search(prefix):
+        upper = prefix.upper()
+        found = None, "drop" if "DROP" in upper else "reject" if "REJECT" in upper else "block", False
+    elif _ALLOW.search(prefix):
+        found = None, "accept", True
+    else:
+        found = None, "log", None
+    return found
+
+
+def _pairs(tokens: list[str], body: str) -> dict[str, str]:
+    """KEY=value pairs (_KV's matches), the first of a repeated key winning (ID= of IP before ID=
+    of an ICMP echo). A token holds at most one match (the value runs to its end); a token that
+    starts with its KEY= is split with str methods, and any other token with "=" in it sends the
+    whole body through _KV, so the answer is _KV's either way."""
+    kv: dict[str, str] = {}
+    for token in tokens:
+        key, eq, value = token.partition("=")
+        if not eq:
+            continue
+        if not (key.isascii() and key.isalpha() and key.isupper()):
+            return dict(reversed(_KV.findall(body)))
+        if key not in kv:
+            kv[key] = value
+    return kv
 
 
 def _ubiquiti(doc: dict[str, Any], rule_set: str, rule: str, letter: str) -> None:

@@ -41,12 +41,13 @@ def pairs(body: str) -> dict[str, str]:
     """The key:value pairs of a Sangfor body, in order; the first value of a repeated key wins.
     Raises ParseError when a part has no colon (not this layout)."""
     out: dict[str, str] = {}
-    for part in _SPLIT.split(body.strip()):
+    for part in _separated(body):
         if not part:
             continue
         # the key: 1-40 characters before the first colon, ASCII or full-width (str.find, not a regex)
-        colon, wide = part.find(":"), part.find("：")
-        if wide >= 0 and (colon < 0 or wide < colon):
+        colon = part.find(":", 0, _KEY_MAX + 1)
+        wide = part.find("：", 0, colon if colon >= 0 else _KEY_MAX + 1)
+        if wide >= 0:
             colon = wide
         if not 1 <= colon <= _KEY_MAX:
             if out:  # a comma inside the last value (a URL): keep it with that value
@@ -60,11 +61,23 @@ def pairs(body: str) -> dict[str, str]:
     return out
 
 
+def _separated(body: str) -> list[str]:
+    """_SPLIT.split(body.strip()) less its empty parts' exact count: cut at every separator
+    character (comma, full-width comma, line feed, tab) with str methods and strip each part. A
+    part the pattern returns is the text between two separators with the whitespace around them
+    taken off; where the pattern takes a tab or a line feed as whitespace beside a separator,
+    this gives an empty part more, which `pairs` skips like the pattern's own empty parts."""
+    return [part.strip() for part in
+            body.replace("\uff0c", ",").replace("\n", ",").replace("\t", ",").split(",")]
+
+
 def _value(kv: dict[str, str], *keys: str) -> str | None:
     for key in keys:
         value = kv.get(key)
-        if value is not None and value.strip() not in NULL_VALUES:
-            return value.strip()
+        if value is not None:
+            value = value.strip()
+            if value not in NULL_VALUES:
+                return value
     return None
 
 

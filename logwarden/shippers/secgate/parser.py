@@ -30,7 +30,10 @@ _TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 
 def _null(value: str | None) -> str | None:
-    return None if value is None or value.strip().upper() in ("", "NULL") else value.strip()
+    if value is None:
+        return None
+    value = value.strip()
+    return None if not value or value.upper() == "NULL" else value
 
 
 def _proto(value: str | None) -> str | None:
@@ -87,13 +90,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         t.endpoint(doc, "source", _null(g("sa")), _null(g("sport")))
         t.endpoint(doc, "destination", _null(g("da")), _null(g("dport")))
         t.transport(doc, _proto(g("proto")))
-        icmp_type, icmp_code = _null(g("type")), _null(g("code"))
-        if icmp_type or icmp_code:
-            icmp = doc["icmp"] = {}
-            if icmp_type:
-                icmp["type"] = icmp_type
-            if icmp_code:
-                icmp["code"] = icmp_code
+        t.icmp(doc, _null(g("type")), _null(g("code")))
         rule = _null(g("rule_name"))
         if rule:
             doc["rule"] = {"name": rule}
