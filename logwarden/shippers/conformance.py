@@ -28,7 +28,7 @@ from datetime import UTC
 from typing import Any
 
 from logwarden.safe_text import printable
-from logwarden.shippers import golden, registry, textlog
+from logwarden.shippers import golden, keyvalue, registry, textlog
 from logwarden.shippers.base import Event
 from logwarden.shippers.community_id import community_id
 
@@ -187,7 +187,7 @@ _FGT_IANA = {0: "hopopt", 1: "icmp", 2: "igmp", 6: "tcp", 8: "egp", 17: "udp", 4
 
 def _fortigate(doc: Doc) -> Doc | object:
     # default.yml: optional <PRI>, quoted-aware key=value split, N/A values and non-word keys dropped
-    kv = {k: v for k, v in textlog.kv_pairs(_FGT_PRI.sub("", _original(doc))).items()
+    kv = {k: v for k, v in keyvalue.kv_pairs(_FGT_PRI.sub("", _original(doc))).items()
           if v != "N/A" and _FGT_WORD_KEY.match(k)}
     kind, sub, action = kv.get("type"), kv.get("subtype"), kv.get("action")
     view: Doc = {"event.dataset": "fortinet_fortigate.log", "event.module": "fortinet_fortigate",

@@ -1,6 +1,6 @@
 """key=value splitting for FortiGate-style lines, fast and exact.
 
-The reading (what `textlog.kv_pairs` has always returned): a pair starts at the start of the text
+The reading (the one every key=value parser shares; `textlog.kv_pairs` before 2026-12): a pair starts at the start of the text
 or after whitespace, its key is `[\\w.-]+`, then `=`; a value that opens with `"` runs to the next
 unescaped `"` (backslash escapes any character but a newline) or, with no closing quote, to the end
 of that run; the quotes are dropped (an unclosed value loses its opening quote only). Any other

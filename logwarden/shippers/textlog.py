@@ -826,22 +826,6 @@ def stream_parser(parse_line: LineFn) -> Callable[[str, BinaryIO], Iterator[Even
     return parse_stream
 
 
-def kv_pairs(text: str) -> dict[str, str]:
-    """key=value pairs, values optionally double-quoted (FortiGate, Symantec-ish); the last of a
-    repeated key wins, in the order keys first appear."""
-    out = dict(_KV.findall(text))
-    if '"' in text:
-        for key, val in out.items():
-            if val[:1] == '"':
-                out[key] = val[1:-1] if len(val) > 1 and val[-1] == '"' else val[1:]
-    return out
-
-
-# A key starts the text or follows whitespace. Possessive quantifiers (Python 3.11): nothing after
-# them could match what they would give back, so they only save the engine's backtracking.
-_KV = re.compile(r'(?<!\S)([\w.-]++)=("(?:[^"\\]++|\\.)*+"?|\S*+)')
-
-
 def verdict(doc: dict[str, Any], action: str | None, *, allowed: bool | None, phase: str | None = None) -> None:
     """event.action (the vendor's verb), event.type [connection, start|end, allowed|denied], outcome."""
     ev = node(doc, "event")

@@ -36,6 +36,7 @@ SOURCE = Source(
 PARSER = '''"""ACMEFW act=deny src=IP:PORT dst=IP:PORT proto=tcp -> ECS firewall documents."""
 
 from logwarden.shippers import textlog as t
+from logwarden.shippers.keyvalue import kv_pairs
 
 PARSER_IMPORTED = True
 
@@ -43,7 +44,7 @@ PARSER_IMPORTED = True
 def parse(msg, hdr):
     if not msg.startswith("ACMEFW "):
         raise t.ParseError("not an ACMEFW line")
-    kv = t.kv_pairs(msg[7:])
+    kv = kv_pairs(msg[7:])
     if "act" not in kv or "src" not in kv:
         raise t.ParseError("missing act or src")
     doc = {{}}

@@ -4,7 +4,7 @@
   step-by-step reading (textlog._split_syslog) gives, on every combination of the shapes devices
   send: with and without PRI, short/long dates, a host or not, a tag or not, a "%" message; the
   year of a date without one still follows the clock when the default clock is used.
-- textlog.kv_pairs and the iptables KEY=value reader give what a loop over the plain regex gives,
+- keyvalue.kv_pairs and the iptables KEY=value reader give what a loop over the plain regex gives,
   on random texts made of the characters that matter (quotes, backslashes, "=", whitespace); the
   Sangfor body cut with str methods gives the non-empty parts of its separator pattern.
 """
@@ -20,6 +20,7 @@ import pytest
 
 from logwarden.shippers import textlog as t
 from logwarden.shippers.iptables import parser as iptables
+from logwarden.shippers.keyvalue import kv_pairs
 from logwarden.shippers.sangfor import parser as sangfor
 
 PRIS = ["", "<4>", "<190>", "<1234>", "<>", "<13>1 "]
@@ -76,7 +77,7 @@ def test_kv_pairs_is_the_plain_loop() -> None:
     pieces = ["a", "b", "=", '"', "\\", " ", "\t", ".", "-", "_", "\u00e9", "1", "x=", " k=", '="', "\u3000", "\n"]
     texts = _random_texts(pieces, 20_000, 12) + ['a="x y" b=2', 'k="v\\"" z=1', 'a= b="', '="x"', 'a=1 a=2 b=3']
     differ = [text for text in texts
-              if (t.kv_pairs(text), list(t.kv_pairs(text))) != (_plain_kv_pairs(text), list(_plain_kv_pairs(text)))]
+              if (kv_pairs(text), list(kv_pairs(text))) != (_plain_kv_pairs(text), list(_plain_kv_pairs(text)))]
     assert differ == []
 
 

@@ -33,7 +33,7 @@ import re
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from logwarden.shippers import nat
+from logwarden.shippers import keyvalue, nat
 from logwarden.shippers import textlog as t
 from logwarden.shippers.huawei_usg import SOURCE
 from logwarden.shippers.mac import ecs_mac
@@ -225,7 +225,7 @@ def _atckdf(doc: dict[str, Any], body: str) -> None:
     """Huawei AntiDDoS attack logs (public SIEM collectors' captured ip_attack / ip_attack_sum lines):
     the attacked zone address is destination.ip, the listed attackers source.ip (the first) and
     huawei.attackers (all); attack_type stays a number (rule.id): its names are not published."""
-    kv = t.kv_pairs(body)
+    kv = keyvalue.kv_pairs(body)
     log_type = kv.get("log_type", "")
     if log_type not in ("ip_attack", "ip_attack_sum"):
         raise ParseError(f"Huawei AntiDDoS ATCKDF log_type={log_type[:40]!r} not mapped (traffic statistics "

@@ -20,6 +20,7 @@ from typing import Any
 
 from logwarden.shippers import nat
 from logwarden.shippers import textlog as t
+from logwarden.shippers.keyvalue import kv_pairs
 from logwarden.shippers.secgate import SOURCE
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
@@ -58,7 +59,7 @@ def _nat(doc: dict[str, Any], kv: dict[str, str]) -> None:
 
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
-    kv = t.kv_pairs(msg)
+    kv = kv_pairs(msg)
     if not {"devid", "dname", "logtype"} <= kv.keys():
         raise ParseError("not a SecGate line (no devid/dname/logtype)")
     g = kv.get
