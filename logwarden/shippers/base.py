@@ -113,7 +113,13 @@ class ListSink:
 def dumps(doc: dict[str, Any]) -> bytes:
     """Compact JSON as UTF-8; hostile content stays data (JSON-escaped, never interpreted).
     orjson (same bytes for the documents we build; docs/benchmarks.md: JSON encoding was 15 % of
-    `ship evtx`); the standard library for what orjson refuses (an integer beyond 64 bits)."""
+    `ship evtx`); the standard library for what orjson refuses (an integer beyond 64 bits).
+    OPT_NON_STR_KEYS only on a retry: our documents have string keys, and the option makes orjson
+    check every key the slow way (about half its encoding time); the bytes are the same."""
+    try:
+        return orjson.dumps(doc, default=str)
+    except (orjson.JSONEncodeError, TypeError):
+        pass
     try:
         return orjson.dumps(doc, default=str, option=orjson.OPT_NON_STR_KEYS)
     except (orjson.JSONEncodeError, TypeError):
