@@ -29,7 +29,8 @@ def test_security_settings_map_one_to_one_to_librdkafka() -> None:
         "ssl.certificate.location": "/c.pem", "ssl.key.location": "/k.pem", "sasl.mechanism": "SCRAM-SHA-512",
         "sasl.username": "shipper", "sasl.password": "pw", "acks": "all", "linger.ms": 20, "client.id": "x",
         # kafka-python's defaults where librdkafka's differ
-        "enable.idempotence": True, "delivery.timeout.ms": 120_000, "queue.buffering.max.kbytes": 32 * 1024}
+        "enable.idempotence": True, "delivery.timeout.ms": 120_000, "queue.buffering.max.kbytes": 32 * 1024,
+        "partitioner": "murmur2_random"}
 
 
 def test_an_option_without_equivalent_is_refused_not_dropped() -> None:
