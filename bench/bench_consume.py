@@ -2,7 +2,7 @@
 indexer, on the real broker and Elasticsearch started by `logwarden lab up` (the secured lab:
 SASL_SSL + SCRAM, HTTPS).
 
-    .venv/bin/python -m bench.bench_consume [--n 50000] [--rounds 2]
+    .venv/bin/python -m bench.bench_consume [--n 50000] [--rounds 2] [--no-index]
 
 1. consumer alone: `make_consumer` of each client reads the N messages (2 partitions) in polls of
    up to 5,000, as the services' loop does; events/s and CPU µs per message (process CPU time from
@@ -90,6 +90,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=50_000)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--no-index", action="store_true", help="the consumer alone (no Elasticsearch work)")
     args = ap.parse_args()
     cfg = _lab.namespace(_lab.lab_config(), "consume")
     templates: list[str] = []
@@ -107,7 +108,7 @@ def main() -> None:
             for client in CLIENTS:
                 dt, cpu = consume(cfg, client, n, cfg.group(f"c{r}-{client}"))
                 print(f"{f'consume, {client}':34}{n / dt:10,.0f}{cpu * 1e6 / n:12.1f}", flush=True)
-        for r in range(args.rounds):
+        for r in range(0 if args.no_index else args.rounds):
             for client in CLIENTS:
                 tag = f"i{r}{client.replace('-', '')}"
                 templates.append(f"{cfg.index_prefix}{tag}-")
