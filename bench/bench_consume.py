@@ -115,7 +115,7 @@ def main() -> None:
                 dt, cpu, stats = index(cfg, client, n, tag)
                 ok = stats.created + stats.existing == n and not stats.dead_lettered
                 print(f"{f'index --once, {client}':34}{n / dt:10,.0f}{cpu * 1e6 / n:12.1f}"
-                      f"  created {stats.created}, again after a retried bulk {stats.existing}"
+                      f"  created {stats.created}, already indexed (409) {stats.existing}"
                       f"{'' if ok else '  (NOT all indexed)'}", flush=True)
         print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
