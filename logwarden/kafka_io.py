@@ -7,8 +7,8 @@ letter must fit the broker's size limit even when the input that caused it did n
 
 `client_options(cfg)` is the one place the connection settings of every producer, consumer and
 admin client are built (bootstrap servers, TLS, SASL); `admin(cfg)` is the admin client.
-Producers are built through logwarden/kafka_clients/ (the `kafka_client` setting: kafka-python, or
-confluent-kafka when installed); consumers and the admin client are kafka-python.
+Producers and consumers are built through logwarden/kafka_clients/ (the `kafka_client` setting:
+kafka-python, or confluent-kafka when installed); the admin client is kafka-python.
 
 Consumers are group members with manual commits and a 10 s session: a member that dies is
 replaced after 10 s instead of the client's default 45 s; one that stops cleanly leaves the
@@ -23,13 +23,13 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from kafka import KafkaConsumer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from logwarden import kafka_preflight, server_errors
 from logwarden.config import DEFAULT_KAFKA_PARTITIONS, Config
-from logwarden.kafka_clients import Delivery, Producer, make_producer
+from logwarden.kafka_clients import Consumer, Delivery, Producer, RebalanceListener, make_producer
+from logwarden.kafka_clients import make_consumer as open_consumer
 from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, Event, dumps, unencodable
 
 log = logging.getLogger(__name__)
@@ -255,7 +255,7 @@ def delete_topics(cfg: Config, prefix: str) -> list[str]:
         admin_client.close()
 
 
-def drained(consumer: KafkaConsumer, timeout_ms: int | None = None) -> bool:
+def drained(consumer: Consumer, timeout_ms: int | None = None) -> bool:
     """True when the consumer has partitions and has read each one up to its end offset
     (what `--once` waits for).
 
@@ -269,13 +269,16 @@ def drained(consumer: KafkaConsumer, timeout_ms: int | None = None) -> bool:
     return all(consumer.position(tp) >= ends[tp] for tp in assignment)
 
 
-def make_consumer(cfg: Config, topics: list[str], group_id: str, listener: Any = None,
-                  **overrides: Any) -> KafkaConsumer:
-    """A consumer-group member with manual commits and a 10 s session; values are raw bytes
-    (decode yourself so a bad message becomes a dead letter, not an exception). `listener`: a
-    kafka ConsumerRebalanceListener told of assignments (stream seeks to its saved state there).
+def make_consumer(cfg: Config, topics: list[str], group_id: str, listener: RebalanceListener | None = None,
+                  **overrides: Any) -> Consumer:
+    """A consumer-group member of the `kafka_client` setting's client, with manual commits and a
+    10 s session, subscribed to `topics`; values are raw bytes (decode yourself so a bad message
+    becomes a dead letter, not an exception). `listener`: told of assignments and revocations
+    (stream seeks to its saved state there).
 
     Raises:
+        ServerError: the broker refused our TLS trust or SASL login.
+        ConfigError: `confluent` chosen and confluent-kafka not installed.
         KafkaError: no broker answered (NoBrokersAvailable) or the options were refused.
     """
     options: dict[str, Any] = {
@@ -291,12 +294,7 @@ def make_consumer(cfg: Config, topics: list[str], group_id: str, listener: Any =
         "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
     }
     options.update(overrides)
-    consumer = _connect(cfg, lambda: KafkaConsumer(**options))
-    if listener is not None:
-        consumer.subscribe(topics, listener=listener)
-    else:
-        consumer.subscribe(topics)
-    return consumer
+    return _connect(cfg, lambda: open_consumer(cfg, options, topics, listener))
 
 
 __all__ = ["DEADLETTER_RAW_LIMIT", "DeliveryError", "KafkaError", "KafkaSink", "Message", "admin", "client_options",

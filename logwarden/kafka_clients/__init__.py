@@ -1,4 +1,5 @@
-"""The small producer interface every logwarden producer goes through, and the choice of client.
+"""The small producer and consumer interfaces every logwarden Kafka client goes through, and the
+choice of client.
 
 kafka-python (pure Python, the default) costs 22-32 us of CPU per message in `send()` and its I/O
 thread; confluent-kafka (librdkafka, C) 13-19, TLS included (docs/kafka-client.md). Both sit behind
@@ -10,9 +11,13 @@ service keep one code path whichever is installed:
 - `flush(timeout)` waits until everything sent was acknowledged or failed;
   `close(timeout)` flushes for up to `timeout` then drops what is still pending (its futures fail).
 
+Consumers (`Consumer`: the indexer, `stream`, `ship kafka`) go through the same choice: poll
+records per partition, commit explicit offsets, seek (also from `stream`'s rebalance listener),
+position/committed/end offsets for `--once`, close; kafka-python's shapes for both clients.
+
 Errors are kafka-python's (`kafka.errors.KafkaError` and subclasses) for both clients, so every
-`except KafkaError` and the dead-letter/spool/checkpoint decisions stay exactly as they are.
-Consumers and the admin client stay kafka-python (logwarden/kafka_io.py).
+`except KafkaError` and the dead-letter/spool/checkpoint/commit decisions stay exactly as they are.
+The admin client stays kafka-python (logwarden/kafka_io.py).
 
 The setting `kafka_client` (LOGWARDEN_KAFKA_CLIENT) picks the implementation; `confluent`
 without the `confluent-kafka` package (`pip install 'logwarden[fast]'`) is a ConfigError (exit 2).
@@ -24,7 +29,15 @@ from typing import Any
 
 from logwarden.config import CONFLUENT_MISSING, Config
 from logwarden.errors import ConfigError
-from logwarden.kafka_clients.interface import CONFLUENT, KAFKA_PYTHON, Delivery, Producer
+from logwarden.kafka_clients.interface import (
+    CONFLUENT,
+    KAFKA_PYTHON,
+    Consumer,
+    Delivery,
+    Producer,
+    RebalanceListener,
+    Record,
+)
 
 
 def make_producer(cfg: Config, options: dict[str, Any]) -> Producer:
@@ -47,4 +60,25 @@ def make_producer(cfg: Config, options: dict[str, Any]) -> Producer:
     return KafkaPythonProducer(options)
 
 
-__all__ = ["CONFLUENT", "KAFKA_PYTHON", "Delivery", "Producer", "make_producer"]
+def make_consumer(cfg: Config, options: dict[str, Any], topics: list[str],
+                  listener: RebalanceListener | None = None) -> Consumer:
+    """A consumer of `cfg.kafka_client` with kafka-python-named `options` (connection settings
+    included), subscribed to `topics`, `listener` told of rebalances; it is connected.
+
+    Raises:
+        ConfigError: `confluent` chosen and confluent-kafka not installed.
+        KafkaError: no broker answered (NoBrokersAvailable, KafkaTimeoutError) or the options were refused.
+    """
+    if cfg.kafka_client == CONFLUENT:
+        try:
+            from logwarden.kafka_clients.confluent_consumer import ConfluentConsumer
+        except ImportError as exc:
+            raise ConfigError(CONFLUENT_MISSING) from exc
+        return ConfluentConsumer(options, topics, listener)
+    from logwarden.kafka_clients.python import KafkaPythonConsumer
+
+    return KafkaPythonConsumer(options, topics, listener)
+
+
+__all__ = ["CONFLUENT", "KAFKA_PYTHON", "Consumer", "Delivery", "Producer", "RebalanceListener", "Record",
+           "make_consumer", "make_producer"]

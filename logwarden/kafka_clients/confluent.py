@@ -60,8 +60,10 @@ OPTION_NAMES: dict[str, tuple[str, Callable[[Any], Any] | None]] = {
     "buffer_memory": ("queue.buffering.max.kbytes", lambda v: max(1, int(v) // 1024)),
 }
 # kafka-python's defaults where librdkafka's differ
+# (the partitioner: kafka-python's and Java's murmur2, so a key lands on the same partition whichever
+# client produced it; librdkafka's own default hashes with CRC32)
 DEFAULTS: dict[str, Any] = {"enable.idempotence": True, "delivery.timeout.ms": 120_000,
-                            "queue.buffering.max.kbytes": 32 * 1024}
+                            "queue.buffering.max.kbytes": 32 * 1024, "partitioner": "murmur2_random"}
 DEFAULT_MAX_BLOCK_MS = 60_000
 DEFAULT_BOOTSTRAP_TIMEOUT_MS = 30_000
 POLL_SECONDS = 0.1  # the poller thread's wait for the next outcome
@@ -85,6 +87,14 @@ def librdkafka_config(options: dict[str, Any]) -> dict[str, Any]:
         prop, convert = OPTION_NAMES[name]
         config[prop] = convert(value) if convert else value
     return config
+
+
+def unable_to_bootstrap(options: dict[str, Any], timeout: float, seen: list[str], exc: Exception) -> KafkaTimeoutError:
+    """kafka-python's error for a client that got no metadata within `timeout` seconds, with
+    librdkafka's errors of the attempt (`seen`) in the message (where a refused login shows)."""
+    why = "; ".join(dict.fromkeys(seen)) or str(exc)
+    return KafkaTimeoutError(f"Unable to bootstrap from {options.get('bootstrap_servers')} within "
+                             f"{timeout:.0f}s: {why}")
 
 
 class ConfluentDelivery:
@@ -178,9 +188,7 @@ class ConfluentProducer:
             self._producer.list_topics(timeout=bootstrap_timeout)
         except confluent_kafka.KafkaException as exc:
             self._stop()
-            seen = "; ".join(dict.fromkeys(self._errors)) or str(exc)
-            raise KafkaTimeoutError(f"Unable to bootstrap from {options.get('bootstrap_servers')} within "
-                                    f"{bootstrap_timeout:.0f}s: {seen}") from None
+            raise unable_to_bootstrap(options, bootstrap_timeout, self._errors, exc) from None
         self._errors.clear()
 
     def _on_client_error(self, err: Any) -> None:
@@ -237,4 +245,4 @@ class ConfluentProducer:
             self._producer.close()
 
 
-__all__ = ["ConfluentDelivery", "ConfluentProducer", "OPTION_NAMES", "librdkafka_config"]
+__all__ = ["ConfluentDelivery", "ConfluentProducer", "OPTION_NAMES", "librdkafka_config", "unable_to_bootstrap"]

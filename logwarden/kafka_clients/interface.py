@@ -1,10 +1,18 @@
-"""The producer interface of logwarden/kafka_clients/ (what KafkaSink asks of a Kafka producer),
-apart from the choice of implementation so the implementations import it without a cycle."""
+"""The producer and consumer interfaces of logwarden/kafka_clients/ (what KafkaSink asks of a
+producer, what the consume loop, `stream`'s rebalance listener and `--once` ask of a consumer),
+apart from the choice of implementation so the implementations import it without a cycle.
+
+The consumer's shapes are kafka-python's (`kafka.structs.TopicPartition` and
+`OffsetAndMetadata`, a poll that returns records per partition, a listener with
+`on_partitions_revoked/assigned`), so the kafka-python implementation passes them through and the
+confluent one translates."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple, Protocol
+
+from kafka.structs import OffsetAndMetadata, TopicPartition
 
 KAFKA_PYTHON = "kafka-python"
 CONFLUENT = "confluent"
@@ -47,4 +55,95 @@ class Producer(Protocol):
         ...
 
 
-__all__ = ["CONFLUENT", "KAFKA_PYTHON", "Delivery", "Producer"]
+class Record(Protocol):
+    """One consumed message (kafka-python's ConsumerRecord and `ConfluentRecord` both have these)."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def timestamp(self) -> int: ...  # milliseconds since the epoch, -1 when the broker gave none
+
+    @property
+    def key(self) -> bytes | None: ...
+
+    @property
+    def value(self) -> bytes | None: ...
+
+    @property
+    def headers(self) -> list[tuple[str, bytes]]: ...
+
+
+class ConfluentRecord(NamedTuple):
+    """A consumed message as the confluent consumer hands it over (the fields of `Record`)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+class RebalanceListener(Protocol):
+    """Told of the partitions a group member loses and gets, inside `poll` (kafka-python's
+    ConsumerRebalanceListener); it may `seek` the consumer to an assigned partition's offset."""
+
+    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None: ...
+
+    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None: ...
+
+
+class Consumer(Protocol):
+    """What logwarden asks of a consumer-group member (manual commits, values as raw bytes)."""
+
+    client: str  # "kafka-python" or "confluent"
+
+    def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[TopicPartition, list[Any]]:
+        """What arrived, per partition: returns as soon as something is there (at most
+        `max_records`), or empty after `timeout_ms`; rebalance callbacks run inside.
+        Raises KafkaError when the client failed."""
+        ...
+
+    def commit(self, offsets: dict[TopicPartition, OffsetAndMetadata], timeout_ms: int | None = None) -> None:
+        """Commit exactly `offsets` (the next offset to read per partition). Raises
+        CommitFailedError when the group rebalanced meanwhile, another KafkaError otherwise."""
+        ...
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        """Read `partition` from `offset` on (also inside the listener's on_partitions_assigned)."""
+        ...
+
+    def position(self, partition: TopicPartition) -> int:
+        """The offset of the next record `poll` returns for an assigned partition."""
+        ...
+
+    def committed(self, partition: TopicPartition) -> int | None:
+        """The group's committed offset of `partition`, None when there is none."""
+        ...
+
+    def end_offsets(self, partitions: list[TopicPartition], timeout_ms: int | None = None) -> dict[TopicPartition, int]:
+        """Each partition's end (the offset the next produced message gets); KafkaTimeoutError
+        when the broker did not answer within `timeout_ms`."""
+        ...
+
+    def assignment(self) -> set[TopicPartition]: ...
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        """The topic's partition numbers, None when the topic does not exist."""
+        ...
+
+    def close(self, autocommit: bool = True) -> None:
+        """Leave the group at once (offsets are committed only by `commit`: auto-commit is off)."""
+        ...
+
+
+__all__ = ["CONFLUENT", "KAFKA_PYTHON", "ConfluentRecord", "Consumer", "Delivery", "Producer", "RebalanceListener",
+           "Record"]

@@ -1,15 +1,18 @@
-"""The kafka-python producer behind logwarden's `Producer` interface (the default client).
+"""The kafka-python producer and consumer behind logwarden's `Producer` and `Consumer`
+interfaces (the default client).
 
-kafka-python's own future already has the `Delivery` API, so this is a thin pass-through.
+kafka-python's own future, records, structs and listener are the interfaces' shapes, so both are
+thin pass-throughs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kafka import KafkaProducer
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
+from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from logwarden.kafka_clients.interface import KAFKA_PYTHON, Delivery
+from logwarden.kafka_clients.interface import KAFKA_PYTHON, Delivery, RebalanceListener
 
 
 class KafkaPythonProducer:
@@ -31,4 +34,68 @@ class KafkaPythonProducer:
         self._producer.close(timeout=timeout)
 
 
-__all__ = ["KafkaPythonProducer"]
+class _Listener(ConsumerRebalanceListener):
+    """A `RebalanceListener` that is not kafka-python's subclass, as kafka-python requires one."""
+
+    def __init__(self, listener: RebalanceListener) -> None:
+        self.listener = listener
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self.listener.on_partitions_revoked(revoked)
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.listener.on_partitions_assigned(assigned)
+
+
+class KafkaPythonConsumer:
+    """A KafkaConsumer built from kafka-python `options` (connects at construction), subscribed
+    to `topics`, `listener` told of rebalances."""
+
+    client = KAFKA_PYTHON
+
+    def __init__(self, options: dict[str, Any], topics: list[str], listener: RebalanceListener | None = None) -> None:
+        self._consumer: Any = KafkaConsumer(**options)
+        try:
+            if listener is not None:
+                if not isinstance(listener, ConsumerRebalanceListener):
+                    listener = _Listener(listener)
+                self._consumer.subscribe(topics, listener=listener)
+            else:
+                self._consumer.subscribe(topics)
+        except BaseException:
+            self._consumer.close(autocommit=False)
+            raise
+
+    def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[TopicPartition, list[Any]]:
+        records: dict[TopicPartition, list[Any]] = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        return records
+
+    def commit(self, offsets: dict[TopicPartition, OffsetAndMetadata], timeout_ms: int | None = None) -> None:
+        self._consumer.commit(offsets=offsets, timeout_ms=timeout_ms)
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self._consumer.seek(partition, offset)
+
+    def position(self, partition: TopicPartition) -> int:
+        return int(self._consumer.position(partition))
+
+    def committed(self, partition: TopicPartition) -> int | None:
+        offset = self._consumer.committed(partition)
+        return None if offset is None else int(offset)
+
+    def end_offsets(self, partitions: list[TopicPartition], timeout_ms: int | None = None) -> dict[TopicPartition, int]:
+        ends: dict[TopicPartition, int] = self._consumer.end_offsets(partitions, timeout_ms=timeout_ms)
+        return ends
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self._consumer.assignment())
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        found = self._consumer.partitions_for_topic(topic)
+        return set(found) if found else None  # kafka-python says set() or None for a topic it does not know
+
+    def close(self, autocommit: bool = True) -> None:
+        self._consumer.close(autocommit=autocommit)
+
+
+__all__ = ["KafkaPythonConsumer", "KafkaPythonProducer"]

@@ -29,7 +29,8 @@ def test_security_settings_map_one_to_one_to_librdkafka() -> None:
         "ssl.certificate.location": "/c.pem", "ssl.key.location": "/k.pem", "sasl.mechanism": "SCRAM-SHA-512",
         "sasl.username": "shipper", "sasl.password": "pw", "acks": "all", "linger.ms": 20, "client.id": "x",
         # kafka-python's defaults where librdkafka's differ
-        "enable.idempotence": True, "delivery.timeout.ms": 120_000, "queue.buffering.max.kbytes": 32 * 1024}
+        "enable.idempotence": True, "delivery.timeout.ms": 120_000, "queue.buffering.max.kbytes": 32 * 1024,
+        "partitioner": "murmur2_random"}
 
 
 def test_an_option_without_equivalent_is_refused_not_dropped() -> None:
@@ -87,3 +88,95 @@ def test_delivery_runs_callbacks_added_before_and_after_its_outcome() -> None:
 
     with pytest.raises(KafkaError):
         bad.get(0)
+
+
+def test_consumer_options_map_to_librdkafka_and_an_unknown_one_is_refused() -> None:
+    from logwarden.kafka_clients.confluent_consumer import consumer_config
+
+    cfg = Config(kafka="k1:9093", kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="SCRAM-SHA-512",
+                 kafka_user="indexer", kafka_password="pw", kafka_ca_file="/ca.pem")
+    config = consumer_config({**client_options(cfg), "group_id": "g", "enable_auto_commit": False,
+                              "auto_offset_reset": "earliest", "max_poll_records": 5000, "session_timeout_ms": 10_000,
+                              "group_instance_id": "m1", "bootstrap_timeout_ms": 5_000})
+    assert config == {
+        "bootstrap.servers": "k1:9093", "security.protocol": "sasl_ssl",
+        "ssl.endpoint.identification.algorithm": "https", "ssl.ca.location": "/ca.pem",
+        "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "indexer", "sasl.password": "pw", "group.id": "g",
+        "enable.auto.commit": False, "auto.offset.reset": "earliest", "session.timeout.ms": 10_000,
+        "group.instance.id": "m1"}
+    with pytest.raises(ValueError, match="proxy_url"):
+        consumer_config({"proxy_url": "socks5://127.0.0.1:1"})
+
+
+class _Message:
+    def __init__(self, topic: str, partition: int, offset: int, error: Any = None) -> None:
+        self._where, self._offset, self._error = (topic, partition), offset, error
+
+    def error(self) -> Any:
+        return self._error
+
+    def topic(self) -> str:
+        return self._where[0]
+
+    def partition(self) -> int:
+        return self._where[1]
+
+    def offset(self) -> int:
+        return self._offset
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, 1_700_000_000_000 + self._offset)
+
+    def key(self) -> bytes:
+        return b"HOST"
+
+    def value(self) -> bytes:
+        return b"{}"
+
+    def headers(self) -> None:
+        return None
+
+
+class _Librdkafka:
+    """What ConfluentConsumer.poll calls of confluent_kafka.Consumer: queued batches."""
+
+    def __init__(self, batches: list[list[_Message]]) -> None:
+        self.batches = batches
+
+    def consume(self, n: int, timeout: float) -> list[_Message]:
+        return self.batches.pop(0)[:n] if self.batches else []
+
+    def poll(self, timeout: float) -> None:
+        return None
+
+
+def _confluent_consumer(batches: list[list[_Message]]) -> Any:
+    from logwarden.kafka_clients.confluent_consumer import ConfluentConsumer
+
+    consumer = ConfluentConsumer.__new__(ConfluentConsumer)
+    consumer.max_records, consumer._positions, consumer._consumer = 500, {}, _Librdkafka(batches)  # type: ignore[assignment]
+    return consumer
+
+
+def test_confluent_poll_groups_by_partition_and_never_drops_records_beside_an_error() -> None:
+    import confluent_kafka
+    from kafka.errors import KafkaError
+    from kafka.structs import TopicPartition
+
+    broken = confluent_kafka.KafkaError(confluent_kafka.KafkaError._TRANSPORT)
+    eof = confluent_kafka.KafkaError(confluent_kafka.KafkaError._PARTITION_EOF)
+    consumer = _confluent_consumer([
+        [_Message("t", 0, 4), _Message("t", 1, 9), _Message("", -1, -1, broken), _Message("t", 0, 5)],
+        [_Message("", -1, -1, eof)],
+        [_Message("", -1, -1, broken)],
+    ])
+    got = consumer.poll(timeout_ms=0)
+    assert {tp: [r.offset for r in rs] for tp, rs in got.items()} == {TopicPartition("t", 0): [4, 5],
+                                                                      TopicPartition("t", 1): [9]}
+    first = got[TopicPartition("t", 0)][0]
+    assert (first.topic, first.key, first.value, first.headers, first.timestamp) == ("t", b"HOST", b"{}", [],
+                                                                                      1_700_000_000_004)
+    assert consumer.position(TopicPartition("t", 0)) == 6 and consumer.position(TopicPartition("t", 1)) == 10
+    assert consumer.poll(timeout_ms=0) == {}  # end of a partition is not an error
+    with pytest.raises(KafkaError, match="poll"):  # an error alone is raised: the loop backs off
+        consumer.poll(timeout_ms=0)
