@@ -1,11 +1,12 @@
 """key=value splitting for FortiGate-style lines, fast and exact.
 
-The reading (the one every key=value parser shares; `textlog.kv_pairs` before 2026-12): a pair starts at the start of the text
-or after whitespace, its key is `[\\w.-]+`, then `=`; a value that opens with `"` runs to the next
-unescaped `"` (backslash escapes any character but a newline) or, with no closing quote, to the end
-of that run; the quotes are dropped (an unclosed value loses its opening quote only). Any other
-value runs to the next whitespace; text that is not a pair is skipped up to the next whitespace.
-A key written twice keeps its last value (at the place of its first); `=` inside a value stays in it.
+The reading (the one every key=value parser shares; `textlog.kv_pairs` before 2026-12): a pair
+starts at the start of the text or after whitespace, its key is `[\\w.-]+`, then `=`; a value that
+opens with `"` runs to the next unescaped `"` (backslash escapes any character but a newline) or,
+with no closing quote, to the end of that run; the quotes are dropped (an unclosed value loses its
+opening quote only). Any other value runs to the next whitespace; text that is not a pair is skipped
+up to the next whitespace. A key written twice keeps its last value (at the place of its first); `=`
+inside a value stays in it.
 
 Why two paths: the general pattern's quoted alternative, `(?:[^"\\]|\\.)*`, costs a group repeat
 per character (about 10 us for a 400-character FortiGate line). A line without a backslash, which is
