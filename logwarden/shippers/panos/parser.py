@@ -109,18 +109,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         if named:
             ev["action"] = named
         ev["category"] = ["network_traffic", "network"]  # as Elastic's traffic.yml
-        number = _number(f, n, 31)
-        if number is not None:
-            t.node(doc, "network")["bytes"] = number
-        number = _number(f, n, 32)
-        if number is not None:
-            t.node(doc, "source")["bytes"] = number
-        number = _number(f, n, 33)
-        if number is not None:
-            t.node(doc, "destination")["bytes"] = number
-        number = _number(f, n, 34)
-        if number is not None:
-            t.node(doc, "network")["packets"] = number
+        _counters(doc, f, n, _TRAFFIC_TOTALS)
         number = _number(f, n, 36)
         if number is not None:
             ev["duration"] = number * 1_000_000_000
@@ -130,12 +119,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
             t.node(doc, "source.geo")["name"] = f[41]
         if n > 42 and f[42]:
             t.node(doc, "destination.geo")["name"] = f[42]
-        number = _number(f, n, 44)
-        if number is not None:
-            t.node(doc, "source")["packets"] = number
-        number = _number(f, n, 45)
-        if number is not None:
-            t.node(doc, "destination")["packets"] = number
+        _counters(doc, f, n, _TRAFFIC_PACKETS)
         if n > 46 and f[46]:
             panos["end_reason"] = f[46]
         if n > 52 and f[52]:
@@ -185,6 +169,20 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
 
 
 _PHASE = {"start": "start", "end": "end"}
+
+
+# TRAFFIC counters: (CSV field, ECS node, key), in the order the document has always held them
+_TRAFFIC_TOTALS = ((31, "network", "bytes"), (32, "source", "bytes"), (33, "destination", "bytes"),
+                   (34, "network", "packets"))
+_TRAFFIC_PACKETS = ((44, "source", "packets"), (45, "destination", "packets"))
+
+
+def _counters(doc: dict[str, Any], f: list[str], n: int, table: tuple[tuple[int, str, str], ...]) -> None:
+    """Each numeric field of `table` into its node; an empty or missing field writes nothing."""
+    for i, node, key in table:
+        number = _number(f, n, i)
+        if number is not None:
+            t.node(doc, node)[key] = number
 
 
 def _number(f: list[str], n: int, i: int) -> int | None:
