@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
-from logwarden.kafka_io import client_options
+from tests.support.kafka_ids import id_headers
 from tests.textlogs.corpus import mixed
 from tests.textlogs.test_syslog_servers import expected, send_tcp, send_udp_paced, start_receiver
 
@@ -24,22 +23,7 @@ SENDERS = 4  # UDP source ports and TCP connections: the kernel hashes each to o
 def _ids_in_kafka(cfg, expected_count: int, timeout: float = 120) -> list[bytes]:
     """The `id` header of every message in the namespace's event and dead-letter topics, once
     `expected_count` are there (or what there is after `timeout`), plus anything a few seconds later."""
-    from kafka import KafkaConsumer
-
-    topics = [cfg.topic(name) for name in ("firewall", "av", "deadletter")]
-    consumer = KafkaConsumer(*topics, **client_options(cfg), auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
-    ids: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and len(ids) < expected_count:
-            for msgs in consumer.poll(timeout_ms=1000).values():
-                ids.extend(dict(m.headers)["id"] for m in msgs)
-        for msgs in consumer.poll(timeout_ms=3000).values():
-            ids.extend(dict(m.headers)["id"] for m in msgs)
-    finally:
-        consumer.close()
-    return ids
+    return id_headers(cfg, ("firewall", "av", "deadletter"), lambda ids: len(ids) >= expected_count, timeout)
 
 
 def test_two_workers_reconcile_udp_and_tcp_with_kafka(ns) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from logwarden.config import Config
-from logwarden.kafka_io import client_options
+from tests.support.kafka_ids import id_headers
 
 
 def alive(pid: int) -> bool:
@@ -49,18 +49,4 @@ def sigkill_when(proc: subprocess.Popen[str], ready: Callable[[], bool], timeout
 def ids_in_kafka(cfg: Config, datasets: tuple[str, ...], wanted: set[bytes], timeout: float = 180) -> set[bytes]:
     """The distinct `id` headers in the namespace's topics of `datasets`, read until `wanted` are
     all there (or `timeout`), plus anything that comes in the next few seconds."""
-    from kafka import KafkaConsumer
-
-    consumer = KafkaConsumer(*(cfg.topic(d) for d in datasets), **client_options(cfg),
-                             auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
-    ids: set[bytes] = set()
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and not wanted <= ids:
-            for msgs in consumer.poll(timeout_ms=1000).values():
-                ids.update(dict(m.headers)["id"] for m in msgs)
-        for msgs in consumer.poll(timeout_ms=3000).values():
-            ids.update(dict(m.headers)["id"] for m in msgs)
-    finally:
-        consumer.close()
-    return ids
+    return set(id_headers(cfg, datasets, lambda ids: wanted <= set(ids), timeout))

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from logwarden.config import Config
-from logwarden.kafka_io import client_options
 from logwarden.shippers import autodetect
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.spooling_sink import SpoolingSink
 from logwarden.shippers.syslog import SyslogServer, kernel_drops
 from logwarden.shippers.syslog_workers import open_sink
 from tests.support.cli import cli
+from tests.support.kafka_ids import id_headers
 from tests.textlogs.corpus import mixed
 from tests.textlogs.test_syslog_servers import start_receiver
 
@@ -47,22 +47,7 @@ class Recording:
 def _ids_in_kafka(cfg: Config, expected: int, timeout: float = 120) -> Counter[bytes]:
     """The `id` header of every message in the namespace's event and dead-letter topics, once
     `expected` are there (or what there is after `timeout`), plus what comes in 3 s more."""
-    from kafka import KafkaConsumer
-
-    topics = [cfg.topic(name) for name in ("firewall", "av", "deadletter")]
-    consumer = KafkaConsumer(*topics, **client_options(cfg), auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
-    ids: Counter[bytes] = Counter()
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and ids.total() < expected:
-            for records in consumer.poll(timeout_ms=1000).values():
-                ids.update(dict(r.headers)["id"] for r in records)
-        for records in consumer.poll(timeout_ms=3000).values():
-            ids.update(dict(r.headers)["id"] for r in records)
-    finally:
-        consumer.close()
-    return ids
+    return Counter(id_headers(cfg, ("firewall", "av", "deadletter"), lambda ids: len(ids) >= expected, timeout))
 
 
 def test_overflow_is_counted_and_the_rest_reaches_kafka_once(ns: Config, tmp_path: Path) -> None:
