@@ -16,10 +16,21 @@ _FRESH = re.compile(r"^[\w.-]+\.c[vl]d (?:updated|database is up[- ]to[- ]date) 
 _APPS = ("clamd", "freshclam", "clamscan")
 
 
+_ENDINGS = (" FOUND", ": Removed.", "'", ": OK", " ERROR")  # what _CLAM's `$` alternatives end with
+
+
 def matches(message: str, app: str) -> bool:
     """Autodetect signature: a message in this format (syslog header already split off)."""
-    head = message[:4096]
-    return (app in _APPS or _CLAM.search(message[-512:]) is not None or _CLAM.match(head) is not None
+    if app in _APPS:
+        return True
+    head, tail = message[:4096], message[-512:]
+    # _CLAM.search(tail) scans every position; only its `$` alternatives can match past the start,
+    # and they need one of these endings (`$` also matches before a final newline): the same
+    # answer without the scan for the other sources' messages that autodetect offers here.
+    end = tail[:-1] if tail[-1:] == "\n" else tail
+    if end.endswith(_ENDINGS) and _CLAM.search(tail) is not None:
+        return True
+    return (_CLAM.match(tail) is not None or _CLAM.match(head) is not None
             or _FRESH.match(head) is not None)
 
 

@@ -13,8 +13,8 @@ _IPT = re.compile(r"(?<![A-Za-z0-9_])IN=\S* OUT=\S* ")
 
 def matches(message: str, app: str) -> bool:
     """Autodetect signature: a message in this format (syslog header already split off)."""
-    head = message[:4096]
-    return _IPT.search(head) is not None and "SRC=" in head and "PROTO=" in head
+    head = message[:4096]  # the substring tests first: the same answer, without the regex's scan
+    return "IN=" in head and "SRC=" in head and "PROTO=" in head and _IPT.search(head) is not None
 
 
 SOURCE = Source(

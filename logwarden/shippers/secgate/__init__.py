@@ -15,7 +15,8 @@ _SIGNATURE = re.compile(r"(?:^|\s)devid=\S*\s+date=.*?\sdname=\S+.*?\slogtype=\d
 
 def matches(message: str, app: str) -> bool:
     """Autodetect signature: `devid=`, `date=`, `dname=` and `logtype=` in that order."""
-    return _SIGNATURE.search(message[:400]) is not None
+    head = message[:400]  # the substring tests first: the same answer, without the regex's scan
+    return "devid=" in head and "logtype=" in head and _SIGNATURE.search(head) is not None
 
 
 SOURCE = Source(
