@@ -35,6 +35,7 @@ import time
 from typing import Any
 
 from bench._lab import ROOT, SHARED_DATA, lab_config, namespace
+from tests.services.helpers import read_topic
 from tests.support.cli import command, env_for, popen
 
 SIGMAHQ_WINDOWS = SHARED_DATA / "sigmahq" / "rules" / "windows"
@@ -133,25 +134,6 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _timestamps(cfg: Any, topic: str) -> list[Any]:
-    from kafka import KafkaConsumer
-
-    from logwarden.kafka_io import client_options
-
-    consumer = KafkaConsumer(topic, **client_options(cfg), auto_offset_reset="earliest", enable_auto_commit=False,
-                             group_id=None, max_poll_records=10_000)
-    out: list[Any] = []
-    quiet = 0
-    try:
-        while quiet < 3:
-            batch = consumer.poll(timeout_ms=1000)
-            quiet = 0 if batch else quiet + 1
-            out.extend(m for msgs in batch.values() for m in msgs)
-    finally:
-        consumer.close()
-    return out
-
-
 def run(cfg: Any, members: int, payloads: list[tuple[bytes, bytes]], args: argparse.Namespace) -> dict[str, Any]:
     from logwarden.kafka_io import delete_topics, ensure_topics
 
@@ -175,10 +157,11 @@ def run(cfg: Any, members: int, payloads: list[tuple[bytes, bytes]], args: argpa
             p.terminate()
             out, _ = p.communicate(timeout=120)
             counters.append(json.loads(out) if out.strip() else {})
-        sent = {(m.partition, m.offset): m.timestamp for m in _timestamps(cfg, cfg.topic("windows"))}
+        produced = read_topic(cfg, cfg.topic("windows"), max_poll_records=10_000)
+        sent = {(m.partition, m.offset): m.timestamp for m in produced}
         latencies: list[float] = []
         correlated: list[float] = []
-        for m in _timestamps(cfg, cfg.topic("alerts")):
+        for m in read_topic(cfg, cfg.topic("alerts"), max_poll_records=10_000):
             alert = json.loads(m.value)
             src = (alert.get("logwarden") or {}).get("source") or {}
             key = (src.get("partition"), src.get("offset"))

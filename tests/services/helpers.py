@@ -39,13 +39,13 @@ def produce_raw(cfg, topic: str, messages: list[tuple[bytes, list[tuple[str, byt
     producer.close()
 
 
-def read_topic(cfg, topic: str) -> list[Any]:
+def read_topic(cfg, topic: str, **options: Any) -> list[Any]:
     """Every message of `topic` from its beginning (kafka-python ConsumerRecords), read until three
-    polls in a row (about 3 s) bring nothing new."""
+    polls in a row (about 3 s) bring nothing new; `options` go to the consumer (max_poll_records)."""
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(topic, **client_options(cfg), auto_offset_reset="earliest", enable_auto_commit=False,
-                             group_id=None)
+                             group_id=None, **options)
     records: list[Any] = []
     quiet = 0
     try:
