@@ -48,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ImportError as exc:
+        return _missing_dependency("logwarden", exc)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
@@ -64,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `logwarden ... | head`: the reader left; not an error of ours
         _silence_stdout()
         return errors.EXIT_OK
+    except ImportError as exc:  # a parser or client imported on first use
+        return _missing_dependency(prog, exc)
     except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
         code = errors.exit_code_for(exc)
         if args.debug:
@@ -73,6 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         message = printable(redact_credentials(explained or errors.describe(exc)))
         print(f"{prog}: {kind}{message}", file=sys.stderr)
         return code
+
+
+def _missing_dependency(prog: str, exc: ImportError) -> int:
+    """One line and exit 2 for an install that lacks a dependency (a venv made before
+    pyproject.toml gained it, a package removed by hand): the fix is to reinstall, not a bug."""
+    print(f"{prog}: a dependency is not installed ({printable(exc.name or str(exc))}): reinstall "
+          "logwarden (README: `make install`)", file=sys.stderr)
+    return errors.EXIT_USAGE
 
 
 def _check_named_config(option: str | None) -> None:

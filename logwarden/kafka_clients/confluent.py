@@ -77,14 +77,25 @@ def librdkafka_config(options: dict[str, Any]) -> dict[str, Any]:
     Raises:
         ValueError: an option that has no librdkafka equivalent here.
     """
-    config = dict(DEFAULTS)
+    return {**DEFAULTS, **mapped_options(options, OPTION_NAMES, skip=("max_block_ms", "bootstrap_timeout_ms"),
+                                         what="producer", table="logwarden/kafka_clients/confluent.py OPTION_NAMES")}
+
+
+def mapped_options(options: dict[str, Any], names: dict[str, tuple[str, Any]], *, skip: tuple[str, ...],
+                   what: str, table: str) -> dict[str, Any]:
+    """librdkafka's property for each kafka-python-named option through `names` (name -> (property,
+    converter or None)); the options in `skip` are the adapter's own and left out.
+
+    Raises:
+        ValueError: an option `names` does not map (`what` and `table` name it in the message).
+    """
+    config: dict[str, Any] = {}
     for name, value in options.items():
-        if name in ("max_block_ms", "bootstrap_timeout_ms"):
+        if name in skip:
             continue
-        if name not in OPTION_NAMES:
-            raise ValueError(f"producer option {name!r} has no confluent-kafka equivalent in "
-                             "logwarden/kafka_clients/confluent.py OPTION_NAMES")
-        prop, convert = OPTION_NAMES[name]
+        if name not in names:
+            raise ValueError(f"{what} option {name!r} has no confluent-kafka equivalent in {table}")
+        prop, convert = names[name]
         config[prop] = convert(value) if convert else value
     return config
 

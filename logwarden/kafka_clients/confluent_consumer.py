@@ -36,6 +36,7 @@ from logwarden.kafka_clients.confluent import (
     DEFAULT_BOOTSTRAP_TIMEOUT_MS,
     OPTION_NAMES,
     log,
+    mapped_options,
     unable_to_bootstrap,
 )
 from logwarden.kafka_clients.interface import CONFLUENT, ConfluentRecord, RebalanceListener
@@ -71,16 +72,8 @@ def consumer_config(options: dict[str, Any]) -> dict[str, Any]:
     Raises:
         ValueError: an option that has no librdkafka equivalent here.
     """
-    config: dict[str, Any] = {}
-    for name, value in options.items():
-        if name in _OURS:
-            continue
-        if name not in CONSUMER_OPTION_NAMES:
-            raise ValueError(f"consumer option {name!r} has no confluent-kafka equivalent in "
-                             "logwarden/kafka_clients/confluent_consumer.py CONSUMER_OPTION_NAMES")
-        prop, convert = CONSUMER_OPTION_NAMES[name]
-        config[prop] = convert(value) if convert else value
-    return config
+    return mapped_options(options, CONSUMER_OPTION_NAMES, skip=_OURS, what="consumer",
+                          table="logwarden/kafka_clients/confluent_consumer.py CONSUMER_OPTION_NAMES")
 
 
 def _error(what: str, exc: confluent_kafka.KafkaException) -> KafkaError:
@@ -131,7 +124,7 @@ class ConfluentConsumer:
         try:
             if self._listener is not None:
                 self._listener.on_partitions_assigned([TopicPartition(p.topic, p.partition) for p in partitions])
-        except Exception:  # kafka-python logs a failing listener and goes on; so does this
+        except Exception:  # noqa: BLE001 - as kafka-python: a failing listener is logged, the rebalance goes on
             log.exception("the rebalance listener failed on an assignment")
         finally:
             seeks, self._seeks = self._seeks, None
@@ -147,7 +140,7 @@ class ConfluentConsumer:
         try:
             if self._listener is not None:
                 self._listener.on_partitions_revoked([TopicPartition(p.topic, p.partition) for p in partitions])
-        except Exception:
+        except Exception:  # noqa: BLE001 - as kafka-python: a failing listener is logged, the rebalance goes on
             log.exception("the rebalance listener failed on a revocation")
 
     # -- the interface
