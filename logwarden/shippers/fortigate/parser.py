@@ -35,14 +35,20 @@ ROLE_DIR = {("wan", "lan"): "inbound", ("lan", "wan"): "outbound", ("lan", "lan"
 
 
 def _time(kv: dict[str, str]) -> str | None:
-    et = t.to_int(kv.get("eventtime"))
-    if et is not None and et > 0:
-        for div in (1, 1_000, 1_000_000, 1_000_000_000):
-            if et / div < 10_000_000_000:
-                try:
-                    return t.iso(datetime.fromtimestamp(et / div, UTC))
-                except (OverflowError, OSError, ValueError):
-                    break
+    """@timestamp: `eventtime` (epoch s/ms/us/ns) when it reads as one, else date+time in `tz` or the
+    configured zone (t.parse_time, cached per zone). An epoch's reading is cached per text: lines
+    of one second repeat it (bounded; the zone plays no part in it)."""
+    epoch = kv.get("eventtime")
+    if epoch is not None:
+        stamp = _EPOCHS.get(epoch)
+        if stamp is None:
+            stamp = _from_epoch(epoch)
+            if stamp is not None:
+                if len(_EPOCHS) >= _EPOCHS_MAX:
+                    _EPOCHS.clear()
+                _EPOCHS[epoch] = stamp
+        if stamp is not None:
+            return stamp
     if "date" in kv and "time" in kv:
         stamp = f"{kv['date']} {kv['time']}"
         tz = kv.get("tz", "").replace('"', "")
@@ -50,6 +56,23 @@ def _time(kv: dict[str, str]) -> str | None:
             return t.parse_time(f"{stamp} {tz}", ("%Y-%m-%d %H:%M:%S %z",))
         return t.parse_time(stamp, ("%Y-%m-%d %H:%M:%S",))
     return None
+
+
+def _from_epoch(text: str) -> str | None:
+    """ISO UTC of an epoch in seconds, ms, us or ns (read by its size); None when it is not one."""
+    et = t.to_int(text)
+    if et is not None and et > 0:
+        for div in (1, 1_000, 1_000_000, 1_000_000_000):
+            if et / div < 10_000_000_000:
+                try:
+                    return t.iso(datetime.fromtimestamp(et / div, UTC))
+                except (OverflowError, OSError, ValueError):
+                    break
+    return None
+
+
+_EPOCHS: dict[str, str] = {}
+_EPOCHS_MAX = 4096
 
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
@@ -95,24 +118,38 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     nat_ip, nat_port = g("tranip"), g("tranport")
     if nat_ip is not None or nat_port is not None:
         t.endpoint(doc, "destination.nat", nat_ip, nat_port)
+    # source/destination/network are made where the first value needs them (the document's key order)
+    src: dict[str, Any] | None = doc.get("source")
+    dst: dict[str, Any] | None = doc.get("destination")
     value = g("srcmac")
     if value:
-        t.node(doc, "source")["mac"] = value
+        if src is None:
+            src = doc["source"] = {}
+        src["mac"] = value
     value = g("srccountry")
     if value and value != "Reserved":
-        t.node(doc, "source.geo")["country_name"] = value
+        if src is None:
+            src = doc["source"] = {}
+        src.setdefault("geo", {})["country_name"] = value
     value = g("dstcountry")
     if value and value != "Reserved":
-        t.node(doc, "destination.geo")["country_name"] = value
+        if dst is None:
+            dst = doc["destination"] = {}
+        dst.setdefault("geo", {})["country_name"] = value
     value = g("proto")
     if value:
         t.transport(doc, value)
+    network: dict[str, Any] | None = doc.get("network")
     value = g("app")
     if value:
-        put(doc, "network.application", value.lower())
+        if network is None:
+            network = doc["network"] = {}
+        network["application"] = value.lower()
     value = g("service")
     if value:
-        put(doc, "network.protocol", value.lower())
+        if network is None:
+            network = doc["network"] = {}
+        network["protocol"] = value.lower()
     rule = {leaf: value for leaf, key in _RULE if (value := g(key))}
     if rule:
         doc["rule"] = rule
@@ -126,24 +163,40 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         severity = _SEV.get(value)
         if severity:
             ev["severity"] = severity
-        t.node(doc, "log")["level"] = value
+        log = doc.get("log")  # log.flags of an invalid address may be there
+        if log is None:
+            doc["log"] = {"level": value}
+        else:
+            log["level"] = value
     sent, received = _count(g("sentbyte")), _count(g("rcvdbyte"))
     if sent is not None:
-        t.node(doc, "source")["bytes"] = sent
+        if src is None:
+            src = doc["source"] = {}
+        src["bytes"] = sent
     if received is not None:
-        t.node(doc, "destination")["bytes"] = received
+        if dst is None:
+            dst = doc["destination"] = {}
+        dst["bytes"] = received
     packets = _count(g("sentpkt"))
     if packets is not None:
-        t.node(doc, "source")["packets"] = packets
+        if src is None:
+            src = doc["source"] = {}
+        src["packets"] = packets
     packets = _count(g("rcvdpkt"))
     if packets is not None:
-        t.node(doc, "destination")["packets"] = packets
+        if dst is None:
+            dst = doc["destination"] = {}
+        dst["packets"] = packets
     if sent is not None or received is not None:
-        put(doc, "network.bytes", (sent or 0) + (received or 0))
+        if network is None:
+            network = doc["network"] = {}
+        network["bytes"] = (sent or 0) + (received or 0)
     user = g("user") or g("srcuser") or (g("xauthuser") if vpn else None)
     if user:
         doc["user"] = {"name": user}
-        t.node(doc, "source")["user"] = {"name": user}
+        if src is None:
+            src = doc["source"] = {}
+        src["user"] = {"name": user}
     text = g("msg")
     if text:
         doc["message"] = text
@@ -152,9 +205,9 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         doc["fortinet"] = {"firewall": firewall}
     action = (g("action") or "").lower()
     if kind == "traffic":
-        _traffic(doc, kv, action)
+        _traffic(ev, kv, action)
     elif kind in ("utm", "dns"):
-        _utm(doc, kv, action)
+        _utm(doc, ev, kv, action)
     elif action in ALLOW_OR_DENY:
         t.verdict(doc, action or None, allowed=action in ALLOW)
     elif vpn:
@@ -168,7 +221,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         if outcome:
             ev["outcome"] = outcome
     else:
-        _event(doc, kv, action)
+        _event(doc, ev, kv, action)
     if kind == "event":
         text = f"{g('msg', '')} {g('logdesc', '')}".lower()
         if "login" in text or "logged in" in text:
@@ -187,7 +240,9 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         put(doc, "url.original", g("url"))
     direction = ROLE_DIR.get((src_role, dst_role))  # type: ignore[arg-type]
     if direction:
-        put(doc, "network.direction", direction)
+        if network is None:
+            network = doc["network"] = {}
+        network["direction"] = direction
     else:
         t.direction_from_ips(doc)
     return doc
@@ -200,7 +255,7 @@ def _count(value: str | None) -> int | None:
     return int(value) if value.isdecimal() else t.to_int(value)
 
 
-def _traffic(doc: dict[str, Any], kv: dict[str, str], action: str) -> None:
+def _traffic(ev: dict[str, Any], kv: dict[str, str], action: str) -> None:
     """Traffic logs as Elastic's traffic.yml types them: connection, start (action `start`) or end
     (any other action: FortiOS writes traffic logs when a session ends), protocol when an application
     was identified, allowed unless denied (`deny`, or a UTM profile's `utmaction=block`). Outcome
@@ -215,23 +270,28 @@ def _traffic(doc: dict[str, Any], kv: dict[str, str], action: str) -> None:
         types.append("allowed")
     if denied:
         types.append("denied")
-    put(doc, "event.action", action or None)
-    put(doc, "event.type", types)
-    put(doc, "event.category", ["network"])
-    put(doc, "event.outcome", ("failure" if denied else "success") if action else None)
+    if action:
+        ev["action"] = action
+    ev["type"] = types
+    ev["category"] = ["network"]
+    if action:
+        ev["outcome"] = "failure" if denied else "success"
 
 
-def _utm(doc: dict[str, Any], kv: dict[str, str], action: str) -> None:
+def _utm(doc: dict[str, Any], ev: dict[str, Any], kv: dict[str, str], action: str) -> None:
     """UTM/DNS logs as utm.yml: event.action the event type (`infected`, `signature`, ...),
     event.type denied (block/blocked) / allowed (pass/passthrough) / info (DNS), no `connection`."""
     types = (["denied"] if action in ("block", "blocked") else []) + (["info"] if kv.get("subtype") == "dns" else []) \
         + (["allowed"] if action in ("pass", "passthrough") else [])
-    put(doc, "event.action", (kv.get("eventtype") or "").lower() or action or None)
-    put(doc, "fortinet.firewall.action", action or None)
-    put(doc, "event.type", types or ["info"])
-    put(doc, "event.category", ["network"])
-    blocked = action in DENY
-    put(doc, "event.outcome", ("failure" if blocked else "success") if action else None)
+    named = (kv.get("eventtype") or "").lower() or action
+    if named:
+        ev["action"] = named
+    if action:
+        put(doc, "fortinet.firewall.action", action)
+    ev["type"] = types or ["info"]
+    ev["category"] = ["network"]
+    if action:
+        ev["outcome"] = "failure" if action in DENY else "success"
 
 
 _RULE = (("id", "policyid"), ("name", "policyname"), ("uuid", "poluuid"))
@@ -241,25 +301,24 @@ _LOGOFF = {"fsso-logoff", "auth-logout"}
 _UI_ADDRESS = re.compile(r"^\w+\(([0-9A-Fa-f.:]+)\)$")  # ui="ssh(203.0.113.45)", "https(10.0.0.5)"
 
 
-def _event(doc: dict[str, Any], kv: dict[str, str], action: str) -> None:
+def _event(doc: dict[str, Any], ev: dict[str, Any], kv: dict[str, str], action: str) -> None:
     """System and user events (event.yml, login.yml): user logons start, logoffs end, the rest info;
     outcome from `result` (OK/ERROR), a logon or logoff action, or an admin login's `status`;
     an admin session's client address (`ui="ssh(ip)"`) is the source, as login.yml reads it."""
-    put(doc, "event.action", action or kv.get("subtype"))
-    put(doc, "event.type", ["start"] if action in _LOGON else ["end"] if action in _LOGOFF else ["info"])
+    named = action or kv.get("subtype")
+    if named:
+        ev["action"] = named
+    ev["type"] = ["start"] if action in _LOGON else ["end"] if action in _LOGOFF else ["info"]
     result, status = (kv.get("result") or "").upper(), (kv.get("status") or "").lower()
-    outcome = "success" if result == "OK" or action in _LOGON | _LOGOFF or status == "success" else \
+    outcome = "success" if result == "OK" or action in _LOGON or action in _LOGOFF or status == "success" else \
         "failure" if result == "ERROR" or status in ("failed", "failure") else None
-    put(doc, "event.outcome", outcome)
+    if outcome:
+        ev["outcome"] = outcome
     if kv.get("subtype") == "user":
-        put(doc, "event.category", ["authentication"])
+        ev["category"] = ["authentication"]
     ui = _UI_ADDRESS.match(kv.get("ui", ""))
     if ui and not t.get(doc, "source.ip"):
         t.endpoint(doc, "source", ui.group(1))
-
-
-def _country(value: str | None) -> str | None:
-    return None if not value or value == "Reserved" else value
 
 
 _SEV = {"emergency": 1, "alert": 2, "critical": 3, "error": 4, "warning": 5, "notice": 6,
