@@ -1,14 +1,18 @@
 """cef.split_cef (header split by str.split when no backslash precedes the extension, extension by one
-re.split) gives the header and pairs of the reading it replaced, kept here as the reference."""
+re.split, with the spaces before keys when single spaces are its only whitespace) gives the header and
+pairs of the reading it replaced, kept here as the reference; cef._rt's epoch-milliseconds reading
+(the second's text cached, the milliseconds appended) gives fromtimestamp's text."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from logwarden.shippers.cef.parser import split_cef
+from logwarden.shippers import textlog
+from logwarden.shippers.cef.parser import _rt, split_cef
 from logwarden.shippers.textlog import ParseError
 
 from .sources import golden_lines
@@ -61,7 +65,8 @@ def _outcome(fn, text: str) -> object:
 
 
 PIECES = st.sampled_from(["CEF:", "0", "|", "\\|", "\\\\", "\\", "\\=", "\\n", "=", " ", "  ", "a", "src", "src=",
-                          "[x]", "k.v=", "-", "\t", "é", "=\\=", "act=Drop", " dst=10.0.0.1", "cs1Label=Rule"])
+                          "[x]", "k.v=", "-", "\t", "é", "=\\=", "act=Drop", " dst=10.0.0.1", "cs1Label=Rule",
+                          "\u3000", "\x1c", "CEF:0|V|P|1|s|n|5|", " b=", "a= "])
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -70,6 +75,9 @@ PIECES = st.sampled_from(["CEF:", "0", "|", "\\|", "\\\\", "\\", "\\=", "\\n", "
 @example("CEF:0|V\\|x|P|1|s|n|5|a=1")
 @example("CEF:0|V|P|1|s|n|5|msg=a\\=b c=d\\\\ e=  ")
 @example("CEF:0|V|P|1|s|n")
+@example("CEF:0|V|P|1|s|n|5|a=1 b=2 ")  # a space at the end: the careful split
+@example("CEF:0|V|P|1|s|n|5|a=1\tb=2 c=3")  # a key after a tab
+@example("CEF:0|V|P|1|s|n|5|junk a=x y b= c=")  # text before the first key, empty values
 def test_split_cef_equals_the_reference(text: str) -> None:
     assert _outcome(split_cef, text) == _outcome(reference_split_cef, text)
 
@@ -80,3 +88,14 @@ def test_cef_golden_lines_split_the_same() -> None:
     for raw in lines:
         text = raw.decode("utf-8", "replace")
         assert _outcome(split_cef, text) == _outcome(reference_split_cef, text)
+
+
+@settings(max_examples=3000, deadline=None, database=None)
+@given(st.integers(min_value=0, max_value=2**32 * 1000 - 1))
+@example(0)
+@example(1586795401999)
+@example(2**32 * 1000 - 1)
+def test_rt_milliseconds_read_per_second_equal_fromtimestamp(millis: int) -> None:
+    """_rt reads an epoch in ms as the second's text plus the milliseconds: the text the float
+    division and fromtimestamp gave."""
+    assert _rt(str(millis)) == textlog.iso(datetime.fromtimestamp(millis / 1000, UTC))

@@ -22,6 +22,8 @@ from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
 _HDR_SPLIT = re.compile(r"(?<!\\)((?:\\\\)*)\|")
 _EXT_KEY = re.compile(r"(?<!\S)([A-Za-z0-9_.\[\]-]+)=")
+_SPACED_KEY = re.compile(r" ([A-Za-z0-9_.\[\]-]+)=")  # a key and the one space before it
+_OTHER_SPACE = re.compile(r"[^\S ]")  # whitespace that is not a space (a key may follow it too)
 _EXT_UNESC = {"\\=": "=", "\\\\": "\\", "\\n": "\n", "\\r": "\r", "\\|": "|"}
 _ALLOW = {"accept", "accepted", "allow", "allowed", "permit", "permitted", "pass", "passed"}
 _DENY = {"block", "blocked", "deny", "denied", "drop", "dropped", "reject", "rejected"}
@@ -68,9 +70,15 @@ def split_cef(msg: str) -> tuple[list[str], dict[str, str]]:
 def parse_extension(ext: str) -> dict[str, str]:
     """key=value pairs of a CEF extension: a key starts at the start or after whitespace, its value
     runs to the next key (spaces before it dropped), escapes undone; the last of a repeated key wins.
-    (A key's `=` can never be escaped: the character before it is part of the key.)"""
-    pieces = _EXT_KEY.split(ext)  # [text before the first key, key, value, key, value, ...]
-    pairs = dict(zip(pieces[1::2], map(str.rstrip, pieces[2::2], repeat(" ")), strict=True))
+    (A key's `=` can never be escaped: the character before it is part of the key.)
+    When single spaces are the only whitespace and the text does not end in one (nearly every line),
+    each key is split off with the one space before it, which leaves no space to strip."""
+    if ext[-1:] != " " and "  " not in ext and not _OTHER_SPACE.search(ext):
+        pieces = _SPACED_KEY.split(" " + ext)  # [text before the first key, key, value, key, value, ...]
+        pairs = dict(zip(pieces[1::2], pieces[2::2], strict=True))
+    else:
+        pieces = _EXT_KEY.split(ext)
+        pairs = dict(zip(pieces[1::2], map(str.rstrip, pieces[2::2], repeat(" ")), strict=True))
     if "\\" in ext:
         for key, value in pairs.items():
             if "\\" in value:
@@ -79,15 +87,33 @@ def parse_extension(ext: str) -> dict[str, str]:
 
 
 def _rt(value: str | None) -> str | None:
+    """ISO UTC of a CEF time: epoch milliseconds or one of the date formats; None when unreadable."""
     if not value:
         return None
     if value.isdigit():
+        millis = int(value)
+        if millis < _EXACT_MILLIS:  # the second's text once per second, the milliseconds appended
+            second, milli = divmod(millis, 1000)
+            prefix = _SECONDS.get(second)
+            if prefix is None:
+                if len(_SECONDS) >= _SECONDS_MAX:
+                    _SECONDS.clear()
+                prefix = _SECONDS[second] = t.iso(datetime.fromtimestamp(second, UTC))[:-4]
+            return f"{prefix}{milli:03d}Z"
         try:
-            return t.iso(datetime.fromtimestamp(int(value) / 1000, UTC))
+            return t.iso(datetime.fromtimestamp(millis / 1000, UTC))
         except (OverflowError, OSError, ValueError):
             return None
     return t.parse_time(value, ("%b %d %Y %H:%M:%S", "%b %d %Y %H:%M:%S.%f", "%b %d %H:%M:%S %Y")) or \
         t.parse_iso(value)
+
+
+# Below 2**32 s an epoch in ms divided by 1000 as a float is within 0.5 us of the exact value, so
+# fromtimestamp's microseconds are ms * 1000 and the text is the second's plus the milliseconds
+# (tests/textlogs/test_cef_split.py compares the two readings).
+_EXACT_MILLIS = 2**32 * 1000
+_SECONDS: dict[int, str] = {}
+_SECONDS_MAX = 4096
 
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
@@ -117,10 +143,12 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     doc["observer"] = observer
     if "dvc" in x:
         t.put_ip(doc, "observer.ip", x["dvc"])
-    for key, side in _INTERFACES:
-        value = g(key)
-        if value:
-            observer[side] = {"interface": {"name": value}}
+    value = g("deviceInboundInterface")
+    if value:
+        observer["ingress"] = {"interface": {"name": value}}
+    value = g("deviceOutboundInterface")
+    if value:
+        observer["egress"] = {"interface": {"name": value}}
     ev: dict[str, Any] = {}
     doc["event"] = ev  # event.type is always written below
     if sig:
@@ -133,13 +161,17 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         ev["severity"] = sev
     t.endpoint(doc, "source", g("src") or g("c6a2"), g("spt"))
     t.endpoint(doc, "destination", g("dst") or g("c6a3"), g("dpt"))
-    for side, address, port in _TRANSLATED:
-        if address in x or port in x:
-            t.endpoint(doc, side, g(address), g(port))
-    for key, dotted in _AS_WRITTEN.items():  # in table order: the document's key order is the same every run
-        value = g(key)
-        if value:
-            put(doc, dotted, value)
+    keys = x.keys()
+    if not keys.isdisjoint(_TRANSLATED_KEYS):
+        for side, address, port in _TRANSLATED:
+            if address in x or port in x:
+                t.endpoint(doc, side, g(address), g(port))
+    copied = keys & _AS_WRITTEN.keys()  # most lines carry none or a few of them
+    if copied:
+        for key in sorted(copied, key=_AS_WRITTEN_ORDER.__getitem__) if len(copied) > 1 else copied:
+            value = x[key]  # in table order: the document's key order is the same every run
+            if value:
+                put(doc, _AS_WRITTEN[key], value)
     user = g("suser") or g("duser")
     if user:
         t.node(doc, "user")["name"] = user
@@ -163,13 +195,16 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         doc["process"] = {"name": value}
     if g("cs1Label", "").lower() in ("rule", "rulename", "rule name") and g("cs1"):
         t.node(doc, "rule")["name"] = x["cs1"]
-    for label_key, key in _CUSTOM:
-        label = g(label_key)
-        if label and key in x and x[key]:
-            t.node(doc, "cef.custom")[_slug(label)] = x[key]
-    extensions = {k: v for k, v in x.items() if "." not in k}
-    if extensions:
-        cef["extensions"] = extensions
+    labels = keys & _CUSTOM
+    if labels:
+        for label_key in sorted(labels) if len(labels) > 1 else labels:  # cs1Label ... cs6Label
+            label, value = x[label_key], g(_CUSTOM[label_key])
+            if label and value:
+                t.node(doc, "cef.custom")[_slug(label)] = value
+    if x:  # every pair but those whose key has a dot; the pairs themselves when none has (nearly always)
+        cef["extensions"] = {k: v for k, v in x.items() if "." not in k} if "." in "".join(keys) else x
+        if not cef["extensions"]:
+            del cef["extensions"]
     act = (g("act") or "").strip()
     cat = g("cat", "")
     malware = bool(_MALWARE.search(f"{name} {cat} {act}"))
@@ -195,14 +230,15 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     return doc
 
 
-_INTERFACES = (("deviceInboundInterface", "ingress"), ("deviceOutboundInterface", "egress"))
 _TRANSLATED = (("source.nat", "sourceTranslatedAddress", "sourceTranslatedPort"),
                ("destination.nat", "destinationTranslatedAddress", "destinationTranslatedPort"))
+_TRANSLATED_KEYS = frozenset(key for _, address, port in _TRANSLATED for key in (address, port))
 _AS_WRITTEN = {"shost": "source.domain", "dhost": "destination.domain", "smac": "source.mac", "dmac": "destination.mac",
                "suser": "source.user.name", "duser": "destination.user.name", "app": "network.application",
                "fname": "file.name", "filePath": "file.path", "request": "url.original"}
+_AS_WRITTEN_ORDER = {key: i for i, key in enumerate(_AS_WRITTEN)}
 _DIRECTION = {"0": "inbound", "1": "outbound"}
-_CUSTOM = tuple((f"cs{i}Label", f"cs{i}") for i in range(1, 7))
+_CUSTOM = {f"cs{i}Label": f"cs{i}" for i in range(1, 7)}  # label key -> value key
 
 
 def _slug(label: str) -> str:
