@@ -54,10 +54,10 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     kind, sub = f[3], f[4]
     # the fields every line has, as literals with conditional writes ("" is absent, as `put` has it)
     doc: dict[str, Any] = {}
-    stamp = t.parse_time(f[6] or f[1], _TIME)
+    created = t.parse_time(f[1], _TIME)  # receive time; generated time (usually the same text) is @timestamp
+    stamp = created if f[6] == f[1] or not f[6] else t.parse_time(f[6], _TIME)
     if stamp:
         doc["@timestamp"] = stamp
-    created = t.parse_time(f[1], _TIME)
     if created:
         doc["event"] = {"created": created}
     observer: dict[str, Any] = {"vendor": "Palo Alto Networks", "product": "PAN-OS", "type": "firewall"}
@@ -87,7 +87,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
             user = {"name": name} if name else {}
             if domain:
                 user["domain"] = domain
-            t.node(doc, side)["user"] = user
+            _obj(doc, side)["user"] = user
             if side == "source":
                 doc["user"] = dict(user)
     if f[14]:
@@ -109,23 +109,40 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         if named:
             ev["action"] = named
         ev["category"] = ["network_traffic", "network"]  # as Elastic's traffic.yml
-        _counters(doc, f, n, _TRAFFIC_TOTALS)
+        # counters and geo names into source/destination/network, made where the first value needs them
+        number = _number(f, n, 31)
+        if number is not None:
+            _obj(doc, "network")["bytes"] = number
+        number = _number(f, n, 32)
+        if number is not None:
+            _obj(doc, "source")["bytes"] = number
+        number = _number(f, n, 33)
+        if number is not None:
+            _obj(doc, "destination")["bytes"] = number
+        number = _number(f, n, 34)
+        if number is not None:
+            _obj(doc, "network")["packets"] = number
         number = _number(f, n, 36)
         if number is not None:
             ev["duration"] = number * 1_000_000_000
         if n > 37 and f[37]:
             panos["url_category"] = f[37]
         if n > 41 and f[41]:
-            t.node(doc, "source.geo")["name"] = f[41]
+            _obj(doc, "source")["geo"] = {"name": f[41]}
         if n > 42 and f[42]:
-            t.node(doc, "destination.geo")["name"] = f[42]
-        _counters(doc, f, n, _TRAFFIC_PACKETS)
+            _obj(doc, "destination")["geo"] = {"name": f[42]}
+        number = _number(f, n, 44)
+        if number is not None:
+            _obj(doc, "source")["packets"] = number
+        number = _number(f, n, 45)
+        if number is not None:
+            _obj(doc, "destination")["packets"] = number
         if n > 46 and f[46]:
             panos["end_reason"] = f[46]
         if n > 52 and f[52]:
             observer["name"] = f[52]
     else:
-        ev = t.node(doc, "event")
+        ev = _obj(doc, "event")
         threat = _g(f, 32) or ""
         name, _, tid = threat.rpartition("(")
         found = {"name": (name or threat).strip(), "id": tid.rstrip(")"), "category": _g(f, 33), "direction": _g(f, 35)}
@@ -137,19 +154,19 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
             severity = SEV.get(level.lower())
             if severity:
                 ev["severity"] = severity
-            t.node(doc, "log")["level"] = level
+            _obj(doc, "log")["level"] = level
         misc = _g(f, 31)
         if misc:
             if sub == "url":
-                t.node(doc, "url")["original"] = misc
+                doc["url"] = {"original": misc}
             else:
-                t.node(doc, "file")["name"] = misc
+                doc["file"] = {"name": misc}
         if n > 38 and f[38]:
-            t.node(doc, "source.geo")["name"] = f[38]
+            _obj(doc, "source")["geo"] = {"name": f[38]}
         if n > 39 and f[39]:
-            t.node(doc, "destination.geo")["name"] = f[39]
+            _obj(doc, "destination")["geo"] = {"name": f[39]}
         if n > 43 and len(f[43]) == 64:
-            t.node(doc, "file.hash")["sha256"] = f[43]
+            _obj(doc, "file")["hash"] = {"sha256": f[43]}
         if n > 59 and f[59]:
             observer["name"] = f[59]
         # threat.yml: alert, [intrusion_detection, threat, network] (+ malware for virus/spyware: the AV
@@ -171,18 +188,12 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
 _PHASE = {"start": "start", "end": "end"}
 
 
-# TRAFFIC counters: (CSV field, ECS node, key), in the order the document has always held them
-_TRAFFIC_TOTALS = ((31, "network", "bytes"), (32, "source", "bytes"), (33, "destination", "bytes"),
-                   (34, "network", "packets"))
-_TRAFFIC_PACKETS = ((44, "source", "packets"), (45, "destination", "packets"))
-
-
-def _counters(doc: dict[str, Any], f: list[str], n: int, table: tuple[tuple[int, str, str], ...]) -> None:
-    """Each numeric field of `table` into its node; an empty or missing field writes nothing."""
-    for i, node, key in table:
-        number = _number(f, n, i)
-        if number is not None:
-            t.node(doc, node)[key] = number
+def _obj(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    """doc[key], made empty when missing (source, destination, network: only objects are written there)."""
+    found = doc.get(key)
+    if found is None:
+        found = doc[key] = {}
+    return found  # type: ignore[no-any-return]
 
 
 def _number(f: list[str], n: int, i: int) -> int | None:
