@@ -150,7 +150,11 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         if network is None:
             network = doc["network"] = {}
         network["protocol"] = value.lower()
-    rule = {leaf: value for leaf, key in _RULE if (value := g(key))}
+    rule: dict[str, str] = {}  # loops in this frame, not comprehensions: no function call per line
+    for leaf, key in _RULE:
+        value = g(key)
+        if value:
+            rule[leaf] = value
     if rule:
         doc["rule"] = rule
     ev: dict[str, Any] = {}
@@ -200,7 +204,11 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     text = g("msg")
     if text:
         doc["message"] = text
-    firewall = {leaf: value for leaf in _FIREWALL if (value := g(leaf))}
+    firewall: dict[str, str] = {}
+    for leaf in _FIREWALL:
+        value = g(leaf)
+        if value:
+            firewall[leaf] = value
     if firewall:
         doc["fortinet"] = {"firewall": firewall}
     action = (g("action") or "").lower()
