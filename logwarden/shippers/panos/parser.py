@@ -63,13 +63,16 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     observer: dict[str, Any] = {"vendor": "Palo Alto Networks", "product": "PAN-OS", "type": "firewall"}
     if f[2]:
         observer["serial_number"] = f[2]
-    for side, zone, intf in (("ingress", f[16], f[18]), ("egress", f[17], f[19])):
-        if zone or intf:
-            where = observer[side] = {}
-            if zone:
-                where["zone"] = zone
-            if intf:
-                where["interface"] = {"name": intf}
+    zone, intf = f[16], f[18]
+    if zone or intf:
+        where = observer["ingress"] = {"zone": zone} if zone else {}
+        if intf:
+            where["interface"] = {"name": intf}
+    zone, intf = f[17], f[19]
+    if zone or intf:
+        where = observer["egress"] = {"zone": zone} if zone else {}
+        if intf:
+            where["interface"] = {"name": intf}
     doc["observer"] = observer
     t.endpoint(doc, "source", f[7], f[24])
     t.endpoint(doc, "destination", f[8], f[25])
@@ -79,7 +82,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         t.endpoint(doc, "destination.nat", f[10], f[27] if f[27] != "0" else None)
     if f[11]:
         doc["rule"] = {"name": f[11]}
-    for side, value in (("source", f[12]), ("destination", f[13])):
+    for side, value in (("source", f[12]), ("destination", f[13])) if f[12] or f[13] else ():
         # TRAFFIC: the user as written (Elastic's traffic.yml); THREAT: `domain\user` / `user@domain`
         # split into name and domain (its threat.yml grok); user.* is the source's
         name, domain = _user(value) if kind == "THREAT" else (value or None, None)
@@ -94,9 +97,14 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         doc["network"] = {"application": f[14]}
     action = f[30].lower()
     panos: dict[str, Any] = {"type": kind}
-    for leaf, value in (("vsys", f[15]), ("session_id", f[22]), ("sub_type", sub), ("action", action)):
-        if value:
-            panos[leaf] = value
+    if f[15]:
+        panos["vsys"] = f[15]
+    if f[22]:
+        panos["session_id"] = f[22]
+    if sub:
+        panos["sub_type"] = sub
+    if action:
+        panos["action"] = action
     doc["panw"] = {"panos": panos}
     t.transport(doc, f[29])
     allowed = True if action in ALLOW else False if action in DENY else None
