@@ -304,8 +304,11 @@ def _sece(doc: dict[str, Any], body: str, brief: str) -> None:
     observer["product"] = "VRP"
     observer["type"] = "switch"
     t.endpoint(doc, "source", g("SourceIP"))
-    put(doc, "source.mac", ecs_mac(g("UserMacAddress") or g("SourceMAC")))
-    put(doc, "observer.ingress.interface.name", interface)
+    mac = ecs_mac(g("UserMacAddress") or g("SourceMAC"))
+    if mac:
+        _section(doc, "source")["mac"] = mac
+    if interface is not None:
+        _section(_section(observer, "ingress"), "interface")["name"] = interface
     outer, _, inner = (g("InnerVlan") or "").partition("/")  # the key is OuterVlan/InnerVlan
     put(doc, "network.vlan.id", outer.strip() if outer.strip() not in ("", "0") else None)
     put(doc, "network.inner.vlan.id", inner.strip() if inner.strip() not in ("", "0") else None)
@@ -339,27 +342,43 @@ def _atckdf(doc: dict[str, Any], body: str, brief: str) -> None:
     if log_type not in ("ip_attack", "ip_attack_sum"):
         raise ParseError(f"Huawei AntiDDoS ATCKDF log_type={log_type[:40]!r} not mapped (traffic statistics "
                          "or unconfirmed)")
-    doc.get("observer", {}).pop("type", None)
-    put(doc, "observer.product", "AntiDDoS")
-    put(doc, "observer.ip", t.ip_or_none(kv.get("device_ip")))
-    put(doc, "huawei.device_type", kv.get("device_type") or None)
-    put(doc, "huawei.log_type", log_type)
-    put(doc, "huawei.zone_name", kv.get("zone_name") or None)
+    observer = doc["observer"]
+    observer.pop("type", None)
+    observer["product"] = "AntiDDoS"
+    device_ip = t.ip_or_none(kv.get("device_ip"))
+    if device_ip:
+        observer["ip"] = device_ip
+    huawei: dict[str, Any] = {}
+    doc["huawei"] = huawei
+    if kv.get("device_type"):
+        huawei["device_type"] = kv["device_type"]
+    huawei["log_type"] = log_type
+    if kv.get("zone_name"):
+        huawei["zone_name"] = kv["zone_name"]
     t.endpoint(doc, "destination", t.ip_or_none(kv.get("zone_ip")))
     attackers = [ip for ip in (t.ip_or_none(a.strip()) for a in (kv.get("attacker") or "").split(",")) if ip]
     if attackers:
         t.endpoint(doc, "source", attackers[0])
-        put(doc, "huawei.attackers", attackers)
+        huawei["attackers"] = attackers
         put(doc, "related.ip", list(dict.fromkeys(attackers)))
     start = kv.get("start_time_attack") or kv.get("start_time") or ""
-    put(doc, "event.start", t.parse_time(start, _ATCKDF_TIME) if start else None)
     end = kv.get("end_time") or ""
-    put(doc, "event.end", t.parse_time(end, _ATCKDF_TIME) if end else None)
+    started = t.parse_time(start, _ATCKDF_TIME) if start else None
+    ended = t.parse_time(end, _ATCKDF_TIME) if end else None
+    if started or ended:
+        event = _section(doc, "event")
+        if started:
+            event["start"] = started
+        if ended:
+            event["end"] = ended
     attack_type = kv.get("attack_type") or None
-    put(doc, "rule.id", attack_type)
-    put(doc, "rule.name", f"Huawei AntiDDoS attack type {attack_type}" if attack_type else "Huawei AntiDDoS attack")
-    put(doc, "huawei.severity", kv.get("severity") or None)
-    put(doc, "huawei.drop_packets", t.to_int(kv.get("drop_packets")))
+    doc["rule"] = ({"id": attack_type, "name": f"Huawei AntiDDoS attack type {attack_type}"} if attack_type
+                   else {"name": "Huawei AntiDDoS attack"})
+    if kv.get("severity"):
+        huawei["severity"] = kv["severity"]
+    drop_packets = t.to_int(kv.get("drop_packets"))
+    if drop_packets is not None:
+        huawei["drop_packets"] = drop_packets
     event = _section(doc, "event")
     event["kind"] = "alert"
     event["category"] = ["network", "intrusion_detection"]
