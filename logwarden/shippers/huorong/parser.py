@@ -100,6 +100,16 @@ def _basename(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
+def _as_text(value: Any) -> str:
+    """A record value as huorong.detail keeps it: a string as it is, anything else as its JSON text
+    (an integer's is its repr, what json writes for it, without the encoder's set-up)."""
+    if isinstance(value, str):
+        return value
+    if value.__class__ is int:
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _named(fields: dict[str, Any], path: str) -> None:
     """fields["name"]: the path's last part, when it has one (`C:\\dir\\` has none)."""
     name = _basename(path)
@@ -201,8 +211,7 @@ def row_doc(row: dict[str, Any]) -> dict[str, Any]:
             user_fields["name"] = user
         if sep and dom:
             user_fields["domain"] = dom
-    huorong: dict[str, Any] = {"detail": {str(k): (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
-                                          for k, v in detail.items()}}
+    huorong: dict[str, Any] = {"detail": {str(k): _as_text(v) for k, v in detail.items()}}
     doc["huorong"] = huorong
     if action:
         huorong["action"] = action
