@@ -51,19 +51,81 @@ _SEVERITY = {"0": "emergency", "1": "alert", "2": "critical", "3": "error", "4":
 _PRE_FORMATS = ("%b %d %Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")
 
 
-def kv_pairs(text: str) -> dict[str, str]:
+def kv_pairs(text: str) -> dict[str, str | None]:
     """`Key=value` pairs separated by commas (values may be double-quoted); the last value's
-    closing period and parenthesis are not part of it. The first of a repeated key wins."""
-    out: dict[str, str] = {}
+    closing period and parenthesis are not part of it. The first of a repeated key wins. Values
+    are stripped; an empty value or `-` is None (the key is still there: handlers test presence).
+
+    The reading is _KV's (`kv_pairs_by_regex`); a body in the usual shapes, `k=v, k=v` or a
+    sentence then `(k=v, k=v)`, is read by splitting at commas instead (a third of the time), and
+    any text where the two readings could differ goes to the regex (tests/textlogs/
+    test_huawei_kv.py compares them on generated text)."""
+    inner = text
+    if "(" in text or ")" in text:
+        open_at, close_at = text.find("("), text.rfind(")")
+        if (open_at < 0 or close_at < open_at or text.count("(") != 1 or text.count(")") != 1
+                or "=" in text[:open_at] or "=" in text[close_at:]):
+            return kv_pairs_by_regex(text)
+        inner = text[open_at + 1:close_at]
+    if ";" in inner:
+        return kv_pairs_by_regex(text)
+    out: dict[str, str | None] = {}
+    for segment in inner.split(","):
+        left, eq, value = segment.partition("=")
+        if not eq:
+            continue  # no key in this segment
+        key = _KEY_NAMES.get(left)
+        if key is None:
+            key = _key_name(left)
+        if not key:
+            return kv_pairs_by_regex(text)
+        if value[:1] == '"':  # a quoted value: the regex reads it to its closing quote
+            close = value.find('"', 1)
+            if close < 0 or "=" in value[close:]:
+                return kv_pairs_by_regex(text)
+            if key not in out:
+                value = value[1:close].strip()
+                out[key] = value if value and value != "-" else None
+            continue
+        if key in out:
+            continue
+        value = value.strip()
+        if value[:1] == '"' and value[-1:] == '"' and len(value) > 1:
+            value = value[1:-1].strip()
+        elif value[-1:] == ".":
+            value = value[:-1].strip()
+        out[key] = value if value and value != "-" else None
+    return out
+
+
+def _key_name(left: str) -> str:
+    """The key `_KV` reads from the text before a segment's first `=`: that text without leading
+    spaces when it is an ASCII key (a letter, then letters, digits, `_`, `-`), else "" (the caller
+    then uses the regex). Cached: a log repeats a few keys."""
+    key = left.lstrip()
+    if not (key.isascii() and key[:1].isalpha() and key.replace("-", "_").isidentifier()):
+        key = ""
+    if len(_KEY_NAMES) >= 4096:
+        _KEY_NAMES.clear()
+    _KEY_NAMES[left] = key
+    return key
+
+
+_KEY_NAMES: dict[str, str] = {}
+
+
+def kv_pairs_by_regex(text: str) -> dict[str, str | None]:
+    """kv_pairs by _KV, whatever the text."""
+    out: dict[str, str | None] = {}
     for key, value in _KV.findall(text):
         if key in out:
             continue
         value = value.strip()
         if value[:1] == '"' and value[-1:] == '"' and len(value) > 1:
-            value = value[1:-1]
+            value = value[1:-1].strip()
         elif value[-1:] == ".":
-            value = value[:-1]
-        out[key] = value
+            value = value[:-1].strip()
+        out[key] = value if value and value != "-" else None
     return out
 
 
@@ -100,14 +162,41 @@ def _epoch(value: str | None) -> str | None:
         return None
 
 
-def _first(kv: dict[str, str], *keys: str) -> str | None:
-    for key in keys:
+def _section(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    """doc[name] as an object, made (or a value that is not one replaced) when missing: `put`'s walk
+    for a one-level path, for fields written in a handler's own order."""
+    node = doc.get(name)
+    if node.__class__ is not dict:
+        node = doc[name] = {}
+    return node
+
+
+def _fill(doc: dict[str, Any], kv: dict[str, str | None], fields: tuple[tuple[str, str, str], ...]) -> None:
+    """`put` of each (vendor key, ECS section, leaf) whose value in `kv` (kv_pairs) is not None, in
+    table order."""
+    for key, section, leaf in fields:
         value = kv.get(key)
         if value is not None:
-            value = value.strip()
-            if value and value != "-":
-                return value
-    return None
+            node = doc.get(section)
+            if node.__class__ is not dict:
+                node = doc[section] = {}
+            node[leaf] = value
+
+
+def _zones(doc: dict[str, Any], ingress: str | None, egress: str | None) -> None:
+    """observer.ingress.zone and observer.egress.zone (observer is made by parse)."""
+    if ingress is not None or egress is not None:
+        observer = _section(doc, "observer")
+        if ingress is not None:
+            _section(observer, "ingress")["zone"] = ingress
+        if egress is not None:
+            _section(observer, "egress")["zone"] = egress
+
+
+def _application(doc: dict[str, Any], name: str | None) -> None:
+    """network.application, lowercased (Elastic's pipelines write it so)."""
+    if name is not None:
+        _section(doc, "network")["application"] = name.lower()
 
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
@@ -131,97 +220,120 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     handler = _HANDLERS.get((module, brief))
     if handler is None:
         raise ParseError(f"Huawei log not confirmed, not parsed: {module}/{brief}")
-    handler(doc, body)
+    handler(doc, body, brief)
     nat.direction(doc)
     return doc
 
 
-def _policy(doc: dict[str, Any], body: str) -> None:
+# Each handler writes its fields in one fixed order (a document's keys come out in that order);
+# kv_pairs already stripped the values and made an empty value or `-` None, so a field is
+# written when its value is not None, as `put` would.
+
+def _policy(doc: dict[str, Any], body: str, brief: str) -> None:
     kv = kv_pairs(body)
     if "source-ip" not in kv:
         raise ParseError("Huawei policy log without source-ip")
-    t.endpoint(doc, "source", _first(kv, "source-ip"), _first(kv, "source-port"))
-    t.endpoint(doc, "destination", _first(kv, "destination-ip"), _first(kv, "destination-port"))
-    t.transport(doc, _first(kv, "protocol"))
-    put(doc, "observer.ingress.zone", _first(kv, "source-zone"))
-    put(doc, "observer.egress.zone", _first(kv, "destination-zone"))
-    put(doc, "network.application", (_first(kv, "application-name") or "").lower() or None)
-    put(doc, "rule.name", _first(kv, "rule-name"))
-    put(doc, "huawei.vsys", _first(kv, "vsys"))
-    permit = "PERMIT" in t.get(doc, "event.code")
+    g = kv.get
+    t.endpoint(doc, "source", g("source-ip"), g("source-port"))
+    t.endpoint(doc, "destination", g("destination-ip"), g("destination-port"))
+    t.transport(doc, g("protocol"))
+    _zones(doc, g("source-zone"), g("destination-zone"))
+    _application(doc, g("application-name"))
+    _fill(doc, kv, _POLICY_FIELDS)
+    permit = brief == "POLICYPERMIT"
     t.verdict(doc, "permit" if permit else "deny", allowed=permit)
 
 
-def _session(doc: dict[str, Any], body: str) -> None:
-    phase = "end" if t.get(doc, "event.code").endswith("TEARDOWN") else "start"
-    built = _BUILT.search(body)
-    if built is not None and "SourceIP" not in body:
+_POLICY_FIELDS = (("rule-name", "rule", "name"), ("vsys", "huawei", "vsys"))
+
+
+def _session(doc: dict[str, Any], body: str, brief: str) -> None:
+    phase = "end" if brief == "SESSION_TEARDOWN" else "start"
+    built = _BUILT.search(body) if "SourceIP" not in body else None
+    if built is not None:
         proto, sip, sport, szone, dip, dport, dzone = built.groups()
         t.endpoint(doc, "source", sip, sport)
         t.endpoint(doc, "destination", dip, dport)
         t.transport(doc, proto)
-        put(doc, "observer.ingress.zone", szone or None)
-        put(doc, "observer.egress.zone", dzone or None)
+        _zones(doc, szone or None, dzone or None)
         t.verdict(doc, "session-built", allowed=True, phase=phase)
         return
     kv = kv_pairs(body)
     if "SourceIP" not in kv:
         raise ParseError("Huawei session log without SourceIP")
-    t.endpoint(doc, "source", _first(kv, "SourceIP"), _first(kv, "SourcePort"))
-    t.endpoint(doc, "destination", _first(kv, "DestinationIP"), _first(kv, "DestinationPort"))
-    t.endpoint(doc, "source.nat", _first(kv, "SourceNatIP"), _first(kv, "SourceNatPort"))
-    t.endpoint(doc, "destination.nat", _first(kv, "DestinationNatIP"), _first(kv, "DestinationNatPort"))
-    t.transport(doc, _first(kv, "Protocol"))
-    put(doc, "@timestamp", t.get(doc, "@timestamp") or _epoch(_first(kv, "EndTime" if phase == "end" else "BeginTime")))
-    put(doc, "source.packets", t.to_int(_first(kv, "SendPkts")))
-    put(doc, "source.bytes", t.to_int(_first(kv, "SendBytes")))
-    put(doc, "destination.packets", t.to_int(_first(kv, "RcvPkts")))
-    put(doc, "destination.bytes", t.to_int(_first(kv, "RcvBytes")))
-    put(doc, "observer.ingress.zone", _first(kv, "SourceZone"))
-    put(doc, "observer.egress.zone", _first(kv, "DestinationZone"))
-    put(doc, "rule.name", _first(kv, "PolicyName"))
-    put(doc, "user.name", _first(kv, "UserName"))
-    put(doc, "network.application", (_first(kv, "Application") or "").lower() or None)
-    put(doc, "huawei.close_reason", _first(kv, "CloseReason"))
+    g = kv.get
+    t.endpoint(doc, "source", g("SourceIP"), g("SourcePort"))
+    t.endpoint(doc, "destination", g("DestinationIP"), g("DestinationPort"))
+    t.endpoint(doc, "source.nat", g("SourceNatIP"), g("SourceNatPort"))
+    t.endpoint(doc, "destination.nat", g("DestinationNatIP"), g("DestinationNatPort"))
+    t.transport(doc, g("Protocol"))
+    if not doc.get("@timestamp"):
+        put(doc, "@timestamp", _epoch(g("EndTime" if phase == "end" else "BeginTime")))
+    for key, section, leaf in _SESSION_COUNTS:
+        number = t.to_int(g(key))
+        if number is not None:
+            _section(doc, section)[leaf] = number
+    _zones(doc, g("SourceZone"), g("DestinationZone"))
+    _fill(doc, kv, _SESSION_FIELDS)
+    _application(doc, g("Application"))
+    _fill(doc, kv, _SESSION_MORE_FIELDS)
     verb = "session-teardown" if phase == "end" else "session-built"
     t.verdict(doc, verb, allowed=True, phase=phase)
+
+
+_SESSION_COUNTS = (("SendPkts", "source", "packets"), ("SendBytes", "source", "bytes"),
+                   ("RcvPkts", "destination", "packets"), ("RcvBytes", "destination", "bytes"))
+_SESSION_FIELDS = (("PolicyName", "rule", "name"), ("UserName", "user", "name"))
+_SESSION_MORE_FIELDS = (("CloseReason", "huawei", "close_reason"),)  # after network.application
 
 
 _SECE_NAMES = {"ARPMISS": "ARP miss attack", "USER_ATTACK": "user attack",
                "PORT_ATTACK_END": "port attack defence ended"}
 
 
-def _sece(doc: dict[str, Any], body: str) -> None:
+def _sece(doc: dict[str, Any], body: str, brief: str) -> None:
     """VRP switch attack defence (Huawei's log reference, SECE/4/ARPMISS and SECE/4/USER_ATTACK;
     captured PORT_ATTACK_END lines): the attacker (source ip or mac), where it was seen
     (interface, VLANs), the attack rate."""
     kv = kv_pairs(body)
-    brief = t.get(doc, "event.code").rpartition("/")[2]
-    interface = _first(kv, "SourceInterface", "SourceAttackInterface")
+    g = kv.get
+    interface = g("SourceInterface") or g("SourceAttackInterface")
     if interface is None and "SourceIP" not in kv:
         raise ParseError(f"Huawei SECE {brief} log without SourceInterface or SourceIP")
-    put(doc, "observer.product", "VRP")
-    put(doc, "observer.type", "switch")
-    t.endpoint(doc, "source", _first(kv, "SourceIP"))
-    put(doc, "source.mac", ecs_mac(_first(kv, "UserMacAddress", "SourceMAC")))
-    put(doc, "observer.ingress.interface.name", interface)
-    outer, _, inner = (_first(kv, "InnerVlan") or "").partition("/")  # the key is OuterVlan/InnerVlan
+    observer = _section(doc, "observer")
+    observer["product"] = "VRP"
+    observer["type"] = "switch"
+    t.endpoint(doc, "source", g("SourceIP"))
+    mac = ecs_mac(g("UserMacAddress") or g("SourceMAC"))
+    if mac:
+        _section(doc, "source")["mac"] = mac
+    if interface is not None:
+        _section(_section(observer, "ingress"), "interface")["name"] = interface
+    outer, _, inner = (g("InnerVlan") or "").partition("/")  # the key is OuterVlan/InnerVlan
     put(doc, "network.vlan.id", outer.strip() if outer.strip() not in ("", "0") else None)
     put(doc, "network.inner.vlan.id", inner.strip() if inner.strip() not in ("", "0") else None)
-    protocol = _first(kv, "AttackProtocol")
-    put(doc, "huawei.attack_protocol", protocol)
-    put(doc, "huawei.attack_pps", t.to_int((_first(kv, "AttackPackets") or "").split(" ")[0]))
-    put(doc, "huawei.slot", _first(kv, "Slot"))
-    name = _first(kv, "AttackType") or _SECE_NAMES[brief]
-    put(doc, "rule.name", f"Huawei SECE: {name}" + (f" ({protocol})" if protocol else ""))
+    protocol = g("AttackProtocol")
+    pps = t.to_int((g("AttackPackets") or "").split(" ")[0])
+    slot = g("Slot")
+    if protocol is not None or pps is not None or slot is not None:
+        huawei = _section(doc, "huawei")
+        if protocol is not None:
+            huawei["attack_protocol"] = protocol
+        if pps is not None:
+            huawei["attack_pps"] = pps
+        if slot is not None:
+            huawei["slot"] = slot
+    name = g("AttackType") or _SECE_NAMES[brief]
+    _section(doc, "rule")["name"] = f"Huawei SECE: {name}" + (f" ({protocol})" if protocol else "")
     ended = brief.endswith("_END")
-    put(doc, "event.kind", "event" if ended else "alert")
-    put(doc, "event.category", ["network", "intrusion_detection"])
-    put(doc, "event.type", ["info", "end"] if ended else ["info"])
-    put(doc, "event.action", brief.lower())
+    event = _section(doc, "event")
+    event["kind"] = "event" if ended else "alert"
+    event["category"] = ["network", "intrusion_detection"]
+    event["type"] = ["info", "end"] if ended else ["info"]
+    event["action"] = brief.lower()
 
 
-def _atckdf(doc: dict[str, Any], body: str) -> None:
+def _atckdf(doc: dict[str, Any], body: str, brief: str) -> None:
     """Huawei AntiDDoS attack logs (public SIEM collectors' captured ip_attack / ip_attack_sum lines):
     the attacked zone address is destination.ip, the listed attackers source.ip (the first) and
     huawei.attackers (all); attack_type stays a number (rule.id): its names are not published."""
@@ -230,61 +342,84 @@ def _atckdf(doc: dict[str, Any], body: str) -> None:
     if log_type not in ("ip_attack", "ip_attack_sum"):
         raise ParseError(f"Huawei AntiDDoS ATCKDF log_type={log_type[:40]!r} not mapped (traffic statistics "
                          "or unconfirmed)")
-    doc.get("observer", {}).pop("type", None)
-    put(doc, "observer.product", "AntiDDoS")
-    put(doc, "observer.ip", t.ip_or_none(kv.get("device_ip")))
-    put(doc, "huawei.device_type", kv.get("device_type") or None)
-    put(doc, "huawei.log_type", log_type)
-    put(doc, "huawei.zone_name", kv.get("zone_name") or None)
+    observer = doc["observer"]
+    observer.pop("type", None)
+    observer["product"] = "AntiDDoS"
+    device_ip = t.ip_or_none(kv.get("device_ip"))
+    if device_ip:
+        observer["ip"] = device_ip
+    huawei: dict[str, Any] = {}
+    doc["huawei"] = huawei
+    if kv.get("device_type"):
+        huawei["device_type"] = kv["device_type"]
+    huawei["log_type"] = log_type
+    if kv.get("zone_name"):
+        huawei["zone_name"] = kv["zone_name"]
     t.endpoint(doc, "destination", t.ip_or_none(kv.get("zone_ip")))
     attackers = [ip for ip in (t.ip_or_none(a.strip()) for a in (kv.get("attacker") or "").split(",")) if ip]
     if attackers:
         t.endpoint(doc, "source", attackers[0])
-        put(doc, "huawei.attackers", attackers)
+        huawei["attackers"] = attackers
         put(doc, "related.ip", list(dict.fromkeys(attackers)))
-    fmt = ("%Y-%m-%d %H:%M:%S",)
     start = kv.get("start_time_attack") or kv.get("start_time") or ""
-    put(doc, "event.start", t.parse_time(start, fmt) if start else None)
     end = kv.get("end_time") or ""
-    put(doc, "event.end", t.parse_time(end, fmt) if end else None)
+    started = t.parse_time(start, _ATCKDF_TIME) if start else None
+    ended = t.parse_time(end, _ATCKDF_TIME) if end else None
+    if started or ended:
+        event = _section(doc, "event")
+        if started:
+            event["start"] = started
+        if ended:
+            event["end"] = ended
     attack_type = kv.get("attack_type") or None
-    put(doc, "rule.id", attack_type)
-    put(doc, "rule.name", f"Huawei AntiDDoS attack type {attack_type}" if attack_type else "Huawei AntiDDoS attack")
-    put(doc, "huawei.severity", kv.get("severity") or None)
-    put(doc, "huawei.drop_packets", t.to_int(kv.get("drop_packets")))
-    put(doc, "event.kind", "alert")
-    put(doc, "event.category", ["network", "intrusion_detection"])
-    put(doc, "event.type", ["info"])
-    put(doc, "event.action", (kv.get("attack_status") or log_type).lower())
+    doc["rule"] = ({"id": attack_type, "name": f"Huawei AntiDDoS attack type {attack_type}"} if attack_type
+                   else {"name": "Huawei AntiDDoS attack"})
+    if kv.get("severity"):
+        huawei["severity"] = kv["severity"]
+    drop_packets = t.to_int(kv.get("drop_packets"))
+    if drop_packets is not None:
+        huawei["drop_packets"] = drop_packets
+    event = _section(doc, "event")
+    event["kind"] = "alert"
+    event["category"] = ["network", "intrusion_detection"]
+    event["type"] = ["info"]
+    event["action"] = (kv.get("attack_status") or log_type).lower()
 
 
-def _ips(doc: dict[str, Any], body: str) -> None:
+_ATCKDF_TIME = ("%Y-%m-%d %H:%M:%S",)
+
+
+def _ips(doc: dict[str, Any], body: str, brief: str) -> None:
     kv = kv_pairs(body)
     if "SrcIp" not in kv and "SignName" not in kv:
         raise ParseError("Huawei IPS log without SrcIp or SignName")
-    t.endpoint(doc, "source", _first(kv, "SrcIp"), _first(kv, "SrcPort"))
-    t.endpoint(doc, "destination", _first(kv, "DstIp"), _first(kv, "DstPort"))
-    t.transport(doc, _first(kv, "Protocol"))
-    put(doc, "observer.ingress.zone", _first(kv, "SrcZone"))
-    put(doc, "observer.egress.zone", _first(kv, "DstZone"))
-    user = _first(kv, "User")
-    put(doc, "user.name", None if user == "unknown" else user)
-    put(doc, "network.application", (_first(kv, "Application") or "").lower() or None)
-    put(doc, "rule.name", _first(kv, "SignName"))
-    put(doc, "rule.id", _first(kv, "SignId"))
-    put(doc, "rule.category", _first(kv, "Category"))
-    put(doc, "rule.ruleset", _first(kv, "Profile"))
-    put(doc, "huawei.policy", _first(kv, "Policy"))
-    put(doc, "huawei.vsys", _first(kv, "Vsys", "VSys"))
-    put(doc, "huawei.syslog_id", _first(kv, "SyslogId"))
-    put(doc, "huawei.severity", _first(kv, "Severity"))
-    put(doc, "huawei.reference", _first(kv, "Reference"))
-    action = (_first(kv, "Action") or "").lower()
-    put(doc, "event.kind", "alert")
-    put(doc, "event.category", ["network", "intrusion_detection"])
-    put(doc, "event.type", ["info", "denied"] if action == "block" else ["info"])
-    put(doc, "event.action", action or None)
+    g = kv.get
+    t.endpoint(doc, "source", g("SrcIp"), g("SrcPort"))
+    t.endpoint(doc, "destination", g("DstIp"), g("DstPort"))
+    t.transport(doc, g("Protocol"))
+    _zones(doc, g("SrcZone"), g("DstZone"))
+    user = g("User")
+    if user is not None and user != "unknown":
+        _section(doc, "user")["name"] = user
+    _application(doc, g("Application"))
+    _fill(doc, kv, _IPS_FIELDS)
+    if g("Vsys") is None and g("VSys") is not None:
+        _section(doc, "huawei")["vsys"] = g("VSys")
+    _fill(doc, kv, _IPS_MORE_FIELDS)
+    action = (g("Action") or "").lower()
+    event = _section(doc, "event")
+    event["kind"] = "alert"
+    event["category"] = ["network", "intrusion_detection"]
+    event["type"] = ["info", "denied"] if action == "block" else ["info"]
+    if action:
+        event["action"] = action
 
+
+_IPS_FIELDS = (("SignName", "rule", "name"), ("SignId", "rule", "id"),
+               ("Category", "rule", "category"), ("Profile", "rule", "ruleset"), ("Policy", "huawei", "policy"),
+               ("Vsys", "huawei", "vsys"))  # VSys when Vsys is absent, then _IPS_MORE_FIELDS
+_IPS_MORE_FIELDS = (("SyslogId", "huawei", "syslog_id"), ("Severity", "huawei", "severity"),
+                    ("Reference", "huawei", "reference"))
 
 _HANDLERS = {
     ("POLICY", "POLICYPERMIT"): _policy,

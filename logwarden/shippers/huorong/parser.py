@@ -43,10 +43,17 @@ def _lowered(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pick(lower: dict[str, Any], names: tuple[str, ...]) -> str | None:
-    """The first of `names` in a _lowered object holding a plain, non-empty value, as text."""
+    """The first of `names` in a _lowered object holding a plain, non-empty value, as text: a
+    non-empty string as it is, an object or a list never, any other value (a number, a boolean,
+    bytes) as str() gives it."""
     for n in names:
         v = lower.get(n)
-        if v not in (None, "", [], {}) and not isinstance(v, dict | list):
+        if v is None:
+            continue
+        if v.__class__ is str:
+            if v:
+                return v  # type: ignore[no-any-return]
+        elif not isinstance(v, dict | list):
             return str(v)
     return None
 
@@ -55,22 +62,65 @@ def _time(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
-        n = float(value)
-        if n > 1e11:
-            n /= 1000
-        try:
-            return t.iso(datetime.fromtimestamp(n, UTC))
-        except (OverflowError, OSError, ValueError):
-            return None
+        epoch = _EPOCHS.get(value)  # the same second repeats; the text is in UTC, whatever CONFIG.tz
+        if epoch is None:
+            if len(_EPOCHS) >= _EPOCHS_MAX:
+                _EPOCHS.clear()
+            epoch = _EPOCHS[value] = _epoch(value)
+        return epoch or None
     return t.parse_time(str(value), ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S")) or t.parse_iso(str(value))
+
+
+def _epoch(value: int | float | str) -> str:
+    """ISO UTC for epoch seconds (milliseconds above 1e11); "" when no date has that number."""
+    n = float(value)
+    if n > 1e11:
+        n /= 1000
+    try:
+        return t.iso(datetime.fromtimestamp(n, UTC))
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
+_EPOCHS: dict[Any, str] = {}
+_EPOCHS_MAX = 4096
+
+
+def _first_time(obj: dict[str, Any]) -> str | None:
+    """The first of TIME_COLS (exact names) in `obj` that reads as a time."""
+    for column in TIME_COLS:
+        if column in obj:
+            ts = _time(obj[column])
+            if ts:
+                return ts
+    return None
 
 
 def _basename(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def row_doc(row: dict[str, Any]) -> dict[str, Any]:
-    """ECS document for one row (columns as a dict; the JSON column may be a string or a dict)."""
+def _as_text(value: Any) -> str:
+    """A record value as huorong.detail keeps it: a string as it is, anything else as its JSON text
+    (an integer's is its repr, what json writes for it, without the encoder's set-up)."""
+    if isinstance(value, str):
+        return value
+    if value.__class__ is int:
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _named(fields: dict[str, Any], path: str) -> None:
+    """fields["name"]: the path's last part, when it has one (`C:\\dir\\` has none)."""
+    name = _basename(path)
+    if name:
+        fields["name"] = name
+
+
+def _detail(row: dict[str, Any]) -> dict[str, Any]:
+    """The row's record: the first JSON column (JSON_COLS first, then any column) holding an object,
+    else the row itself when one of its columns names a threat; an HrLogV3 `detail` object inside
+    it is merged into it. Raises ParseError when there is neither."""
     detail: dict[str, Any] = {}
     for key in (*JSON_COLS, *row.keys()):
         v = row.get(key)
@@ -93,56 +143,125 @@ def row_doc(row: dict[str, Any]) -> dict[str, Any]:
     inner = detail.get("detail")
     if isinstance(inner, dict):  # HrLogV3: the detail column's JSON holds the record in "detail"
         detail = {**{k: v for k, v in detail.items() if k != "detail"}, **inner}
-    kind = _first(row, ("fname",)) or _first(detail, ("fname",))
-    doc: dict[str, Any] = {}
-    ts = next((_time(row[c]) for c in TIME_COLS if c in row and _time(row[c])), None)
-    ts = ts or next((_time(detail[c]) for c in TIME_COLS if c in detail and _time(detail[c])), None)
-    put(doc, "@timestamp", ts)
-    put(doc, "observer.vendor", "Huorong")
-    put(doc, "observer.product", "Huorong Internet Security")
-    put(doc, "host.name", t.CONFIG.hostname)
-    put(doc, "host.os.type", "windows")
+    return detail
+
+
+def row_doc(row: dict[str, Any]) -> dict[str, Any]:
+    """ECS document for one row (columns as a dict; the JSON column may be a string or a dict).
+
+    Built as nested literals, each field written only when it has a value (what `put` would
+    skip), in one fixed order; raises ParseError for a row without a record."""
+    detail = _detail(row)
     fields = _lowered(detail)  # once: every lookup below reads it
-    threat = _pick(fields, KEYS["threat"])
-    action = _pick(fields, KEYS["action"])
-    path = _pick(fields, KEYS["path"])
+    kind = _pick(_lowered(row), _FNAME) or _pick(fields, _FNAME)
+    doc: dict[str, Any] = {}
+    ts = _first_time(row) or _first_time(detail)
+    if ts:
+        doc["@timestamp"] = ts
+    doc["observer"] = {"vendor": "Huorong", "product": "Huorong Internet Security"}
+    hostname = t.CONFIG.hostname
+    doc["host"] = {"name": hostname, "os": {"type": "windows"}} if hostname else {"os": {"type": "windows"}}
+    threat, action, path, md5, sha1, sha256, proc, pid_text, cmdline, parent, parent_cmdline, user_text = _picks(fields)
+    file: dict[str, Any] | None = None
     if path:
-        put(doc, "file.path", path)
-        put(doc, "file.name", _basename(path))
-    for algo in ("md5", "sha1", "sha256"):
-        put(doc, f"file.hash.{algo}", (_pick(fields, (algo,)) or "").lower() or None)
-    proc = _pick(fields, KEYS["process"])
+        file = doc["file"] = {"path": path}
+        _named(file, path)
+    for algo, digest in (("md5", md5), ("sha1", sha1), ("sha256", sha256)):
+        if digest:
+            digest = digest.lower()
+            if digest:
+                if file is None:
+                    file = doc["file"] = {}
+                hashes = file.get("hash")
+                if hashes is None:
+                    hashes = file["hash"] = {}
+                hashes[algo] = digest
+    process: dict[str, Any] | None = None
     if proc:
-        put(doc, "process.executable", proc)
-        put(doc, "process.name", _basename(proc))
-    put(doc, "process.pid", t.to_int(_pick(fields, ("pid",))))
-    put(doc, "process.command_line", _pick(fields, KEYS["cmdline"]))
-    parent = _pick(fields, KEYS["parent"])
+        process = doc["process"] = {"executable": proc}
+        _named(process, proc)
+    pid = t.to_int(pid_text)
+    if pid is not None:
+        if process is None:
+            process = doc["process"] = {}
+        process["pid"] = pid
+    if cmdline:
+        if process is None:
+            process = doc["process"] = {}
+        process["command_line"] = cmdline
     if parent:
-        put(doc, "process.parent.executable", parent)
-        put(doc, "process.parent.name", _basename(parent))
-    put(doc, "process.parent.command_line", _pick(fields, KEYS["parent_cmdline"]))
-    user = _pick(fields, KEYS["user"]) or ""
+        if process is None:
+            process = doc["process"] = {}
+        parent_fields = process["parent"] = {"executable": parent}
+        _named(parent_fields, parent)
+    if parent_cmdline:
+        if process is None:
+            process = doc["process"] = {}
+        parent_fields = process.get("parent")  # type: ignore[assignment]
+        if parent_fields is None:
+            parent_fields = process["parent"] = {}
+        parent_fields["command_line"] = parent_cmdline
+    user = user_text or ""
     dom, sep, name = user.rpartition("\\")
-    put(doc, "user.name", name if sep else user)
-    put(doc, "user.domain", dom if sep else None)
-    put(doc, "huorong.detail", {str(k): (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
-                                for k, v in detail.items()})
-    put(doc, "huorong.action", action)
-    put(doc, "huorong.log_kind", kind)
+    if sep:
+        user = name
+    if user or (sep and dom):
+        user_fields = doc["user"] = {}
+        if user:
+            user_fields["name"] = user
+        if sep and dom:
+            user_fields["domain"] = dom
+    huorong: dict[str, Any] = {"detail": {str(k): _as_text(v) for k, v in detail.items()}}
+    doc["huorong"] = huorong
+    if action:
+        huorong["action"] = action
+    if kind:
+        huorong["log_kind"] = kind
     if kind == BRUTE_FORCE:
         _brute_force(doc, detail)
     elif threat:
-        put(doc, "event.kind", "alert")
-        put(doc, "event.type", ["info"])
-        put(doc, "rule.name", threat)
-        put(doc, "event.action", t.av_action(action))
+        doc["event"] = {"kind": "alert", "type": ["info"]}
+        doc["rule"] = {"name": threat}
+        doc["event"]["action"] = t.av_action(action)
     else:
-        put(doc, "event.kind", "event")
-        put(doc, "event.category", ["host"])  # not malware: the AV detection rule must not fire on it
-        put(doc, "event.type", ["info"])
-        put(doc, "event.action", (action or "huorong-log")[:64])
+        # not malware: the AV detection rule must not fire on it
+        doc["event"] = {"kind": "event", "category": ["host"], "type": ["info"],
+                        "action": (action or "huorong-log")[:64]}
     return doc
+
+
+_FNAME = ("fname",)
+# what row_doc picks, in _picks's order: each a _pick of these names
+_PICKED = (KEYS["threat"], KEYS["action"], KEYS["path"], ("md5",), ("sha1",), ("sha256",), KEYS["process"], ("pid",),
+           KEYS["cmdline"], KEYS["parent"], KEYS["parent_cmdline"], KEYS["user"])
+_RANKS: dict[str, tuple[tuple[int, int], ...]] = {}  # name -> ((index in _PICKED, rank among its names), ...)
+for _index, _names in enumerate(_PICKED):
+    for _rank, _name in enumerate(_names):
+        _RANKS[_name] = (*_RANKS.get(_name, ()), (_index, _rank))
+
+
+def _picks(lower: dict[str, Any]) -> list[str | None]:
+    """`_pick(lower, names)` for every names of _PICKED, in one pass over the object's keys (a
+    record holds a few of the ~40 names looked for)."""
+    best: list[str | None] = [None] * len(_PICKED)
+    ranks = [len(_RANKS)] * len(_PICKED)
+    for key, v in lower.items():
+        hits = _RANKS.get(key)
+        if hits is None or v is None:
+            continue
+        if v.__class__ is str:
+            if not v:
+                continue
+            text = v
+        elif isinstance(v, dict | list):
+            continue
+        else:
+            text = str(v)
+        for index, rank in hits:
+            if rank < ranks[index]:
+                ranks[index] = rank
+                best[index] = text
+    return best
 
 
 def _brute_force(doc: dict[str, Any], detail: dict[str, Any]) -> None:

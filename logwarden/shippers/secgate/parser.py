@@ -22,7 +22,7 @@ from logwarden.shippers import nat
 from logwarden.shippers import textlog as t
 from logwarden.shippers.keyvalue import kv_pairs
 from logwarden.shippers.secgate import SOURCE
-from logwarden.shippers.textlog import ParseError, SyslogHeader, put
+from logwarden.shippers.textlog import ParseError, SyslogHeader
 
 PERMIT = {"POLICY_PERMIT", "POLICY_NAT_PERMIT"}
 DENY = {"POLICY_DENY"}
@@ -31,10 +31,17 @@ _TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 
 def _null(value: str | None) -> str | None:
+    """The value stripped; None for None, an empty value or NULL in any case."""
     if value is None:
         return None
     value = value.strip()
-    return None if not value or value.upper() == "NULL" else value
+    if not value or value in _NULL_CASES or (not value.isascii() and value.upper() == "NULL"):
+        return None
+    return value
+
+
+# every ASCII text whose upper() is "NULL" (a text with other characters is tested by upper())
+_NULL_CASES = frozenset(a + b + c + d for a in "Nn" for b in "Uu" for c in "Ll" for d in "Ll")
 
 
 def _proto(value: str | None) -> str | None:
@@ -46,8 +53,9 @@ def _nat(doc: dict[str, Any], kv: dict[str, str]) -> None:
     pa = t.ip_or_none(kv.get("pa"))
     if pa is None:
         return
-    src_private = t.is_private(t.get(doc, "source.ip"))
-    dst_private = t.is_private(t.get(doc, "destination.ip"))
+    source, destination = doc.get("source"), doc.get("destination")
+    src_private = t.is_private(source.get("ip") if source.__class__ is dict else None)
+    dst_private = t.is_private(destination.get("ip") if destination.__class__ is dict else None)
     pa_private = t.is_private(pa)
     mapped = None
     if dst_private is False and pa_private:
@@ -86,7 +94,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     mod = (g("mod") or "").lower()
     if mod == "pf":
         policy = (g("policy") or "").upper()
-        if policy not in PERMIT | DENY:
+        if policy not in PERMIT and policy not in DENY:
             raise ParseError(f"SecGate packet filter policy not confirmed: {policy[:40]!r}")
         t.endpoint(doc, "source", _null(g("sa")), _null(g("sport")))
         t.endpoint(doc, "destination", _null(g("da")), _null(g("dport")))
@@ -97,13 +105,14 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
             doc["rule"] = {"name": rule}
         secgate["policy"] = policy  # one of PERMIT | DENY: never empty
         doc["secgate"] = secgate
-        for leaf in ("sent", "rcvd"):
-            number = t.to_int(g(leaf))
-            if number is not None:
-                secgate[leaf] = number
+        sent, rcvd = t.to_int(g("sent")), t.to_int(g("rcvd"))
+        if sent is not None:
+            secgate["sent"] = sent
+        if rcvd is not None:
+            secgate["rcvd"] = rcvd
         duration = _seconds_ns(g("duration"))
         if duration is not None:
-            t.node(doc, "event")["duration"] = duration
+            _event(doc)["duration"] = duration
         pa = _null(g("pa"))
         if pa:
             secgate["pa"] = pa
@@ -118,22 +127,39 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if "sip" in kv and "act" in kv:
         t.endpoint(doc, "source", _null(kv.get("sip")))
         t.endpoint(doc, "destination", _null(kv.get("dip")))
-        put(doc, "event.kind", "alert")
-        put(doc, "event.category", ["network", "intrusion_detection"])
-        put(doc, "event.type", ["info", "denied"] if kv["act"].lower() in ("drop", "deny", "block") else ["info"])
-        put(doc, "event.action", kv["act"].lower())
+        event = _event(doc)
+        event["kind"] = "alert"
+        event["category"] = ["network", "intrusion_detection"]
+        verb = kv["act"].lower()
+        event["type"] = ["info", "denied"] if verb in ("drop", "deny", "block") else ["info"]
+        if verb:
+            event["action"] = verb
         nat.direction(doc)
         return doc
     if mod in ADMIN_MODS:
-        put(doc, "event.category", ADMIN_MODS[mod])
-        put(doc, "event.type", ["info"])
-        put(doc, "event.action", _null(kv.get("act")))
-        put(doc, "user.name", _null(kv.get("admin")) or _null(kv.get("user")))
+        event = _event(doc)
+        event["category"] = ADMIN_MODS[mod]
+        event["type"] = ["info"]
+        action = _null(kv.get("act"))
+        if action is not None:
+            event["action"] = action
+        user = _null(kv.get("admin")) or _null(kv.get("user"))
+        if user is not None:
+            doc["user"] = {"name": user}
         t.endpoint(doc, "source", _null(kv.get("from")))
         result = _null(kv.get("result"))
-        put(doc, "event.outcome", None if result is None else "success" if result == "0" else "failure")
+        if result is not None:
+            event["outcome"] = "success" if result == "0" else "failure"
         return doc
     raise ParseError(f"SecGate log kind not confirmed, not parsed: mod={mod[:40]!r}")
+
+
+def _event(doc: dict[str, Any]) -> dict[str, Any]:
+    """doc["event"], made when missing (parse writes it as an object or not at all)."""
+    event = doc.get("event")
+    if event is None:
+        event = doc["event"] = {}
+    return event  # type: ignore[no-any-return]
 
 
 def _seconds_ns(value: str | None) -> int | None:
