@@ -72,8 +72,14 @@ def run_evtx(args: argparse.Namespace) -> int:
         sink.producer.close(timeout=10)
 
     if args.workers > 1:
+        from logwarden import kafka_preflight
+        from logwarden.kafka_io import client_options
         from logwarden.shippers.parallel_ship import WorkerFailed, ship_files_parallel
 
+        try:  # once here (a port or a login refused: exit 3 before any worker); the workers inherit it
+            kafka_preflight.check(cfg, client_options(cfg))
+        except KafkaError as exc:
+            raise ServerError(f"Kafka at {cfg.kafka} not reachable: {exc}") from exc
         try:
             summary = ship_files_parallel(iter_paths(args.paths), lambda p, skip: iter_file(p, skip=skip),
                                           make_sink, close_sink, checkpoints, args.workers)

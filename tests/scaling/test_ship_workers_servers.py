@@ -80,8 +80,8 @@ def _one_error_line(proc, *needles: str) -> str:
 
 
 def test_two_workers_and_kafka_not_listening_is_exit_3(ns, tmp_path: Path) -> None:
-    """No probe connection of the supervisor's: the workers' own producers find Kafka down, and that
-    is still one line and exit 3 (a server), not a worker's bug (70); nothing is checkpointed."""
+    """Kafka down with workers: one line and exit 3 (a server), not a worker's bug (70), whether the
+    supervisor's start-up check or a worker's own producer finds it; nothing is checkpointed."""
     import copy
     import socket
 
