@@ -14,7 +14,9 @@ so N processes, each with its own Kafka producer, scale with the cores.
   its own state file, written by the one worker that reads the file, after its batch was flushed,
   exactly as one process does; the supervisor only hands out files and sums the counts.
 - A worker dies with the supervisor (PR_SET_PDEATHSIG), so a killed run leaves no orphan producing.
-- Summaries are summed; a worker's Kafka error stops the others and is raised as one error.
+- Summaries are summed; a worker's Kafka error stops the others and is raised as one error (a
+  Kafka that does not answer too: each worker's first act is to connect its producer, so no probe
+  connection of the supervisor's delays the start).
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ def _worker(work_items: Any, results: Any, work: Work, make_sink: Callable[[], S
             close_sink: Callable[[Any], None]) -> None:
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides; Ctrl-C reaches the whole group
+    from logwarden.errors import ServerError
     from logwarden.kafka_io import DeliveryError, KafkaError
 
     def send(message: Any) -> None:
@@ -95,7 +98,7 @@ def _worker(work_items: Any, results: Any, work: Work, make_sink: Callable[[], S
             result = work(iter(work_items.get, None), sink, send)
         finally:
             close_sink(sink)
-    except (DeliveryError, KafkaError) as exc:
+    except (DeliveryError, KafkaError, ServerError) as exc:  # ServerError: make_sink found Kafka unreachable
         results.put(("error", "server", str(exc)))
         return
     except Exception as exc:  # noqa: BLE001 - reported to the supervisor, which raises it as a bug

@@ -38,6 +38,9 @@ class ShipSummary:
         return d
 
 
+_NO_LOG: dict[str, Any] = {}
+
+
 def _reason_key(reason: str) -> str:
     return reason.split(":", 1)[0][:80]
 
@@ -63,6 +66,7 @@ def ship_files(paths: Iterable[Path], iter_file: IterFile, sink: Sink, checkpoin
         unflushed = 0
 
     bar = tqdm(unit=" rec", disable=not (progress and sys.stderr.isatty()), file=sys.stderr)
+    counting = not bar.disable  # a disabled bar's update() is still a call per record
     try:
         for path in paths:
             summary.files += 1
@@ -77,25 +81,32 @@ def ship_files(paths: Iterable[Path], iter_file: IterFile, sink: Sink, checkpoin
             stats = {"events": 0, "dead_letters": 0, "skipped": skip}
             last = skip
             bar.set_description(path.name[:40])
+            path_text = str(path)
+            events = dead_letters = 0  # counted in locals: the per-record path of every worker
             for item in iter_file(path, skip):
                 if isinstance(item, DeadLetter):
-                    stats["dead_letters"] += 1
+                    dead_letters += 1
                     summary.reasons[_reason_key(item.reason)] += 1
                 else:
-                    item.doc.setdefault("log", {}).setdefault("file", {}).setdefault("path", str(path))
-                    stats["events"] += 1
+                    log_file = item.doc.get("log", _NO_LOG).get("file")
+                    if log_file is None or "path" not in log_file:  # the Windows reader sets it already
+                        item.doc.setdefault("log", {}).setdefault("file", {}).setdefault("path", path_text)
+                    events += 1
                 sink.send(item)
-                last = max(last, item.position)
-                bar.update()
+                if item.position > last:
+                    last = item.position
+                if counting:
+                    bar.update()
                 unflushed += 1
                 if unflushed >= every:
                     pending[path] = (fp, last, False)
                     commit()
+            stats["events"], stats["dead_letters"] = events, dead_letters
             pending[path] = (fp, last, True)
-            summary.records += stats["events"] + stats["dead_letters"]
-            summary.produced += stats["events"]
-            summary.dead_letters += stats["dead_letters"]
-            summary.per_file[str(path)] = stats
+            summary.records += events + dead_letters
+            summary.produced += events
+            summary.dead_letters += dead_letters
+            summary.per_file[path_text] = stats
         commit()
     finally:
         bar.close()

@@ -58,3 +58,53 @@ def test_sigkill_and_rerun_with_two_workers_reconcile(ns, tmp_path: Path) -> Non
 
     again = cli(ns, "ship", "evtx", str(folder), "--workers", "2", "--state", str(state), "--json", "--no-progress")
     assert json.loads(again.stdout.strip().splitlines()[-1])["already_shipped"] == total
+
+
+def _small_folder(folder: Path) -> Path:
+    """Two small JSON-lines files: something for each of two workers to take."""
+    folder.mkdir()
+    for k in range(2):
+        body, _records = corpus.windows_json_lines(900 + k, 10)
+        first = json.dumps(corpus._evtx_dump(0, "bob")).encode() + b"\n"
+        (folder / f"host{k}.json").write_bytes(first + body)
+    return folder
+
+
+def _one_error_line(proc, *needles: str) -> str:
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    assert lines and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    for needle in needles:
+        assert needle in lines[-1], lines[-1]
+    return lines[-1]
+
+
+def test_two_workers_and_kafka_not_listening_is_exit_3(ns, tmp_path: Path) -> None:
+    """Kafka down with workers: one line and exit 3 (a server), not a worker's bug (70), whether the
+    supervisor's start-up check or a worker's own producer finds it; nothing is checkpointed."""
+    import copy
+    import socket
+
+    folder = _small_folder(tmp_path / "in")
+    with socket.socket() as s:  # a loopback port nobody listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = copy.copy(ns)
+    cfg.kafka = f"127.0.0.1:{port}"
+    state = tmp_path / "state.json"
+    proc = cli(cfg, "ship", "evtx", str(folder), "--workers", "2", "--no-progress", "--state", str(state))
+    _one_error_line(proc, f"Kafka at 127.0.0.1:{port} not reachable")
+    assert not state.exists()
+
+
+def test_two_workers_and_a_refused_login_is_exit_3(ns, tmp_path: Path) -> None:
+    import copy
+
+    folder = _small_folder(tmp_path / "in")
+    cfg = copy.copy(ns)
+    cfg.kafka_password = "not-the-password"  # noqa: S105 - a wrong one, on purpose
+    state = tmp_path / "state.json"
+    proc = cli(cfg, "ship", "evtx", str(folder), "--workers", "2", "--no-progress", "--state", str(state))
+    _one_error_line(proc, f"Kafka at {cfg.kafka}")
+    assert "not-the-password" not in proc.stderr
+    assert not state.exists()

@@ -9,9 +9,12 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
+
+from logwarden.errors import ServerError
 from logwarden.shippers.base import DeadLetter, Event, ListSink
 from logwarden.shippers.checkpoint import Checkpoints
-from logwarden.shippers.parallel_ship import ship_files_parallel
+from logwarden.shippers.parallel_ship import WorkerFailed, ship_files_parallel
 from logwarden.shippers.syslog import SyslogServer
 from logwarden.shippers.syslog_workers import _leftover_spools, plan_for_worker, spool_dir_of
 
@@ -42,6 +45,22 @@ def test_parallel_ship_checkpoints_every_file_and_sums(tmp_path: Path) -> None:
         f"f{k}.log": (300 * (k + 1), True) for k in range(5)}
     again = ship_files_parallel(files, _lines, ListSink, lambda sink: None, Checkpoints(tmp_path / "state.json"), 3)
     assert again.records == 0 and again.already_shipped == total
+
+
+def _unreachable_sink() -> ListSink:
+    raise ServerError("Kafka at 127.0.0.1:9 not reachable: connection refused")
+
+
+def test_a_worker_whose_sink_finds_kafka_unreachable_is_a_server_failure(tmp_path: Path) -> None:
+    """What `ship evtx --workers N` turns into exit 3: the worker's ServerError (its producer found
+    Kafka down or the login refused) is a "server" failure, not a bug, and nothing is checkpointed."""
+    path = tmp_path / "f.log"
+    path.write_bytes(b"ok 1\n")
+    checkpoints = Checkpoints(tmp_path / "state.json")
+    with pytest.raises(WorkerFailed, match="127.0.0.1:9 not reachable") as failed:
+        ship_files_parallel([path], _lines, _unreachable_sink, lambda sink: None, checkpoints, 2)
+    assert failed.value.kind == "server"
+    assert not (tmp_path / "state.json").exists()
 
 
 def test_spool_folders_per_worker(tmp_path: Path) -> None:
