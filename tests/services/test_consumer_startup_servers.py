@@ -10,7 +10,6 @@ printed (`pytest -s`), not asserted; the subprocess timeout is generous. A servi
 from __future__ import annotations
 
 import copy
-import socket
 import subprocess
 import time
 
@@ -18,6 +17,8 @@ import pytest
 
 from logwarden.config import Config
 from logwarden.runtime.lab import Lab
+from tests.security.test_kafka_fast_failure_servers import _closed_port
+from tests.security.test_kafka_fast_failure_servers import _one_line_exit_3 as one_line_exit_3
 from tests.support.cli import cli
 
 pytestmark = pytest.mark.servers
@@ -31,12 +32,6 @@ DRAINS = {
 }
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _with(cfg: Config, client: str, **settings: str) -> Config:
     changed = copy.copy(cfg)
     changed.kafka_client = client
@@ -46,14 +41,9 @@ def _with(cfg: Config, client: str, **settings: str) -> Config:
 
 
 def _one_line_exit_3(name: str, done: subprocess.CompletedProcess[str], *needles: str) -> str:
-    assert done.returncode == 3, (name, done.returncode, done.stderr[-2000:])
-    assert "Traceback" not in done.stderr, name
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, (name, done.stderr[-2000:])
-    assert lines[0].startswith(f"logwarden {name.split()[0]}: "), lines[0]
-    for needle in needles:
-        assert needle in lines[0], (name, lines[0])
-    return lines[0]
+    line = one_line_exit_3(done, *needles)
+    assert line.startswith(f"logwarden {name.split()[0]}: "), line
+    return line
 
 
 def _run_all(cfg: Config, commands: dict[str, tuple[str, ...]]) -> dict[str, tuple[subprocess.CompletedProcess[str],
