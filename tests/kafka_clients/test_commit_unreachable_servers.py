@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,25 @@ def _finishes(call: Callable[[], Any]) -> tuple[Any, BaseException | None]:
     return out.get("result"), out.get("error")
 
 
+def topic_when_ready(cfg: Config) -> None:
+    """Create the namespace's windows topic (one partition) once the broker takes it: a broker
+    that was frozen longer than its controller's session is fenced for a while after it resumes
+    ("All brokers are currently fenced")."""
+    deadline = time.monotonic() + GENEROUS
+    while True:
+        try:
+            ensure_topics(cfg, datasets=("windows",), partitions=1)
+            return
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def _member(broker: PrivateBroker, client: str, tmp_path: Path, n: int = 100) -> tuple[Config, Consumer, list[Any]]:
     cfg = isolated(broker.cfg, tmp_path)
     cfg.kafka_client = client
-    ensure_topics(cfg, datasets=("windows",), partitions=1)
+    topic_when_ready(cfg)
     produce(cfg, [event(i) for i in range(n)])
     consumer = make_consumer(cfg, [cfg.topic("windows")], f"{cfg.topic_prefix}commit", bootstrap_timeout_ms=5000)
     records: list[Any] = []

@@ -24,9 +24,9 @@ import pytest
 
 from logwarden import consume
 from logwarden.consume import ConsumeLoop, LoopCounters, StopFlag
-from logwarden.kafka_io import ensure_topics, make_consumer
+from logwarden.kafka_io import make_consumer
 from logwarden.runtime.lab import Lab
-from tests.kafka_clients.test_commit_unreachable_servers import _finishes, _signal
+from tests.kafka_clients.test_commit_unreachable_servers import _finishes, _signal, topic_when_ready
 from tests.services.helpers import event, produce
 from tests.services.private_broker import PrivateBroker
 from tests.support.namespaces import isolated
@@ -72,7 +72,7 @@ def short_commits(monkeypatch: pytest.MonkeyPatch) -> None:
 def _member(broker: PrivateBroker, client: str, tmp_path: Path) -> tuple[Any, Any]:
     cfg = isolated(broker.cfg, tmp_path)
     cfg.kafka_client = client
-    ensure_topics(cfg, datasets=("windows",), partitions=1)
+    topic_when_ready(cfg)
     produce(cfg, [event(i) for i in range(N)])
     return cfg, make_consumer(cfg, [cfg.topic("windows")], f"{cfg.topic_prefix}loop", bootstrap_timeout_ms=5000)
 
