@@ -16,7 +16,8 @@ in Elasticsearch, alerts in Kafka). What they share lives here, so it is decided
 - `Outage`: a dependency that fails (the broker in `poll`/`commit`, Elasticsearch in `_bulk`) is
   retried with capped exponential backoff for as long as it takes; the outage is logged once
   when it starts and once when it ends, each retry only at debug level. With `once`, an outage
-  longer than `ONCE_PATIENCE` becomes a `ServerError` (exit 3): a drain has nobody waiting on it.
+  longer than `ONCE_PATIENCE` becomes a `ServerError` (exit 3): a drain has nobody waiting on it;
+  a Kafka whose port refuses the start-up check (`KafkaUnreachable`) is exit 3 at once.
 - `consumer_and_producer`: the open ... close sequence of a service's two Kafka clients (each
   opened through the outage's backoff; the consumer leaves its group first, then the producer
   closes, and a producer that fails to close is logged, not raised: its work was acknowledged).
@@ -38,6 +39,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from logwarden.errors import ServerError
 from logwarden.kafka_io import DeliveryError, drained
+from logwarden.kafka_preflight import KafkaUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -331,15 +333,23 @@ def retry_kafka(call: Callable[[], T], outage: Outage) -> T | None:
     """`call()` (e.g. creating a consumer) retried through a Kafka outage, with `outage`'s
     backoff, logging and patience (its `retries` count the failed attempts).
 
+    A drain (an outage with patience: `--once`) does not retry a Kafka that refused the start-up
+    check (KafkaUnreachable: no bootstrap server accepted a TCP connection, logwarden/
+    kafka_preflight.py): nobody waits on a drain, so a closed port is exit 3 in a second, not
+    after the patience. A service that runs until stopped retries it like any outage.
+
     Returns:
         Its result, or None when a stop was requested first.
     Raises:
+        KafkaUnreachable: with patience, no bootstrap server answered (a ServerError: exit 3).
         ServerError: still failing after the outage's patience.
     """
     while True:
         try:
             result = call()
         except KafkaError as exc:
+            if isinstance(exc, KafkaUnreachable) and outage.patience is not None:
+                raise
             if outage.failed(exc):
                 return None
             continue

@@ -15,7 +15,8 @@ client of a process is built (kafka_io builds every client through one function 
 `KafkaUnreachable` is a ServerError (exit 3, one line) and a KafkaError at once: the services
 that ride out an outage (index, stream, ship kafka, the syslog receiver's spool) catch KafkaError
 and retry it with their backoff as they retried kafka-python's own bootstrap timeout, while the
-one-shot commands (setup, ship evtx/file, lab replay) report it at once. A check that passed is
+one-shot commands (setup, ship evtx/file, lab replay) and the drains (`index`, `stream`, `ship
+kafka` with `--once`: logwarden/consume.py `retry_kafka`) report it at once. A check that passed is
 not repeated in the process for the same connection settings: the reconnects after a broker
 restart go to the client directly, as before.
 """

@@ -71,6 +71,7 @@ class StreamStats(LoopCounters):
     counted: int = 0  # repartition records counted into correlation windows
     duplicates: int = 0  # repartition records skipped: counted already (their input was read again)
     late: int = 0  # correlation hits that arrived after the grace: counted where they fell
+    bad_state_files: int = 0  # correlation state files that failed to load: set aside, started empty
 
 
 # orjson reads an integer beyond 64 bits as a float where json keeps it exact: a value with 19
@@ -390,9 +391,10 @@ def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: st
             except (DeliveryError, KafkaError) as exc:  # every alert was acknowledged before its commit
                 log.warning("closing the Kafka producer: %s", exc)
         stats = runner.stats
+        stats.bad_state_files = partitions.bad_files if partitions is not None else 0
         log.info("stream stopped: consumed %d, alerts %d, correlation hits repartitioned %d, counted %d "
                  "(duplicates skipped %d, later than the reorder grace %d), undecodable %d, unprocessable %d, "
-                 "Kafka retries %d, left uncommitted %d", stats.consumed, stats.alerts, stats.repartitioned,
-                 stats.counted, stats.duplicates, stats.late, stats.undecodable, stats.unprocessable,
-                 stats.kafka_retries, stats.uncommitted)
+                 "Kafka retries %d, left uncommitted %d, correlation state files set aside %d", stats.consumed,
+                 stats.alerts, stats.repartitioned, stats.counted, stats.duplicates, stats.late, stats.undecodable,
+                 stats.unprocessable, stats.kafka_retries, stats.uncommitted, stats.bad_state_files)
         return stats

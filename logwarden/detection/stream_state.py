@@ -28,27 +28,121 @@ member id (`--instance-id`), and a member that gets partitions the snapshot does
 starts them with the state it has. Several members without instance ids on one state folder
 would overwrite each other's file: give each its own `--instance-id` (which also lets a
 restarted member take its partitions back at once instead of after the session timeout).
+
+A state file that cannot be loaded (not JSON, cut short, another snapshot version, a value of the
+wrong kind, not a regular file) is evidence of correlation windows that were open, so it is
+never overwritten and never dropped quietly: `read_state` refuses it (`BadStateFile`),
+`set_aside` renames it to `<name>.bad-<UTC time>` beside it (a name not taken yet) and logs one
+ERROR line naming both files and the reason (made printable and cut to REASON_LIMIT characters:
+the file's content is data, not text for a terminal); the partition starts with an empty state,
+so detection goes on, and the member counts such files (`bad_state_files` in its stats).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 import re
+import stat
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kafka import ConsumerRebalanceListener
 from kafka.structs import TopicPartition
 
-from logwarden.shippers.checkpoint import Checkpoints
+from logwarden.safe_text import printable
+from logwarden.shippers.checkpoint import save_json
 
 from .correlate import CorrelationEngine, Fired
 from .reorder import Order, ReorderBuffer
 from .repartition import Family, Record, parse
 
 log = logging.getLogger(__name__)
+
+REASON_LIMIT = 300  # characters of a load failure's reason in the log line
+# what restoring a parsed snapshot raises when a value in it is of the wrong kind or version
+RESTORE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError)
+
+
+class BadStateFile(Exception):
+    """A state file that exists but cannot be loaded; the message says why."""
+
+
+def read_state(path: Path, key: str) -> dict[str, Any] | None:
+    """The `key` section of the JSON state file at `path`, or None when there is no file.
+
+    Raises:
+        BadStateFile: not a regular file, unreadable, not UTF-8 JSON (a file cut short included),
+            not an object, or without a `key` object.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise BadStateFile(f"cannot be examined: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):  # a FIFO would block the reader, a folder cannot be read
+        raise BadStateFile("not a regular file")
+    try:
+        loaded = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise BadStateFile(f"unreadable: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BadStateFile(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except (ValueError, RecursionError) as exc:
+        raise BadStateFile(f"not JSON ({exc})") from None
+    section = loaded.get(key) if isinstance(loaded, dict) else None
+    if not isinstance(section, dict):
+        raise BadStateFile(f"holds no {key!r} state object")
+    return section
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) if isinstance(exc, BadStateFile) else f"{type(exc).__name__}: {exc}"
+    if len(text) > REASON_LIMIT:
+        text = f"{text[:REASON_LIMIT]}... ({len(text)} characters)"
+    return printable(text)
+
+
+def set_aside(path: Path, exc: BaseException, what: str) -> Path | None:
+    """Rename the state file `path` that failed to load (`exc`) to `<name>.bad-<UTC time>` beside
+    it, never over an existing file, and log it as one ERROR line naming `what` starts empty.
+    Returns the new path, or None when the file could not be moved (also in the log line: it
+    may then be overwritten by the next save)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    aside: Path | None = None
+    failure = ""
+    for n in range(100):
+        candidate = path.with_name(f"{path.name}.bad-{stamp}" + (f"-{n}" if n else ""))
+        try:
+            os.link(path, candidate, follow_symlinks=False)  # fails when the name is taken: nothing overwritten
+        except FileExistsError:
+            continue
+        except OSError:  # no hard link possible (a folder, some file systems): a rename to a free name
+            if candidate.exists() or candidate.is_symlink():
+                continue
+            try:
+                os.rename(path, candidate)
+            except OSError as err:
+                failure = err.strerror or str(err)
+                break
+            aside = candidate
+            break
+        aside = candidate
+        try:
+            os.unlink(path)
+        except OSError:
+            pass  # the link keeps the content: a save replaces the name, not the file behind it
+        break
+    kept = (f"set aside as {printable(str(aside))}" if aside is not None
+            else f"NOT set aside ({printable(failure or 'no free name')}): the next save replaces it")
+    log.error("correlation state %s cannot be loaded (%s): %s; %s starts with an empty state",
+              printable(str(path)), _reason(exc), kept, printable(what))
+    return aside
 
 
 def state_file(state_dir: Path, group: str, instance_id: str | None) -> Path:
@@ -66,15 +160,20 @@ class StreamState(ConsumerRebalanceListener):
         self.consumer: Any = None  # set once the consumer exists (the listener runs inside poll)
         self.offsets: dict[tuple[str, int], int] = {}  # next offset per partition fed into the state
         self._resume: dict[tuple[str, int], int] = {}  # seeks still to do at the first assignment
-        self._file = Checkpoints(path)
-        snap = self._file.data.get("stream")
-        if not snap:
-            return
+        self.set_aside: Path | None = None  # where a state file that could not be loaded was moved
+        self.bad_files = 0  # state files that could not be loaded (set aside, or not when that failed)
+        before = engine.snapshot()
         try:
+            snap = read_state(path, "stream")
+            if snap is None:
+                return
             restored = engine.restore(snap["correlations"])
             self.offsets = {(t, int(p)): int(o) for t, p, o in snap["offsets"]}
-        except (KeyError, TypeError, ValueError) as exc:
-            log.warning("correlation state %s unreadable (%s): starting with an empty state", path, exc)
+        except (BadStateFile, *RESTORE_ERRORS) as exc:
+            engine.restore(before)  # nothing half-restored
+            self.offsets = {}
+            self.bad_files += 1
+            self.set_aside = set_aside(path, exc, "the member")
             return
         self._resume = dict(self.offsets)
         log.info("correlation state restored from %s: %d group(s) or window(s), %d partition(s)", path, restored,
@@ -89,9 +188,8 @@ class StreamState(ConsumerRebalanceListener):
     def save(self) -> None:
         """Write the snapshot atomically. Raises InputError naming the file when it cannot be
         written (the batch is then not committed)."""
-        self._file.data = {"stream": {"offsets": [[t, p, o] for (t, p), o in sorted(self.offsets.items())],
-                                      "correlations": self.engine.snapshot()}}
-        self._file.save()
+        save_json(self.path, {"stream": {"offsets": [[t, p, o] for (t, p), o in sorted(self.offsets.items())],
+                                         "correlations": self.engine.snapshot()}}, indent=1)
 
     # ConsumerRebalanceListener
     def on_partitions_revoked(self, revoked: Any) -> None:
@@ -115,27 +213,30 @@ class _Held:
     windows and episodes of its families, the records waiting in its reorder buffer, and the
     position of the last record taken from each input partition."""
 
-    def __init__(self, path: Path, families: list[Family], grace: float) -> None:
-        self.file = Checkpoints(path)
+    def __init__(self, path: Path, families: list[Family], grace: float, what: str = "the partition") -> None:
+        self.path = path
         self.engines = {fam.name: CorrelationEngine(list(fam.correlations)) for fam in families}
         self.buffer: ReorderBuffer[Record] = ReorderBuffer(grace)
         self.offset: int | None = None  # next offset taken into the state (None: nothing yet)
         self.seen: dict[str, tuple[int, int]] = {}  # input "<topic>/<partition>" -> last (offset, seq) taken
-        snap = self.file.data.get("partition")
-        if not snap:
-            return
+        self.bad_file = False  # the file could not be loaded (set aside: `set_aside`)
+        self.set_aside: Path | None = None
         try:
+            snap = read_state(path, "partition")
+            if snap is None:
+                return
             for name, engine_snap in snap["families"].items():
                 if name in self.engines:
                     self.engines[name].restore(engine_snap)
             self.seen = {str(src): (int(pos[0]), int(pos[1])) for src, pos in snap["seen"].items()}
             self.offset = int(snap["offset"])
             self._restore_buffer(snap.get("reorder"))
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            log.warning("correlation state %s unreadable (%s): the partition starts with an empty state", path, exc)
+        except (BadStateFile, *RESTORE_ERRORS) as exc:
             self.engines = {fam.name: CorrelationEngine(list(fam.correlations)) for fam in families}
             self.buffer = ReorderBuffer(grace)
             self.seen, self.offset = {}, None
+            self.bad_file = True
+            self.set_aside = set_aside(path, exc, what)
 
     def _restore_buffer(self, snap: dict[str, Any] | None) -> None:
         if not snap:  # a file written before the reorder buffer: nothing held
@@ -153,10 +254,9 @@ class _Held:
         buffer = self.buffer
         reorder = {"held": [record.doc() for _, record in buffer.held()], "newest": _json_number(buffer.newest),
                    "released_to": _json_number(buffer.released_to), "late": buffer.late}
-        self.file.data = {"partition": {"offset": self.offset, "seen": {s: list(p) for s, p in self.seen.items()},
-                                        "families": {n: e.snapshot() for n, e in self.engines.items()},
-                                        "reorder": reorder}}
-        self.file.save()
+        save_json(self.path, {"partition": {"offset": self.offset, "seen": {s: list(p) for s, p in self.seen.items()},
+                                            "families": {n: e.snapshot() for n, e in self.engines.items()},
+                                            "reorder": reorder}}, indent=1)
 
     def count(self, records: list[Record]) -> list[tuple[Record, list[Fired]]]:
         """Feed released records to their family's engine in the order given; what each fired."""
@@ -198,11 +298,14 @@ class PartitionStates(ConsumerRebalanceListener):
         self.consumer: Any = None  # set once the consumer exists (the listener runs inside poll)
         self.held: dict[int, _Held] = {}
         self.duplicates = 0  # records skipped: already counted
+        self.bad_files = 0  # state files that could not be loaded: set aside, the partition started empty
 
     def _load(self, partition: int) -> _Held:
         held = self.held.get(partition)
         if held is None:
-            held = self.held[partition] = _Held(self.folder / f"{partition}.json", self.families, self.grace)
+            held = self.held[partition] = _Held(self.folder / f"{partition}.json", self.families, self.grace,
+                                                f"{self.topic}/{partition}")
+            self.bad_files += held.bad_file
         return held
 
     def hold(self, partition: int, record: Record, now: float | None = None) -> bool:

@@ -19,13 +19,23 @@ not behaviour:
 - `position` is the next offset `poll` hands over (tracked here: librdkafka knows none before the
   first message of a partition), else the committed offset, else the reset policy's end; so
   `--once`'s drained test is kafka-python's.
-- `commit`: synchronous, exact offsets; a rebalance meanwhile is CommitFailedError.
+- `commit`: synchronous, exact offsets; a rebalance meanwhile is CommitFailedError. librdkafka's
+  synchronous commit has no timeout: against a stopped broker it fails after about 10 s
+  ("Waiting for coordinator"), but against one that keeps the connection and never answers (a
+  frozen host, a black-holed network) it waits until the broker answers again, minutes or
+  forever, and `close()` then waits behind it. So each runs in a daemon thread the caller
+  stops waiting for: a commit after `timeout_ms` (default COMMIT_TIMEOUT) is kafka-python's
+  KafkaTimeoutError, which the consume loop logs and retries as an outage; the next commit
+  first waits for the one still pending (offsets are never committed out of order); a close
+  gives up after CLOSE_TIMEOUT with a warning (the group's session timeout ends the membership).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import confluent_kafka
@@ -59,6 +69,8 @@ _OURS = ("max_poll_records", "bootstrap_timeout_ms")  # this class's, not librdk
 DEFAULT_MAX_POLL_RECORDS = 500  # kafka-python's
 DEFAULT_RESET = "latest"  # kafka-python's auto_offset_reset
 METADATA_TIMEOUT = 10.0  # seconds for a committed-offset or topic lookup
+COMMIT_TIMEOUT = 30.0  # seconds a commit is waited for when the caller gives no timeout (kafka-python's default)
+CLOSE_TIMEOUT = 10.0  # seconds `close()` waits for librdkafka to leave the group
 REBALANCED = {confluent_kafka.KafkaError.ILLEGAL_GENERATION, confluent_kafka.KafkaError.UNKNOWN_MEMBER_ID,
               confluent_kafka.KafkaError.REBALANCE_IN_PROGRESS, confluent_kafka.KafkaError.FENCED_INSTANCE_ID,
               confluent_kafka.KafkaError._ASSIGNMENT_LOST}
@@ -86,6 +98,37 @@ def _error(what: str, exc: confluent_kafka.KafkaException) -> KafkaError:
     return KafkaError(f"{what}: {text}")
 
 
+class _Background:
+    """One librdkafka call that has no timeout of its own, run in a daemon thread so that the
+    caller can stop waiting for it (a daemon thread never holds the process at exit)."""
+
+    def __init__(self, what: str, call: Callable[[], Any]) -> None:
+        self.what = what
+        self.started = time.monotonic()
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._run, args=(call,), name=f"logwarden-librdkafka-{what}", daemon=True).start()
+
+    def _run(self, call: Callable[[], Any]) -> None:
+        try:
+            self.result = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller in `outcome`
+            self.error = exc
+        finally:
+            self._done.set()
+
+    def wait(self, timeout: float) -> bool:
+        """True once the call returned or raised (within `timeout` seconds)."""
+        return self._done.wait(max(0.0, timeout))
+
+    def outcome(self) -> Any:
+        """The call's result; raises what it raised."""
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
 class ConfluentConsumer:
     """A confluent_kafka.Consumer with kafka-python's option names, records, offsets, listener
     and errors; subscribed to `topics` at construction."""
@@ -101,6 +144,7 @@ class ConfluentConsumer:
         self._positions: dict[tuple[str, int], int] = {}  # next offset `poll` hands over, per assigned partition
         self._seeks: dict[tuple[str, int], int] | None = None  # set while the listener is told of an assignment
         self._closed = False
+        self._commit_pending: _Background | None = None  # a commit the broker has not answered yet
         self._consumer = confluent_kafka.Consumer({**consumer_config(options), "logger": log,
                                                    "error_cb": self._on_client_error})
         try:
@@ -183,15 +227,31 @@ class ConfluentConsumer:
         return out
 
     def commit(self, offsets: dict[TopicPartition, OffsetAndMetadata], timeout_ms: int | None = None) -> None:
-        """Synchronous (librdkafka has no timeout for it: its own request timeouts end it).
+        """Synchronous, waited for up to `timeout_ms` (COMMIT_TIMEOUT when None); a commit still
+        pending from an earlier call is waited for first, within the same time.
 
         Raises:
             CommitFailedError: the group rebalanced meanwhile.
+            KafkaTimeoutError: no answer in time (the commit goes on in the background).
             KafkaError: the broker refused or could not be reached.
         """
+        timeout = timeout_ms / 1000 if timeout_ms is not None else COMMIT_TIMEOUT
+        deadline = time.monotonic() + timeout
+        pending = self._commit_pending
+        if pending is not None:
+            if not pending.wait(timeout):
+                raise KafkaTimeoutError(f"commit: an earlier commit has had no answer for "
+                                        f"{time.monotonic() - pending.started:.0f}s (the group coordinator does not "
+                                        "answer); it is still pending") from None
+            self._commit_pending = None  # its outcome is superseded by this commit of the same or later offsets
         wanted = [confluent_kafka.TopicPartition(tp.topic, tp.partition, meta.offset) for tp, meta in offsets.items()]
+        call = _Background("commit", lambda: self._consumer.commit(offsets=wanted, asynchronous=False))
+        if not call.wait(deadline - time.monotonic()):
+            self._commit_pending = call
+            raise KafkaTimeoutError(f"commit: no answer from the group coordinator within {timeout:.0f}s "
+                                    "(the commit goes on in the background)")
         try:
-            result = self._consumer.commit(offsets=wanted, asynchronous=False)
+            result = call.outcome()
         except confluent_kafka.KafkaException as exc:
             raise _error("commit", exc) from None
         for tp in result or []:
@@ -262,12 +322,18 @@ class ConfluentConsumer:
         return set(meta.partitions) or None
 
     def close(self, autocommit: bool = True) -> None:
-        """Leave the group (auto-commit is off, so nothing is committed here, whatever `autocommit`)."""
+        """Leave the group (auto-commit is off, so nothing is committed here, whatever `autocommit`);
+        gives up after CLOSE_TIMEOUT with a warning when the broker does not answer."""
         if self._closed:
             return
         self._closed = True
+        call = _Background("close", self._consumer.close)
+        if not call.wait(CLOSE_TIMEOUT):
+            log.warning("closing the librdkafka consumer: no answer from the broker within %.0fs; not waiting "
+                        "longer (the group drops this member after its session timeout)", CLOSE_TIMEOUT)
+            return
         try:
-            self._consumer.close()
+            call.outcome()
         except (confluent_kafka.KafkaException, RuntimeError) as exc:
             log.warning("closing the librdkafka consumer: %s", exc)
 
