@@ -12,7 +12,7 @@ import pytest
 from logwarden.config import Config
 from logwarden.kafka_io import Message
 from logwarden.shippers import spool as spool_module
-from logwarden.shippers.base import Event
+from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.spool import Spool, encode_record
 from logwarden.shippers.spooling_sink import SpoolingSink
 from tests.syslog.test_send_many import _unreachable
@@ -95,7 +95,7 @@ def test_nothing_fits_no_segment_is_created(tmp_path: Path) -> None:
 def test_the_sink_spools_a_read_with_one_write(tmp_path: Path, writes: list[int]) -> None:
     sink = SpoolingSink(Config(topic_prefix="lw."), Spool(tmp_path, max_bytes=1 << 20),
                         connect=_unreachable)  # type: ignore[arg-type]
-    items = [Event(f"ev-{i}", "firewall", "fw01", {"n": i}, i) for i in range(40)]
+    items: list[Event | DeadLetter] = [Event(f"ev-{i}", "firewall", "fw01", {"n": i}, i) for i in range(40)]
     assert sink.send_many(items) is None
     assert len(writes) == 1 and sink.counters.spooled == 40
     counters = sink.close(grace=0.1)
