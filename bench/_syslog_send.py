@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import signal
 import socket
@@ -142,6 +143,83 @@ def start_receiver(env: dict[str, str], n: int, workers: int = 1, udp: bool = Tr
             u = (m.group(1), int(m.group(2))) if m.group(1) else None
             t = (m.group(3), int(m.group(4))) if m.group(3) else None
             return Receiver(proc, u, t, int(m.group(5)) if m.group(5).isdigit() else None)
+
+
+# ------------------------------------------------------------------------------------ CPU time
+@dataclass
+class ThreadTimes:
+    """One thread's scheduler times (/proc/PID/task/TID/schedstat), in seconds."""
+
+    name: str
+    on_cpu: float
+    runnable: float  # ready to run but waiting for a CPU (other processes, other threads)
+
+
+def thread_times(pid: int) -> dict[int, ThreadTimes]:
+    """The scheduler times of each live thread of process `pid` (Linux); {} when it is gone."""
+    out: dict[int, ThreadTimes] = {}
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError, ValueError):
+                name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+                on_cpu, runnable, _ = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()
+                out[int(tid)] = ThreadTimes(name, int(on_cpu) / 1e9, int(runnable) / 1e9)
+    return out
+
+
+class CpuWatch:
+    """Where a receiving process's time goes during a run: its CPU seconds (every thread, those
+    that ended included) and, for its busiest thread (the one parsing a TCP connection), the
+    seconds on a CPU and the seconds it was ready to run but waited for one. Threads are sampled
+    every `interval` s, as a connection's thread ends with its connection."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid, self.interval = pid, interval
+        self._first = thread_times(pid)
+        self._last = dict(self._first)
+        self._cpu0 = self._process_cpu()
+        self._cpu = self._cpu0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _process_cpu(self) -> float:
+        """utime + stime of the whole process (ended threads included), in seconds."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return self._cpu
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.interval):
+            self._last.update(thread_times(self.pid))
+
+    def stop(self) -> CpuUse:
+        """Stop sampling; returns what was used since the start."""
+        self._last.update(thread_times(self.pid))
+        self._cpu = self._process_cpu()
+        self._done.set()
+        self._thread.join()
+        used = {tid: ThreadTimes(t.name, t.on_cpu - self._first[tid].on_cpu if tid in self._first else t.on_cpu,
+                                 t.runnable - self._first[tid].runnable if tid in self._first else t.runnable)
+                for tid, t in self._last.items()}
+        busiest = max(used.values(), key=lambda t: t.on_cpu, default=ThreadTimes("-", 0.0, 0.0))
+        return CpuUse(self._cpu - self._cpu0, busiest)
+
+
+@dataclass
+class CpuUse:
+    """A process's CPU seconds over a run and its busiest thread's times."""
+
+    process: float
+    busiest: ThreadTimes
+
+    def per_message(self, n: int) -> str:
+        """`process CPU, busiest thread on CPU + waiting for a CPU`, in microseconds per message."""
+        us = 1e6 / n if n else 0.0
+        return (f"cpu {self.process * us:5.1f} us/msg (busiest thread {self.busiest.on_cpu * us:5.1f} on a CPU "
+                f"+ {self.busiest.runnable * us:5.1f} waiting for one)")
 
 
 # ------------------------------------------------------------------------------------------ Kafka
