@@ -167,45 +167,65 @@ def thread_times(pid: int) -> dict[int, ThreadTimes]:
     return out
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (Linux); [] when it is gone."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def process_cpu(pid: int) -> float | None:
+    """utime + stime of process `pid` (its ended threads included), in seconds; None when gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class CpuWatch:
-    """Where a receiving process's time goes during a run: its CPU seconds (every thread, those
-    that ended included) and, for its busiest thread (the one parsing a TCP connection), the
-    seconds on a CPU and the seconds it was ready to run but waited for one. Threads are sampled
-    every `interval` s, as a connection's thread ends with its connection."""
+    """Where a receiver's time goes during a run: the CPU seconds of its process and their child
+    processes (every thread, those that ended included) and, for its busiest thread (the one
+    parsing a TCP connection), the seconds on a CPU and the seconds it was ready to run but
+    waited for one. Sampled every `interval` s, as a connection's thread ends with its connection."""
 
     def __init__(self, pid: int, interval: float = 0.1) -> None:
         self.pid, self.interval = pid, interval
-        self._first = thread_times(pid)
-        self._last = dict(self._first)
-        self._cpu0 = self._process_cpu()
-        self._cpu = self._cpu0
+        self._pids = [pid, *children(pid)]
+        self._first = {p: thread_times(p) for p in self._pids}
+        self._last = {p: dict(times) for p, times in self._first.items()}
+        self._cpu0 = {p: process_cpu(p) or 0.0 for p in self._pids}
+        self._cpu = dict(self._cpu0)
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
-    def _process_cpu(self) -> float:
-        """utime + stime of the whole process (ended threads included), in seconds."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return self._cpu
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    def _look(self) -> None:
+        for pid in {*self._pids, *children(self.pid)}:
+            if pid not in self._last:
+                self._pids.append(pid)
+                self._first[pid], self._last[pid], self._cpu0[pid] = {}, {}, 0.0
+            self._last[pid].update(thread_times(pid))
+            cpu = process_cpu(pid)
+            if cpu is not None:
+                self._cpu[pid] = cpu
 
     def _sample(self) -> None:
         while not self._done.wait(self.interval):
-            self._last.update(thread_times(self.pid))
+            self._look()
 
     def stop(self) -> CpuUse:
         """Stop sampling; returns what was used since the start."""
-        self._last.update(thread_times(self.pid))
-        self._cpu = self._process_cpu()
+        self._look()
         self._done.set()
         self._thread.join()
-        used = {tid: ThreadTimes(t.name, t.on_cpu - self._first[tid].on_cpu if tid in self._first else t.on_cpu,
-                                 t.runnable - self._first[tid].runnable if tid in self._first else t.runnable)
-                for tid, t in self._last.items()}
-        busiest = max(used.values(), key=lambda t: t.on_cpu, default=ThreadTimes("-", 0.0, 0.0))
-        return CpuUse(self._cpu - self._cpu0, busiest)
+        used = [ThreadTimes(t.name, t.on_cpu - first.on_cpu if first else t.on_cpu,
+                            t.runnable - first.runnable if first else t.runnable)
+                for pid, threads in self._last.items() for tid, t in threads.items()
+                for first in [self._first[pid].get(tid)]]
+        busiest = max(used, key=lambda t: t.on_cpu, default=ThreadTimes("-", 0.0, 0.0))
+        return CpuUse(sum(self._cpu.values()) - sum(self._cpu0.values()), busiest)
 
 
 @dataclass
