@@ -17,7 +17,10 @@ UDP flows, never one connection; parsing is ~80 % of a message's cost (docs/benc
   process drains its queue, closes its sink (grace, then the spool) and reports its counters.
 - Accounting: received = parsed + dead + dropped + lost, where `lost` counts the messages handed
   to a parse process that died before handling them (what it held in memory, as for a receiver
-  killed with -9; logged). Its spool is replayed at the next start.
+  killed with -9; logged). Its spool is replayed at the next start. What it handled but Kafka
+  had not acknowledged is lost with it, uncounted, as for a receiver killed with -9. A parse
+  process is not started again (the receiver hands its share to the others); one whose
+  receiver died closes its sink (pending messages to its spool) and exits.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -81,6 +85,7 @@ def _parse_process(plan: ParsePlan, index: int, batches: Any, results: Any, stop
     from logwarden.shippers.syslog import SyslogServer
     from logwarden.shippers.syslog_workers import open_sink
 
+    parent = os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the receiver stops it, after its queue is drained
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
@@ -100,6 +105,9 @@ def _parse_process(plan: ParsePlan, index: int, batches: Any, results: Any, stop
             batch = batches.get(timeout=1.0)
         except queue.Empty:
             batch = ()
+            if os.getppid() != parent:  # the receiver died (killed): nothing more comes
+                log.warning("syslog parse process %d: the receiver is gone; closing", index)
+                break
         if batch is None:
             break
         if batch:
