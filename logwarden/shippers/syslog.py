@@ -72,7 +72,7 @@ class ReceiverSink(Protocol):
 class Spreading(Protocol):
     """Where a spreading receiver's batches go (logwarden/shippers/syslog_spread.py `Spreader`)."""
 
-    def put(self, batch: tuple[int, str, str, list[bytes]], stop: threading.Event) -> bool: ...
+    def put(self, batch: tuple[int, str, str, list[bytes]]) -> bool: ...
 
 
 class StopRequest(Protocol):
@@ -255,8 +255,8 @@ class SyslogServer:
                 first = self.counters.received + 1
             self.counters.received += len(frames)
         if self.spread is not None:
-            if not self.spread.put((first, proto, peer, frames), self.stop_event):
-                with self._lock:  # a stop came while every parse queue was full, or none is alive
+            if not self.spread.put((first, proto, peer, frames)):
+                with self._lock:  # the parse processes are stopping, or none is alive
                     self.counters.dropped += len(frames)
             return
         item_of = self._item

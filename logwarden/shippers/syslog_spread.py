@@ -12,9 +12,10 @@ UDP flows, never one connection; parsing is ~80 % of a message's cost (docs/benc
 - A parse process is a `SyslogServer` that listens on nothing: it turns frames into events or
   dead letters exactly as a receiver does and hands them to its own `SpoolingSink` (its own
   producer, its own spool: worker 0 the spool folder itself, worker i `<spool>/parse-<i>`).
-- Stop: the receiver stops reading, sets the shared stop (a parse process waiting for spool room
-  then drops and counts, as a receiver does at a stop), sends an end marker to each queue; each
-  process drains its queue, closes its sink (grace, then the spool) and reports its counters.
+- Stop: the receiver stops reading; what it read is handed over (a full queue is waited for,
+  the parse processes go on draining); then it sets the shared stop (a parse process waiting for
+  spool room then drops and counts, as a receiver does at a stop) and sends an end marker to each
+  queue; each process drains its queue, closes its sink (grace, then the spool) and reports.
 - Accounting: received = parsed + dead + dropped + lost, where `lost` counts the messages handed
   to a parse process that died before handling them (what it held in memory, as for a receiver
   killed with -9; logged). Its spool is replayed at the next start. What it handled but Kafka
@@ -129,16 +130,17 @@ class Spreader:
     """The receiver's side: starts the parse processes (before any thread of the receiver), then
     hands them batches in turn (`put`) and collects their counters (`finish`)."""
 
-    def __init__(self, plan: ParsePlan, processes: int) -> None:
+    def __init__(self, plan: ParsePlan, processes: int, queue_batches: int = QUEUE_BATCHES) -> None:
         ctx = multiprocessing.get_context("fork")
         self.processes = processes
-        self.queues = [ctx.Queue(QUEUE_BATCHES) for _ in range(processes)]
+        self.queues = [ctx.Queue(queue_batches) for _ in range(processes)]
         self.results: Any = ctx.Queue()
         self.stopping = ctx.Event()
         self.done: Any = ctx.Array("q", processes, lock=False)  # each written by its own process only
         self.handed = [0] * processes
         self._lock = threading.Lock()
         self._next = 0
+        self._putting = 0  # put calls under way (finish waits for them before the end markers)
         self.procs = [ctx.Process(target=_parse_process, name=f"syslog-parse-{i}",
                                   args=(plan_for(plan, i, processes), i, self.queues[i], self.results, self.stopping,
                                         self.done), daemon=True)
@@ -162,32 +164,42 @@ class Spreader:
                 raise UsageError(message[2])
             ready.add(message[1])
 
-    def put(self, batch: Batch, stop: Any) -> bool:
-        """Hand one batch to the next live parse process, waiting while its queue is full;
-        False (not handed) when `stop` is set first or no parse process is alive."""
+    def put(self, batch: Batch) -> bool:
+        """Hand one batch to the next live parse process, waiting while its queue is full (a
+        receiver's stop request does not end the wait: what it read is handed, the parse
+        processes drain their queues until `finish`); False (not handed) once `finish` began or
+        when no parse process is alive."""
         with self._lock:
             index = self._next
             self._next = (index + 1) % self.processes
-        tried = 0
-        while tried < self.processes:
-            if self.procs[index].is_alive():
-                try:
-                    self.queues[index].put(batch, timeout=PUT_WAIT)
-                except queue.Full:
-                    if stop.is_set():
-                        return False
-                    continue
-                with self._lock:
-                    self.handed[index] += len(batch[3])
-                return True
-            tried += 1
-            index = (index + 1) % self.processes
-        return False
+            self._putting += 1
+        try:
+            tried = 0
+            while tried < self.processes:
+                if self.stopping.is_set():
+                    return False
+                if self.procs[index].is_alive():
+                    try:
+                        self.queues[index].put(batch, timeout=PUT_WAIT)
+                    except queue.Full:
+                        continue
+                    with self._lock:
+                        self.handed[index] += len(batch[3])
+                    return True
+                tried += 1
+                index = (index + 1) % self.processes
+            return False
+        finally:
+            with self._lock:
+                self._putting -= 1
 
     def finish(self, grace: float) -> dict[str, int]:
         """Stop the parse processes once they drained their queues; returns their counters summed,
         with `lost` (handed to a process that died before handling them) and `parse_died`."""
-        self.stopping.set()
+        self.stopping.set()  # a parse process waiting for spool room drops (counted) instead
+        deadline = time.monotonic() + 2 * PUT_WAIT + 1
+        while self._putting and time.monotonic() < deadline:  # no batch may follow an end marker
+            time.sleep(PUT_WAIT / 10)
         for index, batches in enumerate(self.queues):
             if self.procs[index].is_alive():
                 with contextlib.suppress(queue.Full):

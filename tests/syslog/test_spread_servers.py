@@ -10,12 +10,14 @@ import re
 import socket
 import subprocess
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from logwarden.config import Config
 from logwarden.shippers.base import ListSink
 from logwarden.shippers.syslog import SyslogServer
+from logwarden.shippers.syslog_spread import NoSink, ParsePlan, Spreader
 from tests.support.cli import cli
 from tests.support.kafka_ids import id_headers
 from tests.textlogs.corpus import mixed
@@ -72,3 +74,27 @@ def test_parse_workers_go_with_one_receiver() -> None:
     for bad in (["--parse-workers", "2", "--workers", "2"], ["--parse-workers", "0"]):
         proc = cli(cfg, "ship", "syslog", "--tcp", "127.0.0.1:0", *bad)
         assert proc.returncode == 2 and "--parse-workers" in proc.stderr, proc.stderr
+
+
+def test_what_was_read_before_a_stop_is_handed_even_through_full_queues(tmp_path: Path) -> None:
+    """Queues of one batch, 2 parse processes, Kafka unreachable (everything to their spools):
+    a stop request while the receiver still hands batches over drops nothing; received = parsed
+    + dead, all of it in the spools. No servers (the producers never connect)."""
+    cfg = Config(topic_prefix="lw.", kafka=f"127.0.0.1:{_closed_port()}")
+    spreader = Spreader(ParsePlan(cfg, "s1", tmp_path / "spool", 1 << 30, 0.5), 2, queue_batches=1)
+    server = SyslogServer(NoSink(), tcp=("127.0.0.1", 0), session="s1", spread=spreader)
+    reads = [mixed(400)[k:k + 10] for k in range(0, 400, 10)]
+    server.stop_event.set()  # as --max-messages does once the count is reached
+    for frames in reads:
+        server.handle_frames(frames, "tcp", "10.0.0.1:514")
+    totals = spreader.finish(0.5)
+    assert server.counters.received == 400 and server.counters.dropped == 0
+    assert totals["parsed"] + totals["dead"] == 400 and totals["lost"] == totals["parse_died"] == 0
+    assert totals["left_in_spool"] == 400 and totals["dropped"] == 0
+    assert (tmp_path / "spool" / "parse-1").is_dir()
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
