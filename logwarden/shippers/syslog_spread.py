@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 QUEUE_BATCHES = 32  # batches (one TCP read of at most 256 KiB, or one datagram) waiting per parse process
 READY_TIMEOUT = 120.0  # seconds a parse process may take to open its spool and connect its producer
 PRODUCER_WAIT = 5.0  # seconds a parse process waits for its producer before it says it is ready
-PUT_WAIT = 0.1  # seconds between two looks at the stop request while a queue is full
+PUT_WAIT = 0.1  # seconds between two looks at `finish` and at the process's life while its queue is full
 SPOOL_SUBDIR = "parse-{}"
 SUMMED = ("parsed", "dead", "udp", "tcp", "dropped")  # the parse processes' counters that add up
 
@@ -94,6 +94,7 @@ def _parse_process(plan: ParsePlan, index: int, batches: Any, results: Any, stop
     except UsageError as exc:
         results.put(("error", index, str(exc)))
         return
+    # never started: it listens on nothing, the address only satisfies the constructor
     server = SyslogServer(sink, tcp=("127.0.0.1", 0), accepting=sink.accepting, session=plan.session)
     server.stop_event = stopping  # type: ignore[assignment]  # same is_set/wait, shared with the receiver
     deadline = time.monotonic() + PRODUCER_WAIT
