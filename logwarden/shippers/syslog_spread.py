@@ -33,6 +33,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
@@ -50,6 +51,7 @@ SPOOL_SUBDIR = "parse-{}"
 SUMMED = ("parsed", "dead", "udp", "tcp", "dropped")  # the parse processes' counters that add up
 
 Batch = tuple[int, str, str, list[bytes]]  # first sequence number, proto, sender, frames
+OpenSink = Callable[[Any, Path, int], Any]  # (cfg, spool folder, spool size) -> a SpoolingSink
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,13 @@ class NoSink:
         pass
 
 
-def _parse_process(plan: ParsePlan, index: int, batches: Any, results: Any, stopping: MpEvent, done: Any) -> None:
+def _parse_process(plan: ParsePlan, open_sink: OpenSink, index: int, batches: Any, results: Any, stopping: MpEvent,
+                   done: Any) -> None:
     """A parse process's body: reports ("ready", index) or ("error", index, message), then
     ("done", index, counts) after the end marker. `done[index]`: messages handled so far."""
     import signal
 
     from logwarden.shippers.syslog import SyslogServer
-    from logwarden.shippers.syslog_workers import open_sink
 
     parent = os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the receiver stops it, after its queue is drained
@@ -131,7 +133,10 @@ class Spreader:
     """The receiver's side: starts the parse processes (before any thread of the receiver), then
     hands them batches in turn (`put`) and collects their counters (`finish`)."""
 
-    def __init__(self, plan: ParsePlan, processes: int, queue_batches: int = QUEUE_BATCHES) -> None:
+    def __init__(self, plan: ParsePlan, processes: int, open_sink: OpenSink,
+                 queue_batches: int = QUEUE_BATCHES) -> None:
+        """`open_sink(cfg, spool_dir, spool_max)`: a parse process's sink (syslog_workers.open_sink;
+        raises UsageError when its spool is in use)."""
         ctx = multiprocessing.get_context("fork")
         self.processes = processes
         self.queues = [ctx.Queue(queue_batches) for _ in range(processes)]
@@ -143,8 +148,8 @@ class Spreader:
         self._next = 0
         self._putting = 0  # put calls under way (finish waits for them before the end markers)
         self.procs = [ctx.Process(target=_parse_process, name=f"syslog-parse-{i}",
-                                  args=(plan_for(plan, i, processes), i, self.queues[i], self.results, self.stopping,
-                                        self.done), daemon=True)
+                                  args=(plan_for(plan, i, processes), open_sink, i, self.queues[i], self.results,
+                                        self.stopping, self.done), daemon=True)
                       for i in range(processes)]
         for proc in self.procs:
             proc.start()

@@ -142,7 +142,8 @@ def _receive_spread(plan: Plan, stop: Any, on_listening: Any, max_messages: int 
     from logwarden.shippers.syslog_spread import SUMMED, NoSink, ParsePlan, Spreader
 
     session = uuid.uuid4().hex[:12]
-    spreader = Spreader(ParsePlan(plan.cfg, session, plan.spool_dir, plan.spool_max, plan.grace), plan.parse_workers)
+    spreader = Spreader(ParsePlan(plan.cfg, session, plan.spool_dir, plan.spool_max, plan.grace), plan.parse_workers,
+                        open_sink)
     try:
         tls = tls_context(plan.tls_cert, plan.tls_key) if plan.tls_cert and plan.tls_key else None
         server = SyslogServer(NoSink(), udp=plan.udp, tcp=plan.tcp, tls=tls, max_connections=plan.max_connections,

@@ -18,6 +18,7 @@ from logwarden.config import Config
 from logwarden.shippers.base import ListSink
 from logwarden.shippers.syslog import SyslogServer
 from logwarden.shippers.syslog_spread import NoSink, ParsePlan, Spreader
+from logwarden.shippers.syslog_workers import open_sink
 from tests.support.cli import cli
 from tests.support.kafka_ids import id_headers
 from tests.textlogs.corpus import mixed
@@ -81,7 +82,7 @@ def test_what_was_read_before_a_stop_is_handed_even_through_full_queues(tmp_path
     a stop request while the receiver still hands batches over drops nothing; received = parsed
     + dead, all of it in the spools. No servers (the producers never connect)."""
     cfg = Config(topic_prefix="lw.", kafka=f"127.0.0.1:{_closed_port()}")
-    spreader = Spreader(ParsePlan(cfg, "s1", tmp_path / "spool", 1 << 30, 0.5), 2, queue_batches=1)
+    spreader = Spreader(ParsePlan(cfg, "s1", tmp_path / "spool", 1 << 30, 0.5), 2, open_sink, queue_batches=1)
     server = SyslogServer(NoSink(), tcp=("127.0.0.1", 0), session="s1", spread=spreader)
     reads = [mixed(400)[k:k + 10] for k in range(0, 400, 10)]
     server.stop_event.set()  # as --max-messages does once the count is reached
