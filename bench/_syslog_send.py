@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import signal
 import socket
@@ -142,6 +143,103 @@ def start_receiver(env: dict[str, str], n: int, workers: int = 1, udp: bool = Tr
             u = (m.group(1), int(m.group(2))) if m.group(1) else None
             t = (m.group(3), int(m.group(4))) if m.group(3) else None
             return Receiver(proc, u, t, int(m.group(5)) if m.group(5).isdigit() else None)
+
+
+# ------------------------------------------------------------------------------------ CPU time
+@dataclass
+class ThreadTimes:
+    """One thread's scheduler times (/proc/PID/task/TID/schedstat), in seconds."""
+
+    name: str
+    on_cpu: float
+    runnable: float  # ready to run but waiting for a CPU (other processes, other threads)
+
+
+def thread_times(pid: int) -> dict[int, ThreadTimes]:
+    """The scheduler times of each live thread of process `pid` (Linux); {} when it is gone."""
+    out: dict[int, ThreadTimes] = {}
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError, ValueError):
+                name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+                on_cpu, runnable, _ = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()
+                out[int(tid)] = ThreadTimes(name, int(on_cpu) / 1e9, int(runnable) / 1e9)
+    return out
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (Linux); [] when it is gone."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def process_cpu(pid: int) -> float | None:
+    """utime + stime of process `pid` (its ended threads included), in seconds; None when gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuWatch:
+    """Where a receiver's time goes during a run: the CPU seconds of its process and their child
+    processes (every thread, those that ended included) and, for its busiest thread (the one
+    parsing a TCP connection), the seconds on a CPU and the seconds it was ready to run but
+    waited for one. Sampled every `interval` s, as a connection's thread ends with its connection."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid, self.interval = pid, interval
+        self._pids = [pid, *children(pid)]
+        self._first = {p: thread_times(p) for p in self._pids}
+        self._last = {p: dict(times) for p, times in self._first.items()}
+        self._cpu0 = {p: process_cpu(p) or 0.0 for p in self._pids}
+        self._cpu = dict(self._cpu0)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _look(self) -> None:
+        for pid in {*self._pids, *children(self.pid)}:
+            if pid not in self._last:
+                self._pids.append(pid)
+                self._first[pid], self._last[pid], self._cpu0[pid] = {}, {}, 0.0
+            self._last[pid].update(thread_times(pid))
+            cpu = process_cpu(pid)
+            if cpu is not None:
+                self._cpu[pid] = cpu
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.interval):
+            self._look()
+
+    def stop(self) -> CpuUse:
+        """Stop sampling; returns what was used since the start."""
+        self._look()
+        self._done.set()
+        self._thread.join()
+        used = [ThreadTimes(t.name, t.on_cpu - first.on_cpu if first else t.on_cpu,
+                            t.runnable - first.runnable if first else t.runnable)
+                for pid, threads in self._last.items() for tid, t in threads.items()
+                for first in [self._first[pid].get(tid)]]
+        busiest = max(used, key=lambda t: t.on_cpu, default=ThreadTimes("-", 0.0, 0.0))
+        return CpuUse(sum(self._cpu.values()) - sum(self._cpu0.values()), busiest)
+
+
+@dataclass
+class CpuUse:
+    """A process's CPU seconds over a run and its busiest thread's times."""
+
+    process: float
+    busiest: ThreadTimes
+
+    def per_message(self, n: int) -> str:
+        """`process CPU, busiest thread on CPU + waiting for a CPU`, in microseconds per message."""
+        us = 1e6 / n if n else 0.0
+        return (f"cpu {self.process * us:5.1f} us/msg (busiest thread {self.busiest.on_cpu * us:5.1f} on a CPU "
+                f"+ {self.busiest.runnable * us:5.1f} waiting for one)")
 
 
 # ------------------------------------------------------------------------------------------ Kafka

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.bench_rsyslog [--messages 100000] [--corpora mixed,firewall]
                                             [--workers 1,2] [--clients kafka-python,confluent]
-                                            [--rsyslog-root DIR]
+                                            [--rsyslog-root DIR] [--base DIR] [--parse-workers 1,2]
 
 Back to back for each corpus (the project's mixed firewall/AV corpus, tests/textlogs/corpus.py,
 and firewall lines only, bench/_syslog_send.py), over one TCP connection, newline framing:
@@ -11,7 +11,10 @@ and firewall lines only, bench/_syslog_send.py), over one TCP connection, newlin
   (`rsyslogd -n -f CONF -i PID -M MODULES`);
 - `logwarden ship syslog --workers N` for each N and each Kafka client (`--clients`, the
   `kafka_client` setting; confluent needs the confluent-kafka package): parsing, ECS documents,
-  one topic per dataset.
+  one topic per dataset. `--base DIR`: the same runs from another checkout too (e.g. a worktree
+  of main), in the same run, for a before/after comparison. `--parse-workers K,...`: also
+  `--workers 1 --parse-workers K` (one connection's messages parsed by K processes; not run
+  from a checkout that lacks the option).
 Kafka (`--kafka`): `private` (default) is a plaintext broker of the bench's own on loopback
 (tests/services/private_broker.py: the lab's Kafka build, its own ports and data folder, stopped
 and removed at the end), used by both receivers. `lab` is the shared secured lab, SASL_SSL/SCRAM:
@@ -23,6 +26,10 @@ default.
 Each run gets its own new topics; the rate is what reached Kafka (the sum of the topics' end
 offsets, polled) divided by the time from the first byte sent to the last increase seen. The
 ratio is logwarden's rate over rsyslog's for the same corpus in this run. Target: >= 0.5.
+Where the time goes (bench/_syslog_send.py CpuWatch): the receiving process's CPU per message
+(every thread) and, for its busiest thread (the connection's), the time on a CPU and the time it
+was ready but waited for one (the box's other load); a receiver and its parse processes, not
+`--workers N > 1` (the workers are not followed).
 
 Installs nothing. rsyslog and its Kafka output come from Debian's `rsyslog` and `rsyslog-kafka`
 packages; as root `apt-get install rsyslog rsyslog-kafka` works, without root unpack them (with
@@ -51,7 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench._lab import ROOT, lab_config, namespace
-from bench._syslog_send import CORPORA, send_tcp, start_receiver, wait_for_count
+from bench._syslog_send import CORPORA, CpuUse, CpuWatch, send_tcp, start_receiver, wait_for_count
 from logwarden.config import Config
 from logwarden.kafka_io import delete_topics, ensure_topics
 from tests.support.cli import env_for
@@ -69,6 +76,8 @@ class Run:
     sent: int
     in_kafka: int
     seconds: float
+    cpu: CpuUse | None = None
+    base: bool = False  # a run of the --base checkout (not counted for the target)
 
     @property
     def rate(self) -> float:
@@ -176,9 +185,11 @@ def run_rsyslog(rs: Rsyslog, cfg: Config, msgs: list[bytes]) -> Run:
                                      "-M", str(rs.modules)], env=rs.env(), stdout=log_file, stderr=log_file)
         try:
             _wait_listening(port, proc)
+            watch = CpuWatch(proc.pid)
             t0 = time.perf_counter()
             send_tcp(("127.0.0.1", port), msgs)
             count, last = wait_for_count(cfg, len(msgs), prefix=topic)
+            cpu = watch.stop()
         finally:
             proc.terminate()
             try:
@@ -188,30 +199,41 @@ def run_rsyslog(rs: Rsyslog, cfg: Config, msgs: list[bytes]) -> Run:
                 proc.wait(10)
         if count < len(msgs):
             print(f"  rsyslogd's output: {log_path.read_text(errors='replace')[-1500:]}", file=sys.stderr)
-    return Run("rsyslog imtcp->omkafka (raw)", len(msgs), count, last - t0)
+    return Run("rsyslog imtcp->omkafka (raw)", len(msgs), count, last - t0, cpu)
 
 
 # ------------------------------------------------------------------------------------ logwarden
-def run_logwarden(cfg: Config, msgs: list[bytes], workers: int, client: str = "kafka-python") -> Run:
-    """`logwarden ship syslog --workers N` (TCP only) producing with `client`, msgs over one TCP
-    connection."""
+def run_logwarden(cfg: Config, msgs: list[bytes], workers: int, client: str = "kafka-python",
+                  root: Path | None = None, parse_workers: int = 1) -> Run:
+    """`logwarden ship syslog --workers N [--parse-workers K]` (TCP only) producing with
+    `client`, msgs over one TCP connection; `root`: the checkout to run (default this one)."""
     cfg.kafka_client = client
     ensure_topics(cfg)
     env = env_for(cfg)
     state = ROOT / ".lab" / f"bench-{cfg.topic_prefix.rstrip('.')}"
     env["LOGWARDEN_STATE"] = str(state)
     try:
-        receiver = start_receiver(env, len(msgs), workers=workers, udp=False)
+        extra = ["--parse-workers", str(parse_workers)] if parse_workers > 1 else []
+        receiver = start_receiver(env, len(msgs), workers=workers, udp=False, root=root or ROOT, extra=extra)
         assert receiver.tcp is not None
+        watch = CpuWatch(receiver.proc.pid) if workers == 1 else None  # parse processes included
         t0 = time.perf_counter()
         send_tcp(receiver.tcp, msgs)
         count, last = wait_for_count(cfg, len(msgs))
+        cpu = watch.stop() if watch is not None else None
         counts = receiver.finish(120)
         if counts["received"] != len(msgs):
             print(f"  logwarden received {counts['received']} of {len(msgs)}", file=sys.stderr)
     finally:
         shutil.rmtree(state, ignore_errors=True)
-    return Run(f"logwarden --workers {workers} {client}", len(msgs), count, last - t0)
+    label = (f"logwarden --workers {workers}" + (f" --parse-workers {parse_workers}" if parse_workers > 1 else "")
+             + f" {client}" + (f" [{root.name}]" if root else ""))
+    return Run(label, len(msgs), count, last - t0, cpu, base=root is not None)
+
+
+def _has_parse_workers(root: Path) -> bool:
+    """Whether the checkout at `root` has `ship syslog --parse-workers`."""
+    return "parse-workers" in (root / "logwarden" / "commands" / "ship_text.py").read_text(encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rsyslog-root", type=Path, default=CACHE_ROOT if CACHE_ROOT.exists() else Path("/"))
     ap.add_argument("--kafka", choices=("private", "lab"), default="private",
                     help="a plaintext broker of the bench's own (default) or the secured lab's")
+    ap.add_argument("--base", type=Path, help="another checkout whose ship syslog runs too (before/after)")
+    ap.add_argument("--parse-workers", default="1", help="runs with --workers 1 --parse-workers K, for each K")
     args = ap.parse_args(argv)
     rs = Rsyslog(args.rsyslog_root.resolve())
     if rs.missing():
@@ -250,14 +274,19 @@ def main(argv: list[str] | None = None) -> int:
             size = sum(map(len, msgs)) / len(msgs)
             print(f"corpus {name}: {len(msgs):,} messages, {size:.0f} bytes on average, one TCP connection")
             reference = run_rsyslog(rs, fresh("rsys"), msgs)
-            runs = [reference] + [run_logwarden(fresh("lwsys"), msgs, int(w), client)
+            roots = [None, args.base.resolve()] if args.base else [None]
+            shapes = [(int(w), 1) for w in args.workers.split(",") if w]
+            shapes += [(1, int(k)) for k in args.parse_workers.split(",") if k and int(k) > 1]
+            runs = [reference] + [run_logwarden(fresh("lwsys"), msgs, w, client, root, k)
                                   for client in args.clients.split(",") if client
-                                  for w in args.workers.split(",") if w]
+                                  for w, k in shapes
+                                  for root in roots if k == 1 or root is None or _has_parse_workers(root)]
             for run in runs:
                 ratio = run.rate / reference.rate if reference.rate else 0.0
-                print(f"  {run.name:<34} in Kafka {run.in_kafka:>7,}/{run.sent:<7,} {run.seconds:>7.2f} s "
-                      f"{run.rate:>9,.0f} msg/s  ratio {ratio:.2f}")
-            best = max(runs[1:], key=lambda r: r.rate, default=None)
+                cpu = f"  {run.cpu.per_message(run.in_kafka)}" if run.cpu else ""
+                print(f"  {run.name:<60} in Kafka {run.in_kafka:>7,}/{run.sent:<7,} {run.seconds:>7.2f} s "
+                      f"{run.rate:>9,.0f} msg/s  ratio {ratio:.2f}{cpu}")
+            best = max((r for r in runs[1:] if not r.base), key=lambda r: r.rate, default=None)
             if best is not None and reference.rate:
                 met = best.rate >= TARGET * reference.rate and best.in_kafka == best.sent
                 ok = ok and met

@@ -77,6 +77,9 @@ def register_ship(ship_sub: argparse._SubParsersAction) -> None:
                     help="receiver processes sharing the addresses (SO_REUSEPORT), each with its own Kafka "
                          "producer and spool (<spool-dir>/worker-<i>, --spool-max split between them); "
                          "UDP flows are spread by source address and port (default 1)")
+    sp.add_argument("--parse-workers", type=int, default=1, metavar="K",
+                    help="parse in K processes, each with its own Kafka producer and spool (<spool-dir>/parse-<i>): "
+                         "one TCP connection is no longer bound to one core; with --workers 1 (default 1)")
     sp.add_argument("--max-messages", type=int, help="stop after N messages")
     sp.add_argument("--duration", type=float, help="stop after S seconds")
     sp.add_argument("--json", action="store_true", help="print the counts as JSON")
@@ -139,8 +142,12 @@ def run_syslog(args: argparse.Namespace) -> int:
 
     if not args.udp and not args.tcp:
         raise UsageError("give --udp and/or --tcp")
-    if args.max_connections < 1 or not args.idle_timeout > 0 or args.grace < 0 or args.workers < 1:
-        raise UsageError("--max-connections, --idle-timeout and --workers must be positive, --grace not negative")
+    if args.max_connections < 1 or not args.idle_timeout > 0 or args.grace < 0 or args.workers < 1 \
+            or args.parse_workers < 1:
+        raise UsageError("--max-connections, --idle-timeout, --workers and --parse-workers must be positive, "
+                         "--grace not negative")
+    if args.parse_workers > 1 and args.workers > 1:
+        raise UsageError("--parse-workers goes with --workers 1 (one receiver spreading its messages)")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     cfg = load(args.config)
@@ -157,7 +164,7 @@ def run_syslog(args: argparse.Namespace) -> int:
     autodetect.load()
     plan = Plan(cfg, udp, tcp, args.tls_cert, args.tls_key, args.max_connections, args.idle_timeout,
                 args.spool_dir or cfg.state_path / "syslog-spool", args.spool_max, args.grace,
-                udp_queue_bytes=args.udp_queue)
+                udp_queue_bytes=args.udp_queue, parse_workers=args.parse_workers)
     stop = StopFlag()
     with stop.on_signals():
         if args.workers == 1:
@@ -165,7 +172,8 @@ def run_syslog(args: argparse.Namespace) -> int:
                 log.info("listening udp=%s tcp=%s (udp SO_RCVBUF=%s)", server.udp_address, server.tcp_address,
                          server.udp_rcvbuf)
             try:
-                counts = receive(plan, stop, listening, args.max_messages, args.duration, _syslog_sink(cfg, args))
+                sink = _syslog_sink(cfg, args) if args.parse_workers == 1 else None  # else each parse process's
+                counts = receive(plan, stop, listening, args.max_messages, args.duration, sink)
             except ListenError as exc:
                 raise UsageError(str(exc)) from exc
         else:

@@ -9,14 +9,17 @@ the disk only once Kafka has it (a crash during replay sends the segment again: 
 the same ids, which the indexer turns into one document).
 
 Record: 4-byte body length, 4-byte CRC32 of the body, body = topic length (2 bytes), id length
-(2 bytes), key length (4 bytes), topic, id, key, value. Each record is one `write()` on an
-O_APPEND descriptor, so a process that dies (SIGKILL included) keeps every record it appended:
-the data is in the kernel's page cache. `sync()` (fsync) is called by the owner once a second and
-at close: a power loss or OS crash can lose the last second. A torn or damaged record (a crash in
-the middle of a write, a bad disk) ends its segment on replay: it is counted in `damaged`, logged
-with the segment's name, and the segment's remaining bytes are not replayed.
+(2 bytes), key length (4 bytes), topic, id, key, value. The records of one `append_many` (the
+messages of one TCP read or datagram) are one `write()` on an O_APPEND descriptor (one per
+segment they touch), not one per message, so a process that dies (SIGKILL included) keeps every
+record whose append returned: the data is in the kernel's page cache. `sync()` (fsync) is called
+by the owner once a second and at close: a power loss or OS crash can lose the last second. A
+torn or damaged record (a crash in the middle of a write, a bad disk) ends its segment on replay:
+it is counted in `damaged`, logged with the segment's name, and the segment's remaining bytes are
+not replayed.
 
-Bounded: `append` refuses (returns False) a record that would take the spool over `max_bytes`;
+Bounded: `append` refuses (returns False) a record that would take the spool over `max_bytes`
+(`append_many` stops before it);
 the caller counts and reports what it refused.
 """
 
@@ -47,6 +50,15 @@ def encode_record(message: Message) -> bytes:
     topic, mid = message.topic.encode(), message.id.encode()
     body = b"".join((_LENGTHS.pack(len(topic), len(mid), len(message.key)), topic, mid, message.key, message.value))
     return _HEAD.pack(len(body), zlib.crc32(body)) + body
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """`data` written to `fd` whole (a regular file takes it in one `write()`; a short write,
+    e.g. a signal in the middle of a large one, is continued)."""
+    with memoryview(data) as view:
+        done = os.write(fd, view)
+        while done < len(data):
+            done += os.write(fd, view[done:])
 
 
 def decode_records(data: bytes) -> tuple[list[Message], int]:
@@ -104,20 +116,44 @@ class Spool:
 
     def append(self, message: Message) -> bool:
         """Append one message; False (nothing written) when it would exceed `max_bytes`."""
-        record = encode_record(message)
-        if self.bytes + len(record) > self.max_bytes:
-            return False
-        if self._active is None or self._active_bytes >= self.segment_bytes:
-            self.seal()
-            path = self._next_name()
-            self._active = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            self._active_bytes = 0
-            self.segments.append(path)
-        os.write(self._active, record)
-        self._active_bytes += len(record)
-        self.bytes += len(record)
-        self.records += 1
-        return True
+        return self.append_many([message]) == 1
+
+    def append_many(self, messages: list[Message]) -> int:
+        """Append `messages` in order with one `write()` per segment they touch (one for a batch
+        that fits the active segment), not one per message; returns how many were kept: all, or
+        the count before the first that would take the spool over `max_bytes` (it and those
+        after it are not written)."""
+        records: list[bytes] = []
+        total = self.bytes
+        for message in messages:
+            record = encode_record(message)
+            if total + len(record) > self.max_bytes:
+                break
+            records.append(record)
+            total += len(record)
+        start = 0
+        while start < len(records):
+            if self._active is None or self._active_bytes >= self.segment_bytes:
+                self._open_segment()
+            assert self._active is not None
+            end, taken, room = start, 0, self.segment_bytes - self._active_bytes
+            while end < len(records) and taken < room:  # the record that crosses the size stays
+                taken += len(records[end])
+                end += 1
+            _write_all(self._active, records[start] if end == start + 1 else b"".join(records[start:end]))
+            self._active_bytes += taken
+            self.bytes += taken
+            self.records += end - start
+            start = end
+        return len(records)
+
+    def _open_segment(self) -> None:
+        """Seal the active segment and start the next one."""
+        self.seal()
+        path = self._next_name()
+        self._active = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._active_bytes = 0
+        self.segments.append(path)
 
     def sync(self) -> None:
         """fsync the segment being written (the others were synced when sealed)."""

@@ -160,12 +160,16 @@ class SpoolingSink:
         return self._append_from(messages, failed_at)
 
     def _append_from(self, messages: list[Message], first: int) -> int | None:
-        """Spool messages[first:]; returns the index of the first refused, None when all were kept."""
+        """Spool messages[first:] (one write for the lot: Spool.append_many); returns the index
+        of the first refused, None when all were kept."""
         with self._lock:
-            for index in range(first, len(messages)):
-                if not self._append(messages[index]):
-                    return index
-        return None
+            rest = messages[first:] if first else messages
+            kept = self.spool.append_many(rest)
+            self.counters.spooled += kept
+            if kept == len(rest):
+                return None
+            self._refuse()
+            return first + kept
 
     def flush(self) -> None:
         """The receiver's periodic tick: fsync the spool; start spooling when Kafka has kept a
@@ -223,13 +227,17 @@ class SpoolingSink:
         if self.spool.append(message):
             self.counters.spooled += 1
             return True
+        self._refuse()
+        return False
+
+    def _refuse(self) -> None:
+        """A message was refused: the spool is full (counted; said once per full period)."""
         self.counters.spool_refused += 1
         if not self._full:
             self._full = True
             log.warning("spool %s is full (%d bytes, limit %d): refusing messages until Kafka takes them "
                         "(TCP senders are made to wait, UDP messages are dropped and counted)",
                         self.spool.directory, self.spool.bytes, self.spool.max_bytes)
-        return False
 
     def _start_spooling(self, why: str) -> None:
         if not self.spooling:

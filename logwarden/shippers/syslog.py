@@ -69,6 +69,12 @@ class ReceiverSink(Protocol):
     def flush(self) -> None: ...
 
 
+class Spreading(Protocol):
+    """Where a spreading receiver's batches go (logwarden/shippers/syslog_spread.py `Spreader`)."""
+
+    def put(self, batch: tuple[int, str, str, list[bytes]]) -> bool: ...
+
+
 class StopRequest(Protocol):
     """A threading.Event or logwarden.consume.StopFlag."""
 
@@ -102,13 +108,17 @@ class SyslogServer:
                  tls: ssl.SSLContext | None = None, parse: LineFn = autodetect.parse_line,
                  rcvbuf: int = UDP_RCVBUF, max_connections: int = MAX_CONNECTIONS,
                  idle_timeout: float = IDLE_TIMEOUT, accepting: Callable[[], bool] = lambda: True,
-                 reuseport: bool = False, udp_queue_bytes: int = UDP_QUEUE_BYTES) -> None:
+                 reuseport: bool = False, udp_queue_bytes: int = UDP_QUEUE_BYTES, session: str | None = None,
+                 spread: Spreading | None = None) -> None:
         """`accepting`: False while the sink cannot take messages; TCP connections then stop
         reading (the senders wait) and UDP messages the sink refuses are dropped and counted.
         `reuseport`: bind with SO_REUSEPORT, so that several receivers (`ship syslog --workers N`,
         logwarden/shippers/syslog_workers.py) share one address and the kernel spreads the
         connections and the UDP flows (by source address and port) over them.
-        `udp_queue_bytes`: the bound of the UDP receive queue (see the module docstring)."""
+        `udp_queue_bytes`: the bound of the UDP receive queue (see the module docstring).
+        `session`: the id part that makes this receiver's ids unique (default: a new one).
+        `spread`: hand each read's frames to parse processes instead of parsing them here
+        (logwarden/shippers/syslog_spread.py; `sink` then receives nothing)."""
         if udp is None and tcp is None:
             raise ValueError("need at least one of udp / tcp")
         self.sink, self.parse, self.tls, self.rcvbuf = sink, parse, tls, rcvbuf
@@ -116,7 +126,8 @@ class SyslogServer:
         self.max_connections, self.idle_timeout, self.accepting = max_connections, idle_timeout, accepting
         self._want_udp, self._want_tcp = udp, tcp
         self.reuseport = reuseport
-        self.session = uuid.uuid4().hex[:12]
+        self.session = session or uuid.uuid4().hex[:12]
+        self.spread = spread
         self.counters = Counters()
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
@@ -230,16 +241,24 @@ class SyslogServer:
         """One message: parse (never raises) and send, counting."""
         self.handle_frames([raw], proto, peer)
 
-    def handle_frames(self, frames: list[bytes], proto: str, peer: str) -> None:
+    def handle_frames(self, frames: list[bytes], proto: str, peer: str, first: int | None = None) -> None:
         """The messages of one TCP read or one datagram, in order: each parsed (never raises) and
-        sent. The counters are taken twice per batch, not per message (the lock is shared by every
-        connection), and the source is formatted once."""
+        sent, or with `spread` handed to a parse process. The counters are taken twice per batch,
+        not per message (the lock is shared by every connection), and the source is formatted
+        once. `first`: the first message's sequence number, given by the receiver that handed
+        the batch to this parse process (default: this server's own count)."""
         if not frames:
             return
         source = f"syslog/{self.session}/{proto}:{peer}"
         with self._lock:
-            first = self.counters.received + 1
+            if first is None:
+                first = self.counters.received + 1
             self.counters.received += len(frames)
+        if self.spread is not None:
+            if not self.spread.put((first, proto, peer, frames)):
+                with self._lock:  # the parse processes are stopping, or none is alive
+                    self.counters.dropped += len(frames)
+            return
         item_of = self._item
         items = [item_of(raw, source, seq) for seq, raw in enumerate(frames, first)]
         for item in items:

@@ -63,6 +63,7 @@ class Plan:
     grace: float
     reuseport: bool = False
     udp_queue_bytes: int = UDP_QUEUE_BYTES  # logwarden/shippers/receive_queue.py, per receiver
+    parse_workers: int = 1  # > 1: the receiver's messages parsed in that many processes (syslog_spread.py)
 
 
 class ListenError(Exception):
@@ -108,6 +109,8 @@ def receive(plan: Plan, stop: Any, on_listening: Any = None, max_messages: int |
     """
     from logwarden.shippers.syslog import SyslogServer, tls_context
 
+    if plan.parse_workers > 1 and sink is None:
+        return _receive_spread(plan, stop, on_listening, max_messages, duration)
     if sink is None:
         sink = open_sink(plan.cfg, plan.spool_dir, plan.spool_max)
     try:
@@ -126,6 +129,42 @@ def receive(plan: Plan, stop: Any, on_listening: Any = None, max_messages: int |
     finally:
         spooled = sink.close(plan.grace)
     return {**counters.as_dict(), **(spooled.as_dict() if spooled is not None else {})}
+
+
+def _receive_spread(plan: Plan, stop: Any, on_listening: Any, max_messages: int | None,
+                    duration: float | None) -> dict[str, int]:
+    """`receive` with the messages parsed by plan.parse_workers processes (syslog_spread.py),
+    started before any thread of this process; returns the receiver's counters with the parse
+    processes' summed in (`lost`, `parse_died` added)."""
+    import uuid
+
+    from logwarden.shippers.syslog import SyslogServer, tls_context
+    from logwarden.shippers.syslog_spread import SUMMED, NoSink, ParsePlan, Spreader
+
+    session = uuid.uuid4().hex[:12]
+    spreader = Spreader(ParsePlan(plan.cfg, session, plan.spool_dir, plan.spool_max, plan.grace), plan.parse_workers,
+                        open_sink)
+    try:
+        tls = tls_context(plan.tls_cert, plan.tls_key) if plan.tls_cert and plan.tls_key else None
+        server = SyslogServer(NoSink(), udp=plan.udp, tcp=plan.tcp, tls=tls, max_connections=plan.max_connections,
+                              idle_timeout=plan.idle_timeout, reuseport=plan.reuseport,
+                              udp_queue_bytes=plan.udp_queue_bytes, session=session, spread=spreader)
+        server.start()
+    except (OSError, OverflowError, ValueError) as exc:
+        spreader.kill()
+        raise ListenError(f"cannot listen: {printable(str(exc))}") from exc
+    if on_listening is not None:
+        on_listening(server)
+    try:
+        counts = server.serve_until(max_messages, duration, stop).as_dict()
+    finally:
+        parsed = spreader.finish(plan.grace)
+    for key, value in parsed.items():
+        if key in SUMMED:
+            counts[key] += value
+        elif key not in counts:  # the spools' counters, lost, parse_died (not the receiver's own)
+            counts[key] = value
+    return counts
 
 
 class _WorkerStop:
