@@ -81,11 +81,13 @@ def test_datagrams_leave_the_socket_while_parsing_waits() -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
             for datagram in datagrams:
                 sender.sendto(datagram, _address(server))
-        # the parser holds the first datagram of the batch it took; every datagram went through the queue
+        # every datagram went through the queue while the parser still holds the first one it took
+        # (how many the parsing thread took in its first batch depends on scheduling, so the queue
+        # itself may be empty by now; what matters is that the socket was emptied into it)
         everything = sum(len(d) + ENTRY_OVERHEAD for d in datagrams)
         assert _wait(lambda: server.udp_queue.bytes_in == everything), server.udp_queue.bytes_in
-        assert server.counters.received == 1 and not sink.events and not sink.dead
-        assert len(server.udp_queue) > 0
+        assert _wait(lambda: server.counters.received == 1), "one datagram taken into parsing, the rest wait"
+        assert not parsed and not sink.events and not sink.dead
         release.set()
         assert _wait(lambda: server.counters.received == sent)
     finally:
