@@ -138,7 +138,7 @@ def run_syslog(args: argparse.Namespace) -> int:
     from logwarden.consume import StopFlag
     from logwarden.shippers import autodetect, textlog
     from logwarden.shippers.syslog import parse_hostport
-    from logwarden.shippers.syslog_workers import ListenError, Plan, Supervisor, receive
+    from logwarden.shippers.syslog_workers import ListenError, Plan, Supervisor, receive, warn_leftover_spools
 
     if not args.udp and not args.tcp:
         raise UsageError("give --udp and/or --tcp")
@@ -165,6 +165,7 @@ def run_syslog(args: argparse.Namespace) -> int:
     plan = Plan(cfg, udp, tcp, args.tls_cert, args.tls_key, args.max_connections, args.idle_timeout,
                 args.spool_dir or cfg.state_path / "syslog-spool", args.spool_max, args.grace,
                 udp_queue_bytes=args.udp_queue, parse_workers=args.parse_workers)
+    warn_leftover_spools(plan.spool_dir, args.workers, args.parse_workers)
     stop = StopFlag()
     with stop.on_signals():
         if args.workers == 1:

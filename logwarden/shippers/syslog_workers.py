@@ -240,16 +240,32 @@ def _reserved_ports(plan: Plan, held: list[socket.socket]) -> Iterator[Plan]:
         held.clear()
 
 
-def _leftover_spools(base: Path, workers: int) -> list[Path]:
-    """Spool folders of worker indexes >= `workers` that still hold segments."""
+def _leftover_spools(base: Path, pattern: str, count: int) -> list[Path]:
+    """Spool folders `pattern` (e.g. worker-{}) of indexes >= `count` that still hold segments."""
     if not base.is_dir():
         return []
     out = []
-    for sub in sorted(base.glob(SPOOL_SUBDIR.format("*"))):
+    for sub in sorted(base.glob(pattern.format("*"))):
         index = sub.name.rpartition("-")[2]
-        if index.isdigit() and int(index) >= workers and any(sub.glob("*.spool")):
+        if index.isdigit() and int(index) >= count and any(sub.glob("*.spool")):
             out.append(sub)
     return out
+
+
+def warn_leftover_spools(base: Path, workers: int, parse_workers: int) -> list[Path]:
+    """Log a warning for each spool folder this run will not replay: one left by a run with more
+    receivers (`--workers`) or more parse processes (`--parse-workers`); returns them. Their
+    messages are kept, never deleted; the option that replays them is named."""
+    from logwarden.shippers.syslog_spread import SPOOL_SUBDIR as PARSE_SUBDIR
+
+    kinds = ((SPOOL_SUBDIR, workers, "--workers"), (PARSE_SUBDIR, parse_workers, "--parse-workers"))
+    left = []
+    for pattern, count, option in kinds:
+        for sub in _leftover_spools(base, pattern, count):
+            log.warning("spool %s holds messages of a run with more processes; run with %s %s to "
+                        "replay them", sub, option, int(sub.name.rpartition("-")[2]) + 1)
+            left.append(sub)
+    return left
 
 
 class Supervisor:
@@ -276,9 +292,6 @@ class Supervisor:
     def start(self) -> tuple[Any, Any, Any]:
         """Start every worker and wait until all listen; returns (udp address, tcp address, UDP
         SO_RCVBUF). Raises UsageError when one cannot listen or use its spool (all are stopped)."""
-        for sub in _leftover_spools(self.plan.spool_dir, self.workers):
-            log.warning("spool %s holds messages of a run with more workers; run with --workers %s to "
-                        "replay them", sub, int(sub.name.rpartition("-")[2]) + 1)
         with _reserved_ports(self.plan, self._reserving) as plan:
             self.plan = plan
             for index in range(self.workers):

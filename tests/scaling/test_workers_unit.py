@@ -5,6 +5,7 @@ receivers sharing one port and both receiving."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from logwarden.shippers.base import DeadLetter, Event, ListSink
 from logwarden.shippers.checkpoint import Checkpoints
 from logwarden.shippers.parallel_ship import WorkerFailed, ship_files_parallel
 from logwarden.shippers.syslog import SyslogServer
-from logwarden.shippers.syslog_workers import _leftover_spools, plan_for_worker, spool_dir_of
+from logwarden.shippers.syslog_workers import plan_for_worker, spool_dir_of, warn_leftover_spools
 
 
 def _lines(path: Path, skip: int):
@@ -63,14 +64,22 @@ def test_a_worker_whose_sink_finds_kafka_unreachable_is_a_server_failure(tmp_pat
     assert not (tmp_path / "state.json").exists()
 
 
-def test_spool_folders_per_worker(tmp_path: Path) -> None:
+def test_spool_folders_per_worker(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     assert spool_dir_of(tmp_path, 0) == tmp_path  # what a single receiver left is replayed by worker 0
     assert spool_dir_of(tmp_path, 2) == tmp_path / "worker-2"
-    (tmp_path / "worker-3").mkdir(parents=True)
-    (tmp_path / "worker-3" / "00000000000000000001.spool").write_bytes(b"x")
-    (tmp_path / "worker-1").mkdir()
-    (tmp_path / "worker-1" / "00000000000000000001.spool").write_bytes(b"x")
-    assert _leftover_spools(tmp_path, 2) == [tmp_path / "worker-3"]
+    for name in ("worker-3", "worker-1", "parse-2", "parse-1"):
+        (tmp_path / name).mkdir(parents=True)
+        (tmp_path / name / "00000000000000000001.spool").write_bytes(b"x")
+    (tmp_path / "parse-5").mkdir()  # empty: nothing to replay, no warning
+    with caplog.at_level(logging.WARNING, logger="logwarden.shippers.syslog_workers"):
+        left = warn_leftover_spools(tmp_path, 2, 2)
+    assert left == [tmp_path / "worker-3", tmp_path / "parse-2"]
+    assert "--workers 4" in caplog.text and "--parse-workers 3" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="logwarden.shippers.syslog_workers"):
+        assert warn_leftover_spools(tmp_path, 1, 1) == [tmp_path / "worker-1", tmp_path / "worker-3",
+                                                         tmp_path / "parse-1", tmp_path / "parse-2"]
+    assert caplog.text.count("holds messages of a run with more processes") == 4
     from logwarden.shippers.syslog_workers import Plan
 
     plan = Plan(None, ("127.0.0.1", 0), None, None, None, 1, 1.0, tmp_path, 1000, 1.0)

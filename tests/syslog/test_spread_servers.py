@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from logwarden.config import Config
+from logwarden.kafka_io import Message
 from logwarden.shippers.base import ListSink
+from logwarden.shippers.spool import Spool
 from logwarden.shippers.syslog import SyslogServer
 from logwarden.shippers.syslog_spread import NoSink, ParsePlan, Spreader
 from logwarden.shippers.syslog_workers import open_sink
@@ -99,3 +101,25 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.mark.servers
+def test_a_parse_spool_left_by_more_processes_is_named_then_replayed(ns: Config, tmp_path: Path) -> None:
+    """Messages spooled by parse process 1 of an earlier run: a run with one parse process leaves
+    them alone and names the option that replays them; a run with two sends them to Kafka, once."""
+    spool_dir = tmp_path / "spool"
+    spool = Spool(spool_dir / "parse-1", max_bytes=1 << 20)
+    left = [Message(ns.topic("firewall"), b"fw01", b'{"message":"spooled"}', f"left-{k}") for k in range(3)]
+    assert spool.append_many(left) == len(left)
+    spool.close()
+    for parse_workers in ("1", "2"):
+        proc = cli(ns, "ship", "syslog", "--tcp", "127.0.0.1:0", "--spool-dir", str(spool_dir),
+                   "--parse-workers", parse_workers, "--duration", "4")
+        err = proc.stderr
+        assert proc.returncode == 0, err[-2000:]
+        named = "parse-1 holds messages of a run with more processes; run with --parse-workers 2" in err
+        assert named is (parse_workers == "1"), err[-2000:]
+        if parse_workers == "1":
+            assert any((spool_dir / "parse-1").glob("*.spool")), "left alone, never deleted"
+    ids = Counter(id_headers(ns, ("firewall",), lambda ids: len(ids) >= len(left)))
+    assert ids == Counter(m.id.encode() for m in left), "replayed by the run with two parse processes, once each"
