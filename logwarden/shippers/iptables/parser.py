@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from logwarden.shippers import textlog as t
-from logwarden.shippers.textlog import ParseError, SyslogHeader, put
+from logwarden.shippers.textlog import ParseError, SyslogHeader
 
 _START = re.compile(r"(?<![A-Za-z0-9_])IN=")
 _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")  # _START's lookbehind
@@ -161,17 +161,37 @@ def _pairs(tokens: list[str], body: str) -> dict[str, str]:
 
 
 def _ubiquiti(doc: dict[str, Any], rule_set: str, rule: str, letter: str) -> None:
-    """rule, zones and verdict of a Ubiquiti `[RULESET-RULE-LETTER]` prefix."""
-    put(doc, "iptables.ubiquiti.rule_set", rule_set)
-    put(doc, "iptables.ubiquiti.rule_number", rule)
-    put(doc, "rule.name", rule_set)
-    put(doc, "rule.id", rule)
+    """rule, zones and verdict of a Ubiquiti `[RULESET-RULE-LETTER]` prefix. Written as dict
+    literals in the order `put` per field made them: iptables.ubiquiti (rule_set, rule_number,
+    then the zones), rule (name, id), observer.ingress/egress.zone; empty parts left out."""
     zones = rule_set.split("-")
-    if len(zones) == 2 and all(zones):
-        put(doc, "iptables.ubiquiti.input_zone", zones[0])
-        put(doc, "iptables.ubiquiti.output_zone", zones[1])
-        put(doc, "observer.ingress.zone", zones[0])
-        put(doc, "observer.egress.zone", zones[1])
+    two_zones = len(zones) == 2 and all(zones)
+    ubiquiti: dict[str, Any] = {}
+    if rule_set:
+        ubiquiti["rule_set"] = rule_set
+    if rule:
+        ubiquiti["rule_number"] = rule
+    if two_zones:  # rule_set is not empty: the object is already there
+        ubiquiti["input_zone"], ubiquiti["output_zone"] = zones
+    if ubiquiti:
+        ipt = doc.get("iptables")
+        if ipt is None:
+            doc["iptables"] = {"ubiquiti": ubiquiti}
+        else:
+            ipt["ubiquiti"] = ubiquiti
+    named = {"name": rule_set} if rule_set else {}
+    if rule:
+        named["id"] = rule
+    if named:
+        doc["rule"] = named
+    if two_zones:
+        observer = doc["observer"]
+        for side, zone in (("ingress", zones[0]), ("egress", zones[1])):
+            where = observer.get(side)
+            if where is None:
+                observer[side] = {"zone": zone}
+            else:
+                where["zone"] = zone
     verb, allowed = _UBIQUITI_ACTIONS[letter.lower()]
     t.verdict(doc, verb, allowed=allowed)
 
