@@ -25,6 +25,14 @@ def test_line_id_is_event_id(source: str, position: int, raw: bytes) -> None:
     assert t.line_id(source, position, raw) == event_id(source, position, raw)
 
 
+def test_line_id_is_event_id_around_every_byte() -> None:
+    """line_id joins a line of printable ASCII without a backslash or a quote as bytes, and reprs
+    any other: every byte value, alone and among printable text, gives event_id's answer."""
+    for value in range(256):
+        for raw in (bytes([value]), b"IN=eth0 " + bytes([value]) + b' SRC="x"', b""):
+            assert t.line_id("s", value, raw) == event_id("s", value, raw)
+
+
 @pytest.mark.parametrize("address", ["192.0.2.1", "010.0.0.1", "256.1.1.1", "2001:db8::1", "fe80::1%eth0",
                                      "::ffff:10.0.0.1", "not an ip", ""])
 def test_packed_matches_ipaddress(address: str) -> None:
