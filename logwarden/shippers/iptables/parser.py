@@ -32,6 +32,7 @@ _UBIQUITI_ACTIONS = {"a": ("accept", True), "d": ("drop", False), "r": ("reject"
 _UPTIME = re.compile(r"^\s*\[\s*(\d+\.\d+)\]\s?")
 _KV = re.compile(r"(?<![A-Za-z])([A-Z]+)=(\S*)")
 _FLAGS = ("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN")
+_FLAG_SET = frozenset(_FLAGS)
 _DENY = re.compile(r"DROP|REJECT|DENY|BLOCK", re.I)
 _ALLOW = re.compile(r"ACCEPT|ALLOW|PASS|PERMIT", re.I)
 
@@ -88,11 +89,10 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         ipt["ttl"] = ttl
     if get("ID"):
         ipt["id"] = kv["ID"]
-    words = set(tokens)
     tcp: dict[str, Any] = {}
-    flags = [f for f in _FLAGS if f in words]
-    if flags:
-        tcp["flags"] = flags
+    present = _FLAG_SET.intersection(tokens)  # no set of all the tokens: most lines have one flag or none
+    if present:
+        tcp["flags"] = [f for f in _FLAGS if f in present]
     window = t.to_int(get("WINDOW"))
     if window is not None:
         tcp["window"] = window
