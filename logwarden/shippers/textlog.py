@@ -653,17 +653,20 @@ _NO_NODE: dict[str, Any] = {}
 def line_id(source: str, position: int, raw: bytes) -> str:
     """`base.event_id(source, position, raw)` (the same string), hashed in one call: the parts
     joined as event_id feeds them (each as text, each followed by the 0x1f separator). The text of
-    `raw` is its repr; for a line of printable ASCII without a backslash or a single quote (most
-    lines) that is b'<the bytes>', joined as bytes without building the repr."""
-    if len(raw.translate(None, _REPR_ESCAPES)) == len(raw):
+    `raw` is its repr; for a line of printable ASCII without a single quote (most lines) that is
+    b'<the bytes, each backslash doubled>', joined as bytes without building the repr."""
+    if raw.isascii() and len(raw.translate(None, _REPR_ESCAPES)) == len(raw):
+        if b"\\" in raw:
+            raw = raw.replace(b"\\", b"\\\\")
         data = f"{source}\x1f{position}\x1fb'".encode("utf-8", "surrogateescape") + raw + b"'\x1f"
     else:
         data = f"{source}\x1f{position}\x1f{raw!r}\x1f".encode("utf-8", "surrogateescape")
     return blake2b(data, digest_size=16).hexdigest()
 
 
-# the bytes repr() does not write as themselves inside b'...': controls, DEL, non-ASCII, \ and '
-_REPR_ESCAPES = bytes(range(0x20)) + b"\\'" + bytes(range(0x7F, 0x100))
+# the ASCII bytes repr() does not write as themselves inside b'...', but for the backslash (doubled):
+# controls, DEL and the single quote (with one, repr may choose double quotes)
+_REPR_ESCAPES = bytes(range(0x20)) + b"'\x7f"
 
 _RELATED = (
     ("related.ip", ("source.ip", "source.nat.ip", "destination.ip", "destination.nat.ip", "host.ip")),

@@ -26,10 +26,11 @@ def test_line_id_is_event_id(source: str, position: int, raw: bytes) -> None:
 
 
 def test_line_id_is_event_id_around_every_byte() -> None:
-    """line_id joins a line of printable ASCII without a backslash or a quote as bytes, and reprs
-    any other: every byte value, alone and among printable text, gives event_id's answer."""
+    """line_id joins a line of printable ASCII without a single quote as bytes (backslashes
+    doubled), and reprs any other: every byte value, alone, among printable text and after a
+    backslash, gives event_id's answer."""
     for value in range(256):
-        for raw in (bytes([value]), b"IN=eth0 " + bytes([value]) + b' SRC="x"', b""):
+        for raw in (bytes([value]), b"IN=eth0 " + bytes([value]) + b' SRC="x"', b"C:\\x" + bytes([value]), b""):
             assert t.line_id("s", value, raw) == event_id("s", value, raw)
 
 
