@@ -26,11 +26,14 @@ def test_line_id_is_event_id(source: str, position: int, raw: bytes) -> None:
 
 
 def test_line_id_is_event_id_around_every_byte() -> None:
-    """line_id joins a line of printable ASCII without a single quote as bytes (backslashes
+    """line_id joins a long line of printable ASCII without a single quote as bytes (backslashes
     doubled), and reprs any other: every byte value, alone, among printable text and after a
-    backslash, gives event_id's answer."""
+    backslash, in lines shorter and longer than where the bytes way starts, gives event_id's answer."""
+    long_text = b"IN=eth0 " * (t._BYTES_JOIN_FROM // 8)
     for value in range(256):
-        for raw in (bytes([value]), b"IN=eth0 " + bytes([value]) + b' SRC="x"', b"C:\\x" + bytes([value]), b""):
+        for raw in (bytes([value]), b"IN=eth0 " + bytes([value]) + b' SRC="x"', b"C:\\x" + bytes([value]), b"",
+                    long_text + bytes([value]) + b' SRC="x"', b"C:\\" + long_text + bytes([value]),
+                    long_text[:t._BYTES_JOIN_FROM - 1] + bytes([value])):
             assert t.line_id("s", value, raw) == event_id("s", value, raw)
 
 
