@@ -298,7 +298,9 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
     """source/destination .ip and .port (and .address). A value that is not an IP keeps its text in
     .address (no .ip) and a port outside 0-65535 or not a number is left out; both flag the
     document (log.flags), so nothing invalid reaches an `ip`/`long` field."""
-    addr = ip_or_none(ip)
+    addr = _IP_CACHE.get(ip, _MISS) if ip.__class__ is str else _MISS  # ip_or_none's cache, read here
+    if addr is _MISS:
+        addr = ip_or_none(ip)
     if addr:
         where: Any
         if "." in side:
@@ -865,7 +867,9 @@ def stream_parser(parse_line: LineFn) -> Callable[[str, BinaryIO], Iterator[Even
 
 def verdict(doc: dict[str, Any], action: str | None, *, allowed: bool | None, phase: str | None = None) -> None:
     """event.action (the vendor's verb), event.type [connection, start|end, allowed|denied], outcome."""
-    ev = node(doc, "event")
+    ev = doc.get("event")  # node(doc, "event") for the one-part path, without its loop
+    if ev.__class__ is not dict:
+        ev = doc["event"] = {}
     if action:
         ev["action"] = action.lower()
     types = ["connection"]
