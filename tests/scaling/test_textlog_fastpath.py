@@ -120,3 +120,36 @@ def test_related_is_the_table_on_every_golden_document() -> None:
             assert fast == plain  # (a parser may set related.* itself: huorong)
             checked += 1
     assert checked > 100
+
+
+def _community_id_by_spec(saddr: str, daddr: str, proto: int, sport: int, dport: int) -> str:
+    """Community ID v1 for a protocol with ports, seed 0, written out from the specification."""
+    import base64
+    import hashlib
+    import struct
+
+    src, dst = ipaddress.ip_address(saddr).packed, ipaddress.ip_address(daddr).packed
+    if (dst, dport) < (src, sport):
+        src, dst, sport, dport = dst, src, dport, sport
+    data = struct.pack("!H", 0) + src + dst + struct.pack("!BBHH", proto, 0, sport, dport)
+    return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode("ascii")
+
+
+def test_community_id_tcp_udp_sctp_path_is_the_spec() -> None:
+    """The TCP/UDP/SCTP way with the default seed orders the ends as the spec does, equal
+    addresses and equal ports included, and refuses a port outside 0-65535 or a missing one."""
+    import random
+
+    rnd = random.Random(12)
+    addresses = ["10.0.0.1", "10.0.0.2", "192.0.2.1", "2001:db8::1", "2001:db8::2"]
+    ports = [0, 1, 80, 443, 1024, 65535]
+    for _ in range(3000):
+        family = rnd.choice((addresses[:3], addresses[3:]))
+        saddr, daddr = rnd.choice(family), rnd.choice(family)
+        proto = rnd.choice((6, 17, 132))
+        sport, dport = rnd.choice(ports), rnd.choice(ports)
+        assert cid.community_id(saddr, daddr, proto, sport, dport) == _community_id_by_spec(saddr, daddr, proto,
+                                                                                             sport, dport)
+    assert cid.community_id("10.0.0.1", "10.0.0.2", 6, 65536, 80) is None
+    assert cid.community_id("10.0.0.1", "10.0.0.2", 17, -1, 80) is None
+    assert cid.community_id("10.0.0.1", "10.0.0.2", 132, None, 80) is None
