@@ -713,9 +713,22 @@ def _related(doc: dict[str, Any], src: dict[str, Any], dst: dict[str, Any], host
     user, suser, duser = g("user"), src.get("user"), dst.get("user")
     if user is not None or suser is not None or duser is not None:
         _collect(doc, "user", (_obj(user).get("name"), _obj(suser).get("name"), _obj(duser).get("name")))
-    names = (host.get("hostname"), obs.get("hostname"), src.get("domain"), dst.get("domain"))
-    if names != _NOTHING[4]:
-        _collect(doc, "hosts", names)
+    hostname, observer_name, src_domain, dst_domain = (host.get("hostname"), obs.get("hostname"),
+                                                       src.get("domain"), dst.get("domain"))
+    if preset is None and src_domain is None and dst_domain is None and (hostname is None or observer_name is None):
+        # one name at most (the syslog header's host, as observer.hostname or host.hostname)
+        only = observer_name if hostname is None else hostname
+        if only.__class__ is str:
+            if only:
+                rel = doc.get("related")  # made above if at all: an object without "hosts"
+                if rel is None:
+                    doc["related"] = {"hosts": [only]}
+                else:
+                    rel["hosts"] = [only]
+        elif only is not None:
+            _collect(doc, "hosts", (hostname, observer_name, src_domain, dst_domain))
+    elif (hostname, observer_name, src_domain, dst_domain) != _NOTHING[4]:
+        _collect(doc, "hosts", (hostname, observer_name, src_domain, dst_domain))
     file = g("file")
     if file.__class__ is dict:
         hashes = _obj(file.get("hash"))

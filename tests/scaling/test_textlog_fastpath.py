@@ -153,3 +153,30 @@ def test_community_id_tcp_udp_sctp_path_is_the_spec() -> None:
     assert cid.community_id("10.0.0.1", "10.0.0.2", 6, 65536, 80) is None
     assert cid.community_id("10.0.0.1", "10.0.0.2", 17, -1, 80) is None
     assert cid.community_id("10.0.0.1", "10.0.0.2", 132, None, 80) is None
+
+
+def test_related_is_the_table_on_random_documents() -> None:
+    """The direct ways of `related` (a plain source/destination pair, one host name) and the
+    general one give the table's answer on documents made of every shape those fields take."""
+    import copy
+    import random
+
+    rnd = random.Random(19)
+    values = [None, "", "10.0.0.1", "10.0.0.2", "gw01", ["10.0.0.1", "x"], [], 5]
+    fields = [name for _, names in t._RELATED for name in names]
+    for _ in range(4000):
+        doc: dict[str, Any] = {}
+        for name in rnd.sample(fields, rnd.randrange(0, 6)):
+            t.put(doc, name, rnd.choice(values[2:]))
+            if rnd.random() < 0.2:
+                t.put(doc, name, rnd.choice(values[:2]) or "0")
+        if rnd.random() < 0.15:
+            doc["related"] = {"ip": ["192.0.2.9"], "hosts": ["gw01"]} if rnd.random() < 0.5 else {"user": ["bob"]}
+        plain, fast = copy.deepcopy(doc), copy.deepcopy(doc)
+        _related_by_table(plain)
+        t.related(fast)
+        if "related" in fast and not fast["related"]:
+            del fast["related"]
+        if "related" in plain and not plain["related"]:
+            del plain["related"]
+        assert fast == plain, doc
