@@ -8,7 +8,9 @@ header, parse, ECS document, id) and through `autodetect.parse_line`. Target: 50
 `--stages` also says where a line's time goes, in CPU microseconds, by difference between three
 loops over the same lines (best of three each): decoding and the syslog header; + the source's
 `parse`; + the common end (`textlog.finish`: Community ID, related.*, the id), i.e. the whole
-`parse_line`. Sources whose `parse_line` is not a `textlog.line_parser` (huorong) are left out.
+`parse_line`; and, within the common end, the id, the Community ID and related.*, each as what the
+whole `parse_line` saves without it. Sources whose `parse_line` is not a `textlog.line_parser`
+(huorong) are left out.
 """
 
 from __future__ import annotations
@@ -51,15 +53,27 @@ def rate(fn, lines: list[bytes]) -> float:
     return len(lines) / (time.process_time() - t0)
 
 
-def stages(name: str, lines: list[bytes]) -> tuple[float, float, float] | None:
-    """CPU microseconds per line: (decode + syslog header, parse, common end); None when the
-    source's parse_line is not a textlog.line_parser around a `parse(msg, hdr)`."""
+def stages(name: str, lines: list[bytes]) -> tuple[float, ...] | None:
+    """CPU microseconds per line: (decode + syslog header, parse, common end, and of the common
+    end: the id, the Community ID, related.*); None when the source's parse_line is not a
+    textlog.line_parser around a `parse(msg, hdr)`. A part of the common end is what the whole
+    `parse_line` loses when that part is replaced by a no-op (in textlog's namespace, restored
+    after), so it is timed where it runs, on documents just built. Best of three each."""
     parse_line = registry.source(name).line_parser()
     parse = getattr(importlib.import_module(registry.source(name).package + PARSER_MODULE), "parse", None)
     if parse is None or not hasattr(parse_line, t.AFTER_SPLIT):
         return None
     clock = time.process_time
-    best = [float("inf")] * 3
+
+    def whole() -> float:
+        start = clock()
+        for i, raw in enumerate(lines):
+            parse_line(raw, "bench", i)
+        return clock() - start
+
+    parts = (("line_id", lambda source, position, raw: ""), ("community_id", lambda *flow: None),
+             ("_related", lambda *nodes: None))
+    best = [float("inf")] * 6
     for _ in range(3):
         start = clock()
         for raw in lines:
@@ -70,13 +84,19 @@ def stages(name: str, lines: list[bytes]) -> tuple[float, float, float] | None:
             hdr, msg = t.split_syslog((t.decode(raw) or "").rstrip("\r\n"))
             parse(msg, hdr)
         parsed = clock() - start
-        start = clock()
-        for i, raw in enumerate(lines):
-            parse_line(raw, "bench", i)
-        whole = clock() - start
-        best = [min(best[0], split), min(best[1], parsed), min(best[2], whole)]
+        full = whole()
+        without = []
+        for attribute, no_op in parts:
+            real = getattr(t, attribute)
+            setattr(t, attribute, no_op)
+            try:
+                without.append(whole())
+            finally:
+                setattr(t, attribute, real)
+        best = [min(b, v) for b, v in zip(best, (split, parsed, full, *without), strict=True)]
     per_line = 1e6 / len(lines)
-    return best[0] * per_line, (best[1] - best[0]) * per_line, (best[2] - best[1]) * per_line
+    return (best[0] * per_line, (best[1] - best[0]) * per_line, (best[2] - best[1]) * per_line,
+            *((best[2] - b) * per_line for b in best[3:]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         split = stages(name, lines) if args.stages else None
         if split is not None:
             print(f"{'':<12} us/line: header {split[0]:.1f}  parse {split[1]:.1f}  common end {split[2]:.1f}"
-                  f"  (budget 20.0)")
+                  f" (of it: id {split[3]:.1f}, community id {split[4]:.1f}, related {split[5]:.1f})  (budget 20.0)")
     print(f"python {sys.version.split()[0]}, one core, lines per CPU-second of this process")
     return 0
 

@@ -49,8 +49,20 @@ def community_id(source_ip: str, destination_ip: str, iana_number: int,
     dst_bytes: Any = _PACKED.get(destination_ip, _MISS)
     if dst_bytes is _MISS:
         dst_bytes = _packed(destination_ip)
-    if src_bytes is None or dst_bytes is None or len(src_bytes) != len(dst_bytes) \
-            or not 0 <= iana_number <= 255 or not 0 <= seed <= 0xFFFF:
+    if src_bytes is None or dst_bytes is None or len(src_bytes) != len(dst_bytes):
+        return None
+    if seed == 0 and iana_number in _PORTS_NO_ICMP:
+        # TCP, UDP, SCTP with the default seed (every line a parser writes): the same bytes as
+        # below, packed with the seed's two zero bytes as a constant and one comparison of the ends
+        if source_port is None or destination_port is None \
+                or not (0 <= source_port <= 0xFFFF and 0 <= destination_port <= 0xFFFF):
+            return None
+        if src_bytes < dst_bytes or (src_bytes == dst_bytes and source_port <= destination_port):
+            data = _SEED0 + src_bytes + dst_bytes + _TAIL.pack(iana_number, 0, source_port, destination_port)
+        else:
+            data = _SEED0 + dst_bytes + src_bytes + _TAIL.pack(iana_number, 0, destination_port, source_port)
+        return _digest(data)
+    if not 0 <= iana_number <= 255 or not 0 <= seed <= 0xFFFF:
         return None
     if iana_number not in _WITH_PORTS:
         if dst_bytes < src_bytes:
@@ -71,6 +83,10 @@ def community_id(source_ip: str, destination_ip: str, iana_number: int,
     if not one_way and (dst_bytes, dport) < (src_bytes, sport):
         src_bytes, dst_bytes, sport, dport = dst_bytes, src_bytes, dport, sport
     return _digest(b"".join((_PAIR.pack(seed), src_bytes, dst_bytes, _TAIL.pack(iana_number, 0, sport, dport))))
+
+
+_PORTS_NO_ICMP = frozenset((TCP, UDP, SCTP))  # ports as given, both directions ordered: the fast path
+_SEED0 = _PAIR.pack(0)
 
 
 def _packed(address: str) -> bytes | None:

@@ -25,6 +25,18 @@ def test_line_id_is_event_id(source: str, position: int, raw: bytes) -> None:
     assert t.line_id(source, position, raw) == event_id(source, position, raw)
 
 
+def test_line_id_is_event_id_around_every_byte() -> None:
+    """line_id joins a long line of printable ASCII without a single quote as bytes (backslashes
+    doubled), and reprs any other: every byte value, alone, among printable text and after a
+    backslash, in lines shorter and longer than where the bytes way starts, gives event_id's answer."""
+    long_text = b"IN=eth0 " * (t._BYTES_JOIN_FROM // 8)
+    for value in range(256):
+        for raw in (bytes([value]), b"IN=eth0 " + bytes([value]) + b' SRC="x"', b"C:\\x" + bytes([value]), b"",
+                    long_text + bytes([value]) + b' SRC="x"', b"C:\\" + long_text + bytes([value]),
+                    long_text[:t._BYTES_JOIN_FROM - 1] + bytes([value])):
+            assert t.line_id("s", value, raw) == event_id("s", value, raw)
+
+
 @pytest.mark.parametrize("address", ["192.0.2.1", "010.0.0.1", "256.1.1.1", "2001:db8::1", "fe80::1%eth0",
                                      "::ffff:10.0.0.1", "not an ip", ""])
 def test_packed_matches_ipaddress(address: str) -> None:
@@ -108,3 +120,63 @@ def test_related_is_the_table_on_every_golden_document() -> None:
             assert fast == plain  # (a parser may set related.* itself: huorong)
             checked += 1
     assert checked > 100
+
+
+def _community_id_by_spec(saddr: str, daddr: str, proto: int, sport: int, dport: int) -> str:
+    """Community ID v1 for a protocol with ports, seed 0, written out from the specification."""
+    import base64
+    import hashlib
+    import struct
+
+    src, dst = ipaddress.ip_address(saddr).packed, ipaddress.ip_address(daddr).packed
+    if (dst, dport) < (src, sport):
+        src, dst, sport, dport = dst, src, dport, sport
+    data = struct.pack("!H", 0) + src + dst + struct.pack("!BBHH", proto, 0, sport, dport)
+    return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode("ascii")
+
+
+def test_community_id_tcp_udp_sctp_path_is_the_spec() -> None:
+    """The TCP/UDP/SCTP way with the default seed orders the ends as the spec does, equal
+    addresses and equal ports included, and refuses a port outside 0-65535 or a missing one."""
+    import random
+
+    rnd = random.Random(12)
+    addresses = ["10.0.0.1", "10.0.0.2", "192.0.2.1", "2001:db8::1", "2001:db8::2"]
+    ports = [0, 1, 80, 443, 1024, 65535]
+    for _ in range(3000):
+        family = rnd.choice((addresses[:3], addresses[3:]))
+        saddr, daddr = rnd.choice(family), rnd.choice(family)
+        proto = rnd.choice((6, 17, 132))
+        sport, dport = rnd.choice(ports), rnd.choice(ports)
+        assert cid.community_id(saddr, daddr, proto, sport, dport) == _community_id_by_spec(saddr, daddr, proto,
+                                                                                             sport, dport)
+    assert cid.community_id("10.0.0.1", "10.0.0.2", 6, 65536, 80) is None
+    assert cid.community_id("10.0.0.1", "10.0.0.2", 17, -1, 80) is None
+    assert cid.community_id("10.0.0.1", "10.0.0.2", 132, None, 80) is None
+
+
+def test_related_is_the_table_on_random_documents() -> None:
+    """The direct ways of `related` (a plain source/destination pair, one host name) and the
+    general one give the table's answer on documents made of every shape those fields take."""
+    import copy
+    import random
+
+    rnd = random.Random(19)
+    values = [None, "", "10.0.0.1", "10.0.0.2", "gw01", ["10.0.0.1", "x"], [], 5]
+    fields = [name for _, names in t._RELATED for name in names]
+    for _ in range(4000):
+        doc: dict[str, Any] = {}
+        for name in rnd.sample(fields, rnd.randrange(0, 6)):
+            t.put(doc, name, rnd.choice(values[2:]))
+            if rnd.random() < 0.2:
+                t.put(doc, name, rnd.choice(values[:2]) or "0")
+        if rnd.random() < 0.15:
+            doc["related"] = {"ip": ["192.0.2.9"], "hosts": ["gw01"]} if rnd.random() < 0.5 else {"user": ["bob"]}
+        plain, fast = copy.deepcopy(doc), copy.deepcopy(doc)
+        _related_by_table(plain)
+        t.related(fast)
+        if "related" in fast and not fast["related"]:
+            del fast["related"]
+        if "related" in plain and not plain["related"]:
+            del plain["related"]
+        assert fast == plain, doc

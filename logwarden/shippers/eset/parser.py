@@ -17,12 +17,15 @@ from urllib.parse import unquote
 import orjson
 
 from logwarden.shippers import textlog as t
-from logwarden.shippers.textlog import ParseError, SyslogHeader, put
+from logwarden.shippers.textlog import ParseError, SyslogHeader
 from logwarden.shippers.windows.untrusted import FLAG_SURROGATES, may_hold_surrogates, replace_surrogates
 
 
 def _s(obj: dict[str, Any], key: str) -> str | None:
+    """The value at `key` as text; None when missing or an object/array."""
     v = obj.get(key)
+    if v.__class__ is str:  # nearly every ESET field: str(v) would be v itself
+        return v  # type: ignore[no-any-return]
     if v is None or isinstance(v, dict | list):
         return None
     return str(v)
@@ -76,64 +79,107 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
             obj, repaired = replace_surrogates(obj)
     if not isinstance(obj, dict) or "event_type" not in obj:
         raise ParseError("JSON without ESET event_type")
+    # built as literals with conditional writes (a `put` per field was most of this parser's cost),
+    # each object made where `put` would first have made it, so the documents keep their key order;
+    # a text `put` skips ("" and None) is skipped by `if value`
     doc: dict[str, Any] = {}
     if repaired:
         t.flag(doc, FLAG_SURROGATES)
     occured = _s(obj, "occured") or _s(obj, "occurred") or ""
-    put(doc, "@timestamp", _occured(occured) or t.parse_iso(occured))
-    put(doc, "observer.vendor", "ESET")
-    put(doc, "observer.product", "ESET PROTECT")
-    put(doc, "host.name", _s(obj, "hostname"))
+    timestamp = _occured(occured) or t.parse_iso(occured)
+    if timestamp:
+        doc["@timestamp"] = timestamp
+    doc["observer"] = {"vendor": "ESET", "product": "ESET PROTECT"}
+    value = _s(obj, "hostname")
+    if value:
+        doc["host"] = {"name": value}
     t.put_ip(doc, "host.ip", _s(obj, "ipv4") or _s(obj, "ipv6"), as_list=True)
-    put(doc, "host.id", _s(obj, "source_uuid"))
-    put(doc, "log.level", _s(obj, "severity"))
+    value = _s(obj, "source_uuid")
+    if value:
+        host = doc.get("host")
+        if host is None:
+            doc["host"] = {"id": value}
+        else:
+            host["id"] = value
+    value = _s(obj, "severity")
+    if value:
+        log = doc.get("log")  # made by a flag if at all: an object
+        if log is None:
+            doc["log"] = {"level": value}
+        else:
+            log["level"] = value
     etype = _s(obj, "event_type") or ""
-    put(doc, "eset.event_type", etype)
+    eset: dict[str, Any] = {}
+    if etype:
+        eset = doc["eset"] = {"event_type": etype}
     user = _s(obj, "username") or ""
     if "\\" in user:
         dom, _, name = user.partition("\\")
-        put(doc, "user.domain", dom)
-        put(doc, "user.name", name)
-    else:
-        put(doc, "user.name", user)
+        account = {"domain": dom} if dom else {}
+        if name:
+            account["name"] = name
+        if account:
+            doc["user"] = account
+    elif user:
+        doc["user"] = {"name": user}
     proc = _s(obj, "processname")
     if proc:
-        put(doc, "process.executable", proc)
-        put(doc, "process.name", proc.replace("\\", "/").rsplit("/", 1)[-1])
-    if etype == "Threat_Event":
-        put(doc, "event.kind", "alert")
-        put(doc, "event.category", ["malware"])
-        put(doc, "event.type", ["info"])
-        put(doc, "rule.name", _s(obj, "threat_name"))
-        put(doc, "threat.indicator.type", _s(obj, "threat_type"))
-        put(doc, "eset.threat_type", _s(obj, "threat_type"))
+        name = proc.replace("\\", "/").rsplit("/", 1)[-1]
+        doc["process"] = {"executable": proc, "name": name} if name else {"executable": proc}
+    if etype == "Threat_Event":  # etype is not empty: doc["eset"] is `eset`
+        event = doc["event"] = {"kind": "alert", "category": ["malware"], "type": ["info"]}
+        value = _s(obj, "threat_name")
+        if value:
+            doc["rule"] = {"name": value}
+        value = _s(obj, "threat_type")
+        if value:
+            doc["threat"] = {"indicator": {"type": value}}
+            eset["threat_type"] = value
         uri = _s(obj, "object_uri") or ""
         path = unquote(uri[len("file://"):]) if uri.startswith("file://") else uri
         if len(path) > 3 and path[0] == "/" and path[2] == ":":
             path = path[1:]  # file:///C:/x -> C:/x
+        file: dict[str, Any] = {}
         if path:
-            put(doc, "file.path", path.replace("/", "\\") if len(path) > 1 and path[1] == ":" else path)
-            put(doc, "file.name", path.replace("\\", "/").rsplit("/", 1)[-1])
+            file["path"] = path.replace("/", "\\") if len(path) > 1 and path[1] == ":" else path
+            name = path.replace("\\", "/").rsplit("/", 1)[-1]
+            if name:
+                file["name"] = name
         digest = (_s(obj, "hash") or "").lower()
-        put(doc, "file.hash." + {40: "sha1", 64: "sha256", 32: "md5"}.get(len(digest), "unknown"),
-            digest or None)
+        if digest:
+            file["hash"] = {{40: "sha1", 64: "sha256", 32: "md5"}.get(len(digest), "unknown"): digest}
+        if file:
+            doc["file"] = file
         handled = obj.get("threat_handled")
         action = _s(obj, "action_taken") or ""
-        put(doc, "event.action", t.av_action(action) if handled is not False else "malware-detected")
-        put(doc, "eset.action_taken", action)
-        put(doc, "eset.threat_handled", handled if isinstance(handled, bool) else None)
-        put(doc, "eset.scanner", _s(obj, "scanner_id") or _s(obj, "scan_id"))
-        put(doc, "eset.engine_version", _s(obj, "engine_version"))
-        put(doc, "message", _s(obj, "circumstances"))
+        event["action"] = t.av_action(action) if handled is not False else "malware-detected"
+        if action:
+            eset["action_taken"] = action
+        if isinstance(handled, bool):
+            eset["threat_handled"] = handled
+        value = _s(obj, "scanner_id") or _s(obj, "scan_id")
+        if value:
+            eset["scanner"] = value
+        value = _s(obj, "engine_version")
+        if value:
+            eset["engine_version"] = value
+        value = _s(obj, "circumstances")
+        if value:
+            doc["message"] = value
     else:
-        put(doc, "event.kind", "event")
-        put(doc, "event.category", ["malware"] if "Threat" in etype else ["host"])
-        put(doc, "event.type", ["info"])
-        put(doc, "event.action", etype.lower().replace("_event", "").replace("_", "-") or None)
-        put(doc, "rule.name", _s(obj, "rule_name") or _s(obj, "threat_name"))
+        event = doc["event"] = {"kind": "event", "category": ["malware"] if "Threat" in etype else ["host"],
+                                "type": ["info"]}
+        action = etype.lower().replace("_event", "").replace("_", "-")
+        if action:
+            event["action"] = action
+        value = _s(obj, "rule_name") or _s(obj, "threat_name")
+        if value:
+            doc["rule"] = {"name": value}
         t.endpoint(doc, "source", _s(obj, "source_address"), _s(obj, "source_port"))
         t.endpoint(doc, "destination", _s(obj, "target_address"), _s(obj, "target_port"))
-        put(doc, "message", _s(obj, "event") or _s(obj, "detail"))
+        value = _s(obj, "event") or _s(obj, "detail")
+        if value:
+            doc["message"] = value
     return doc
 
 

@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from logwarden.shippers import textlog as t
-from logwarden.shippers.textlog import ParseError, SyslogHeader, put
+from logwarden.shippers.textlog import ParseError, SyslogHeader
 
 _START = re.compile(r"(?<![A-Za-z0-9_])IN=")
 _WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")  # _START's lookbehind
@@ -32,6 +32,7 @@ _UBIQUITI_ACTIONS = {"a": ("accept", True), "d": ("drop", False), "r": ("reject"
 _UPTIME = re.compile(r"^\s*\[\s*(\d+\.\d+)\]\s?")
 _KV = re.compile(r"(?<![A-Za-z])([A-Z]+)=(\S*)")
 _FLAGS = ("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN")
+_FLAG_SET = frozenset(_FLAGS)
 _DENY = re.compile(r"DROP|REJECT|DENY|BLOCK", re.I)
 _ALLOW = re.compile(r"ACCEPT|ALLOW|PASS|PERMIT", re.I)
 
@@ -88,11 +89,10 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         ipt["ttl"] = ttl
     if get("ID"):
         ipt["id"] = kv["ID"]
-    words = set(tokens)
     tcp: dict[str, Any] = {}
-    flags = [f for f in _FLAGS if f in words]
-    if flags:
-        tcp["flags"] = flags
+    present = _FLAG_SET.intersection(tokens)  # no set of all the tokens: most lines have one flag or none
+    if present:
+        tcp["flags"] = [f for f in _FLAGS if f in present]
     window = t.to_int(get("WINDOW"))
     if window is not None:
         tcp["window"] = window
@@ -136,6 +136,13 @@ def _prefix(prefix: str) -> tuple[tuple[str, str, str] | None, str, bool | None]
     return found
 
 
+# the keys the LOG target writes (IPv4, IPv6, TCP, UDP, ICMP, bridge, --log-uid): a set lookup
+# instead of three str tests for each; every one of them passes those tests
+_KEYS = frozenset(("IN", "OUT", "PHYSIN", "PHYSOUT", "MAC", "SRC", "DST", "LEN", "TOS", "PREC", "TTL", "ID", "PROTO",
+                   "SPT", "DPT", "WINDOW", "RES", "URGP", "TC", "HOPLIMIT", "FLOWLBL", "SEQ", "ACK", "TYPE", "CODE",
+                   "MTU", "MARK", "UID", "GID"))
+
+
 def _pairs(tokens: list[str], body: str) -> dict[str, str]:
     """KEY=value pairs (_KV's matches), the first of a repeated key winning (ID= of IP before ID=
     of an ICMP echo). A token holds at most one match (the value runs to its end); a token that
@@ -146,7 +153,7 @@ def _pairs(tokens: list[str], body: str) -> dict[str, str]:
         key, eq, value = token.partition("=")
         if not eq:
             continue
-        if not (key.isascii() and key.isalpha() and key.isupper()):
+        if key not in _KEYS and not (key.isascii() and key.isalpha() and key.isupper()):
             return dict(reversed(_KV.findall(body)))
         if key not in kv:
             kv[key] = value
@@ -154,17 +161,37 @@ def _pairs(tokens: list[str], body: str) -> dict[str, str]:
 
 
 def _ubiquiti(doc: dict[str, Any], rule_set: str, rule: str, letter: str) -> None:
-    """rule, zones and verdict of a Ubiquiti `[RULESET-RULE-LETTER]` prefix."""
-    put(doc, "iptables.ubiquiti.rule_set", rule_set)
-    put(doc, "iptables.ubiquiti.rule_number", rule)
-    put(doc, "rule.name", rule_set)
-    put(doc, "rule.id", rule)
+    """rule, zones and verdict of a Ubiquiti `[RULESET-RULE-LETTER]` prefix. Written as dict
+    literals in the order `put` per field made them: iptables.ubiquiti (rule_set, rule_number,
+    then the zones), rule (name, id), observer.ingress/egress.zone; empty parts left out."""
     zones = rule_set.split("-")
-    if len(zones) == 2 and all(zones):
-        put(doc, "iptables.ubiquiti.input_zone", zones[0])
-        put(doc, "iptables.ubiquiti.output_zone", zones[1])
-        put(doc, "observer.ingress.zone", zones[0])
-        put(doc, "observer.egress.zone", zones[1])
+    two_zones = len(zones) == 2 and all(zones)
+    ubiquiti: dict[str, Any] = {}
+    if rule_set:
+        ubiquiti["rule_set"] = rule_set
+    if rule:
+        ubiquiti["rule_number"] = rule
+    if two_zones:  # rule_set is not empty: the object is already there
+        ubiquiti["input_zone"], ubiquiti["output_zone"] = zones
+    if ubiquiti:
+        ipt = doc.get("iptables")
+        if ipt is None:
+            doc["iptables"] = {"ubiquiti": ubiquiti}
+        else:
+            ipt["ubiquiti"] = ubiquiti
+    named = {"name": rule_set} if rule_set else {}
+    if rule:
+        named["id"] = rule
+    if named:
+        doc["rule"] = named
+    if two_zones:
+        observer = doc["observer"]
+        for side, zone in (("ingress", zones[0]), ("egress", zones[1])):
+            where = observer.get(side)
+            if where is None:
+                observer[side] = {"zone": zone}
+            else:
+                where["zone"] = zone
     verb, allowed = _UBIQUITI_ACTIONS[letter.lower()]
     t.verdict(doc, verb, allowed=allowed)
 

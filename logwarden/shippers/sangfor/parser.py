@@ -41,14 +41,16 @@ def pairs(body: str) -> dict[str, str]:
     """The key:value pairs of a Sangfor body, in order; the first value of a repeated key wins.
     Raises ParseError when a part has no colon (not this layout)."""
     out: dict[str, str] = {}
+    any_wide = "：" in body  # most bodies have ASCII colons only: one scan instead of one per part
     for part in _separated(body):
         if not part:
             continue
         # the key: 1-40 characters before the first colon, ASCII or full-width (str.find, not a regex)
         colon = part.find(":", 0, _KEY_MAX + 1)
-        wide = part.find("：", 0, colon if colon >= 0 else _KEY_MAX + 1)
-        if wide >= 0:
-            colon = wide
+        if any_wide:
+            wide = part.find("：", 0, colon if colon >= 0 else _KEY_MAX + 1)
+            if wide >= 0:
+                colon = wide
         if not 1 <= colon <= _KEY_MAX:
             if out:  # a comma inside the last value (a URL): keep it with that value
                 last = next(reversed(out))
@@ -71,14 +73,10 @@ def _separated(body: str) -> list[str]:
             body.replace("\uff0c", ",").replace("\n", ",").replace("\t", ",").split(",")]
 
 
-def _value(kv: dict[str, str], *keys: str) -> str | None:
-    for key in keys:
-        value = kv.get(key)
-        if value is not None:
-            value = value.strip()
-            if value not in NULL_VALUES:
-                return value
-    return None
+def _said(kv: dict[str, str]) -> dict[str, str]:
+    """The pairs whose value says something (not one of NULL_VALUES). `pairs` strips every value,
+    so a value here is what the device wrote, and never empty."""
+    return {key: value for key, value in kv.items() if value not in NULL_VALUES}
 
 
 def _kb(value: str | None) -> int | None:
@@ -87,7 +85,9 @@ def _kb(value: str | None) -> int | None:
 
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
-    start = min((i for i in (msg.find("日志类型:"), msg.find("日志类型：")) if i >= 0), default=-1)
+    start, wide = msg.find("日志类型:"), msg.find("日志类型：")  # the first of the two
+    if wide >= 0 and (start < 0 or wide < start):
+        start = wide
     if start < 0:
         raise ParseError("not a Sangfor line (no 日志类型)")
     kv = pairs(msg[start:])
@@ -100,33 +100,34 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if not any(key in kv for key in anchors):
         raise ParseError(f"Sangfor record incomplete (no {' or '.join(anchors)}): split across lines?")
     # built as literals with conditional writes (a `put` per field was most of this parser's cost);
-    # _value never returns "", so "if value" skips what `put` skips
+    # `said` never gives "", so "if value" skips what `put` skips
+    said = _said(kv).get
     doc: dict[str, Any] = {"observer": {"vendor": "Sangfor", "product": "NGAF", "type": "firewall"}}
-    t.endpoint(doc, "source", _value(kv, "源IP"), _value(kv, "源端口"))
-    t.endpoint(doc, "destination", _value(kv, "目的IP"), _value(kv, "目的端口"))
-    t.transport(doc, _value(kv, "协议"))
-    user = _value(kv, "用户", "用户名")
+    t.endpoint(doc, "source", said("源IP"), said("源端口"))
+    t.endpoint(doc, "destination", said("目的IP"), said("目的端口"))
+    t.transport(doc, said("协议"))
+    user = (said("用户") or said("用户名"))
     if user:
         doc["user"] = {"name": user}
-    put(doc, "network.application", (_value(kv, "应用名称") or "").lower() or None)
-    url = _value(kv, "URL", "url")
+    put(doc, "network.application", (said("应用名称") or "").lower() or None)
+    url = (said("URL") or said("url"))
     if url:
         doc["url"] = {"original": url}
-    action = _value(kv, "系统动作") or ""
+    action = said("系统动作") or ""
     sangfor: dict[str, Any] = {"log_type": log_type}  # a key of LOG_TYPES: never empty
-    for leaf, value in (("app_category", _value(kv, "应用类型")), ("action", action),
-                        ("severity", _value(kv, "严重级别"))):
+    for leaf, value in (("app_category", said("应用类型")), ("action", action),
+                        ("severity", said("严重级别"))):
         if value:
             sangfor[leaf] = value
     doc["sangfor"] = sangfor
-    rule = _value(kv, "攻击类型")
+    rule = said("攻击类型")
     if rule:
         doc["rule"] = {"name": rule}
     if log_type == "流量审计":
-        put(doc, "sangfor.user_or_host", _value(kv, "用户名/主机"))
-        put(doc, "source.bytes", _kb(_value(kv, "上行流量(KB)")))
-        put(doc, "destination.bytes", _kb(_value(kv, "下行流量(KB)")))
-        put(doc, "network.bytes", _kb(_value(kv, "总流量(KB)")))
+        put(doc, "sangfor.user_or_host", said("用户名/主机"))
+        put(doc, "source.bytes", _kb(said("上行流量(KB)")))
+        put(doc, "destination.bytes", _kb(said("下行流量(KB)")))
+        put(doc, "network.bytes", _kb(said("总流量(KB)")))
     if connection:
         allowed = True if action in ALLOWED else False if action in DENIED else None
         verb = "allow" if allowed is True else "deny" if allowed is False else \
