@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,7 @@ from logwarden.shippers.base import Event
 from .alerts import alert_for_fired, alert_for_match, doc_host, doc_id, doc_time
 from .correlate import Fired, Hit
 from .engine import Detector
-from .evaluate import Flat, flatten
+from .evaluate import Flat
 from .reorder import ReorderBuffer
 from .repartition import Record, Router, parse
 from .stream_state import PartitionStates, StreamState
@@ -74,21 +75,25 @@ class StreamStats(LoopCounters):
 
 
 # orjson reads an integer beyond 64 bits as a float where json keeps it exact: a value with 19
-# digits in a row (any longer integer has such a run) is read by json
+# digits in a row (any longer integer has such a run) is read by json. A run is a number only
+# where a value, a fraction or an exponent can start (after `:` `,` `[` `.` `e`, JSON whitespace,
+# a sign); one inside a string (a 64-bit maximum written as text, a hash) is orjson's to read.
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGIT_RUN = b"0" * 19
+_LONG_NUMBER = re.compile(rb"[:,\[.eE][ \t\r\n]*[-+]?0{19}")  # searched in the digits-as-zero text
 
 
 def _decode(value: bytes | None) -> dict[str, Any] | None:
     """The JSON object in `value`, as json.loads reads it; None when it is not one.
 
-    orjson reads it (about 10 µs less per event than json) unless it holds a run of 19 digits
-    or orjson refuses it (NaN, lone surrogates, a byte-order mark, nesting deeper than 1024 levels,
+    orjson reads it (about 10 µs less per event than json) unless it holds a number with a run of
+    19 digits or orjson refuses it (NaN, lone surrogates, a byte-order mark, nesting deeper than 1024 levels,
     not JSON at all): json reads those, so both ways give the same document or None."""
     if not value:
         return None
     try:
-        if _LONG_DIGIT_RUN in value.translate(_DIGITS_AS_ZERO):
+        zeroed = value.translate(_DIGITS_AS_ZERO)
+        if _LONG_DIGIT_RUN in zeroed and _LONG_NUMBER.search(zeroed):
             doc = json.loads(value)
         else:
             try:
@@ -196,7 +201,7 @@ class StreamRunner:
             return
         origin = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
         try:
-            flat = flatten(doc)
+            flat = self.detector.flatten(doc)
             eid = _header_id(msg.headers) or doc_id(doc, flat)
             matched = self.detector.match(flat)
         except RecursionError:
