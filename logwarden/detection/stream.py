@@ -105,6 +105,11 @@ def _decode(value: bytes | None) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
+def _where(msg: Any) -> str:
+    """Where a consumer record was read: `topic/partition@offset` (for the log)."""
+    return f"{msg.topic}/{msg.partition}@{msg.offset}"
+
+
 def _header_id(headers: Any) -> str:
     for k, v in headers or []:
         if k == "id" and v:
@@ -141,8 +146,7 @@ class StreamRunner:
         self._unsaved = True
         alerts: list[Event] = []
         for msg in records:
-            where = f"{msg.topic}/{msg.partition}@{msg.offset}"
-            self._match(msg, where, alerts, self._wait)
+            self._match(msg, alerts, self._wait)
         # a member with a state file counts what it read before saving it (the batch is reordered,
         # nothing waits across batches); otherwise the hits wait for the watermark
         released = self.waiting.drain() if self.state is not None else self.waiting.release(time.monotonic())
@@ -170,12 +174,12 @@ class StreamRunner:
     def _handle_repartitioned(self, records: list[Any], partitions: PartitionStates) -> None:
         self._unsaved = True
         out: list[Event] = []
+        repartition_topic, match, repartition = partitions.topic, self._match, self._repartition
         for msg in records:
-            where = f"{msg.topic}/{msg.partition}@{msg.offset}"
-            if msg.topic == partitions.topic:
-                self._hold(msg, where, partitions)
+            if msg.topic == repartition_topic:
+                self._hold(msg, partitions)
             else:
-                self._match(msg, where, out, self._repartition)
+                match(msg, out, repartition)
         self._release(partitions, out)  # the whole batch is in the buffers before anything is released
         deliver(self.sink, out, self.kafka_outage)
         self.stats.alerts += sum(item.dataset == "alerts" for item in out)
@@ -190,24 +194,27 @@ class StreamRunner:
         assert self.router is not None
         out.extend(self.router.records(topic, rule_ids, flat, eid, doc_time(flat), doc_host(flat), origin))
 
-    def _match(self, msg: Any, where: str, out: list[Event], hits_to: Any) -> None:
+    def _match(self, msg: Any, out: list[Event], hits_to: Any) -> None:
         """The single-event alerts of one input message into `out`; its correlation hits to
-        `hits_to(topic, rule ids, flat, event id, origin, out)`."""
-        interested = self.router.interested if self.router is not None else self.detector.correlations.interested
+        `hits_to(topic, rule ids, flat, event id, origin, out)`. What only an alert or a hit needs
+        (the event id, the origin) is made for the events some rule matched (a few in a hundred)."""
         doc = _decode(msg.value)
         if doc is None:
             self.stats.undecodable += 1
-            log.debug("not a JSON object, skipped: %s", where)
+            log.debug("not a JSON object, skipped: %s", _where(msg))
             return
-        origin = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
         try:
             flat = self.detector.flatten(doc)
-            eid = _header_id(msg.headers) or doc_id(doc, flat)
             matched = self.detector.match(flat)
+            if not matched:
+                return
+            eid = _header_id(msg.headers) or doc_id(doc, flat)
         except RecursionError:
             self.stats.unprocessable += 1
-            log.warning("document nested too deeply to evaluate, skipped: %s", where)
+            log.warning("document nested too deeply to evaluate, skipped: %s", _where(msg))
             return
+        interested = self.router.interested if self.router is not None else self.detector.correlations.interested
+        origin = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
         for rule in matched:
             if rule.generate:
                 alert = alert_for_match(rule, flat, eid, origin)
@@ -217,13 +224,13 @@ class StreamRunner:
         if hits:
             hits_to(msg.topic, hits, flat, eid, origin, out)
 
-    def _hold(self, msg: Any, where: str, partitions: PartitionStates) -> bool:
+    def _hold(self, msg: Any, partitions: PartitionStates) -> bool:
         """One repartition record into its partition's reorder buffer; False when it is not one
         or was taken already."""
         record = parse(_decode(msg.value))
         if record is None:
             self.stats.undecodable += 1
-            log.warning("not a repartition record, skipped: %s", where)
+            log.warning("not a repartition record, skipped: %s", _where(msg))
             return False
         self.stats.counted += 1
         return partitions.hold(msg.partition, record, time.monotonic())
