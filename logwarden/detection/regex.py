@@ -145,7 +145,8 @@ def any_literal(literals: tuple[str, ...]) -> Callable[[str], bool]:
     With LITERALS_PER_PASS or more non-empty literals and RE2 present, one RE2 pass over the text
     looks for all of them at once (an alternation of the escaped literals: a literal's UTF-8 bytes
     occur in the text's exactly where the literal occurs in the text); otherwise, and for a text
-    RE2 cannot take (a lone surrogate cannot be encoded), one `in` scan per literal."""
+    RE2 cannot take (a lone surrogate cannot be encoded, in the text or in a literal), one `in`
+    scan per literal."""
 
     def each(text: str) -> bool:
         for literal in literals:
@@ -158,7 +159,7 @@ def any_literal(literals: tuple[str, ...]) -> Callable[[str], bool]:
     try:
         rx2 = re2.compile("|".join(re2.escape(literal) for literal in literals),  # type: ignore[attr-defined]
                           _re2_options())
-    except re2.error:
+    except (re2.error, UnicodeEncodeError):  # a literal RE2 cannot take (a lone surrogate)
         return each
     one_pass = _re2_search(rx2)
 

@@ -5,7 +5,10 @@ the plain ways give (issue 12, "less work per event"):
   json.loads returns, integer types and key order included, or None for the same inputs;
 - the prefilter's per-value n-gram lookup (and its memo) never drops a rule that matches: every
   rule evaluated on every sample event agrees with `Detector.match`, on a cold and a warm memo;
-- a rule regex asked through RE2's compiled object answers as `re2.search` does.
+- a rule regex asked through RE2's compiled object answers as `re2.search` does;
+- `Detector.flatten` (the lowercased text of the rules' fields only) gives `match` the answer the
+  full flatten gives; the keyword text lowercased once after joining is the values' lowercased
+  text joined; a keyword group searched in one RE2 pass answers as one `in` per keyword.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from hypothesis import strategies as st
 
 from logwarden.detection.compiler import DEFAULT_RULES, load_ruleset
 from logwarden.detection.engine import Detector
-from logwarden.detection.evaluate import flatten
+from logwarden.detection.evaluate import NOT_KEYWORD_SEARCHED, flatten, kw_text
 from logwarden.detection.hunt import HuntStats, iter_docs
 from logwarden.detection.prefilter import GRAM_MEMO_VALUES
-from logwarden.detection.regex import compile_search
+from logwarden.detection.regex import LITERALS_PER_PASS, any_literal, compile_search
 from logwarden.detection.stream import _decode
 from tests.support.paths import need_shared
 
@@ -98,6 +101,16 @@ def test_prefilter_drops_no_matching_rule(sigmahq_detector: Detector) -> None:
     for _ in ("cold", "warm"):
         got = [sorted(r.id for r in sigmahq_detector.match(flatten(doc))) for doc in docs]
         assert got == expected
+        got = [sorted(r.id for r in sigmahq_detector.match(sigmahq_detector.flatten(doc))) for doc in docs]
+        assert got == expected
+
+
+def test_detector_flatten_lowercases_fewer_fields(sigmahq_detector: Detector) -> None:
+    doc = next(d for _, d in iter_docs([need_shared("evtx/EVTX-ATTACK-SAMPLES")], HuntStats()))
+    full, some = flatten(doc), sigmahq_detector.flatten(doc)
+    assert {k: v for k, v in full.items() if k[:1] != "\0"} == {k: v for k, v in some.items() if k[:1] != "\0"}
+    assert set(some["\0lc"]) == set(full["\0lc"]) & sigmahq_detector.lowered
+    assert len(some["\0lc"]) < len(full["\0lc"])
 
 
 def test_prefilter_memo_is_bounded(sigmahq_detector: Detector) -> None:
@@ -125,3 +138,35 @@ def test_regex_answers_as_re2_search(pattern: str, flags: str, value: str) -> No
     except UnicodeEncodeError:
         got = UnicodeEncodeError
     assert got == want
+
+
+TRICKY = st.text(alphabet=["a", "Σ", "σ", "İ", "ẞ", ":", "\\", ".", " ", "é", "\u0345", "\ud800", "K", "1"], max_size=8)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(TRICKY.filter(bool), min_size=1, max_size=LITERALS_PER_PASS + 4), TRICKY)
+def test_any_literal_answers_as_in(literals: list[str], text: str) -> None:
+    wanted = tuple(dict.fromkeys(literals))
+    assert any_literal(wanted)(text * 3) == any(a in text * 3 for a in wanted)
+
+
+def _kw_text_reference(flat: dict[str, Any]) -> str:
+    """The keyword text as it was built before: each value lowercased, then joined."""
+    vals: list[str] = []
+    for k, v in flat.items():
+        if k in NOT_KEYWORD_SEARCHED or k[:1] == "\0":
+            continue
+        if isinstance(v, str):
+            vals.append(v.lower())
+        elif isinstance(v, list):
+            vals.extend(x.lower() for x in v if isinstance(x, str))
+    return "\0".join(vals)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(["a", "b", "event"]),
+                       TRICKY | st.lists(TRICKY | st.integers(), max_size=3)
+                       | st.dictionaries(st.sampled_from(["original", "c"]), TRICKY, max_size=2), max_size=3))
+def test_kw_text_lowercased_once_is_each_value_lowercased(doc: dict[str, Any]) -> None:
+    flat = flatten(doc)
+    assert kw_text(flat) == _kw_text_reference(flat)
