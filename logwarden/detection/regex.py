@@ -95,6 +95,16 @@ def backtracking_risk(pattern: str) -> str | None:
     return _nested(_parser.parse(pattern))
 
 
+def _utf8(s: str) -> bytes:
+    """`s` as UTF-8 for RE2; a lone surrogate (JSON's `"\\ud800"` decodes to one) becomes U+FFFD,
+    as a UTF-8 reader replaces what it cannot decode: such a value is data to match, never an
+    exception that stops hunt or a stream member on one message."""
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError:
+        return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
+
+
 def _re2_search(rx2: Any) -> Callable[[str], bool]:
     """`value -> does rx2 occur in it`. google-re2's `search` builds a match object through a
     Python generator (~3 µs a call, a few calls per event with the SigmaHQ rule set); asking the
@@ -103,11 +113,11 @@ def _re2_search(rx2: Any) -> Callable[[str], bool]:
     regexp, anchor = getattr(rx2, "_regexp", None), getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
     if regexp is None or anchor is None:
         search = rx2.search
-        return lambda s: search(s) is not None
+        return lambda s: search(_utf8(s).decode("utf-8")) is not None
     no_match = (-1, -1)
 
     def search_first(s: str) -> bool:
-        encoded = s.encode("utf-8")  # what re2.search encodes (a lone surrogate raises in both)
+        encoded = _utf8(s)
         return bool(regexp.Match(anchor, encoded, 0, len(encoded))[0] != no_match)
 
     return search_first
