@@ -12,6 +12,7 @@ Errors are raised to the CLI (logwarden/errors.py).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load(args.config)
     detector = Detector(load_ruleset(args.rules))
+    # the compiled rules (~370,000 objects with SigmaHQ's) live as long as the process: out of the
+    # collector's generations, a full collection no longer walks them (~5 us per event less)
+    gc.freeze()
     stats = run_stream(cfg, detector, once=args.once, group_id=args.group, instance_id=args.instance_id)
     if args.json:
         print(json.dumps(stats.as_dict()), flush=True)

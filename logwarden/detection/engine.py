@@ -4,6 +4,9 @@ required field.
 
 `Detector.match(flat)` -> the base rules a document matches (all engines' single-event verdict
 for hunt and stream). `Detector.process(doc)` -> alert documents, running correlations too.
+`Detector.flatten(doc)` flattens a document with the lowercased text of only the fields the
+compiled rules and the prefilter read (`lowered`); `match` gives the same answer for it as for
+evaluate.flatten's full one.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 from .alerts import alert_for_fired, alert_for_match, doc_host, doc_id, doc_time
 from .correlate import CorrelationEngine, Fired, Hit
 from .evaluate import LC, Flat, compile_pred, flatten
-from .ir import UnsupportedError, required_equals, required_fields
+from .ir import UnsupportedError, fields_of, required_equals, required_fields
 from .model import BaseRule, RuleSet
 from .prefilter import Bucket, Compiled, literal_index, rule_keys
 
@@ -41,7 +44,21 @@ class Detector:
         for per in self.by_channel.values():
             for b in per.values():
                 b.finish()
+        # every field a compiled rule reads (the prefilter's keys and anchors are rule fields too)
+        # and the routing fields `candidates` reads: what LC must hold for `match`
+        self.lowered = frozenset(GENERIC.union(*(fields_of(c.rule.ir) for c in self._compiled())))
         self.correlations = CorrelationEngine(ruleset.correlations)
+
+    def _compiled(self) -> list[Compiled]:
+        """Every compiled rule, once."""
+        every = {id(c): c for per in self.by_channel.values() for b in per.values() for c in b.all()}
+        every.update({id(c): c for cs in (*self.by_dataset.values(), *self.by_field.values(), self.always)
+                      for c in cs})
+        return list(every.values())
+
+    def flatten(self, doc: dict[str, Any]) -> Flat:
+        """`doc` flattened for `match`: the lowercased text of the fields in `lowered` only."""
+        return flatten(doc, self.lowered)
 
     def _index(self, c: Compiled) -> None:
         chans = required_equals(c.rule.ir, "winlog.channel")
@@ -65,33 +82,38 @@ class Detector:
         else:
             self.always.append(c)
 
-    def candidates(self, flat: Flat) -> Iterable[Compiled]:
+    def candidates(self, flat: Flat) -> list[Compiled]:
+        """The compiled rules `flat` can match (the prefilter's answer; each still to be evaluated),
+        in a fixed order: channel and event code, channel, family, required field, always."""
         lc = flat[LC]
+        found: list[Compiled] = []
         ch = lc.get("winlog.channel")
         if isinstance(ch, str):
             per = self.by_channel.get(ch)
             if per:
                 code = lc.get("event.code")
                 if isinstance(code, str) and code in per:
-                    yield from per[code].candidates(lc)
+                    per[code].collect(lc, found)
                 if "*" in per:
-                    yield from per["*"].candidates(lc)
+                    per["*"].collect(lc, found)
         ds = lc.get("logwarden.family")
         if isinstance(ds, str):
-            yield from self.by_dataset.get(ds, ())
+            found.extend(self.by_dataset.get(ds, ()))
         for fld, rules in self.by_field.items():
             if fld in flat:
-                yield from rules
-        yield from self.always
+                found.extend(rules)
+        found.extend(self.always)
+        return found
 
     def match(self, flat: Flat) -> list[BaseRule]:
+        """The base rules `flat` (a `flatten`ed document) matches, in candidate order."""
         return [c.rule for c in self.candidates(flat) if c.pred(flat)]
 
     def process(self, doc: dict[str, Any], eid: str | None = None,
                 origin: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Stream-style: evaluate one document, feed correlations, return alert documents.
         `origin` (e.g. topic, partition, offset) goes into the alerts as `logwarden.source`."""
-        flat = flatten(doc)
+        flat = self.flatten(doc)
         eid = eid or doc_id(doc, flat)
         alerts: list[dict[str, Any]] = []
         hits: list[Hit] = []
@@ -119,7 +141,7 @@ def run_batch(detector: Detector, docs: Iterable[tuple[str, dict[str, Any]]],
     alerts: list[dict[str, Any]] = []
     hits: list[Hit] = []
     for eid, doc in docs:
-        flat = flatten(doc)
+        flat = detector.flatten(doc)
         rules = detector.match(flat)
         if rules and matched is not None:
             matched[eid] = doc

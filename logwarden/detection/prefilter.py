@@ -10,7 +10,6 @@ them (an accelerator, never an evaluator: every candidate is still evaluated in 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,8 +161,17 @@ class Bucket:
             seen.update({id(c): c for c in cs})
         return list(seen.values())
 
-    def candidates(self, lc: dict[str, Any]) -> Iterable[Compiled]:
-        yield from self.plain
+    def candidates(self, lc: dict[str, Any]) -> list[Compiled]:
+        """The rules of this bucket a document with lowercased values `lc` can match."""
+        found: list[Compiled] = []
+        self.collect(lc, found)
+        return found
+
+    def collect(self, lc: dict[str, Any], found: list[Compiled]) -> None:
+        """Append to `found` the rules of this bucket a document with lowercased values `lc` can
+        match: the plain ones, then those whose anchor literal is in the document, then the keyed
+        ones whose key is (a list filled in place: no generator frames per candidate)."""
+        found.extend(self.plain)
         if self.grams:
             present: set[str] = set()
             for f in self.gram_fields:
@@ -188,7 +196,7 @@ class Bucket:
                         ok = False
                     if ok:
                         done.add(id(c))
-                        yield c
+                        found.append(c)
         if not self.fields:
             return
         seen: set[int] = set()
@@ -203,4 +211,4 @@ class Bucket:
                 for c in self.keyed.get((fld, kind, k), ()):
                     if id(c) not in seen:
                         seen.add(id(c))
-                        yield c
+                        found.append(c)

@@ -95,6 +95,16 @@ def backtracking_risk(pattern: str) -> str | None:
     return _nested(_parser.parse(pattern))
 
 
+def _utf8(s: str) -> bytes:
+    """`s` as UTF-8 for RE2; a lone surrogate (JSON's `"\\ud800"` decodes to one) becomes U+FFFD,
+    as a UTF-8 reader replaces what it cannot decode: such a value is data to match, never an
+    exception that stops hunt or a stream member on one message."""
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError:
+        return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
+
+
 def _re2_search(rx2: Any) -> Callable[[str], bool]:
     """`value -> does rx2 occur in it`. google-re2's `search` builds a match object through a
     Python generator (~3 µs a call, a few calls per event with the SigmaHQ rule set); asking the
@@ -103,11 +113,11 @@ def _re2_search(rx2: Any) -> Callable[[str], bool]:
     regexp, anchor = getattr(rx2, "_regexp", None), getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
     if regexp is None or anchor is None:
         search = rx2.search
-        return lambda s: search(s) is not None
+        return lambda s: search(_utf8(s).decode("utf-8")) is not None
     no_match = (-1, -1)
 
     def search_first(s: str) -> bool:
-        encoded = s.encode("utf-8")  # what re2.search encodes (a lone surrogate raises in both)
+        encoded = _utf8(s)
         return bool(regexp.Match(anchor, encoded, 0, len(encoded))[0] != no_match)
 
     return search_first
@@ -134,3 +144,39 @@ def compile_search(pattern: str, flags: str) -> Callable[[str], bool]:
         py_flags |= _PY_FLAGS[ch]
     search = re.compile(pattern, py_flags).search
     return lambda s: search(s) is not None
+
+
+LITERALS_PER_PASS = 8  # from this many literals up, one RE2 pass beats one `in` scan per literal (kw text ~1 KB)
+
+
+def any_literal(literals: tuple[str, ...]) -> Callable[[str], bool]:
+    """A test `text -> does one of `literals` occur in it` (the answer of `any(a in text ...)`).
+
+    With LITERALS_PER_PASS or more non-empty literals and RE2 present, one RE2 pass over the text
+    looks for all of them at once (an alternation of the escaped literals: a literal's UTF-8 bytes
+    occur in the text's exactly where the literal occurs in the text); otherwise, and for a text
+    RE2 cannot take (a lone surrogate cannot be encoded, in the text or in a literal), one `in`
+    scan per literal."""
+
+    def each(text: str) -> bool:
+        for literal in literals:
+            if literal in text:
+                return True
+        return False
+
+    if re2 is None or len(literals) < LITERALS_PER_PASS or "" in literals:
+        return each
+    try:
+        rx2 = re2.compile("|".join(re2.escape(literal) for literal in literals),  # type: ignore[attr-defined]
+                          _re2_options())
+    except (re2.error, UnicodeEncodeError):  # a literal RE2 cannot take (a lone surrogate)
+        return each
+    one_pass = _re2_search(rx2)
+
+    def search(text: str) -> bool:
+        try:
+            return one_pass(text)
+        except UnicodeEncodeError:
+            return each(text)
+
+    return search

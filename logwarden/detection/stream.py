@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,7 @@ from logwarden.shippers.base import Event
 from .alerts import alert_for_fired, alert_for_match, doc_host, doc_id, doc_time
 from .correlate import Fired, Hit
 from .engine import Detector
-from .evaluate import Flat, flatten
+from .evaluate import Flat
 from .reorder import ReorderBuffer
 from .repartition import Record, Router, parse
 from .stream_state import PartitionStates, StreamState
@@ -75,21 +76,25 @@ class StreamStats(LoopCounters):
 
 
 # orjson reads an integer beyond 64 bits as a float where json keeps it exact: a value with 19
-# digits in a row (any longer integer has such a run) is read by json
+# digits in a row (any longer integer has such a run) is read by json. A run is a number only
+# where a value, a fraction or an exponent can start (after `:` `,` `[` `.` `e`, JSON whitespace,
+# a sign); one inside a string (a 64-bit maximum written as text, a hash) is orjson's to read.
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGIT_RUN = b"0" * 19
+_LONG_NUMBER = re.compile(rb"[:,\[.eE][ \t\r\n]*[-+]?0{19}")  # searched in the digits-as-zero text
 
 
 def _decode(value: bytes | None) -> dict[str, Any] | None:
     """The JSON object in `value`, as json.loads reads it; None when it is not one.
 
-    orjson reads it (about 10 µs less per event than json) unless it holds a run of 19 digits
-    or orjson refuses it (NaN, lone surrogates, a byte-order mark, nesting deeper than 1024 levels,
+    orjson reads it (about 10 µs less per event than json) unless it holds a number with a run of
+    19 digits or orjson refuses it (NaN, lone surrogates, a byte-order mark, nesting deeper than 1024 levels,
     not JSON at all): json reads those, so both ways give the same document or None."""
     if not value:
         return None
     try:
-        if _LONG_DIGIT_RUN in value.translate(_DIGITS_AS_ZERO):
+        zeroed = value.translate(_DIGITS_AS_ZERO)
+        if _LONG_DIGIT_RUN in zeroed and _LONG_NUMBER.search(zeroed):
             doc = json.loads(value)
         else:
             try:
@@ -99,6 +104,11 @@ def _decode(value: bytes | None) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         return None
     return doc if isinstance(doc, dict) else None
+
+
+def _where(msg: Any) -> str:
+    """Where a consumer record was read: `topic/partition@offset` (for the log)."""
+    return f"{msg.topic}/{msg.partition}@{msg.offset}"
 
 
 def _header_id(headers: Any) -> str:
@@ -137,8 +147,7 @@ class StreamRunner:
         self._unsaved = True
         alerts: list[Event] = []
         for msg in records:
-            where = f"{msg.topic}/{msg.partition}@{msg.offset}"
-            self._match(msg, where, alerts, self._wait)
+            self._match(msg, alerts, self._wait)
         # a member with a state file counts what it read before saving it (the batch is reordered,
         # nothing waits across batches); otherwise the hits wait for the watermark
         released = self.waiting.drain() if self.state is not None else self.waiting.release(time.monotonic())
@@ -166,12 +175,12 @@ class StreamRunner:
     def _handle_repartitioned(self, records: list[Any], partitions: PartitionStates) -> None:
         self._unsaved = True
         out: list[Event] = []
+        repartition_topic, match, repartition = partitions.topic, self._match, self._repartition
         for msg in records:
-            where = f"{msg.topic}/{msg.partition}@{msg.offset}"
-            if msg.topic == partitions.topic:
-                self._hold(msg, where, partitions)
+            if msg.topic == repartition_topic:
+                self._hold(msg, partitions)
             else:
-                self._match(msg, where, out, self._repartition)
+                match(msg, out, repartition)
         self._release(partitions, out)  # the whole batch is in the buffers before anything is released
         deliver(self.sink, out, self.kafka_outage)
         self.stats.alerts += sum(item.dataset == "alerts" for item in out)
@@ -186,24 +195,27 @@ class StreamRunner:
         assert self.router is not None
         out.extend(self.router.records(topic, rule_ids, flat, eid, doc_time(flat), doc_host(flat), origin))
 
-    def _match(self, msg: Any, where: str, out: list[Event], hits_to: Any) -> None:
+    def _match(self, msg: Any, out: list[Event], hits_to: Any) -> None:
         """The single-event alerts of one input message into `out`; its correlation hits to
-        `hits_to(topic, rule ids, flat, event id, origin, out)`."""
-        interested = self.router.interested if self.router is not None else self.detector.correlations.interested
+        `hits_to(topic, rule ids, flat, event id, origin, out)`. What only an alert or a hit needs
+        (the event id, the origin) is made for the events some rule matched (a few in a hundred)."""
         doc = _decode(msg.value)
         if doc is None:
             self.stats.undecodable += 1
-            log.debug("not a JSON object, skipped: %s", where)
+            log.debug("not a JSON object, skipped: %s", _where(msg))
             return
-        origin = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
         try:
-            flat = flatten(doc)
-            eid = _header_id(msg.headers) or doc_id(doc, flat)
+            flat = self.detector.flatten(doc)
             matched = self.detector.match(flat)
+            if not matched:
+                return
+            eid = _header_id(msg.headers) or doc_id(doc, flat)
         except RecursionError:
             self.stats.unprocessable += 1
-            log.warning("document nested too deeply to evaluate, skipped: %s", where)
+            log.warning("document nested too deeply to evaluate, skipped: %s", _where(msg))
             return
+        interested = self.router.interested if self.router is not None else self.detector.correlations.interested
+        origin = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
         for rule in matched:
             if rule.generate:
                 alert = alert_for_match(rule, flat, eid, origin)
@@ -213,13 +225,13 @@ class StreamRunner:
         if hits:
             hits_to(msg.topic, hits, flat, eid, origin, out)
 
-    def _hold(self, msg: Any, where: str, partitions: PartitionStates) -> bool:
+    def _hold(self, msg: Any, partitions: PartitionStates) -> bool:
         """One repartition record into its partition's reorder buffer; False when it is not one
         or was taken already."""
         record = parse(_decode(msg.value))
         if record is None:
             self.stats.undecodable += 1
-            log.warning("not a repartition record, skipped: %s", where)
+            log.warning("not a repartition record, skipped: %s", _where(msg))
             return False
         self.stats.counted += 1
         return partitions.hold(msg.partition, record, time.monotonic())
