@@ -76,8 +76,11 @@ def parse_extension(ext: str) -> dict[str, str]:
     whitespace character but the space is unprintable, so a printable text has no other: the
     regex search is for the rest.)"""
     if ext[-1:] != " " and "  " not in ext and (ext.isprintable() or not _OTHER_SPACE.search(ext)):
-        pieces = _SPACED_KEY.split(" " + ext)  # [text before the first key, key, value, key, value, ...]
-        pairs = dict(zip(pieces[1::2], pieces[2::2], strict=True))
+        # [text before the first key, key, value, key, value, ...]: an odd count, so zip(it, it)
+        # pairs each key with its value (no slice copies)
+        items = iter(_SPACED_KEY.split(" " + ext))
+        next(items)
+        pairs = dict(zip(items, items, strict=True))
     else:
         pieces = _EXT_KEY.split(ext)
         pairs = dict(zip(pieces[1::2], map(str.rstrip, pieces[2::2], repeat(" ")), strict=True))
