@@ -180,14 +180,20 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
                 put(doc, _AS_WRITTEN[key], value)
     user = g("suser") or g("duser")
     if user:
-        t.node(doc, "user")["name"] = user
+        doc["user"] = {"name": user}  # nothing above writes a top-level `user`
     # `in` (bytesIn) -> source.bytes, `out` (bytesOut) -> destination.bytes, as decode_cef maps them
     count = _count(g("in"))
     if count is not None:
-        t.node(doc, "source")["bytes"] = count
+        where = doc.get("source")  # t.node for a one-part path, without its loop
+        if where.__class__ is not dict:
+            where = doc["source"] = {}
+        where["bytes"] = count
     count = _count(g("out"))
     if count is not None:
-        t.node(doc, "destination")["bytes"] = count
+        where = doc.get("destination")
+        if where.__class__ is not dict:
+            where = doc["destination"] = {}
+        where["bytes"] = count
     if "proto" in x:
         t.transport(doc, x["proto"])
     value = _DIRECTION.get(g("deviceDirection", ""))
