@@ -51,7 +51,7 @@ def split_cef(msg: str) -> tuple[list[str], dict[str, str]]:
         raise ParseError("no CEF: header")
     text = msg[start + 4:]
     fields = text.split("|", 7)
-    if len(fields) == 8 and "\\" not in text[:len(text) - len(fields[7])]:
+    if len(fields) == 8 and text.find("\\", 0, len(text) - len(fields[7])) < 0:
         # no backslash before the extension: every `|` there ends a field and nothing is escaped
         return fields[:7], parse_extension(fields[7])
     parts: list[str] = []
@@ -72,10 +72,15 @@ def parse_extension(ext: str) -> dict[str, str]:
     runs to the next key (spaces before it dropped), escapes undone; the last of a repeated key wins.
     (A key's `=` can never be escaped: the character before it is part of the key.)
     When single spaces are the only whitespace and the text does not end in one (nearly every line),
-    each key is split off with the one space before it, which leaves no space to strip."""
-    if ext[-1:] != " " and "  " not in ext and not _OTHER_SPACE.search(ext):
-        pieces = _SPACED_KEY.split(" " + ext)  # [text before the first key, key, value, key, value, ...]
-        pairs = dict(zip(pieces[1::2], pieces[2::2], strict=True))
+    each key is split off with the one space before it, which leaves no space to strip. (Every
+    whitespace character but the space is unprintable, so a printable text has no other: the
+    regex search is for the rest.)"""
+    if ext[-1:] != " " and "  " not in ext and (ext.isprintable() or not _OTHER_SPACE.search(ext)):
+        # [text before the first key, key, value, key, value, ...]: an odd count, so zip(it, it)
+        # pairs each key with its value (no slice copies)
+        items = iter(_SPACED_KEY.split(" " + ext))
+        next(items)
+        pairs = dict(zip(items, items, strict=True))
     else:
         pieces = _EXT_KEY.split(ext)
         pairs = dict(zip(pieces[1::2], map(str.rstrip, pieces[2::2], repeat(" ")), strict=True))
@@ -155,8 +160,9 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         ev["code"] = sig
     if name:
         doc["message"] = name
-    sev = t.to_int(severity)
-    sev = sev if sev is not None else _SEV.get(severity.lower())
+    sev = int(severity) if severity.isdigit() and severity.isascii() else t.to_int(severity)  # to_int's usual case
+    if sev is None:
+        sev = _SEV.get(severity.lower())
     if sev is not None:
         ev["severity"] = sev
     t.endpoint(doc, "source", g("src") or g("c6a2"), g("spt"))
@@ -174,14 +180,20 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
                 put(doc, _AS_WRITTEN[key], value)
     user = g("suser") or g("duser")
     if user:
-        t.node(doc, "user")["name"] = user
+        doc["user"] = {"name": user}  # nothing above writes a top-level `user`
     # `in` (bytesIn) -> source.bytes, `out` (bytesOut) -> destination.bytes, as decode_cef maps them
-    count = t.to_int(g("in"))
+    count = _count(g("in"))
     if count is not None:
-        t.node(doc, "source")["bytes"] = count
-    count = t.to_int(g("out"))
+        where = doc.get("source")  # t.node for a one-part path, without its loop
+        if where.__class__ is not dict:
+            where = doc["source"] = {}
+        where["bytes"] = count
+    count = _count(g("out"))
     if count is not None:
-        t.node(doc, "destination")["bytes"] = count
+        where = doc.get("destination")
+        if where.__class__ is not dict:
+            where = doc["destination"] = {}
+        where["bytes"] = count
     if "proto" in x:
         t.transport(doc, x["proto"])
     value = _DIRECTION.get(g("deviceDirection", ""))
@@ -228,6 +240,13 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if not observer:
         del doc["observer"]
     return doc
+
+
+def _count(value: str | None) -> int | None:
+    """A byte count's value (t.to_int: the number a text spells, else None), digits read without a call."""
+    if value is None:
+        return None
+    return int(value) if value.isdigit() and value.isascii() else t.to_int(value)
 
 
 _TRANSLATED = (("source.nat", "sourceTranslatedAddress", "sourceTranslatedPort"),

@@ -78,7 +78,8 @@ _EPOCHS_MAX = 4096
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     kv = kv_pairs(msg)
     if "N/A" in msg:  # a value is part of the message: without the text, no value to drop
-        kv = {key: value for key, value in kv.items() if value != "N/A"}
+        for key in [key for key, value in kv.items() if value == "N/A"]:  # the rest stay as they are
+            del kv[key]
     if "type" not in kv or not ("devname" in kv or "devid" in kv or "logid" in kv):
         raise ParseError("not a FortiGate key=value line (no devname/devid/logid and type)")
     g = kv.get
@@ -96,13 +97,20 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if value:
         observer["serial_number"] = value
     src_role, dst_role = g("srcintfrole"), g("dstintfrole")
-    for side, intf, zone in (("ingress", g("srcintf"), src_role), ("egress", g("dstintf"), dst_role)):
-        if intf or zone:
-            where = observer[side] = {}
-            if intf:
-                where["interface"] = {"name": intf}
-            if zone:
-                where["zone"] = zone
+    intf = g("srcintf")  # ingress then egress, written out (no tuple of pairs to build per line)
+    if intf or src_role:
+        where = observer["ingress"] = {}
+        if intf:
+            where["interface"] = {"name": intf}
+        if src_role:
+            where["zone"] = src_role
+    intf = g("dstintf")
+    if intf or dst_role:
+        where = observer["egress"] = {}
+        if intf:
+            where["interface"] = {"name": intf}
+        if dst_role:
+            where["zone"] = dst_role
     doc["observer"] = observer
     kind, subtype = kv["type"], g("subtype")
     vpn = subtype == "vpn"
