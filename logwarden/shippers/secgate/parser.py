@@ -119,7 +119,7 @@ def _nat(doc: dict[str, Any], kv: dict[str, str]) -> None:
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     kv = _pairs(msg)
-    if not {"devid", "dname", "logtype"} <= kv.keys():
+    if "devid" not in kv or "dname" not in kv or "logtype" not in kv:
         raise ParseError("not a SecGate line (no devid/dname/logtype)")
     g = kv.get
     # built as literals with conditional writes (a `put` per field was most of this parser's cost);
@@ -133,7 +133,16 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if name:
         observer["name"] = name
     doc["observer"] = observer
-    secgate: dict[str, Any] = {leaf: value for leaf in ("devid", "logtype", "mod") if (value := _null(g(leaf)))}
+    secgate: dict[str, Any] = {}  # devid, logtype, mod, written in parse's frame (no comprehension's)
+    value = _null(g("devid"))
+    if value:
+        secgate["devid"] = value
+    value = _null(g("logtype"))
+    if value:
+        secgate["logtype"] = value
+    value = _null(g("mod"))
+    if value:
+        secgate["mod"] = value
     if secgate:
         doc["secgate"] = secgate
     severity = t.to_int(g("pri"))
