@@ -70,15 +70,17 @@ def kv_pairs(text: str) -> dict[str, str | None]:
     if ";" in inner:
         return kv_pairs_by_regex(text)
     out: dict[str, str | None] = {}
+    names = _KEY_NAMES
     for segment in inner.split(","):
         left, eq, value = segment.partition("=")
         if not eq:
             continue  # no key in this segment
-        key = _KEY_NAMES.get(left)
-        if key is None:
-            key = _key_name(left)
-        if not key:
-            return kv_pairs_by_regex(text)
+        key = names.get(left)
+        if not key:  # not seen yet (None) or not a key ("")
+            if key is None:
+                key = _key_name(left)
+            if not key:
+                return kv_pairs_by_regex(text)
         if value[:1] == '"':  # a quoted value: the regex reads it to its closing quote
             close = value.find('"', 1)
             if close < 0 or "=" in value[close:]:
@@ -90,9 +92,11 @@ def kv_pairs(text: str) -> dict[str, str | None]:
         if key in out:
             continue
         value = value.strip()
-        if value[:1] == '"' and value[-1:] == '"' and len(value) > 1:
-            value = value[1:-1].strip()
-        elif value[-1:] == ".":
+        end = value[-1:]  # one slice for the usual value (neither quoted nor ending in a period)
+        if end == '"':
+            if value[:1] == '"' and len(value) > 1:
+                value = value[1:-1].strip()
+        elif end == ".":
             value = value[:-1].strip()
         out[key] = value if value and value != "-" else None
     return out
