@@ -70,32 +70,55 @@ def kv_pairs(text: str) -> dict[str, str | None]:
     if ";" in inner:
         return kv_pairs_by_regex(text)
     out: dict[str, str | None] = {}
+    segments = _SEGMENTS
     for segment in inner.split(","):
-        left, eq, value = segment.partition("=")
-        if not eq:
-            continue  # no key in this segment
+        read = segments.get(segment)
+        if read is None:
+            read = _read_segment(segment)
+        if read is _BY_REGEX:
+            return kv_pairs_by_regex(text)
+        key, value = read
+        if key and key not in out:  # the first of a repeated key wins
+            out[key] = value
+    return out
+
+
+def _read_segment(segment: str) -> tuple[str, str | None]:
+    """(key, cleaned value) of one comma-separated segment as kv_pairs reads it, ("", None) for a
+    segment without `=` (skipped), _BY_REGEX when the text must go to the regex. Cached in
+    _SEGMENTS (bounded): a log repeats most of its segments (zones, protocols, actions, names)."""
+    left, eq, value = segment.partition("=")
+    read: tuple[str, str | None]
+    if not eq:
+        read = ("", None)
+    else:
         key = _KEY_NAMES.get(left)
         if key is None:
             key = _key_name(left)
         if not key:
-            return kv_pairs_by_regex(text)
-        if value[:1] == '"':  # a quoted value: the regex reads it to its closing quote
+            read = _BY_REGEX
+        elif value[:1] == '"':  # a quoted value: the regex reads it to its closing quote
             close = value.find('"', 1)
             if close < 0 or "=" in value[close:]:
-                return kv_pairs_by_regex(text)
-            if key not in out:
+                read = _BY_REGEX
+            else:
                 value = value[1:close].strip()
-                out[key] = value if value and value != "-" else None
-            continue
-        if key in out:
-            continue
-        value = value.strip()
-        if value[:1] == '"' and value[-1:] == '"' and len(value) > 1:
-            value = value[1:-1].strip()
-        elif value[-1:] == ".":
-            value = value[:-1].strip()
-        out[key] = value if value and value != "-" else None
-    return out
+                read = (key, value if value and value != "-" else None)
+        else:
+            value = value.strip()
+            if value[:1] == '"' and value[-1:] == '"' and len(value) > 1:
+                value = value[1:-1].strip()
+            elif value[-1:] == ".":
+                value = value[:-1].strip()
+            read = (key, value if value and value != "-" else None)
+    if len(_SEGMENTS) >= 8192:
+        _SEGMENTS.clear()
+    _SEGMENTS[segment] = read
+    return read
+
+
+_BY_REGEX = ("", "")  # the marker _read_segment returns for a segment the regex must read
+_SEGMENTS: dict[str, tuple[str, str | None]] = {}
 
 
 def _key_name(left: str) -> str:

@@ -16,6 +16,7 @@ zone (the device's local time), else the syslog header's.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from logwarden.shippers import nat
@@ -44,6 +45,56 @@ def _null(value: str | None) -> str | None:
 _NULL_CASES = frozenset(a + b + c + d for a in "Nn" for b in "Uu" for c in "Ll" for d in "Ll")
 
 
+def _pairs(text: str) -> dict[str, str]:
+    """keyvalue.kv_pairs(text), read by splitting at quotes and spaces (a SecGate line holds ~22
+    pairs, two of them quoted). Only a text in the usual shape is read so: quotes balanced, each
+    quoted value right after a lone `key=` token and followed by a space or the end, no backslash,
+    the text between quoted values printable (spaces are its only separators) and every key a
+    key of kv_pairs' reading; any other text goes to kv_pairs (tests/textlogs/
+    test_secgate_pairs.py compares the two)."""
+    if "\\" in text:
+        return kv_pairs(text)
+    parts = text.split('"')
+    if not len(parts) & 1:
+        return kv_pairs(text)
+    pairs: dict[str, str] = {}
+    last = len(parts) - 1
+    for at in range(0, last + 1, 2):
+        outside = parts[at]
+        if not outside.isprintable():
+            return kv_pairs(text)
+        tokens = outside.split(" ")
+        if at and tokens[0]:  # after a closing quote: a space or the end
+            return kv_pairs(text)
+        if at < last:  # before an opening quote: `key=` alone in its token
+            opener = tokens.pop()
+            if opener[-1:] != "=" or opener.count("=") != 1:
+                return kv_pairs(text)
+        for token in tokens:
+            key, eq, value = token.partition("=")
+            if eq:
+                pairs[key] = value
+        if at < last:
+            pairs[opener[:-1]] = parts[at + 1]
+    if not _KEYS.issuperset(pairs) and not all(_key(key) for key in pairs):
+        return kv_pairs(text)  # a token whose text before `=` is not a key: kv_pairs skips it
+    return pairs
+
+
+def _key(text: str) -> bool:
+    """`text` is a whole key of kv_pairs' reading (`[\\w.-]+`); a key found so is kept in _KEYS
+    (a log repeats a few keys; bounded)."""
+    if _KEY.fullmatch(text) is None:
+        return False
+    if len(_KEYS) >= 4096:
+        _KEYS.clear()
+    _KEYS.add(text)
+    return True
+
+
+_KEY = re.compile(r"[\w.-]+")
+_KEYS: set[str] = set()
+
 def _proto(value: str | None) -> str | None:
     value = _null(value)
     return value[len("IPPROTO_"):] if value and value.upper().startswith("IPPROTO_") else value
@@ -67,8 +118,8 @@ def _nat(doc: dict[str, Any], kv: dict[str, str]) -> None:
 
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
-    kv = kv_pairs(msg)
-    if not {"devid", "dname", "logtype"} <= kv.keys():
+    kv = _pairs(msg)
+    if "devid" not in kv or "dname" not in kv or "logtype" not in kv:
         raise ParseError("not a SecGate line (no devid/dname/logtype)")
     g = kv.get
     # built as literals with conditional writes (a `put` per field was most of this parser's cost);
@@ -82,7 +133,16 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if name:
         observer["name"] = name
     doc["observer"] = observer
-    secgate: dict[str, Any] = {leaf: value for leaf in ("devid", "logtype", "mod") if (value := _null(g(leaf)))}
+    secgate: dict[str, Any] = {}  # devid, logtype, mod, written in parse's frame (no comprehension's)
+    value = _null(g("devid"))
+    if value:
+        secgate["devid"] = value
+    value = _null(g("logtype"))
+    if value:
+        secgate["logtype"] = value
+    value = _null(g("mod"))
+    if value:
+        secgate["mod"] = value
     if secgate:
         doc["secgate"] = secgate
     severity = t.to_int(g("pri"))
