@@ -14,11 +14,8 @@ holding it; no duration is asserted."""
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,68 +25,20 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 from logwarden.config import Config
 from logwarden.consume import batch_offsets
 from logwarden.kafka_clients import Consumer
-from logwarden.kafka_io import ensure_topics, make_consumer
+from logwarden.kafka_io import make_consumer
 from logwarden.runtime.lab import Lab
 from tests.services.helpers import event, produce
 from tests.services.private_broker import PrivateBroker
+from tests.support.frozen_broker import finishes, private_broker, signal_broker, topic_when_ready
 from tests.support.namespaces import isolated
 
 pytestmark = pytest.mark.servers
 
-GENEROUS = 180.0  # seconds a call may take before the test calls it a hang
-
 
 @pytest.fixture(scope="module")
 def broker(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBroker]:
-    home = tmp_path_factory.mktemp("commit-broker")
-    own = PrivateBroker(isolated(lab.cfg, home), home / "broker")
-    own.start()
-    try:
+    with private_broker(lab, tmp_path_factory.mktemp("commit-broker")) as own:
         yield own
-    finally:
-        _signal(own, signal.SIGCONT)
-        own.stop()
-
-
-def _signal(broker: PrivateBroker, sig: signal.Signals) -> None:
-    pid_file = broker.lab.kafka_dir / "pid"
-    if pid_file.exists():
-        try:
-            os.kill(int(pid_file.read_text()), sig)
-        except ProcessLookupError:
-            pass
-
-
-def _finishes(call: Callable[[], Any]) -> tuple[Any, BaseException | None]:
-    """(result, exception) of `call()`; fails the test when it has not returned after GENEROUS s."""
-    out: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            out["result"] = call()
-        except BaseException as exc:  # noqa: BLE001 - returned to the test
-            out["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(GENEROUS)
-    assert not thread.is_alive(), f"still waiting after {GENEROUS:.0f}s: a hang"
-    return out.get("result"), out.get("error")
-
-
-def topic_when_ready(cfg: Config) -> None:
-    """Create the namespace's windows topic (one partition) once the broker takes it: a broker
-    that was frozen longer than its controller's session is fenced for a while after it resumes
-    ("All brokers are currently fenced")."""
-    deadline = time.monotonic() + GENEROUS
-    while True:
-        try:
-            ensure_topics(cfg, datasets=("windows",), partitions=1)
-            return
-        except KafkaError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
 
 
 def _member(broker: PrivateBroker, client: str, tmp_path: Path, n: int = 100) -> tuple[Config, Consumer, list[Any]]:
@@ -116,28 +65,28 @@ def test_a_commit_to_a_frozen_broker_ends_and_succeeds_once_it_answers(broker: P
     everything = batch_offsets(records)
     (tp,) = everything
     try:
-        _signal(broker, signal.SIGSTOP)
-        _, error = _finishes(lambda: consumer.commit(everything, timeout_ms=3_000))
+        signal_broker(broker, signal.SIGSTOP)
+        _, error = finishes(lambda: consumer.commit(everything, timeout_ms=3_000))
         assert isinstance(error, KafkaTimeoutError), repr(error)
-        _, again = _finishes(lambda: consumer.commit(everything, timeout_ms=1_000))
+        _, again = finishes(lambda: consumer.commit(everything, timeout_ms=1_000))
         assert isinstance(again, KafkaError), repr(again)  # still no answer: still an outage to retry
         if client == "confluent":
             assert "an earlier commit has had no answer" in str(again), str(again)
     finally:
-        _signal(broker, signal.SIGCONT)
-    _, error = _finishes(lambda: consumer.commit(everything, timeout_ms=120_000))
+        signal_broker(broker, signal.SIGCONT)
+    _, error = finishes(lambda: consumer.commit(everything, timeout_ms=120_000))
     assert error is None, repr(error)
     assert consumer.committed(tp) == len(records)
 
-    _signal(broker, signal.SIGSTOP)  # frozen again: a commit left pending, then the member closes
+    signal_broker(broker, signal.SIGSTOP)  # frozen again: a commit left pending, then the member closes
     try:
-        _, error = _finishes(lambda: consumer.commit(everything, timeout_ms=2_000))
+        _, error = finishes(lambda: consumer.commit(everything, timeout_ms=2_000))
         assert isinstance(error, KafkaError), repr(error)
         with caplog.at_level(logging.WARNING, logger="logwarden"):
-            _, error = _finishes(lambda: consumer.close(autocommit=False))
+            _, error = finishes(lambda: consumer.close(autocommit=False))
         assert error is None, repr(error)
     finally:
-        _signal(broker, signal.SIGCONT)
+        signal_broker(broker, signal.SIGCONT)
     if client == "confluent":
         assert any("no answer from the broker within" in r.getMessage() for r in caplog.records), caplog.text
 
@@ -150,9 +99,9 @@ def test_a_commit_to_a_stopped_broker_is_a_kafka_error(lab: Lab, tmp_path: Path)
     try:
         _, consumer, records = _member(own, "confluent", tmp_path / "ns")
         own.stop()
-        _, error = _finishes(lambda: consumer.commit(batch_offsets(records), timeout_ms=60_000))
+        _, error = finishes(lambda: consumer.commit(batch_offsets(records), timeout_ms=60_000))
         assert isinstance(error, KafkaError), repr(error)
-        _, error = _finishes(lambda: consumer.close(autocommit=False))
+        _, error = finishes(lambda: consumer.close(autocommit=False))
         assert error is None, repr(error)
     finally:
         own.stop()

@@ -26,9 +26,9 @@ from logwarden import consume
 from logwarden.consume import ConsumeLoop, LoopCounters, StopFlag
 from logwarden.kafka_io import make_consumer
 from logwarden.runtime.lab import Lab
-from tests.kafka_clients.test_commit_unreachable_servers import _finishes, _signal, topic_when_ready
 from tests.services.helpers import event, produce
 from tests.services.private_broker import PrivateBroker
+from tests.support.frozen_broker import finishes, private_broker, signal_broker, topic_when_ready
 from tests.support.namespaces import isolated
 
 pytestmark = pytest.mark.servers
@@ -38,14 +38,8 @@ N = 200
 
 @pytest.fixture(scope="module")
 def broker(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateBroker]:
-    home = tmp_path_factory.mktemp("commit-outage-broker")
-    own = PrivateBroker(isolated(lab.cfg, home), home / "broker")
-    own.start()
-    try:
+    with private_broker(lab, tmp_path_factory.mktemp("commit-outage-broker")) as own:
         yield own
-    finally:
-        _signal(own, signal.SIGCONT)
-        own.stop()
 
 
 class _FreezesTheBroker:
@@ -60,7 +54,7 @@ class _FreezesTheBroker:
     def handle(self, records: list[Any]) -> None:
         if not self.frozen:
             self.frozen = True
-            _signal(self.broker, signal.SIGSTOP)
+            signal_broker(self.broker, signal.SIGSTOP)
             threading.Timer(6.0, self.then).start()
 
 
@@ -83,16 +77,16 @@ def test_a_commit_during_an_outage_is_retried_logged_once_and_lands(broker: Priv
                                                                     tmp_path: Path,
                                                                     caplog: pytest.LogCaptureFixture) -> None:
     cfg, consumer = _member(broker, client, tmp_path)
-    handler = _FreezesTheBroker(broker, lambda: _signal(broker, signal.SIGCONT))
+    handler = _FreezesTheBroker(broker, lambda: signal_broker(broker, signal.SIGCONT))
     try:
         with caplog.at_level(logging.INFO, logger="logwarden"):
-            _, error = _finishes(lambda: ConsumeLoop(consumer, handler, StopFlag(), cfg.kafka).run(once=True))
+            _, error = finishes(lambda: ConsumeLoop(consumer, handler, StopFlag(), cfg.kafka).run(once=True))
         assert error is None, repr(error)
         assert handler.frozen and handler.stats.kafka_retries >= 1 and handler.stats.uncommitted == 0
         (tp,) = consumer.assignment()
         assert consumer.committed(tp) == N
     finally:
-        _signal(broker, signal.SIGCONT)
+        signal_broker(broker, signal.SIGCONT)
         consumer.close(autocommit=False)
     lines = [r.getMessage() for r in caplog.records if r.name == "logwarden.consume"]
     assert sum(f"Kafka at {cfg.kafka} unreachable (commit: " in line for line in lines) == 1, lines
@@ -107,10 +101,10 @@ def test_a_stop_while_the_commit_cannot_reach_the_broker_ends_the_member(broker:
     stop = StopFlag()
     handler = _FreezesTheBroker(broker, stop.set)
     try:
-        _, error = _finishes(lambda: ConsumeLoop(consumer, handler, stop, cfg.kafka).run())
+        _, error = finishes(lambda: ConsumeLoop(consumer, handler, stop, cfg.kafka).run())
         assert error is None, repr(error)
         assert handler.frozen and handler.stats.uncommitted == handler.stats.consumed > 0
-        _, error = _finishes(lambda: consumer.close(autocommit=False))
+        _, error = finishes(lambda: consumer.close(autocommit=False))
         assert error is None, repr(error)
     finally:
-        _signal(broker, signal.SIGCONT)
+        signal_broker(broker, signal.SIGCONT)
