@@ -96,18 +96,10 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     t.put_ip(doc, "host.ip", _s(obj, "ipv4") or _s(obj, "ipv6"), as_list=True)
     value = _s(obj, "source_uuid")
     if value:
-        host = doc.get("host")
-        if host is None:
-            doc["host"] = {"id": value}
-        else:
-            host["id"] = value
+        doc.setdefault("host", {})["id"] = value
     value = _s(obj, "severity")
     if value:
-        log = doc.get("log")  # made by a flag if at all: an object
-        if log is None:
-            doc["log"] = {"level": value}
-        else:
-            log["level"] = value
+        doc.setdefault("log", {})["level"] = value  # `log` is made by a flag if at all: an object
     etype = _s(obj, "event_type") or ""
     eset: dict[str, Any] = {}
     if etype:

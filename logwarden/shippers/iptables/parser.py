@@ -74,16 +74,12 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     t.endpoint(doc, "source", src, get("SPT"))
     t.endpoint(doc, "destination", get("DST"), get("DPT"))
     t.transport(doc, get("PROTO"))
-    network = doc.get("network")
-    if network is None:
-        network = doc["network"] = {}
+    network = doc.setdefault("network", {})
     network["type"] = "ipv6" if src and ":" in src else "ipv4"
     length = t.to_int(get("LEN"))
     if length is not None:
         network["bytes"] = length
-    ipt = doc.get("iptables")
-    if ipt is None:
-        ipt = doc["iptables"] = {}
+    ipt = doc.setdefault("iptables", {})
     ttl = t.to_int(get("TTL") or get("HOPLIMIT"))
     if ttl is not None:
         ipt["ttl"] = ttl
@@ -174,11 +170,7 @@ def _ubiquiti(doc: dict[str, Any], rule_set: str, rule: str, letter: str) -> Non
     if two_zones:  # rule_set is not empty: the object is already there
         ubiquiti["input_zone"], ubiquiti["output_zone"] = zones
     if ubiquiti:
-        ipt = doc.get("iptables")
-        if ipt is None:
-            doc["iptables"] = {"ubiquiti": ubiquiti}
-        else:
-            ipt["ubiquiti"] = ubiquiti
+        doc.setdefault("iptables", {})["ubiquiti"] = ubiquiti
     named = {"name": rule_set} if rule_set else {}
     if rule:
         named["id"] = rule
@@ -187,11 +179,7 @@ def _ubiquiti(doc: dict[str, Any], rule_set: str, rule: str, letter: str) -> Non
     if two_zones:
         observer = doc["observer"]
         for side, zone in (("ingress", zones[0]), ("egress", zones[1])):
-            where = observer.get(side)
-            if where is None:
-                observer[side] = {"zone": zone}
-            else:
-                where["zone"] = zone
+            observer.setdefault(side, {})["zone"] = zone
     verb, allowed = _UBIQUITI_ACTIONS[letter.lower()]
     t.verdict(doc, verb, allowed=allowed)
 
