@@ -3,7 +3,9 @@
 Runs until SIGTERM/SIGINT (the batch in hand is finished and committed, the consumer leaves its
 group) or, with `--once`, until the topics are drained; then prints the counters and exits 0.
 Errors are raised to the CLI (logwarden/errors.py): Kafka or Elasticsearch unreachable for
-`--once`'s patience, or refusing the requests, is exit 3.
+`--once`'s patience, or refusing the requests, is exit 3. Elasticsearch is asked once before
+anything is consumed (logwarden/es_preflight.py): a refusal (credentials, permission, TLS) is
+exit 3 at once in both modes, and so is, with `--once`, a port that does not take the connection.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Returns 0 once stopped or drained; raises the errors of `run_indexer`."""
+    from logwarden import es_io, es_preflight
     from logwarden.pipelines.indexer import run_indexer
 
     cfg = load(args.config)
+    es_preflight.check(cfg, es_io.client(cfg), drain=args.once)
     stats = run_indexer(cfg, once=args.once, group_id=args.group)
     if args.json:
         print(json.dumps(stats.as_dict()), flush=True)
