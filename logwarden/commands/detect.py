@@ -3,6 +3,9 @@
 With `--interval` it runs until SIGTERM/SIGINT, with the Kafka services' shutdown model
 (logwarden/consume.py's StopFlag): the pass in progress is finished and its alerts written, its
 counters printed, exit 0; a stop during the wait between passes ends the wait at once.
+Elasticsearch is asked once before the first pass (logwarden/es_preflight.py): credentials,
+permission or TLS refused is exit 3 at once in both modes, and so is, with `--once`, a port that
+does not take the connection.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     --interval (a failed pass is logged and the next one tried). Counters go to stderr."""
     from elasticsearch import ApiError, TransportError
 
+    from logwarden import es_preflight
     from logwarden.config import load
     from logwarden.consume import StopFlag
     from logwarden.detection.compiler import load_ruleset
@@ -61,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load(args.config)  # ConfigError: one line, exit 2 (cli)
     detector = Detector(load_ruleset(args.rules))
     runner = EsDetector(cfg, client(cfg), detector)
+    es_preflight.check(cfg, runner.es, drain=args.once)  # a refusal is exit 3 in one line, in both modes
     watch: Any = None
     watch_wanted = not args.no_silence  # built after the first pass reached Elasticsearch: no Kafka
     # connection (and no warning about it) when Elasticsearch itself cannot be reached

@@ -53,9 +53,10 @@ def run(args: argparse.Namespace) -> int:
 def _elasticsearch(cfg: Config, args: argparse.Namespace) -> None:
     from elasticsearch import ApiError, TransportError
 
-    from logwarden import es_io, server_errors
+    from logwarden import es_io, es_preflight, server_errors
 
     es = es_io.client(cfg)
+    es_preflight.check(cfg, es, drain=True)  # unreachable or refusing: one line naming the cause, exit 3
     try:
         names = es_io.install_templates(es, cfg.index_prefix)
         print(f"index templates installed: {', '.join(names)} (indices {cfg.index_prefix}*)")
