@@ -46,5 +46,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"stream: {stats.consumed} events, {stats.alerts} alerts, {stats.undecodable} undecodable, "
               f"{stats.unprocessable} unprocessable, {stats.late} correlation hits later than the reorder grace, "
-              f"{stats.kafka_retries} kafka retries, {stats.uncommitted} left uncommitted", flush=True)
+              f"{stats.kafka_retries} kafka retries, {stats.uncommitted} left uncommitted, "
+              f"{stats.bad_state_files} bad state files set aside", flush=True)
     return 0

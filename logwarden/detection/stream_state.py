@@ -36,6 +36,18 @@ never overwritten and never dropped quietly: `read_state` refuses it (`BadStateF
 ERROR line naming both files and the reason (made printable and cut to REASON_LIMIT characters:
 the file's content is data, not text for a terminal); the partition starts with an empty state,
 so detection goes on, and the member counts such files (`bad_state_files` in its stats).
+
+A bad file that cannot be moved (its folder read-only, EACCES, EROFS; no free name) is kept where
+it is and the member refuses to go on (`StateFileKept`, an OutputError: exit 2, one line naming
+the file, why it cannot be loaded, why it cannot be moved, and what to do). The other way, keeping
+it and writing the partition's new state under another name, was not taken: a folder that
+refuses a rename almost always refuses the new file too, a second name would leave two states for
+one partition with nothing to say which one a restart loads, and starting empty while the old
+windows sit beside it is the silent loss this rule exists to prevent. The next save would
+replace the evidence the moment the folder took writes again. The refusal comes from the
+rebalance listener, which must not raise (kafka-python re-raises a listener's error as a
+KafkaError, an outage to retry; the confluent wrapper logs it): `PartitionStates` keeps it and
+raises it from the next call the runner makes in its own thread (`holding` runs after every poll).
 """
 
 from __future__ import annotations
@@ -54,6 +66,7 @@ from typing import Any
 from kafka import ConsumerRebalanceListener
 from kafka.structs import TopicPartition
 
+from logwarden.errors import OutputError
 from logwarden.safe_text import printable
 from logwarden.shippers.checkpoint import save_json
 
@@ -70,6 +83,11 @@ RESTORE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, O
 
 class BadStateFile(Exception):
     """A state file that exists but cannot be loaded; the message says why."""
+
+
+class StateFileKept(OutputError):
+    """A state file that cannot be loaded and cannot be set aside either: it stays where it is and
+    the member does not start on an empty state that its next save would write over it (exit 2)."""
 
 
 def read_state(path: Path, key: str) -> dict[str, Any] | None:
@@ -108,11 +126,16 @@ def _reason(exc: BaseException) -> str:
     return printable(text)
 
 
-def set_aside(path: Path, exc: BaseException, what: str) -> Path | None:
+def set_aside(path: Path, exc: BaseException, what: str) -> Path:
     """Rename the state file `path` that failed to load (`exc`) to `<name>.bad-<UTC time>` beside
     it, never over an existing file, and log it as one ERROR line naming `what` starts empty.
-    Returns the new path, or None when the file could not be moved (also in the log line: it
-    may then be overwritten by the next save)."""
+
+    Returns:
+        The new path.
+    Raises:
+        StateFileKept: the file could not be moved (a read-only folder, no free name); it is
+            left as it is, and the message says what to do.
+    """
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     aside: Path | None = None
     failure = ""
@@ -138,10 +161,15 @@ def set_aside(path: Path, exc: BaseException, what: str) -> Path | None:
         except OSError:
             pass  # the link keeps the content: a save replaces the name, not the file behind it
         break
-    kept = (f"set aside as {printable(str(aside))}" if aside is not None
-            else f"NOT set aside ({printable(failure or 'no free name')}): the next save replaces it")
-    log.error("correlation state %s cannot be loaded (%s): %s; %s starts with an empty state",
-              printable(str(path)), _reason(exc), kept, printable(what))
+    if aside is None:
+        shown, folder = printable(str(path)), printable(str(path.parent))
+        raise StateFileKept(
+            f"correlation state {shown} cannot be loaded ({_reason(exc)}) and cannot be set aside "
+            f"({printable(failure or 'no free name beside it')}): it is left as it is and {printable(what)} does not "
+            f"start on an empty state that would be saved over it; move it out of {folder} (keep it: it holds the "
+            f"correlation windows that were open) or make {folder} writable, then start again")
+    log.error("correlation state %s cannot be loaded (%s): set aside as %s; %s starts with an empty state",
+              printable(str(path)), _reason(exc), printable(str(aside)), printable(what))
     return aside
 
 
@@ -155,13 +183,18 @@ class StreamState(ConsumerRebalanceListener):
     """The snapshot file of one stream member, and the rebalance listener that seeks to it."""
 
     def __init__(self, path: Path, engine: CorrelationEngine) -> None:
+        """Restore the snapshot at `path` into `engine` (none: nothing to restore).
+
+        Raises:
+            StateFileKept: the file cannot be loaded and cannot be set aside (`set_aside`).
+        """
         self.path = path
         self.engine = engine
         self.consumer: Any = None  # set once the consumer exists (the listener runs inside poll)
         self.offsets: dict[tuple[str, int], int] = {}  # next offset per partition fed into the state
         self._resume: dict[tuple[str, int], int] = {}  # seeks still to do at the first assignment
         self.set_aside: Path | None = None  # where a state file that could not be loaded was moved
-        self.bad_files = 0  # state files that could not be loaded (set aside, or not when that failed)
+        self.bad_files = 0  # state files that could not be loaded and were set aside
         before = engine.snapshot()
         try:
             snap = read_state(path, "stream")
@@ -172,8 +205,8 @@ class StreamState(ConsumerRebalanceListener):
         except (BadStateFile, *RESTORE_ERRORS) as exc:
             engine.restore(before)  # nothing half-restored
             self.offsets = {}
-            self.bad_files += 1
             self.set_aside = set_aside(path, exc, "the member")
+            self.bad_files += 1
             return
         self._resume = dict(self.offsets)
         log.info("correlation state restored from %s: %d group(s) or window(s), %d partition(s)", path, restored,
@@ -214,6 +247,11 @@ class _Held:
     position of the last record taken from each input partition."""
 
     def __init__(self, path: Path, families: list[Family], grace: float, what: str = "the partition") -> None:
+        """Load the state at `path` (none: an empty state).
+
+        Raises:
+            StateFileKept: the file cannot be loaded and cannot be set aside (`set_aside`).
+        """
         self.path = path
         self.engines = {fam.name: CorrelationEngine(list(fam.correlations)) for fam in families}
         self.buffer: ReorderBuffer[Record] = ReorderBuffer(grace)
@@ -299,8 +337,15 @@ class PartitionStates(ConsumerRebalanceListener):
         self.held: dict[int, _Held] = {}
         self.duplicates = 0  # records skipped: already counted
         self.bad_files = 0  # state files that could not be loaded: set aside, the partition started empty
+        self.kept: StateFileKept | None = None  # a file that could be neither loaded nor set aside
+
+    def _refuse_if_kept(self) -> None:
+        """Raise the StateFileKept the rebalance listener met (it must not raise itself)."""
+        if self.kept is not None:
+            raise self.kept
 
     def _load(self, partition: int) -> _Held:
+        self._refuse_if_kept()
         held = self.held.get(partition)
         if held is None:
             held = self.held[partition] = _Held(self.folder / f"{partition}.json", self.families, self.grace,
@@ -330,6 +375,7 @@ class PartitionStates(ConsumerRebalanceListener):
         """Count every record held in every partition this member holds, in time order per
         partition (the end of a `--once` run, a clean stop); each with what it fired. The caller
         saves the partitions `holding()` named once their alerts are delivered."""
+        self._refuse_if_kept()
         out = []
         for p in sorted(self.held):
             held = self.held[p]
@@ -337,7 +383,13 @@ class PartitionStates(ConsumerRebalanceListener):
         return out
 
     def holding(self) -> set[int]:
-        """The partitions with records in their reorder buffer."""
+        """The partitions with records in their reorder buffer.
+
+        Raises:
+            StateFileKept: a partition assigned since the last call has a file that could be
+                neither loaded nor set aside (the runner calls this after every poll).
+        """
+        self._refuse_if_kept()
         return {p for p, held in self.held.items() if len(held.buffer)}
 
     @property
@@ -363,7 +415,8 @@ class PartitionStates(ConsumerRebalanceListener):
 
     def save(self, partitions: set[int]) -> None:
         """Write the state of `partitions` atomically. Raises OutputError naming the file when one
-        cannot be written (the batch is then not committed)."""
+        cannot be written (the batch is then not committed), StateFileKept as `holding` does."""
+        self._refuse_if_kept()
         for p in sorted(partitions):
             self._load(p).save()
 
@@ -378,7 +431,12 @@ class PartitionStates(ConsumerRebalanceListener):
             if tp.topic != self.topic:
                 continue
             self.held.pop(tp.partition, None)
-            held = self._load(tp.partition)
+            try:
+                held = self._load(tp.partition)
+            except StateFileKept as kept:
+                # kept for the runner's thread (see the module docstring); the first one is said
+                self.kept = self.kept or kept
+                continue
             if held.offset is not None and self.consumer is not None:
                 self.consumer.seek(TopicPartition(tp.topic, tp.partition), held.offset)
                 log.info("%s/%d assigned: correlation state loaded, resuming at offset %d", tp.topic, tp.partition,

@@ -204,8 +204,10 @@ def test_a_bad_member_state_file_is_set_aside_too(tmp_path: Path, caplog: pytest
     assert len(errors) == 1 and "the member starts with an empty state" in errors[0], errors
 
 
-def test_a_bad_file_that_cannot_be_moved_is_said_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_a_bad_file_that_cannot_be_moved_is_kept_and_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """(before: "NOT set aside", the member went on, and its next save replaced the file; the
+    member-level cases are test_stream_state_kept_unit.py)"""
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise PermissionError(13, "Permission denied")
 
@@ -213,7 +215,7 @@ def test_a_bad_file_that_cannot_be_moved_is_said_so(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(stream_state.os, "rename", refuse)
     path = tmp_path / "0.json"
     path.write_text("{")
-    assert set_aside(path, ValueError("cut short"), "lw.r/0") is None
-    errors = _errors(caplog)
-    assert len(errors) == 1 and "NOT set aside (Permission denied)" in errors[0], errors
+    with pytest.raises(stream_state.StateFileKept, match=r"cannot be set aside \(Permission denied\)"):
+        set_aside(path, ValueError("cut short"), "lw.r/0")
+    assert not _errors(caplog)  # the refusal is the one line, said by whoever stops
     assert path.read_text() == "{"
