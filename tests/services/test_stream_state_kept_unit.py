@@ -108,7 +108,8 @@ def test_the_listener_keeps_the_refusal_and_every_runner_call_raises_it(tmp_path
     states.on_partitions_assigned([TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)])  # no exception here
     assert states.kept is not None and states.bad_files == 0 and 0 not in states.held
     _assert_refusal(states.kept, path, "invalid literal for int()", "<script>",
-                    "cannot be set aside (Permission denied)", f"{TOPIC}/0 does not start on an empty state that would be saved over it")
+                    "cannot be set aside (Permission denied)",
+                    f"{TOPIC}/0 does not start on an empty state that would be saved over it")
     for call in (states.holding, states.drain, lambda: states.save({0, 1}), lambda: states.release(1),
                  lambda: states.advance([_Rec(TOPIC, 0, 3)])):
         with pytest.raises(StateFileKept) as raised:
