@@ -42,9 +42,9 @@ it is and the member refuses to go on (`StateFileKept`, an OutputError: exit 2, 
 the file, why it cannot be loaded, why it cannot be moved, and what to do). The other way, keeping
 it and writing the partition's new state under another name, was not taken: a folder that
 refuses a rename almost always refuses the new file too, a second name would leave two states for
-one partition with nothing to say which one a restart loads, and starting empty while the old
-windows sit beside it is the silent loss this rule exists to prevent. The next save would
-replace the evidence the moment the folder took writes again. The refusal comes from the
+one partition with nothing to say which one a restart loads, and starting empty beside it (what
+the member did before) let the first save after the folder took writes again replace the
+evidence. The refusal comes from the
 rebalance listener, which must not raise (kafka-python re-raises a listener's error as a
 KafkaError, an outage to retry; the confluent wrapper logs it): `PartitionStates` keeps it and
 raises it from the next call the runner makes in its own thread (`holding` runs after every poll).
