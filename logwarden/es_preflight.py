@@ -77,8 +77,7 @@ def check(cfg: Config, es: Elasticsearch, drain: bool) -> None:
 
 def _waiting(server: str, why: str) -> None:
     # not the outage's own words ("unreachable ("): the outage is logged once, when a request meets it
-    log.info("%s not answering at start (%s): the indexer waits for it with backoff when it has documents",
-             server, why)
+    log.info("%s not answering at start (%s): the service starts and waits for it as for any outage", server, why)
 
 
 def _links(exc: BaseException) -> list[BaseException]:
