@@ -6,7 +6,8 @@ One table per server, built for a configuration's index and topic prefixes, used
 its file realm (roles.yml) for its per-component users.
 
 Elasticsearch roles (indices under the index prefix):
-- indexer: create documents and indices, nothing else (no read, no delete);
+- indexer: create documents and indices, and refresh them (`index --once` makes what it wrote
+  searchable before it exits), nothing else (no read, no delete);
 - detector: read the indices, create documents in the alerts indices;
 - dashboards: read the indices, and the Kibana features dashboards/discover/visualize/data views.
 
@@ -47,7 +48,8 @@ def es_roles(cfg: Config, index_pattern: str | None = None) -> dict[str, dict[st
     alerts = f"{prefix}{ALERTS}-*"
     return {
         role_name(cfg, "indexer"): {
-            "indices": [{"names": [everything], "privileges": ["create_doc", "create_index", "auto_configure"]}],
+            "indices": [{"names": [everything],
+                         "privileges": ["create_doc", "create_index", "auto_configure", "maintenance"]}],
         },
         role_name(cfg, "detector"): {
             "indices": [{"names": [everything], "privileges": ["read", "view_index_metadata"]},

@@ -66,6 +66,18 @@ def test_es_detector_reads_and_writes_only_alerts(ns: Config, lab: Lab) -> None:
         es.indices.delete(index=f"{ns.index_prefix}windows-{DAY}")
 
 
+def test_index_once_as_the_indexer_leaves_its_documents_searchable(ns: Config, lab: Lab) -> None:
+    """`index --once` refreshes what it wrote before it exits; the indexer's role must allow
+    that refresh (before: exit 3 at the end, "indices:admin/refresh" refused, after indexing)."""
+    sink = KafkaSink(ns)
+    sink.send(_event("indexed by the indexer"))
+    sink.close()
+    done = cli(_as(ns, lab, es_user="logwarden-indexer"), "index", "--once")
+    assert done.returncode == 0, done.stderr[-2000:]
+    hits = es_io.client(ns).search(index=f"{ns.index_prefix}windows-*")["hits"]["hits"]  # no refresh of its own
+    assert [h["_source"]["message"] for h in hits] == ["indexed by the indexer"]
+
+
 def _event(text: str) -> Event:
     return Event(dataset="windows", id=f"id-{text}", key="ws1", doc=_doc(text))
 
