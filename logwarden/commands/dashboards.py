@@ -24,6 +24,7 @@ from logwarden import networks
 from logwarden.atomic_file import output
 from logwarden.errors import InputError, ServerError, UsageError
 from logwarden.networks import Range
+from logwarden.safe_text import printable, redact_credentials
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -139,10 +140,12 @@ def run_check(args: argparse.Namespace) -> int:
 def run_query(args: argparse.Namespace) -> int:
     from elasticsearch import ApiError, TransportError
 
+    from logwarden import es_preflight
     from logwarden.config import ConfigError, load
     from logwarden.dashboards import parse_ndjson
     from logwarden.dashboards.query import panel_queries, run_panel
-    from logwarden.es_io import client
+    from logwarden.es_io import bare_url, client
+    from logwarden.server_errors import describe
 
     try:
         cfg = load(args.config)
@@ -150,6 +153,7 @@ def run_query(args: argparse.Namespace) -> int:
         print(f"dashboards: {exc}", file=sys.stderr)
         return 2
     es = client(cfg)
+    es_preflight.check(cfg, es, drain=True)  # unreachable or refusing: one line naming the cause, exit 3
     objects = parse_ndjson(args.file.read_text(encoding="utf-8"))
     failed = 0
     for pq in panel_queries(objects, cfg.index_prefix, args.start, args.end):
@@ -157,11 +161,11 @@ def run_query(args: argparse.Namespace) -> int:
             r = run_panel(es, pq)
         except ApiError as exc:
             failed += 1
-            print(f"dashboards: {pq.dashboard} / {pq.title}: Elasticsearch refused the query: {exc}", file=sys.stderr)
+            print(printable(redact_credentials(
+                f"dashboards: {pq.dashboard} / {pq.title}: Elasticsearch refused the query: {exc}")), file=sys.stderr)
             continue
-        except TransportError as exc:
-            print(f"dashboards: Elasticsearch at {cfg.elasticsearch}: {exc}", file=sys.stderr)
-            return 3
+        except TransportError as exc:  # the URL may carry a password: name the server by its bare URL
+            raise ServerError(describe(exc, cfg) or f"Elasticsearch at {bare_url(cfg)}: {exc}") from exc
         if args.json:
             print(json.dumps({"dashboard": pq.dashboard, "panel": pq.panel, "title": pq.title, "index": pq.index,
                               "hits": r.hits, "top": r.top}))

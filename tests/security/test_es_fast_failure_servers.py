@@ -135,7 +135,8 @@ def test_a_least_privilege_user_passes_the_probe(secured: Config, lab: Lab, user
 
 
 @pytest.mark.parametrize("how", sorted(EXPECTED))
-@pytest.mark.parametrize("command", [("detect", "--once", "--no-silence"), ("setup", "--no-kafka")])
+@pytest.mark.parametrize("command", [("detect", "--once", "--no-silence"), ("setup", "--no-kafka"),
+                                     ("dashboards", "query")])
 def test_detect_and_setup_say_the_same_line(secured: Config, tmp_path: Path, how: str,
                                            command: tuple[str, ...]) -> None:
     """They never waited, but said "Connection error" or "TLS error" (detect) and "refused the
@@ -143,7 +144,19 @@ def test_detect_and_setup_say_the_same_line(secured: Config, tmp_path: Path, how
     done, took = _timed(_variant(secured, tmp_path, how), *command)
     line = _one_line_exit_3(done, command[0], EXPECTED[how])
     assert WRONG not in line
+    assert done.stdout == ""  # dashboards query: no panel ran
     print(f"\n{' '.join(command)}, {how}: exit 3 after {took:.1f}s")
+
+
+def test_dashboards_query_never_shows_a_password_in_its_url(secured: Config) -> None:
+    """A password inside the Elasticsearch URL: the line names the server by its bare URL (before:
+    `dashboards query` printed the URL as configured, password and all)."""
+    bad = copy.copy(secured)
+    bad.elasticsearch = f"https://{secured.es_user}:{secured.es_password}@127.0.0.1:{_closed_port()}"
+    bad.es_user = bad.es_password = ""  # the URL's credentials only (both is a configuration error)
+    done, _ = _timed(bad, "dashboards", "query")
+    line = _one_line_exit_3(done, "dashboards", EXPECTED["closed port"])
+    assert secured.es_password not in done.stderr + done.stdout, line
 
 
 def test_detect_interval_stops_on_a_refusal(secured: Config) -> None:
