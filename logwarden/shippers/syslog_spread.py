@@ -43,6 +43,7 @@ UDP flows, never one connection; parsing is ~80 % of a message's cost (docs/benc
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -65,6 +66,7 @@ log = logging.getLogger(__name__)
 QUEUE_BATCHES = 32  # batches (one TCP read of at most 256 KiB, or one datagram) waiting per parse process
 READY_TIMEOUT = 120.0  # seconds a parse process may take to open its spool and connect its producer
 PRODUCER_WAIT = 5.0  # seconds a parse process waits for its producer before it says it is ready
+RESTART_PRODUCER_WAIT = 1.0  # the same for a restarted one: what it is handed waits meanwhile
 PUT_WAIT = 0.1  # seconds between two looks at `finish` and at the process's life while its queue is full
 TAKE_WAIT = 0.05  # seconds a parse process waits for a batch before it reports what settled meanwhile
 WATCH_EVERY = 0.05  # seconds between two looks of the receiver at its parse processes
@@ -91,6 +93,7 @@ class ParsePlan:
     spool_dir: Path
     spool_max: int
     grace: float
+    producer_wait: float = PRODUCER_WAIT
 
 
 def spool_dir_of(base: Path, index: int) -> Path:
@@ -174,7 +177,7 @@ def _parse_loop(plan: ParsePlan, sink: Any, index: int, batches: Any, results: A
     server = SyslogServer(sink, tcp=("127.0.0.1", 0), accepting=sink.accepting, session=plan.session)
     server.stop_event = stopping  # type: ignore[assignment]  # same is_set/wait, shared with the receiver
     settling = _Settling(shared, index, sink)
-    deadline = time.monotonic() + PRODUCER_WAIT
+    deadline = time.monotonic() + plan.producer_wait
     while sink.spooling and time.monotonic() < deadline:  # Kafka away: spooled from the first message
         time.sleep(0.02)
     results.put(("ready", index))
@@ -301,6 +304,8 @@ class Spreader:
         if slot.ended:
             slot.queue.put_nowait(None)
         plan = plan_for(self.plan, slot.index, self.processes)
+        if slot.started:  # a restart
+            plan = dataclasses.replace(plan, producer_wait=RESTART_PRODUCER_WAIT)
         slot.proc = self.ctx.Process(target=_parse_process, name=f"syslog-parse-{slot.index}",
                                      args=(plan, self.open_sink, slot.index, slot.queue, slot.results, self.stopping,
                                            self.shared), daemon=True)
@@ -496,5 +501,5 @@ class Spreader:
 
 def plan_for(plan: ParsePlan, index: int, processes: int) -> ParsePlan:
     """`plan` for parse process `index` of `processes`: its own spool folder and share of the size."""
-    return ParsePlan(plan.cfg, plan.session, spool_dir_of(plan.spool_dir, index),
-                     max(1, plan.spool_max // processes), plan.grace)
+    return dataclasses.replace(plan, spool_dir=spool_dir_of(plan.spool_dir, index),
+                               spool_max=max(1, plan.spool_max // processes))
