@@ -35,7 +35,10 @@ UDP flows, never one connection; parsing is ~80 % of a message's cost (docs/benc
 - Accounting: received = parsed + dead + dropped + lost. `parsed` and `dead` count settled
   messages (shared memory, written by each process as its batches settle, so a process that dies
   keeps what it settled counted and its re-handed messages are not counted twice); `lost`
-  counts what could not be re-handed before the stop's deadline (logged). Order: batches of one
+  counts what could not be re-handed before the stop's deadline (logged). Memory: the receiver
+  holds what is not settled, normally the reads of the last ~0.1 s; while Kafka stalls, those
+  taken in the 5 s before the sink starts spooling (its STALL_SECONDS), until their delivery fails (30 s)
+  and they are spooled. A receiver killed with -9 loses what it held, as a single one does. Order: batches of one
   connection are parsed by different processes, so they reach Kafka out of arrival order (the
   sequence numbers, and so the ids, keep the order).
 """
@@ -69,6 +72,7 @@ PRODUCER_WAIT = 5.0  # seconds a parse process waits for its producer before it 
 RESTART_PRODUCER_WAIT = 1.0  # the same for a restarted one: what it is handed waits meanwhile
 PUT_WAIT = 0.1  # seconds between two looks at `finish` and at the process's life while its queue is full
 TAKE_WAIT = 0.05  # seconds a parse process waits for a batch before it reports what settled meanwhile
+PUBLISH_EVERY = 0.02  # seconds between two reports of what settled (each looks at every pending message)
 WATCH_EVERY = 0.05  # seconds between two looks of the receiver at its parse processes
 RESTART_BACKOFF = 0.5  # seconds before the first restart of a dead parse process
 RESTART_BACKOFF_MAX = 10.0  # the back-off doubles per death up to this
@@ -181,7 +185,7 @@ def _parse_loop(plan: ParsePlan, sink: Any, index: int, batches: Any, results: A
     while sink.spooling and time.monotonic() < deadline:  # Kafka away: spooled from the first message
         time.sleep(0.02)
     results.put(("ready", index))
-    last_flush = time.monotonic()
+    last_flush = last_publish = time.monotonic()
     counters = server.counters
     while True:
         try:
@@ -203,10 +207,13 @@ def _parse_loop(plan: ParsePlan, sink: Any, index: int, batches: Any, results: A
                 server.handle_frames(frames, proto, peer, first=first)
             shared[index * _FIELDS + _HANDLING] = 0
             settling.handled(ticket, counters.parsed - parsed, counters.dead - dead)
-        settling.publish()
-        if time.monotonic() - last_flush >= 1.0:
+        now = time.monotonic()
+        if now - last_publish >= PUBLISH_EVERY:
+            settling.publish()
+            last_publish = now
+        if now - last_flush >= 1.0:
             sink.flush()
-            last_flush = time.monotonic()
+            last_flush = now
     sink.flush()
     spooled = sink.close(plan.grace)
     settling.publish()  # closed: every message acknowledged or spooled
