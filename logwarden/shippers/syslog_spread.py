@@ -420,19 +420,23 @@ class Spreader:
             self._putting += 1
         held = _Held(batch)
         wait = PUT_WAIT / self.processes
+        down = 0  # processes in a row found being restarted
         try:
             while not self._closed:
                 slot = self.slots[index]
                 with slot.lock:
-                    if slot.proc is not None and not slot.ended:
+                    running = slot.proc is not None and not slot.ended
+                    if running:
                         try:
                             self._enqueue(slot, held, wait)
                         except queue.Full:  # that one is behind (or stopped): the next one
                             pass
                         else:
                             return True
-                    else:
-                        time.sleep(wait)  # being restarted
+                down = 0 if running else down + 1
+                if down >= self.processes:  # every one is being restarted
+                    time.sleep(PUT_WAIT)
+                    down = 0
                 index = (index + 1) % self.processes
             return False
         finally:
