@@ -5,13 +5,15 @@ Why: SO_REUSEPORT (`--workers N`, logwarden/shippers/syslog_workers.py) spreads 
 UDP flows, never one connection; parsing is ~80 % of a message's cost (docs/benchmarks.md).
 
 - The receiving process keeps the sockets, the framer and the sequence numbers (ids do not
-  depend on which process parsed a message) and counts `received`. Each read's frames (each
-  UDP datagram's) go as one batch, (first sequence number, proto, sender, raw frames), to the
-  parse processes in turn, through one bounded queue each (QUEUE_BATCHES reads of at most 256 KiB).
-  A full queue makes the connection's thread wait: it reads nothing, TCP pushes back on the sender.
-- A parse process is a `SyslogServer` that listens on nothing: it turns frames into events or
-  dead letters exactly as a receiver does and hands them to its own `SpoolingSink` (its own
-  producer, its own spool: slot 0 the spool folder itself, slot i `<spool>/parse-<i>`).
+  depend on which process parsed a message) and counts `received`. Each read's frames (over UDP,
+  one sender's datagrams of one take of the receive queue) go as one batch, (first sequence
+  number, proto, sender, raw frames), to the parse processes in turn, through one bounded queue
+  each (QUEUE_BATCHES reads of at most 256 KiB). A full queue is passed over; when all are full
+  the connection's thread waits: it reads nothing, TCP pushes back on the sender.
+- A parse process (logwarden/shippers/syslog_parse_process.py) is a `SyslogServer` that listens
+  on nothing: it turns frames into events or dead letters exactly as a receiver does and hands
+  them to its own `SpoolingSink` (its own producer, its own spool: slot 0 the spool folder
+  itself, slot i `<spool>/parse-<i>`).
 - Nothing is forgotten before it is settled. The receiver keeps every batch it handed to a
   process (numbered per process: its queue's order) until that process says the batch is
   settled: each of its messages acknowledged by Kafka or appended to the spool
@@ -49,55 +51,42 @@ import contextlib
 import dataclasses
 import logging
 import multiprocessing
-import os
 import queue
 import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
 from typing import Any
 
 from logwarden.errors import UsageError
-from logwarden.safe_text import printable
+from logwarden.shippers.syslog_parse_process import (
+    DEAD,
+    FIELDS,
+    HANDLING,
+    PARSE_DEATHS,
+    PARSED,
+    SETTLED,
+    Batch,
+    OpenSink,
+    ParsePlan,
+    parse_process,
+)
 
 log = logging.getLogger(__name__)
 
-QUEUE_BATCHES = 32  # batches (one TCP read of at most 256 KiB, or one datagram) waiting per parse process
+QUEUE_BATCHES = 32  # batches (a TCP read, or a sender's datagrams of one take: <= 256 KiB) per parse process
 READY_TIMEOUT = 120.0  # seconds a parse process may take to open its spool and connect its producer
-PRODUCER_WAIT = 5.0  # seconds a parse process waits for its producer before it says it is ready
-RESTART_PRODUCER_WAIT = 1.0  # the same for a restarted one: what it is handed waits meanwhile
+RESTART_PRODUCER_WAIT = 1.0  # a restarted process's wait for its producer (first start: PRODUCER_WAIT)
 PUT_WAIT = 0.1  # seconds between two looks at `finish` and at the process's life while its queue is full
-TAKE_WAIT = 0.05  # seconds a parse process waits for a batch before it reports what settled meanwhile
-PUBLISH_EVERY = 0.02  # seconds between two reports of what settled (each looks at every pending message)
 WATCH_EVERY = 0.05  # seconds between two looks of the receiver at its parse processes
 RESTART_BACKOFF = 0.5  # seconds before the first restart of a dead parse process
 RESTART_BACKOFF_MAX = 10.0  # the back-off doubles per death up to this
 STEADY_SECONDS = 60.0  # a process that lived this long died "for the first time" again (back-off reset)
-PARSE_DEATHS = 3  # processes that died handling one batch before its messages become dead letters
 SPOOL_SUBDIR = "parse-{}"
 SUMMED = ("parsed", "dead", "udp", "tcp", "dropped")  # the parse processes' counters that add up
-# per slot, in shared memory: the last settled ticket, the ticket being handled, settled verdicts
-_SETTLED, _HANDLING, _PARSED, _DEAD = range(4)
-_FIELDS = 4
 
-Batch = tuple[int, str, str, list[bytes]]  # first sequence number, proto, sender, frames
-OpenSink = Callable[[Any, Path, int], Any]  # (cfg, spool folder, spool size) -> a SpoolingSink
-
-
-@dataclass(frozen=True)
-class ParsePlan:
-    """What a parse process needs (picklable; the sink is made in the process)."""
-
-    cfg: Any
-    session: str
-    spool_dir: Path
-    spool_max: int
-    grace: float
-    producer_wait: float = PRODUCER_WAIT
 
 
 def spool_dir_of(base: Path, index: int) -> Path:
@@ -124,115 +113,6 @@ def death_reason(exitcode: int | None, crash: str | None) -> str:
         extra = " (also what the kernel's OOM killer sends)" if exitcode == -signal.SIGKILL else ""
         return f"killed by {name}{extra}"
     return f"exit code {exitcode}"
-
-
-class _Settling:
-    """A parse process's side of the settlement: the ticket and verdicts of each batch handed to
-    the sink, published (shared memory, `_FIELDS` per slot) once the sink settled them."""
-
-    def __init__(self, shared: Any, index: int, sink: Any) -> None:
-        self.shared, self.base, self.sink = shared, index * _FIELDS, sink
-        self.waiting: deque[tuple[int, int, int, int]] = deque()  # ticket, sink mark, parsed, dead
-
-    def handled(self, ticket: int, parsed: int, dead: int) -> None:
-        self.waiting.append((ticket, self.sink.mark(), parsed, dead))
-
-    def publish(self) -> None:
-        """Report every batch whose messages are all settled (verdicts first, then the ticket: a
-        death in between counts a re-handed batch twice, never loses one)."""
-        if not self.waiting:
-            return
-        below = self.sink.settled_below()
-        shared, base, waiting = self.shared, self.base, self.waiting
-        while waiting and waiting[0][1] < below:
-            ticket, _, parsed, dead = waiting.popleft()
-            shared[base + _PARSED] += parsed
-            shared[base + _DEAD] += dead
-            shared[base + _SETTLED] = ticket
-
-
-def _parse_process(plan: ParsePlan, open_sink: OpenSink, index: int, batches: Any, results: Any, stopping: MpEvent,
-                   shared: Any) -> None:
-    """A parse process's body: reports ("ready", index) or ("error", index, message), then
-    ("done", index, counts) after the end marker, or ("crashed", index, reason) when an
-    exception escapes (then exits 1). A batch on the queue is (ticket, poisoned, Batch)."""
-    parent = os.getppid()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the receiver stops it, after its queue is drained
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    try:
-        sink = open_sink(plan.cfg, plan.spool_dir, plan.spool_max)
-    except UsageError as exc:
-        results.put(("error", index, str(exc)))
-        return
-    try:
-        _parse_loop(plan, sink, index, batches, results, stopping, shared, parent)
-    except Exception as exc:  # a bug or MemoryError: the receiver re-hands what was not settled
-        results.put(("crashed", index, f"{type(exc).__name__}: {printable(str(exc))[:300]}"))
-        results.close()
-        results.join_thread()
-        os._exit(1)
-
-
-def _parse_loop(plan: ParsePlan, sink: Any, index: int, batches: Any, results: Any, stopping: MpEvent,
-                shared: Any, parent: int) -> None:
-    from logwarden.shippers.syslog import SyslogServer
-
-    # never started: it listens on nothing, the address only satisfies the constructor
-    server = SyslogServer(sink, tcp=("127.0.0.1", 0), accepting=sink.accepting, session=plan.session)
-    server.stop_event = stopping  # type: ignore[assignment]  # same is_set/wait, shared with the receiver
-    settling = _Settling(shared, index, sink)
-    deadline = time.monotonic() + plan.producer_wait
-    while sink.spooling and time.monotonic() < deadline:  # Kafka away: spooled from the first message
-        time.sleep(0.02)
-    results.put(("ready", index))
-    last_flush = last_publish = time.monotonic()
-    counters = server.counters
-    while True:
-        try:
-            item = batches.get(timeout=TAKE_WAIT)
-        except queue.Empty:
-            item = ()
-            if os.getppid() != parent:  # the receiver died (killed): nothing more comes
-                log.warning("syslog parse process %d: the receiver is gone; closing", index)
-                break
-        if item is None:
-            break
-        if item:
-            ticket, poisoned, (first, proto, peer, frames) = item
-            shared[index * _FIELDS + _HANDLING] = ticket
-            parsed, dead = counters.parsed, counters.dead
-            if poisoned:
-                _handle_as_dead_letters(server, frames, proto, peer, first)
-            else:
-                server.handle_frames(frames, proto, peer, first=first)
-            shared[index * _FIELDS + _HANDLING] = 0
-            settling.handled(ticket, counters.parsed - parsed, counters.dead - dead)
-        now = time.monotonic()
-        if now - last_publish >= PUBLISH_EVERY:
-            settling.publish()
-            last_publish = now
-        if now - last_flush >= 1.0:
-            sink.flush()
-            last_flush = now
-    sink.flush()
-    spooled = sink.close(plan.grace)
-    settling.publish()  # closed: every message acknowledged or spooled
-    log.info("syslog parse process %d: %d message(s) parsed, %d dead letter(s), %d dropped", index,
-             counters.parsed, counters.dead, counters.dropped)
-    results.put(("done", index, {**counters.as_dict(), **spooled.as_dict()}))
-
-
-def _handle_as_dead_letters(server: Any, frames: list[bytes], proto: str, peer: str, first: int) -> None:
-    """The batch PARSE_DEATHS processes died on: each frame a dead letter saying so, unparsed."""
-    from logwarden.shippers.base import DeadLetter
-
-    reason = f"{PARSE_DEATHS} parse processes died while handling the read this message came in; not parsed"
-    parse = server.parse
-    server.parse = lambda body, source, seq: DeadLetter(source, body, reason, "unknown", seq)
-    try:
-        server.handle_frames(frames, proto, peer, first=first)
-    finally:
-        server.parse = parse
 
 
 @dataclass
@@ -278,7 +158,7 @@ class Spreader:
         self.plan, self.open_sink, self.processes, self.queue_batches = plan, open_sink, processes, queue_batches
         self.stopping = self.ctx.Event()
         # each slot's part is written by its process only (no lock)
-        self.shared: Any = self.ctx.Array("q", processes * _FIELDS, lock=False)
+        self.shared: Any = self.ctx.Array("q", processes * FIELDS, lock=False)
         self.slots = [_Slot(i) for i in range(processes)]
         self.rehanded = 0  # messages handed again after their process died
         self.restarts = 0
@@ -304,8 +184,8 @@ class Spreader:
         slot.queue = self.ctx.Queue(self.queue_batches + len(orphans) + 1)  # the re-handed never wait
         slot.results = self.ctx.Queue()
         slot.tickets, slot.crash, slot.report = 0, None, None
-        base = slot.index * _FIELDS
-        self.shared[base + _SETTLED] = self.shared[base + _HANDLING] = 0
+        base = slot.index * FIELDS
+        self.shared[base + SETTLED] = self.shared[base + HANDLING] = 0
         for held in orphans:
             self._enqueue(slot, held)
         if slot.ended:
@@ -313,7 +193,7 @@ class Spreader:
         plan = plan_for(self.plan, slot.index, self.processes)
         if slot.started:  # a restart
             plan = dataclasses.replace(plan, producer_wait=RESTART_PRODUCER_WAIT)
-        slot.proc = self.ctx.Process(target=_parse_process, name=f"syslog-parse-{slot.index}",
+        slot.proc = self.ctx.Process(target=parse_process, name=f"syslog-parse-{slot.index}",
                                      args=(plan, self.open_sink, slot.index, slot.queue, slot.results, self.stopping,
                                            self.shared), daemon=True)
         slot.proc.start()
@@ -378,7 +258,7 @@ class Spreader:
                              slot.index, getattr(slot.proc, "pid", None), len(slot.unsettled))
 
     def _forget_settled(self, slot: _Slot) -> None:
-        settled = self.shared[slot.index * _FIELDS + _SETTLED]
+        settled = self.shared[slot.index * FIELDS + SETTLED]
         unsettled = slot.unsettled
         while unsettled and unsettled[0][0] <= settled:
             batch = unsettled.popleft()[1].batch
@@ -386,8 +266,8 @@ class Spreader:
 
     def _died(self, slot: _Slot, now: float) -> None:
         """Slot's process died: its unsettled batches kept for its successor, a restart planned."""
-        proc, base = slot.proc, slot.index * _FIELDS
-        handling = self.shared[base + _HANDLING]
+        proc, base = slot.proc, slot.index * FIELDS
+        handling = self.shared[base + HANDLING]
         held = [h for _, h in slot.unsettled]
         for ticket, entry in slot.unsettled:
             if ticket == handling:
@@ -493,9 +373,9 @@ class Spreader:
             if slot.proc is not None:
                 slot.proc.join(5)
         for slot in self.slots:  # settled verdicts, those of processes that died included
-            base = slot.index * _FIELDS
-            totals["parsed"] = totals.get("parsed", 0) + self.shared[base + _PARSED]
-            totals["dead"] = totals.get("dead", 0) + self.shared[base + _DEAD]
+            base = slot.index * FIELDS
+            totals["parsed"] = totals.get("parsed", 0) + self.shared[base + PARSED]
+            totals["dead"] = totals.get("dead", 0) + self.shared[base + DEAD]
         totals.update(self.settled_by_proto)
         totals.update(rehanded=self.rehanded, parse_restarts=self.restarts, lost=self.lost, parse_died=died)
         return totals
