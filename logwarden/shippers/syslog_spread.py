@@ -34,10 +34,12 @@ UDP flows, never one connection; parsing is ~80 % of a message's cost (docs/benc
   spool room then drops and counts, as a receiver does at a stop) and sends an end marker to each
   queue; each process drains its queue, closes its sink (grace, then the spool) and reports. One
   that dies meanwhile is started again with its batches and an end marker.
-- Accounting: received = parsed + dead + dropped + lost. `parsed` and `dead` count settled
-  messages (shared memory, written by each process as its batches settle, so a process that dies
-  keeps what it settled counted and its re-handed messages are not counted twice); `lost`
-  counts what could not be re-handed before the stop's deadline (logged). Memory: the receiver
+- Accounting: received = parsed + dead + lost + what the receiver could not hand once the stop
+  began (its `dropped`; a parse process's `dropped`, refused by a full spool at the stop, are
+  among parsed + dead, as in a single receiver). `parsed` and `dead` count settled messages
+  (shared memory, written by each process as its batches settle, so a process that dies keeps
+  what it settled counted and its re-handed messages are not counted twice); `lost` counts what
+  could not be re-handed before the stop's deadline (logged). Memory: the receiver
   holds what is not settled, normally the reads of the last ~0.1 s; while Kafka stalls, those
   taken in the 5 s before the sink starts spooling (its STALL_SECONDS), until their delivery fails (30 s)
   and they are spooled. A receiver killed with -9 loses what it held, as a single one does. Order: batches of one
