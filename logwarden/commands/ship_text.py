@@ -79,7 +79,8 @@ def register_ship(ship_sub: argparse._SubParsersAction) -> None:
                          "UDP flows are spread by source address and port (default 1)")
     sp.add_argument("--parse-workers", type=int, default=1, metavar="K",
                     help="parse in K processes, each with its own Kafka producer and spool (<spool-dir>/parse-<i>): "
-                         "one TCP connection is no longer bound to one core; with --workers 1 (default 1)")
+                         "one TCP connection is no longer bound to one core; one that dies is started again and "
+                         "gets back what it had not settled (at least once); only with --workers 1 (default 1)")
     sp.add_argument("--max-messages", type=int, help="stop after N messages")
     sp.add_argument("--duration", type=float, help="stop after S seconds")
     sp.add_argument("--json", action="store_true", help="print the counts as JSON")
@@ -147,7 +148,9 @@ def run_syslog(args: argparse.Namespace) -> int:
         raise UsageError("--max-connections, --idle-timeout, --workers and --parse-workers must be positive, "
                          "--grace not negative")
     if args.parse_workers > 1 and args.workers > 1:
-        raise UsageError("--parse-workers goes with --workers 1 (one receiver spreading its messages)")
+        raise UsageError("--parse-workers needs --workers 1: --workers spreads many senders over receivers, "
+                         "--parse-workers one receiver's messages over parse processes; both at once is not "
+                         "supported (each receiver's restart would race its parse processes for their spools)")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     cfg = load(args.config)

@@ -171,6 +171,20 @@ class SpoolingSink:
             self._refuse()
             return first + kept
 
+    def mark(self) -> int:
+        """A number above that of every message produced so far: the messages taken until now
+        are settled once `settled_below()` exceeds it."""
+        return next(self._numbers)
+
+    def settled_below(self) -> int:
+        """A number such that every message produced with a lower one is settled: acknowledged by
+        Kafka or appended to the spool (where a restart replays it). `ship syslog --parse-workers`
+        tells its receiver which batches it may forget with it (logwarden/shippers/syslog_spread.py)."""
+        with self._lock:
+            if self._pending:
+                return min(self._pending)
+        return next(self._numbers)
+
     def flush(self) -> None:
         """The receiver's periodic tick: fsync the spool; start spooling when Kafka has kept a
         message unacknowledged for STALL_SECONDS. Never blocks on Kafka."""

@@ -6,7 +6,9 @@ them: logwarden/shippers/spooling_sink.py), `ListSink` in tests. Counts: receive
 
 UDP has two threads: `syslog-udp-recv` only takes datagrams off the socket (a non-blocking drain
 after each poll, so it holds the GIL for one short burst per wake-up) into a bounded in-process
-queue (logwarden/shippers/receive_queue.py); `syslog-udp` parses and sends them. A datagram thus
+queue (logwarden/shippers/receive_queue.py); `syslog-udp` parses and sends them, the datagrams
+of one sender in one take together (up to UDP_BATCH_BYTES: one hand-off to the sink or to a parse
+process, as a TCP read's lines are, not one per datagram). A datagram thus
 waits in the queue, not in the kernel's small buffer, while another is parsed. What is lost is
 counted: `udp_overflow` (the queue was full) and `udp_kernel_dropped` (the kernel's own count
 for the socket, /proc/net/udp, read at the stop). Sent datagrams = udp + udp_overflow +
@@ -50,6 +52,7 @@ from logwarden.shippers.receive_queue import DatagramQueue
 
 LineFn = Callable[[bytes, str, int], Event | DeadLetter]
 UDP_RCVBUF = 8 * 1024 * 1024
+UDP_BATCH_BYTES = 256 * 1024  # the datagrams of one sender handed on together, at most (one TCP read's size)
 MAX_FRAME = 2 * 1024 * 1024  # larger TCP frames become dead letters (raw cut at this size)
 MAX_LEN_DIGITS = 9
 MAX_CONNECTIONS = 512  # concurrent TCP connections; more are closed at once (logged)
@@ -352,11 +355,21 @@ class SyslogServer:
                 if self.stop_event.is_set() and (receiver is None or not receiver.is_alive()) and not self.udp_queue:
                     return
                 continue
+            by_sender: dict[Any, list[bytes]] = {}  # one hand-off per sender and take, in its order
+            sizes: dict[Any, int] = {}
             for data, addr in batch:
                 # one datagram = one message (RFC 5426); tolerate senders that batch lines
-                parts = data.split(b"\n") if b"\n" in data.rstrip(b"\n") else [data]
-                self.handle_frames([part for part in parts if part and not part.isspace()], "udp",
-                                   sender_address(addr))
+                frames = by_sender.setdefault(addr, [])
+                if b"\n" in data.rstrip(b"\n"):
+                    frames.extend(part for part in data.split(b"\n") if part and not part.isspace())
+                elif data and not data.isspace():
+                    frames.append(data)
+                size = sizes[addr] = sizes.get(addr, 0) + len(data)
+                if size >= UDP_BATCH_BYTES:  # as much as one TCP read: handed now
+                    self.handle_frames(by_sender.pop(addr), "udp", sender_address(addr))
+                    del sizes[addr]
+            for addr, frames in by_sender.items():
+                self.handle_frames(frames, "udp", sender_address(addr))
 
     def _accept_loop(self) -> None:
         assert self.tcp_sock is not None

@@ -11,7 +11,6 @@ exit 1 with a traceback; SIGTERM while blocked on the broker lost what was accep
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import socket
 import time
@@ -19,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from logwarden.kafka_io import client_options, ensure_topics
+from logwarden.kafka_io import ensure_topics
 from tests.support.namespaces import isolated
+from tests.syslog.sequenced import line, numbered_in_kafka
 
 from .helpers import Service
 from .private_broker import PrivateBroker
@@ -28,13 +28,6 @@ from .private_broker import PrivateBroker
 pytestmark = pytest.mark.servers
 
 RATE = 200  # lines per second, paced
-SEQ = re.compile(rb"seq=(\d+)")
-
-
-def _line(seq: int) -> bytes:
-    return (f"<4>Apr 14 00:22:{seq % 60:02d} fw01 kernel: [12345.678] IN=eth0 OUT= MAC= SRC=203.0.113.{seq % 250} "
-            f"DST=10.0.0.2 LEN=60 PROTO=TCP SPT={40000 + seq % 20000} DPT=3389 WINDOW=29200 SYN seq={seq:08d}\n"
-            ).encode()
 
 
 def _send(port: int, first: int, seconds: float) -> int:
@@ -44,7 +37,7 @@ def _send(port: int, first: int, seconds: float) -> int:
     start = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
         while time.monotonic() - start < seconds:
-            conn.sendall(b"".join(_line(i) for i in range(seq, seq + RATE // 10)))
+            conn.sendall(b"".join(line(i) for i in range(seq, seq + RATE // 10)))
             seq += RATE // 10
             time.sleep(max(0.0, start + (seq - first) / RATE - time.monotonic()))
     return seq
@@ -65,24 +58,7 @@ def _stopped(service: Service) -> dict[str, int]:
 def _read_all(cfg, expected: int, timeout: float = 240) -> list[tuple[int, bytes]]:
     """(sequence number, id header) of every message in the firewall topic, once `expected`
     distinct sequence numbers are there (or what there is after `timeout`)."""
-    from kafka import KafkaConsumer
-
-    consumer = KafkaConsumer(cfg.topic("firewall"), **client_options(cfg), auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
-    seen: list[tuple[int, bytes]] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len({n for n, _ in seen}) < expected and time.monotonic() < deadline:
-            for msgs in consumer.poll(timeout_ms=1000).values():
-                for msg in msgs:
-                    match = SEQ.search(msg.value)
-                    assert match, msg.value[:200]
-                    seen.append((int(match.group(1)), dict(msg.headers)["id"]))
-        for msgs in consumer.poll(timeout_ms=3000).values():  # anything beyond `expected` (duplicates)
-            seen.extend((int(SEQ.search(m.value).group(1)), dict(m.headers)["id"]) for m in msgs)  # type: ignore[union-attr]
-    finally:
-        consumer.close()
-    return seen
+    return numbered_in_kafka(cfg, ("firewall",), expected, timeout)
 
 
 def test_accepted_lines_reach_kafka_through_an_outage_a_sigterm_and_a_restart(lab, tmp_path: Path) -> None:

@@ -77,6 +77,9 @@ def test_parse_workers_go_with_one_receiver() -> None:
     for bad in (["--parse-workers", "2", "--workers", "2"], ["--parse-workers", "0"]):
         proc = cli(cfg, "ship", "syslog", "--tcp", "127.0.0.1:0", *bad)
         assert proc.returncode == 2 and "--parse-workers" in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    proc = cli(cfg, "ship", "syslog", "--tcp", "127.0.0.1:0", "--parse-workers", "2", "--workers", "2")
+    assert "--parse-workers needs --workers 1" in proc.stderr and "not supported" in proc.stderr, proc.stderr
 
 
 def test_what_was_read_before_a_stop_is_handed_even_through_full_queues(tmp_path: Path) -> None:
