@@ -61,6 +61,11 @@ log = logging.getLogger(__name__)
 
 SOURCES = ("windows", "firewall", "av")
 SINK_MAX_BLOCK_MS = 10_000  # an alert send waits this long for Kafka, then backs off (stop stays honoured)
+# The broker answers a member's fetch once 256 KiB are there (~160 events) or after 100 ms. The
+# clients' default (1 byte, answered at once with whatever came in) made a paced 3,000 events/s a
+# fetch, a batch, an alert flush and a commit every 55-75 events; now every ~180, and the members
+# spend ~10 % less CPU per event (docs/kafka-client.md, "stream's fetches").
+STREAM_FETCH: dict[str, Any] = {"fetch_min_bytes": 256 * 1024, "fetch_max_wait_ms": 100}
 
 
 @dataclass
@@ -371,7 +376,8 @@ def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: st
             partitions = PartitionStates(partitions_folder(cfg.state_path, group), cfg.topic(STREAM_REPARTITION),
                                          families(detector.ruleset.correlations), cfg.reorder_grace)
         member = {"group_instance_id": instance_id} if instance_id else {}
-        consumer = retry_kafka(lambda: make_consumer(cfg, topics, group, listener=partitions, **options, **member),
+        consumer_options = {**STREAM_FETCH, **options, **member}
+        consumer = retry_kafka(lambda: make_consumer(cfg, topics, group, listener=partitions, **consumer_options),
                                startup)
         if consumer is None:
             return StreamStats()
