@@ -1,26 +1,28 @@
 """Benchmark: `stream` as 1 vs 2 consumer-group members (issue 12), all SigmaHQ Windows rules + ours.
 
-Real Kafka (the lab must be up), the real CLI: for each member count, a fresh topic prefix
-(`--partitions` partitions per topic), the members started as `logwarden stream` processes and
-waited for until the group is stable, then:
+Real Kafka (the lab must be up), the real CLI: for each member count (and each `--checkout`, to
+compare two versions of the members in one run), a fresh topic prefix (`--partitions` per topic),
+the members started as `logwarden stream` processes and waited for until the group is stable, then:
 
 1. drain: a backlog of `--backlog` events (the shared EVTX-ATTACK-SAMPLES documents, cycled,
-   each copy its own id, keyed by host) is produced at once; events/s = backlog / time from the
-   first produced message to the group's offsets committed at the end of every input and
-   repartition partition;
-2. latency: `--rate` events/s paced for `--seconds`; an alert's latency is its Kafka timestamp
-   (stamped when the member produced it) minus that of the event it names (`logwarden.source`);
-   p50/p99 over the alerts of that phase (correlation alerts that name no event are left out).
-   Correlation alerts wait in stream's reorder buffer for up to `stream_reorder_grace` (default
-   5 s, docs/scaling.md) before they are raised, so their latency is printed apart: the single-
-   event alerts' figure is the pipeline's, the correlations' includes that wait (and, for hits
-   still held at the stop, the time until the stop counted them).
+   each copy its own id) is produced at once; events/s = backlog / time from the first produced
+   message to the group's offsets committed at the end of every input and repartition partition;
+2. paced phases, one per `--rate` (e.g. `--rate 3000,10000`), each `--seconds` long; an alert's
+   latency is its Kafka timestamp (stamped when the member produced it) minus that of the event
+   it names (`logwarden.source`); p50/p99 over the alerts of that phase (correlation alerts that
+   name no event are left out). Correlation alerts wait in stream's reorder buffer for up to
+   `stream_reorder_grace` (default 5 s, docs/scaling.md) before they are raised, so their
+   latency is printed apart.
 
-Prints one line per member count and the 2/1 ratio; beside the drain rate, the CPU seconds the
-members used for it (events per member CPU-second: the figure that holds when other work keeps
-the box busy). `--profile FILE` instead runs one member
-under cProfile over the backlog (`stream --once`) and prints the top functions.
+Each phase also says where the box's cores went (bench/_cpu_share.py: the members, the lab's
+broker and Elasticsearch JVMs, this bench process, the whole box and the rest) and the CPU
+microseconds per event of each. The load generator (`Generator`) and the progress polls
+(`Progress`) are not what is measured, so they are made cheap; messages are keyed by event id
+by default (`--keys`), spread over the partitions as a fleet of many hosts is: keyed by the
+samples' 22 hosts, 87 % of the events land on 2 of 4 partitions, which one member then holds.
+`--profile FILE` instead runs one member under cProfile over the backlog (`stream --once`).
 Run: .venv/bin/python -m bench.bench_stream_members [--backlog 20000] [--rate 1500] [--seconds 15]
+     [--members 1,2] [--checkout ../main-copy --checkout .]
 """
 
 from __future__ import annotations
@@ -32,13 +34,16 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from bench._cpu_share import cpu_seconds, line, share, snapshot
 from bench._lab import ROOT, SHARED_DATA, lab_config, namespace
 from tests.services.helpers import read_topic
-from tests.support.cli import command, env_for, popen
+from tests.support.cli import command, env_for
 
 SIGMAHQ_WINDOWS = SHARED_DATA / "sigmahq" / "rules" / "windows"
+PACE_TICK = 0.005  # seconds: the paced generator sends what is due, then sleeps at most this long
 
 
 def _stream_args() -> tuple[str, ...]:
@@ -56,22 +61,122 @@ def _payloads() -> list[tuple[bytes, bytes]]:
     return [(str((d.get("host") or {}).get("name") or "").encode(), json.dumps(d).encode()) for d in docs]
 
 
-def _produce(cfg: Any, payloads: list[tuple[bytes, bytes]], first: int, n: int, rate: float | None) -> None:
-    from kafka import KafkaProducer
+class Generator:
+    """The load: the payloads produced to the windows topic, at once or paced. Not the system under
+    test, so it is made cheap: values encoded once (`_payloads`), the confluent producer (librdkafka,
+    C) when it is installed, acks=1 and a shipper's 20 ms linger, paced sends in ticks of PACE_TICK
+    seconds (every message due by then, one sleep per tick instead of one per message).
+    `kafka-python` is the generator this bench had before (linger 5 ms, a sleep per message, ~30 us
+    of Python per send), kept to compare."""
 
-    from logwarden.kafka_io import client_options
+    def __init__(self, cfg: Any, payloads: list[tuple[bytes, bytes]], client: str, keys: str = "event") -> None:
+        from logwarden.kafka_io import client_options
 
-    producer = KafkaProducer(**client_options(cfg), linger_ms=5, acks=1, batch_size=256 * 1024)
-    start = time.perf_counter()
-    for i in range(first, first + n):
-        if rate:
-            delay = start + (i - first) / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-        key, value = payloads[i % len(payloads)]
-        producer.send(cfg.topic("windows"), key=key, value=value, headers=[("id", f"ev-{i}".encode())])
-    producer.flush()
-    producer.close()
+        self.topic, self.payloads, self.client = cfg.topic("windows"), payloads, client
+        self.by_event = keys == "event"
+        options = {**client_options(cfg), "acks": 1, "linger_ms": 5, "batch_size": 256 * 1024}
+        if client == "confluent":  # a shipper's live linger (KafkaSink): fewer, fuller requests for the broker
+            options["linger_ms"] = 20
+        if client == "confluent":
+            import confluent_kafka
+
+            from logwarden.kafka_clients.confluent import librdkafka_config
+
+            options.update(enable_idempotence=False, batch_size=1024 * 1024)  # idempotence needs acks=all
+            self._confluent: Any = confluent_kafka.Producer(librdkafka_config(options))
+        else:
+            from kafka import KafkaProducer
+
+            self._python: Any = KafkaProducer(**options)
+
+    def _send(self, i: int) -> None:
+        key, value = self.payloads[i % len(self.payloads)]
+        event_id = b"ev-%d" % i
+        if self.by_event:
+            key = event_id
+        headers = [("id", event_id)]
+        if self.client != "confluent":
+            self._python.send(self.topic, key=key, value=value, headers=headers)
+            return
+        while True:
+            try:
+                self._confluent.produce(self.topic, value, key, headers=headers)
+                break
+            except BufferError:  # librdkafka's queue is full: let deliveries come back, then again
+                self._confluent.poll(0.01)
+        if i % 1000 == 0:
+            self._confluent.poll(0)
+
+    def produce(self, first: int, n: int, rate: float | None) -> None:
+        """Messages `first` .. `first + n - 1`, all at once (`rate` None) or `rate` per second;
+        returns once the broker acknowledged them all."""
+        start = time.perf_counter()
+        i, end = first, first + n
+        while i < end:
+            due = end if not rate else min(end, first + int((time.perf_counter() - start) * rate) + 1)
+            if self.client == "kafka-python" and rate:  # the old generator: one sleep per message
+                due = i + 1
+                delay = start + (i - first) / rate - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+            while i < due:
+                self._send(i)
+                i += 1
+            if rate and i < end and self.client != "kafka-python":
+                time.sleep(max(0.0, min(PACE_TICK, start + (i - first) / rate - time.perf_counter())))
+        self.flush()
+
+    def flush(self) -> None:
+        (self._confluent if self.client == "confluent" else self._python).flush()
+
+    def close(self) -> None:
+        if self.client == "confluent":
+            self._confluent.flush()
+        else:
+            self._python.close()
+
+
+class Progress:
+    """The group's progress as the bench polls it: one admin client and one probe consumer for the
+    whole run (a new pair per look cost a TLS handshake and a SCRAM login each, four times a second,
+    on the bench and on the broker), asked every `interval` seconds. `cpu` is the CPU time this
+    process spent while asking (the generator is idle by then: its librdkafka threads cost next to
+nothing while they wait)."""
+
+    def __init__(self, cfg: Any, interval: float) -> None:
+        from kafka import KafkaConsumer, TopicPartition
+
+        from logwarden.kafka_io import STREAM_REPARTITION, admin, client_options
+
+        self.cfg, self.interval, self.cpu = cfg, interval, 0.0
+        self.admin = admin(cfg)
+        self.probe = KafkaConsumer(**client_options(cfg))
+        windows = cfg.topic("windows")
+        self.inputs = [TopicPartition(windows, p) for p in self.probe.partitions_for_topic(windows)]
+        self.parts = self.inputs + [TopicPartition(cfg.topic(STREAM_REPARTITION), p)
+                                    for p in self.probe.partitions_for_topic(cfg.topic(STREAM_REPARTITION)) or ()]
+
+    def committed(self) -> bool:
+        """True when the group committed every input and repartition partition to its end."""
+        t0 = time.process_time()
+        try:
+            group = self.cfg.group("stream")
+            done = self.admin.list_group_offsets({group: None}).get(group, {})
+            ends = self.probe.end_offsets(self.parts)
+        finally:
+            self.cpu += time.process_time() - t0
+        return all(ends[tp] == 0 or (tp in done and done[tp].offset >= ends[tp]) for tp in self.parts)
+
+    def input_ends(self) -> dict[int, int]:
+        """The end offset of each input partition."""
+        return {tp.partition: off for tp, off in self.probe.end_offsets(self.inputs).items()}
+
+    def wait(self, what: str, timeout: float = 900) -> None:
+        _wait(self.committed, what, timeout, self.interval)
+
+    def close(self) -> None:
+        self.probe.close()
+        self.admin.close()
 
 
 def _group(cfg: Any) -> tuple[str, int]:
@@ -85,131 +190,165 @@ def _group(cfg: Any) -> tuple[str, int]:
     return info["group_state"], len(info["members"])
 
 
-def _committed(cfg: Any) -> bool:
-    from kafka import KafkaConsumer, TopicPartition
-
-    from logwarden.kafka_io import STREAM_REPARTITION, admin, client_options
-
-    client = admin(cfg)
-    probe = KafkaConsumer(**client_options(cfg))
-    try:
-        done = client.list_group_offsets({cfg.group("stream"): None}).get(cfg.group("stream"), {})
-        parts = [TopicPartition(t, p) for t in (cfg.topic("windows"), cfg.topic(STREAM_REPARTITION))
-                 for p in probe.partitions_for_topic(t) or ()]
-        ends = probe.end_offsets(parts)
-    finally:
-        probe.close()
-        client.close()
-    return all(ends[tp] == 0 or (tp in done and done[tp].offset >= ends[tp]) for tp in parts)
-
-
-def _ends(cfg: Any) -> dict[int, int]:
-    from kafka import KafkaConsumer, TopicPartition
-
-    from logwarden.kafka_io import client_options
-
-    probe = KafkaConsumer(**client_options(cfg))
-    try:
-        parts = [TopicPartition(cfg.topic("windows"), p) for p in probe.partitions_for_topic(cfg.topic("windows"))]
-        return {tp.partition: off for tp, off in probe.end_offsets(parts).items()}
-    finally:
-        probe.close()
-
-
-def _wait(check: Any, what: str, timeout: float = 900) -> None:
+def _wait(check: Any, what: str, timeout: float = 900, interval: float = 0.25) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.25)
+        time.sleep(interval)
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds the processes have used so far (Linux /proc)."""
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / os.sysconf("SC_CLK_TCK")
+def _server_pids() -> dict[str, list[int]]:
+    """The lab's broker and Elasticsearch JVMs (their pid files under LOGWARDEN_HOME)."""
+    from logwarden.config import load
+    from logwarden.runtime import procs
+    from logwarden.runtime.lab import Lab
+
+    lab = Lab(load())
+    found = {"broker": procs.read_pid(lab.kafka_dir / "pid"), "elasticsearch": lab.es_server_pid()}
+    return {name: [pid] for name, pid in found.items() if pid}
 
 
-def run(cfg: Any, members: int, payloads: list[tuple[bytes, bytes]], args: argparse.Namespace) -> dict[str, Any]:
+def _member(cfg: Any, checkout: Path) -> subprocess.Popen[str]:
+    """One `logwarden stream` member running the code of `checkout` (its rules too)."""
+    rules = checkout / "logwarden" / "sigma_rules"
+    env = {**env_for(cfg), "PYTHONPATH": str(checkout)}
+    return subprocess.Popen(command("stream", "--rules", str(rules), "--rules", str(SIGMAHQ_WINDOWS), "--json"),
+                            env=env, cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+
+def run(cfg: Any, members: int, payloads: list[tuple[bytes, bytes]], args: argparse.Namespace,
+        checkout: Path) -> dict[str, Any]:
     from logwarden.kafka_io import delete_topics, ensure_topics
 
     ensure_topics(cfg, partitions=args.partitions)
-    procs = [popen(cfg, *_stream_args(), stderr=subprocess.DEVNULL) for _ in range(members)]
+    procs = [_member(cfg, checkout) for _ in range(members)]
+    generator = Generator(cfg, payloads, args.generator, args.keys)
+    progress = Progress(cfg, args.lag_interval)
+    named = {**{f"member{k + 1}": [p.pid] for k, p in enumerate(procs)}, **_server_pids(), "bench": [os.getpid()]}
+    phases: list[dict[str, Any]] = []
     try:
         _wait(lambda: _group(cfg) == ("Stable", members), "the group")
-        cpu0, t0 = _cpu_seconds([p.pid for p in procs]), time.perf_counter()
-        _produce(cfg, payloads, 0, args.backlog, None)
-        _wait(lambda: _committed(cfg), "the backlog")
-        drain = args.backlog / (time.perf_counter() - t0)
-        drain_cpu = _cpu_seconds([p.pid for p in procs]) - cpu0
-        backlog_end = _ends(cfg)
-        paced = int(args.rate * args.seconds)
-        t1 = time.perf_counter()
-        _produce(cfg, payloads, args.backlog, paced, args.rate)
-        _wait(lambda: _committed(cfg), "the paced events")
-        paced_rate = paced / (time.perf_counter() - t1)
+
+        def phase(name: str, first: int, n: int, rate: float | None) -> None:
+            ends0, cpu0, lag0 = progress.input_ends(), snapshot(named), progress.cpu
+            t0 = time.perf_counter()
+            generator.produce(first, n, rate)
+            produced = time.perf_counter() - t0
+            progress.wait(f"the {name} events")
+            wall, cpu1 = time.perf_counter() - t0, snapshot(named)
+            members_cpu = sum(cpu_seconds(cpu0, cpu1, f"member{k + 1}") for k in range(members))
+            phases.append({"name": name, "rate": rate, "n": n, "events_per_s": n / wall, "offered": n / produced,
+                           "members_cpu": members_cpu, "share": share(cpu0, cpu1),
+                           "per_event": {who: cpu_seconds(cpu0, cpu1, who) / n * 1e6 for who in named},
+                           "lag_cpu": progress.cpu - lag0,
+                           "range": (ends0, progress.input_ends())})
+
+        phase("drain", 0, args.backlog, None)
+        first = args.backlog
+        for rate in args.rates:
+            paced = int(rate * args.seconds)
+            phase(f"paced {rate:.0f}/s", first, paced, rate)
+            first += paced
         counters = []
         for p in procs:
             p.terminate()
             out, _ = p.communicate(timeout=120)
             counters.append(json.loads(out) if out.strip() else {})
-        produced = read_topic(cfg, cfg.topic("windows"), max_poll_records=10_000)
-        sent = {(m.partition, m.offset): m.timestamp for m in produced}
-        latencies: list[float] = []
-        correlated: list[float] = []
+        produced_msgs = read_topic(cfg, cfg.topic("windows"), max_poll_records=10_000)
+        sent = {(m.partition, m.offset): m.timestamp for m in produced_msgs}
+        for ph in phases:
+            ph["latencies"], ph["correlated"] = [], []
         for m in read_topic(cfg, cfg.topic("alerts"), max_poll_records=10_000):
             alert = json.loads(m.value)
             src = (alert.get("logwarden") or {}).get("source") or {}
             key = (src.get("partition"), src.get("offset"))
-            if src.get("topic") == cfg.topic("windows") and key in sent and key[1] >= backlog_end.get(key[0], 0):
-                is_rule = (alert.get("sigma") or {}).get("type") == "rule"
-                (latencies if is_rule else correlated).append(m.timestamp - sent[key])
-        return {"members": members, "drain_eps": drain, "drain_cpu": drain_cpu, "paced_eps": paced_rate,
-                "counters": counters,
-                "latencies": sorted(latencies), "correlated": sorted(correlated)}
+            if src.get("topic") != cfg.topic("windows") or key not in sent:
+                continue
+            for ph in phases[1:]:
+                lo, hi = ph["range"]
+                if lo.get(key[0], 0) <= key[1] < hi.get(key[0], 0):
+                    is_rule = (alert.get("sigma") or {}).get("type") == "rule"
+                    (ph["latencies"] if is_rule else ph["correlated"]).append(m.timestamp - sent[key])
+        for ph in phases:
+            ph["latencies"].sort()
+            ph["correlated"].sort()
+        return {"members": members, "phases": phases, "counters": counters}
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
+        progress.close()
+        generator.close()
         delete_topics(cfg, cfg.topic_prefix)
+
+
+def _quantiles(values: list[float]) -> list[float]:
+    return statistics.quantiles(values, n=100) if len(values) > 1 else [float("nan")] * 99
+
+
+def report(label: str, r: dict[str, Any]) -> None:
+    """One line per phase: rate, events per member CPU-second, latency, and where the cores went."""
+    n = r["members"]
+    for ph in r["phases"]:
+        head = (f"{label} x{n} {ph['name']}: {ph['events_per_s']:.0f} events/s (offered {ph['offered']:.0f}/s), "
+                f"members' CPU {ph['members_cpu']:.1f} s ({ph['n'] / max(ph['members_cpu'], 1e-9):.0f} events per "
+                f"member CPU-second)")
+        if ph["rate"]:
+            q, qc = _quantiles(ph["latencies"]), _quantiles(ph["correlated"])
+            head += (f"; alert latency p50 {q[49]:.0f} ms p99 {q[98]:.0f} ms ({len(ph['latencies'])} single-event "
+                     f"alerts); correlation alerts p50 {qc[49]:.0f} ms p99 {qc[98]:.0f} ms ({len(ph['correlated'])}, "
+                     "reorder grace included)")
+        print(head, flush=True)
+        print(f"    cores used: {line(ph['share'])}; the bench's lag polls {ph['lag_cpu']:.2f} CPU-s", flush=True)
+        print(f"    CPU us per event: {line(ph['per_event'], 0)}", flush=True)
+    batches = sum(c.get("batches", 0) for c in r["counters"])
+    consumed = sum(c.get("consumed", 0) for c in r["counters"])
+    print(f"    members' batches (all phases): {batches}, {consumed / max(batches, 1):.0f} messages each", flush=True)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--backlog", type=int, default=20_000)
-    ap.add_argument("--rate", type=float, default=1500.0)
+    ap.add_argument("--rate", default="1500", help="events/s of the paced phases, comma-separated (e.g. 3000,10000)")
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--members", default="1,2")
+    ap.add_argument("--checkout", action="append", type=Path,
+                    help="run the members from this checkout's code (repeat to compare, runs alternate); "
+                         "default: this one")
+    ap.add_argument("--generator", choices=("confluent", "kafka-python"), default=_default_generator(),
+                    help="the load's producer (default: confluent when installed)")
+    ap.add_argument("--keys", choices=("event", "host"), default="event",
+                    help="event: each message keyed by its own id, spread over the partitions as a fleet of many "
+                         "hosts is; host: the samples' 22 hosts (87%% of the events on 2 of 4 partitions)")
+    ap.add_argument("--lag-interval", type=float, default=0.5, help="seconds between looks at the group's offsets")
     ap.add_argument("--profile", help="cProfile one member draining the backlog into this file")
     args = ap.parse_args()
+    args.rates = [float(x) for x in args.rate.split(",")]
     import logwarden
 
-    print(f"logwarden from {logwarden.__file__}; load average {os.getloadavg()[0]:.1f}", flush=True)
+    checkouts = [c.resolve() for c in args.checkout or [ROOT]]
+    print(f"bench from {logwarden.__file__}; members from {', '.join(map(str, checkouts))}; generator "
+          f"{args.generator}, keys by {args.keys}; load average {os.getloadavg()[0]:.1f}", flush=True)
     base = lab_config()
     payloads = _payloads()
     if args.profile:
         return profile(namespace(base, "prof"), payloads, args)
-    results = []
     for n in (int(x) for x in args.members.split(",")):
-        r = run(namespace(base, f"m{n}"), n, payloads, args)
-        results.append(r)
-        lat, corr = r["latencies"], r["correlated"]
-        qs = statistics.quantiles(lat, n=100) if len(lat) > 1 else [float("nan")] * 99
-        qc = statistics.quantiles(corr, n=100) if len(corr) > 1 else [float("nan")] * 99
-        print(f"stream x{n}: drain {r['drain_eps']:.0f} events/s, members' CPU {r['drain_cpu']:.1f} s "
-              f"({args.backlog / r['drain_cpu']:.0f} events per member CPU-second); paced {args.rate:.0f}/s achieved "
-              f"{r['paced_eps']:.0f}/s, alert latency p50 {qs[49]:.0f} ms p99 {qs[98]:.0f} ms "
-              f"({len(lat)} single-event alerts); correlation alerts p50 {qc[49]:.0f} ms p99 {qc[98]:.0f} ms "
-              f"({len(corr)}, reorder grace included)", flush=True)
-    if len(results) > 1:
-        print(f"ratio drain x{results[-1]['members']}/x{results[0]['members']}: "
-              f"{results[-1]['drain_eps'] / results[0]['drain_eps']:.2f}")
+        for checkout in checkouts:
+            r = run(namespace(base, f"m{n}"), n, payloads, args, checkout)
+            report(checkout.name if len(checkouts) > 1 else "stream", r)
+        print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
     return 0
+
+
+def _default_generator() -> str:
+    try:
+        import confluent_kafka  # noqa: F401
+    except ImportError:
+        return "kafka-python"
+    return "confluent"
 
 
 def profile(cfg: Any, payloads: list[tuple[bytes, bytes]], args: argparse.Namespace) -> int:
@@ -219,7 +358,9 @@ def profile(cfg: Any, payloads: list[tuple[bytes, bytes]], args: argparse.Namesp
 
     ensure_topics(cfg, partitions=args.partitions)
     try:
-        _produce(cfg, payloads, 0, args.backlog, None)
+        generator = Generator(cfg, payloads, args.generator)
+        generator.produce(0, args.backlog, None)
+        generator.close()
         t0 = time.perf_counter()
         subprocess.run(command(*_stream_args(), "--once", python=("-m", "cProfile", "-o", args.profile)),
                        env=env_for(cfg), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)

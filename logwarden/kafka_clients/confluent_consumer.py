@@ -60,6 +60,8 @@ CONSUMER_OPTION_NAMES = {name: OPTION_NAMES[name] for name in _CONNECTION} | {
     "enable_auto_commit": ("enable.auto.commit", bool),
     "auto_offset_reset": ("auto.offset.reset", None),
     "fetch_max_bytes": ("fetch.max.bytes", None),
+    "fetch_min_bytes": ("fetch.min.bytes", None),
+    "fetch_max_wait_ms": ("fetch.wait.max.ms", None),
     "max_partition_fetch_bytes": ("max.partition.fetch.bytes", None),
     "session_timeout_ms": ("session.timeout.ms", None),
     "heartbeat_interval_ms": ("heartbeat.interval.ms", None),
