@@ -83,7 +83,7 @@ def _small_memos(monkeypatch: pytest.MonkeyPatch) -> None:
     """Memos of 8 entries: they fill and empty again many times within a test."""
     monkeypatch.setattr(parser, "_MEMO_MAX", 8)
     monkeypatch.setattr(parser, "_SECONDS_MAX", 8)
-    for memo in (parser._HEADERS, parser._ACTIONS, parser._MALWARE_TEXTS, parser._SECONDS):
+    for memo in (parser._HEADERS, parser._ACTIONS, parser._MALWARE_TEXTS, parser._SECONDS, parser._KEYS):
         memo.clear()
 
 

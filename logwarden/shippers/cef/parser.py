@@ -25,7 +25,7 @@ _HDR_SPLIT = re.compile(r"(?<!\\)((?:\\\\)*)\|")
 # character after it, whatever it is): the same ends as _HDR_SPLIT's
 _HEADER_TEXT = re.compile(r"CEF:(?:[^|\\]*(?:\\[\s\S][^|\\]*)*\|){7}")
 _EXT_KEY = re.compile(r"(?<!\S)([A-Za-z0-9_.\[\]-]+)=")
-_SPACED_KEY = re.compile(r" ([A-Za-z0-9_.\[\]-]+)=")  # a key and the one space before it
+_SPACED_KEY = re.compile(r" ([A-Za-z0-9_.\[\]-]++)=")  # a key and the one space before it
 _OTHER_SPACE = re.compile(r"[^\S ]")  # whitespace that is not a space (a key may follow it too)
 _EXT_UNESC = {"\\=": "=", "\\\\": "\\", "\\n": "\n", "\\r": "\r", "\\|": "|"}
 _ALLOW = {"accept", "accepted", "allow", "allowed", "permit", "permitted", "pass", "passed"}
@@ -237,17 +237,13 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         doc["message"] = name
     t.endpoint(doc, "source", g("src") or g("c6a2"), g("spt"))
     t.endpoint(doc, "destination", g("dst") or g("c6a3"), g("dpt"))
-    keys = x.keys()
-    if not keys.isdisjoint(_TRANSLATED_KEYS):
-        for side, address, port in _TRANSLATED:
-            if address in x or port in x:
-                t.endpoint(doc, side, g(address), g(port))
-    copied = keys & _AS_WRITTEN.keys()  # most lines carry none or a few of them
-    if copied:
-        for key in sorted(copied, key=_AS_WRITTEN_ORDER.__getitem__) if len(copied) > 1 else copied:
-            value = x[key]  # in table order: the document's key order is the same every run
-            if value:
-                put(doc, _AS_WRITTEN[key], value)
+    keys = _KEYS.get(tuple(x)) or _key_facts(x)
+    for side, address, port in keys.translated:
+        t.endpoint(doc, side, g(address), g(port))
+    for key, path in keys.as_written:  # in table order: the document's key order is the same every run
+        value = x[key]
+        if value:
+            put(doc, path, value)
     user = g("suser") or g("duser")
     if user:
         doc["user"] = {"name": user}  # nothing above writes a top-level `user`
@@ -277,14 +273,12 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         doc["process"] = {"name": value}
     if g("cs1Label", "").lower() in ("rule", "rulename", "rule name") and g("cs1"):
         t.node(doc, "rule")["name"] = x["cs1"]
-    labels = keys & _CUSTOM
-    if labels:
-        for label_key in sorted(labels) if len(labels) > 1 else labels:  # cs1Label ... cs6Label
-            label, value = x[label_key], g(_CUSTOM[label_key])
-            if label and value:
-                t.node(doc, "cef.custom")[_slug(label)] = value
+    for label_key, value_key in keys.labels:  # cs1Label ... cs6Label
+        label, value = x[label_key], g(value_key)
+        if label and value:
+            t.node(doc, "cef.custom")[_slug(label)] = value
     if x:  # every pair but those whose key has a dot; the pairs themselves when none has (nearly always)
-        cef["extensions"] = {k: v for k, v in x.items() if "." not in k} if "." in "".join(keys) else x
+        cef["extensions"] = {k: v for k, v in x.items() if "." not in k} if keys.dotted else x
         if not cef["extensions"]:
             del cef["extensions"]
     act, allowed, act_malware = _action(g("act"))
@@ -337,13 +331,37 @@ def _count(value: str | None) -> int | None:
 
 _TRANSLATED = (("source.nat", "sourceTranslatedAddress", "sourceTranslatedPort"),
                ("destination.nat", "destinationTranslatedAddress", "destinationTranslatedPort"))
-_TRANSLATED_KEYS = frozenset(key for _, address, port in _TRANSLATED for key in (address, port))
 _AS_WRITTEN = {"shost": "source.domain", "dhost": "destination.domain", "smac": "source.mac", "dmac": "destination.mac",
                "suser": "source.user.name", "duser": "destination.user.name", "app": "network.application",
                "fname": "file.name", "filePath": "file.path", "request": "url.original"}
-_AS_WRITTEN_ORDER = {key: i for i, key in enumerate(_AS_WRITTEN)}
 _DIRECTION = {"0": "inbound", "1": "outbound"}
 _CUSTOM = {f"cs{i}Label": f"cs{i}" for i in range(1, 7)}  # label key -> value key
+
+
+class _Keys(NamedTuple):
+    """What the set of an extension's keys decides, worked out once per distinct sequence of keys."""
+
+    translated: tuple[tuple[str, str, str], ...]  # the _TRANSLATED rows with an address or a port present
+    as_written: tuple[tuple[str, str], ...]  # (key, ECS path) of the _AS_WRITTEN keys present, in table order
+    labels: tuple[tuple[str, str], ...]  # (csNLabel, csN) of the labels present, in key order
+    dotted: bool  # a key holds a dot (cef.extensions leaves it out)
+
+
+def _key_facts(pairs: dict[str, str]) -> _Keys:
+    """The _Keys of an extension's pairs, kept under the sequence of its keys (a full memo starts again):
+    a device writes each kind of event with the same keys in the same order, so few sequences recur."""
+    keys = pairs.keys()
+    facts = _Keys(tuple(row for row in _TRANSLATED if row[1] in keys or row[2] in keys),
+                  tuple((key, path) for key, path in _AS_WRITTEN.items() if key in keys),
+                  tuple((label, _CUSTOM[label]) for label in sorted(keys & _CUSTOM.keys())),
+                  any("." in key for key in keys))
+    if len(_KEYS) >= _MEMO_MAX:
+        _KEYS.clear()
+    _KEYS[tuple(pairs)] = facts
+    return facts
+
+
+_KEYS: dict[tuple[str, ...], _Keys] = {}
 
 
 def _slug(label: str) -> str:
