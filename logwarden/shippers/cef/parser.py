@@ -110,23 +110,42 @@ def _remember(head_text: str, fields: list[str]) -> _Header:
     """The _Header of 7 header fields, kept under the header's text (a full memo starts again)."""
     version, vendor, product, dversion, sig, name, severity = fields
     error = None if version.strip().isdigit() else f"CEF version {version[:20]!r} is not a number"
-    observer = {key: value for key, value in (("vendor", vendor), ("product", product), ("version", dversion))
-                if value}
+    observer = {}
+    if vendor:
+        observer["vendor"] = vendor
+    if product:
+        observer["product"] = product
+    if dversion:
+        observer["version"] = dversion
     event: dict[str, Any] = {"code": sig} if sig else {}
     sev = int(severity) if severity.isdigit() and severity.isascii() else t.to_int(severity)
     if sev is None:
         sev = _SEV.get(severity.lower())
     if sev is not None:
         event["severity"] = sev
-    head = _Header(tuple(fields), error, version, observer, event, name, _says_malware(name))
-    if len(_HEADERS) >= _MEMO_MAX:
-        _HEADERS.clear()
-    _HEADERS[head_text] = head
+    head = _Header(tuple(fields), error, version, observer, event, name, _MALWARE.search(name) is not None)
+    _admit(_HEADERS, _HEADERS_SEEN, head_text, head)
     return head
+
+
+def _admit(memo: dict[Any, Any], seen: set[Any], key: Any, value: Any) -> None:
+    """Keep `value` under `key` in `memo` the second time `key` is worked out, not the first: a sender
+    that never repeats itself (a name or a key written per event) costs one set entry a line, and
+    neither fills the memo nor keeps objects alive for the garbage collector to walk. Both are
+    bounded: a full one starts again."""
+    if key in seen:
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        memo[key] = value
+    else:
+        if len(seen) >= _MEMO_MAX:
+            seen.clear()
+        seen.add(key)
 
 
 _MEMO_MAX = 4096
 _HEADERS: dict[str, _Header] = {}
+_HEADERS_SEEN: set[str] = set()
 
 
 def _says_malware(text: str) -> bool:
@@ -237,7 +256,8 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         doc["message"] = name
     t.endpoint(doc, "source", g("src") or g("c6a2"), g("spt"))
     t.endpoint(doc, "destination", g("dst") or g("c6a3"), g("dpt"))
-    keys = _KEYS.get(tuple(x)) or _key_facts(x)
+    sequence = tuple(x)
+    keys = _KEYS.get(sequence) or _key_facts(x, sequence)
     for side, address, port in keys.translated:
         t.endpoint(doc, side, g(address), g(port))
     for key, path in keys.as_written:  # in table order: the document's key order is the same every run
@@ -331,9 +351,11 @@ def _count(value: str | None) -> int | None:
 
 _TRANSLATED = (("source.nat", "sourceTranslatedAddress", "sourceTranslatedPort"),
                ("destination.nat", "destinationTranslatedAddress", "destinationTranslatedPort"))
+_TRANSLATED_KEYS = frozenset(key for _, address, port in _TRANSLATED for key in (address, port))
 _AS_WRITTEN = {"shost": "source.domain", "dhost": "destination.domain", "smac": "source.mac", "dmac": "destination.mac",
                "suser": "source.user.name", "duser": "destination.user.name", "app": "network.application",
                "fname": "file.name", "filePath": "file.path", "request": "url.original"}
+_AS_WRITTEN_ORDER = {key: i for i, key in enumerate(_AS_WRITTEN)}
 _DIRECTION = {"0": "inbound", "1": "outbound"}
 _CUSTOM = {f"cs{i}Label": f"cs{i}" for i in range(1, 7)}  # label key -> value key
 
@@ -347,21 +369,26 @@ class _Keys(NamedTuple):
     dotted: bool  # a key holds a dot (cef.extensions leaves it out)
 
 
-def _key_facts(pairs: dict[str, str]) -> _Keys:
+def _key_facts(pairs: dict[str, str], sequence: tuple[str, ...]) -> _Keys:
     """The _Keys of an extension's pairs, kept under the sequence of its keys (a full memo starts again):
     a device writes each kind of event with the same keys in the same order, so few sequences recur."""
     keys = pairs.keys()
-    facts = _Keys(tuple(row for row in _TRANSLATED if row[1] in keys or row[2] in keys),
-                  tuple((key, path) for key, path in _AS_WRITTEN.items() if key in keys),
-                  tuple((label, _CUSTOM[label]) for label in sorted(keys & _CUSTOM.keys())),
-                  any("." in key for key in keys))
-    if len(_KEYS) >= _MEMO_MAX:
-        _KEYS.clear()
-    _KEYS[tuple(pairs)] = facts
+    translated = _NONE if keys.isdisjoint(_TRANSLATED_KEYS) else \
+        tuple([row for row in _TRANSLATED if row[1] in keys or row[2] in keys])
+    copied = keys & _AS_WRITTEN.keys()
+    labels = keys & _CUSTOM.keys()
+    facts = _Keys(translated,
+                  tuple([(key, _AS_WRITTEN[key]) for key in sorted(copied, key=_AS_WRITTEN_ORDER.__getitem__)])
+                  if copied else _NONE,
+                  tuple([(label, _CUSTOM[label]) for label in sorted(labels)]) if labels else _NONE,
+                  "." in "".join(keys))
+    _admit(_KEYS, _KEYS_SEEN, sequence, facts)
     return facts
 
 
+_NONE: tuple[Any, ...] = ()
 _KEYS: dict[tuple[str, ...], _Keys] = {}
+_KEYS_SEEN: set[tuple[str, ...]] = set()
 
 
 def _slug(label: str) -> str:
