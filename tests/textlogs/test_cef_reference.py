@@ -121,3 +121,19 @@ def test_parse_raises_as_the_reference() -> None:
                 except textlog.ParseError as exc:
                     results.append(f"ParseError: {exc}")
             assert results[0] == results[1], text
+
+
+def test_memos_keep_no_long_text() -> None:
+    """A header, key sequence or action longer than _MEMO_KEY_MAX is read every time and never kept:
+    4,096 entries of a hostile sender's 60 KB headers would hold 250 MB."""
+    long = "x" * (parser._MEMO_KEY_MAX + 1)
+    line = f"CEF:0|{long}|P|1|s|n|5|act={long} {long}=1 src=192.0.2.1".encode()
+    for position in range(3):
+        _same(line, position)
+    memos = (parser._HEADERS, parser._HEADERS_SEEN, parser._KEYS, parser._KEYS_SEEN, parser._ACTIONS,
+             parser._MALWARE_TEXTS)
+    assert all(len(memo) == 0 for memo in memos)
+    short = b"CEF:0|V|P|1|s|n|5|act=allow src=192.0.2.1"
+    for position in range(3):
+        _same(short, position)
+    assert all(len(memo) == 1 for memo in memos)

@@ -124,7 +124,8 @@ def _remember(head_text: str, fields: list[str]) -> _Header:
     if sev is not None:
         event["severity"] = sev
     head = _Header(tuple(fields), error, version, observer, event, name, _MALWARE.search(name) is not None)
-    _admit(_HEADERS, _HEADERS_SEEN, head_text, head)
+    if len(head_text) <= _MEMO_KEY_MAX:
+        _admit(_HEADERS, _HEADERS_SEEN, head_text, head)
     return head
 
 
@@ -144,6 +145,7 @@ def _admit(memo: dict[Any, Any], seen: set[Any], key: Any, value: Any) -> None:
 
 
 _MEMO_MAX = 4096
+_MEMO_KEY_MAX = 512  # characters of a memo's key: a longer text is worked out every time, never kept
 _HEADERS: dict[str, _Header] = {}
 _HEADERS_SEEN: set[str] = set()
 
@@ -154,9 +156,11 @@ def _says_malware(text: str) -> bool:
         return False
     hit = _MALWARE_TEXTS.get(text)
     if hit is None:
-        if len(_MALWARE_TEXTS) >= _MEMO_MAX:
-            _MALWARE_TEXTS.clear()
-        hit = _MALWARE_TEXTS[text] = _MALWARE.search(text) is not None
+        hit = _MALWARE.search(text) is not None
+        if len(text) <= _MEMO_KEY_MAX:
+            if len(_MALWARE_TEXTS) >= _MEMO_MAX:
+                _MALWARE_TEXTS.clear()
+            _MALWARE_TEXTS[text] = hit
     return hit
 
 
@@ -332,9 +336,11 @@ def _action(value: str | None) -> tuple[str, bool | None, bool]:
         act = value.strip()
         low = act.lower()
         allowed = True if low in _ALLOW else False if low in _DENY else None
-        if len(_ACTIONS) >= _MEMO_MAX:
-            _ACTIONS.clear()
-        facts = _ACTIONS[value] = (act, allowed, _says_malware(act))
+        facts = (act, allowed, _says_malware(act))
+        if len(value) <= _MEMO_KEY_MAX:
+            if len(_ACTIONS) >= _MEMO_MAX:
+                _ACTIONS.clear()
+            _ACTIONS[value] = facts
     return facts
 
 
@@ -373,6 +379,7 @@ def _key_facts(pairs: dict[str, str], sequence: tuple[str, ...]) -> _Keys:
     """The _Keys of an extension's pairs, kept under the sequence of its keys (a full memo starts again):
     a device writes each kind of event with the same keys in the same order, so few sequences recur."""
     keys = pairs.keys()
+    joined = "".join(keys)
     translated = _NONE if keys.isdisjoint(_TRANSLATED_KEYS) else \
         tuple([row for row in _TRANSLATED if row[1] in keys or row[2] in keys])
     copied = keys & _AS_WRITTEN.keys()
@@ -381,8 +388,9 @@ def _key_facts(pairs: dict[str, str], sequence: tuple[str, ...]) -> _Keys:
                   tuple([(key, _AS_WRITTEN[key]) for key in sorted(copied, key=_AS_WRITTEN_ORDER.__getitem__)])
                   if copied else _NONE,
                   tuple([(label, _CUSTOM[label]) for label in sorted(labels)]) if labels else _NONE,
-                  "." in "".join(keys))
-    _admit(_KEYS, _KEYS_SEEN, sequence, facts)
+                  "." in joined)
+    if len(joined) <= _MEMO_KEY_MAX:
+        _admit(_KEYS, _KEYS_SEEN, sequence, facts)
     return facts
 
 
