@@ -7,6 +7,10 @@ run until the next unescaped ` key=`. Mapping follows Elastic's CEF integration 
 (src/dst/spt/dpt/proto/act/in/out/rt/deviceDirection/translated addresses/interfaces/users/files)
 and keeps every extension key under cef.extensions.* so nothing is lost. A CEF event whose name,
 category or action says virus/malware goes to the `av` dataset as an alert; the rest is `firewall`.
+
+What is constant per header text (fields, version check, observer, event code and severity) and per
+sequence of extension keys (which mapped keys are present) is worked out once and remembered in
+bounded memos (`_admit`): a device repeats the headers and key sequences of its event catalogue.
 """
 
 from __future__ import annotations
@@ -107,7 +111,7 @@ def _read(msg: str) -> tuple[_Header, dict[str, str]]:
 
 
 def _remember(head_text: str, fields: list[str]) -> _Header:
-    """The _Header of 7 header fields, kept under the header's text (a full memo starts again)."""
+    """The _Header of 7 header fields, offered to _HEADERS under the header's text (see _admit)."""
     version, vendor, product, dversion, sig, name, severity = fields
     error = None if version.strip().isdigit() else f"CEF version {version[:20]!r} is not a number"
     observer = {}
