@@ -46,36 +46,43 @@ _NULL_CASES = frozenset(a + b + c + d for a in "Nn" for b in "Uu" for c in "Ll" 
 
 
 def _pairs(text: str) -> dict[str, str]:
-    """keyvalue.kv_pairs(text), read by splitting at quotes and spaces (a SecGate line holds ~22
+    """keyvalue.kv_pairs(text), read by splitting at quotes and whitespace (a SecGate line holds ~22
     pairs, two of them quoted). Only a text in the usual shape is read so: quotes balanced, each
-    quoted value right after a lone `key=` token and followed by a space or the end, no backslash,
-    the text between quoted values printable (spaces are its only separators) and every key a
-    key of kv_pairs' reading; any other text goes to kv_pairs (tests/textlogs/
-    test_secgate_pairs.py compares the two)."""
+    quoted value right after a lone `key=` token and followed by whitespace or the end, no
+    backslash, every key a key of kv_pairs' reading; any other text goes to kv_pairs
+    (tests/textlogs/test_secgate_pairs.py compares the two, whitespace of every kind included).
+
+    `str.split()` and the pattern's `\\s` know the same whitespace (both ask Py_UNICODE_ISSPACE),
+    so the tokens between quoted values are the runs kv_pairs reads, without a test of the text's
+    characters first and without the empty tokens that splitting at single spaces leaves."""
     if "\\" in text:
         return kv_pairs(text)
     parts = text.split('"')
-    if not len(parts) & 1:
+    last = len(parts) - 1
+    if last & 1:
         return kv_pairs(text)
     pairs: dict[str, str] = {}
-    last = len(parts) - 1
     for at in range(0, last + 1, 2):
         outside = parts[at]
-        if not outside.isprintable():
+        if at and outside and not outside[0].isspace():  # after a closing quote: whitespace or the end
             return kv_pairs(text)
-        tokens = outside.split(" ")
-        if at and tokens[0]:  # after a closing quote: a space or the end
-            return kv_pairs(text)
-        if at < last:  # before an opening quote: `key=` alone in its token
-            opener = tokens.pop()
-            if opener[-1:] != "=" or opener.count("=") != 1:
+        tokens = outside.split()
+        if at < last:  # before an opening quote: `key=` alone in its token, right before the quote
+            if not tokens or outside[-1].isspace():
                 return kv_pairs(text)
-        for token in tokens:
-            key, eq, value = token.partition("=")
-            if eq:
-                pairs[key] = value
-        if at < last:
+            opener = tokens.pop()
+            if opener.find("=") != len(opener) - 1:
+                return kv_pairs(text)
+            for token in tokens:
+                key, eq, value = token.partition("=")
+                if eq:
+                    pairs[key] = value
             pairs[opener[:-1]] = parts[at + 1]
+        else:
+            for token in tokens:
+                key, eq, value = token.partition("=")
+                if eq:
+                    pairs[key] = value
     if not _KEYS.issuperset(pairs) and not all(_key(key) for key in pairs):
         return kv_pairs(text)  # a token whose text before `=` is not a key: kv_pairs skips it
     return pairs
