@@ -12,6 +12,10 @@ Kinds parsed (the layouts seen in public samples, see README.md):
 - administration: `mod=webui` (logins) and `mod=newconfig` (configuration changes).
 Any other `mod` is a dead letter naming it. Times: `date="YYYY/MM/DD HH:MM:SS"` in the configured
 zone (the device's local time), else the syslog header's.
+
+Values are cleaned by `_null` (NULL in any case, empty, spaces around), except addresses and ports:
+they go to `textlog.endpoint` as written, which already reads NULL, an empty value and spaces
+around the way `_null` would (no field, no flag), so cleaning them first would only cost a call.
 """
 
 from __future__ import annotations
@@ -103,8 +107,21 @@ _KEY = re.compile(r"[\w.-]+")
 _KEYS: set[str] = set()
 
 def _proto(value: str | None) -> str | None:
-    value = _null(value)
-    return value[len("IPPROTO_"):] if value and value.upper().startswith("IPPROTO_") else value
+    """The protocol as transport reads it: `IPPROTO_TCP` -> `TCP`, a number as is, None for no
+    value. A text seen is kept in _PROTOCOLS (bounded): a device writes a few protocols."""
+    read = _null(value)
+    if read and read.upper().startswith("IPPROTO_"):
+        read = read[len("IPPROTO_"):]
+    if value is not None:
+        if len(_PROTOCOLS) >= 1024:
+            _PROTOCOLS.clear()
+        _PROTOCOLS[value] = read
+    return read
+
+
+_PROTOCOLS: dict[str, str | None] = {}
+# raw values _null makes None without stripping them first (the others are tested by _null)
+_NO_VALUE = frozenset((None, "", *_NULL_CASES))
 
 
 def _nat(doc: dict[str, Any], kv: dict[str, str]) -> None:
@@ -163,10 +180,14 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         policy = (g("policy") or "").upper()
         if policy not in PERMIT and policy not in DENY:
             raise ParseError(f"SecGate packet filter policy not confirmed: {policy[:40]!r}")
-        t.endpoint(doc, "source", _null(g("sa")), _null(g("sport")))
-        t.endpoint(doc, "destination", _null(g("da")), _null(g("dport")))
-        t.transport(doc, _proto(g("proto")))
-        t.icmp(doc, _null(g("type")), _null(g("code")))
+        # addresses and ports as written: endpoint reads NULL as _null would (module docstring)
+        t.endpoint(doc, "source", g("sa"), g("sport"))
+        t.endpoint(doc, "destination", g("da"), g("dport"))
+        proto = g("proto")
+        t.transport(doc, _PROTOCOLS[proto] if proto in _PROTOCOLS else _proto(proto))
+        icmp_type, icmp_code = g("type"), g("code")
+        if icmp_type not in _NO_VALUE or icmp_code not in _NO_VALUE:  # else icmp writes nothing
+            t.icmp(doc, _null(icmp_type), _null(icmp_code))
         rule = _null(g("rule_name"))
         if rule:
             doc["rule"] = {"name": rule}
@@ -192,8 +213,8 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         nat.direction(doc)
         return doc
     if "sip" in kv and "act" in kv:
-        t.endpoint(doc, "source", _null(kv.get("sip")))
-        t.endpoint(doc, "destination", _null(kv.get("dip")))
+        t.endpoint(doc, "source", kv.get("sip"))
+        t.endpoint(doc, "destination", kv.get("dip"))
         event = _event(doc)
         event["kind"] = "alert"
         event["category"] = ["network", "intrusion_detection"]
@@ -213,7 +234,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         user = _null(kv.get("admin")) or _null(kv.get("user"))
         if user is not None:
             doc["user"] = {"name": user}
-        t.endpoint(doc, "source", _null(kv.get("from")))
+        t.endpoint(doc, "source", kv.get("from"))
         result = _null(kv.get("result"))
         if result is not None:
             event["outcome"] = "success" if result == "0" else "failure"
