@@ -1,8 +1,8 @@
-"""secgate.parser hands addresses and ports to textlog.endpoint as written (no `_null` first), reads
-a protocol through a cache of `_proto`, and skips textlog.icmp when both ICMP values are a plain
-no-value: each gives the documents the cleaned-first reading gave. That reading is kept here
-(`_reference_proto`, the calls with `_null`) and compared over generated hostile values and the
-golden lines' values."""
+"""secgate.parser hands addresses and ports to textlog.endpoint as written (no `_null` first; a
+port that is plainly no value as None), reads a protocol through a cache of `_proto`, and skips
+textlog.icmp when both ICMP values are plainly no value: each gives the documents the
+cleaned-first reading gave. That reading is kept here (`_reference_proto`, the calls with `_null`)
+and compared over generated hostile values and the golden lines' values."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def _endpoints(ip: str | None, port: str | None, *, cleaned: bool) -> dict[str, 
     for side in ("source", "destination.nat"):
         if cleaned:
             t.endpoint(doc, side, _null(ip), _null(port))
-        else:
-            t.endpoint(doc, side, ip, port)
+        else:  # as parse hands them on
+            t.endpoint(doc, side, ip, None if port in _NO_VALUE else port)
     return doc
 
 

@@ -180,9 +180,11 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         policy = (g("policy") or "").upper()
         if policy not in PERMIT and policy not in DENY:
             raise ParseError(f"SecGate packet filter policy not confirmed: {policy[:40]!r}")
-        # addresses and ports as written: endpoint reads NULL as _null would (module docstring)
-        t.endpoint(doc, "source", g("sa"), g("sport"))
-        t.endpoint(doc, "destination", g("da"), g("dport"))
+        # addresses and ports as written: endpoint reads NULL as _null would (module docstring); a
+        # port that is plainly no value is not handed on (endpoint would try it as a number)
+        sport, dport = g("sport"), g("dport")
+        t.endpoint(doc, "source", g("sa"), None if sport in _NO_VALUE else sport)
+        t.endpoint(doc, "destination", g("da"), None if dport in _NO_VALUE else dport)
         proto = g("proto")
         t.transport(doc, _PROTOCOLS[proto] if proto in _PROTOCOLS else _proto(proto))
         icmp_type, icmp_code = g("type"), g("code")
