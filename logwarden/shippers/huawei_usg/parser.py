@@ -212,13 +212,12 @@ def _fill(doc: dict[str, Any], kv: dict[str, str | None], fields: tuple[tuple[st
 
 
 def _zones(doc: dict[str, Any], ingress: str | None, egress: str | None) -> None:
-    """observer.ingress.zone and observer.egress.zone (observer is made by parse)."""
-    if ingress is not None or egress is not None:
-        observer = _section(doc, "observer")
-        if ingress is not None:
-            _section(observer, "ingress")["zone"] = ingress
-        if egress is not None:
-            _section(observer, "egress")["zone"] = egress
+    """observer.ingress.zone and observer.egress.zone. The objects are made here: parse makes
+    observer, and the handlers that call this write nothing else under ingress or egress."""
+    if ingress is not None:
+        doc["observer"]["ingress"] = {"zone": ingress}
+    if egress is not None:
+        doc["observer"]["egress"] = {"zone": egress}
 
 
 def _application(doc: dict[str, Any], name: str | None) -> None:
