@@ -71,22 +71,19 @@ def _pairs(text: str) -> dict[str, str]:
         if at and outside and not outside[0].isspace():  # after a closing quote: whitespace or the end
             return kv_pairs(text)
         tokens = outside.split()
+        opener = ""
         if at < last:  # before an opening quote: `key=` alone in its token, right before the quote
             if not tokens or outside[-1].isspace():
                 return kv_pairs(text)
             opener = tokens.pop()
             if opener.find("=") != len(opener) - 1:
                 return kv_pairs(text)
-            for token in tokens:
-                key, eq, value = token.partition("=")
-                if eq:
-                    pairs[key] = value
+        for token in tokens:
+            key, eq, value = token.partition("=")
+            if eq:
+                pairs[key] = value
+        if opener:
             pairs[opener[:-1]] = parts[at + 1]
-        else:
-            for token in tokens:
-                key, eq, value = token.partition("=")
-                if eq:
-                    pairs[key] = value
     if not _KEYS.issuperset(pairs) and not all(_key(key) for key in pairs):
         return kv_pairs(text)  # a token whose text before `=` is not a key: kv_pairs skips it
     return pairs
