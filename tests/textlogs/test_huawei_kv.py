@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from logwarden.shippers.huawei_usg import parser
 from logwarden.shippers.huawei_usg.parser import _MARK, kv_pairs, kv_pairs_by_regex
 
 from .sources import golden_lines
@@ -39,7 +41,8 @@ def reference_kv_pairs(text: str) -> dict[str, str | None]:
 
 PIECES = st.sampled_from(["a", "key", "source-ip", "SrcIp", "=", "==", ",", ", ", ";", "(", ")", '"', '"x"', " ",
                           ".", "-", "1", "_x", "1a", "a-b", "é", "中", "\t", "\n", "\u00a0", "x.", "Attack occurred.",
-                          "=-", '="a, b"', '=" - "', "=v.", "(k=1, j=2)", "CID=0x1;", "OuterVlan/InnerVlan=1/2"])
+                          "=-", '="a, b"', '=" - "', "=v.", "(k=1, j=2)", "CID=0x1;", "OuterVlan/InnerVlan=1/2",
+                          "/", "9", "ké", "a/b=", "x y=", " 9k=", "-k=", "中k=", "_=", "k/=", "k/中="])
 
 
 @settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -50,6 +53,7 @@ PIECES = st.sampled_from(["a", "key", "source-ip", "SrcIp", "=", "==", ",", ", "
 @example('k="a"b=c, d=e')
 @example('k="a, b=c", d=e')
 @example("a=1, a=2, b= - , c=.")
+@example("Slot=MPU, OuterVlan/InnerVlan=301/12, x y=1, 9ab=2, -k=3, 中k=4, k/=5, ké=6")
 def test_kv_pairs_equal_the_reference(text: str) -> None:
     assert kv_pairs(text) == reference_kv_pairs(text)
     assert kv_pairs_by_regex(text) == reference_kv_pairs(text)
@@ -66,3 +70,23 @@ def test_golden_bodies_read_the_same() -> None:
         assert kv_pairs(body) == reference_kv_pairs(body)
         split_read += '"' not in body and ";" not in body
     assert split_read  # the split path is exercised, not only the regex
+
+
+def test_usual_bodies_are_read_without_the_regex(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The golden bodies in the usual shapes (pairs, or a sentence then one parenthesis of pairs;
+    no quote, no `;`), a key after `/` included (`OuterVlan/InnerVlan`), are read by the split
+    path: the regex is not called for them."""
+    def refuse(text: str) -> dict[str, str | None]:
+        raise AssertionError(f"read by the regex: {text}")
+
+    bodies = []
+    for raw in golden_lines("huawei_usg"):
+        text = raw.decode("utf-8", "replace")
+        mark = _MARK.search(text)
+        body = text[mark.end():] if mark else text
+        if "=" in body and '"' not in body and ";" not in body and body.count("(") <= 1:
+            bodies.append(body)
+    assert any("OuterVlan/InnerVlan=" in body for body in bodies)
+    expected = [reference_kv_pairs(body) for body in bodies]
+    monkeypatch.setattr(parser, "kv_pairs_by_regex", refuse)
+    assert [kv_pairs(body) for body in bodies] == expected

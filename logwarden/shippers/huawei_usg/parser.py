@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -39,7 +40,8 @@ from logwarden.shippers.huawei_usg import SOURCE
 from logwarden.shippers.mac import ecs_mac
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
-_MARK = re.compile(r"%%(\d{2})([A-Z][A-Z0-9_-]{1,31})/([0-7])/([A-Z][A-Z0-9_]{1,63})(?:\(([a-z])\))?(?:\[(\d+)\])?:\s*")
+# group 1: `<version><MODULE>/<severity>/<BRIEF>`, the part that names the log (not the `[count]`)
+_MARK = re.compile(r"%%(\d{2}[A-Z][A-Z0-9_-]{1,31}/[0-7]/[A-Z][A-Z0-9_]{1,63})(?:\([a-z]\))?(?:\[\d+\])?:\s*")
 _PRE = re.compile(r"^\s*(?P<ts>(?:[A-Z][a-z]{2} +\d{1,2} \d{4}|\d{4}[-/]\d{1,2}[-/]\d{1,2}) \d{2}:\d{2}:\d{2})"
                   r"(?P<zone>[+-]\d{2}:\d{2})?(?: DST)?\s+(?P<host>\S+)?\s*(?:%%:)?\s*$")
 _KV = re.compile(r'([A-Za-z][\w-]*)=("[^"]*"|[^,;()]*)')
@@ -122,18 +124,21 @@ _SEGMENTS: dict[str, tuple[str, str | None]] = {}
 
 
 def _key_name(left: str) -> str:
-    """The key `_KV` reads from the text before a segment's first `=`: that text without leading
-    spaces when it is an ASCII key (a letter, then letters, digits, `_`, `-`), else "" (the caller
-    then uses the regex). Cached: a log repeats a few keys."""
-    key = left.lstrip()
-    if not (key.isascii() and key[:1].isalpha() and key.replace("-", "_").isidentifier()):
-        key = ""
+    """The key `_KV` reads from the text before a segment's first `=`: the longest end of that text
+    that is a key (`_KEY_AT_END`), so `OuterVlan/InnerVlan` gives `InnerVlan` as the regex does; ""
+    when none ends it (the caller then uses the regex). Cached: a log repeats a few keys.
+
+    Why the longest end: `_KV` tries each position from the segment's start, and its key, which holds
+    no `=` and no comma, matches at a position only if it runs from there to the segment's first `=`."""
+    found = _KEY_AT_END.search(left)
+    key = found.group() if found is not None else ""
     if len(_KEY_NAMES) >= 4096:
         _KEY_NAMES.clear()
     _KEY_NAMES[left] = key
     return key
 
 
+_KEY_AT_END = re.compile(r"[A-Za-z][\w-]*\Z")  # _KV's key, ending the text before `=`
 _KEY_NAMES: dict[str, str] = {}
 
 
@@ -207,13 +212,12 @@ def _fill(doc: dict[str, Any], kv: dict[str, str | None], fields: tuple[tuple[st
 
 
 def _zones(doc: dict[str, Any], ingress: str | None, egress: str | None) -> None:
-    """observer.ingress.zone and observer.egress.zone (observer is made by parse)."""
-    if ingress is not None or egress is not None:
-        observer = _section(doc, "observer")
-        if ingress is not None:
-            _section(observer, "ingress")["zone"] = ingress
-        if egress is not None:
-            _section(observer, "egress")["zone"] = egress
+    """observer.ingress.zone and observer.egress.zone. The objects are made here: parse makes
+    observer, and the handlers that call this write nothing else under ingress or egress."""
+    if ingress is not None:
+        doc["observer"]["ingress"] = {"zone": ingress}
+    if egress is not None:
+        doc["observer"]["egress"] = {"zone": egress}
 
 
 def _application(doc: dict[str, Any], name: str | None) -> None:
@@ -226,23 +230,25 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     m = _MARK.search(msg, 0, 400)
     if m is None:
         raise ParseError("not a Huawei information-center log (no %%NNMODULE/severity/BRIEF:)")
-    _, module, severity, brief, _, _ = m.groups()
+    mark = _MARKS.get(m.group(1))
+    if mark is None:
+        mark = _read_mark(m.group(1))
+    code, severity, level, brief, handler = mark
     body = msg[m.end():]
     if body.startswith("CID="):
         body = _CID.sub("", body, count=1)
-    ts, host = _pre_time(msg[:m.start()]) if m.start() else (None, None)
+    start = m.start()
+    ts, host = _pre_time(msg[:start]) if start else (None, None)
     # the common fields as literals (a `put` per field cost more than building them)
     observer: dict[str, Any] = {"vendor": "Huawei", "product": "USG", "type": "firewall"}
     if host:
         observer["hostname"] = host
-    doc: dict[str, Any] = {"observer": observer, "event": {"code": f"{module}/{severity}/{brief}",
-                                                           "severity": int(severity)},
-                           "log": {"level": _SEVERITY[severity]}}
+    doc: dict[str, Any] = {"observer": observer, "event": {"code": code, "severity": severity},
+                           "log": {"level": level}}
     if ts:
         doc["@timestamp"] = ts
-    handler = _HANDLERS.get((module, brief))
     if handler is None:
-        raise ParseError(f"Huawei log not confirmed, not parsed: {module}/{brief}")
+        raise ParseError(f"Huawei log not confirmed, not parsed: {code.partition('/')[0]}/{brief}")
     handler(doc, body, brief)
     nat.direction(doc)
     return doc
@@ -455,6 +461,25 @@ _HANDLERS = {
     ("SECE", "PORT_ATTACK_END"): _sece,
     ("SEC", "ATCKDF"): _atckdf,
 }
+
+Mark = tuple[str, int, str, str, Callable[[dict[str, Any], str, str], None] | None]
+
+
+def _read_mark(named: str) -> Mark:
+    """What a marker's `<version><MODULE>/<severity>/<BRIEF>` (_MARK's group 1) gives every line
+    that holds it: (event.code, event.severity, log.level, BRIEF, the handler or None). Cached in
+    _MARKS (bounded): a device writes a few dozen kinds of log, so the same few texts repeat on
+    every line and the split, the number and the lookups are done once per kind."""
+    module, severity, brief = named[2:].split("/")
+    mark = (f"{module}/{severity}/{brief}", int(severity), _SEVERITY[severity], brief,
+            _HANDLERS.get((module, brief)))
+    if len(_MARKS) >= 1024:
+        _MARKS.clear()
+    _MARKS[named] = mark
+    return mark
+
+
+_MARKS: dict[str, Mark] = {}
 
 parse_line = t.line_parser(SOURCE.name, SOURCE.dataset, parse)
 parse_stream = t.stream_parser(parse_line)

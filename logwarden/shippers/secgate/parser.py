@@ -12,6 +12,10 @@ Kinds parsed (the layouts seen in public samples, see README.md):
 - administration: `mod=webui` (logins) and `mod=newconfig` (configuration changes).
 Any other `mod` is a dead letter naming it. Times: `date="YYYY/MM/DD HH:MM:SS"` in the configured
 zone (the device's local time), else the syslog header's.
+
+Values are cleaned by `_null` (NULL in any case, empty, spaces around), except addresses and ports:
+they go to `textlog.endpoint` as written, which already reads NULL, an empty value and spaces
+around the way `_null` would (no field, no flag), so cleaning them first would only cost a call.
 """
 
 from __future__ import annotations
@@ -46,35 +50,39 @@ _NULL_CASES = frozenset(a + b + c + d for a in "Nn" for b in "Uu" for c in "Ll" 
 
 
 def _pairs(text: str) -> dict[str, str]:
-    """keyvalue.kv_pairs(text), read by splitting at quotes and spaces (a SecGate line holds ~22
+    """keyvalue.kv_pairs(text), read by splitting at quotes and whitespace (a SecGate line holds ~22
     pairs, two of them quoted). Only a text in the usual shape is read so: quotes balanced, each
-    quoted value right after a lone `key=` token and followed by a space or the end, no backslash,
-    the text between quoted values printable (spaces are its only separators) and every key a
-    key of kv_pairs' reading; any other text goes to kv_pairs (tests/textlogs/
-    test_secgate_pairs.py compares the two)."""
+    quoted value right after a lone `key=` token and followed by whitespace or the end, no
+    backslash, every key a key of kv_pairs' reading; any other text goes to kv_pairs
+    (tests/textlogs/test_secgate_pairs.py compares the two, whitespace of every kind included).
+
+    `str.split()` and the pattern's `\\s` know the same whitespace (both ask Py_UNICODE_ISSPACE),
+    so the tokens between quoted values are the runs kv_pairs reads, without a test of the text's
+    characters first and without the empty tokens that splitting at single spaces leaves."""
     if "\\" in text:
         return kv_pairs(text)
     parts = text.split('"')
-    if not len(parts) & 1:
+    last = len(parts) - 1
+    if last & 1:
         return kv_pairs(text)
     pairs: dict[str, str] = {}
-    last = len(parts) - 1
     for at in range(0, last + 1, 2):
         outside = parts[at]
-        if not outside.isprintable():
+        if at and outside and not outside[0].isspace():  # after a closing quote: whitespace or the end
             return kv_pairs(text)
-        tokens = outside.split(" ")
-        if at and tokens[0]:  # after a closing quote: a space or the end
-            return kv_pairs(text)
-        if at < last:  # before an opening quote: `key=` alone in its token
+        tokens = outside.split()
+        opener = ""
+        if at < last:  # before an opening quote: `key=` alone in its token, right before the quote
+            if not tokens or outside[-1].isspace():
+                return kv_pairs(text)
             opener = tokens.pop()
-            if opener[-1:] != "=" or opener.count("=") != 1:
+            if opener.find("=") != len(opener) - 1:
                 return kv_pairs(text)
         for token in tokens:
             key, eq, value = token.partition("=")
             if eq:
                 pairs[key] = value
-        if at < last:
+        if opener:
             pairs[opener[:-1]] = parts[at + 1]
     if not _KEYS.issuperset(pairs) and not all(_key(key) for key in pairs):
         return kv_pairs(text)  # a token whose text before `=` is not a key: kv_pairs skips it
@@ -96,8 +104,21 @@ _KEY = re.compile(r"[\w.-]+")
 _KEYS: set[str] = set()
 
 def _proto(value: str | None) -> str | None:
-    value = _null(value)
-    return value[len("IPPROTO_"):] if value and value.upper().startswith("IPPROTO_") else value
+    """The protocol as transport reads it: `IPPROTO_TCP` -> `TCP`, a number as is, None for no
+    value. A text seen is kept in _PROTOCOLS (bounded): a device writes a few protocols."""
+    read = _null(value)
+    if read and read.upper().startswith("IPPROTO_"):
+        read = read[len("IPPROTO_"):]
+    if value is not None:
+        if len(_PROTOCOLS) >= 1024:
+            _PROTOCOLS.clear()
+        _PROTOCOLS[value] = read
+    return read
+
+
+_PROTOCOLS: dict[str, str | None] = {}
+# raw values _null makes None without stripping them first (the others are tested by _null)
+_NO_VALUE = frozenset((None, "", *_NULL_CASES))
 
 
 def _nat(doc: dict[str, Any], kv: dict[str, str]) -> None:
@@ -156,10 +177,16 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         policy = (g("policy") or "").upper()
         if policy not in PERMIT and policy not in DENY:
             raise ParseError(f"SecGate packet filter policy not confirmed: {policy[:40]!r}")
-        t.endpoint(doc, "source", _null(g("sa")), _null(g("sport")))
-        t.endpoint(doc, "destination", _null(g("da")), _null(g("dport")))
-        t.transport(doc, _proto(g("proto")))
-        t.icmp(doc, _null(g("type")), _null(g("code")))
+        # addresses and ports as written: endpoint reads NULL as _null would (module docstring); a
+        # port that is plainly no value is not handed on (endpoint would try it as a number)
+        sport, dport = g("sport"), g("dport")
+        t.endpoint(doc, "source", g("sa"), None if sport in _NO_VALUE else sport)
+        t.endpoint(doc, "destination", g("da"), None if dport in _NO_VALUE else dport)
+        proto = g("proto")
+        t.transport(doc, _PROTOCOLS[proto] if proto in _PROTOCOLS else _proto(proto))
+        icmp_type, icmp_code = g("type"), g("code")
+        if icmp_type not in _NO_VALUE or icmp_code not in _NO_VALUE:  # else icmp writes nothing
+            t.icmp(doc, _null(icmp_type), _null(icmp_code))
         rule = _null(g("rule_name"))
         if rule:
             doc["rule"] = {"name": rule}
@@ -185,8 +212,8 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         nat.direction(doc)
         return doc
     if "sip" in kv and "act" in kv:
-        t.endpoint(doc, "source", _null(kv.get("sip")))
-        t.endpoint(doc, "destination", _null(kv.get("dip")))
+        t.endpoint(doc, "source", kv.get("sip"))
+        t.endpoint(doc, "destination", kv.get("dip"))
         event = _event(doc)
         event["kind"] = "alert"
         event["category"] = ["network", "intrusion_detection"]
@@ -206,7 +233,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         user = _null(kv.get("admin")) or _null(kv.get("user"))
         if user is not None:
             doc["user"] = {"name": user}
-        t.endpoint(doc, "source", _null(kv.get("from")))
+        t.endpoint(doc, "source", kv.get("from"))
         result = _null(kv.get("result"))
         if result is not None:
             event["outcome"] = "success" if result == "0" else "failure"
