@@ -245,6 +245,29 @@ def test_hostile_table_names_are_read_not_executed(tmp_path: Path) -> None:
     assert len(_events(items)) == 3 and db.read_bytes() == before
 
 
+@pytest.mark.parametrize("table", ["HrLogV3", "events"])  # a log table by name, and one found by its rows
+def test_column_name_that_is_not_utf8_is_a_dead_letter_not_a_crash(tmp_path: Path, table: str) -> None:
+    """Python's sqlite3 decodes column names strictly as UTF-8 whatever the text factory: a damaged
+    or hostile schema raised UnicodeDecodeError out of the reader (found by test_huorong_fuzz)."""
+    db = tmp_path / "log.db"
+    con = sqlite3.connect(db)
+    con.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, detail TEXT, qqqzz TEXT)")
+    con.execute(f"INSERT INTO {table} (detail, qqqzz) VALUES (?, 'x')", (DETAIL,))
+    con.execute("CREATE TABLE ScanLog (id INTEGER PRIMARY KEY, detail TEXT)")  # a sound table beside it
+    con.execute("INSERT INTO ScanLog (detail) VALUES (?)", (DETAIL,))
+    con.commit()
+    con.close()
+    data = db.read_bytes()
+    assert data.count(b"qqqzz") == 1
+    db.write_bytes(data.replace(b"qqqzz", b"q\xff\xfezz"))  # same length: only the name's bytes change
+    items = list(shipped(db))
+    by_table = {t: i for t, _, i in items}
+    assert set(by_table) == {table, "ScanLog"} and len(items) == 2
+    assert isinstance(by_table["ScanLog"], Event)
+    dead = by_table[table]
+    assert isinstance(dead, DeadLetter) and "a column name is not UTF-8" in dead.reason
+
+
 def test_table_without_rowid_is_one_dead_letter(tmp_path: Path) -> None:
     db = tmp_path / "log.db"
     make_db(db, "CREATE TABLE HrLogV3 (k TEXT PRIMARY KEY, detail TEXT) WITHOUT ROWID",

@@ -109,12 +109,14 @@ def _reason(text: str) -> str:
     return f"{MODULE}: {text}"[:500]
 
 
-def _describe(exc: sqlite3.Error) -> str:
+def _describe(exc: sqlite3.Error | UnicodeDecodeError) -> str:
+    if isinstance(exc, UnicodeDecodeError):  # Python's sqlite3 decodes column names as UTF-8, strictly
+        return f"a column name is not UTF-8 ({exc.reason} at byte {exc.start}), which Python's sqlite3 cannot read"
     name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
     return f"{name}: {exc}"
 
 
-def _is_busy(exc: sqlite3.Error) -> bool:
+def _is_busy(exc: sqlite3.Error | UnicodeDecodeError) -> bool:
     return str(getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
@@ -150,6 +152,8 @@ def _is_log_table(con: sqlite3.Connection, name: str) -> bool:
         if any(c in JSON_COLS for c in columns):
             return True
         first = con.execute(f"SELECT * FROM {quote_name(name)} LIMIT 1").fetchone()
+    except UnicodeDecodeError:  # a column name that is not UTF-8: its read says so in a dead letter
+        return True
     except sqlite3.Error as exc:
         if _is_busy(exc):
             raise
@@ -252,7 +256,7 @@ def _read_table(con: sqlite3.Connection, path: str, table: Table, position: int,
                                                 "B-tree is damaged")  # a loop on it would never end
                 last = values[0]
                 yield table.name, last, Row(table.name, last, dict(zip(columns, values[1:], strict=True)))
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, UnicodeDecodeError) as exc:  # the latter: a damaged or hostile column name
         busy = _is_busy(exc)
         what = "locked by another connection; the next pass resumes here" if busy else "unreadable"
         after_text = "the first row" if last < ROWID_MIN else f"rowid {last}"
