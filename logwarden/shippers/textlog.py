@@ -601,7 +601,7 @@ def _finish(doc: dict[str, Any], raw_text: str, hdr: SyslogHeader | None, ev_mod
     """`finish` with the names that are constant per source already worked out (line_parser does it
     once). The nodes that the Community ID, related.* and the Kafka key read (source, destination,
     host, observer) are looked up once here and handed to each."""
-    ev = doc.get("event")  # doc.setdefault("event", {}) without an empty dict made per line
+    ev: Any = doc.get("event")  # doc.setdefault("event", {}) without an empty dict made per line
     if ev is None and "event" not in doc:
         ev = doc["event"] = {}
     ev["original"] = raw_text
