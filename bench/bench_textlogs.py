@@ -9,17 +9,29 @@ header, parse, ECS document, id) and through `autodetect.parse_line`. Target: 50
 loops over the same lines (best of three each): decoding and the syslog header; + the source's
 `parse`; + the common end (`textlog.finish`: Community ID, related.*, the id), i.e. the whole
 `parse_line`; and, within the common end, the id, the Community ID and related.*, each as what the
-whole `parse_line` saves without it. Sources whose `parse_line` is not a `textlog.line_parser`
-(huorong) are left out.
+whole `parse_line` saves without it; and what `--source auto` adds before the parser, the
+signature checks (`autodetect.detect` on the line's message). Sources whose `parse_line` is not a
+`textlog.line_parser` (huorong) are left out.
+
+    .venv/bin/python -m bench.bench_textlogs --reference ../base [--repeat 2] [--lines 50000]
+
+`--reference TREE` measures another checkout (its own `logwarden` and virtualenv, this script) beside
+this one: each tree in a child process of its own, the two alternated, the better of `--repeat`
+runs per format and way; the table gives both trees' lines per CPU-second and their ratio.
+`git worktree add --detach ../base main` gives one.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import os
 import re
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from logwarden.resources import data_path
 from logwarden.shippers import autodetect, registry
@@ -55,10 +67,11 @@ def rate(fn, lines: list[bytes]) -> float:
 
 def stages(name: str, lines: list[bytes]) -> tuple[float, ...] | None:
     """CPU microseconds per line: (decode + syslog header, parse, common end, and of the common
-    end: the id, the Community ID, related.*); None when the source's parse_line is not a
-    textlog.line_parser around a `parse(msg, hdr)`. A part of the common end is what the whole
-    `parse_line` loses when that part is replaced by a no-op (in textlog's namespace, restored
-    after), so it is timed where it runs, on documents just built. Best of three each."""
+    end: the id, the Community ID, related.*; then autodetect's signature checks); None when the
+    source's parse_line is not a textlog.line_parser around a `parse(msg, hdr)`. A part of the
+    common end is what the whole `parse_line` loses when that part is replaced by a no-op (in
+    textlog's namespace, restored after), so it is timed where it runs, on documents just built.
+    Best of three each."""
     parse_line = registry.source(name).line_parser()
     parse = getattr(importlib.import_module(registry.source(name).package + PARSER_MODULE), "parse", None)
     if parse is None or not hasattr(parse_line, t.AFTER_SPLIT):
@@ -73,7 +86,11 @@ def stages(name: str, lines: list[bytes]) -> tuple[float, ...] | None:
 
     parts = (("line_id", lambda source, position, raw: ""), ("community_id", lambda *flow: None),
              ("_related", lambda *nodes: None))
-    best = [float("inf")] * 6
+    messages = []
+    for raw in lines:
+        hdr, msg = t.split_syslog((t.decode(raw) or "").rstrip("\r\n"))
+        messages.append((msg, hdr.app if hdr else None))
+    best = [float("inf")] * 7
     for _ in range(3):
         start = clock()
         for raw in lines:
@@ -93,10 +110,50 @@ def stages(name: str, lines: list[bytes]) -> tuple[float, ...] | None:
                 without.append(whole())
             finally:
                 setattr(t, attribute, real)
-        best = [min(b, v) for b, v in zip(best, (split, parsed, full, *without), strict=True)]
+        start = clock()
+        for msg, app in messages:
+            autodetect.detect(msg, app)
+        detect = clock() - start
+        best = [min(b, v) for b, v in zip(best, (split, parsed, full, *without, detect), strict=True)]
     per_line = 1e6 / len(lines)
     return (best[0] * per_line, (best[1] - best[0]) * per_line, (best[2] - best[1]) * per_line,
-            *((best[2] - b) * per_line for b in best[3:]))
+            *((best[2] - b) * per_line for b in best[3:6]), best[6] * per_line)
+
+
+def rates(names: list[str], n: int) -> dict[str, tuple[float, float]]:
+    """{format: (direct, auto)} lines per CPU-second in this process."""
+    out = {}
+    for name in names:
+        lines = corpus(name, n)
+        out[name] = (rate(registry.source(name).line_parser(), lines), rate(autodetect.parse_line, lines))
+    return out
+
+
+def _child(tree: Path, names: list[str], n: int) -> dict[str, tuple[float, float]]:
+    """`rates` measured by this script in a child process on `tree`'s code (its virtualenv's python
+    when it has one, `tree` first on the path, run from `tree`)."""
+    python = tree / ".venv" / "bin" / "python"
+    cmd = [str(python if python.exists() else sys.executable), str(Path(__file__).resolve()), "--json",
+           "--lines", str(n), "--formats", ",".join(names)]
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, check=True)
+    return {k: (v[0], v[1]) for k, v in json.loads(done.stdout).items()}
+
+
+def side_by_side(reference: Path, names: list[str], n: int, repeat: int) -> None:
+    """Print this tree's rates beside `reference`'s: children alternated, best of `repeat` each."""
+    this = Path(__file__).resolve().parents[1]
+    best: dict[Path, dict[str, list[float]]] = {this: {}, reference: {}}
+    for round_ in range(repeat):
+        for tree in (reference, this) if round_ % 2 == 0 else (this, reference):
+            for name, (direct, auto) in _child(tree, names, n).items():
+                held = best[tree].setdefault(name, [0.0, 0.0])
+                held[0], held[1] = max(held[0], direct), max(held[1], auto)
+    print(f"{'format':<12} {'direct ref':>11} {'direct':>9} {'ratio':>6}  {'auto ref':>9} {'auto':>9} {'ratio':>6}")
+    for name in names:
+        (rd, ra), (td, ta) = best[reference][name], best[this][name]
+        print(f"{name:<12} {rd:>11,.0f} {td:>9,.0f} {td / rd:>6.2f}  {ra:>9,.0f} {ta:>9,.0f} {ta / ra:>6.2f}")
+    print(f"reference {reference}, {n:,} lines a format, best of {repeat} runs alternated; lines per CPU-second")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,8 +161,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lines", type=int, default=50_000)
     ap.add_argument("--formats", default="", help="comma-separated source names (default: every line source)")
     ap.add_argument("--stages", action="store_true", help="also CPU us per line: header, parse, common end")
+    ap.add_argument("--reference", type=Path, help="another checkout measured beside this one")
+    ap.add_argument("--repeat", type=int, default=2, help="with --reference: runs of each tree, alternated")
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one run's rates, for --reference
     args = ap.parse_args(argv)
     wanted = {f for f in args.formats.split(",") if f}
+    names = [name for name in registry.names(lambda s: s.line_oriented) if not wanted or name in wanted]
+    if args.json:
+        print(json.dumps(rates(names, args.lines)))
+        return 0
+    if args.reference is not None:
+        side_by_side(args.reference.resolve(), names, args.lines, args.repeat)
+        return 0
     print(f"{'format':<12} {'lines':>7} {'direct lines/s':>15} {'auto lines/s':>13}  target 50,000")
     for name in registry.names(lambda s: s.line_oriented):
         if wanted and name not in wanted:
@@ -118,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         split = stages(name, lines) if args.stages else None
         if split is not None:
             print(f"{'':<12} us/line: header {split[0]:.1f}  parse {split[1]:.1f}  common end {split[2]:.1f}"
-                  f" (of it: id {split[3]:.1f}, community id {split[4]:.1f}, related {split[5]:.1f})  (budget 20.0)")
+                  f" (of it: id {split[3]:.1f}, community id {split[4]:.1f}, related {split[5]:.1f})"
+                  f"  auto's detect {split[6]:.1f}  (budget 20.0)")
     print(f"python {sys.version.split()[0]}, one core, lines per CPU-second of this process")
     return 0
 

@@ -8,7 +8,7 @@ first. A line no signature matches becomes a dead letter with reason "unrecognis
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from logwarden.shippers import registry
@@ -16,14 +16,17 @@ from logwarden.shippers import textlog as t
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.source import LineParser, Signature
 
-_ORDER: list[tuple[str, Signature]] | None = None
+_ORDER: tuple[tuple[str, Signature], ...] | None = None
 _PARSERS: dict[str, LineParser] = {}
+# per source name, what parse_line calls once the name is known: the text parser's after_split
+# (decoding and header reused) or, for another parser, one that takes the raw line
+_ROUTES: dict[str, tuple[Callable[..., Event | DeadLetter] | None, LineParser]] = {}
 
 
-def _order() -> list[tuple[str, Signature]]:
+def _order() -> tuple[tuple[str, Signature], ...]:
     global _ORDER
     if _ORDER is None:
-        _ORDER = [(s.name, s.matches) for s in registry.signatures() if s.matches is not None]
+        _ORDER = tuple((s.name, s.matches) for s in registry.signatures() if s.matches is not None)
     return _ORDER
 
 
@@ -32,6 +35,7 @@ def reset() -> None:
     global _ORDER
     _ORDER = None
     _PARSERS.clear()
+    _ROUTES.clear()
 
 
 def load() -> None:
@@ -43,8 +47,8 @@ def load() -> None:
 
 def detect(msg: str, app: str | None) -> str | None:
     """The source name for a message (syslog header already split off), or None."""
-    tag = (app or "").lower()
-    for name, matches in _order():
+    tag = app.lower() if app else ""
+    for name, matches in _ORDER or _order():
         if matches(msg, tag):
             return name
     return None
@@ -58,21 +62,34 @@ def line_fn(name: str) -> LineParser:
     return fn
 
 
+def _route(name: str) -> tuple[Callable[..., Event | DeadLetter] | None, LineParser]:
+    """(after_split or None, line parser) of source `name`, looked up once (not per line)."""
+    fn = line_fn(name)
+    route = _ROUTES[name] = (getattr(fn, t.AFTER_SPLIT, None), fn)  # a text parser: decoding and header reused
+    return route
+
+
 def parse_line(raw: bytes, source: str, position: int) -> Event | DeadLetter:
     """One line, parsed by the source whose signature matches first; never raises."""
     try:
-        text = t.decode(raw)
-        if text is None:
-            return DeadLetter(source, raw, "unrecognised format (not UTF-8 or GB18030)", "unknown", position)
+        try:
+            text = raw.decode("utf-8")  # t.decode's first step, without its call
+        except UnicodeDecodeError:
+            fallback = t.decode(raw)
+            if fallback is None:
+                return DeadLetter(source, raw, "unrecognised format (not UTF-8 or GB18030)", "unknown", position)
+            text = fallback
         text = text.rstrip("\r\n")
         hdr, msg = t.split_syslog(text)
         name = detect(msg, hdr.app if hdr else None)
         if name is None:
             return DeadLetter(source, raw, "unrecognised format", "unknown", position)
-        fn = line_fn(name)
-        after_split = getattr(fn, t.AFTER_SPLIT, None)  # a text parser: decoding and header reused
+        route = _ROUTES.get(name)
+        if route is None:
+            route = _route(name)
+        after_split, fn = route
         if after_split is not None:
-            return after_split(raw, text, hdr, msg, source, position)  # type: ignore[no-any-return]
+            return after_split(raw, text, hdr, msg, source, position)
         return fn(raw, source, position)
     except Exception as exc:  # noqa: BLE001 - record boundary: any error is this line's dead letter, named
         return DeadLetter(source, raw, f"autodetect: {type(exc).__name__}: {exc}"[:300], "unknown", position)

@@ -57,11 +57,17 @@ def community_id(source_ip: str, destination_ip: str, iana_number: int,
         if source_port is None or destination_port is None \
                 or not (0 <= source_port <= 0xFFFF and 0 <= destination_port <= 0xFFFF):
             return None
+        # the hash's state after the seed is copied, and the parts added one by one (no joined copy)
+        h = _SHA1_SEED0.copy()
         if src_bytes < dst_bytes or (src_bytes == dst_bytes and source_port <= destination_port):
-            data = _SEED0 + src_bytes + dst_bytes + _TAIL.pack(iana_number, 0, source_port, destination_port)
+            h.update(src_bytes)
+            h.update(dst_bytes)
+            h.update(_TAIL.pack(iana_number, 0, source_port, destination_port))
         else:
-            data = _SEED0 + dst_bytes + src_bytes + _TAIL.pack(iana_number, 0, destination_port, source_port)
-        return _digest(data)
+            h.update(dst_bytes)
+            h.update(src_bytes)
+            h.update(_TAIL.pack(iana_number, 0, destination_port, source_port))
+        return "1:" + _b64(h.digest(), newline=False).decode("ascii")
     if not 0 <= iana_number <= 255 or not 0 <= seed <= 0xFFFF:
         return None
     if iana_number not in _WITH_PORTS:
@@ -114,3 +120,4 @@ def _digest(data: bytes) -> str:
 
 
 _sha1, _b64 = hashlib.sha1, binascii.b2a_base64
+_SHA1_SEED0 = _sha1(_SEED0, usedforsecurity=False)  # copied per flow, never updated itself
