@@ -110,8 +110,9 @@ _CONSTANT_MASKS = {id(r): _ipv4_masks(r) for r in (INTERNAL, NOT_PUBLIC)}
 _CONSTANT_NETWORKS = {id(r): _networks(r) for r in (INTERNAL, NOT_PUBLIC)}
 
 
-# What ipaddress.IPv4Address accepts: four ASCII decimal octets, each at most 255, no leading zero.
-_DOTTED_QUAD = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+# What ipaddress.IPv4Address accepts: four ASCII decimal octets, each at most 255, no leading zero
+# (for `fullmatch`; the shippers' address checks and Community ID packing use it too).
+DOTTED_QUAD = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
                           r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
 
 
@@ -126,7 +127,7 @@ def contains(ranges: tuple[Range, ...], address: str | None) -> bool | None:
     if not address:
         return None
     text = address.strip().split("%", 1)[0]
-    if _DOTTED_QUAD.fullmatch(text):
+    if DOTTED_QUAD.fullmatch(text):
         a, b, c, d = text.split(".")
         value = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
         masks = _CONSTANT_MASKS.get(id(ranges)) or _ipv4_masks(ranges)

@@ -20,8 +20,11 @@ from __future__ import annotations
 import binascii
 import hashlib
 import ipaddress
+import socket
 import struct
 from typing import Any
+
+from logwarden.networks import DOTTED_QUAD
 
 ICMP, TCP, UDP, ICMP6, SCTP = 1, 6, 17, 58, 132
 _WITH_PORTS = frozenset((ICMP, TCP, UDP, ICMP6, SCTP))
@@ -100,10 +103,13 @@ def _packed(address: str) -> bytes | None:
     text (a log repeats its addresses), the cache emptied when full."""
     packed = _PACKED.get(address, _MISS)
     if packed is _MISS:
-        try:
-            packed = ipaddress.ip_address(address.split("%")[0]).packed
-        except ValueError:
-            packed = None
+        if DOTTED_QUAD.fullmatch(address):  # ipaddress's IPv4 grammar: inet_pton's bytes, a tenth of the cost
+            packed = socket.inet_pton(socket.AF_INET, address)
+        else:
+            try:
+                packed = ipaddress.ip_address(address.split("%")[0]).packed
+            except ValueError:
+                packed = None
         if len(_PACKED) >= _CACHE_MAX:
             _PACKED.clear()
         _PACKED[address] = packed

@@ -245,7 +245,6 @@ def flag(doc: dict[str, Any], name: str) -> None:
         flags.append(name)
 
 
-_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 
 
 def ip_or_none(value: Any) -> str | None:
@@ -270,12 +269,8 @@ _IP_CACHE: dict[str, str | None] = {}
 
 def _ip_or_none(value: Any) -> str | None:
     text = str(value).strip()
-    if _IPV4.match(text):
-        octets = text.split(".")
-        # 010.0.0.2: refused like Python's ipaddress does (inet_aton would read 010 as octal 8)
-        if all(int(o) < 256 and (len(o) == 1 or o[0] != "0") for o in octets):
-            return text
-        return None
+    if networks.DOTTED_QUAD.fullmatch(text):  # ipaddress's grammar: ASCII digits only, no leading zero
+        return text  # (010.0.0.2 is refused: inet_aton would read 010 as octal 8)
     if ":" in text and len(text) <= 60:
         try:
             return ipaddress.IPv6Address(text.split("%")[0]).compressed

@@ -1,16 +1,19 @@
-"""`networks.contains` reads a plain dotted quad as an integer instead of through ipaddress: the
-verdicts must be ipaddress's for every text, so the reading it replaced is kept here as the
-reference and both are asked the same seeded random and edge-case texts."""
+"""Plain dotted quads are read without ipaddress: `networks.contains` as an integer against the
+ranges, the shippers' `ip_or_none` by `networks.DOTTED_QUAD`, the Community ID's packing by
+inet_pton. The answers must be ipaddress's for every text, so the readings they replaced are kept
+here as the references and each pair is asked the same seeded random and edge-case texts."""
 
 from __future__ import annotations
 
 import ipaddress
 import random
+import re
 
 import pytest
 
 from logwarden import networks
 from logwarden.networks import INTERNAL, NOT_PUBLIC, Range
+from logwarden.shippers import community_id, textlog
 
 
 def reference(ranges: tuple[Range, ...], address: str | None) -> bool | None:
@@ -79,3 +82,32 @@ def test_public_and_internal_with_and_without_site_ranges() -> None:
     assert networks.is_public("198.18.4.5") is True and networks.is_public("198.18.4.5", SITE) is False
     assert networks.is_internal("10.20.1.1", SITE) is True and networks.is_internal("11.0.0.1", SITE) is False
     assert networks.is_public(None) is None and networks.is_internal("999.1.1.1") is None
+
+
+def reference_ip_or_none(text: str) -> str | None:
+    """textlog's address check as it was (`\\d` in its pattern: Unicode digits passed)."""
+    text = text.strip()
+    if re.match(r"^\d{1,3}(?:\.\d{1,3}){3}$", text):
+        octets = text.split(".")
+        return text if all(int(o) < 256 and (len(o) == 1 or o[0] != "0") for o in octets) else None
+    if ":" in text and len(text) <= 60:
+        try:
+            return ipaddress.IPv6Address(text.split("%")[0]).compressed
+        except ValueError:
+            return None
+    return None
+
+
+def test_ip_or_none_and_community_id_packing_read_as_ipaddress_does() -> None:
+    for text in EDGES + _random_texts(20_000, seed=5):
+        old, new = reference_ip_or_none(text), textlog._ip_or_none(text)
+        if old is not None and not old.replace(".", "").replace(":", "").isascii():
+            assert new is None, repr(text)  # the one change: Unicode digits are no address (ES refuses them)
+        else:
+            assert new == old, repr(text)
+        try:
+            want: bytes | None = ipaddress.ip_address(text.split("%")[0]).packed
+        except ValueError:
+            want = None
+        assert community_id._packed(text) == want, repr(text)
+    assert textlog._ip_or_none("١٠.٠.٠.١") is None and reference_ip_or_none("١٠.٠.٠.١") == "١٠.٠.٠.١"
