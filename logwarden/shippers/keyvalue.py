@@ -16,8 +16,9 @@ reading of a quoted value is `"[^"]*"?`: the text up to the next `"`, or the res
 none follows, the same as that pattern gives (`"?` takes the opening quote whenever there is one; the
 value then runs to the next quote; the closing `"?` takes it if it is there). An ASCII line is read
 with ASCII classes (`[A-Za-z0-9_.-]` is `[\\w.-]` there, tested as a bitmap instead of a Unicode
-category per character). tests/textlogs/test_keyvalue.py keeps the general reading as the reference
-and compares them, key order included.
+category per character); any other line's key class tests that bitmap before the category.
+tests/textlogs/test_keyvalue.py keeps the general reading as the reference and compares them, key
+order included.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import re
 # without a backslash: key, value without its quotes (after an opening `"`: up to the next `"`;
 # else up to whitespace); `(?<=")` / `(?<!")` say whether the optional opening quote was taken
 _UNESCAPED = r'(?<!\S)({key}+)="?((?<=")[^"]*|(?<!")\S*)"?'
-_UNESCAPED_PAIRS = re.compile(_UNESCAPED.format(key=r"[\w.-]")).findall
+# `[A-Za-z0-9_.\w-]` is the set `[\w.-]`, written so that re tests an ASCII bitmap before the Unicode
+# category (the keys of a non-ASCII line are still ASCII as a rule: SecGate's values are Chinese)
+_UNESCAPED_PAIRS = re.compile(_UNESCAPED.format(key=r"[A-Za-z0-9_.\w-]")).findall
 _UNESCAPED_ASCII_PAIRS = re.compile(_UNESCAPED.format(key=r"[A-Za-z0-9_.-]")).findall
 # the general reading, quoted alternative unrolled (`[^"\\]*(?:\\.[^"\\]*)*` is `(?:[^"\\]|\\.)*`)
 _PAIR = re.compile(r'(?<!\S)([\w.-]+)=("[^"\\]*(?:\\.[^"\\]*)*"?|\S*)')
