@@ -9,19 +9,29 @@ up to the next whitespace. A key written twice keeps its last value (at the plac
 inside a value stays in it.
 
 Why two paths: the general pattern's quoted alternative, `(?:[^"\\]|\\.)*`, costs a group repeat
-per character (about 10 us for a 400-character FortiGate line). A line without a backslash, which is
-nearly every line, is read by a pattern that captures a quoted value without its quotes, whose
-results are the same pairs provided no value opens a quote it never closes; such a value can only
-be the text's last `"` and that `"` follows a `=`, so that one check sends the line the careful way.
-tests/textlogs/test_keyvalue.py holds the general reading as the reference and compares them.
+per character, and its values need their quotes cut off in Python, one pair at a time. A line without
+a backslash, which is nearly every line, is read by a pattern with one value group that holds a
+value without its quotes, so `dict(findall)` builds the pairs in C. Without a backslash the general
+reading of a quoted value is `"[^"]*"?`: the text up to the next `"`, or the rest of the line when
+none follows, the same as that pattern gives (`"?` takes the opening quote whenever there is one; the
+value then runs to the next quote; the closing `"?` takes it if it is there). An ASCII line is read
+with ASCII classes (`[A-Za-z0-9_.-]` is `[\\w.-]` there, tested as a bitmap instead of a Unicode
+category per character); any other line's key class tests that bitmap before the category.
+tests/textlogs/test_keyvalue.py keeps the general reading as the reference and compares them, key
+order included.
 """
 
 from __future__ import annotations
 
 import re
 
-# one pair: key, value in quotes (closed: without them), value without quotes
-_PLAIN_PAIR = re.compile(r'(?<!\S)([\w.-]+)=(?:"([^"]*)"|(\S*))')
+# without a backslash: key, value without its quotes (after an opening `"`: up to the next `"`;
+# else up to whitespace); `(?<=")` / `(?<!")` say whether the optional opening quote was taken
+_UNESCAPED = r'(?<!\S)({key}+)="?((?<=")[^"]*|(?<!")\S*)"?'
+# `[A-Za-z0-9_.\w-]` is the set `[\w.-]`, written so that re tests an ASCII bitmap before the Unicode
+# category (the keys of a non-ASCII line are still ASCII as a rule: SecGate's values are Chinese)
+_UNESCAPED_PAIRS = re.compile(_UNESCAPED.format(key=r"[A-Za-z0-9_.\w-]")).findall
+_UNESCAPED_ASCII_PAIRS = re.compile(_UNESCAPED.format(key=r"[A-Za-z0-9_.-]")).findall
 # the general reading, quoted alternative unrolled (`[^"\\]*(?:\\.[^"\\]*)*` is `(?:[^"\\]|\\.)*`)
 _PAIR = re.compile(r'(?<!\S)([\w.-]+)=("[^"\\]*(?:\\.[^"\\]*)*"?|\S*)')
 
@@ -30,10 +40,7 @@ def kv_pairs(text: str) -> dict[str, str]:
     """The key=value pairs of `text` (values unquoted), in order of first appearance; the module
     docstring gives the exact reading. Never raises."""
     if "\\" not in text:
-        last_quote = text.rfind('"')
-        if last_quote < 1 or text[last_quote - 1] != "=":
-            # a closed quoted value has group 3 empty and an unquoted one group 2 empty
-            return {key: quoted or plain for key, quoted, plain in _PLAIN_PAIR.findall(text)}
+        return dict(_UNESCAPED_ASCII_PAIRS(text) if text.isascii() else _UNESCAPED_PAIRS(text))
     pairs: dict[str, str] = {}
     for key, value in _PAIR.findall(text):
         if value[:1] == '"':

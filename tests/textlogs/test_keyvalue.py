@@ -2,12 +2,15 @@
 
 Generated lines are built from the pieces that decide the reading: quotes (closed, unclosed, escaped,
 a quote after a backslash at the end), backslash before a newline, `=` in values and keys, empty values,
-duplicate keys, Unicode letters and spaces. Golden lines of every text source and the kept fuzz
-inputs are compared too.
+duplicate keys, Unicode letters and spaces. ASCII-only lines get their own generator (kv_pairs reads
+them with ASCII classes), and golden lines of the key=value sources are cut and spliced at seeded
+random places (a quote, a backslash, a space, an `=`, a control or non-ASCII character dropped in or a
+character removed). Golden lines of every text source and the kept fuzz inputs are compared too.
 """
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -55,6 +58,25 @@ def test_fast_split_equals_the_reference(text: str) -> None:
     assert list(kv_pairs(text)) == list(reference_kv_pairs(text))  # key order too
 
 
+# ASCII only: every character class the ASCII pattern spells out, at its edges (`_`, `.`, `-`, digits,
+# the ASCII separators \x1c-\x1f that are whitespace to `\s`, DEL, other punctuation)
+ASCII_PIECES = st.sampled_from([
+    "a", "Z", "k_1", "k.2", "x-y", "_", ".", "-", "0", "9", "=", '"', '\\"', "\\", "\\\n", "\n", " ", "\t", "\x0b",
+    "\x0c", "\r", "\x1c", "\x1f", "\x7f", "\x00", '="', '=""', '"=', "a=", "a=1", 'a="x y"', 'b="', "N/A", "+", "/",
+    ":", "@", "[", "`", "{", "~",
+])
+
+
+@PROPERTY
+@given(st.lists(ASCII_PIECES, max_size=30).map("".join))
+@example('a="x y')  # unclosed quote, read to the end of the line
+@example('a=x"y b="z"')  # a quote inside an unquoted value opens nothing
+@example('"a=1" b="2"')  # a quote before a key: no pair starts there
+def test_fast_split_equals_the_reference_on_ascii(text: str) -> None:
+    assert text.isascii()
+    assert list(kv_pairs(text).items()) == list(reference_kv_pairs(text).items())
+
+
 @given(st.text(max_size=200))
 @settings(max_examples=1500, deadline=None, database=None)
 def test_fast_split_equals_the_reference_on_any_text(text: str) -> None:
@@ -67,6 +89,26 @@ def test_golden_lines_split_the_same(name: str) -> None:
     assert lines
     for raw in lines:
         text = textlog.decode(raw) or ""
+        assert list(kv_pairs(text).items()) == list(reference_kv_pairs(text).items()), text
+
+
+KV_SOURCES = ("fortigate", "huawei_usg", "secgate")
+SPLICES = ['"', '\\', "\\\n", " ", "=", '="', '" ', "\x1c", "\x00", "é", "名", "\u3000", "\xa0", "\x85", "²", "a=", ""]
+
+
+@pytest.mark.parametrize("name", KV_SOURCES)
+def test_mutated_golden_lines_split_the_same(name: str) -> None:
+    """Real lines with seeded random edits (3,000 a source): up to three places each get a piece
+    from SPLICES or lose a character, so quotes open and close at places real logs never put them."""
+    lines = [textlog.decode(raw) or "" for raw in golden_lines(name)]
+    assert lines
+    rng = random.Random(f"kv-{name}")
+    for _ in range(3000):
+        text = rng.choice(lines)
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(text) + 1)
+            piece = rng.choice(SPLICES)
+            text = text[:at] + piece + text[at + (0 if piece else 1):]
         assert list(kv_pairs(text).items()) == list(reference_kv_pairs(text).items()), text
 
 
