@@ -82,14 +82,124 @@ def flatten(doc: dict[str, Any], lowered: frozenset[str] | None = None) -> Flat:
     return out
 
 
+# A partial flat (`flatten_partial`): only the fields some compiled rule reads, and under PARTIAL
+# the document and the lowered field names, to make the whole flat (`complete`) when a rule
+# matched (alerts and correlations read any field) or a keyword needs every value
+PARTIAL = "\0partial"
+KW_SCREEN = "\0kwscreen"  # lazily: every string of the document joined, lowercased (kw_screen())
+SPLIT_DOTS_MAX = 8  # a field name with more dots has 2^dots spellings: such rule sets flatten in full
+FieldPaths = dict[str, list[Any]]  # document key -> [dotted name or None, the keys below it]
+
+
+def _splits(parts: list[str]) -> list[list[str]]:
+    """Every way to write a dotted name's parts as nested keys (a key may hold dots itself):
+    ["a", "b", "c"] -> [["a", "b", "c"], ["a", "b.c"], ["a.b", "c"], ["a.b.c"]]."""
+    if len(parts) == 1:
+        return [parts]
+    out = []
+    for rest in _splits(parts[1:]):
+        out.append([parts[0], *rest])
+        out.append([parts[0] + "." + rest[0], *rest[1:]])
+    return out
+
+
+def field_paths(names: Iterable[str]) -> FieldPaths | None:
+    """A tree of document keys that leads to each of `names` however the document nests it (every
+    spelling in `_splits`), for `flatten_partial`; None when a name has more than SPLIT_DOTS_MAX dots."""
+    root: FieldPaths = {}
+    for name in names:
+        parts = name.split(".")
+        if len(parts) > SPLIT_DOTS_MAX + 1:
+            return None
+        for keys in _splits(parts):
+            node = root
+            for key in keys[:-1]:
+                node = node.setdefault(key, [None, {}])[1]
+            node.setdefault(keys[-1], [None, {}])[0] = name
+    return root
+
+
+def _flat_along(doc: dict[str, Any], paths: FieldPaths, out: Flat, lc: dict[str, Any]) -> None:
+    """`_flat_into_some` for the names `paths` leads to only: the same values, written in the
+    document's order (so a name two spellings reach keeps the later value, as in `flatten`)."""
+    for key, value in doc.items():
+        entry = paths.get(key)
+        if entry is None:
+            continue
+        t = type(value)
+        if t is dict:
+            if entry[1]:
+                _flat_along(value, entry[1], out, lc)
+            continue
+        name = entry[0]
+        if name is not None:
+            out[name] = value
+            lc[name] = value.lower() if t is str else str(value) if t is int else _lower(value)
+
+
+def flatten_partial(doc: dict[str, Any], paths: FieldPaths, lowered: frozenset[str]) -> Flat:
+    """A partial flat: `flatten(doc, lowered)` restricted to the fields in `lowered` (`paths` is
+    `field_paths(lowered)`), plus what `complete` needs to make the whole one. Every predicate
+    `compile_pred` makes for rules reading only `lowered` answers on it as on the whole flat."""
+    out: Flat = {}
+    lc: dict[str, Any] = {}
+    _flat_along(doc, paths, out, lc)
+    out[LC] = lc
+    out[PARTIAL] = (doc, lowered)
+    return out
+
+
+def complete(d: Flat) -> None:
+    """Make a partial flat (`flatten_partial`) the whole `flatten(doc, lowered)`, in place (same
+    keys in the same order); a whole flat is left as it is."""
+    part = d.get(PARTIAL)
+    if part is None:
+        return
+    doc, lowered = part
+    d.clear()
+    lc: dict[str, Any] = {}
+    _flat_into_some(doc, "", d, lc, lowered)
+    d[LC] = lc
+
+
+def _strings(doc: dict[str, Any], out: list[str]) -> None:
+    for value in doc.values():
+        t = type(value)
+        if t is str:
+            out.append(value)
+        elif t is dict:
+            _strings(value, out)
+        elif t is list:
+            out.extend([x for x in value if isinstance(x, str)])
+        elif isinstance(value, str):
+            out.append(value)
+
+
+def kw_screen(d: Flat) -> str:
+    """For a partial flat: every string of the document (at any depth, in lists, the raw input
+    too) joined by NUL and lowercased, cached. It holds every value `kw_text` holds, so a keyword
+    (no NUL in it) absent from it is absent from `kw_text`; present, `kw_text` decides. For a
+    whole flat: `kw_text`."""
+    part = d.get(PARTIAL)
+    if part is None:
+        return kw_text(d)
+    got = d.get(KW_SCREEN)
+    if got is None:
+        vals: list[str] = []
+        _strings(part[0], vals)
+        got = d[KW_SCREEN] = "\0".join(vals).lower()
+    return got
+
+
 def kw_text(d: Flat) -> str:
     """The lowercased string values of the document joined by NUL (what a keyword `contains`
     searches: one substring test finds a keyword in any value), cached in the document. Joined,
     then lowercased once: NUL is neither cased nor case-ignorable, so no value's lowercasing (the
     final sigma's context included) sees its neighbours, and the text is the values' own
-    lowercased text joined."""
+    lowercased text joined. A partial flat is made whole first."""
     got = d.get(KWS)
     if got is None:
+        complete(d)
         vals: list[str] = []
         for k, v in d.items():
             if k in NOT_KEYWORD_SEARCHED:
@@ -230,8 +340,8 @@ def _group_pred(fld: str | None, op: str, args: list[str]) -> Pred:
     if fld is None:  # keywords (contains, none holding NUL: see _or_kids)
         found_in = any_literal(tuple(dict.fromkeys(args)))
 
-        def test_keywords(d: Flat) -> bool:
-            return found_in(kw_text(d))  # the text once per call, not once per keyword
+        def test_keywords(d: Flat) -> bool:  # the text once per call, not once per keyword
+            return found_in(kw_screen(d)) and found_in(kw_text(d))
 
         return test_keywords
     if op == "eq":
@@ -366,10 +476,11 @@ def compile_pred(node: Node) -> Pred:
     if kind == "kw":
         if node[1] == "contains" and "\0" not in node[2]:
             want = node[2]
-            return lambda d: want in kw_text(d)
+            return lambda d: want in kw_screen(d) and want in kw_text(d)
         test = _value_test(node[1], node[2])
 
         def test_kw(d: Flat) -> bool:
+            complete(d)
             for k, v in d.items():
                 if k[:1] == "\0" or k in NOT_KEYWORD_SEARCHED:
                     continue

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from logwarden.detection.compiler import DEFAULT_RULES, load_ruleset
 from logwarden.detection.engine import Detector
-from logwarden.detection.evaluate import NOT_KEYWORD_SEARCHED, flatten, kw_text
+from logwarden.detection.evaluate import NOT_KEYWORD_SEARCHED, complete, flatten, kw_text
 from logwarden.detection.hunt import HuntStats, iter_docs
 from logwarden.detection.prefilter import GRAM_MEMO_VALUES
 from logwarden.detection.regex import LITERALS_PER_PASS, any_literal, compile_search
@@ -106,10 +106,15 @@ def test_prefilter_drops_no_matching_rule(sigmahq_detector: Detector) -> None:
 
 
 def test_detector_flatten_lowercases_fewer_fields(sigmahq_detector: Detector) -> None:
+    """`Detector.flatten` holds the rules' fields only; completed, it is the whole flat with the
+    lowercased text of those fields only."""
     doc = next(d for _, d in iter_docs([need_shared("evtx/EVTX-ATTACK-SAMPLES")], HuntStats()))
     full, some = flatten(doc), sigmahq_detector.flatten(doc)
+    lowered = sigmahq_detector.lowered
+    assert {k: v for k, v in some.items() if k[:1] != "\0"} == {k: v for k, v in full.items() if k in lowered}
+    complete(some)
     assert {k: v for k, v in full.items() if k[:1] != "\0"} == {k: v for k, v in some.items() if k[:1] != "\0"}
-    assert set(some["\0lc"]) == set(full["\0lc"]) & sigmahq_detector.lowered
+    assert set(some["\0lc"]) == set(full["\0lc"]) & lowered
     assert len(some["\0lc"]) < len(full["\0lc"])
 
 
