@@ -178,12 +178,13 @@ def test_required_literals_are_in_every_match(sigmahq_leaves: list[list[Any]], d
     fold variants, kept when it still matches) holds each literal `required` finds."""
     leaf = data.draw(st.sampled_from(sigmahq_leaves))
     fld, op, arg = leaf[1], leaf[2], leaf[3]
+    flags: int
     if op == "glob":
         source, flags, literals = arg, re.IGNORECASE | re.DOTALL, glob_literals(arg)
         made = data.draw(st.from_regex(re.compile(source, flags), fullmatch=True))
     else:
         pattern, letters = arg
-        flags = sum(f for ch, f in (("i", re.IGNORECASE), ("m", re.MULTILINE), ("s", re.DOTALL)) if ch in letters)
+        flags = sum(int(f) for ch, f in (("i", re.IGNORECASE), ("m", re.MULTILINE), ("s", re.DOTALL)) if ch in letters)
         source, literals = pattern, regex_literals(pattern, letters)
         try:
             made = data.draw(st.from_regex(re.compile(source, flags)))
