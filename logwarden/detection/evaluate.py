@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
+
 from .ir import Node, UnsupportedError
 from .regex import any_literal, compile_search
 
@@ -86,7 +88,7 @@ def flatten(doc: dict[str, Any], lowered: frozenset[str] | None = None) -> Flat:
 # the document and the lowered field names, to make the whole flat (`complete`) when a rule
 # matched (alerts and correlations read any field) or a keyword needs every value
 PARTIAL = "\0partial"
-KW_SCREEN = "\0kwscreen"  # lazily: every string of the document joined, lowercased (kw_screen())
+JSON_SCREEN = "\0jsonscreen"  # lazily: a partial flat's document as JSON text, lowercased (json_screen())
 SPLIT_DOTS_MAX = 8  # a field name with more dots has 2^dots spellings: such rule sets flatten in full
 FieldPaths = dict[str, list[Any]]  # document key -> [dotted name or None, the keys below it]
 
@@ -162,32 +164,33 @@ def complete(d: Flat) -> None:
     d[LC] = lc
 
 
-def _strings(doc: dict[str, Any], out: list[str]) -> None:
-    for value in doc.values():
-        t = type(value)
-        if t is str:
-            out.append(value)
-        elif t is dict:
-            _strings(value, out)
-        elif t is list:
-            out.extend([x for x in value if isinstance(x, str)])
-        elif isinstance(value, str):
-            out.append(value)
+def json_needle(literal: str) -> str | None:
+    """What `json_screen` holds where a value's lowercased text holds `literal` (a lowercased
+    keyword): the literal as a JSON string's inside (each character escaped on its own),
+    lowercased. None when no screen is exact for it: a sigma (lowercased by its neighbours, which
+    differ between a value and its JSON text) or a lone surrogate (no JSON text)."""
+    if "σ" in literal or "ς" in literal:
+        return None
+    try:
+        return orjson.dumps(literal)[1:-1].decode("utf-8").lower()
+    except TypeError:
+        return None
 
 
-def kw_screen(d: Flat) -> str:
-    """For a partial flat: every string of the document (at any depth, in lists, the raw input
-    too) joined by NUL and lowercased, cached. It holds every value `kw_text` holds, so a keyword
-    (no NUL in it) absent from it is absent from `kw_text`; present, `kw_text` decides. For a
-    whole flat: `kw_text`."""
-    part = d.get(PARTIAL)
-    if part is None:
-        return kw_text(d)
-    got = d.get(KW_SCREEN)
+def json_screen(d: Flat) -> str:
+    """For a partial flat: the document's JSON text (orjson), lowercased, cached; "" when orjson
+    cannot write it (a lone surrogate, an integer beyond 64 bits, a key that is not a string).
+    Each string value is in it escaped character by character, so where a value's lowercased
+    text holds a keyword, this holds the keyword's `json_needle` (keys and the raw input too: a
+    screen, never the decision)."""
+    got = d.get(JSON_SCREEN)
     if got is None:
-        vals: list[str] = []
-        _strings(part[0], vals)
-        got = d[KW_SCREEN] = "\0".join(vals).lower()
+        part = d.get(PARTIAL)
+        try:
+            got = orjson.dumps(part[0]).decode("utf-8").lower() if part is not None else ""
+        except TypeError:
+            got = ""
+        d[JSON_SCREEN] = got
     return got
 
 
@@ -338,10 +341,17 @@ GROUPABLE = frozenset({"eq", "contains", "startswith", "endswith"})
 def _group_pred(fld: str | None, op: str, args: list[str]) -> Pred:
     """One predicate for an OR of same-field, same-op lowercased leaves (same verdict, fewer calls)."""
     if fld is None:  # keywords (contains, none holding NUL: see _or_kids)
-        found_in = any_literal(tuple(dict.fromkeys(args)))
+        literals = tuple(dict.fromkeys(args))
+        found_in = any_literal(literals)
+        needles = tuple(n for n in map(json_needle, literals) if n is not None)
+        screened_in = any_literal(tuple(dict.fromkeys(needles))) if len(needles) == len(literals) else None
 
         def test_keywords(d: Flat) -> bool:  # the text once per call, not once per keyword
-            return found_in(kw_screen(d)) and found_in(kw_text(d))
+            if screened_in is not None and PARTIAL in d:
+                screen = json_screen(d)
+                if screen and not screened_in(screen):
+                    return False
+            return found_in(kw_text(d))
 
         return test_keywords
     if op == "eq":
@@ -475,8 +485,16 @@ def compile_pred(node: Node) -> Pred:
         return test_field
     if kind == "kw":
         if node[1] == "contains" and "\0" not in node[2]:
-            want = node[2]
-            return lambda d: want in kw_screen(d) and want in kw_text(d)
+            want, needle = node[2], json_needle(node[2])
+
+            def test_keyword(d: Flat) -> bool:
+                if needle is not None and PARTIAL in d:
+                    screen = json_screen(d)
+                    if screen and needle not in screen:
+                        return False
+                return want in kw_text(d)
+
+            return test_keyword
         test = _value_test(node[1], node[2])
 
         def test_kw(d: Flat) -> bool:

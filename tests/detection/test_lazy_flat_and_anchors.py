@@ -3,8 +3,9 @@
 - the partial flat (`flatten_partial`: the rules' fields only) holds exactly those fields of the
   whole flat, whatever the nesting (keys with dots, a name two spellings reach, lists, empty
   keys), and `complete` makes it the whole flat, key order included;
-- keywords on a partial flat (screened on every string of the document, decided on the whole
-  flat's text) answer as the old evaluation on the whole flat (kept here as the reference);
+- keywords on a partial flat (screened on the document's JSON text, decided on the whole flat's
+  text) answer as the old evaluation on the whole flat (kept here as the reference), with
+  escapes, case traps and values orjson cannot write;
 - CASE_SAFE characters fold to themselves in Python's re and in RE2, over every code point;
 - the literals `required` finds in a glob or a regex are in the lowercased text of every value
   the glob or regex matches (values made from the pattern, with case and fold traps mixed in);
@@ -34,6 +35,8 @@ from logwarden.detection.evaluate import (
     field_paths,
     flatten,
     flatten_partial,
+    json_needle,
+    json_screen,
 )
 from logwarden.detection.regex import any_literal
 from logwarden.detection.required import CASE_SAFE, glob_literals, regex_literals
@@ -42,8 +45,8 @@ from tests.support.paths import need_shared
 KEYS = ["a", "b", "a.b", "c", "b.c", "a.b.c", "", "event", "original", "event.original"]
 NAMES = ["a.b", "a.b.c", "c", "b.c", "a", "event.original", "a.", ".c", "zz"]
 # text with case traps (final sigma, dotted and dotless i, long s, Kelvin), a lone surrogate, NUL
-TRICKY = st.lists(st.sampled_from(["a", "B", "Σ", "İ", "ı", "ſ", "K", "k", "s", "mimi", "KATZ", "\ud800", "\0", " "]),
-                  max_size=6).map("".join)
+TRICKY = st.lists(st.sampled_from(["a", "B", "Σ", "İ", "ı", "ſ", "K", "k", "s", "mimi", "KATZ", "\ud800", "\0", " ",
+                                   '"', "\\", "\n", "\x1f", "\u2028", "\x7f"]), max_size=6).map("".join)
 LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TRICKY
 DOCS = st.recursive(st.dictionaries(st.sampled_from(KEYS), LEAVES | st.lists(LEAVES | st.lists(TRICKY), max_size=3),
                                     max_size=5),
@@ -90,7 +93,8 @@ def _kw_reference(literals: list[str], whole: dict[str, Any]) -> bool:
     return False
 
 
-KEYWORDS = st.lists(st.sampled_from(["mimi", "katz", "mimikatz", "ſ", "ı", "σ", "ς", "k", "a b", "zz"]),
+KEYWORDS = st.lists(st.sampled_from(["mimi", "katz", "mimikatz", "ſ", "ı", "σ", "ς", "k", "a b", "zz", "\\mimi",
+                                     'a"', "\n", "\x1fk", "\u2028", "a\\", '":', "i\u0307"]),
                     min_size=1, max_size=10, unique=True)
 
 
@@ -219,3 +223,16 @@ def test_keyword_group_screen_is_one_pass() -> None:
     """The screen and the decision use the same literal search (regex.any_literal)."""
     literals = tuple(f"kw{i}::" for i in range(10))
     assert any_literal(literals)("x\0KW3::".lower())
+
+
+@settings(max_examples=1000, deadline=None)
+@given(TRICKY, TRICKY, st.sampled_from(KEYS))
+def test_json_screen_holds_every_keyword_a_value_holds(before: str, after: str, key: str) -> None:
+    """A keyword inside a value's lowercased text is, escaped, inside the document's lowercased
+    JSON text (or the screen stands aside: "" or no needle)."""
+    for literal in {before.lower()[-3:] + after.lower()[:3], (before + after).lower(), after.lower()} - {""}:
+        doc = {key: [before + after], "x": {key: before + literal.upper() + after}}
+        flat = flatten_partial(doc, {}, frozenset())
+        needle, screen = json_needle(literal), json_screen(flat)
+        if needle is not None and screen and literal in (before + literal.upper() + after).lower():
+            assert needle in screen, (doc, literal)
