@@ -17,7 +17,7 @@ from typing import Any
 from .alerts import alert_for_fired, alert_for_match, doc_host, doc_id, doc_time
 from .correlate import CorrelationEngine, Fired, Hit
 from .evaluate import LC, Flat, compile_pred, complete, field_paths, flatten, flatten_partial
-from .ir import UnsupportedError, fields_of, required_equals, required_fields
+from .ir import UnsupportedError, assume_equal, fields_of, required_equals, required_fields
 from .model import BaseRule, RuleSet
 from .prefilter import Bucket, Compiled, literal_index, rule_keys
 
@@ -36,7 +36,8 @@ class Detector:
         self._anchors = {rid: [tuple(a) for a in v] if v else None for rid, v in index.items()}
         for rule in ruleset.rules:
             try:
-                c = Compiled(rule, compile_pred(rule.ir))
+                pred = compile_pred(rule.ir)
+                c = Compiled(rule, pred, pred)
             except (UnsupportedError, ValueError, KeyError) as exc:
                 self.failed.append((rule, str(exc)))
                 continue
@@ -75,7 +76,9 @@ class Detector:
             for ch in chans:
                 per = self.by_channel.setdefault(ch, {})
                 for code in codes or ("*",):
-                    per.setdefault(code, Bucket()).add(c, keys, anchor)
+                    known = {"winlog.channel": ch} if code == "*" else {"winlog.channel": ch, "event.code": code}
+                    gated = Compiled(c.rule, c.pred, compile_pred(assume_equal(c.rule.ir, known)))
+                    per.setdefault(code, Bucket()).add(gated, keys, anchor)
             return
         sets = required_equals(c.rule.ir, "logwarden.family")
         if sets:
@@ -114,7 +117,7 @@ class Detector:
     def match(self, flat: Flat) -> list[BaseRule]:
         """The base rules `flat` (a `flatten`ed document) matches, in candidate order; when there
         is one, `flat` is then whole (a partial flat is completed in place)."""
-        matched = [c.rule for c in self.candidates(flat) if c.pred(flat)]
+        matched = [c.rule for c in self.candidates(flat) if c.gated(flat)]
         if matched:
             complete(flat)
         return matched

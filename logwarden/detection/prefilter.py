@@ -26,10 +26,12 @@ GRAM_MEMO_VALUES = 8192  # per bucket; a bound, so a member's memory does not gr
 
 @dataclass(slots=True)
 class Compiled:
-    """A rule with its evaluation closure."""
+    """A rule with its evaluation closures: `pred` answers for any document; `gated` for the
+    documents of the bucket holding it (its channel and event code known: `ir.assume_equal`)."""
 
     rule: BaseRule
     pred: Pred
+    gated: Pred
 
 
 def _leaf_keys(node: list[Any]) -> set[tuple[str, str, str]] | None:

@@ -9,6 +9,8 @@
 - CASE_SAFE characters fold to themselves in Python's re and in RE2, over every code point;
 - the literals `required` finds in a glob or a regex are in the lowercased text of every value
   the glob or regex matches (values made from the pattern, with case and fold traps mixed in);
+- a rule's condition with its bucket's channel and event code taken as known (`assume_equal`)
+  answers as the whole condition on the bucket's documents;
 - every SigmaHQ rule evaluated on every sample event, the matching rules are what `match` gives
   on the partial flat (tests/detection/test_per_event_shortcuts.py covers that spread).
 """
@@ -38,6 +40,7 @@ from logwarden.detection.evaluate import (
     json_needle,
     json_screen,
 )
+from logwarden.detection.ir import assume_equal
 from logwarden.detection.regex import any_literal
 from logwarden.detection.required import CASE_SAFE, glob_literals, regex_literals
 from tests.support.paths import need_shared
@@ -214,7 +217,7 @@ def test_anchored_sigmahq_rules_still_match(sigmahq_leaves: list[list[Any]]) -> 
            "process": {"command_line": "cmd /c IPCONFIG /ALL | find \"x\"", "executable": "C:\\Windows\\cmd.exe"}}
     full = {r.id for r in detector.match(flatten(doc))}
     everything = [c for per in detector.by_channel.values() for b in per.values() for c in b.all()]
-    assert full == {c.rule.id for c in {id(c): c for c in everything}.values() if c.pred(flatten(doc))}
+    assert full == {c.rule.id for c in everything if c.pred(flatten(doc))}
     titles = {r.title for r in detector.match(detector.flatten(doc))}
     assert "Recon Command Output Piped To Findstr.EXE" in titles or "Suspicious Network Command" in titles
 
@@ -236,3 +239,29 @@ def test_json_screen_holds_every_keyword_a_value_holds(before: str, after: str, 
         needle, screen = json_needle(literal), json_screen(flat)
         if needle is not None and screen and literal in (before + literal.upper() + after).lower():
             assert needle in screen, (doc, literal)
+
+
+LEAF_NODES = st.sampled_from([
+    ["m", "winlog.channel", "eq", "security"], ["m", "winlog.channel", "eq", "system"],
+    ["m", "event.code", "eq", "4688"], ["m", "event.code", "eq", "1"], ["m", "event.code", "num", 4688],
+    ["m", "winlog.channel", "contains", "sec"], ["m", "x", "eq", "a"], ["m", "x", "contains", "b"],
+    ["m", "x", "null", None], ["const", True], ["const", False], ["kw", "contains", "a"]])
+TREES = st.recursive(LEAF_NODES, lambda inner: st.tuples(st.sampled_from(["and", "or"]), st.lists(inner, max_size=4))
+                     .map(lambda t: [t[0], t[1]]) | inner.map(lambda n: ["not", n]), max_leaves=12)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(TREES, st.sampled_from(["security", "system"]), st.sampled_from(["4688", "1", None]),
+       st.sampled_from([None, "a", "ab", "b"]))
+def test_assume_equal_keeps_the_verdict(tree: list[Any], channel: str, code: str | None, x: str | None) -> None:
+    """The tree with the bucket's channel and event code taken as known answers as the whole tree
+    on every document of that bucket (the old evaluation kept here: `compile_pred(tree)`)."""
+    doc: dict[str, Any] = {"winlog": {"channel": channel.upper()}}
+    known = {"winlog.channel": channel}
+    if code is not None:
+        doc["event"] = {"code": code}
+        known["event.code"] = code
+    if x is not None:
+        doc["x"] = x
+    flat = flatten(doc)
+    assert compile_pred(assume_equal(tree, known))(flatten(doc)) == compile_pred(tree)(flat)

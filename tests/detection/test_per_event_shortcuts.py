@@ -88,10 +88,10 @@ def test_prefilter_drops_no_matching_rule(sigmahq_detector: Detector) -> None:
     the shared EVTX samples): the rules that match are exactly what `match` returns, twice (the
     second time the n-gram memo remembers the values)."""
     docs = [d for _, d in iter_docs([need_shared("evtx/EVTX-ATTACK-SAMPLES")], HuntStats())][::20]
-    compiled = {id(c): c for per in sigmahq_detector.by_channel.values() for b in per.values() for c in b.all()}
-    compiled.update({id(c): c for cs in sigmahq_detector.by_dataset.values() for c in cs})
-    compiled.update({id(c): c for cs in sigmahq_detector.by_field.values() for c in cs})
-    compiled.update({id(c): c for c in sigmahq_detector.always})
+    compiled = {c.rule.id: c for per in sigmahq_detector.by_channel.values() for b in per.values() for c in b.all()}
+    compiled.update({c.rule.id: c for cs in sigmahq_detector.by_dataset.values() for c in cs})
+    compiled.update({c.rule.id: c for cs in sigmahq_detector.by_field.values() for c in cs})
+    compiled.update({c.rule.id: c for c in sigmahq_detector.always})
     assert len(docs) > 300 and len(compiled) > 2000
     expected = []
     for doc in docs:
