@@ -4,9 +4,9 @@ required field.
 
 `Detector.match(flat)` -> the base rules a document matches (all engines' single-event verdict
 for hunt and stream). `Detector.process(doc)` -> alert documents, running correlations too.
-`Detector.flatten(doc)` flattens a document with the lowercased text of only the fields the
-compiled rules and the prefilter read (`lowered`); `match` gives the same answer for it as for
-evaluate.flatten's full one.
+`Detector.flatten(doc)` flattens only the fields the compiled rules and the prefilter read
+(`lowered`), with their lowercased text; `match` gives the same answer for it as for
+evaluate.flatten's full one, and completes it when a rule matched (alerts read any field).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 from .alerts import alert_for_fired, alert_for_match, doc_host, doc_id, doc_time
 from .correlate import CorrelationEngine, Fired, Hit
-from .evaluate import LC, Flat, compile_pred, flatten
-from .ir import UnsupportedError, fields_of, required_equals, required_fields
+from .evaluate import LC, Flat, compile_pred, complete, field_paths, flatten, flatten_partial
+from .ir import UnsupportedError, assume_equal, fields_of, required_equals, required_fields
 from .model import BaseRule, RuleSet
 from .prefilter import Bucket, Compiled, literal_index, rule_keys
 
@@ -36,7 +36,8 @@ class Detector:
         self._anchors = {rid: [tuple(a) for a in v] if v else None for rid, v in index.items()}
         for rule in ruleset.rules:
             try:
-                c = Compiled(rule, compile_pred(rule.ir))
+                pred = compile_pred(rule.ir)
+                c = Compiled(rule, pred, pred)
             except (UnsupportedError, ValueError, KeyError) as exc:
                 self.failed.append((rule, str(exc)))
                 continue
@@ -47,6 +48,7 @@ class Detector:
         # every field a compiled rule reads (the prefilter's keys and anchors are rule fields too)
         # and the routing fields `candidates` reads: what LC must hold for `match`
         self.lowered = frozenset(GENERIC.union(*(fields_of(c.rule.ir) for c in self._compiled())))
+        self._paths = field_paths(self.lowered)
         self.correlations = CorrelationEngine(ruleset.correlations)
 
     def _compiled(self) -> list[Compiled]:
@@ -57,8 +59,13 @@ class Detector:
         return list(every.values())
 
     def flatten(self, doc: dict[str, Any]) -> Flat:
-        """`doc` flattened for `match`: the lowercased text of the fields in `lowered` only."""
-        return flatten(doc, self.lowered)
+        """`doc` flattened for `match`: a partial flat (evaluate.flatten_partial: the fields in
+        `lowered` only, what every compiled rule and the prefilter read), which `match` makes the
+        whole `flatten(doc, lowered)` when it returns a rule (alerts and correlations read any
+        field). A rule name too dotted to follow gives the whole flat at once."""
+        if self._paths is None:
+            return flatten(doc, self.lowered)
+        return flatten_partial(doc, self._paths, self.lowered)
 
     def _index(self, c: Compiled) -> None:
         chans = required_equals(c.rule.ir, "winlog.channel")
@@ -69,7 +76,9 @@ class Detector:
             for ch in chans:
                 per = self.by_channel.setdefault(ch, {})
                 for code in codes or ("*",):
-                    per.setdefault(code, Bucket()).add(c, keys, anchor)
+                    known = {"winlog.channel": ch} if code == "*" else {"winlog.channel": ch, "event.code": code}
+                    gated = Compiled(c.rule, c.pred, compile_pred(assume_equal(c.rule.ir, known)))
+                    per.setdefault(code, Bucket()).add(gated, keys, anchor)
             return
         sets = required_equals(c.rule.ir, "logwarden.family")
         if sets:
@@ -106,8 +115,12 @@ class Detector:
         return found
 
     def match(self, flat: Flat) -> list[BaseRule]:
-        """The base rules `flat` (a `flatten`ed document) matches, in candidate order."""
-        return [c.rule for c in self.candidates(flat) if c.pred(flat)]
+        """The base rules `flat` (a `flatten`ed document) matches, in candidate order; when there
+        is one, `flat` is then whole (a partial flat is completed in place)."""
+        matched = [c.rule for c in self.candidates(flat) if c.gated(flat)]
+        if matched:
+            complete(flat)
+        return matched
 
     def process(self, doc: dict[str, Any], eid: str | None = None,
                 origin: dict[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
+
 from .ir import Node, UnsupportedError
 from .regex import any_literal, compile_search
 
@@ -82,14 +84,125 @@ def flatten(doc: dict[str, Any], lowered: frozenset[str] | None = None) -> Flat:
     return out
 
 
+# A partial flat (`flatten_partial`): only the fields some compiled rule reads, and under PARTIAL
+# the document and the lowered field names, to make the whole flat (`complete`) when a rule
+# matched (alerts and correlations read any field) or a keyword needs every value
+PARTIAL = "\0partial"
+JSON_SCREEN = "\0jsonscreen"  # lazily: a partial flat's document as JSON text, lowercased (json_screen())
+SPLIT_DOTS_MAX = 8  # a field name with more dots has 2^dots spellings: such rule sets flatten in full
+FieldPaths = dict[str, list[Any]]  # document key -> [dotted name or None, the keys below it]
+
+
+def _splits(parts: list[str]) -> list[list[str]]:
+    """Every way to write a dotted name's parts as nested keys (a key may hold dots itself):
+    ["a", "b", "c"] -> [["a", "b", "c"], ["a", "b.c"], ["a.b", "c"], ["a.b.c"]]."""
+    if len(parts) == 1:
+        return [parts]
+    out = []
+    for rest in _splits(parts[1:]):
+        out.append([parts[0], *rest])
+        out.append([parts[0] + "." + rest[0], *rest[1:]])
+    return out
+
+
+def field_paths(names: Iterable[str]) -> FieldPaths | None:
+    """A tree of document keys that leads to each of `names` however the document nests it (every
+    spelling in `_splits`), for `flatten_partial`; None when a name has more than SPLIT_DOTS_MAX dots."""
+    root: FieldPaths = {}
+    for name in names:
+        parts = name.split(".")
+        if len(parts) > SPLIT_DOTS_MAX + 1:
+            return None
+        for keys in _splits(parts):
+            node = root
+            for key in keys[:-1]:
+                node = node.setdefault(key, [None, {}])[1]
+            node.setdefault(keys[-1], [None, {}])[0] = name
+    return root
+
+
+def _flat_along(doc: dict[str, Any], paths: FieldPaths, out: Flat, lc: dict[str, Any]) -> None:
+    """`_flat_into_some` for the names `paths` leads to only: the same values, written in the
+    document's order (so a name two spellings reach keeps the later value, as in `flatten`)."""
+    for key, value in doc.items():
+        entry = paths.get(key)
+        if entry is None:
+            continue
+        t = type(value)
+        if t is dict:
+            if entry[1]:
+                _flat_along(value, entry[1], out, lc)
+            continue
+        name = entry[0]
+        if name is not None:
+            out[name] = value
+            lc[name] = value.lower() if t is str else str(value) if t is int else _lower(value)
+
+
+def flatten_partial(doc: dict[str, Any], paths: FieldPaths, lowered: frozenset[str]) -> Flat:
+    """A partial flat: `flatten(doc, lowered)` restricted to the fields in `lowered` (`paths` is
+    `field_paths(lowered)`), plus what `complete` needs to make the whole one. Every predicate
+    `compile_pred` makes for rules reading only `lowered` answers on it as on the whole flat."""
+    out: Flat = {}
+    lc: dict[str, Any] = {}
+    _flat_along(doc, paths, out, lc)
+    out[LC] = lc
+    out[PARTIAL] = (doc, lowered)
+    return out
+
+
+def complete(d: Flat) -> None:
+    """Make a partial flat (`flatten_partial`) the whole `flatten(doc, lowered)`, in place (same
+    keys in the same order); a whole flat is left as it is."""
+    part = d.get(PARTIAL)
+    if part is None:
+        return
+    doc, lowered = part
+    d.clear()
+    lc: dict[str, Any] = {}
+    _flat_into_some(doc, "", d, lc, lowered)
+    d[LC] = lc
+
+
+def json_needle(literal: str) -> str | None:
+    """What `json_screen` holds where a value's lowercased text holds `literal` (a lowercased
+    keyword): the literal as a JSON string's inside (each character escaped on its own),
+    lowercased. None when no screen is exact for it: a sigma (lowercased by its neighbours, which
+    differ between a value and its JSON text) or a lone surrogate (no JSON text)."""
+    if "σ" in literal or "ς" in literal:
+        return None
+    try:
+        return orjson.dumps(literal)[1:-1].decode("utf-8").lower()
+    except TypeError:
+        return None
+
+
+def json_screen(d: Flat) -> str:
+    """For a partial flat: the document's JSON text (orjson), lowercased, cached; "" when orjson
+    cannot write it (a lone surrogate, an integer beyond 64 bits, a key that is not a string).
+    Each string value is in it escaped character by character, so where a value's lowercased
+    text holds a keyword, this holds the keyword's `json_needle` (keys and the raw input too: a
+    screen, never the decision)."""
+    got = d.get(JSON_SCREEN)
+    if got is None:
+        part = d.get(PARTIAL)
+        try:
+            got = orjson.dumps(part[0]).decode("utf-8").lower() if part is not None else ""
+        except TypeError:
+            got = ""
+        d[JSON_SCREEN] = got
+    return got
+
+
 def kw_text(d: Flat) -> str:
     """The lowercased string values of the document joined by NUL (what a keyword `contains`
     searches: one substring test finds a keyword in any value), cached in the document. Joined,
     then lowercased once: NUL is neither cased nor case-ignorable, so no value's lowercasing (the
     final sigma's context included) sees its neighbours, and the text is the values' own
-    lowercased text joined."""
+    lowercased text joined. A partial flat is made whole first."""
     got = d.get(KWS)
     if got is None:
+        complete(d)
         vals: list[str] = []
         for k, v in d.items():
             if k in NOT_KEYWORD_SEARCHED:
@@ -228,10 +341,17 @@ GROUPABLE = frozenset({"eq", "contains", "startswith", "endswith"})
 def _group_pred(fld: str | None, op: str, args: list[str]) -> Pred:
     """One predicate for an OR of same-field, same-op lowercased leaves (same verdict, fewer calls)."""
     if fld is None:  # keywords (contains, none holding NUL: see _or_kids)
-        found_in = any_literal(tuple(dict.fromkeys(args)))
+        literals = tuple(dict.fromkeys(args))
+        found_in = any_literal(literals)
+        needles = tuple(n for n in map(json_needle, literals) if n is not None)
+        screened_in = any_literal(tuple(dict.fromkeys(needles))) if len(needles) == len(literals) else None
 
-        def test_keywords(d: Flat) -> bool:
-            return found_in(kw_text(d))  # the text once per call, not once per keyword
+        def test_keywords(d: Flat) -> bool:  # the text once per call, not once per keyword
+            if screened_in is not None and PARTIAL in d:
+                screen = json_screen(d)
+                if screen and not screened_in(screen):
+                    return False
+            return found_in(kw_text(d))
 
         return test_keywords
     if op == "eq":
@@ -365,11 +485,20 @@ def compile_pred(node: Node) -> Pred:
         return test_field
     if kind == "kw":
         if node[1] == "contains" and "\0" not in node[2]:
-            want = node[2]
-            return lambda d: want in kw_text(d)
+            want, needle = node[2], json_needle(node[2])
+
+            def test_keyword(d: Flat) -> bool:
+                if needle is not None and PARTIAL in d:
+                    screen = json_screen(d)
+                    if screen and needle not in screen:
+                        return False
+                return want in kw_text(d)
+
+            return test_keyword
         test = _value_test(node[1], node[2])
 
         def test_kw(d: Flat) -> bool:
+            complete(d)
             for k, v in d.items():
                 if k[:1] == "\0" or k in NOT_KEYWORD_SEARCHED:
                     continue

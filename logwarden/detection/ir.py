@@ -235,3 +235,30 @@ def required_equals(node: Node, fld: str) -> set[str] | None:
     if kind == "m" and node[1] == fld and node[2] == "eq":
         return {node[3]}
     return None
+
+
+def assume_equal(node: Node, known: dict[str, str]) -> Node:
+    """The tree for documents whose fields in `known` equal the given (lowercased) values: each
+    `eq` leaf on such a field becomes a constant, and constants fold away (a decided `and`/`or`/
+    `not` becomes one), so the engine does not test again what picked the rule's bucket. The
+    same verdict as `node` on every such document."""
+    kind = node[0]
+    if kind == "m" and node[2] == "eq" and node[1] in known:
+        return ["const", node[3] == known[node[1]]]
+    if kind == "not":
+        inner = assume_equal(node[1], known)
+        return ["const", not inner[1]] if inner[0] == "const" else ["not", inner]
+    if kind in ("and", "or"):
+        decides = kind == "or"  # a true kid decides an `or`, a false one an `and`
+        kids: list[Node] = []
+        for kid in node[1]:
+            kid = assume_equal(kid, known)
+            if kid[0] == "const":
+                if bool(kid[1]) == decides:
+                    return ["const", decides]
+                continue
+            kids.append(kid)
+        if not kids:
+            return ["const", not decides]
+        return kids[0] if len(kids) == 1 else [kind, kids]
+    return node

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-CACHE_VERSION = "4"  # bump when the cached JSON's shape or meaning changes
+CACHE_VERSION = "5"  # bump when the cached JSON's shape or meaning changes
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any
 
 from .evaluate import Pred
 from .model import BaseRule
+from .required import glob_literals, regex_literals
 
 GATE_FIELDS = {"winlog.channel", "event.code", "logwarden.family"}  # the engine's own routing fields
 GRAM = 4  # length of the literal prefilter's n-grams
@@ -25,10 +26,12 @@ GRAM_MEMO_VALUES = 8192  # per bucket; a bound, so a member's memory does not gr
 
 @dataclass(slots=True)
 class Compiled:
-    """A rule with its evaluation closure."""
+    """A rule with its evaluation closures: `pred` answers for any document; `gated` for the
+    documents of the bucket holding it (its channel and event code known: `ir.assume_equal`)."""
 
     rule: BaseRule
     pred: Pred
+    gated: Pred
 
 
 def _leaf_keys(node: list[Any]) -> set[tuple[str, str, str]] | None:
@@ -64,13 +67,20 @@ def rule_keys(ir: list[Any]) -> set[tuple[str, str, str]] | None:
 
 def anchors(node: list[Any]) -> set[tuple[str, str]] | None:
     """(field, literal) pairs such that a matching document has one literal inside that field's
-    lowercased value (a necessary condition; None when the tree gives none)."""
+    lowercased value (a necessary condition; None when the tree gives none). A glob or a regex
+    gives the longest literal every value it matches holds (required.py)."""
     kind = node[0]
     if kind == "m":
         fld, op, arg = node[1], node[2], node[3]
-        if fld not in GATE_FIELDS and op in LITERAL_OPS and isinstance(arg, str) and len(arg) >= GRAM:
+        if fld in GATE_FIELDS:
+            return None
+        if op in LITERAL_OPS and isinstance(arg, str) and len(arg) >= GRAM:
             return {(fld, arg)}
-        return None
+        held = (glob_literals(arg) if op == "glob" and isinstance(arg, str)
+                else regex_literals(arg[0], arg[1]) if op == "re" and isinstance(arg, list) and len(arg) == 2
+                else [])
+        longest = max(held, key=len, default="")
+        return {(fld, longest)} if len(longest) >= GRAM else None
     if kind == "or":
         out: set[tuple[str, str]] = set()
         for kid in node[1]:

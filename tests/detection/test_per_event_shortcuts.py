@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from logwarden.detection.compiler import DEFAULT_RULES, load_ruleset
 from logwarden.detection.engine import Detector
-from logwarden.detection.evaluate import NOT_KEYWORD_SEARCHED, flatten, kw_text
+from logwarden.detection.evaluate import NOT_KEYWORD_SEARCHED, complete, flatten, kw_text
 from logwarden.detection.hunt import HuntStats, iter_docs
 from logwarden.detection.prefilter import GRAM_MEMO_VALUES
 from logwarden.detection.regex import LITERALS_PER_PASS, any_literal, compile_search
@@ -88,10 +88,10 @@ def test_prefilter_drops_no_matching_rule(sigmahq_detector: Detector) -> None:
     the shared EVTX samples): the rules that match are exactly what `match` returns, twice (the
     second time the n-gram memo remembers the values)."""
     docs = [d for _, d in iter_docs([need_shared("evtx/EVTX-ATTACK-SAMPLES")], HuntStats())][::20]
-    compiled = {id(c): c for per in sigmahq_detector.by_channel.values() for b in per.values() for c in b.all()}
-    compiled.update({id(c): c for cs in sigmahq_detector.by_dataset.values() for c in cs})
-    compiled.update({id(c): c for cs in sigmahq_detector.by_field.values() for c in cs})
-    compiled.update({id(c): c for c in sigmahq_detector.always})
+    compiled = {c.rule.id: c for per in sigmahq_detector.by_channel.values() for b in per.values() for c in b.all()}
+    compiled.update({c.rule.id: c for cs in sigmahq_detector.by_dataset.values() for c in cs})
+    compiled.update({c.rule.id: c for cs in sigmahq_detector.by_field.values() for c in cs})
+    compiled.update({c.rule.id: c for c in sigmahq_detector.always})
     assert len(docs) > 300 and len(compiled) > 2000
     expected = []
     for doc in docs:
@@ -106,10 +106,15 @@ def test_prefilter_drops_no_matching_rule(sigmahq_detector: Detector) -> None:
 
 
 def test_detector_flatten_lowercases_fewer_fields(sigmahq_detector: Detector) -> None:
+    """`Detector.flatten` holds the rules' fields only; completed, it is the whole flat with the
+    lowercased text of those fields only."""
     doc = next(d for _, d in iter_docs([need_shared("evtx/EVTX-ATTACK-SAMPLES")], HuntStats()))
     full, some = flatten(doc), sigmahq_detector.flatten(doc)
+    lowered = sigmahq_detector.lowered
+    assert {k: v for k, v in some.items() if k[:1] != "\0"} == {k: v for k, v in full.items() if k in lowered}
+    complete(some)
     assert {k: v for k, v in full.items() if k[:1] != "\0"} == {k: v for k, v in some.items() if k[:1] != "\0"}
-    assert set(some["\0lc"]) == set(full["\0lc"]) & sigmahq_detector.lowered
+    assert set(some["\0lc"]) == set(full["\0lc"]) & lowered
     assert len(some["\0lc"]) < len(full["\0lc"])
 
 
