@@ -93,7 +93,7 @@ def parse_process(plan: ParsePlan, open_sink: OpenSink, index: int, batches: Any
         return
     try:
         _parse_loop(plan, sink, index, batches, results, stopping, shared, parent)
-    except Exception as exc:  # a bug or MemoryError: the receiver re-hands what was not settled
+    except Exception as exc:  # noqa: BLE001 - a bug or MemoryError: the receiver re-hands what was not settled
         results.put(("crashed", index, f"{type(exc).__name__}: {printable(str(exc))[:300]}"))
         results.close()
         results.join_thread()
