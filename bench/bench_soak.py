@@ -16,8 +16,17 @@ At the end the sender stops, the pipeline drains, the services get SIGTERM, and 
 number is looked for in Elasticsearch (missing, and duplicates: two documents for one line),
 the Kafka topic is counted (copies there are allowed: same ids, see
 logwarden/shippers/spooling_sink.py), and the stream's consumer group must have committed to
-the end. RSS of each service process is sampled every 5 s (/proc/<pid>/status).
-Prints a summary and one JSON line (the figures in docs/reliability.md come from it).
+the end. RSS of each service process is sampled every 5 s (/proc/<pid>/status), the lag of the
+indexer's and stream's consumer groups every 10 s (end offsets minus committed offsets).
+Every tenth line is an accepted inbound RDP connection from a public address, which the bundled
+rule `fw_inbound_rdp_public` alerts on: each alert's latency is its Kafka timestamp minus that of
+the line it names (`logwarden.source`), summed up per minute of the run (is it steady?).
+
+    .venv/bin/python -m bench.bench_soak --duration 600 --rate 1000 --faults 0
+
+is the steady-load shape (issue 12: RSS flat, lag back to zero, alert latency steady).
+Prints a summary and one JSON line (the figures in docs/reliability.md and docs/benchmarks.md
+come from it).
 """
 
 from __future__ import annotations
@@ -94,7 +103,9 @@ def _service(cfg: Config, logs: Path, name: str, *args: str) -> subprocess.Popen
 
 
 def line(seq: int) -> bytes:
-    return (f"<4>Apr 14 00:22:{seq % 60:02d} fw{seq % 4:02d} kernel: [12345.678] IN=eth0 OUT= MAC= "
+    """An iptables line; every tenth an accepted RDP connection from a public address (an alert)."""
+    verdict = "A" if seq % 10 == 0 else "D"
+    return (f"<4>Apr 14 00:22:{seq % 60:02d} fw{seq % 4:02d} kernel: [wan-lan-default-{verdict}]IN=eth0 OUT= MAC= "
             f"SRC=203.0.113.{seq % 250} DST=10.0.0.2 LEN=60 PROTO=TCP SPT={40000 + seq % 20000} DPT=3389 "
             f"WINDOW=29200 SYN seq={seq:09d}\n").encode()
 
@@ -141,6 +152,60 @@ class RssSampler(threading.Thread):
                 m = re.search(r"VmRSS:\s+(\d+)", text)
                 if m:
                     self.samples[name].append(int(m.group(1)))
+
+
+class LagSampler(threading.Thread):
+    """Every `every` seconds, each consumer group's lag on the firewall topic (None: not answered)."""
+
+    def __init__(self, cfg: Config, groups: dict[str, str], every: float = 10.0) -> None:
+        super().__init__(daemon=True)
+        self.cfg, self.groups, self.every = cfg, groups, every
+        self.samples: dict[str, list[tuple[float, int | None]]] = {name: [] for name in groups}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+        started = time.monotonic()
+        admin = probe = None
+        while not self.stop.wait(self.every):
+            at = round(time.monotonic() - started)
+            try:
+                admin = admin or KafkaAdminClient(**client_options(self.cfg))
+                probe = probe or KafkaConsumer(**client_options(self.cfg))
+                topic = self.cfg.topic("firewall")
+                parts = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()]
+                ends = probe.end_offsets(parts)
+                for name, group in self.groups.items():
+                    done = admin.list_group_offsets({group: None}).get(group, {})
+                    lag = sum(end - (done[tp].offset if tp in done and done[tp].offset >= 0 else 0)
+                              for tp, end in ends.items())
+                    self.samples[name].append((at, lag))
+            except Exception:  # noqa: BLE001 - the broker restarting in a fault: a gap in the samples
+                for name in self.groups:
+                    self.samples[name].append((at, None))
+                admin = probe = None
+
+
+def alert_latency(cfg: Config) -> list[dict[str, Any]]:
+    """Per minute of the run (by the named line's Kafka time): alerts, p50 and p99 latency in ms."""
+    from tests.services.helpers import read_topic
+
+    sent = {(m.partition, m.offset): m.timestamp for m in read_topic(cfg, cfg.topic("firewall"),
+                                                                      max_poll_records=10_000)}
+    first = min(sent.values(), default=0)
+    minutes: dict[int, list[int]] = {}
+    for m in read_topic(cfg, cfg.topic("alerts"), max_poll_records=10_000):
+        source = (json.loads(m.value).get("logwarden") or {}).get("source") or {}
+        key = (source.get("partition"), source.get("offset"))
+        if source.get("topic") == cfg.topic("firewall") and key in sent:
+            minutes.setdefault((sent[key] - first) // 60_000, []).append(m.timestamp - sent[key])
+    out = []
+    for minute, values in sorted(minutes.items()):
+        values.sort()
+        out.append({"minute": minute, "alerts": len(values), "p50_ms": values[len(values) // 2],
+                    "p99_ms": values[min(len(values) - 1, int(len(values) * 0.99))], "max_ms": values[-1]})
+    return out
 
 
 def es_count(cfg: Config) -> int:
@@ -220,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
         rss = RssSampler({name: p.pid for name, p in services.items()})
         rss.start()
+        lag = LagSampler(cfg, {"index": cfg.group("indexer"), "stream": cfg.group("stream")})
+        lag.start()
         sender = Sender(port, args.rate)
         started = time.monotonic()
         sender.start()
@@ -249,15 +316,27 @@ def main(argv: list[str] | None = None) -> int:
             out = (logs / f"{name}.out").read_text().strip().splitlines()
             counters[name] = {"exit": proc.returncode, **(json.loads(out[-1]) if out else {})}
         rss.stop.set()
+        lag.stop.set()
+        lag.join(30)
         result = {**reconcile(cfg, sender.sent), "drained_after_s": drained, "sender_error": repr(sender.error),
                   "faults": faults, "counters": counters, "duration_s": args.duration, "rate": args.rate,
-                  "rss_kib": {n: {"first": s[0], "max": max(s), "last": s[-1]} for n, s in rss.samples.items() if s}}
+                  "rss_kib": {n: {"first": s[0], "max": max(s), "last": s[-1]} for n, s in rss.samples.items() if s},
+                  "rss_per_minute_kib": {n: s[::12] for n, s in rss.samples.items()},
+                  "lag": lag.samples, "alert_latency": alert_latency(cfg)}
         print(f"sent {result['sent']}, in Elasticsearch {result['in_es']} (missing {result['missing_in_es']}, "
               f"duplicates {result['duplicates_in_es']}), in Kafka {result['in_kafka']} "
               f"(copies {result['kafka_copies']}), drained {drained}s after the load stopped")
         for name, r in result["rss_kib"].items():
             print(f"RSS {name}: first {r['first'] / 1024:.0f} MB, max {r['max'] / 1024:.0f} MB, "
-                  f"last {r['last'] / 1024:.0f} MB")
+                  f"last {r['last'] / 1024:.0f} MB; per minute (MB): "
+                  + " ".join(f"{k / 1024:.0f}" for k in result["rss_per_minute_kib"][name]))
+        for name, samples in lag.samples.items():
+            known = [v for _, v in samples if v is not None]
+            print(f"lag {name}: max {max(known, default=0)}, last {known[-1] if known else None} "
+                  f"({len(samples)} samples, {len(samples) - len(known)} unanswered)")
+        for row in result["alert_latency"]:
+            print(f"alerts minute {row['minute']:>2}: {row['alerts']:>6}  p50 {row['p50_ms']:>6} ms  "
+                  f"p99 {row['p99_ms']:>6} ms  max {row['max_ms']:>6} ms")
         print(json.dumps(result))
         return 0 if not result["missing_in_es"] and not result["duplicates_in_es"] else 1
     finally:
