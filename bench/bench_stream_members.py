@@ -12,7 +12,13 @@ the members started as `logwarden stream` processes and waited for until the gro
    it names (`logwarden.source`); p50/p99 over the alerts of that phase (correlation alerts that
    name no event are left out). Correlation alerts wait in stream's reorder buffer for up to
    `stream_reorder_grace` (default 5 s, docs/scaling.md) before they are raised, so their
-   latency is printed apart.
+   latency is printed apart, with each one's time from its last hit's repartition record (the
+   record's Kafka timestamp) to the alert: the wait in the reorder buffer plus one poll.
+
+`--stamp original` sends the samples' own `@timestamp`s (2019-2020, cycled, so in no order: what
+a replay of old files looks like); `--stamp send` (the default) stamps each event with the wall
+clock when it is sent, as a live site's events are. Both (`--stamp original,send`) run one after
+the other with the same members and load.
 
 Each phase also says where the box's cores went (bench/_cpu_share.py: the members, the lab's
 broker and Elasticsearch JVMs, this bench process, the whole box and the rest) and the CPU
@@ -44,6 +50,7 @@ from tests.support.cli import command, env_for
 
 SIGMAHQ_WINDOWS = SHARED_DATA / "sigmahq" / "rules" / "windows"
 PACE_TICK = 0.005  # seconds: the paced generator sends what is due, then sleeps at most this long
+STAMP_FIELD = b'{"@timestamp": "'  # how every payload starts (json.dumps of a normalised event)
 
 
 def _stream_args() -> tuple[str, ...]:
@@ -69,11 +76,14 @@ class Generator:
     `kafka-python` is the generator this bench had before (linger 5 ms, a sleep per message, ~30 us
     of Python per send), kept to compare."""
 
-    def __init__(self, cfg: Any, payloads: list[tuple[bytes, bytes]], client: str, keys: str = "event") -> None:
+    def __init__(self, cfg: Any, payloads: list[tuple[bytes, bytes]], client: str, keys: str = "event",
+                 stamp: str = "original") -> None:
         from logwarden.kafka_io import client_options
 
         self.topic, self.payloads, self.client = cfg.topic("windows"), payloads, client
         self.by_event = keys == "event"
+        # stamp "send": each payload split around its @timestamp value, the send time put between
+        self.restamp = [_split_stamp(value) for _, value in payloads] if stamp == "send" else None
         options = {**client_options(cfg), "acks": 1, "linger_ms": 5, "batch_size": 256 * 1024}
         if client == "confluent":  # a shipper's live linger (KafkaSink): fewer, fuller requests for the broker
             options["linger_ms"] = 20
@@ -91,6 +101,9 @@ class Generator:
 
     def _send(self, i: int) -> None:
         key, value = self.payloads[i % len(self.payloads)]
+        if self.restamp is not None:
+            head, tail = self.restamp[i % len(self.payloads)]
+            value = head + _now_iso() + tail
         event_id = b"ev-%d" % i
         if self.by_event:
             key = event_id
@@ -134,6 +147,20 @@ class Generator:
             self._confluent.flush()
         else:
             self._python.close()
+
+
+def _split_stamp(value: bytes) -> tuple[bytes, bytes]:
+    """`value` (a payload starting with its @timestamp) as (what precedes the time, what follows it)."""
+    if not value.startswith(STAMP_FIELD):
+        raise ValueError("a payload does not start with its @timestamp")
+    end = value.index(b'"', len(STAMP_FIELD))
+    return STAMP_FIELD, value[end:]
+
+
+def _now_iso() -> bytes:
+    """The wall clock as an ECS @timestamp (UTC, milliseconds)."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)).encode() + b".%03dZ" % int(now % 1 * 1000)
 
 
 class Progress:
@@ -218,12 +245,12 @@ def _member(cfg: Any, checkout: Path) -> subprocess.Popen[str]:
 
 
 def run(cfg: Any, members: int, payloads: list[tuple[bytes, bytes]], args: argparse.Namespace,
-        checkout: Path) -> dict[str, Any]:
+        checkout: Path, stamp: str = "original") -> dict[str, Any]:
     from logwarden.kafka_io import delete_topics, ensure_topics
 
     ensure_topics(cfg, partitions=args.partitions)
     procs = [_member(cfg, checkout) for _ in range(members)]
-    generator = Generator(cfg, payloads, args.generator, args.keys)
+    generator = Generator(cfg, payloads, args.generator, args.keys, stamp)
     progress = Progress(cfg, args.lag_interval)
     named = {**{f"member{k + 1}": [p.pid] for k, p in enumerate(procs)}, **_server_pids(), "bench": [os.getpid()]}
     phases: list[dict[str, Any]] = []
@@ -258,7 +285,8 @@ def run(cfg: Any, members: int, payloads: list[tuple[bytes, bytes]], args: argpa
         produced_msgs = read_topic(cfg, cfg.topic("windows"), max_poll_records=10_000)
         sent = {(m.partition, m.offset): m.timestamp for m in produced_msgs}
         for ph in phases:
-            ph["latencies"], ph["correlated"] = [], []
+            ph["latencies"], ph["correlated"], ph["held"] = [], [], []
+        hopped = _repartitioned(cfg)
         for m in read_topic(cfg, cfg.topic("alerts"), max_poll_records=10_000):
             alert = json.loads(m.value)
             src = (alert.get("logwarden") or {}).get("source") or {}
@@ -270,10 +298,13 @@ def run(cfg: Any, members: int, payloads: list[tuple[bytes, bytes]], args: argpa
                 if lo.get(key[0], 0) <= key[1] < hi.get(key[0], 0):
                     is_rule = (alert.get("sigma") or {}).get("type") == "rule"
                     (ph["latencies"] if is_rule else ph["correlated"]).append(m.timestamp - sent[key])
+                    if not is_rule and key in hopped:
+                        ph["held"].append(m.timestamp - hopped[key])
         for ph in phases:
             ph["latencies"].sort()
             ph["correlated"].sort()
-        return {"members": members, "phases": phases, "counters": counters}
+            ph["held"].sort()
+        return {"members": members, "phases": phases, "counters": counters, "stamp": stamp}
     finally:
         for p in procs:
             if p.poll() is None:
@@ -283,22 +314,40 @@ def run(cfg: Any, members: int, payloads: list[tuple[bytes, bytes]], args: argpa
         delete_topics(cfg, cfg.topic_prefix)
 
 
+def _repartitioned(cfg: Any) -> dict[tuple[int, int], int]:
+    """(input partition, offset) of each event with a correlation hit -> the Kafka timestamp of its
+    last repartition record (when the matching member produced it)."""
+    from logwarden.kafka_io import STREAM_REPARTITION
+
+    out: dict[tuple[int, int], int] = {}
+    for m in read_topic(cfg, cfg.topic(STREAM_REPARTITION), max_poll_records=10_000):
+        origin = json.loads(m.value).get("origin") or {}
+        key = (int(origin.get("partition", -1)), int(origin.get("offset", -1)))
+        out[key] = max(out.get(key, 0), m.timestamp)
+    return out
+
+
 def _quantiles(values: list[float]) -> list[float]:
-    return statistics.quantiles(values, n=100) if len(values) > 1 else [float("nan")] * 99
+    """Percentiles 1-99 within the values measured (a few correlation alerts must not give a p99
+    above their maximum, as the default `exclusive` method extrapolates)."""
+    return statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else [float("nan")] * 99
 
 
 def report(label: str, r: dict[str, Any]) -> None:
     """One line per phase: rate, events per member CPU-second, latency, and where the cores went."""
     n = r["members"]
     for ph in r["phases"]:
-        head = (f"{label} x{n} {ph['name']}: {ph['events_per_s']:.0f} events/s (offered {ph['offered']:.0f}/s), "
+        head = (f"{label} x{n} stamp {r['stamp']} {ph['name']}: {ph['events_per_s']:.0f} events/s "
+                f"(offered {ph['offered']:.0f}/s), "
                 f"members' CPU {ph['members_cpu']:.1f} s ({ph['n'] / max(ph['members_cpu'], 1e-9):.0f} events per "
                 f"member CPU-second)")
         if ph["rate"]:
-            q, qc = _quantiles(ph["latencies"]), _quantiles(ph["correlated"])
+            q, qc, qh = _quantiles(ph["latencies"]), _quantiles(ph["correlated"]), _quantiles(ph["held"])
             head += (f"; alert latency p50 {q[49]:.0f} ms p99 {q[98]:.0f} ms ({len(ph['latencies'])} single-event "
-                     f"alerts); correlation alerts p50 {qc[49]:.0f} ms p99 {qc[98]:.0f} ms ({len(ph['correlated'])}, "
-                     "reorder grace included)")
+                     f"alerts); correlation alerts p50 {qc[49]:.0f} ms p99 {qc[98]:.0f} ms max "
+                     f"{max(ph['correlated'], default=float('nan')):.0f} ms ({len(ph['correlated'])}, reorder grace "
+                     f"included), of which from repartition record to alert p50 {qh[49]:.0f} ms p99 {qh[98]:.0f} ms "
+                     f"max {max(ph['held'], default=float('nan')):.0f} ms")
         print(head, flush=True)
         print(f"    cores used: {line(ph['share'])}; the bench's lag polls {ph['lag_cpu']:.2f} CPU-s", flush=True)
         print(f"    CPU us per event: {line(ph['per_event'], 0)}", flush=True)
@@ -322,6 +371,9 @@ def main() -> int:
     ap.add_argument("--keys", choices=("event", "host"), default="event",
                     help="event: each message keyed by its own id, spread over the partitions as a fleet of many "
                          "hosts is; host: the samples' 22 hosts (87%% of the events on 2 of 4 partitions)")
+    ap.add_argument("--stamp", default="send",
+                    help="the events' @timestamp, comma-separated to run both: send (the wall clock when sent, as "
+                         "at a live site) or original (the samples' own 2019-2020 times, cycled: a replay)")
     ap.add_argument("--lag-interval", type=float, default=0.5, help="seconds between looks at the group's offsets")
     ap.add_argument("--profile", help="cProfile one member draining the backlog into this file")
     args = ap.parse_args()
@@ -337,8 +389,9 @@ def main() -> int:
         return profile(namespace(base, "prof"), payloads, args)
     for n in (int(x) for x in args.members.split(",")):
         for checkout in checkouts:
-            r = run(namespace(base, f"m{n}"), n, payloads, args, checkout)
-            report(checkout.name if len(checkouts) > 1 else "stream", r)
+            for stamp in args.stamp.split(","):
+                r = run(namespace(base, f"m{n}"), n, payloads, args, checkout, stamp)
+                report(checkout.name if len(checkouts) > 1 else "stream", r)
         print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
     return 0
 

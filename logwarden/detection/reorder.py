@@ -12,9 +12,13 @@ within that disorder the count is the one hunt makes. What is released:
 
 - `release(now)`: every hit at or below the watermark (newest - grace), oldest first; when more
   than `limit` are held, the oldest are released too (the buffer is bounded, whatever the input).
-  A quiet input would hold its last hits until something newer comes, so the newest time is taken
-  to move on with the wall clock (`now`, monotonic seconds) while nothing is added: a hit waits
-  at most `grace` seconds of wall-clock time once its partition has gone quiet.
+  The watermark alone would hold a hit as long as nothing `grace` newer comes: the last hits of
+  a quiet partition, and also, under load, a hit carrying the partition's newest time while
+  older ones keep arriving (a replay of old files, a host whose clock runs ahead, a shipper
+  catching up). So each hit also has a deadline: `grace` seconds of wall clock (`now`, monotonic
+  seconds) after it was added. Once the longest-held hit's deadline has passed, it is released,
+  and with it every hit before it in (time, event id, rule) order, so the order stays hunt's:
+  no hit waits longer than `grace` of wall-clock time, however busy its partition.
 - `drain()`: everything, oldest first (the end of a `--once` run, a clean stop).
 
 A hit older than one already released (it arrived later than the grace) is not dropped: it is
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
@@ -49,28 +54,46 @@ class ReorderBuffer(Generic[T]):
         self.late = 0  # hits added below what was already released (counted out of order)
         self._heap: list[tuple[Order, int, T]] = []
         self._seq = 0  # ties between equal orders keep their arrival order
-        self._added_at: float | None = None  # wall clock (monotonic) of the last add
+        # (wall clock when added, seq) of the held hits added with a wall clock, in arrival order;
+        # an entry whose seq is no longer in `_held` was released already (dropped when met)
+        self._arrivals: deque[tuple[float, int]] = deque()
+        self._held: set[int] = set()
 
     def __len__(self) -> int:
         return len(self._heap)
 
     def add(self, order: Order, item: T, now: float | None = None) -> None:
-        """Hold `item` (its order key: event time, event id, rule id) that arrived at `now`."""
+        """Hold `item` (its order key: event time, event id, rule id) that arrived at `now` (its
+        deadline: `now` + grace; None: none, the watermark alone releases it)."""
         if order[0] < self.released_to:
             self.late += 1
         self.newest = max(self.newest, order[0])
-        self._added_at = now
+        self._push(order, item, now)
+
+    def _push(self, order: Order, item: T, now: float | None) -> None:
         heapq.heappush(self._heap, (order, self._seq, item))
+        if now is not None:
+            self._arrivals.append((now, self._seq))
+            self._held.add(self._seq)
         self._seq += 1
 
     def release(self, now: float | None = None) -> list[T]:
         """The items the watermark passed (and the oldest beyond `limit`), oldest first; with
-        `now`, the wall-clock time since the last add counts as event time gone by."""
-        idle = max(0.0, now - self._added_at) if now is not None and self._added_at is not None else 0.0
-        watermark = self.newest + idle - self.grace
+        `now`, also every item held `grace` seconds of wall clock or longer, with every item
+        before it in order."""
+        watermark = self.newest - self.grace
         out: list[T] = []
         while self._heap and (self._heap[0][0][0] <= watermark or len(self._heap) > self.limit):
             out.append(self._pop())
+        if now is None:
+            return out
+        arrivals, held = self._arrivals, self._held
+        while arrivals and arrivals[0][0] + self.grace <= now:
+            _, due = arrivals.popleft()
+            while due in held:  # release in order up to and including the overdue item
+                out.append(self._pop())
+        while arrivals and arrivals[0][1] not in held:  # released already: forget
+            arrivals.popleft()
         return out
 
     def drain(self) -> list[T]:
@@ -78,10 +101,12 @@ class ReorderBuffer(Generic[T]):
         out = []
         while self._heap:
             out.append(self._pop())
+        self._arrivals.clear()
         return out
 
     def _pop(self) -> T:
-        order, _, item = heapq.heappop(self._heap)
+        order, seq, item = heapq.heappop(self._heap)
+        self._held.discard(seq)
         self.released_to = max(self.released_to, order[0])
         return item
 
@@ -92,10 +117,8 @@ class ReorderBuffer(Generic[T]):
     def restore(self, held: Iterable[tuple[Order, T]], newest: float, released_to: float, late: int,
                 now: float | None = None) -> None:
         """Replace the content with `held` (as `held()` gave it) and the watermark's inputs; the
-        wall-clock wait starts again at `now`."""
-        self._heap, self._seq = [], 0
+        wall-clock wait of every item starts again at `now`."""
+        self._heap, self._seq, self._arrivals, self._held = [], 0, deque(), set()
         for order, item in held:
-            heapq.heappush(self._heap, (order, self._seq, item))
-            self._seq += 1
+            self._push(order, item, now)
         self.newest, self.released_to, self.late = newest, released_to, late
-        self._added_at = now

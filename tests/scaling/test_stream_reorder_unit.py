@@ -202,9 +202,39 @@ def test_a_quiet_buffer_releases_after_the_grace_in_wall_clock_time() -> None:
     buffer: ReorderBuffer[str] = ReorderBuffer(grace=10)
     buffer.add((500.0, "a", "r"), "a", now=1000.0)
     buffer.add((495.0, "b", "r"), "b", now=1001.0)
-    assert buffer.release(now=1002.0) == []  # 500 + 1 s quiet - 10 s grace = 491
-    assert buffer.release(now=1007.0) == ["b"]  # 500 + 6 - 10 = 496
-    assert buffer.release(now=1011.0) == ["a"]  # 500 + 10 - 10: nothing newer came for the grace
+    assert buffer.release(now=1002.0) == []  # 500 - 10 s grace = 490, and neither held 10 s yet
+    assert buffer.release(now=1009.9) == []
+    assert buffer.release(now=1010.0) == ["b", "a"]  # a held 10 s: it goes, and b (older) before it
+    assert len(buffer) == 0
+
+
+def test_under_load_no_hit_waits_longer_than_the_grace() -> None:
+    """A hit carrying its partition's newest time while older hits keep coming, one a second (a
+    replay of old files, a host whose clock runs ahead): each is released at most the grace after
+    it was added, in time order (before, every add restarted the wall-clock wait and the newest hit
+    was held until the input stopped)."""
+    buffer: ReorderBuffer[str] = ReorderBuffer(grace=5)
+    added = {"newest": 0.0}
+    buffer.add((1000.0, "newest", "r"), "newest", now=0.0)
+    released: list[tuple[float, str]] = []
+    for tick in range(1, 30):
+        now = float(tick)
+        added[f"old{tick}"] = now
+        buffer.add((995.5 + tick / 10, f"old{tick}", "r"), f"old{tick}", now=now)  # within the grace
+        released += [(now, item) for item in buffer.release(now)]
+    assert released[:6] == [(5.0, f"old{t}") for t in range(1, 6)] + [(5.0, "newest")]  # in time order
+    assert all(at - added[item] <= buffer.grace for at, item in released)
+    assert len(released) == len(added) - 5  # the last 5 s of hits still wait
+    assert buffer.late == 29 - 5  # added after the newest was counted: counted where they fall
+
+
+def test_a_buffer_drained_every_batch_keeps_no_wall_clock_entries() -> None:
+    """The in-process runner with a state file drains every batch: nothing of a drained hit stays."""
+    buffer: ReorderBuffer[str] = ReorderBuffer(grace=5)
+    for tick in range(100):
+        buffer.add((float(tick), str(tick), "r"), str(tick), now=float(tick))
+        assert buffer.drain() == [str(tick)]
+    assert not buffer._arrivals and not buffer._held
 
 
 def test_the_grace_setting_is_a_duration() -> None:
@@ -242,3 +272,45 @@ def test_a_quiet_member_raises_the_held_alerts_after_the_grace(tmp_path: Path, m
     got = {e.doc["event"]["id"] for e in sink.events} | _single_ids(docs)
     assert got == hunt_ids
     assert json.loads((tmp_path / "state" / "0.json").read_text())["partition"]["reorder"]["held"] == []
+
+
+def _stray(k: int) -> dict[str, Any]:
+    """A failed logon from an address seen once (it fires nothing), a second older than the
+    spray's newest event: within the grace, so it waits in the same buffer."""
+    doc = _logon(SPAN - 1, "4625", HOSTS[1], f"stray{k}")
+    address = f"198.51.100.{k + 1}"
+    doc["source"]["ip"] = doc["winlog"]["event_data"]["IpAddress"] = address
+    doc["event"]["id"] = f"stray-{k}"
+    return doc
+
+
+def test_under_load_a_member_raises_held_alerts_after_the_grace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 hunt_ids: set[str]) -> None:
+    """The repartition path under continuous load: the spray's records in one batch, then one
+    batch a second, each holding a record a little older than the spray's newest event. The
+    spray's correlation alerts come out when its records have waited the grace (2 minutes of the
+    fake clock), while the load goes on; before, every new record restarted the wait."""
+    clock = [1000.0]
+    monkeypatch.setattr("logwarden.detection.stream.time.monotonic", lambda: clock[0])
+    docs = spray()
+    in_spray = len(_records(by_host_reversed(docs)))
+    records = _records(by_host_reversed(docs) + [(0, _stray(k)) for k in range(200)])
+    msgs = []
+    for offset, doc in enumerate(records):
+        msg = _Msg(0, offset, doc)
+        msg.topic = TOPIC
+        msgs.append(msg)
+    states = PartitionStates(tmp_path / "state", TOPIC, families(load_ruleset(None).correlations), 120.0)
+    sink = ListSink()
+    runner = StreamRunner(dataclasses.replace(Config(), stream_reorder_grace="2m"), Detector(load_ruleset(None)),
+                          None, sink, partitions=states)
+    runner.handle(msgs[:in_spray])
+    first_alert_after: float | None = None
+    for msg in msgs[in_spray:]:
+        clock[0] += 1
+        runner.handle([msg])
+        if sink.events and first_alert_after is None:
+            first_alert_after = clock[0] - 1000.0
+    assert first_alert_after == 120.0  # the grace, while records kept coming
+    assert {e.doc["event"]["id"] for e in sink.events} == hunt_ids - _single_ids(docs)
+    assert len(states.held[0].buffer) < 120  # the strays, too, leave after the grace
