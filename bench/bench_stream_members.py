@@ -27,6 +27,11 @@ microseconds per event of each. The load generator (`Generator`) and the progres
 by default (`--keys`), spread over the partitions as a fleet of many hosts is: keyed by the
 samples' 22 hosts, 87 % of the events land on 2 of 4 partitions, which one member then holds.
 `--profile FILE` instead runs one member under cProfile over the backlog (`stream --once`).
+`--assignment` instead measures how a group shares partitions that do not divide among its
+members: for each client and each strategy (both clients' old default, range first, and
+logwarden's, kafka_clients/interface.py GROUP_ASSIGNORS), `--members` consumers of `stream`'s
+topics (`--partitions` each) join one group, then `--backlog` events go to each input topic
+(keyed by event id); printed: the partitions and the events each member got.
 Run: .venv/bin/python -m bench.bench_stream_members [--backlog 20000] [--rate 1500] [--seconds 15]
      [--members 1,2] [--checkout ../main-copy --checkout .]
 """
@@ -34,6 +39,7 @@ Run: .venv/bin/python -m bench.bench_stream_members [--backlog 20000] [--rate 15
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -376,6 +382,8 @@ def main() -> int:
                          "at a live site) or original (the samples' own 2019-2020 times, cycled: a replay)")
     ap.add_argument("--lag-interval", type=float, default=0.5, help="seconds between looks at the group's offsets")
     ap.add_argument("--profile", help="cProfile one member draining the backlog into this file")
+    ap.add_argument("--assignment", action="store_true",
+                    help="measure the partitions and events each member gets, per client and strategy")
     args = ap.parse_args()
     args.rates = [float(x) for x in args.rate.split(",")]
     import logwarden
@@ -387,6 +395,8 @@ def main() -> int:
     payloads = _payloads()
     if args.profile:
         return profile(namespace(base, "prof"), payloads, args)
+    if args.assignment:
+        return assignment(base, payloads, args)
     for n in (int(x) for x in args.members.split(",")):
         for checkout in checkouts:
             for stamp in args.stamp.split(","):
@@ -402,6 +412,65 @@ def _default_generator() -> str:
     except ImportError:
         return "kafka-python"
     return "confluent"
+
+
+OLD_DEFAULT = ("range", "roundrobin")  # both clients' own default: range is what the broker picked
+
+
+def assignment(base: Any, payloads: list[tuple[bytes, bytes]], args: argparse.Namespace) -> int:
+    """Per client and strategy, each member's partitions and events (one group, fresh topics)."""
+    from logwarden.kafka_clients import GROUP_ASSIGNORS
+
+    for members in (int(x) for x in args.members.split(",")):
+        for client in ("kafka-python", "confluent"):
+            for strategy in (OLD_DEFAULT, GROUP_ASSIGNORS):
+                cfg = dataclasses.replace(namespace(base, f"as{members}"), kafka_client=client)
+                got = shares(cfg, members, args.partitions, strategy, payloads[:args.backlog])
+                parts = ", ".join(f"{len(g['partitions'])} ({' '.join(g['partitions'])})" for g in got)
+                events = [g["events"] for g in got]
+                print(f"{client} {'/'.join(strategy)}, {members} members, {args.partitions} partitions x 4 topics: "
+                      f"partitions per member {parts}; events per member {events} (most/fair "
+                      f"{max(events) / (sum(events) / members):.2f})", flush=True)
+    return 0
+
+
+def shares(cfg: Any, members: int, partitions: int, strategy: tuple[str, ...],
+           payloads: list[tuple[bytes, bytes]]) -> list[dict[str, Any]]:
+    """`members` consumers of stream's topics in one group with `strategy`: once the group is stable
+    and every partition assigned, len(payloads) events to each input topic; each member's
+    partitions ("<topic initial><partition>") and the events it consumed."""
+    from logwarden.detection.stream import SOURCES
+    from logwarden.kafka_io import STREAM_REPARTITION, delete_topics, ensure_topics, make_consumer
+
+    ensure_topics(cfg, partitions=partitions)
+    topics = [cfg.topic(d) for d in SOURCES] + [cfg.topic(STREAM_REPARTITION)]
+    consumers: list[Any] = []
+    try:
+        consumers = [make_consumer(cfg, topics, cfg.group("stream"), partition_assignment_strategy=strategy)
+                     for _ in range(members)]
+        counts = [0] * members
+
+        def poll_all() -> int:
+            """Poll every member once (a group forms only while its members poll); events so far."""
+            for k, c in enumerate(consumers):
+                counts[k] += sum(len(batch) for batch in c.poll(timeout_ms=50).values())
+            return sum(counts)
+
+        _wait(lambda: poll_all() >= 0 and sum(len(c.assignment()) for c in consumers) == partitions * len(topics)
+              and _group(cfg) == ("Stable", members), "the group", 120, 0)
+        generator = Generator(cfg, payloads, _default_generator())
+        for dataset in SOURCES:
+            generator.topic = cfg.topic(dataset)
+            generator.produce(0, len(payloads), None)
+        generator.close()
+        _wait(lambda: poll_all() >= len(payloads) * len(SOURCES), "the events", 300, 0)
+        prefix = len(cfg.topic_prefix)
+        return [{"partitions": sorted(f"{tp.topic[prefix]}{tp.partition}" for tp in c.assignment()), "events": n}
+                for c, n in zip(consumers, counts, strict=True)]
+    finally:
+        for c in consumers:
+            c.close(autocommit=False)
+        delete_topics(cfg, cfg.topic_prefix)
 
 
 def profile(cfg: Any, payloads: list[tuple[bytes, bytes]], args: argparse.Namespace) -> int:

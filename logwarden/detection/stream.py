@@ -15,8 +15,9 @@ misses none.
 Hits of one group come from several input partitions in no fixed order: the counting side holds
 them in a reorder buffer per repartition partition (logwarden/detection/reorder.py) and counts
 them in hunt's (time, event id, rule) order once they are `stream_reorder_grace` behind the
-partition's newest event time (a quiet partition's: after the grace in wall-clock time, on an
-empty poll); `run` counts what still waits when the loop ends (`--once` drained, a clean stop).
+partition's newest event time, or have waited the grace in wall-clock time, however busy the
+partition (checked after every batch and on an empty poll); `run` counts what still waits when
+the loop ends (`--once` drained, a clean stop).
 
 A single member works the same way (it is a group of one): it could count in process, but a
 second member may join at any time, and state held per repartition partition is what lets a
@@ -250,8 +251,8 @@ class StreamRunner:
         return holding
 
     def tick(self) -> None:
-        """Between batches (an empty poll): count the held hits whose partition has been quiet
-        for the grace in wall-clock time, deliver their alerts and save the state. Offsets are
+        """Between batches (an empty poll): count the held hits that have waited the grace in
+        wall-clock time (and those before them in order), deliver their alerts and save the state. Offsets are
         not involved; a stop during an outage here leaves the hits in the saved state."""
         if self._unsaved or not (self.partitions.holding() if self.partitions is not None else len(self.waiting)):
             return

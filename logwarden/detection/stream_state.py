@@ -366,8 +366,8 @@ class PartitionStates(ConsumerRebalanceListener):
 
     def release(self, partition: int, now: float | None = None) -> list[tuple[Record, list[Fired]]]:
         """Count the records of `partition` the watermark passed (the newest time held minus the
-        grace, moved on by the wall-clock time since the last record when `now` is given; the
-        oldest beyond the buffer's bound too), in time order; each with what it fired."""
+        grace; with `now`, also those held the grace in wall-clock time and every record before
+        them; the oldest beyond the buffer's bound too), in time order; each with what it fired."""
         held = self._load(partition)
         return held.count(held.buffer.release(now))
 

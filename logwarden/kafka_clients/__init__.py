@@ -13,7 +13,9 @@ service keep one code path whichever is installed:
 
 Consumers (`Consumer`: the indexer, `stream`, `ship kafka`) go through the same choice: poll
 records per partition, commit explicit offsets, seek (also from `stream`'s rebalance listener),
-position/committed/end offsets for `--once`, close; kafka-python's shapes for both clients.
+position/committed/end offsets for `--once`, close; kafka-python's shapes for both clients. A
+group member shares the group's partitions round robin (interface.py `GROUP_ASSIGNORS`), with
+either client, unless its options name another `partition_assignment_strategy`.
 
 Errors are kafka-python's (`kafka.errors.KafkaError` and subclasses) for both clients, so every
 `except KafkaError` and the dead-letter/spool/checkpoint/commit decisions stay exactly as they are.
@@ -31,6 +33,7 @@ from logwarden.config import CONFLUENT_MISSING, Config
 from logwarden.errors import ConfigError
 from logwarden.kafka_clients.interface import (
     CONFLUENT,
+    GROUP_ASSIGNORS,
     KAFKA_PYTHON,
     Consumer,
     Delivery,
@@ -69,6 +72,8 @@ def make_consumer(cfg: Config, options: dict[str, Any], topics: list[str],
         ConfigError: `confluent` chosen and confluent-kafka not installed.
         KafkaError: no broker answered (NoBrokersAvailable, KafkaTimeoutError) or the options were refused.
     """
+    if options.get("group_id"):
+        options = {"partition_assignment_strategy": GROUP_ASSIGNORS, **options}
     if cfg.kafka_client == CONFLUENT:
         try:
             from logwarden.kafka_clients.confluent_consumer import ConfluentConsumer
@@ -80,5 +85,5 @@ def make_consumer(cfg: Config, options: dict[str, Any], topics: list[str],
     return KafkaPythonConsumer(options, topics, listener)
 
 
-__all__ = ["CONFLUENT", "KAFKA_PYTHON", "Consumer", "Delivery", "Producer", "RebalanceListener", "Record",
-           "make_consumer", "make_producer"]
+__all__ = ["CONFLUENT", "GROUP_ASSIGNORS", "KAFKA_PYTHON", "Consumer", "Delivery", "Producer", "RebalanceListener",
+           "Record", "make_consumer", "make_producer"]

@@ -66,6 +66,8 @@ CONSUMER_OPTION_NAMES = {name: OPTION_NAMES[name] for name in _CONNECTION} | {
     "session_timeout_ms": ("session.timeout.ms", None),
     "heartbeat_interval_ms": ("heartbeat.interval.ms", None),
     "max_poll_interval_ms": ("max.poll.interval.ms", None),
+    "partition_assignment_strategy": ("partition.assignment.strategy", lambda names: ",".join(
+        name if isinstance(name, str) else name.name for name in names)),
 }
 _OURS = ("max_poll_records", "bootstrap_timeout_ms")  # this class's, not librdkafka's
 DEFAULT_MAX_POLL_RECORDS = 500  # kafka-python's

@@ -16,6 +16,16 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 
 KAFKA_PYTHON = "kafka-python"
 CONFLUENT = "confluent"
+# How a consumer group shares its partitions, by the protocol names both clients know. Both
+# clients default to (range, roundrobin), and the broker picks a protocol every member lists, so
+# range ruled: it splits each topic on its own and gives the first members the extra partitions
+# of EVERY topic (3 topics x 2 partitions over 3 members: the third member idle; 3 partitions
+# over 2 members: the first holds 2/3 of every topic). roundrobin deals the sorted partitions of
+# all topics out in turn, continuing from topic to topic: counts within one of each other, and
+# the extra partitions of successive topics go to successive members. Members of the old
+# default list roundrobin too, so a running group moves over at the first rebalance an upgraded
+# member joins (docs/scaling.md "How members share partitions").
+GROUP_ASSIGNORS = ("roundrobin",)
 
 
 class Delivery(Protocol):

@@ -34,6 +34,28 @@ class KafkaPythonProducer:
         self._producer.close(timeout=timeout)
 
 
+# kafka-python's default assignors (range, roundrobin) by protocol name
+_DEFAULTS: dict[str, Any] = getattr(KafkaConsumer, "DEFAULT_CONFIG")  # noqa: B009 - not in typings/kafka
+ASSIGNORS: dict[str, Any] = {a.name: a for a in _DEFAULTS["partition_assignment_strategy"]}
+
+
+def assignors(strategy: Any) -> tuple[Any, ...]:
+    """kafka-python's assignor classes for `strategy`: protocol names (interface.py
+    GROUP_ASSIGNORS) or the classes themselves, preferred first.
+
+    Raises:
+        ValueError: a name kafka-python's group protocol is not given here.
+    """
+    out = []
+    for item in strategy:
+        if isinstance(item, str):
+            if item not in ASSIGNORS:
+                raise ValueError(f"partition assignment strategy {item!r}: one of {', '.join(ASSIGNORS)}")
+            item = ASSIGNORS[item]
+        out.append(item)
+    return tuple(out)
+
+
 class _Listener(ConsumerRebalanceListener):
     """A `RebalanceListener` that is not kafka-python's subclass, as kafka-python requires one."""
 
@@ -54,6 +76,8 @@ class KafkaPythonConsumer:
     client = KAFKA_PYTHON
 
     def __init__(self, options: dict[str, Any], topics: list[str], listener: RebalanceListener | None = None) -> None:
+        if "partition_assignment_strategy" in options:
+            options = {**options, "partition_assignment_strategy": assignors(options["partition_assignment_strategy"])}
         self._consumer: Any = KafkaConsumer(**options)
         try:
             if listener is not None:
