@@ -18,7 +18,11 @@ within that disorder the count is the one hunt makes. What is released:
   catching up). So each hit also has a deadline: `grace` seconds of wall clock (`now`, monotonic
   seconds) after it was added. Once the longest-held hit's deadline has passed, it is released,
   and with it every hit before it in (time, event id, rule) order, so the order stays hunt's:
-  no hit waits longer than `grace` of wall-clock time, however busy its partition.
+  no hit waits longer than `grace` of wall-clock time, however busy its partition. A hit is
+  therefore counted in hunt's order when it arrives within the grace of every later hit of its
+  partition on both clocks: less than `grace` of event time behind the newest time, and less
+  than `grace` of wall-clock time after a later hit arrived (a host's path to the member slower
+  than that by more makes it late, see below).
 - `drain()`: everything, oldest first (the end of a `--once` run, a clean stop).
 
 A hit older than one already released (it arrived later than the grace) is not dropped: it is
