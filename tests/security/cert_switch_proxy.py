@@ -8,6 +8,8 @@ client does not trust, as a server whose certificate was replaced by one from an
   self-signed certificate for 127.0.0.1, made with the `openssl` command; nothing is forwarded;
 - `forward()`: back to the first mode (the operator put a trusted certificate back).
 
+`socks=True`: a SOCKS5 proxy for Kafka clients (`proxy_url`), as tests/services/proxy.py's, whose
+impostor answers the CONNECT and then presents the certificate.
 `trusted_connections=n` forwards the first n connections and is an impostor from then on: a
 `--once` drain's start-up probe passes, and its first `_bulk` meets the untrusted certificate.
 The listening socket stays open throughout, so the client never sees a refused connection.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 from pathlib import Path
 
@@ -37,14 +40,15 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 class CertSwitchProxy(CuttableProxy):
-    def __init__(self, target: tuple[str, int], folder: Path, trusted_connections: int | None = None) -> None:
+    def __init__(self, target: tuple[str, int] | None, folder: Path, trusted_connections: int | None = None,
+                 socks: bool = False) -> None:
         cert, key = self_signed(folder)
         self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._tls.load_cert_chain(cert, key)
         self._impostor = False
         self._trusted_left = trusted_connections
         self.impostor_handshakes = 0  # connections answered with the untrusted certificate
-        super().__init__(target=target)
+        super().__init__(target=target, socks=socks)
 
     def impostor(self) -> None:
         with self._lock:
@@ -74,8 +78,11 @@ class CertSwitchProxy(CuttableProxy):
     def _present(self, client: socket.socket) -> None:
         client.settimeout(10)
         try:
+            if self.socks:  # a Kafka client asks for its broker first
+                self._socks_handshake(client)
+                client.sendall(b"\x05\x00\x00\x01" + socket.inet_aton("0.0.0.0") + struct.pack("!H", 0))
             with self._tls.wrap_socket(client, server_side=True):
                 pass  # the client refuses the certificate: the handshake fails on its side first
-        except OSError:
+        except (OSError, ValueError):
             pass
         _close(client)
