@@ -234,17 +234,17 @@ class KafkaSink:
             raise DeliveryError(f"{len(errors)} message(s) not delivered to Kafka: {errors[0]!r}")
 
     def _flush_watching(self, timeout: float | None, captured: list[str]) -> None:
-        """The producer's flush in slices, raising KafkaRefused as soon as a slice's log lines
-        name a refusal (the clients only log it; the flush itself would just time out)."""
+        """The producer's flush in slices, raising KafkaRefused as soon as messages are still
+        waiting at the end of a slice and the client's log lines of this flush name a refusal
+        (the clients only log it; the flush itself would just time out)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            seen = len(captured)
             try:
                 self.producer.flush(timeout=REFUSAL_CHECK_SECONDS if left is None else min(left, REFUSAL_CHECK_SECONDS))
                 return
             except KafkaError as exc:
-                refusal = server_errors.kafka_refused_mid_run(self.cfg, [*captured[seen:], str(exc)])
+                refusal = server_errors.kafka_refused_mid_run(self.cfg, [*captured, str(exc)])
                 if refusal:
                     raise KafkaRefused(refusal) from exc
                 if not isinstance(exc, KafkaTimeoutError) or (left is not None and left <= REFUSAL_CHECK_SECONDS):
