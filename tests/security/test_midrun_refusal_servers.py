@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from elastic_transport import TlsError
 
 from logwarden.config import Config
 from logwarden.es_io import client
+from logwarden.runtime import certs
 from logwarden.runtime.lab import Lab
 from tests.services.helpers import Service, event, group, produce
 from tests.support.cli import cli
@@ -186,3 +188,17 @@ def test_the_file_realm_user_is_removed_afterwards(secured: Config, lab: Lab) ->
     config = FileRealmUser(lab, name).config_dir
     for file in ("users", "users_roles", "roles.yml"):
         assert name not in (config / file).read_text()
+
+
+def test_a_ca_added_to_the_ca_file_is_read_without_a_restart(secured: Config, tmp_path: Path) -> None:
+    """A certificate rotation to a new authority is fixed in the client's CA file without restarting
+    the service: the client reads the file again for each new connection."""
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text(certs.untrusted_ca(tmp_path).read_text())
+    cfg = copy.copy(secured)
+    cfg.es_ca_file = str(bundle)
+    es = client(cfg)
+    with pytest.raises(TlsError):
+        es.security.authenticate()
+    bundle.write_text(bundle.read_text() + Path(secured.es_ca_file).read_text())
+    assert es.security.authenticate()["username"] == secured.es_user
