@@ -18,6 +18,7 @@ from logwarden.config import Config
 from logwarden.consume import BatchAbandoned, StopFlag
 from logwarden.errors import ServerError
 from logwarden.pipelines.indexer import Indexer, _Doc
+from tests.services.test_indexer_unit import ListSink
 
 CFG = Config(topic_prefix="lw.", index_prefix="logwarden-", elasticsearch="https://ingest:s3cr3t-pw@127.0.0.1:9")
 SECRET = "s3cr3t-pw"
@@ -27,17 +28,6 @@ SECRET = "s3cr3t-pw"
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(refusals, "FIRST_BACKOFF", 0.0)
     monkeypatch.setattr(consume, "FIRST_BACKOFF", 0.0)
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.sent: list[Any] = []
-
-    def send(self, item: Any) -> None:
-        self.sent.append(item)
-
-    def flush(self) -> None:
-        pass
 
 
 def _meta(status: int) -> ApiResponseMeta:
