@@ -20,11 +20,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from logwarden import kafka_preflight, server_errors
 from logwarden.config import DEFAULT_KAFKA_PARTITIONS, Config
@@ -140,6 +141,15 @@ class DeliveryError(RuntimeError):
     """Some messages were not acknowledged by Kafka; the caller must not checkpoint."""
 
 
+class KafkaRefused(DeliveryError):
+    """Kafka refused a producer that was working (its SASL login or a broker's certificate, met at a
+    reconnection): not an outage; the message names the cause (server_errors.kafka_refused_mid_run).
+    A DeliveryError, so every caller's delivery handling applies (nothing checkpointed)."""
+
+
+REFUSAL_CHECK_SECONDS = 5.0  # a flush looks at the client's log lines for a refusal this often
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Message:
     """One Kafka message as a shipper produces it (what the syslog spool keeps on disk)."""
@@ -206,10 +216,39 @@ class KafkaSink:
         return self.producer.send(message.topic, message.key, message.value, [("id", message.id.encode())])
 
     def flush(self, timeout: float | None = 120) -> None:
-        self.producer.flush(timeout=timeout)
+        """Returns once every message sent so far was acknowledged.
+
+        Raises:
+            KafkaRefused: the client logged a refused SASL login or an untrusted certificate while
+                messages were waiting (checked every REFUSAL_CHECK_SECONDS), or its errors say so.
+            KafkaTimeoutError: messages still waiting after `timeout` seconds (no refusal seen).
+            DeliveryError: some messages were not acknowledged.
+        """
+        with server_errors.kafka_log_capture() as captured:
+            self._flush_watching(timeout, captured)
         if self._errors:
             errors, self._errors = self._errors, []
+            refusal = server_errors.kafka_refused_mid_run(self.cfg, [*captured, *map(repr, errors)])
+            if refusal:
+                raise KafkaRefused(f"{refusal} ({len(errors)} message(s) not delivered)")
             raise DeliveryError(f"{len(errors)} message(s) not delivered to Kafka: {errors[0]!r}")
+
+    def _flush_watching(self, timeout: float | None, captured: list[str]) -> None:
+        """The producer's flush in slices, raising KafkaRefused as soon as messages are still
+        waiting at the end of a slice and the client's log lines of this flush name a refusal
+        (the clients only log it; the flush itself would just time out)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                self.producer.flush(timeout=REFUSAL_CHECK_SECONDS if left is None else min(left, REFUSAL_CHECK_SECONDS))
+                return
+            except KafkaError as exc:
+                refusal = server_errors.kafka_refused_mid_run(self.cfg, [*captured, str(exc)])
+                if refusal:
+                    raise KafkaRefused(refusal) from exc
+                if not isinstance(exc, KafkaTimeoutError) or (left is not None and left <= REFUSAL_CHECK_SECONDS):
+                    raise
 
     def close(self) -> None:
         try:
@@ -297,5 +336,6 @@ def make_consumer(cfg: Config, topics: list[str], group_id: str, listener: Rebal
     return _connect(cfg, lambda: open_consumer(cfg, options, topics, listener))
 
 
-__all__ = ["DEADLETTER_RAW_LIMIT", "DeliveryError", "KafkaError", "KafkaSink", "Message", "admin", "client_options",
-           "deadletter_value", "delete_topics", "drained", "ensure_topics", "make_consumer", "to_message"]
+__all__ = ["DEADLETTER_RAW_LIMIT", "DeliveryError", "KafkaError", "KafkaRefused", "KafkaSink", "Message",
+           "admin", "client_options", "deadletter_value", "delete_topics", "drained", "ensure_topics", "make_consumer",
+           "to_message"]

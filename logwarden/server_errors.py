@@ -13,6 +13,9 @@ the setting to look at, and never a retry loop or a traceback.
   broker once (TCP, then TLS with the configured CA) to tell an untrusted certificate or a failed
   SASL login from a broker that is down. kafka-python only logs the cause and then reports a
   bootstrap timeout, so `captured` holds its log lines of the attempt.
+- `kafka_refused_mid_run(cfg, texts)`: the same two causes met by a client that was working (a
+  password changed, a certificate replaced, seen at its next reconnection), told from its own
+  log lines only: no probe, since a probe's path to the broker may differ from the client's.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ from logwarden.errors import ConfigError, ServerError
 
 _KAFKA_AUTH_HINTS = ("SaslAuthenticationFailed", "Authentication failed", "socket disconnected",
                      "Illegal SASL", "UnsupportedSaslMechanism")
+# what kafka-python and librdkafka log when a broker refuses a login or a certificate mid-run (no
+# "socket disconnected" here: a broker cut off mid-run says that too, and it is an outage)
+_KAFKA_SASL_REFUSED = ("saslauthenticationfailed", "authentication failed", "sasl authentication error")
+_KAFKA_UNTRUSTED = ("certificate_verify_failed", "certificate verify failed")
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -164,4 +171,18 @@ def kafka_refusal(cfg: Config, exc: BaseException, captured: list[str]) -> Serve
         return ServerError(f"{server} refused the SASL {cfg.kafka_sasl_mechanism} login of user "
                            f"{cfg.kafka_user!r} (wrong user or password, or a mechanism the broker does not "
                            "enable)")
+    return None
+
+
+def kafka_refused_mid_run(cfg: Config, texts: list[str]) -> str | None:
+    """One line naming the refusal that `texts` (a Kafka client's log lines and errors of a failed
+    call) report: an untrusted certificate or a refused SASL login; None when they report neither
+    (an outage, or a cause this cannot tell)."""
+    text = " ".join(texts).lower()
+    server = f"Kafka at {cfg.kafka}"
+    if any(hint in text for hint in _KAFKA_UNTRUSTED):
+        return f"{server}: its certificate is not trusted (a broker's certificate changed?); check kafka_ca_file"
+    if cfg.kafka_sasl and any(hint in text for hint in _KAFKA_SASL_REFUSED):
+        return (f"{server} refused the SASL {cfg.kafka_sasl_mechanism} login of user {cfg.kafka_user!r} (its "
+                "password changed or the user was removed?); check kafka_user / kafka_password")
     return None

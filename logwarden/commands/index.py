@@ -6,6 +6,10 @@ Errors are raised to the CLI (logwarden/errors.py): Kafka or Elasticsearch unrea
 `--once`'s patience, or refusing the requests, is exit 3. Elasticsearch is asked once before
 anything is consumed (logwarden/es_preflight.py): a refusal (credentials, permission, TLS) is
 exit 3 at once in both modes, and so is, with `--once`, a port that does not take the connection.
+A refusal that starts later, in the middle of a run (a certificate replaced, a password changed, a
+role edited on the server), is exit 3 at once with `--once`; a service logs it as an ERROR with
+its reason (once per change), keeps the batch uncommitted and retries it with backoff until the
+cause is removed on the server (logwarden/refusals.py).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(stats.as_dict()), flush=True)
     else:
         print(f"consumed: {stats.consumed}  created: {stats.created}  already indexed: {stats.existing}  "
-              f"dead letters: {stats.dead_lettered}  retries: {stats.retries}  kafka retries: {stats.kafka_retries}  "
+              f"dead letters: {stats.dead_lettered}  retries: {stats.retries}  refused: {stats.refused}  "
+              f"kafka retries: {stats.kafka_retries}  "
               f"left uncommitted: {stats.uncommitted}", flush=True)
     return 0

@@ -9,6 +9,10 @@ committed only after Elasticsearch accepted every document of it:
   later version replaces the earlier one under the same _id;
 - 429 / 5xx items, timeouts and connection errors: retried with capped exponential backoff,
   for as long as it takes (offsets stay uncommitted, so a crash re-reads the batch);
+- a refusal in the middle of a run (401 credentials, 403 permission for the request or for an
+  item, a certificate that is not trusted): not an outage and never a dead letter; the batch
+  stays uncommitted and is retried with the same backoff, logged as a refusal with its reason
+  once per change (logwarden/refusals.py); with `--once` it is exit 3 at once;
 - a request Elasticsearch refuses as a whole (400, 413) is split in halves until the document
   that causes it is alone, and that one is dead-lettered: one bad message never blocks the rest;
 - any other rejection (mapping errors, ...): produced to the dead-letter topic with the reason,
@@ -49,13 +53,17 @@ from logwarden.consume import (
     retry_kafka,
 )
 from logwarden.errors import ServerError
+from logwarden.es_io import bare_url
+from logwarden.refusals import Refusal
 from logwarden.safe_text import redact_credentials
+from logwarden.server_errors import describe
 from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, dumps
 
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 SPLIT_STATUS = {400, 413}  # the whole request refused because of (at least) one document in it
+REFUSED_STATUS = {401, 403}  # credentials or permission (a request or an item): waited out, never dead-lettered
 ID_MAX_BYTES = 512  # Elasticsearch's limit for _id
 TIMESTAMP_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})T")
 # What logwarden's own producers write: compact JSON on one line, @timestamp the first key. Such a
@@ -117,6 +125,7 @@ class IndexStats(LoopCounters):
     existing: int = 0  # 409: the same _id was indexed before (replay / retry)
     dead_lettered: int = 0
     retries: int = 0  # Elasticsearch requests retried (unreachable, 429, 5xx)
+    refused: int = 0  # Elasticsearch requests refused (401, 403, certificate) and retried
     per_index: dict[str, int] = field(default_factory=dict)
 
 
@@ -187,6 +196,8 @@ class Indexer:
         self.stats = IndexStats()
         self.dl_topic = cfg.topic(DEADLETTER)
         self.es_outage = Outage(f"Elasticsearch at {redact_credentials(cfg.elasticsearch)}", self.stop, log, patience)
+        self.es_refusal = Refusal(f"Elasticsearch at {bare_url(cfg)}", self.stop, log,
+                                  drain=patience is not None)
         self.kafka_outage = Outage(f"Kafka at {cfg.kafka} (dead letters)", self.stop, log, patience)
 
     # -- message -> bulk document
@@ -289,6 +300,7 @@ class Indexer:
         pending = docs
         while pending:
             retry: list[_Doc] = []
+            refused: list[tuple[_Doc, int, str]] = []
             rejected: list[tuple[_Doc, str]] = []
             for d, status, reason in self._bulk(pending):
                 if status == 201:
@@ -298,18 +310,39 @@ class Indexer:
                     self.stats.existing += 1
                 elif status in RETRYABLE_STATUS:
                     retry.append(d)
+                elif status in REFUSED_STATUS:
+                    refused.append((d, status, reason))
                 else:
                     rejected.append((d, reason))
             if rejected:
                 self._dead_letter(rejected)
-            pending = retry
-            if pending:
+            pending = retry + [d for d, _, _ in refused]
+            if not refused:
+                self.es_refusal.accepted()
+            if refused:
+                _, status, reason = refused[0]
+                what = "refused the credentials" if status == 401 else "permission missing"
+                detail = reason.removeprefix(f"Elasticsearch rejected ({status}) ")
+                self._refused(f"Elasticsearch at {bare_url(self.cfg)}: {what} ({status}) for "
+                              f"{len(refused)} document(s): {detail}", len(pending))
+            elif pending:
                 self._wait(f"{len(pending)} document(s) refused with 429/5xx")
 
     def _wait(self, why: str) -> None:
         self.stats.retries += 1
         if self.es_outage.failed(why):
             raise BatchAbandoned(f"Elasticsearch: {why}")
+
+    def _refused(self, line: str, pending: int) -> None:
+        """Wait out a refusal (logwarden/refusals.py).
+
+        Raises:
+            BatchAbandoned: a stop was requested meanwhile.
+            ServerError: a drain (`--once`) was refused.
+        """
+        self.stats.refused += 1
+        if self.es_refusal.refused(line, pending):
+            raise BatchAbandoned(f"Elasticsearch refused: {line}")
 
     def _bulk(self, docs: list[_Doc]) -> list[tuple[_Doc, int, str]]:
         """(doc, status, reason) for each doc, once Elasticsearch answered the request."""
@@ -325,11 +358,19 @@ class Indexer:
                 resp = self.es.bulk(operations=bytes(body),  # type: ignore[arg-type]  # raw NDJSON is accepted
                                     filter_path="errors,items.*.status,items.*.error.type,items.*.error.reason")
             except (ConnectionError, ConnectionTimeout) as exc:
-                self._wait(f"unreachable: {exc}")
+                certificate = describe(exc, self.cfg)  # not trusted (any other TLS failure is an outage)
+                if certificate:
+                    self._refused(certificate, len(docs))
+                else:
+                    self._wait(f"unreachable: {exc}")
                 continue
             except ApiError as exc:
                 if exc.meta.status in RETRYABLE_STATUS:
                     self._wait(f"bulk refused with {exc.meta.status}")
+                    continue
+                if exc.meta.status in REFUSED_STATUS:
+                    self._refused(describe(exc, self.cfg) or f"Elasticsearch refused the bulk request "
+                                                             f"({exc.meta.status})", len(docs))
                     continue
                 if exc.meta.status in SPLIT_STATUS:
                     self.es_outage.succeeded()

@@ -20,6 +20,8 @@ class KafkaAdminClient:
     def delete_groups(self, group_ids: list[str], group_coordinator_id: int | None = None) -> Any: ...
     def close(self) -> None: ...
     def create_acls(self, acls: list[ACL]) -> dict[str, Any]: ...
+    def delete_acls(self, acl_filters: list[ACLFilter]) -> Any: ...
+    def alter_user_scram_credentials(self, alterations: list[Any]) -> dict[str, str | None]: ...
 
 # ACLs (logwarden/commands/setup.py)
 
@@ -28,11 +30,13 @@ class ResourceType(IntEnum):
     GROUP = 3
 
 class ACLOperation(IntEnum):
+    ANY = 1
     READ = 3
     WRITE = 4
     DESCRIBE = 8
 
 class ACLPermissionType(IntEnum):
+    ANY = 1
     ALLOW = 3
 
 class ResourcePattern:
@@ -41,3 +45,23 @@ class ResourcePattern:
 class ACL:
     def __init__(self, principal: str, host: str, operation: ACLOperation, permission_type: ACLPermissionType,
                  resource_pattern: ResourcePattern) -> None: ...
+
+class ACLResourcePatternType(IntEnum):
+    PREFIXED = 4
+
+class ACLFilter:
+    def __init__(self, principal: str | None, host: str | None, operation: ACLOperation,
+                 permission_type: ACLPermissionType, resource_pattern: ResourcePattern) -> None: ...
+
+# SCRAM users (tests/security/test_kafka_midrun_refusal_servers.py)
+
+class ScramMechanism(IntEnum):
+    SCRAM_SHA_256 = 1
+    SCRAM_SHA_512 = 2
+
+class UserScramCredentialUpsertion:
+    def __init__(self, user: str, mechanism: ScramMechanism, password: str, iterations: int | None = None,
+                 salt: bytes | None = None) -> None: ...
+
+class UserScramCredentialDeletion:
+    def __init__(self, user: str, mechanism: ScramMechanism) -> None: ...

@@ -1,0 +1,83 @@
+"""A server that refuses us in the middle of a run: not an outage, and not a reason to stop a service.
+
+At start, a refusal (401 credentials, 403 permission, an untrusted certificate) is exit 3 at once
+(logwarden/es_preflight.py): nothing has worked yet, so the settings of this process are the likely
+cause, and only a restart with other settings fixes them. Once requests have been accepted, the
+same settings worked a moment ago: the change came from the server's side (a certificate
+replaced, a password changed, a role edited), and it is fixed there, usually without touching
+this process. So a running service keeps its batch uncommitted (Kafka keeps the data) and asks
+again with the outage's capped backoff, and `Refusal` makes the reason visible:
+
+- ERROR once when a refusal starts and once more each time its line changes (another cause, or
+  the same cause with another reason), never a traceback, each retry only at debug level;
+- INFO once when the server accepts again, with how long it refused and how many requests;
+- a drain (`--once`: nobody waits on it) raises ServerError at the first refusal: exit 3.
+
+The lines come from logwarden/server_errors.py (`describe`): the server's URL without user
+information, the cause and the setting to look at, never a password.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from logwarden.consume import FIRST_BACKOFF, MAX_BACKOFF, StopFlag
+from logwarden.errors import ServerError
+from logwarden.safe_text import printable
+
+
+class Refusal:
+    """One server's refusals of a running service: backoff, and the logging said above."""
+
+    def __init__(self, what: str, stop: StopFlag, logger: logging.Logger, drain: bool) -> None:
+        self.what = what  # e.g. "Elasticsearch at https://127.0.0.1:19200", for the recovery line
+        self.stop = stop
+        self.logger = logger
+        self.drain = drain  # raise at the first refusal instead of waiting
+        self.line = ""  # the refusal being waited out ("" when none)
+        self.since = 0.0
+        self.attempt = 0  # refused requests since the refusal started
+        self.refusals = 0  # distinct refusal lines logged, all refusals together
+        self.retries = 0  # refused requests, all refusals together
+
+    @property
+    def ongoing(self) -> bool:
+        return bool(self.line)
+
+    def refused(self, line: str, pending: int) -> bool:
+        """Record a refused request (`line`: what refused and why; `pending`: messages waiting
+        on it) and sleep the backoff.
+
+        Returns:
+            True when a stop was requested (the caller gives its batch up), False to retry.
+        Raises:
+            ServerError: `drain` is set.
+        """
+        line = printable(line)
+        if self.drain:
+            raise ServerError(line)
+        if not self.line:
+            self.since = time.monotonic()
+        if line != self.line:
+            self.refusals += 1
+            self.logger.error("%s; %d message(s) wait uncommitted in Kafka, retried with backoff until it accepts "
+                              "them (not an outage: fix the cause, no restart needed)", line, pending)
+        else:
+            self.logger.debug("%s (still, attempt %d)", line, self.attempt + 1)
+        self.line = line
+        delay = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** min(self.attempt, 16))
+        self.attempt += 1
+        self.retries += 1
+        return self.stop.wait(delay)
+
+    def accepted(self) -> None:
+        """Record an accepted request; logs the end of a refusal once."""
+        if self.line:
+            self.logger.info("%s accepts the requests again after %.1fs refused (%d attempts)", self.what,
+                             time.monotonic() - self.since, self.attempt)
+            self.line = ""
+            self.attempt = 0
+
+
+__all__ = ["Refusal"]
