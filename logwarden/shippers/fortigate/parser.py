@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from logwarden.shippers import textlog as t
-from logwarden.shippers.keyvalue import kv_pairs
+from logwarden.shippers.keyvalue import PairTemplates
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
 ALLOW = {"accept", "allow", "close", "timeout", "client-rst", "server-rst", "pass", "passthrough",
@@ -73,10 +73,13 @@ def _from_epoch(text: str) -> str | None:
 
 _EPOCHS: dict[str, str] = {}
 _EPOCHS_MAX = 4096
+# keyvalue.kv_pairs through templates of the line shapes this process has seen repeat (a FortiGate
+# writes a few dozen: one per log type and firmware); bounded, exact (see PairTemplates)
+_PAIRS = PairTemplates().pairs
 
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
-    kv = kv_pairs(msg)
+    kv = _PAIRS(msg)
     if "N/A" in msg:  # a value is part of the message: without the text, no value to drop
         for key in [key for key, value in kv.items() if value == "N/A"]:  # the rest stay as they are
             del kv[key]
