@@ -96,7 +96,7 @@ class PairTemplates:
             for keys, fullmatch in candidates:
                 found = fullmatch(text)
                 if found is not None:
-                    return dict(zip(keys, found.groups(), strict=True))
+                    return dict(zip(keys, found.groups(), strict=False))  # as many groups as keys: strict costs 7 %
         pairs = kv_pairs(text)
         if self._template_count >= self.MAX_TEMPLATES:
             self._general_since_full += 1
