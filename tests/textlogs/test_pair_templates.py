@@ -18,6 +18,8 @@ import random
 from dataclasses import asdict
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from logwarden.shippers import keyvalue, textlog
 from logwarden.shippers.base import Event
@@ -270,3 +272,25 @@ def test_fortigate_results_are_those_of_the_reference(seed: str) -> None:
     assert sum(isinstance(result, Event) for result in results) > 3000  # events, not only dead letters
     for i, (raw, result) in enumerate(zip(lines, results, strict=True)):
         assert _outcome(result) == _outcome(fortigate_reference.parse_line(raw, "t", i)), raw
+
+
+VALUE_TEXT = st.text(alphabet=st.sampled_from(['a', '1', ' ', '"', '=', '\\', '\t', '\n', 'é', '名', '\x1c', '\u3000',
+                                                '\xa0', '\u202e', '.', '-']), max_size=6)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(st.lists(st.tuples(VALUE_TEXT, st.booleans()), min_size=5, max_size=5), st.sampled_from([" ", "  ", "\t"]))
+def test_any_values_in_a_learned_shape(values: list[tuple[str, bool]], separator: str) -> None:
+    """A shape learned from plain values, then the same keys with any values (quotes, `=`,
+    backslashes, whitespace of every kind inside): whatever the template does, the pairs are
+    kv_pairs' and the reference's."""
+    keys = ["date", "devname", "k.2", "x-y", "msg"]
+    quoted = [flag for _value, flag in values]
+    templates = PairTemplates()
+    for _ in range(2):
+        templates.pairs(_written([(key, "v", flag) for key, flag in zip(keys, quoted, strict=True)]))
+    assert len(templates) == 1
+    text = separator.join(f'{key}="{value}"' if flag else f"{key}={value}"
+                          for key, (value, flag) in zip(keys, values, strict=True))
+    assert list(templates.pairs(text).items()) == list(kv_pairs(text).items()) == \
+        list(reference_kv_pairs(text).items()), repr(text)
