@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from logwarden.shippers import textlog as t
-from logwarden.shippers.keyvalue import kv_pairs
+from logwarden.shippers.keyvalue import PairTemplates
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
 ALLOW = {"accept", "allow", "close", "timeout", "client-rst", "server-rst", "pass", "passthrough",
@@ -73,10 +73,14 @@ def _from_epoch(text: str) -> str | None:
 
 _EPOCHS: dict[str, str] = {}
 _EPOCHS_MAX = 4096
+# keyvalue.kv_pairs through templates of the line shapes this process has seen repeat (a FortiGate
+# writes a few dozen: one per log type and firmware); bounded, exact (see PairTemplates)
+_TEMPLATES = PairTemplates()
+_PAIRS = _TEMPLATES.pairs
 
 
 def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
-    kv = kv_pairs(msg)
+    kv = _PAIRS(msg)
     if "N/A" in msg:  # a value is part of the message: without the text, no value to drop
         for key in [key for key, value in kv.items() if value == "N/A"]:  # the rest stay as they are
             del kv[key]
@@ -158,11 +162,16 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         if network is None:
             network = doc["network"] = {}
         network["protocol"] = value.lower()
-    rule: dict[str, str] = {}  # loops in this frame, not comprehensions: no function call per line
-    for leaf, key in _RULE:
-        value = g(key)
-        if value:
-            rule[leaf] = value
+    rule: dict[str, str] = {}  # written out, not looped over a table: no iteration per key
+    value = g("policyid")
+    if value:
+        rule["id"] = value
+    value = g("policyname")
+    if value:
+        rule["name"] = value
+    value = g("poluuid")
+    if value:
+        rule["uuid"] = value
     if rule:
         doc["rule"] = rule
     ev: dict[str, Any] = {}
@@ -212,11 +221,29 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     text = g("msg")
     if text:
         doc["message"] = text
-    firewall: dict[str, str] = {}
-    for leaf in _FIREWALL:
-        value = g(leaf)
-        if value:
-            firewall[leaf] = value
+    firewall: dict[str, str] = {}  # fortinet.firewall.<the same names>, written out as `rule` is
+    value = g("tunneltype")
+    if value:
+        firewall["tunneltype"] = value
+    value = g("vpntunnel")
+    if value:
+        firewall["vpntunnel"] = value
+    if kind:
+        firewall["type"] = kind
+    if subtype:
+        firewall["subtype"] = subtype
+    value = g("vd")
+    if value:
+        firewall["vd"] = value
+    value = g("sessionid")
+    if value:
+        firewall["sessionid"] = value
+    value = g("trandisp")
+    if value:
+        firewall["trandisp"] = value
+    value = g("crscore")
+    if value:
+        firewall["crscore"] = value
     if firewall:
         doc["fortinet"] = {"firewall": firewall}
     action = (g("action") or "").lower()
@@ -310,8 +337,6 @@ def _utm(doc: dict[str, Any], ev: dict[str, Any], kv: dict[str, str], action: st
         ev["outcome"] = "failure" if action in DENY else "success"
 
 
-_RULE = (("id", "policyid"), ("name", "policyname"), ("uuid", "poluuid"))
-_FIREWALL = ("tunneltype", "vpntunnel", "type", "subtype", "vd", "sessionid", "trandisp", "crscore")  # same names
 _LOGON = {"fsso-logon", "auth-logon"}
 _LOGOFF = {"fsso-logoff", "auth-logout"}
 _UI_ADDRESS = re.compile(r"^\w+\(([0-9A-Fa-f.:]+)\)$")  # ui="ssh(203.0.113.45)", "https(10.0.0.5)"
