@@ -196,6 +196,8 @@ def contains(ranges: tuple[Range, ...], address: str | None) -> bool | None:
     packed = read_ipv4(text)
     if packed is not None:
         return contains_ipv4(ranges, packed)
+    if ":" not in text:  # not a dotted quad and no IPv6 form: ipaddress would refuse it too
+        return None
     try:
         ip = ipaddress.ip_address(text)
     except ValueError:

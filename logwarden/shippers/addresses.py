@@ -87,11 +87,12 @@ def ecs_text(value: object) -> str | None:
 def packed_address(text: str) -> bytes | None:
     """The address in network byte order (4 or 16 bytes; a zone id is dropped), None when `text`
     is not an IP address as ipaddress reads one (uncached)."""
-    packed = _read_ipv4(text)
-    if packed is not None:
+    head = text.split("%")[0]
+    packed = _read_ipv4(head)  # what ip_address reads as IPv4 (the same grammar)
+    if packed is not None or ":" not in head:  # no IPv6 form without a colon
         return packed
     try:
-        return ipaddress.ip_address(text.split("%")[0]).packed
+        return ipaddress.ip_address(head).packed
     except ValueError:
         return None
 
