@@ -199,13 +199,20 @@ def contains(ranges: tuple[Range, ...], address: str | None) -> bool | None:
     if ":" not in text:  # not a dotted quad and no IPv6 form: ipaddress would refuse it too
         return None
     try:
-        ip = ipaddress.ip_address(text)
+        ip = ipaddress.IPv6Address(text)  # ip_address's answer for a text with a colon
     except ValueError:
         return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    return contains_ipv6(ranges, ip)
+
+
+def contains_ipv6(ranges: tuple[Range, ...], ip: ipaddress.IPv6Address) -> bool:
+    """Whether `ip` lies in one of `ranges`; an IPv4-mapped address (::ffff:a.b.c.d) is judged as
+    its IPv4 address."""
+    mapped = ip.ipv4_mapped
+    if mapped is not None:
+        return contains_ipv4(ranges, mapped.packed)
     networks = _CONSTANT_NETWORKS.get(id(ranges)) or _networks(ranges)
-    return any(ip.version == net.version and ip in net for net in networks)
+    return any(net.version == 6 and ip in net for net in networks)
 
 
 def is_internal(address: str | None, extra: tuple[Range, ...] = ()) -> bool | None:

@@ -98,7 +98,7 @@ def dotted(draw: st.DrawFn) -> str:
     text = parts[0]
     for part in parts[1:]:
         text += draw(_SEPARATORS) + part
-    return draw(_AROUND) + text + draw(_AROUND)
+    return draw(_AROUND) + text + draw(_AROUND) + draw(_AROUND)
 
 
 @st.composite
@@ -159,6 +159,8 @@ _READERS = {
 @example("::ffff:10.0.0.1", ["packed", "ip_or_none", "is_private"])
 @example("::ffff:010.0.0.1", ["is_private", "ip_or_none", "packed"])
 @example("1.2.3.4\x00", ["ip_or_none", "packed", "is_private"])
+@example("10.0.0.1%:80", ["ip_or_none", "packed", "is_private"])
+@example("fe80::1%eth0 ", ["packed", "ip_or_none", "is_private"])
 def test_the_three_facts_are_the_old_readings_first_seen_and_cached(text: str, order: list[str]) -> None:
     addresses.FACTS.clear()
     for _ in range(2):  # first sight (whichever reader comes first learns the text), then from the cache
