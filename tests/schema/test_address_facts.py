@@ -192,6 +192,28 @@ def test_inet_pton_is_as_strict_as_the_pattern_here(monkeypatch: pytest.MonkeyPa
         assert networks.read_ipv4(text) == want, text
 
 
+@_SETTINGS
+@given(ipv6())
+@example("::ffff:1.2.3.4")
+@example("::1.2.3.4")
+@example("::0.0.0.2")
+@example("64:ff9b::10.0.0.1")
+def test_ipv6_read_by_inet_pton_or_by_ipaddress_gives_the_old_facts(text: str) -> None:
+    """inet_pton6 is probed strict here (its bytes are ipaddress's), inet_ntop's text is ipaddress's
+    compressed one but for the dotted tails, and the ipaddress-only path reads the same."""
+    assert networks._pton6_refuses_what_ipaddress_refuses() is True and networks._PTON6_STRICT is True
+    want = (old_ip_or_none(text), old_packed(text), old_is_private(text))
+    addresses.FACTS.clear()
+    assert addresses.facts(text) == want
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(networks, "_PTON6_STRICT", False)
+        addresses.FACTS.clear()
+        assert addresses.facts(text) == want
+        for ranges in RANGES:
+            assert networks.contains(ranges, text) is old_contains(ranges, text)
+    addresses.FACTS.clear()
+
+
 @pytest.mark.parametrize("ranges", RANGES, ids=["internal", "not_public", "internal+site", "not_public+site"])
 def test_the_slash16_table_agrees_with_the_masks_on_every_slash16(ranges: tuple[Range, ...]) -> None:
     table = networks.slash16_table(ranges)
