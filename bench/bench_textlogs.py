@@ -22,6 +22,12 @@ signature checks (`autodetect.detect` on the line's message). Sources whose `par
 this one: each tree in a child process of its own, the two alternated, the better of `--repeat`
 runs per format and way; the table gives both trees' lines per CPU-second and their ratio.
 `git worktree add --detach ../base main` gives one.
+
+    .venv/bin/python -m bench.bench_textlogs --address-path [--reference ../base] [--lines 100000]
+
+`--address-path` measures only what an address costs on its way through a firewall line (two
+`textlog.endpoint`s, the Community ID, `textlog.is_private` of each): CPU ns per address seen the
+first time (IPv4, IPv6) and repeated; with `--reference` beside another tree.
 """
 
 from __future__ import annotations
@@ -135,6 +141,35 @@ def stages(name: str, lines: list[bytes]) -> tuple[float, ...] | None:
             *((best[2] - b) * per_line for b in best[3:6]), best[6] * per_line)
 
 
+def address_path(n: int) -> dict[str, float]:
+    """CPU ns per address of the path every firewall line takes for its two addresses (two
+    `textlog.endpoint`s, the Community ID, `textlog.is_private` of each), best of three passes: for
+    addresses seen the first time (IPv4 and IPv6, new ones each pass) and for repeated ones."""
+    from logwarden.shippers.community_id import community_id
+
+    def one(pairs: list[tuple[str, str]]) -> float:
+        start = time.process_time()
+        for a, b in pairs:
+            doc: dict[str, object] = {}
+            t.endpoint(doc, "source", a, "1234")
+            t.endpoint(doc, "destination", b, "80")
+            community_id(a, b, 6, 1234, 80)
+            t.is_private(a)
+            t.is_private(b)
+        return (time.process_time() - start) / (2 * len(pairs)) * 1e9
+
+    out = {"ipv4 new": float("inf"), "ipv4 repeated": float("inf"), "ipv6 new": float("inf")}
+    for r in range(3):
+        new4 = [(f"{(r * 37 + (i >> 16)) % 200 + 1}.{i >> 8 & 255}.{i & 255}.{r + 1}",
+                 f"10.{r}.{i >> 8 & 255}.{i & 255}") for i in range(n)]
+        out["ipv4 new"] = min(out["ipv4 new"], one(new4))
+        out["ipv4 repeated"] = min(out["ipv4 repeated"], one([(f"198.51.100.{i % 50}", f"10.0.0.{i % 40}")
+                                                              for i in range(n)]))
+        new6 = [(f"2001:db8:{r}::{i:x}", f"fd00:{r}::{i:x}") for i in range(n // 4)]
+        out["ipv6 new"] = min(out["ipv6 new"], one(new6))
+    return out
+
+
 def rates(names: list[str], n: int, distinct_addresses: bool = False) -> dict[str, tuple[float, float]]:
     """{format: (direct, auto)} lines per CPU-second in this process."""
     out = {}
@@ -154,6 +189,29 @@ def _child(tree: Path, names: list[str], n: int, distinct_addresses: bool) -> di
     env = dict(os.environ, PYTHONPATH=str(tree))
     done = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, check=True)
     return {k: (v[0], v[1]) for k, v in json.loads(done.stdout).items()}
+
+
+def address_paths(reference: Path | None, n: int, repeat: int) -> None:
+    """Print `address_path` for this tree (and `reference`'s beside it, children alternated, best of
+    `repeat`)."""
+    this = Path(__file__).resolve().parents[1]
+    trees = [this] if reference is None else [reference, this]
+    best: dict[Path, dict[str, float]] = {tree: {} for tree in trees}
+    for round_ in range(repeat):
+        for tree in trees if round_ % 2 == 0 else trees[::-1]:
+            python = tree / ".venv" / "bin" / "python"
+            cmd = [str(python if python.exists() else sys.executable), str(Path(__file__).resolve()), "--json",
+                   "--address-path", "--lines", str(n)]
+            done = subprocess.run(cmd, cwd=tree, env=dict(os.environ, PYTHONPATH=str(tree)), capture_output=True,
+                                  text=True, check=True)
+            for key, value in json.loads(done.stdout).items():
+                best[tree][key] = min(best[tree].get(key, float("inf")), value)
+    print("CPU ns per address: two endpoints, the Community ID and two verdicts, per address of a line")
+    for key in best[this]:
+        row = "  ".join(f"{best[tree][key]:>8,.0f}" for tree in trees)
+        ratio = f"  ratio {best[this][key] / best[reference][key]:.2f}" if reference is not None else ""
+        print(f"{key:<15} {row}{ratio}")
+    print(f"trees: {', '.join(map(str, trees))}; {n:,} address pairs a pass, best of 3 passes and {repeat} runs")
 
 
 def side_by_side(reference: Path, names: list[str], n: int, repeat: int, distinct_addresses: bool) -> None:
@@ -181,8 +239,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=2, help="with --reference: runs of each tree, alternated")
     ap.add_argument("--addresses", choices=("repeated", "distinct"), default="repeated",
                     help="distinct: every line's IPv4 addresses new (no address cache helps)")
+    ap.add_argument("--address-path", action="store_true",
+                    help="CPU ns per address of the address path, new and repeated addresses (with --reference too)")
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one run's rates, for --reference
     args = ap.parse_args(argv)
+    if args.address_path:
+        if args.json:
+            print(json.dumps(address_path(args.lines)))
+        else:
+            address_paths(args.reference.resolve() if args.reference else None, args.lines, args.repeat)
+        return 0
     wanted = {f for f in args.formats.split(",") if f}
     names = [name for name in registry.names(lambda s: s.line_oriented) if not wanted or name in wanted]
     if args.json:

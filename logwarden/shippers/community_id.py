@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-import ipaddress
-import socket
 import struct
 from typing import Any
 
-from logwarden.networks import DOTTED_QUAD
+from logwarden.shippers import addresses
+from logwarden.shippers.addresses import PACKED
+from logwarden.shippers.addresses import facts as _facts
+from logwarden.shippers.addresses import learn as _learn
 
 ICMP, TCP, UDP, ICMP6, SCTP = 1, 6, 17, 58, 132
 _WITH_PORTS = frozenset((ICMP, TCP, UDP, ICMP6, SCTP))
@@ -46,12 +47,10 @@ def community_id(source_ip: str, destination_ip: str, iana_number: int,
     None when an address is not an IP, the two are of different families, the protocol is not
     0-255, or a protocol that has ports lacks one (or one is outside 0-65535).
     """
-    src_bytes: Any = _PACKED.get(source_ip, _MISS)
-    if src_bytes is _MISS:
-        src_bytes = _packed(source_ip)
-    dst_bytes: Any = _PACKED.get(destination_ip, _MISS)
-    if dst_bytes is _MISS:
-        dst_bytes = _packed(destination_ip)
+    known = _FACTS.get(source_ip)  # addresses.facts written out (no call on a hit)
+    src_bytes: Any = (known if known is not None else _learn(source_ip))[PACKED]
+    known = _FACTS.get(destination_ip)
+    dst_bytes: Any = (known if known is not None else _learn(destination_ip))[PACKED]
     if src_bytes is None or dst_bytes is None or len(src_bytes) != len(dst_bytes):
         return None
     if seed == 0 and iana_number in _PORTS_NO_ICMP:
@@ -99,26 +98,12 @@ _SEED0 = _PAIR.pack(0)
 
 
 def _packed(address: str) -> bytes | None:
-    """The address in network byte order (4 or 16 bytes), None when it is not an IP; cached per
-    text (a log repeats its addresses), the cache emptied when full."""
-    packed = _PACKED.get(address, _MISS)
-    if packed is _MISS:
-        if DOTTED_QUAD.fullmatch(address):  # ipaddress's IPv4 grammar: inet_pton's bytes, a tenth of the cost
-            packed = socket.inet_pton(socket.AF_INET, address)
-        else:
-            try:
-                packed = ipaddress.ip_address(address.split("%")[0]).packed
-            except ValueError:
-                packed = None
-        if len(_PACKED) >= _CACHE_MAX:
-            _PACKED.clear()
-        _PACKED[address] = packed
-    return packed  # type: ignore[return-value]
+    """The address in network byte order (4 or 16 bytes), None when it is not an IP: read from its
+    cached facts (addresses.packed_address of it)."""
+    return _facts(address)[PACKED]
 
 
-_MISS = object()
-_CACHE_MAX = 8192
-_PACKED: dict[str, bytes | None] = {}
+_FACTS = addresses.FACTS
 
 
 def _digest(data: bytes) -> str:

@@ -23,7 +23,6 @@ before `CONFIG.now()` (at most one day in the future, for clock skew).
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import time
@@ -33,7 +32,10 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from hashlib import blake2b
 from typing import Any, BinaryIO
 
-from logwarden import networks, timezones
+from logwarden import timezones
+from logwarden.shippers import addresses
+from logwarden.shippers.addresses import ECS, PRIVATE, ecs_text, private_address
+from logwarden.shippers.addresses import learn as learn_address
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.community_id import community_id
 
@@ -248,35 +250,20 @@ def flag(doc: dict[str, Any], name: str) -> None:
 
 
 def ip_or_none(value: Any) -> str | None:
-    """The value if it looks like an IP address (keeps documents indexable: ES `ip` type)."""
+    """The value if it looks like an IP address (keeps documents indexable: ES `ip` type): the ECS
+    text of addresses.ecs_text, read from the address's cached facts for a text."""
     if value is None:
         return None
     if value.__class__ is str:
-        hit = _IP_CACHE.get(value, _MISS)
-        if hit is not _MISS:
-            return hit  # type: ignore[return-value]
-        if len(_IP_CACHE) >= _CACHE_MAX:
-            _IP_CACHE.clear()
-        ip = _IP_CACHE[value] = _ip_or_none(value)
-        return ip
-    return _ip_or_none(value)
+        known = _FACTS.get(value)
+        return (known if known is not None else learn_address(value))[ECS]
+    return ecs_text(value)
 
 
 _MISS = object()
 _CACHE_MAX = 8192
-_IP_CACHE: dict[str, str | None] = {}
-
-
-def _ip_or_none(value: Any) -> str | None:
-    text = str(value).strip()
-    if networks.DOTTED_QUAD.fullmatch(text):  # ipaddress's grammar: ASCII digits only, no leading zero
-        return text  # (010.0.0.2 is refused: inet_aton would read 010 as octal 8)
-    if ":" in text and len(text) <= 60:
-        try:
-            return ipaddress.IPv6Address(text.split("%")[0]).compressed
-        except ValueError:
-            return None
-    return None
+_FACTS = addresses.FACTS  # the one cache of address facts, read here without a call on a hit
+_ip_or_none = ecs_text  # the uncached reading, by its former name
 
 
 def put_ip(doc: dict[str, Any], dotted: str, value: Any, *, as_list: bool = False) -> None:
@@ -293,8 +280,10 @@ def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
     """source/destination .ip and .port (and .address). A value that is not an IP keeps its text in
     .address (no .ip) and a port outside 0-65535 or not a number is left out; both flag the
     document (log.flags), so nothing invalid reaches an `ip`/`long` field."""
-    addr = _IP_CACHE.get(ip, _MISS) if ip.__class__ is str else _MISS  # ip_or_none's cache, read here
-    if addr is _MISS:
+    if ip.__class__ is str:  # ip_or_none written out: the address's facts, cached
+        known = _FACTS.get(ip)
+        addr = (known if known is not None else learn_address(ip))[ECS]
+    else:
         addr = ip_or_none(ip)
     if addr:
         where: Any
@@ -930,20 +919,11 @@ def verdict(doc: dict[str, Any], action: str | None, *, allowed: bool | None, ph
 
 def is_private(ip: str | None) -> bool | None:
     """Not a public address (logwarden.networks.NOT_PUBLIC); None when there is no valid address.
-    Answers are cached per address text (addresses repeat; the ranges are constants)."""
-    hit = _PRIVATE.get(ip, _MISS) if ip.__class__ is str else _MISS
-    if hit is not _MISS:
-        return hit  # type: ignore[return-value]
-    public = networks.is_public(ip)
-    private = None if public is None else not public
+    Read from the address's cached facts (addresses repeat; the ranges are constants)."""
     if ip.__class__ is str:
-        if len(_PRIVATE) >= _CACHE_MAX:
-            _PRIVATE.clear()
-        _PRIVATE[ip] = private  # type: ignore[index]
-    return private
-
-
-_PRIVATE: dict[str, bool | None] = {}
+        known = _FACTS.get(ip)  # type: ignore[arg-type]
+        return (known if known is not None else learn_address(ip))[PRIVATE]  # type: ignore[arg-type]
+    return private_address(ip)
 
 
 def direction_from_ips(doc: dict[str, Any]) -> None:

@@ -1,7 +1,9 @@
-"""Plain dotted quads are read without ipaddress: `networks.contains` as an integer against the
-ranges, the shippers' `ip_or_none` by `networks.DOTTED_QUAD`, the Community ID's packing by
-inet_pton. The answers must be ipaddress's for every text, so the readings they replaced are kept
-here as the references and each pair is asked the same seeded random and edge-case texts."""
+"""Plain dotted quads are read without ipaddress: `networks.read_ipv4` (inet_pton, as strict as
+`networks.DOTTED_QUAD`) for `contains`, the shippers' `ip_or_none` and the Community ID's packing,
+and `contains` judges by a /16 table or the integer against the ranges. The answers must be
+ipaddress's for every text, so the ipaddress readings are kept here as the references and each pair
+is asked the same seeded random and edge-case texts (tests/schema/test_address_facts.py: the
+same against the readings the one cache of address facts replaced)."""
 
 from __future__ import annotations
 
