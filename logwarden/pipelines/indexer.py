@@ -389,8 +389,14 @@ class Indexer:
 
 def _answer_timed_out(exc: ConnectionTimeout) -> bool:
     """Whether the connection was made and the answer is what did not come in time (urllib3's
-    read timeout), as opposed to a connection that could not be made in time."""
-    return any(isinstance(cause, ReadTimeoutError) for cause in exc.errors)
+    read timeout, found among the client's causes), as opposed to a connection that could not be
+    made in time."""
+    causes: list[BaseException] = [*exc.errors]
+    current: BaseException | None = exc
+    while current is not None and len(causes) < 20:  # the client's chain is 2-3 long; never loop
+        causes.append(current)
+        current = current.__cause__ or current.__context__
+    return any(isinstance(cause, ReadTimeoutError) for cause in causes)
 
 
 def topics(cfg: Config) -> list[str]:

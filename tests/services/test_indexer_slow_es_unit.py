@@ -32,8 +32,10 @@ POOL = HTTPSConnectionPool("127.0.0.1", 19200)  # named in the timeout errors, n
 
 
 def _read_timeout() -> ConnectionTimeout:
-    return ConnectionTimeout("Connection timed out during request",
-                             errors=(ReadTimeoutError(POOL, "/_bulk", "Read timed out. (read timeout=60)"),))
+    """What the Elasticsearch client raises: urllib3's read timeout as the cause, `errors` empty."""
+    timeout = ConnectionTimeout("Connection timed out during request")
+    timeout.__cause__ = ReadTimeoutError(POOL, "/_bulk", "Read timed out. (read timeout=60)")
+    return timeout
 
 
 class BusyES:
@@ -108,8 +110,8 @@ def test_a_small_request_answered_too_late_is_an_outage() -> None:
 
 def test_a_connection_not_made_in_time_is_an_outage_at_once() -> None:
     """A connect timeout (nothing answers at that address) is no busy server: no halving."""
-    timeout = ConnectionTimeout("Connection timed out during request",
-                                errors=(ConnectTimeoutError(None, "timed out (connect timeout=60)"),))
+    timeout = ConnectionTimeout("Connection timed out during request")
+    timeout.__cause__ = ConnectTimeoutError(None, "timed out (connect timeout=60)")
     es = BusyES(answers_up_to=0, timeout=timeout)
     indexer = _indexer(es, 0.0)
     with pytest.raises(ServerError, match="unreachable for"):
