@@ -13,6 +13,12 @@ committed only after Elasticsearch accepted every document of it:
   item, a certificate that is not trusted): not an outage and never a dead letter; the batch
   stays uncommitted and is retried with the same backoff, logged as a refusal with its reason
   once per change (logwarden/refusals.py); with `--once` it is exit 3 at once;
+- a request Elasticsearch took but did not answer within `es_timeout` (a read timeout) means a
+  busy server, not an absent one: sending the same request again would most likely time out
+  again (and with `index --once` two such timeouts outlasted its patience: exit 3 on a loaded
+  box), so it is sent again in halves, with a warning, down to SLOW_SPLIT_FLOOR documents; only
+  a request that small timing out counts as an outage. The documents the timed-out request
+  created come back as 409 (counted as already indexed): nothing is indexed twice;
 - a request Elasticsearch refuses as a whole (400, 413) is split in halves until the document
   that causes it is alone, and that one is dead-lettered: one bad message never blocks the rest;
 - any other rejection (mapping errors, ...): produced to the dead-letter topic with the reason,
@@ -39,6 +45,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, TransportError
+from urllib3.exceptions import ReadTimeoutError
 
 from logwarden.atomic_file import append_line
 from logwarden.config import Config
@@ -64,6 +71,7 @@ log = logging.getLogger(__name__)
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 SPLIT_STATUS = {400, 413}  # the whole request refused because of (at least) one document in it
 REFUSED_STATUS = {401, 403}  # credentials or permission (a request or an item): waited out, never dead-lettered
+SLOW_SPLIT_FLOOR = 100  # a read timeout of a larger request halves it; one this small is an outage
 ID_MAX_BYTES = 512  # Elasticsearch's limit for _id
 TIMESTAMP_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})T")
 # What logwarden's own producers write: compact JSON on one line, @timestamp the first key. Such a
@@ -124,7 +132,7 @@ class IndexStats(LoopCounters):
     created: int = 0
     existing: int = 0  # 409: the same _id was indexed before (replay / retry)
     dead_lettered: int = 0
-    retries: int = 0  # Elasticsearch requests retried (unreachable, 429, 5xx)
+    retries: int = 0  # Elasticsearch requests retried (unreachable, 429, 5xx, answered too late)
     refused: int = 0  # Elasticsearch requests refused (401, 403, certificate) and retried
     per_index: dict[str, int] = field(default_factory=dict)
 
@@ -357,7 +365,17 @@ class Indexer:
             try:
                 resp = self.es.bulk(operations=bytes(body),  # type: ignore[arg-type]  # raw NDJSON is accepted
                                     filter_path="errors,items.*.status,items.*.error.type,items.*.error.reason")
-            except (ConnectionError, ConnectionTimeout) as exc:
+            except ConnectionTimeout as exc:
+                if len(docs) >= 2 * SLOW_SPLIT_FLOOR and _answer_timed_out(exc):
+                    self.stats.retries += 1
+                    log.warning("Elasticsearch at %s did not answer a bulk request of %d documents within %ss; "
+                                "sending it again in halves", redact_credentials(self.cfg.elasticsearch), len(docs),
+                                self.cfg.es_timeout)
+                    half = len(docs) // 2
+                    return self._bulk(docs[:half]) + self._bulk(docs[half:])
+                self._wait(f"unreachable: {exc}")
+                continue
+            except ConnectionError as exc:
                 certificate = describe(exc, self.cfg)  # not trusted (any other TLS failure is an outage)
                 if certificate:
                     self._refused(certificate, len(docs))
@@ -408,6 +426,18 @@ class Indexer:
         if letters:
             deliver(self.dead_sink, letters, self.kafka_outage)
         self.stats.dead_lettered += len(rejected)
+
+
+def _answer_timed_out(exc: ConnectionTimeout) -> bool:
+    """Whether the connection was made and the answer is what did not come in time (urllib3's
+    read timeout, found among the client's causes), as opposed to a connection that could not be
+    made in time."""
+    causes: list[BaseException] = [*exc.errors]
+    current: BaseException | None = exc
+    while current is not None and len(causes) < 20:  # the client's chain is 2-3 long; never loop
+        causes.append(current)
+        current = current.__cause__ or current.__context__
+    return any(isinstance(cause, ReadTimeoutError) for cause in causes)
 
 
 def topics(cfg: Config) -> list[str]:

@@ -18,6 +18,7 @@ from logwarden.shippers.checkpoint import Checkpoints
 from logwarden.shippers.parallel_ship import WorkerFailed, ship_files_parallel
 from logwarden.shippers.syslog import SyslogServer
 from logwarden.shippers.syslog_workers import plan_for_worker, spool_dir_of, warn_leftover_spools
+from tests.support.ports import shared_port
 
 
 def _lines(path: Path, skip: int):
@@ -88,23 +89,19 @@ def test_spool_folders_per_worker(tmp_path: Path, caplog: pytest.LogCaptureFixtu
 
 
 def test_reuseport_receivers_share_a_port_and_both_receive() -> None:
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    sinks = [ListSink(), ListSink()]
-    servers = [SyslogServer(sink, udp=("127.0.0.1", port), tcp=("127.0.0.1", port), reuseport=True)
-               for sink in sinks]
-    for server in servers:
-        server.start()
-    probe.close()
+    servers: list[SyslogServer] = []
     try:
-        senders = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(32)]
-        for i, sender in enumerate(senders):
-            sender.sendto(b"<4>Apr 14 00:22:01 fw01 kernel: IN=eth0 SRC=203.0.113.%d DST=10.0.0.2" % i,
-                          ("127.0.0.1", port))
-        deadline = time.monotonic() + 30
-        while sum(s.counters.udp for s in servers) < 32 and time.monotonic() < deadline:
+        with shared_port() as port:  # free on UDP and TCP both (each receiver binds the two)
+            for _ in range(2):
+                servers.append(SyslogServer(ListSink(), udp=("127.0.0.1", port), tcp=("127.0.0.1", port),
+                                            reuseport=True).start())
+        for i in range(32):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:  # a flow of its own
+                sender.sendto(b"<4>Apr 14 00:22:01 fw01 kernel: IN=eth0 SRC=203.0.113.%d DST=10.0.0.2" % i,
+                              ("127.0.0.1", port))
+        deadline = time.monotonic() + 60
+        while sum(s.counters.udp for s in servers) < 32:
+            assert time.monotonic() < deadline, f"not 32 datagrams parsed after 60 s: {[s.counters for s in servers]}"
             time.sleep(0.05)
     finally:
         for server in servers:

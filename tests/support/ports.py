@@ -1,0 +1,51 @@
+"""Loopback ports for tests that start receivers of their own.
+
+`shared_port()` holds one port number on BOTH UDP and TCP with SO_REUSEPORT until the block ends,
+so that receivers binding it with SO_REUSEPORT (`ship syslog --workers N`) can join while nobody
+else can take it. Asking the kernel for a free UDP port only (bind to port 0) is not enough for a
+receiver that binds UDP and TCP on that number: the same TCP port may be held at that moment by
+any connection's ephemeral end (a client of the shared Kafka or Elasticsearch, in TIME_WAIT
+too), and the receiver's TCP bind then fails with EADDRINUSE. The busier the box, the more such
+connections, the likelier that was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterator
+
+ATTEMPTS = 100
+
+
+def _reuseport_socket(kind: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, kind)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    return sock
+
+
+@contextlib.contextmanager
+def shared_port(host: str = "127.0.0.1") -> Iterator[int]:
+    """A port free on both UDP and TCP at `host`, held (SO_REUSEPORT) until the block ends.
+
+    Raises:
+        OSError: no port free on both after ATTEMPTS tries (the message says so).
+    """
+    for _ in range(ATTEMPTS):
+        udp = _reuseport_socket(socket.SOCK_DGRAM)
+        udp.bind((host, 0))
+        port = int(udp.getsockname()[1])
+        tcp = _reuseport_socket(socket.SOCK_STREAM)
+        try:
+            tcp.bind((host, port))
+        except OSError:  # that TCP port is in use (a connection's ephemeral end): try another number
+            tcp.close()
+            udp.close()
+            continue
+        try:
+            yield port
+        finally:
+            tcp.close()
+            udp.close()
+        return
+    raise OSError(f"no port free on both UDP and TCP at {host} after {ATTEMPTS} tries")
