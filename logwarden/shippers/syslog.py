@@ -57,6 +57,9 @@ MAX_FRAME = 2 * 1024 * 1024  # larger TCP frames become dead letters (raw cut at
 MAX_LEN_DIGITS = 9
 MAX_CONNECTIONS = 512  # concurrent TCP connections; more are closed at once (logged)
 IDLE_TIMEOUT = 300.0  # seconds without a byte before a TCP connection is closed (logged)
+# At a stop, an open TCP connection is read until it has been quiet this long (or is closed, or the
+# stop's deadline passes): its sender was told by TCP that those bytes arrived and will not resend.
+DRAIN_QUIET = 0.2
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,7 @@ class Counters:
     connections: int = 0
     refused: int = 0  # connections closed at once: MAX_CONNECTIONS were open
     idle_closed: int = 0  # connections closed after IDLE_TIMEOUT without data
+    cut_at_stop: int = 0  # connections still sending when a stop's deadline closed them (logged)
     dropped: int = 0  # received but not kept: the sink refused them (UDP; TCP only at a stop)
     udp_overflow: int = 0  # datagrams dropped unparsed: the receive queue was full (set at the stop)
     udp_kernel_dropped: int = 0  # datagrams the kernel dropped on the socket (its buffer was full; at the stop)
@@ -102,7 +106,8 @@ class Counters:
     def as_dict(self) -> dict[str, int]:
         return {"received": self.received, "parsed": self.parsed, "dead": self.dead, "udp": self.udp,
                 "tcp": self.tcp, "connections": self.connections, "refused": self.refused,
-                "idle_closed": self.idle_closed, "dropped": self.dropped, "udp_overflow": self.udp_overflow,
+                "idle_closed": self.idle_closed, "cut_at_stop": self.cut_at_stop, "dropped": self.dropped,
+                "udp_overflow": self.udp_overflow,
                 "udp_kernel_dropped": self.udp_kernel_dropped}
 
 
@@ -143,6 +148,7 @@ class SyslogServer:
         self.udp_queue = DatagramQueue(udp_queue_bytes)
         self._udp_receiver: threading.Thread | None = None
         self._udp_parser: threading.Thread | None = None
+        self._drain_until = 0.0  # set by stop(): open connections are read until then at most
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -180,7 +186,10 @@ class SyslogServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop receiving; the UDP datagrams already queued are parsed and sent first (the
-        queue's bound bounds that time), then the sink is flushed."""
+        queue's bound bounds that time), then the sink is flushed. Open TCP connections are read
+        first until each is quiet for DRAIN_QUIET, closed by its sender, or most of `timeout` has
+        passed (a sender that keeps sending is cut there, logged)."""
+        self._drain_until = time.monotonic() + 0.8 * timeout
         self.stop_event.set()
         for t in [*self._threads, *list(self._conn_threads)]:
             t.join(None if t is self._udp_parser else timeout)
@@ -425,6 +434,8 @@ class SyslogServer:
                     break
                 last_data = time.monotonic()
                 self.handle_frames(framer.feed(chunk), proto, peer)
+            else:
+                self._drain(conn, framer, proto, peer)
             self.handle_frames(framer.close(), proto, peer)
         except (OSError, ssl.SSLError) as exc:
             with self._lock:
@@ -435,6 +446,25 @@ class SyslogServer:
                 conn.close()
             with self._lock:
                 self._conn_threads.discard(threading.current_thread())
+
+    def _drain(self, conn: socket.socket, framer: Framer, proto: str, peer: str) -> None:
+        """At a stop: what the sender already delivered is read and handled before the connection
+        closes. TCP acknowledged those bytes, so the sender will not send them again; closing
+        with them unread would lose them without a trace. Reads until the connection is quiet
+        for DRAIN_QUIET, closed by the sender, or the stop's deadline."""
+        conn.settimeout(DRAIN_QUIET)
+        while time.monotonic() < self._drain_until:
+            try:
+                chunk = conn.recv(262144)
+            except (TimeoutError, ssl.SSLWantReadError):
+                return
+            if not chunk:
+                return
+            self.handle_frames(framer.feed(chunk), proto, peer)
+        log.warning("closing the TCP connection from %s at the stop while it was still sending: what it sent "
+                    "after the last read is not received", peer)
+        with self._lock:
+            self.counters.cut_at_stop += 1
 
 
 _BLANK = frozenset(b"\r\n\x00 ")  # bytes a frame may consist of and still be blank
