@@ -23,6 +23,7 @@ from logwarden.config import Config
 from logwarden.consume import ONCE_PATIENCE
 from logwarden.errors import ServerError
 from logwarden.pipelines.indexer import SLOW_SPLIT_FLOOR, Indexer
+from tests.services.test_indexer_unit import ListSink
 
 Record = namedtuple("Record", "topic partition offset value headers")
 CFG = Config(topic_prefix="lw.", index_prefix="logwarden-", elasticsearch="https://127.0.0.1:19200")
@@ -57,17 +58,6 @@ class BusyES:
         if len(ids) > self.answers_up_to:
             raise self.timeout
         return {"items": [{"create": {"status": status}} for status in statuses]}
-
-
-class ListSink:
-    def __init__(self) -> None:
-        self.sent: list[Any] = []
-
-    def send(self, item: Any) -> None:
-        self.sent.append(item)
-
-    def flush(self) -> None:
-        pass
 
 
 def _indexer(es: Any, patience: float) -> Indexer:
