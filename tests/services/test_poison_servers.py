@@ -12,6 +12,7 @@ import pytest
 from logwarden.es_io import client
 from logwarden.pipelines.indexer import run_indexer
 from tests.support.cli import cli
+from tests.support.es_reads import while_shards_start
 from tests.support.namespaces import count
 
 from .helpers import event, produce, produce_raw
@@ -23,9 +24,10 @@ DEEP = 100_000
 
 
 def _dead_letters(es, cfg) -> list[dict]:
-    es.indices.refresh(index=f"{cfg.index_prefix}deadletter-*", ignore_unavailable=True, allow_no_indices=True)
-    hits = es.search(index=f"{cfg.index_prefix}deadletter-*", size=100, ignore_unavailable=True,
-                     allow_no_indices=True)["hits"]["hits"]
+    index = f"{cfg.index_prefix}deadletter-*"
+    while_shards_start(es.indices.refresh, index=index, ignore_unavailable=True, allow_no_indices=True)
+    hits = while_shards_start(es.search, index=index, size=100, ignore_unavailable=True,
+                              allow_no_indices=True)["hits"]["hits"]
     return [h["_source"] for h in hits]
 
 

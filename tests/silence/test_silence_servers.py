@@ -32,6 +32,7 @@ from logwarden.es_io import client
 from logwarden.kafka_io import KafkaSink, make_consumer
 from logwarden.shippers.base import Event
 from tests.support.cli import env_for
+from tests.support.es_reads import while_shards_start
 from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.servers
@@ -104,9 +105,10 @@ def _stop(proc: subprocess.Popen[str]) -> str:
 
 
 def _silence_docs(es: Any, cfg: Config) -> list[dict[str, Any]]:
-    es.indices.refresh(index=f"{cfg.index_prefix}alerts-*", ignore_unavailable=True, allow_no_indices=True)
-    resp = es.search(index=f"{cfg.index_prefix}alerts-*", size=1000, ignore_unavailable=True, allow_no_indices=True,
-                     query={"term": {"rule.ruleset": "silence"}})
+    index = f"{cfg.index_prefix}alerts-*"
+    while_shards_start(es.indices.refresh, index=index, ignore_unavailable=True, allow_no_indices=True)
+    resp = while_shards_start(es.search, index=index, size=1000, ignore_unavailable=True, allow_no_indices=True,
+                              query={"term": {"rule.ruleset": "silence"}})
     return [h["_source"] for h in resp["hits"]["hits"]]
 
 

@@ -73,6 +73,9 @@ def count(es: Any, cfg: Config, dataset: str = "*", query: dict[str, Any] | None
     """How many documents the namespace's `dataset` indices hold (after a refresh), matching
     `query` when given."""
     index = f"{cfg.index_prefix}{dataset}-*"
-    es.indices.refresh(index=index, ignore_unavailable=True, allow_no_indices=True)
+    from tests.support.es_reads import while_shards_start
+
+    while_shards_start(es.indices.refresh, index=index, ignore_unavailable=True, allow_no_indices=True)
     body = {"query": query} if query else {}
-    return int(es.count(index=index, ignore_unavailable=True, allow_no_indices=True, **body)["count"])
+    return int(while_shards_start(es.count, index=index, ignore_unavailable=True, allow_no_indices=True,
+                                  **body)["count"])
