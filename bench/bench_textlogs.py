@@ -5,9 +5,11 @@
 Lines are the sources' golden lines that parse as events, their ports varied per line; their
 addresses repeat as the goldens write them (a firewall's log repeats its hosts, and the parsers keep
 bounded caches of address verdicts) unless `--addresses distinct`, which gives every IPv4 address
-of every line new last two octets (the first two kept, so private stays private): the rate when no
-address cache helps, e.g. a scan or a flood from many sources. Each format is timed through its
-`parse_line` (decode, syslog header, parse, ECS document, id) and through `autodetect.parse_line`.
+of every line new last two octets (the first two kept, so private stays private; an address written
+twice in a line stays one address, and 0.0.0.0, a device's "none", stays: the documents keep the
+golden lines' fields): the rate when no address cache helps, e.g. a scan or a flood from many
+sources. Each format is timed through its `parse_line` (decode, syslog header, parse, ECS document,
+id) and through `autodetect.parse_line`.
 Target: 50,000 lines/s. `--stages` also says where a line's time goes, in CPU microseconds, by difference between three
 loops over the same lines (best of three each): decoding and the syslog header; + the source's
 `parse`; + the common end (`textlog.finish`: Community ID, related.*, the id), i.e. the whole
@@ -55,9 +57,21 @@ _DOTTED_QUAD = re.compile(rb"\b(\d{1,3}\.\d{1,3})\.\d{1,3}\.\d{1,3}\b")
 
 
 def _new_addresses(line: bytes, i: int) -> bytes:
-    """`line` with its k-th IPv4 address's last two octets made from (i, k): distinct per line."""
-    k = iter(range(1, 1000))
-    return _DOTTED_QUAD.sub(lambda m: m.group(1) + b".%d.%d" % ((i // 250 + next(k)) % 250, i % 250 + 1), line)
+    """`line` with its k-th distinct IPv4 address's last two octets made from (i, k): new per line.
+    What the line says about its hosts stays: an address written twice is one host, so both places
+    get the same new address (Cisco ASA writes the mapped address beside the real one, equal without
+    NAT), and 0.0.0.0 stays (no host but a device's "none": PAN-OS writes it for a session without
+    NAT). Rewritten otherwise, the lines would carry NAT fields their golden lines do not have."""
+    new_of: dict[bytes, bytes] = {b"0.0.0.0": b"0.0.0.0"}
+
+    def new(found: re.Match[bytes]) -> bytes:
+        address = found.group()
+        if address not in new_of:
+            k = len(new_of)  # 1, 2, ... in order of first appearance
+            new_of[address] = found.group(1) + b".%d.%d" % ((i // 250 + k) % 250, i % 250 + 1)
+        return new_of[address]
+
+    return _DOTTED_QUAD.sub(new, line)
 
 
 def corpus(name: str, n: int, distinct_addresses: bool = False) -> list[bytes]:
