@@ -47,6 +47,9 @@ def _not_public_slash16() -> bytes:
 
 
 _NOT_PUBLIC_SLASH16 = _not_public_slash16()
+_PRIVATE_BY_SLASH16 = tuple(verdict == 1 for verdict in _NOT_PUBLIC_SLASH16)  # the same, as bools
+_PTON_STRICT = networks._PTON_STRICT  # inet_pton reads exactly ipaddress's dotted quads here (probed at import)
+_pton, _AF_INET = socket.inet_pton, socket.AF_INET
 
 
 def facts(text: str) -> Facts:
@@ -57,11 +60,22 @@ def facts(text: str) -> Facts:
 
 def learn(text: str) -> Facts:
     """The facts of a text not in FACTS: read (a canonical dotted quad, nearly every call, once for
-    the three) and kept. The hot paths call it after their own FACTS.get missed."""
-    packed = _read_ipv4(text)
+    the three) and kept. The hot paths call it after their own FACTS.get missed.
+
+    When every address is new (a scan, a perimeter facing the internet) this runs for each of them:
+    networks.read_ipv4 is written out (inet_pton where the platform's reader is strict) and the
+    verdict is a bool read from a table, ~0.1 us less per address than the calls."""
+    packed: bytes | None
+    if _PTON_STRICT:
+        try:
+            packed = _pton(_AF_INET, text)
+        except (OSError, ValueError):  # not an IPv4 address; ValueError: a NUL character inside
+            packed = None
+    else:
+        packed = _read_ipv4(text)
     known: Facts
     if packed is not None:  # a dotted quad as ipaddress reads one: it is its own ECS text
-        known = (text, packed, _NOT_PUBLIC_SLASH16[(packed[0] << 8) | packed[1]] == 1)
+        known = (text, packed, _PRIVATE_BY_SLASH16[(packed[0] << 8) | packed[1]])
     elif ":" in text.partition("%")[0] and len(text) <= 60 and not text[0].isspace() and not text[-1].isspace():
         known = _ipv6_facts(text)
     else:
