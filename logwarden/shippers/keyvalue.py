@@ -65,8 +65,13 @@ class PairTemplates:
     a doubled space, a backslash all fall back.
 
     Templates are looked up by a cheap signature (the counts of `=` and `"` in the text), at most
-    PER_SIGNATURE per signature, and made from a line of a signature seen for the 2nd, 4th, 8th ...
-    time on the general path (a compile costs ~1 ms, so only repeated shapes pay it). Bounded:
+    PER_SIGNATURE per signature, and made from a line of a signature seen for the 2nd to the
+    LEARN_EACH_UNTIL-th time on the general path, then the 32nd, 64th ... (a compile costs ~1 ms, so
+    only repeated shapes pay it; an attempt that makes none, ~5 us, only writes the pairs back). Each
+    of the first sightings is tried because shapes that share a signature can come in a fixed turn: at
+    the 2nd, 4th, 8th ... sightings alone, the line of a turn of three that comes third was never
+    tried (SecGate's goldens, replayed). The general reading is `general` (kv_pairs unless a
+    source has a reader of its own that gives kv_pairs' result for every text). Bounded:
     at most MAX_TEMPLATES templates of at most MAX_PAIRS pairs each, and SIGNATURES_MAX signature
     counts (cleared when full); a full table is emptied after RELEARN_AFTER more lines on the general
     path, so a changed mix of log types is learned again while a stream of ever-new shapes costs at
@@ -79,8 +84,10 @@ class PairTemplates:
     MAX_PAIRS = 128
     SIGNATURES_MAX = 4096
     RELEARN_AFTER = 65_536
+    LEARN_EACH_UNTIL = 16
 
-    def __init__(self) -> None:
+    def __init__(self, general: Callable[[str], dict[str, str]] | None = None) -> None:
+        self._general = general  # None: kv_pairs
         # signature -> [(keys in order, the compiled pattern's fullmatch)]
         self._templates: dict[tuple[int, int], list[tuple[tuple[str, ...], _FullMatch]]] = {}
         self._template_count = 0
@@ -89,7 +96,8 @@ class PairTemplates:
 
     def pairs(self, text: str) -> dict[str, str]:
         """The key=value pairs of `text`, equal to `kv_pairs(text)` (keys, values and order) for
-        every text; learns a template from it when its shape keeps coming back. Never raises."""
+        every text (given a `general` reader that gives it); learns a template from it when its
+        shape keeps coming back. Never raises."""
         signature = (text.count("="), text.count('"'))
         candidates = self._templates.get(signature)
         if candidates is not None and "\\" not in text:
@@ -97,7 +105,7 @@ class PairTemplates:
                 found = fullmatch(text)
                 if found is not None:
                     return dict(zip(keys, found.groups(), strict=False))  # as many groups as keys: strict costs 7 %
-        pairs = kv_pairs(text)
+        pairs = kv_pairs(text) if self._general is None else self._general(text)
         if self._template_count >= self.MAX_TEMPLATES:
             self._general_since_full += 1
             if self._general_since_full >= self.RELEARN_AFTER:
@@ -107,7 +115,7 @@ class PairTemplates:
         if len(self._sightings) >= self.SIGNATURES_MAX:
             self._sightings.clear()
         self._sightings[signature] = seen
-        if seen > 1 and seen & (seen - 1) == 0:  # 2, 4, 8, ...: log2(n) attempts for n lines of a signature
+        if seen > 1 and (seen <= self.LEARN_EACH_UNTIL or seen & (seen - 1) == 0):  # then log2(n) for n lines
             self._learn(text, signature, pairs)
         return pairs
 
