@@ -509,13 +509,13 @@ def split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
 
 
 def _split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
-    """split_syslog the long way (no RFC 3164 header as _FAST3164 reads one). A text that starts
-    with neither `<` nor what a date starts with (RFC 5424's version, RFC 3164's month: [A-Z], ISO:
-    a digit) has no header: said without trying the patterns (a FortiGate disk log line, `date=...`,
-    saves ~1 us), and likewise for the text after a PRI. tests/textlogs/test_split_syslog.py keeps
-    the steps without these shortcuts as the reference."""
-    first = text[:1]
-    if first != "<" and not "A" <= first <= "Z" and not first.isdecimal():  # `\d` is Unicode's Nd
+    """split_syslog the long way (no RFC 3164 header as _FAST3164 reads one). Where no date can
+    start (RFC 3164's month starts with [A-Z]; _ISO_TS's date has its `T` 10 characters in) and
+    there is no `<` (or, after a PRI, no RFC 5424 version `1 `), there is no header to read: said
+    without trying the patterns (a FortiGate disk log line, `date=...`: ~0.3 us; a Huawei
+    `<190>2020-04-14 00:25:00 ...`). tests/textlogs/test_split_syslog.py keeps the steps without
+    these shortcuts as the reference."""
+    if not text.startswith("<") and not "A" <= text[:1] <= "Z" and text[10:11] != "T":
         return None, text
     pos = 0
     hdr = SyslogHeader()
@@ -524,8 +524,7 @@ def _split_syslog(text: str) -> tuple[SyslogHeader | None, str]:
     if m:
         hdr.priority = int(m.group(1))
         pos = m.end()
-        after = text[pos:pos + 1]
-        if not "A" <= after <= "Z" and not after.isdecimal():
+        if not "A" <= text[pos:pos + 1] <= "Z" and text[pos + 10:pos + 11] != "T" and not text.startswith("1 ", pos):
             return hdr, text[pos:]
         m5 = _R5424.match(text, pos) if text.startswith("1 ", pos) else None  # only version 1 is read
         if m5 and m5.group(1) == "1":
