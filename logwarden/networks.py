@@ -144,7 +144,7 @@ def _pton6_refuses_what_ipaddress_refuses() -> bool:
     return socket.inet_pton(socket.AF_INET6, "fe80::1:2") == ipaddress.IPv6Address("fe80::1:2").packed
 
 
-_PTON_STRICT = _pton_reads_dotted_quads_only()
+PTON_STRICT = _pton_reads_dotted_quads_only()  # public: addresses.learn writes read_ipv4 out
 _PTON6_STRICT = _pton6_refuses_what_ipaddress_refuses()
 _pton, _AF_INET, _AF_INET6 = socket.inet_pton, socket.AF_INET, socket.AF_INET6
 
@@ -153,7 +153,7 @@ def read_ipv4(text: str) -> bytes | None:
     """The four bytes of `text` when it is a dotted quad as ipaddress.IPv4Address reads one
     (DOTTED_QUAD, whole text, no whitespace), else None. One C call (inet_pton) where the platform's
     reader is as strict as the pattern: a fifth of the pattern's cost, and the bytes come with it."""
-    if _PTON_STRICT or DOTTED_QUAD.fullmatch(text):
+    if PTON_STRICT or DOTTED_QUAD.fullmatch(text):
         try:
             return _pton(_AF_INET, text)
         except (OSError, ValueError):  # not an IPv4 address; ValueError: a NUL character inside

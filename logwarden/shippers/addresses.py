@@ -48,7 +48,7 @@ def _not_public_slash16() -> bytes:
 
 _NOT_PUBLIC_SLASH16 = _not_public_slash16()
 _PRIVATE_BY_SLASH16 = tuple(verdict == 1 for verdict in _NOT_PUBLIC_SLASH16)  # the same, as bools
-_PTON_STRICT = networks._PTON_STRICT  # inet_pton reads exactly ipaddress's dotted quads here (probed at import)
+_PTON_STRICT = networks.PTON_STRICT  # inet_pton reads exactly ipaddress's dotted quads here (probed at import)
 _pton, _AF_INET = socket.inet_pton, socket.AF_INET
 
 

@@ -185,11 +185,15 @@ def test_read_ipv4_is_the_pattern_and_contains_gives_the_old_verdicts(text: str)
 def test_inet_pton_is_as_strict_as_the_pattern_here(monkeypatch: pytest.MonkeyPatch) -> None:
     """The platform's reader is probed strict (so the tests above ran the fast path), and the
     pattern-first path for a lax one reads the same."""
-    assert networks._pton_reads_dotted_quads_only() is True and networks._PTON_STRICT is True
-    monkeypatch.setattr(networks, "_PTON_STRICT", False)
-    for text in ("1.2.3.4", "01.2.3.4", "1.2.3", "256.1.1.1", "1.2.3.4 ", "١.2.3.4", "203.0.113.9"):
+    assert networks._pton_reads_dotted_quads_only() is True and networks.PTON_STRICT is True
+    monkeypatch.setattr(networks, "PTON_STRICT", False)
+    monkeypatch.setattr(addresses, "_PTON_STRICT", False)  # addresses.learn's own copy of the probe
+    for text in ("1.2.3.4", "01.2.3.4", "1.2.3", "256.1.1.1", "1.2.3.4 ", "١.2.3.4", "203.0.113.9", "10.1.2.3"):
         want = socket.inet_pton(socket.AF_INET, text) if OLD_DOTTED_QUAD.fullmatch(text) else None
         assert networks.read_ipv4(text) == want, text
+        addresses.FACTS.clear()
+        assert (addresses.learn(text)[1], community_id._packed(text)) == (want, old_packed(text)), text
+        assert textlog.is_private(text) is old_is_private(text), text
 
 
 @_SETTINGS
