@@ -49,3 +49,17 @@ def shared_port(host: str = "127.0.0.1") -> Iterator[int]:
             udp.close()
         return
     raise OSError(f"no port free on both UDP and TCP at {host} after {ATTEMPTS} tries")
+
+
+@contextlib.contextmanager
+def refused_port(host: str = "127.0.0.1") -> Iterator[int]:
+    """A TCP port at `host` where every connection is refused, for as long as the block runs.
+
+    The port stays bound (never listening) until the block ends: a connection to it is refused
+    (RST), no other process can bind it meanwhile, and no client's ephemeral end takes it (which
+    would connect to itself). Binding port 0 and closing at once, then handing the number on, left
+    a gap in which another test's listener or a client's ephemeral end could take that number.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind((host, 0))
+        yield int(held.getsockname()[1])
