@@ -118,7 +118,7 @@ def test_syslog_mixed_udp_tcp_to_elasticsearch(ns):
         out, err = proc.communicate(timeout=60)  # exits by itself once every message arrived
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGTERM)  # UDP lost some: stop it and report the counts
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=90)  # its --grace and the producer's flush
     assert proc.returncode == 0, err[-3000:]
     counts = json.loads(out.strip().splitlines()[-1])
     assert counts["tcp"] == n_nl + n_oc, "TCP must lose nothing"
@@ -207,7 +207,7 @@ def test_ship_file_sigkill_then_resume(ns, tmp_path):
     assert (events, dead) == (n, 1)
     state = tmp_path / "ship-state.json"
     proc = popen(ns, "ship", "file", str(path), "--source", "winfirewall", "--state", str(state), "--json")
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # the shipper's start (imports, Kafka) on a loaded box
     offset = 0
     while time.monotonic() < deadline and proc.poll() is None:
         if state.exists():
