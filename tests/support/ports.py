@@ -7,6 +7,14 @@ receiver that binds UDP and TCP on that number: the same TCP port may be held at
 any connection's ephemeral end (a client of the shared Kafka or Elasticsearch, in TIME_WAIT
 too), and the receiver's TCP bind then fails with EADDRINUSE. The busier the box, the more such
 connections, the likelier that was.
+
+`refused_port()` (and the `refused_port` fixture of tests/conftest.py) holds a TCP port bound but
+not listening for as long as a test needs "a port nobody listens on".
+
+A receiver the test starts itself binds port 0 and reports the port it got (`ship syslog` logs
+it in its "listening" line). A number found free, released and handed to a child process is the
+last resort, for a server that cannot report its port, and then with a retry on "address in use"
+(Kafka: tests/services/private_broker.py).
 """
 
 from __future__ import annotations
