@@ -11,7 +11,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from logwarden.runtime.lab import Lab
 from tests.support.lab import IndexedSamples, index_samples, running_lab
 from tests.support.namespaces import cleanup, isolated
 from tests.support.paths import need_shared
+from tests.support.ports import refused_port as held_refused_port
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +58,11 @@ def ns(lab: Lab, tmp_path: Path) -> Iterator[Config]:
         yield cfg
     finally:
         cleanup(cfg)
+
+
+@pytest.fixture
+def refused_port() -> Iterator[Callable[[], int]]:
+    """Call it for a loopback TCP port that refuses every connection until the test ends (each
+    call a new one, held bound meanwhile: no other process can start listening on it)."""
+    with contextlib.ExitStack() as held:
+        yield lambda: held.enter_context(held_refused_port())

@@ -61,7 +61,7 @@ def test_device_logs_ship_index_and_fire_the_incident_rules(ns, tmp_path: Path) 
         out, err = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=90)  # its --grace and the producer's flush
     assert proc.returncode == 0, err[-3000:]
     counts = json.loads(out.strip().splitlines()[-1])
     assert counts["received"] == counts["parsed"] == len(messages) + 1 and counts["dead"] == 0

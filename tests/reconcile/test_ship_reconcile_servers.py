@@ -16,9 +16,10 @@ import pytest
 
 from logwarden.config import Config
 from logwarden.es_io import client
-from tests.support.cli import cli, env_for, popen
+from tests.support.cli import cli, env_for
 from tests.support.namespaces import count
 from tests.support.paths import ROOT
+from tests.textlogs.test_syslog_servers import start_receiver as listening_receiver
 
 from . import corpus
 from .modes import MODES, given_as
@@ -77,19 +78,7 @@ def test_ship_evtx_of_windows_text_records_in_equal_events_plus_dead_letters(ns:
 
 def start_receiver(cfg: Config, expected: int) -> tuple[subprocess.Popen[str], tuple[str, int], tuple[str, int]]:
     """`ship syslog` on ephemeral loopback ports, stopping by itself after `expected` messages."""
-    import re
-
-    proc = popen(cfg, "ship", "syslog", "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--json",
-                 "--max-messages", str(expected))
-    assert proc.stderr is not None
-    banner = re.compile(r"listening udp=\('([\d.]+)', (\d+)\) tcp=\('([\d.]+)', (\d+)\)")
-    seen = []
-    while line := proc.stderr.readline():
-        seen.append(line)
-        if m := banner.search(line):
-            return proc, (m.group(1), int(m.group(2))), (m.group(3), int(m.group(4)))
-    proc.kill()
-    pytest.fail(f"receiver exited before listening: {''.join(seen)[-2000:]}")
+    return listening_receiver(cfg, "--max-messages", str(expected))
 
 
 def received(proc: subprocess.Popen[str]) -> dict[str, int]:

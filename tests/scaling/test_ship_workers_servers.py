@@ -6,6 +6,7 @@ supervisor after Kafka acknowledged the workers' batches, repeats records but sk
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -79,16 +80,13 @@ def _one_error_line(proc, *needles: str) -> str:
     return lines[-1]
 
 
-def test_two_workers_and_kafka_not_listening_is_exit_3(ns, tmp_path: Path) -> None:
+def test_two_workers_and_kafka_not_listening_is_exit_3(ns, tmp_path: Path, refused_port: Callable[[], int]) -> None:
     """Kafka down with workers: one line and exit 3 (a server), not a worker's bug (70), whether the
     supervisor's start-up check or a worker's own producer finds it; nothing is checkpointed."""
     import copy
-    import socket
 
     folder = _small_folder(tmp_path / "in")
-    with socket.socket() as s:  # a loopback port nobody listens on once closed
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = refused_port()
     cfg = copy.copy(ns)
     cfg.kafka = f"127.0.0.1:{port}"
     state = tmp_path / "state.json"

@@ -12,9 +12,9 @@ which never waited but said "Connection error" or "TLS error", go through the sa
 from __future__ import annotations
 
 import copy
-import socket
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -54,17 +54,11 @@ def waiting(secured: Config, tmp_path: Path) -> Config:
     return secured
 
 
-def _closed_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _variant(cfg: Config, tmp_path: Path, how: str) -> Config:
+def _variant(cfg: Config, tmp_path: Path, how: str, refused_port: Callable[[], int] | None = None) -> Config:
     bad = copy.copy(cfg)
     if how == "closed port":
-        bad.elasticsearch = f"https://127.0.0.1:{_closed_port()}"
+        assert refused_port is not None, "a closed port needs the refused_port fixture"
+        bad.elasticsearch = f"https://127.0.0.1:{refused_port()}"
     elif how == "wrong password":
         bad.es_password = WRONG
     elif how == "untrusted CA":
@@ -101,8 +95,9 @@ def _one_line_exit_3(done: subprocess.CompletedProcess[str], command: str, *need
 
 @pytest.mark.parametrize("how", sorted(EXPECTED))
 def test_index_once_fails_at_once_when_elasticsearch_cannot_be_used(waiting: Config, tmp_path: Path,
+                                                                   refused_port: Callable[[], int],
                                                                    how: str) -> None:
-    bad = _variant(waiting, tmp_path, how)
+    bad = _variant(waiting, tmp_path, how, refused_port)
     done, took = _timed(bad, "index", "--once", "--json")
     _one_line_exit_3(done, "index", EXPECTED[how])
     assert WRONG not in done.stderr + done.stdout and waiting.es_password not in done.stderr + done.stdout
@@ -138,21 +133,22 @@ def test_a_least_privilege_user_passes_the_probe(secured: Config, lab: Lab, user
 @pytest.mark.parametrize("command", [("detect", "--once", "--no-silence"), ("setup", "--no-kafka"),
                                      ("dashboards", "query")])
 def test_detect_and_setup_say_the_same_line(secured: Config, tmp_path: Path, how: str,
+                                            refused_port: Callable[[], int],
                                            command: tuple[str, ...]) -> None:
     """They never waited, but said "Connection error" or "TLS error" (detect) and "refused the
     setup: Connection error" for a closed port (setup): now the probe's line."""
-    done, took = _timed(_variant(secured, tmp_path, how), *command)
+    done, took = _timed(_variant(secured, tmp_path, how, refused_port), *command)
     line = _one_line_exit_3(done, command[0], EXPECTED[how])
     assert WRONG not in line
     assert done.stdout == ""  # dashboards query: no panel ran
     print(f"\n{' '.join(command)}, {how}: exit 3 after {took:.1f}s")
 
 
-def test_dashboards_query_never_shows_a_password_in_its_url(secured: Config) -> None:
+def test_dashboards_query_never_shows_a_password_in_its_url(secured: Config, refused_port: Callable[[], int]) -> None:
     """A password inside the Elasticsearch URL: the line names the server by its bare URL (before:
     `dashboards query` printed the URL as configured, password and all)."""
     bad = copy.copy(secured)
-    bad.elasticsearch = f"https://{secured.es_user}:{secured.es_password}@127.0.0.1:{_closed_port()}"
+    bad.elasticsearch = f"https://{secured.es_user}:{secured.es_password}@127.0.0.1:{refused_port()}"
     bad.es_user = bad.es_password = ""  # the URL's credentials only (both is a configuration error)
     done, _ = _timed(bad, "dashboards", "query")
     line = _one_line_exit_3(done, "dashboards", EXPECTED["closed port"])

@@ -7,9 +7,9 @@ A service that rides out outages (`index`) still waits for a Kafka that is down 
 from __future__ import annotations
 
 import copy
-import socket
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -23,13 +23,6 @@ from tests.support.cli import cli
 pytestmark = pytest.mark.servers
 
 WRONG = "wrong-password-5Kp"
-
-
-def _closed_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _inputs(tmp_path: Path) -> dict[str, Path]:
@@ -85,9 +78,10 @@ def test_a_wrong_kafka_password_is_refused_in_seconds(ns: Config, lab: Lab, tmp_
     print("\nwrong Kafka password, exit 3 after: " + ", ".join(f"{n} {t:.1f}s" for n, t in times.items()))
 
 
-def test_a_closed_kafka_port_is_reported_in_seconds(ns: Config, tmp_path: Path) -> None:
+def test_a_closed_kafka_port_is_reported_in_seconds(ns: Config, tmp_path: Path,
+                                                    refused_port: Callable[[], int]) -> None:
     cfg = copy.copy(ns)
-    cfg.kafka = f"127.0.0.1:{_closed_port()}"
+    cfg.kafka = f"127.0.0.1:{refused_port()}"
     times = {}
     for name, args in _commands(_inputs(tmp_path)).items():
         done, times[name] = _timed(cfg, *args)
@@ -96,9 +90,10 @@ def test_a_closed_kafka_port_is_reported_in_seconds(ns: Config, tmp_path: Path) 
     print("\nclosed Kafka port, exit 3 after: " + ", ".join(f"{n} {t:.1f}s" for n, t in times.items()))
 
 
-def test_the_indexer_still_waits_for_a_kafka_that_is_down_at_its_start(ns: Config) -> None:
+def test_the_indexer_still_waits_for_a_kafka_that_is_down_at_its_start(ns: Config,
+                                                                        refused_port: Callable[[], int]) -> None:
     """The preflight's refusal is an outage to a service: logged once, retried until a stop."""
-    closed = f"127.0.0.1:{_closed_port()}"
+    closed = f"127.0.0.1:{refused_port()}"
     service = Service(ns, "index", "--json", env={"LOGWARDEN_KAFKA": closed})
     service.wait_for(f"Kafka at {closed} unreachable (no Kafka broker answered at {closed}")
     time.sleep(3)  # a few retries with backoff

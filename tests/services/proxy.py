@@ -8,7 +8,10 @@ Elasticsearch goes away, without touching the shared lab's servers.
   `proxy_url="socks5://..."` every broker connection goes through this proxy.
 
 `cut()` closes the listening socket and every open connection (new ones are refused) and
-`restore()` listens again on the same port.
+`restore()` listens again on the same port. While cut, the port stays bound by a socket that does
+not listen (SO_REUSEPORT lets it and the listener overlap for the switch): a connection is refused
+as from a closed port, and no other process's listener or client's ephemeral end can take the
+number before `restore()` needs it back.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class CuttableProxy:
         self._lock = threading.Lock()
         self._open: list[socket.socket] = []
         self._listener: socket.socket | None = None
+        self._holder: socket.socket | None = None  # keeps the port while cut
         self.restore()
 
     @property
@@ -41,15 +45,29 @@ class CuttableProxy:
         return f"{server_url.split('://', 1)[0]}://127.0.0.1:{self.port}"
 
     def restore(self) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        listener = _port_socket(self.port)
         listener.listen(64)
         self.port = listener.getsockname()[1]
         self._listener = listener
+        if self._holder is not None:
+            self._holder.close()
+            self._holder = None
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def cut(self) -> None:
+        """Refuse new connections and close the open ones; the port stays ours (see above)."""
+        if self._holder is None and self._listener is not None:
+            self._holder = _port_socket(self.port)
+        self._cut()
+
+    def close(self) -> None:
+        """Cut, and give the port up."""
+        self._cut()
+        if self._holder is not None:
+            self._holder.close()
+            self._holder = None
+
+    def _cut(self) -> None:
         with self._lock:
             listener, self._listener = self._listener, None
             conns, self._open = self._open, []
@@ -57,8 +75,6 @@ class CuttableProxy:
             _close(listener)
         for conn in conns:
             _close(conn)
-
-    close = cut
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -113,6 +129,15 @@ class CuttableProxy:
             raise ValueError("unknown address type")
         (port,) = struct.unpack("!H", _read(client, 2))
         return host, port
+
+
+def _port_socket(port: int) -> socket.socket:
+    """A TCP socket bound to 127.0.0.1:`port` (0: any free one) that another of these can share."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
 
 
 def _read(conn: socket.socket, n: int) -> bytes:

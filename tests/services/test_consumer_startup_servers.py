@@ -12,12 +12,12 @@ from __future__ import annotations
 import copy
 import subprocess
 import time
+from collections.abc import Callable
 
 import pytest
 
 from logwarden.config import Config
 from logwarden.runtime.lab import Lab
-from tests.security.test_kafka_fast_failure_servers import _closed_port
 from tests.security.test_kafka_fast_failure_servers import _one_line_exit_3 as one_line_exit_3
 from tests.support.cli import cli
 
@@ -56,8 +56,8 @@ def _run_all(cfg: Config, commands: dict[str, tuple[str, ...]]) -> dict[str, tup
 
 
 @pytest.mark.parametrize("client", CLIENTS)
-def test_a_closed_kafka_port_ends_every_drain_at_once(ns: Config, client: str) -> None:
-    cfg = _with(ns, client, kafka=f"127.0.0.1:{_closed_port()}")
+def test_a_closed_kafka_port_ends_every_drain_at_once(ns: Config, client: str, refused_port: Callable[[], int]) -> None:
+    cfg = _with(ns, client, kafka=f"127.0.0.1:{refused_port()}")
     runs = _run_all(cfg, DRAINS)
     for name, (done, _) in runs.items():
         _one_line_exit_3(name, done, f"no Kafka broker answered at {cfg.kafka} (connection refused)")
@@ -78,10 +78,11 @@ def test_a_wrong_kafka_password_ends_every_drain_at_once(ns: Config, lab: Lab, c
           + ", ".join(f"{n} {t:.1f}s" for n, (_, t) in runs.items()))
 
 
-def test_lab_replay_with_a_closed_kafka_port_is_exit_3_at_once(ns: Config, tmp_path) -> None:
+def test_lab_replay_with_a_closed_kafka_port_is_exit_3_at_once(ns: Config, tmp_path,
+                                                               refused_port: Callable[[], int]) -> None:
     """`lab replay` ships, indexes, then reads the topics back with a consumer (stream's verdicts):
     its first Kafka client already meets the closed port."""
-    cfg = _with(ns, "confluent", kafka=f"127.0.0.1:{_closed_port()}")
+    cfg = _with(ns, "confluent", kafka=f"127.0.0.1:{refused_port()}")
     started = time.monotonic()
     done = cli(cfg, "lab", "replay", "phobos", "--external", "--out", str(tmp_path / "replay"), timeout=120)
     _one_line_exit_3("lab replay", done, f"no Kafka broker answered at {cfg.kafka} (connection refused)")

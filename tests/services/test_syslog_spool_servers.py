@@ -11,6 +11,7 @@ exit 1 with a traceback; SIGTERM while blocked on the broker lost what was accep
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import time
@@ -28,6 +29,7 @@ from .private_broker import PrivateBroker
 pytestmark = pytest.mark.servers
 
 RATE = 200  # lines per second, paced
+LISTENING_TCP = re.compile(r"tcp=\('[\d.]+', (\d+)\)")  # in the receiver's "listening" line
 
 
 def _send(port: int, first: int, seconds: float) -> int:
@@ -43,10 +45,15 @@ def _send(port: int, first: int, seconds: float) -> int:
     return seq
 
 
-def _receiver(cfg, port: int) -> Service:
-    service = Service(cfg, "ship", "syslog", "--tcp", f"127.0.0.1:{port}", "--json", "--grace", "3")
+def _receiver(cfg) -> tuple[Service, int]:
+    """`ship syslog` on a TCP port it binds itself (port 0), and that port, read from its
+    "listening" line: a number picked here and handed over could be taken by anyone meanwhile."""
+    service = Service(cfg, "ship", "syslog", "--tcp", "127.0.0.1:0", "--json", "--grace", "3")
     service.wait_for("listening")
-    return service
+    banner = next(line for line in service.lines if "listening" in line)
+    bound = LISTENING_TCP.search(banner)
+    assert bound, banner
+    return service, int(bound.group(1))
 
 
 def _stopped(service: Service) -> dict[str, int]:
@@ -68,9 +75,7 @@ def test_accepted_lines_reach_kafka_through_an_outage_a_sigterm_and_a_restart(la
         cfg = broker.cfg
         ensure_topics(cfg)
         spool = Path(cfg.state) / "syslog-spool"
-        port = socket.create_server(("127.0.0.1", 0)).getsockname()[1]
-
-        first = _receiver(cfg, port)
+        first, port = _receiver(cfg)
         seq = _send(port, 0, 3)  # Kafka up: straight through
         broker.stop()  # a first, short outage: the same receiver and producer must recover from it
         seq = _send(port, seq, 10)
@@ -88,7 +93,7 @@ def test_accepted_lines_reach_kafka_through_an_outage_a_sigterm_and_a_restart(la
         assert first.count("is not taking messages") == 2  # said once per outage
         assert any(spool.glob("*.spool"))
 
-        second = _receiver(cfg, port)  # restarted while Kafka is still down
+        second, port = _receiver(cfg)  # restarted while Kafka is still down (ids do not depend on the port)
         second.wait_for("from an earlier run: replaying them first")
         seq = _send(port, seq, max(5.0, 62 - (time.monotonic() - outage_start)))  # outage over 60 s
         broker.start()

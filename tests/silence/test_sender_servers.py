@@ -23,7 +23,7 @@ from logwarden.dashboards.query import panel_queries, run_panel
 from logwarden.es_io import client
 from tests.textlogs.test_syslog_servers import start_receiver
 
-from .test_silence_servers import GAP, INTERVAL, PASS_SLACK, _of, _start, _stop, _wait_for
+from .test_silence_servers import GAP, INTERVAL, PASS_SLACK, WAIT, _of, _start, _stop, _wait_for
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(600)]
 
@@ -83,7 +83,9 @@ def running(ns: Config) -> Iterator[tuple[Config, Senders, list[subprocess.Popen
 def test_a_sender_that_stops_is_named_by_its_alert_and_closed_when_it_resumes(running: Any) -> None:
     cfg, senders, procs = running
     es = client(cfg)
+    deadline = time.monotonic() + WAIT
     while senders.rounds < 6:  # a baseline for both senders
+        assert senders.is_alive() and time.monotonic() < deadline, f"the senders stopped after {senders.rounds} rounds"
         time.sleep(0.5)
     quiet, talking = SENDERS[1], SENDERS[0]
     senders.on[quiet] = False

@@ -148,7 +148,9 @@ def running(ns: Config) -> Iterator[tuple[Config, Feeder, list[subprocess.Popen[
 def test_sources_that_stop_raise_one_alert_each_and_close_when_they_resume(running: Any) -> None:
     cfg, feeder, procs = running
     es = client(cfg)
+    deadline = time.monotonic() + WAIT
     while feeder.rounds < 6:  # a baseline for every source, Security of chan-1 busy enough to be missed
+        assert feeder.is_alive() and time.monotonic() < deadline, f"the feeder stopped after {feeder.rounds} rounds"
         time.sleep(0.5)
     feeder.on["stop-1"] = False
     feeder.on["chan-1-security"] = False

@@ -7,6 +7,14 @@ receiver that binds UDP and TCP on that number: the same TCP port may be held at
 any connection's ephemeral end (a client of the shared Kafka or Elasticsearch, in TIME_WAIT
 too), and the receiver's TCP bind then fails with EADDRINUSE. The busier the box, the more such
 connections, the likelier that was.
+
+`refused_port()` (and the `refused_port` fixture of tests/conftest.py) holds a TCP port bound but
+not listening for as long as a test needs "a port nobody listens on".
+
+A receiver the test starts itself binds port 0 and reports the port it got (`ship syslog` logs
+it in its "listening" line). A number found free, released and handed to a child process is the
+last resort, for a server that cannot report its port, and then with a retry on "address in use"
+(Kafka: tests/services/private_broker.py).
 """
 
 from __future__ import annotations
@@ -49,3 +57,17 @@ def shared_port(host: str = "127.0.0.1") -> Iterator[int]:
             udp.close()
         return
     raise OSError(f"no port free on both UDP and TCP at {host} after {ATTEMPTS} tries")
+
+
+@contextlib.contextmanager
+def refused_port(host: str = "127.0.0.1") -> Iterator[int]:
+    """A TCP port at `host` where every connection is refused, for as long as the block runs.
+
+    The port stays bound (never listening) until the block ends: a connection to it is refused
+    (RST), no other process can bind it meanwhile, and no client's ephemeral end takes it (which
+    would connect to itself). Binding port 0 and closing at once, then handing the number on, left
+    a gap in which another test's listener or a client's ephemeral end could take that number.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind((host, 0))
+        yield int(held.getsockname()[1])

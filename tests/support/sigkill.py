@@ -38,9 +38,8 @@ def sigkill_when(proc: subprocess.Popen[str], ready: Callable[[], bool], timeout
     children = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
-    for _ in range(100):  # the workers die with the supervisor
-        if not any(alive(c) for c in children):
-            break
+    deadline = time.monotonic() + 60  # the workers die with the supervisor: soon, but a loaded box is slow
+    while any(alive(c) for c in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(c) for c in children), "orphan workers"
     return children

@@ -25,7 +25,7 @@ def _address(server: SyslogServer) -> tuple[str, int]:
     return server.udp_address
 
 
-def _wait(condition, timeout: float = 20.0) -> bool:
+def _wait(condition, timeout: float = 60.0) -> bool:
     end = time.monotonic() + timeout
     while not condition() and time.monotonic() < end:
         time.sleep(0.01)

@@ -53,7 +53,7 @@ def _kill_one_parse_process(service: Service) -> int:
     os.kill(victim, signal.SIGSTOP)
     time.sleep(2)
     os.kill(victim, signal.SIGKILL)
-    service.wait_for("died: killed by SIGKILL", timeout=30)
+    service.wait_for("died: killed by SIGKILL")
     service.wait_for("started again", timeout=60)
     _until("a new parse process", lambda: len(_children(service.proc.pid) - {victim}) == 2)
     return victim

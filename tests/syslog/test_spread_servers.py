@@ -10,6 +10,7 @@ import re
 import socket
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -82,11 +83,12 @@ def test_parse_workers_go_with_one_receiver() -> None:
     assert "--parse-workers needs --workers 1" in proc.stderr and "not supported" in proc.stderr, proc.stderr
 
 
-def test_what_was_read_before_a_stop_is_handed_even_through_full_queues(tmp_path: Path) -> None:
+def test_what_was_read_before_a_stop_is_handed_even_through_full_queues(tmp_path: Path,
+                                                                         refused_port: Callable[[], int]) -> None:
     """Queues of one batch, 2 parse processes, Kafka unreachable (everything to their spools):
     a stop request while the receiver still hands batches over drops nothing; received = parsed
     + dead, all of it in the spools. No servers (the producers never connect)."""
-    cfg = Config(topic_prefix="lw.", kafka=f"127.0.0.1:{_closed_port()}")
+    cfg = Config(topic_prefix="lw.", kafka=f"127.0.0.1:{refused_port()}")
     spreader = Spreader(ParsePlan(cfg, "s1", tmp_path / "spool", 1 << 30, 0.5), 2, open_sink, queue_batches=1)
     server = SyslogServer(NoSink(), tcp=("127.0.0.1", 0), session="s1", spread=spreader)
     reads = [mixed(400)[k:k + 10] for k in range(0, 400, 10)]
@@ -98,12 +100,6 @@ def test_what_was_read_before_a_stop_is_handed_even_through_full_queues(tmp_path
     assert totals["parsed"] + totals["dead"] == 400 and totals["lost"] == totals["parse_died"] == 0
     assert totals["left_in_spool"] == 400 and totals["dropped"] == 0
     assert (tmp_path / "spool" / "parse-1").is_dir()
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.servers

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 
 import pytest
 
@@ -52,7 +53,9 @@ def test_a_sender_that_keeps_sending_is_cut_at_the_deadline_and_said_so(caplog: 
     flooding = threading.Thread(target=flood, daemon=True)
     flooding.start()
     try:
-        while server.counters.received < 100:
+        deadline = time.monotonic() + 60
+        while server.counters.received < 100:  # the flood is flowing
+            assert flooding.is_alive() and time.monotonic() < deadline, server.counters.as_dict()
             done.wait(0.01)
         with caplog.at_level(logging.WARNING, logger="logwarden.shippers.syslog"):
             server.stop(timeout=1.0)

@@ -123,7 +123,7 @@ def test_huorong_db_checkpoint(tmp_path: Path) -> None:
     assert all(isinstance(i, Event | DeadLetter) for i in s1.events + s1.dead)
 
 
-def _wait(cond, timeout: float = 5.0) -> None:
+def _wait(cond, timeout: float = 60.0) -> None:
     end = time.monotonic() + timeout
     while not cond() and time.monotonic() < end:
         time.sleep(0.01)

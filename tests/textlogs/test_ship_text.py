@@ -19,9 +19,9 @@ feature it covers also runs on the real servers:
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -117,20 +117,44 @@ def test_ship_file_kafka_unreachable_is_a_server_error(tmp_path: Path, monkeypat
         args.func(args)
 
 
+class _Listening(logging.Handler):
+    """Holds the UDP address from `ship syslog`'s "listening" line, once the receiver has bound it
+    (a datagram sent before the bind is lost)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bound = threading.Event()
+        self.udp_address: tuple[str, int] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("listening udp="):
+            address = record.args[0] if isinstance(record.args, tuple) else None  # server.udp_address
+            if isinstance(address, tuple):
+                self.udp_address = (str(address[0]), int(address[1]))
+            self.bound.set()
+
+
 def test_ship_syslog_max_messages(sink: ClosingSink) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    args = parser().parse_args(["syslog", "--udp", f"127.0.0.1:{port}", "--max-messages", "3", "--duration", "10"])
+    listening = _Listening()
+    logger = logging.getLogger(ship_text.__name__)
+    logger.addHandler(listening)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    args = parser().parse_args(["syslog", "--udp", "127.0.0.1:0", "--max-messages", "3", "--duration", "60"])
     result: list[int] = []
     th = threading.Thread(target=lambda: result.append(args.func(args)))
     th.start()
-    time.sleep(0.3)
+    try:
+        assert listening.bound.wait(60), "the receiver never logged that it listens"
+    finally:
+        logger.removeHandler(listening)
+        logger.setLevel(old_level)
+    assert listening.udp_address is not None
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for _ in range(3):
-        u.sendto(b"<13>Apr 14 00:00:00 h clamd[1]: /x: Eicar FOUND", ("127.0.0.1", port))
+        u.sendto(b"<13>Apr 14 00:00:00 h clamd[1]: /x: Eicar FOUND", listening.udp_address)
     u.close()
-    th.join(15)
+    th.join(60)
     assert result == [0] and len(sink.events) == 3 and sink.closed
 
 

@@ -5,8 +5,8 @@ refuses, a port where none listens) and the real command line (usage errors: one
 from __future__ import annotations
 
 import copy
-import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -45,10 +45,9 @@ def test_ship_file_kafka_refusing_the_login_is_exit_3(ns: Config, asa_log: Path,
     assert not (tmp_path / "s.json").exists()  # nothing shipped, nothing checkpointed
 
 
-def test_ship_file_kafka_not_listening_is_exit_3(ns: Config, asa_log: Path, tmp_path: Path) -> None:
-    with socket.socket() as s:  # a loopback port nobody listens on once closed
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def test_ship_file_kafka_not_listening_is_exit_3(ns: Config, asa_log: Path, tmp_path: Path,
+                                                 refused_port: Callable[[], int]) -> None:
+    port = refused_port()
     cfg = copy.copy(ns)
     cfg.kafka = f"127.0.0.1:{port}"
     one_line(cli(cfg, "ship", "file", str(asa_log), "--source", "auto", "--state", str(tmp_path / "s.json")),

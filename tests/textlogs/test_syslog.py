@@ -30,7 +30,7 @@ def bound(address: tuple[str, int] | None) -> tuple[str, int]:
     return address
 
 
-def wait_for(server: SyslogServer, n: int, timeout: float = 10.0) -> None:
+def wait_for(server: SyslogServer, n: int, timeout: float = 60.0) -> None:
     end = time.monotonic() + timeout
     while server.counters.received < n and time.monotonic() < end:
         time.sleep(0.01)
@@ -83,12 +83,12 @@ def test_serve_until_stops_on_count_and_duration() -> None:
 
     threading.Thread(target=send).start()
     t0 = time.monotonic()
-    counters = server.serve_until(max_messages=50, duration=10)
-    assert counters.received == 50 and time.monotonic() - t0 < 10
+    counters = server.serve_until(max_messages=50, duration=60)  # the count ends it, long before the duration
+    assert counters.received == 50 and time.monotonic() - t0 < 60
     server2 = SyslogServer(ListSink(), tcp=("127.0.0.1", 0)).start()
     t0 = time.monotonic()
     server2.serve_until(duration=0.3)
-    assert time.monotonic() - t0 < 3
+    assert time.monotonic() - t0 < 30  # the duration ended it (a loaded box may be seconds late), not never
 
 
 def test_framer_oversized_and_partial() -> None:
@@ -191,7 +191,7 @@ def test_finished_connections_are_forgotten() -> None:
             with socket.create_connection(bound(server.tcp_address)) as c:
                 c.sendall(FG + b"\n")
         wait_for(server, 50)
-        end = time.monotonic() + 10
+        end = time.monotonic() + 60
         while server._conn_threads and time.monotonic() < end:
             time.sleep(0.01)
         assert server.counters.received == 50 and server.counters.connections == 50
@@ -213,7 +213,7 @@ def test_connections_beyond_the_maximum_are_closed_and_idle_ones_too() -> None:
             assert closed_by_server(third)
         assert server.counters.refused == 1
         first.close()
-        end = time.monotonic() + 10
+        end = time.monotonic() + 60
         while len(server._conn_threads) > 1 and time.monotonic() < end:
             time.sleep(0.01)
         with socket.create_connection(bound(server.tcp_address)) as fourth:  # room again

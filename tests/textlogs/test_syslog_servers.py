@@ -13,6 +13,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.servers
 
 ZHANG_SAN = "张三".encode("gbk")
 UDP_RATE = 300  # messages/s the UDP sender is paced at: far below capacity, so loss must be 0
+LISTEN_WAIT = 120.0  # seconds for a receiver to start and bind, on a loaded box
 LISTENING = re.compile(r"listening udp=\('([\d.]+)', (\d+)\) tcp=\('([\d.]+)', (\d+)\)")
 
 
@@ -52,19 +54,28 @@ def expected(messages: list[bytes]) -> tuple[Counter[str], Counter[str], int]:
 
 
 def start_receiver(cfg, *extra: str) -> tuple[subprocess.Popen[str], tuple[str, int], tuple[str, int]]:
-    """`logwarden ship syslog` on ephemeral ports; the ports are read from its stderr banner."""
+    """`logwarden ship syslog` on ephemeral ports; the ports are read from its stderr banner.
+    A receiver that has not said it listens after LISTEN_WAIT seconds is killed and the test
+    fails with what it logged (a blocking readline would otherwise wait forever)."""
     proc = popen(cfg, "ship", "syslog", "--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--json", *extra)
     assert proc.stderr is not None
     seen: list[str] = []
-    while True:
-        line = proc.stderr.readline()
-        if not line:
-            proc.kill()
-            pytest.fail(f"receiver exited before listening: {''.join(seen)[-2000:]}")
-        seen.append(line)
-        m = LISTENING.search(line)
-        if m:
-            return proc, (m.group(1), int(m.group(2))), (m.group(3), int(m.group(4)))
+    too_slow = threading.Timer(LISTEN_WAIT, proc.kill)
+    too_slow.start()
+    try:
+        while True:
+            line = proc.stderr.readline()
+            if not line:
+                proc.kill()
+                why = f"not listening after {LISTEN_WAIT:.0f}s (killed)" if too_slow.finished.is_set() \
+                    else "exited before listening"
+                pytest.fail(f"receiver {why}: {''.join(seen)[-2000:]}")
+            seen.append(line)
+            m = LISTENING.search(line)
+            if m:
+                return proc, (m.group(1), int(m.group(2))), (m.group(3), int(m.group(4)))
+    finally:
+        too_slow.cancel()
 
 
 def send_udp_paced(addr: tuple[str, int], messages: list[bytes], rate: float) -> float:
@@ -118,7 +129,7 @@ def test_syslog_mixed_udp_tcp_to_elasticsearch(ns):
         out, err = proc.communicate(timeout=60)  # exits by itself once every message arrived
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGTERM)  # UDP lost some: stop it and report the counts
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=90)  # its --grace and the producer's flush
     assert proc.returncode == 0, err[-3000:]
     counts = json.loads(out.strip().splitlines()[-1])
     assert counts["tcp"] == n_nl + n_oc, "TCP must lose nothing"
@@ -207,7 +218,7 @@ def test_ship_file_sigkill_then_resume(ns, tmp_path):
     assert (events, dead) == (n, 1)
     state = tmp_path / "ship-state.json"
     proc = popen(ns, "ship", "file", str(path), "--source", "winfirewall", "--state", str(state), "--json")
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # the shipper's start (imports, Kafka) on a loaded box
     offset = 0
     while time.monotonic() < deadline and proc.poll() is None:
         if state.exists():

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -22,12 +22,6 @@ from logwarden.errors import ServerError
 
 def _cfg(port: int, timeout: str = "1") -> Config:
     return Config(elasticsearch=f"http://127.0.0.1:{port}", es_timeout=timeout)
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -76,8 +70,9 @@ def _http(status: str, body: bytes = b"{}") -> bytes:
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
 
 
-def test_a_closed_port_ends_a_drain_and_is_noted_for_a_service(caplog: pytest.LogCaptureFixture) -> None:
-    cfg = _cfg(_closed_port())
+def test_a_closed_port_ends_a_drain_and_is_noted_for_a_service(caplog: pytest.LogCaptureFixture,
+                                                                refused_port: Callable[[], int]) -> None:
+    cfg = _cfg(refused_port())
     with pytest.raises(ServerError) as refused:
         es_preflight.check(cfg, es_io.client(cfg), drain=True)
     assert str(refused.value) == f"Elasticsearch at {cfg.elasticsearch} unreachable (connection refused)"

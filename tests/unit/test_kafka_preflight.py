@@ -5,7 +5,7 @@ services retry it); a check that passed is not repeated for the same settings.""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from kafka.errors import KafkaError
@@ -13,12 +13,6 @@ from kafka.errors import KafkaError
 from logwarden import errors, kafka_preflight
 from logwarden.config import Config
 from logwarden.kafka_io import client_options
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -42,8 +36,9 @@ def _cfg(kafka: str) -> Config:
     return Config(kafka=kafka)
 
 
-def test_no_answering_server_names_each_one_and_is_exit_3_and_a_kafka_error() -> None:
-    first, second = f"127.0.0.1:{_closed_port()}", f"127.0.0.1:{_closed_port()}"
+def test_no_answering_server_names_each_one_and_is_exit_3_and_a_kafka_error(
+        refused_port: Callable[[], int]) -> None:
+    first, second = f"127.0.0.1:{refused_port()}", f"127.0.0.1:{refused_port()}"
     cfg = _cfg(f"{first},{second}")
     with pytest.raises(kafka_preflight.KafkaUnreachable) as refused:
         kafka_preflight.check(cfg, client_options(cfg))
@@ -60,14 +55,16 @@ def test_an_unknown_host_name_is_said_so() -> None:
         kafka_preflight.check(cfg, client_options(cfg))
 
 
-def test_one_answering_server_is_enough(listener: socket.socket, caplog: pytest.LogCaptureFixture) -> None:
-    down = f"127.0.0.1:{_closed_port()}"
+def test_one_answering_server_is_enough(listener: socket.socket, caplog: pytest.LogCaptureFixture,
+                                        refused_port: Callable[[], int]) -> None:
+    down = f"127.0.0.1:{refused_port()}"
     cfg = _cfg(f"{down},127.0.0.1:{listener.getsockname()[1]}")
     kafka_preflight.check(cfg, client_options(cfg))
     assert any(down in r.getMessage() and "does not answer" in r.getMessage() for r in caplog.records)
 
 
-def test_a_passed_check_is_not_repeated_for_the_same_settings(listener: socket.socket) -> None:
+def test_a_passed_check_is_not_repeated_for_the_same_settings(listener: socket.socket,
+                                                              refused_port: Callable[[], int]) -> None:
     cfg = _cfg(f"127.0.0.1:{listener.getsockname()[1]}")
     kafka_preflight.check(cfg, client_options(cfg))
     listener.close()  # the broker goes away after the start: that is the services' outage, not a start-up error
@@ -75,6 +72,6 @@ def test_a_passed_check_is_not_repeated_for_the_same_settings(listener: socket.s
     other = _cfg(cfg.kafka)
     other.topic_prefix = "other."  # not a connection setting: the same check
     kafka_preflight.check(other, client_options(other))
-    moved = _cfg(f"127.0.0.1:{_closed_port()}")
+    moved = _cfg(f"127.0.0.1:{refused_port()}")
     with pytest.raises(kafka_preflight.KafkaUnreachable):
         kafka_preflight.check(moved, client_options(moved))
