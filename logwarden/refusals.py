@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
-from logwarden.consume import FIRST_BACKOFF, MAX_BACKOFF, StopFlag
+from logwarden.backoff import FIRST_BACKOFF, MAX_BACKOFF, backoff_delay
 from logwarden.errors import ServerError
 from logwarden.safe_text import printable
+
+if TYPE_CHECKING:  # consume.py builds a Refusal into each Outage: imported for the annotation only
+    from logwarden.consume import StopFlag
 
 
 class Refusal:
@@ -45,9 +49,11 @@ class Refusal:
     def ongoing(self) -> bool:
         return bool(self.line)
 
-    def refused(self, line: str, pending: int) -> bool:
-        """Record a refused request (`line`: what refused and why; `pending`: messages waiting
-        on it) and sleep the backoff.
+    def refused(self, line: str, pending: int | None = None, waiting: str = "") -> bool:
+        """Record a refused request and sleep the backoff. `line`: what refused and why;
+        `pending`: messages waiting on it (None when the caller cannot count them, as a
+        consumer's poll); `waiting`: what waits instead, in words, for a caller whose work is not
+        Kafka messages (`detect --interval`: the time window it has not searched).
 
         Returns:
             True when a stop was requested (the caller gives its batch up), False to retry.
@@ -61,12 +67,15 @@ class Refusal:
             self.since = time.monotonic()
         if line != self.line:
             self.refusals += 1
-            self.logger.error("%s; %d message(s) wait uncommitted in Kafka, retried with backoff until it accepts "
-                              "them (not an outage: fix the cause, no restart needed)", line, pending)
+            if not waiting:
+                counted = "messages" if pending is None else f"{pending} message(s)"
+                waiting = f"{counted} wait uncommitted in Kafka"
+            self.logger.error("%s; %s, retried with backoff until it accepts them (not an outage: fix the cause, "
+                              "no restart needed)", line, waiting)
         else:
             self.logger.debug("%s (still, attempt %d)", line, self.attempt + 1)
         self.line = line
-        delay = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** min(self.attempt, 16))
+        delay = backoff_delay(self.attempt, FIRST_BACKOFF, MAX_BACKOFF)
         self.attempt += 1
         self.retries += 1
         return self.stop.wait(delay)
