@@ -18,6 +18,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,6 +45,7 @@ from tests.services.helpers import event, group, produce
 from tests.support.cli import cli
 from tests.support.namespaces import count
 
+from .cert_switch_proxy import CertSwitchProxy
 from .socket_reset import reset_own_connections
 from .test_midrun_refusal_servers import committed
 
@@ -143,7 +145,8 @@ def _wait(condition: Callable[[], bool], what: str, timeout: float = 120) -> Non
 
 
 def _through_a_refusal(user: ConsumerUser, kafka_client: str, tag: str, refuse: Callable[[], None],
-                       allow: Callable[[], None], needle: str) -> tuple[IndexStats, _Lines]:
+                       allow: Callable[[], None], needle: str, kafka_options: dict[str, Any] | None = None,
+                       ) -> tuple[IndexStats, _Lines]:
     """Index FIRST events with the user's indexer (in a thread), `refuse()`, wait for the ERROR
     line holding `needle`, produce SECOND more, check the commits stay at FIRST, `allow()`, wait
     for every event indexed and committed; returns the stopped indexer's counters and its lines."""
@@ -158,7 +161,8 @@ def _through_a_refusal(user: ConsumerUser, kafka_client: str, tag: str, refuse: 
     stop = StopFlag()
     result: dict[str, IndexStats] = {}
     worker = threading.Thread(target=lambda: result.setdefault(
-        "stats", run_indexer(user.config(kafka_client), group_id=gid, stop=stop)), daemon=True)
+        "stats", run_indexer(user.config(kafka_client), group_id=gid, stop=stop, kafka_options=kafka_options)),
+                              daemon=True)
     try:
         produce(cfg, [event(i, tag) for i in range(FIRST)])
         worker.start()
@@ -216,6 +220,21 @@ def test_a_consumer_whose_read_acl_is_removed_mid_run_waits_it_out(consumer_user
                                       consumer_user.allow_topics, NO_PERMISSION)
     _assert_said_once(lines, f"{NO_PERMISSION} '{consumer_user.name}'", consumer_user.password)
     assert stats.created == FIRST + SECOND and stats.existing == 0
+
+
+def test_a_consumer_meeting_an_untrusted_broker_certificate_mid_run_waits_it_out(consumer_user: ConsumerUser,
+                                                                                 tmp_path: Path) -> None:
+    """kafka-python only: the certificate is switched by a SOCKS proxy of the test's own, and
+    librdkafka has no proxy setting."""
+    proxy = CertSwitchProxy(None, tmp_path / "impostor", socks=True)
+    try:
+        stats, lines = _through_a_refusal(consumer_user, "kafka-python", "cert", proxy.impostor, proxy.forward,
+                                          "its certificate is not trusted", {"proxy_url": proxy.url})
+    finally:
+        proxy.close()
+    _assert_said_once(lines, f"Kafka at {consumer_user.cfg.kafka}: its certificate is not trusted",
+                      consumer_user.password)
+    assert stats.created == FIRST + SECOND and proxy.impostor_handshakes >= 1
 
 
 @pytest.mark.parametrize("kafka_client", CLIENTS)
