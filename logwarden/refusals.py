@@ -15,6 +15,11 @@ again with the outage's capped backoff, and `Refusal` makes the reason visible:
 
 The lines come from logwarden/server_errors.py (`describe`): the server's URL without user
 information, the cause and the setting to look at, never a password.
+
+Users: the indexer's Elasticsearch (`Indexer.es_refusal`); every `consume.Outage` holds one, so a
+Kafka consumer or producer refused mid-run (kafka_io's ConsumerRefused, KafkaRefused) and
+`detect --interval`'s Elasticsearch (logwarden/detection/schedule.py) are waited out the same way.
+The backoff is logwarden/backoff.py's, the outage's.
 """
 
 from __future__ import annotations
