@@ -3,16 +3,19 @@ trust) or goes away (connections refused) in the middle of a run: it waits, says
 for the refusal with its cause, WARNING for the outage), says once at INFO when Elasticsearch is
 back, and then searches the window it could not: an event from the time it was kept out, older
 than the pass's own look-back by then, still raises its alert, once. `detect --once` meeting an
-untrusted certificate exits 3 with the cause.
+untrusted certificate raises it (exit 3). The same for the detector's own user whose password
+changes, and whose role loses the write privilege on the alerts indices.
 
 Elasticsearch is reached through a proxy of the test's own (tests/security/cert_switch_proxy.py):
-it forwards, presents a self-signed certificate, or refuses connections, as the test says. The
-events are indexed by the test directly, with the lab's own settings."""
+it forwards, presents a self-signed certificate, or refuses connections, as the test says; the
+user is the test's own in the lab's file realm (tests/security/es_file_realm.py). The events are
+indexed by the test directly, with the lab's own settings."""
 
 from __future__ import annotations
 
 import copy
 import json
+import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,6 +30,7 @@ from logwarden.runtime.lab import Lab
 from tests.services.helpers import Service
 
 from .cert_switch_proxy import CertSwitchProxy
+from .es_file_realm import file_realm_user
 
 pytestmark = pytest.mark.servers
 
@@ -152,3 +156,48 @@ def test_detect_once_meeting_an_untrusted_certificate_mid_pass_raises_the_refusa
         proxy.close()
     assert f"Elasticsearch at {mine.elasticsearch}: its certificate is not trusted" in str(refused.value)
     assert written == [] and proxy.impostor_handshakes >= 1
+
+
+def test_detect_interval_waits_out_a_changed_password_and_a_lost_write_privilege(secured: Config, lab: Lab) -> None:
+    """The detector's own user in the lab's file realm (tests/security/es_file_realm.py): its
+    password changed (every search 401), then its role losing the write privilege on the alerts
+    indices (the search goes through, the alert's write is refused per item with 403: before,
+    a RuntimeError ended `detect`, exit 70). Both are waited out, and the alerts of the events
+    from those times are written once the cause is removed."""
+    cfg = secured
+    reads = {"names": [f"{cfg.index_prefix}*"], "privileges": ["read", "view_index_metadata"]}
+    writes = {"names": [f"{cfg.index_prefix}alerts-*"], "privileges": ["create_doc", "index", "create_index",
+                                                                        "auto_configure"]}
+    alerts_today = f"{cfg.index_prefix}alerts-{datetime.now(UTC):%Y.%m.%d}"
+    replaced = f"changed-by-the-admin-{secrets.token_hex(4)}"
+    with file_realm_user(lab, f"{cfg.topic_prefix.rstrip('.')}-detect", [reads, writes]) as user:
+        first = user.password
+        service = Service(user.config(cfg), "detect", "--interval", f"{LOOKBACK:g}s", "--lookback", f"{LOOKBACK:g}s",
+                          "--overlap", "1s", "--rules", RULE, "--no-silence", "--json")
+        try:
+            _cleared(cfg, "before")
+            _wait(lambda: _hosts(cfg) == ["before"], "the first alert written")
+
+            user.set_password(replaced)
+            service.wait_for("refused the credentials (401")
+            _cleared(cfg, "password")
+            time.sleep(KEPT_OUT)
+            user.set_password(first)
+            service.wait_for("accepts the requests again")
+            _wait(lambda: _hosts(cfg) == ["before", "password"], "the refused window searched")
+
+            user.set_indices([reads], alerts_today, allowed=False)
+            _cleared(cfg, "privilege")
+            service.wait_for("permission missing (403)")
+            time.sleep(KEPT_OUT)
+            user.set_indices([reads, writes], alerts_today, allowed=True)
+            _wait(lambda: _hosts(cfg) == ["before", "password", "privilege"], "the refused alert written")
+            _wait(lambda: service.count("accepts the requests again") == 2, "the second recovery logged")
+        finally:
+            code, _ = service.stop()
+    lines = "\n".join(service.lines)
+    assert code == 0, lines[-3000:]
+    assert service.count("refused the credentials (401") == 1, lines
+    assert service.count("permission missing (403)") == 1, lines
+    assert "Traceback" not in lines and first not in lines and replaced not in lines
+    assert len(_alerts(cfg)) == 3
