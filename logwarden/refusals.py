@@ -26,20 +26,26 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from logwarden.backoff import FIRST_BACKOFF, MAX_BACKOFF, backoff_delay
 from logwarden.errors import ServerError
 from logwarden.safe_text import printable
 
-if TYPE_CHECKING:  # consume.py builds a Refusal into each Outage: imported for the annotation only
-    from logwarden.consume import StopFlag
+
+class StopWaiter(Protocol):
+    """What a Refusal asks of consume.StopFlag (consume.py builds a Refusal into each Outage, so
+    this module does not import it)."""
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True when a stop was requested."""
+        ...
 
 
 class Refusal:
     """One server's refusals of a running service: backoff, and the logging said above."""
 
-    def __init__(self, what: str, stop: StopFlag, logger: logging.Logger, drain: bool) -> None:
+    def __init__(self, what: str, stop: StopWaiter, logger: logging.Logger, drain: bool) -> None:
         self.what = what  # e.g. "Elasticsearch at https://127.0.0.1:19200", for the recovery line
         self.stop = stop
         self.logger = logger
