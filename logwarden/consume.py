@@ -17,7 +17,11 @@ in Elasticsearch, alerts in Kafka). What they share lives here, so it is decided
   retried with capped exponential backoff for as long as it takes; the outage is logged once
   when it starts and once when it ends, each retry only at debug level. With `once`, an outage
   longer than `ONCE_PATIENCE` becomes a `ServerError` (exit 3): a drain has nobody waiting on it;
-  a Kafka whose port refuses the start-up check (`KafkaUnreachable`) is exit 3 at once.
+  a Kafka whose port refuses the start-up check (`KafkaUnreachable`) is exit 3 at once. A failure
+  that names a refusal (kafka_io's `ConsumerRefused` from the consumer, `KafkaRefused` from a
+  producer: a password changed, an ACL or a trusted certificate gone) is the Outage's `Refusal`
+  instead (logwarden/refusals.py): one ERROR line with the cause, waited out by a service, exit 3
+  at once for a drain.
 - `consumer_and_producer`: the open ... close sequence of a service's two Kafka clients (each
   opened through the outage's backoff; the consumer leaves its group first, then the producer
   closes, and a producer that fails to close is logged, not raised: its work was acknowledged).
@@ -185,8 +189,9 @@ class Outage:
 
     def refused(self, line: str, pending: int | None = None, waiting: str = "") -> bool:
         """Record a refused attempt (`line`: server_errors' words for it; `pending` or `waiting`:
-        what waits on it, as Refusal.refused takes them) and sleep the backoff. An outage under way turned out to be
-        this refusal: it ends without a recovery line (the refusal's own lines say what happened).
+        what waits on it, as Refusal.refused takes them) and sleep the backoff. An outage under
+        way turned out to be this refusal: it ends without a recovery line (the refusal's own
+        lines say what happened).
 
         Returns:
             True when a stop was requested, False to retry.
@@ -308,7 +313,8 @@ class ConsumeLoop:
                 raise ServerError(f"no partitions assigned after {ONCE_PATIENCE:.0f}s from Kafka at {self.kafka}: "
                                   "is Kafka up and are the topics created?")
             return False
-        return bool(self._kafka_call(kafka, lambda: drained(self.consumer, timeout_ms=PROBE_TIMEOUT_MS), accepts=False))
+        return bool(self._kafka_call(kafka, lambda: drained(self.consumer, timeout_ms=PROBE_TIMEOUT_MS),
+                                     accepts=False))
 
     def _commit(self, kafka: Outage, batch: list[Any]) -> None:
         """Commit the batch's offsets, retrying through an outage; a rebalance that moved the
