@@ -17,7 +17,11 @@ in Elasticsearch, alerts in Kafka). What they share lives here, so it is decided
   retried with capped exponential backoff for as long as it takes; the outage is logged once
   when it starts and once when it ends, each retry only at debug level. With `once`, an outage
   longer than `ONCE_PATIENCE` becomes a `ServerError` (exit 3): a drain has nobody waiting on it;
-  a Kafka whose port refuses the start-up check (`KafkaUnreachable`) is exit 3 at once.
+  a Kafka whose port refuses the start-up check (`KafkaUnreachable`) is exit 3 at once. A failure
+  that names a refusal (kafka_io's `ConsumerRefused` from the consumer, `KafkaRefused` from a
+  producer: a password changed, an ACL or a trusted certificate gone) is the Outage's `Refusal`
+  instead (logwarden/refusals.py): one ERROR line with the cause, waited out by a service, exit 3
+  at once for a drain.
 - `consumer_and_producer`: the open ... close sequence of a service's two Kafka clients (each
   opened through the outage's backoff; the consumer leaves its group first, then the producer
   closes, and a producer that fails to close is logged, not raised: its work was acknowledged).
@@ -37,14 +41,13 @@ from typing import Any, Protocol, TypeVar
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
+from logwarden.backoff import FIRST_BACKOFF, MAX_BACKOFF, backoff_delay
 from logwarden.errors import ServerError
-from logwarden.kafka_io import DeliveryError, drained
+from logwarden.kafka_io import DeliveryError, drained, refusal_line
 from logwarden.kafka_preflight import KafkaUnreachable
+from logwarden.refusals import Refusal
 
 log = logging.getLogger(__name__)
-
-FIRST_BACKOFF = 0.5  # seconds before the first retry; doubled each time
-MAX_BACKOFF = 30.0
 ONCE_PATIENCE = 60.0  # with `once`: seconds of outage (or of no partition assigned) before exit 3
 POLL_TIMEOUT_MS = 500
 POLL_MAX_RECORDS = 5000
@@ -139,7 +142,10 @@ class StopFlag:
 
 class Outage:
     """One dependency's failures: backoff between retries, logged once at the start and once at
-    the end of each outage."""
+    the end of each outage. A failure that names a refusal (a password changed, an ACL or a
+    trusted certificate gone: logwarden/refusals.py) is `refused` instead: its own ERROR line, no
+    patience (a drain is exit 3 at once, a service waits), and once a refusal is under way the
+    failures that name nothing (a connection reset while the client logs in again) continue it."""
 
     def __init__(self, what: str, stop: StopFlag, logger: logging.Logger = log,
                  patience: float | None = None) -> None:
@@ -147,14 +153,15 @@ class Outage:
         self.stop = stop
         self.logger = logger
         self.patience = patience  # seconds before giving up with ServerError; None = never
+        self.refusal = Refusal(what, stop, logger, drain=patience is not None)
         self.attempt = 0
         self.since = 0.0
         self.outages = 0  # outages seen (each logged once)
-        self.retries = 0  # failed attempts, all outages together
+        self.retries = 0  # failed attempts, all outages and refusals together
 
     @property
     def ongoing(self) -> bool:
-        return self.attempt > 0
+        return self.attempt > 0 or self.refusal.ongoing
 
     def failed(self, why: object) -> bool:
         """Record a failed attempt and sleep the backoff.
@@ -164,6 +171,8 @@ class Outage:
         Raises:
             ServerError: the outage outlasted `patience`.
         """
+        if self.refusal.ongoing:
+            return self.refused(self.refusal.line)
         now = time.monotonic()
         if not self.attempt:
             self.since = now
@@ -173,13 +182,36 @@ class Outage:
             raise ServerError(f"{self.what} unreachable for {now - self.since:.0f}s: {why}")
         else:
             self.logger.debug("%s still unreachable (%s), attempt %d", self.what, why, self.attempt + 1)
-        delay = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** min(self.attempt, 16))
+        delay = backoff_delay(self.attempt, FIRST_BACKOFF, MAX_BACKOFF)
         self.attempt += 1
         self.retries += 1
         return self.stop.wait(delay)
 
-    def succeeded(self) -> None:
-        """Record a success; logs the recovery when it ends an outage."""
+    def refused(self, line: str, pending: int | None = None, waiting: str = "") -> bool:
+        """Record a refused attempt (`line`: server_errors' words for it; `pending` or `waiting`:
+        what waits on it, as Refusal.refused takes them) and sleep the backoff. An outage under
+        way turned out to be this refusal: it ends without a recovery line (the refusal's own
+        lines say what happened).
+
+        Returns:
+            True when a stop was requested, False to retry.
+        Raises:
+            ServerError: with patience (a drain), at once.
+        """
+        self.attempt = 0
+        self.retries += 1
+        return self.refusal.refused(line, pending, waiting)
+
+    def failed_with(self, exc: BaseException, pending: int | None = None) -> bool:
+        """`refused` when `exc` names a refusal (kafka_io.refusal_line), else `failed`."""
+        line = refusal_line(exc)
+        return self.refused(line, pending) if line else self.failed(exc)
+
+    def succeeded(self, accepted: bool = True) -> None:
+        """Record a success; logs the recovery when it ends an outage or (when `accepted`: the
+        server did what it refused, not merely answered) a refusal."""
+        if accepted:
+            self.refusal.accepted()
         if self.attempt:
             self.logger.info("%s reachable again after %.1fs (%d retries)", self.what,
                              time.monotonic() - self.since, self.attempt)
@@ -253,18 +285,20 @@ class ConsumeLoop:
             if max_messages is not None and stats.consumed >= max_messages:
                 return
 
-    def _kafka_call(self, kafka: Outage, call: Callable[[], T]) -> T | None:
+    def _kafka_call(self, kafka: Outage, call: Callable[[], T], accepts: bool = True) -> T | None:
         """`call()`, or None after a failure (logged, backoff slept). A result that holds
         something proves the broker answered and ends an outage; an empty one (an empty poll,
-        which kafka-python also returns while the broker is away) proves nothing."""
+        which kafka-python also returns while the broker is away) proves nothing. It ends a
+        refusal too unless `accepts` is False (the drained probe: a broker that tells its end
+        offsets may still refuse the reads and commits an ACL no longer allows)."""
         try:
             result = call()
         except KafkaError as exc:
             self.handler.stats.kafka_retries += 1
-            kafka.failed(exc)
+            kafka.failed_with(exc)
             return None
         if result or result is False:
-            kafka.succeeded()
+            kafka.succeeded(accepts)
         return result
 
     def _idle_and_done(self, kafka: Outage, unassigned_since: float | None) -> bool:
@@ -279,7 +313,8 @@ class ConsumeLoop:
                 raise ServerError(f"no partitions assigned after {ONCE_PATIENCE:.0f}s from Kafka at {self.kafka}: "
                                   "is Kafka up and are the topics created?")
             return False
-        return bool(self._kafka_call(kafka, lambda: drained(self.consumer, timeout_ms=PROBE_TIMEOUT_MS)))
+        return bool(self._kafka_call(kafka, lambda: drained(self.consumer, timeout_ms=PROBE_TIMEOUT_MS),
+                                     accepts=False))
 
     def _commit(self, kafka: Outage, batch: list[Any]) -> None:
         """Commit the batch's offsets, retrying through an outage; a rebalance that moved the
@@ -296,7 +331,8 @@ class ConsumeLoop:
                 return
             except KafkaError as exc:
                 self.handler.stats.kafka_retries += 1
-                if kafka.failed(f"commit: {exc}"):
+                line = refusal_line(exc)
+                if kafka.refused(line, len(batch)) if line else kafka.failed(f"commit: {exc}"):
                     # stopping while the broker is away: the batch is done but not committed; the
                     # next reader gets it again and the ids make that a no-op
                     self.handler.stats.uncommitted += len(batch)
@@ -322,7 +358,7 @@ def deliver(sink: Any, items: list[Any], outage: Outage) -> None:
                 sink.send(item)
             sink.flush()
         except (KafkaError, DeliveryError) as exc:
-            if outage.failed(exc):
+            if outage.failed_with(exc, len(items)):
                 raise BatchAbandoned(f"{len(items)} message(s) not acknowledged by Kafka") from exc
             continue
         outage.succeeded()
@@ -350,7 +386,7 @@ def retry_kafka(call: Callable[[], T], outage: Outage) -> T | None:
         except KafkaError as exc:
             if isinstance(exc, KafkaUnreachable) and outage.patience is not None:
                 raise
-            if outage.failed(exc):
+            if outage.failed_with(exc):
                 return None
             continue
         outage.succeeded()

@@ -12,7 +12,9 @@ kafka-python, or confluent-kafka when installed); the admin client is kafka-pyth
 
 Consumers are group members with manual commits and a 10 s session: a member that dies is
 replaced after 10 s instead of the client's default 45 s; one that stops cleanly leaves the
-group in `close()` and is replaced at once.
+group in `close()` and is replaced at once. A refusal met by a working client is raised by name:
+`KafkaRefused` from a producer's flush, `ConsumerRefused` from a consumer's calls
+(`RefusalNamingConsumer`), so the services wait it out as a refusal, not as an outage.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.errors import CommitFailedError, KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from logwarden import kafka_preflight, server_errors
 from logwarden.config import DEFAULT_KAFKA_PARTITIONS, Config
@@ -67,6 +70,7 @@ def client_options(cfg: Config) -> dict[str, Any]:
 
 
 _Client = TypeVar("_Client")
+_Result = TypeVar("_Result")
 
 
 def _connect(cfg: Config, build: Callable[[], _Client]) -> _Client:
@@ -145,6 +149,27 @@ class KafkaRefused(DeliveryError):
     """Kafka refused a producer that was working (its SASL login or a broker's certificate, met at a
     reconnection): not an outage; the message names the cause (server_errors.kafka_refused_mid_run).
     A DeliveryError, so every caller's delivery handling applies (nothing checkpointed)."""
+
+    def __init__(self, line: str, detail: str = "") -> None:
+        super().__init__(f"{line} ({detail})" if detail else line)
+        self.line = line  # the refusal alone, the same at every attempt while it lasts
+
+
+class ConsumerRefused(KafkaError):
+    """Kafka refused a consumer that was working: its SASL login or a broker's certificate (met at
+    a reconnection) or a permission (an ACL removed: a fetch or a commit refused). A KafkaError, so
+    a caller that knows only outages still retries it; `line` names the cause (logwarden/
+    server_errors.py), and the consume loop waits it out as a refusal (logwarden/refusals.py)."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def refusal_line(exc: BaseException) -> str | None:
+    """The refusal `exc` reports (KafkaRefused from a producer, ConsumerRefused from a consumer),
+    None when it is anything else (an outage, or a cause that cannot be told)."""
+    return exc.line if isinstance(exc, (KafkaRefused, ConsumerRefused)) else None
 
 
 REFUSAL_CHECK_SECONDS = 5.0  # a flush looks at the client's log lines for a refusal this often
@@ -230,7 +255,7 @@ class KafkaSink:
             errors, self._errors = self._errors, []
             refusal = server_errors.kafka_refused_mid_run(self.cfg, [*captured, *map(repr, errors)])
             if refusal:
-                raise KafkaRefused(f"{refusal} ({len(errors)} message(s) not delivered)")
+                raise KafkaRefused(refusal, f"{len(errors)} message(s) not delivered")
             raise DeliveryError(f"{len(errors)} message(s) not delivered to Kafka: {errors[0]!r}")
 
     def _flush_watching(self, timeout: float | None, captured: list[str]) -> None:
@@ -333,9 +358,91 @@ def make_consumer(cfg: Config, topics: list[str], group_id: str, listener: Rebal
         "heartbeat_interval_ms": HEARTBEAT_INTERVAL_MS,
     }
     options.update(overrides)
-    return _connect(cfg, lambda: open_consumer(cfg, options, topics, listener))
+    return RefusalNamingConsumer(_connect(cfg, lambda: open_consumer(cfg, options, topics, listener)), cfg)
 
 
-__all__ = ["DEADLETTER_RAW_LIMIT", "DeliveryError", "KafkaError", "KafkaRefused", "KafkaSink", "Message",
-           "admin", "client_options", "deadletter_value", "delete_topics", "drained", "ensure_topics", "make_consumer",
-           "to_message"]
+class RefusalNamingConsumer:
+    """A consumer (either client) whose calls to the broker raise ConsumerRefused when Kafka
+    refuses it in the middle of a run. Neither client says so reliably in what it raises:
+    kafka-python raises the SASL error or a bare "socket disconnected", librdkafka a transport
+    failure, or its poll just returns nothing while it fails to log in again; the cause is in their
+    log lines (WARNING and up, what the CLI's logging keeps), so each call's kafka log lines are read
+    (server_errors.kafka_refused_mid_run) along with its error, then `describe` for a permission
+    error kafka-python raises by name. Anything else is raised, or returned, as it came."""
+
+    def __init__(self, consumer: Consumer, cfg: Config) -> None:
+        self.consumer = consumer
+        self.cfg = cfg
+        self.client = consumer.client
+
+    def _named(self, call: Callable[[], _Result], empty_counts: bool = False) -> _Result:
+        """`call()`, with a KafkaError that names a refusal raised as ConsumerRefused; with
+        `empty_counts`, an empty result during which the client logged a refusal too (librdkafka's
+        poll returns nothing while it fails to log in again, and says why only in its log)."""
+        with server_errors.kafka_log_capture() as captured:
+            try:
+                result = call()
+            except CommitFailedError:
+                raise  # a rebalance, not a refusal
+            except KafkaError as exc:
+                line = (server_errors.kafka_refused_mid_run(self.cfg, [*captured, str(exc)])
+                        or server_errors.describe(exc, self.cfg))
+                if line:
+                    raise ConsumerRefused(line) from exc
+                raise
+        if empty_counts and not result and captured:
+            line = server_errors.kafka_refused_mid_run(self.cfg, captured)
+            if line:
+                raise ConsumerRefused(line)
+        return result
+
+    def poll(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[TopicPartition, list[Any]]:
+        """Raises ConsumerRefused when every partition's read was refused; KafkaError as it came."""
+        try:
+            return self._named(lambda: self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records),
+                               empty_counts=True)
+        except ConsumerRefused:
+            # kafka-python keeps the refused fetch of each partition and raises them one poll at a
+            # time: after the ACL came back, each stale one would cost the loop a backoff (minutes
+            # for ten partitions). Read them off now: records are the answer; a poll that brings
+            # none leaves the refusal to the loop's backoff, as does one refused again.
+            for _ in range(len(self.consumer.assignment())):
+                try:
+                    records = self._named(lambda: self.consumer.poll(timeout_ms=0, max_records=max_records))
+                except ConsumerRefused:
+                    continue
+                except KafkaError:
+                    break
+                if records:
+                    return records
+                break
+            raise
+
+    def commit(self, offsets: dict[TopicPartition, OffsetAndMetadata], timeout_ms: int | None = None) -> None:
+        self._named(lambda: self.consumer.commit(offsets=offsets, timeout_ms=timeout_ms))
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self.consumer.seek(partition, offset)
+
+    def position(self, partition: TopicPartition) -> int:
+        return self._named(lambda: self.consumer.position(partition))
+
+    def committed(self, partition: TopicPartition) -> int | None:
+        return self._named(lambda: self.consumer.committed(partition))
+
+    def end_offsets(self, partitions: list[TopicPartition], timeout_ms: int | None = None) -> dict[TopicPartition, int]:
+        return self._named(lambda: self.consumer.end_offsets(partitions, timeout_ms=timeout_ms))
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.consumer.assignment()
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        return self._named(lambda: self.consumer.partitions_for_topic(topic))
+
+    def close(self, autocommit: bool = True) -> None:
+        self.consumer.close(autocommit=autocommit)
+
+
+__all__ = ["DEADLETTER_RAW_LIMIT", "ConsumerRefused", "DeliveryError", "KafkaError", "KafkaRefused", "KafkaSink",
+           "Message", "RefusalNamingConsumer", "admin", "client_options", "deadletter_value", "delete_topics",
+           "drained", "ensure_topics", "make_consumer", "refusal_line", "to_message"]

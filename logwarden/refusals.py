@@ -15,22 +15,37 @@ again with the outage's capped backoff, and `Refusal` makes the reason visible:
 
 The lines come from logwarden/server_errors.py (`describe`): the server's URL without user
 information, the cause and the setting to look at, never a password.
+
+Users: the indexer's Elasticsearch (`Indexer.es_refusal`); every `consume.Outage` holds one, so a
+Kafka consumer or producer refused mid-run (kafka_io's ConsumerRefused, KafkaRefused) and
+`detect --interval`'s Elasticsearch (logwarden/detection/schedule.py) are waited out the same way.
+The backoff is logwarden/backoff.py's, the outage's.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Protocol
 
-from logwarden.consume import FIRST_BACKOFF, MAX_BACKOFF, StopFlag
+from logwarden.backoff import FIRST_BACKOFF, MAX_BACKOFF, backoff_delay
 from logwarden.errors import ServerError
 from logwarden.safe_text import printable
+
+
+class StopWaiter(Protocol):
+    """What a Refusal asks of consume.StopFlag (consume.py builds a Refusal into each Outage, so
+    this module does not import it)."""
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True when a stop was requested."""
+        ...
 
 
 class Refusal:
     """One server's refusals of a running service: backoff, and the logging said above."""
 
-    def __init__(self, what: str, stop: StopFlag, logger: logging.Logger, drain: bool) -> None:
+    def __init__(self, what: str, stop: StopWaiter, logger: logging.Logger, drain: bool) -> None:
         self.what = what  # e.g. "Elasticsearch at https://127.0.0.1:19200", for the recovery line
         self.stop = stop
         self.logger = logger
@@ -45,9 +60,11 @@ class Refusal:
     def ongoing(self) -> bool:
         return bool(self.line)
 
-    def refused(self, line: str, pending: int) -> bool:
-        """Record a refused request (`line`: what refused and why; `pending`: messages waiting
-        on it) and sleep the backoff.
+    def refused(self, line: str, pending: int | None = None, waiting: str = "") -> bool:
+        """Record a refused request and sleep the backoff. `line`: what refused and why;
+        `pending`: messages waiting on it (None when the caller cannot count them, as a
+        consumer's poll); `waiting`: what waits instead, in words, for a caller whose work is not
+        Kafka messages (`detect --interval`: the time window it has not searched).
 
         Returns:
             True when a stop was requested (the caller gives its batch up), False to retry.
@@ -61,12 +78,15 @@ class Refusal:
             self.since = time.monotonic()
         if line != self.line:
             self.refusals += 1
-            self.logger.error("%s; %d message(s) wait uncommitted in Kafka, retried with backoff until it accepts "
-                              "them (not an outage: fix the cause, no restart needed)", line, pending)
+            if not waiting:
+                counted = "messages" if pending is None else f"{pending} message(s)"
+                waiting = f"{counted} wait uncommitted in Kafka"
+            self.logger.error("%s; %s, retried with backoff until it accepts them (not an outage: fix the cause, "
+                              "no restart needed)", line, waiting)
         else:
             self.logger.debug("%s (still, attempt %d)", line, self.attempt + 1)
         self.line = line
-        delay = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** min(self.attempt, 16))
+        delay = backoff_delay(self.attempt, FIRST_BACKOFF, MAX_BACKOFF)
         self.attempt += 1
         self.retries += 1
         return self.stop.wait(delay)

@@ -14,8 +14,9 @@ the setting to look at, and never a retry loop or a traceback.
   SASL login from a broker that is down. kafka-python only logs the cause and then reports a
   bootstrap timeout, so `captured` holds its log lines of the attempt.
 - `kafka_refused_mid_run(cfg, texts)`: the same two causes met by a client that was working (a
-  password changed, a certificate replaced, seen at its next reconnection), told from its own
-  log lines only: no probe, since a probe's path to the broker may differ from the client's.
+  password changed, a certificate replaced, seen at its next reconnection), and a permission
+  refused (an ACL removed), told from its own log lines and errors only: no probe, since a
+  probe's path to the broker may differ from the client's.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ _KAFKA_AUTH_HINTS = ("SaslAuthenticationFailed", "Authentication failed", "socke
 # "socket disconnected" here: a broker cut off mid-run says that too, and it is an outage)
 _KAFKA_SASL_REFUSED = ("saslauthenticationfailed", "authentication failed", "sasl authentication error")
 _KAFKA_UNTRUSTED = ("certificate_verify_failed", "certificate verify failed")
+# a permission (ACL) refused mid-run: kafka-python's error names (TopicAuthorizationFailedError,
+# GroupAuthorizationFailedError) and librdkafka's texts ("Broker: Topic authorization failed")
+_KAFKA_NOT_AUTHORIZED = ("authorizationfailed", "authorization failed")
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -176,8 +180,9 @@ def kafka_refusal(cfg: Config, exc: BaseException, captured: list[str]) -> Serve
 
 def kafka_refused_mid_run(cfg: Config, texts: list[str]) -> str | None:
     """One line naming the refusal that `texts` (a Kafka client's log lines and errors of a failed
-    call) report: an untrusted certificate or a refused SASL login; None when they report neither
-    (an outage, or a cause this cannot tell)."""
+    call) report: an untrusted certificate, a refused SASL login or a permission refused (an ACL
+    removed); None when they report none (an outage, or a cause this cannot tell). The line is the
+    same at every attempt of one refusal (no topic or offset in it), so it is logged once."""
     text = " ".join(texts).lower()
     server = f"Kafka at {cfg.kafka}"
     if any(hint in text for hint in _KAFKA_UNTRUSTED):
@@ -185,4 +190,7 @@ def kafka_refused_mid_run(cfg: Config, texts: list[str]) -> str | None:
     if cfg.kafka_sasl and any(hint in text for hint in _KAFKA_SASL_REFUSED):
         return (f"{server} refused the SASL {cfg.kafka_sasl_mechanism} login of user {cfg.kafka_user!r} (its "
                 "password changed or the user was removed?); check kafka_user / kafka_password")
+    if any(hint in text for hint in _KAFKA_NOT_AUTHORIZED):
+        return (f"{server}: permission missing for user {cfg.kafka_user or 'ANONYMOUS'!r} (an ACL removed?); "
+                "`logwarden setup --access print` lists the ACLs each component needs")
     return None

@@ -3,6 +3,8 @@
 With `--interval` it runs until SIGTERM/SIGINT, with the Kafka services' shutdown model
 (logwarden/consume.py's StopFlag): the pass in progress is finished and its alerts written, its
 counters printed, exit 0; a stop during the wait between passes ends the wait at once.
+Elasticsearch refusing or away in the middle of a run is waited out like the indexer does, and
+the time it kept unsearched is searched when it is back (logwarden/detection/schedule.py).
 Elasticsearch is asked once before the first pass (logwarden/es_preflight.py): credentials,
 permission or TLS refused is exit 3 at once in both modes, and so is, with `--once`, a port that
 does not take the connection.
@@ -14,7 +16,7 @@ import argparse
 import json
 import logging
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,18 +50,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """One pass (--once: exit 0, or ServerError exit 3 when Elasticsearch fails) or passes every
-    --interval (a failed pass is logged and the next one tried). Counters go to stderr."""
-    from elasticsearch import ApiError, TransportError
-
+    --interval (logwarden/detection/schedule.py: a refused or unreachable Elasticsearch is waited
+    out and the window it kept unsearched searched afterwards). Counters go to stderr."""
     from logwarden import es_preflight
     from logwarden.config import load
-    from logwarden.consume import StopFlag
+    from logwarden.consume import Outage, StopFlag
     from logwarden.detection.compiler import load_ruleset
     from logwarden.detection.engine import Detector
     from logwarden.detection.es import EsDetector
-    from logwarden.errors import ServerError
-    from logwarden.es_io import client
-    from logwarden.safe_text import printable, redact_credentials
+    from logwarden.detection.schedule import PassRunner, Windows
+    from logwarden.es_io import bare_url, client
     from logwarden.shippers.base import dumps
 
     cfg = load(args.config)  # ConfigError: one line, exit 2 (cli)
@@ -70,46 +70,54 @@ def run(args: argparse.Namespace) -> int:
     watch_wanted = not args.no_silence  # built after the first pass reached Elasticsearch: no Kafka
     # connection (and no warning about it) when Elasticsearch itself cannot be reached
     stop = StopFlag()
-    with stop.on_signals():  # a stop never interrupts a pass: it ends the wait before the next
-        while True:
-            now = datetime.now(UTC)
-            lookback = args.lookback if args.lookback is not None else (None if args.once else 2 * args.interval)
-            start = None if lookback is None else now - timedelta(seconds=lookback + args.overlap)
-            try:
-                alerts = runner.run_once(start, now)
+
+    def write(alerts: list[dict[str, Any]]) -> None:
+        if args.dry_run:
+            for a in alerts:
+                print(dumps(a).decode())
+        else:
+            runner.write(alerts)
+
+    def silence(now: datetime) -> None:
+        nonlocal watch, watch_wanted
+        if watch_wanted and watch is None:
+            watch, watch_wanted = silence_watch(cfg, runner.es, args.dry_run), False
+        if watch is not None:
+            for doc in watch.run_once(now.timestamp(), write=not args.dry_run):
                 if args.dry_run:
-                    for a in alerts:
-                        print(dumps(a).decode())
-                else:
-                    runner.write(alerts)
-                if watch_wanted and watch is None:
-                    watch, watch_wanted = silence_watch(cfg, runner.es, args.dry_run), False
-                if watch is not None:
-                    for doc in watch.run_once(now.timestamp(), write=not args.dry_run):
-                        if args.dry_run:
-                            print(dumps(doc).decode())
-            except (ApiError, TransportError) as exc:
-                message = f"Elasticsearch at {cfg.es_shown}: {printable(redact_credentials(str(exc)))}"
-                if args.once:
-                    raise ServerError(message) from exc
-                log.warning("pass failed, next one in %ss: %s", args.interval, message)
-            s = runner.stats
-            line = {"rules": s.rules, "queries": s.queries, "hits": s.hits, "dropped": s.dropped,
-                    "alerts": s.alerts, "created": s.created, "existing": s.existing}
-            silence = ""
-            if watch is not None:
-                w = watch.stats
-                line.update({"sources": w.sources, "silent": w.silent, "silence_opened": w.opened,
-                             "silence_closed": w.closed})
-                silence = f"; {w.sources} sources, {w.silent} silent ({w.opened} opened, {w.closed} closed)"
-            print(json.dumps(line) if args.json else
-                  f"detect: {s.rules} rules, {s.hits} hits, {s.alerts} alerts "
-                  f"({s.created} new, {s.existing} already there){silence}", file=sys.stderr, flush=True)
-            if args.once or stop.is_set() or stop.wait(args.interval):
+                    print(dumps(doc).decode())
+
+    lookback = args.lookback if args.lookback is not None else (None if args.once else 2 * args.interval)
+    passes = PassRunner(cfg, Windows(lookback, args.overlap), Outage(f"Elasticsearch at {bare_url(cfg)}", stop, log),
+                        args.once, runner.run_once, write, silence)
+    with stop.on_signals():  # a stop never interrupts a pass: it ends the wait before the next
+        while not stop.is_set():
+            outcome = passes.attempt(datetime.now(UTC))
+            if outcome in ("retry", "stop"):
+                continue  # the backoff was slept (or a stop requested: the loop ends)
+            if outcome == "done":
+                print_counters(runner, watch, args.json)
+            if args.once or stop.wait(args.interval):
                 break
     if stop.is_set():
         log.info("%s received: stopped", stop.reason)
     return 0
+
+
+def print_counters(runner: Any, watch: Any, as_json: bool) -> None:
+    """The counters so far, one line on stderr (JSON with `--json`)."""
+    s = runner.stats
+    line = {"rules": s.rules, "queries": s.queries, "hits": s.hits, "dropped": s.dropped,
+            "alerts": s.alerts, "created": s.created, "existing": s.existing}
+    silence = ""
+    if watch is not None:
+        w = watch.stats
+        line.update({"sources": w.sources, "silent": w.silent, "silence_opened": w.opened,
+                     "silence_closed": w.closed})
+        silence = f"; {w.sources} sources, {w.silent} silent ({w.opened} opened, {w.closed} closed)"
+    print(json.dumps(line) if as_json else
+          f"detect: {s.rules} rules, {s.hits} hits, {s.alerts} alerts "
+          f"({s.created} new, {s.existing} already there){silence}", file=sys.stderr, flush=True)
 
 
 def silence_watch(cfg: Any, es: Any, dry_run: bool) -> Any:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from elasticsearch import BadRequestError
+from elasticsearch import AuthenticationException, AuthorizationException, BadRequestError
 
 from logwarden.config import Config
 from logwarden.schema_template import ALL_VALUES_FIELD
@@ -493,6 +493,9 @@ class EsDetector:
                 self.stats.created += 1
             elif status in (200, 409):  # there already: updated to this version, or the same alert
                 self.stats.existing += 1
+            elif status in (401, 403):  # a role that lost its write privilege: a refusal (detection/schedule.py)
+                refused = AuthenticationException if status == 401 else AuthorizationException
+                raise refused(message="alert not written", meta=resp.meta, body={"error": item.get("error") or {}})
             else:
                 raise RuntimeError(f"alert not written: {item.get('error')}")
 

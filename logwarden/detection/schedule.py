@@ -1,0 +1,144 @@
+"""`detect --interval`'s passes: which time window each one searches, and what a pass that
+Elasticsearch did not let finish does.
+
+The model is the indexer's (logwarden/consume.py `Outage`, logwarden/refusals.py): a service
+waits, it does not stop.
+
+- Windows: a pass searches [now - lookback - overlap, now], and never starts later than the end
+  of the last window searched and written, less the overlap (nor, before the first success,
+  later than the first window tried). So the time a failed pass could not search is searched by
+  the first pass that succeeds, however long Elasticsearch was away: no alert lost. Alerts have
+  deterministic ids and are written with op_type create (a correlation episode's later version
+  replaces the earlier one), so searching a stretch twice writes nothing twice. The mark is in
+  memory: a restarted `detect` begins with the plain lookback.
+- Failures of a pass: a refusal (401, 403, an untrusted certificate: server_errors.describe) is
+  one ERROR line naming the cause and the window waiting for it, then each retry at debug
+  level; an unreachable or busy server (connection errors, timeouts, 429/5xx) is one WARNING
+  line. Either way the pass is tried again with the capped backoff (not after the interval), and
+  INFO says once when Elasticsearch accepts or answers again. Any other error (a 400 for a
+  query, say) is a WARNING for that pass and the next one comes after the interval, with its
+  window starting where the failed one did.
+- Alerts a pass found but could not write are kept and written by the next pass, before its
+  own: correlation state has already taken their hits, so searching again would not rebuild
+  them.
+- `--once` has nobody waiting: any failure is a ServerError (exit 3), a refusal in its own words.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from elasticsearch import ApiError, TransportError
+
+from logwarden.config import Config
+from logwarden.consume import Outage
+from logwarden.errors import ServerError
+from logwarden.safe_text import printable, redact_credentials
+from logwarden.server_errors import describe
+
+log = logging.getLogger(__name__)
+
+BUSY_STATUS = {429, 500, 502, 503, 504}  # a server that answers but cannot serve now: waited for, as an outage
+
+
+@dataclass
+class Windows:
+    """The window of each pass. `lookback`: seconds before now (None: all of time, `--once`
+    without `--lookback`); `overlap`: extra seconds for late events."""
+
+    lookback: float | None
+    overlap: float
+    searched_to: datetime | None = None  # end of the last window searched and written
+    due_from: datetime | None = None  # the next window starts here or earlier: nothing after it was searched
+
+    def start(self, now: datetime) -> datetime | None:
+        """Where the window of a pass at `now` begins (None: no lower bound): the plain lookback,
+        or earlier where a window tried before was not searched."""
+        if self.lookback is None:
+            return None
+        start = now - timedelta(seconds=self.lookback + self.overlap)
+        if self.due_from is None:
+            self.due_from = start  # the first window: what it misses, a later pass searches
+        return min(start, self.due_from)
+
+    def searched(self, end: datetime) -> None:
+        """The window ending at `end` was searched and its alerts written."""
+        self.searched_to = end
+        self.due_from = end - timedelta(seconds=self.overlap)
+
+
+def merge_alerts(kept: list[dict[str, Any]], found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`kept` (not written yet) then `found`, one per alert id, the later version winning (a
+    correlation episode found again with more events), in the order first seen."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for alert in (*kept, *found):
+        by_id[alert["event"]["id"]] = alert
+    return list(by_id.values())
+
+
+def failure(exc: BaseException, cfg: Config) -> tuple[str, str]:
+    """(kind, line) for an exception of a pass: kind "refused" (line: server_errors' words),
+    "unreachable" (no answer, or 429/5xx) or "failed" (anything else Elasticsearch answered)."""
+    refusal = describe(exc, cfg)
+    if refusal:
+        return "refused", refusal
+    line = f"Elasticsearch at {cfg.es_shown}: {printable(redact_credentials(str(exc)))}"
+    if isinstance(exc, ApiError):
+        return ("unreachable" if exc.meta.status in BUSY_STATUS else "failed"), line
+    return "unreachable", line
+
+
+class PassRunner:
+    """The passes of `detect`, on the schedule the module docstring gives. `search(start, end)`
+    returns the alerts of a window; `write(alerts)` stores them (or prints them, `--dry-run`);
+    `after(end)` runs once the window is written (the silence pass)."""
+
+    def __init__(self, cfg: Config, windows: Windows, outage: Outage, once: bool,
+                 search: Callable[[datetime | None, datetime], list[dict[str, Any]]],
+                 write: Callable[[list[dict[str, Any]]], None], after: Callable[[datetime], None]) -> None:
+        self.cfg = cfg
+        self.windows = windows
+        self.outage = outage  # Elasticsearch's: backoff, the outage and refusal lines
+        self.once = once
+        self.search, self.write, self.after = search, write, after
+        self.unwritten: list[dict[str, Any]] = []  # alerts found by a pass that could not write them
+
+    def attempt(self, now: datetime) -> str:
+        """One try of the pass at `now`. Returns "done"; "retry" when Elasticsearch refused or
+        was away (backoff slept: try again at once); "next" when the pass failed otherwise
+        (logged: wait for the interval); "stop" when a stop was requested during the backoff.
+
+        Raises:
+            ServerError: with `once`, any failure of Elasticsearch.
+        """
+        start = self.windows.start(now)
+        try:
+            self.unwritten = merge_alerts(self.unwritten, self.search(start, now))
+            self.write(self.unwritten)
+            self.unwritten = []
+            self.windows.searched(now)
+            self.after(now)
+        except (ApiError, TransportError) as exc:
+            kind, line = failure(exc, self.cfg)
+            if self.once:
+                raise ServerError(line) from exc
+            since = "the beginning" if start is None else start.isoformat(timespec="seconds")
+            if kind == "refused":
+                waiting = f"the rules' window from {since} on waits and is searched when it accepts again"
+                return "stop" if self.outage.refused(line, waiting=waiting) else "retry"
+            if kind == "unreachable":
+                why = printable(redact_credentials(str(exc)))
+                why = f"{why}; the window from {since} on is searched when it answers"
+                return "stop" if self.outage.failed(why) else "retry"
+            self.outage.succeeded()
+            log.warning("pass failed, the next one searches from %s: %s", since, line)
+            return "next"
+        self.outage.succeeded()
+        return "done"
+
+
+__all__ = ["PassRunner", "Windows", "failure", "merge_alerts"]
