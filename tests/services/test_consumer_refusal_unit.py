@@ -7,7 +7,6 @@ tests/security/test_kafka_consumer_refusal_servers.py."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import kafka.errors
@@ -15,11 +14,13 @@ import pytest
 from kafka.errors import CommitFailedError, KafkaConnectionError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from logwarden import consume, refusals
 from logwarden.config import Config
 from logwarden.consume import ConsumeLoop, LoopCounters, Outage, StopFlag
 from logwarden.errors import ServerError
 from logwarden.kafka_io import ConsumerRefused, KafkaRefused, RefusalNamingConsumer, refusal_line
+from tests.support.log_lines import messages
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 CFG = Config(kafka="127.0.0.1:9", kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="SCRAM-SHA-512",
              kafka_user="indexer", kafka_password="s3cr3t-pw")
@@ -28,22 +29,6 @@ TP = TopicPartition("lw.windows", 0)
 SaslAuthenticationFailedError: type[KafkaError] = getattr(kafka.errors, "SaslAuthenticationFailedError")  # noqa: B009
 TopicAuthorizationFailedError: type[KafkaError] = getattr(kafka.errors, "TopicAuthorizationFailedError")  # noqa: B009
 REFUSED_LOGIN = "refused the SASL SCRAM-SHA-512 login of user 'indexer'"
-
-
-@pytest.fixture(autouse=True)
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(refusals, "FIRST_BACKOFF", 0.0)
-    monkeypatch.setattr(consume, "FIRST_BACKOFF", 0.0)
-
-
-@pytest.fixture
-def records(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    caplog.set_level(logging.DEBUG, logger="logwarden")
-    yield caplog
-
-
-def _lines(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.levelno == level and r.name.startswith("logwarden")]
 
 
 class _Record:
@@ -171,10 +156,10 @@ def test_a_running_loop_says_a_refusal_once_and_its_end_once(records: pytest.Log
                              {TP: [_Record(0), _Record(1)]}])
     handler = Handler(stop, stop_after=2)
     ConsumeLoop(RefusalNamingConsumer(consumer, CFG), handler, stop, CFG.kafka).run()
-    errors = _lines(records, logging.ERROR)
+    errors = messages(records, logging.ERROR)
     assert len(errors) == 1 and REFUSED_LOGIN in errors[0] and "messages wait uncommitted in Kafka" in errors[0]
-    assert not [line for line in _lines(records, logging.WARNING) if "unreachable" in line]  # not an outage
-    assert len([line for line in _lines(records, logging.INFO) if "accepts the requests again" in line]) == 1
+    assert not [line for line in messages(records, logging.WARNING) if "unreachable" in line]  # not an outage
+    assert len([line for line in messages(records, logging.INFO) if "accepts the requests again" in line]) == 1
     assert handler.handled == [0, 1] and consumer.committed_offsets == [2] and handler.stats.kafka_retries == 2
     assert all("s3cr3t-pw" not in r.getMessage() for r in records.records)
 
@@ -188,7 +173,7 @@ def test_a_refused_commit_keeps_the_batch_uncommitted_until_accepted(records: py
     consumer = FakeConsumer([{TP: [_Record(0)]}, stop_polling], [TopicAuthorizationFailedError("{'lw.windows'}")] * 3)
     handler = Handler(stop, stop_after=99)
     ConsumeLoop(RefusalNamingConsumer(consumer, CFG), handler, stop, CFG.kafka).run()
-    errors = _lines(records, logging.ERROR)
+    errors = messages(records, logging.ERROR)
     assert len(errors) == 1 and "1 message(s) wait uncommitted in Kafka" in errors[0], errors
     assert consumer.committed_offsets == [1]  # after the three refusals, once
 
@@ -207,9 +192,9 @@ def test_a_probe_that_answers_does_not_end_a_refusal(records: pytest.LogCaptureF
     outage = Outage("Kafka at x", StopFlag())
     outage.refused("Kafka at x: permission missing")
     outage.failed("socket disconnected")
-    assert not _lines(records, logging.WARNING) and len(_lines(records, logging.ERROR)) == 1
+    assert not messages(records, logging.WARNING) and len(messages(records, logging.ERROR)) == 1
     outage.succeeded(accepted=False)
     assert outage.refusal.ongoing and outage.ongoing
     outage.succeeded()
     assert not outage.ongoing
-    assert len([line for line in _lines(records, logging.INFO) if "accepts the requests again" in line]) == 1
+    assert len([line for line in messages(records, logging.INFO) if "accepts the requests again" in line]) == 1

@@ -7,7 +7,6 @@ tests/security/test_detect_midrun_servers.py."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,30 +14,16 @@ import pytest
 from elastic_transport import ApiResponseMeta, ConnectionError, HttpHeaders, NodeConfig
 from elasticsearch import ApiError, AuthenticationException, BadRequestError
 
-from logwarden import consume, refusals
 from logwarden.config import Config
 from logwarden.consume import Outage, StopFlag
 from logwarden.detection.schedule import PassRunner, Windows, failure, merge_alerts
 from logwarden.errors import ServerError
+from tests.support.log_lines import messages
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 CFG = Config(elasticsearch="https://detect:s3cr3t-pw@127.0.0.1:9")
 T0 = datetime(2026, 12, 5, 12, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(refusals, "FIRST_BACKOFF", 0.0)
-    monkeypatch.setattr(consume, "FIRST_BACKOFF", 0.0)
-
-
-@pytest.fixture
-def records(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    caplog.set_level(logging.DEBUG, logger="logwarden")
-    yield caplog
-
-
-def _lines(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.levelno == level]
 
 
 def _meta(status: int) -> ApiResponseMeta:
@@ -101,12 +86,12 @@ def test_a_refusal_is_one_error_then_one_recovery_and_the_missed_window_is_searc
     assert runner.attempt(T0) == "done"
     outcomes = [runner.attempt(T0 + timedelta(minutes=10 + i)) for i in range(4)]
     assert outcomes == ["retry", "retry", "retry", "done"]
-    errors = _lines(records, logging.ERROR)
+    errors = messages(records, logging.ERROR)
     assert len(errors) == 1, errors
     assert "Elasticsearch at https://127.0.0.1:9 refused the credentials (401" in errors[0]
     assert f"the rules' window from {(T0 - timedelta(seconds=60)).isoformat()} on waits" in errors[0]
-    assert len([line for line in _lines(records, logging.INFO) if "accepts the requests again" in line]) == 1
-    assert not [line for line in _lines(records, logging.WARNING) if "unreachable" in line]
+    assert len([line for line in messages(records, logging.INFO) if "accepts the requests again" in line]) == 1
+    assert not [line for line in messages(records, logging.WARNING) if "unreachable" in line]
     # the pass that succeeded 13 minutes later searched from the first pass's end, not 3 minutes back
     assert fake.windows[-1][0] == T0 - timedelta(seconds=60)
     assert fake.written == [[_alert("a")], [_alert("b")]]
@@ -117,10 +102,10 @@ def test_an_outage_is_one_warning_then_one_recovery(records: pytest.LogCaptureFi
     fake = Scripted([ConnectionError("connection refused"), ApiError("busy", _meta(503), {}), [_alert("c")]])
     runner = _runner(fake)
     assert [runner.attempt(T0 + timedelta(seconds=i)) for i in range(3)] == ["retry", "retry", "done"]
-    warnings = [line for line in _lines(records, logging.WARNING) if "unreachable (" in line]
+    warnings = [line for line in messages(records, logging.WARNING) if "unreachable (" in line]
     assert len(warnings) == 1 and "the window from" in warnings[0], warnings
-    assert len([line for line in _lines(records, logging.INFO) if "reachable again after" in line]) == 1
-    assert not _lines(records, logging.ERROR)
+    assert len([line for line in messages(records, logging.INFO) if "reachable again after" in line]) == 1
+    assert not messages(records, logging.ERROR)
 
 
 def test_alerts_found_but_not_written_are_written_by_the_next_pass() -> None:
@@ -137,7 +122,7 @@ def test_another_failure_waits_for_the_interval_without_losing_the_window(record
     fake = Scripted([BadRequestError("bad query", _meta(400), {}), []])
     runner = _runner(fake)
     assert runner.attempt(T0) == "next"
-    assert [line for line in _lines(records, logging.WARNING) if "pass failed" in line]
+    assert [line for line in messages(records, logging.WARNING) if "pass failed" in line]
     assert runner.attempt(T0 + timedelta(hours=1)) == "done"
     assert fake.windows[1][0] == fake.windows[0][0]
 

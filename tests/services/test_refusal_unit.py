@@ -13,21 +13,17 @@ import pytest
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig, TlsError
 from elasticsearch import ApiError, AuthenticationException
 
-from logwarden import consume, refusals
 from logwarden.config import Config
 from logwarden.consume import BatchAbandoned, StopFlag
 from logwarden.errors import ServerError
 from logwarden.pipelines.indexer import Indexer, _Doc
 from tests.services.test_indexer_unit import ListSink
+from tests.support.log_lines import messages
+
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 CFG = Config(topic_prefix="lw.", index_prefix="logwarden-", elasticsearch="https://ingest:s3cr3t-pw@127.0.0.1:9")
 SECRET = "s3cr3t-pw"
-
-
-@pytest.fixture(autouse=True)
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(refusals, "FIRST_BACKOFF", 0.0)
-    monkeypatch.setattr(consume, "FIRST_BACKOFF", 0.0)
 
 
 def _meta(status: int) -> ApiResponseMeta:
@@ -92,24 +88,20 @@ def records(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixtu
     yield caplog
 
 
-def _lines(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.levelno == level]
-
-
 def test_a_password_changed_mid_run_is_one_error_then_one_recovery(records: pytest.LogCaptureFixture) -> None:
     es = ScriptedES([_unauthorized()] * 4 + [lambda n: _items(*[201] * n)])
     indexer, sink = _indexer(es)
     indexer.index_batch(_docs(3))
     assert indexer.stats.created == 3 and indexer.stats.refused == 4 and indexer.stats.dead_lettered == 0
     assert sink.sent == []
-    errors = _lines(records, logging.ERROR)
+    errors = messages(records, logging.ERROR)
     assert len(errors) == 1, errors
     assert "Elasticsearch at https://127.0.0.1:9 refused the credentials (401" in errors[0]
     assert "unable to authenticate user [ingest]" in errors[0] and "retried with backoff" in errors[0]
-    assert [line for line in _lines(records, logging.INFO) if "accepts the requests again" in line]
+    assert [line for line in messages(records, logging.INFO) if "accepts the requests again" in line]
     assert all(SECRET not in r.getMessage() and "ingest:" not in r.getMessage() for r in records.records)
     assert all(r.exc_info is None for r in records.records)  # no traceback per retry
-    assert not [line for line in _lines(records, logging.WARNING) if "unreachable" in line]  # not an outage
+    assert not [line for line in messages(records, logging.WARNING) if "unreachable" in line]  # not an outage
 
 
 def test_items_refused_403_wait_instead_of_becoming_dead_letters(records: pytest.LogCaptureFixture) -> None:
@@ -120,7 +112,7 @@ def test_items_refused_403_wait_instead_of_becoming_dead_letters(records: pytest
     indexer.index_batch(_docs(3))
     assert es.requests == [3, 2, 2]
     assert indexer.stats.created == 3 and indexer.stats.dead_lettered == 0 and sink.sent == []
-    errors = _lines(records, logging.ERROR)
+    errors = messages(records, logging.ERROR)
     assert len(errors) == 1 and "permission missing (403) for 2 document(s): security_exception: action " \
         "[indices:data/write/bulk[s]] is unauthorized" in errors[0], errors
 
@@ -130,7 +122,7 @@ def test_an_untrusted_certificate_is_a_refusal_not_an_outage(records: pytest.Log
     indexer, _ = _indexer(es)
     indexer.index_batch(_docs(2))
     assert indexer.stats.created == 2 and indexer.stats.refused == 2 and indexer.stats.retries == 0
-    errors = _lines(records, logging.ERROR)
+    errors = messages(records, logging.ERROR)
     assert len(errors) == 1 and "its certificate is not trusted (self-signed certificate)" in errors[0], errors
 
 
@@ -138,7 +130,7 @@ def test_a_new_cause_is_logged_again(records: pytest.LogCaptureFixture) -> None:
     es = ScriptedES([_untrusted(), _unauthorized(), _unauthorized(), lambda n: _items(*[201] * n)])
     indexer, _ = _indexer(es)
     indexer.index_batch(_docs(1))
-    errors = _lines(records, logging.ERROR)
+    errors = messages(records, logging.ERROR)
     assert len(errors) == 2 and "certificate" in errors[0] and "credentials" in errors[1], errors
 
 
