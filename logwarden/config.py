@@ -5,7 +5,7 @@
     home: .lab                        LOGWARDEN_HOME   (runtime data, logs; downloads are cached
                                                         in ~/.cache/logwarden or LOGWARDEN_CACHE)
     es_timeout: 60                    LOGWARDEN_ES_TIMEOUT (seconds per request)
-    state: .lab/state                 LOGWARDEN_STATE  (shipper checkpoints)
+    state: .lab/state                 LOGWARDEN_STATE  (checkpoints, stream state, detect's searched-to mark)
     internal_networks: ""             LOGWARDEN_INTERNAL_NETWORKS (the site's own CIDRs, comma-separated;
                                                         see logwarden/networks.py)
     silence: on                       LOGWARDEN_SILENCE (detect's silence alerts, on|off)

@@ -4,7 +4,9 @@ With `--interval` it runs until SIGTERM/SIGINT, with the Kafka services' shutdow
 (logwarden/consume.py's StopFlag): the pass in progress is finished and its alerts written, its
 counters printed, exit 0; a stop during the wait between passes ends the wait at once.
 Elasticsearch refusing or away in the middle of a run is waited out like the indexer does, and
-the time it kept unsearched is searched when it is back (logwarden/detection/schedule.py).
+the time it kept unsearched is searched when it is back (logwarden/detection/schedule.py), and so
+is the time no `detect` ran: a restart reaches back to where the last run's passes had searched
+(logwarden/detection/searched_mark.py, in the state folder).
 Elasticsearch is asked once before the first pass (logwarden/es_preflight.py): credentials,
 permission or TLS refused is exit 3 at once in both modes, and so is, with `--once`, a port that
 does not take the connection.
@@ -16,7 +18,7 @@ import argparse
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from logwarden.detection.engine import Detector
     from logwarden.detection.es import EsDetector
     from logwarden.detection.schedule import PassRunner, Windows
+    from logwarden.detection.searched_mark import SearchedMark, mark_path
     from logwarden.es_io import bare_url, client
     from logwarden.shippers.base import dumps
 
@@ -88,8 +91,25 @@ def run(args: argparse.Namespace) -> int:
                     print(dumps(doc).decode())
 
     lookback = args.lookback if args.lookback is not None else (None if args.once else 2 * args.interval)
-    passes = PassRunner(cfg, Windows(lookback, args.overlap), Outage(f"Elasticsearch at {bare_url(cfg)}", stop, log),
-                        args.once, runner.run_once, write, silence)
+    windows = Windows(lookback, args.overlap)
+    mark = None  # where the last pass written searched to, across restarts (--interval, writing)
+    if lookback is not None and not args.once and not args.dry_run:
+        mark = SearchedMark(mark_path(cfg.state_path, cfg.index_prefix))
+        started = datetime.now(UTC)
+        resumed = mark.load(started)
+        if resumed is not None:
+            windows.resume(resumed)
+            if resumed < started - timedelta(seconds=lookback):
+                log.info("the last pass before this start searched to %s, longer ago than the lookback: "
+                         "the first pass searches from there", resumed.isoformat(timespec="seconds"))
+
+    def after(end: datetime) -> None:
+        if mark is not None:
+            mark.save(end)
+        silence(end)
+
+    passes = PassRunner(cfg, windows, Outage(f"Elasticsearch at {bare_url(cfg)}", stop, log),
+                        args.once, runner.run_once, write, after)
     with stop.on_signals():  # a stop never interrupts a pass: it ends the wait before the next
         while not stop.is_set():
             outcome = passes.attempt(datetime.now(UTC))

@@ -9,8 +9,9 @@ waits, it does not stop.
   later than the first window tried). So the time a failed pass could not search is searched by
   the first pass that succeeds, however long Elasticsearch was away: no alert lost. Alerts have
   deterministic ids and are written with op_type create (a correlation episode's later version
-  replaces the earlier one), so searching a stretch twice writes nothing twice. The mark is in
-  memory: a restarted `detect` begins with the plain lookback.
+  replaces the earlier one), so searching a stretch twice writes nothing twice. The end of the
+  last window written is also kept on disk (logwarden/detection/searched_mark.py): a restarted
+  `detect` reaches back to it (`Windows.resume`), however long it was stopped.
 - Failures of a pass: a refusal (401, 403, an untrusted certificate: server_errors.describe) is
   one ERROR line naming the cause and the window waiting for it, then each retry at debug
   level; an unreachable or busy server (connection errors, timeouts, 429/5xx) is one WARNING
@@ -64,6 +65,11 @@ class Windows:
         if self.due_from is None:
             self.due_from = start  # the first window: what it misses, a later pass searches
         return min(start, self.due_from)
+
+    def resume(self, end: datetime) -> None:
+        """A run before this one searched and wrote up to `end`: no window starts later than `end`
+        less the overlap (a start within the lookback changes nothing)."""
+        self.due_from = end - timedelta(seconds=self.overlap)
 
     def searched(self, end: datetime) -> None:
         """The window ending at `end` was searched and its alerts written."""

@@ -28,6 +28,7 @@ from logwarden.config import Config
 from logwarden.es_io import client
 from logwarden.runtime.lab import Lab
 from tests.services.helpers import Service
+from tests.support.es_reads import while_shards_start
 
 from .cert_switch_proxy import CertSwitchProxy
 from .es_file_realm import file_realm_user
@@ -61,9 +62,10 @@ def _cleared(cfg: Config, name: str) -> str:
 
 def _alerts(cfg: Config) -> list[dict[str, Any]]:
     es = client(cfg)
-    es.indices.refresh(index=f"{cfg.index_prefix}alerts-*", ignore_unavailable=True, allow_no_indices=True)
-    found = es.search(index=f"{cfg.index_prefix}alerts-*", ignore_unavailable=True, allow_no_indices=True,
-                      size=100, query={"term": {"rule.id": RULE_ID}})
+    index = f"{cfg.index_prefix}alerts-*"  # polled while detect may be creating it: its 503 waited out
+    while_shards_start(es.indices.refresh, index=index, ignore_unavailable=True, allow_no_indices=True)
+    found = while_shards_start(es.search, index=index, ignore_unavailable=True, allow_no_indices=True,
+                               size=100, query={"term": {"rule.id": RULE_ID}})
     return [hit["_source"] for hit in found["hits"]["hits"]]
 
 
