@@ -12,7 +12,6 @@ has no proxy setting, and the shared broker is never touched."""
 
 from __future__ import annotations
 
-import copy
 import logging
 import secrets
 import threading
@@ -22,28 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka.admin import (
-    ACL,
-    ACLFilter,
-    ACLOperation,
-    ACLPermissionType,
-    ACLResourcePatternType,
-    ResourcePattern,
-    ResourceType,
-    ScramMechanism,
-    UserScramCredentialDeletion,
-    UserScramCredentialUpsertion,
-)
+from kafka.admin import ACLOperation
 
 from logwarden.config import Config
 from logwarden.consume import StopFlag
 from logwarden.es_io import client
-from logwarden.kafka_io import admin
 from logwarden.pipelines.indexer import IndexStats, run_indexer
 from logwarden.runtime.lab import Lab
 from tests.services.helpers import event, group, produce
 from tests.support.cli import cli
 from tests.support.namespaces import count
+from tests.support.scram_user import ScramUser, own_scram_user
 
 from .cert_switch_proxy import CertSwitchProxy
 from .socket_reset import reset_own_connections
@@ -56,71 +44,14 @@ CLIENTS = ("kafka-python", "confluent")
 RECOVERY = "accepts the requests again"
 SASL_REFUSED = "refused the SASL SCRAM-SHA-512 login of user"
 NO_PERMISSION = "permission missing for user"
-
-
-class ConsumerUser:
-    """A SCRAM-SHA-512 user of the test's own that may read, write and describe the namespace's
-    topics and read its consumer groups (what the indexer needs)."""
-
-    def __init__(self, cfg: Config) -> None:
-        self.cfg = cfg
-        self.name = f"{cfg.topic_prefix.rstrip('.')}-consumer"
-        self.password = ""
-        self.topics = ResourcePattern(ResourceType.TOPIC, cfg.topic_prefix, ACLResourcePatternType.PREFIXED)
-        self.groups = ResourcePattern(ResourceType.GROUP, cfg.topic_prefix, ACLResourcePatternType.PREFIXED)
-
-    def _admin(self, call: Callable[[Any], Any]) -> Any:
-        admin_client = admin(self.cfg)
-        try:
-            return call(admin_client)
-        finally:
-            admin_client.close()
-
-    def set_password(self, password: str) -> None:
-        result = self._admin(lambda a: a.alter_user_scram_credentials(
-            [UserScramCredentialUpsertion(self.name, ScramMechanism.SCRAM_SHA_512, password)]))
-        assert result == {self.name: None}, result
-        self.password = password
-
-    def allow_topics(self) -> None:
-        acls = [ACL(f"User:{self.name}", "*", operation, ACLPermissionType.ALLOW, self.topics)
-                for operation in (ACLOperation.READ, ACLOperation.WRITE, ACLOperation.DESCRIBE)]
-        assert not self._admin(lambda a: a.create_acls(acls))["failed"]
-
-    def allow_groups(self) -> None:
-        acl = ACL(f"User:{self.name}", "*", ACLOperation.READ, ACLPermissionType.ALLOW, self.groups)
-        assert not self._admin(lambda a: a.create_acls([acl]))["failed"]
-
-    def deny_reading(self) -> None:
-        """Remove the READ ACL on the topics (DESCRIBE and WRITE stay)."""
-        self._admin(lambda a: a.delete_acls([ACLFilter(f"User:{self.name}", "*", ACLOperation.READ,
-                                                       ACLPermissionType.ANY, self.topics)]))
-
-    def remove(self) -> None:
-        def remove_all(a: Any) -> None:
-            a.delete_acls([ACLFilter(f"User:{self.name}", "*", ACLOperation.ANY, ACLPermissionType.ANY, pattern)
-                           for pattern in (self.topics, self.groups)])
-            a.alter_user_scram_credentials([UserScramCredentialDeletion(self.name, ScramMechanism.SCRAM_SHA_512)])
-        self._admin(remove_all)
-
-    def config(self, kafka_client: str) -> Config:
-        mine = copy.copy(self.cfg)
-        mine.kafka_user, mine.kafka_password, mine.kafka_client = self.name, self.password, kafka_client
-        return mine
+# what the indexer needs: read, write and describe the namespace's topics, read its groups
+TOPIC_OPERATIONS = (ACLOperation.READ, ACLOperation.WRITE, ACLOperation.DESCRIBE)
 
 
 @pytest.fixture
-def consumer_user(ns: Config, lab: Lab) -> Iterator[ConsumerUser]:
-    if not lab.secure:
-        pytest.fail("the lab runs without security (a plaintext lab was found on its ports)", pytrace=False)
-    user = ConsumerUser(ns)
-    try:
-        user.set_password(secrets.token_urlsafe(16))
-        user.allow_topics()
-        user.allow_groups()
+def consumer_user(ns: Config, lab: Lab) -> Iterator[ScramUser]:
+    with own_scram_user(ns, lab.secure, "consumer", TOPIC_OPERATIONS, groups=(ACLOperation.READ,)) as user:
         yield user
-    finally:
-        user.remove()
 
 
 class _Lines(logging.Handler):
@@ -144,7 +75,7 @@ def _wait(condition: Callable[[], bool], what: str, timeout: float = 120) -> Non
         time.sleep(0.3)
 
 
-def _through_a_refusal(user: ConsumerUser, kafka_client: str, tag: str, refuse: Callable[[], None],
+def _through_a_refusal(user: ScramUser, kafka_client: str, tag: str, refuse: Callable[[], None],
                        allow: Callable[[], None], needle: str, kafka_options: dict[str, Any] | None = None,
                        ) -> tuple[IndexStats, _Lines]:
     """Index FIRST events with the user's indexer (in a thread), `refuse()`, wait for the ERROR
@@ -198,7 +129,7 @@ def _assert_said_once(lines: _Lines, needle: str, *secret: str) -> None:
 
 
 @pytest.mark.parametrize("kafka_client", CLIENTS)
-def test_a_consumer_whose_password_changes_mid_run_waits_it_out(consumer_user: ConsumerUser, kafka_client: str
+def test_a_consumer_whose_password_changes_mid_run_waits_it_out(consumer_user: ScramUser, kafka_client: str
                                                                  ) -> None:
     first = consumer_user.password
     replaced = f"changed-by-the-admin-{secrets.token_hex(4)}"
@@ -214,15 +145,16 @@ def test_a_consumer_whose_password_changes_mid_run_waits_it_out(consumer_user: C
 
 
 @pytest.mark.parametrize("kafka_client", CLIENTS)
-def test_a_consumer_whose_read_acl_is_removed_mid_run_waits_it_out(consumer_user: ConsumerUser, kafka_client: str
+def test_a_consumer_whose_read_acl_is_removed_mid_run_waits_it_out(consumer_user: ScramUser, kafka_client: str
                                                                     ) -> None:
-    stats, lines = _through_a_refusal(consumer_user, kafka_client, f"acl-{kafka_client}", consumer_user.deny_reading,
-                                      consumer_user.allow_topics, NO_PERMISSION)
+    stats, lines = _through_a_refusal(consumer_user, kafka_client, f"acl-{kafka_client}",
+                                      lambda: consumer_user.deny(ACLOperation.READ),
+                                      lambda: consumer_user.allow([ACLOperation.READ]), NO_PERMISSION)
     _assert_said_once(lines, f"{NO_PERMISSION} '{consumer_user.name}'", consumer_user.password)
     assert stats.created == FIRST + SECOND and stats.existing == 0
 
 
-def test_a_consumer_meeting_an_untrusted_broker_certificate_mid_run_waits_it_out(consumer_user: ConsumerUser,
+def test_a_consumer_meeting_an_untrusted_broker_certificate_mid_run_waits_it_out(consumer_user: ScramUser,
                                                                                  tmp_path: Path) -> None:
     """kafka-python only: the certificate is switched by a SOCKS proxy of the test's own, and
     librdkafka has no proxy setting."""
@@ -238,10 +170,10 @@ def test_a_consumer_meeting_an_untrusted_broker_certificate_mid_run_waits_it_out
 
 
 @pytest.mark.parametrize("kafka_client", CLIENTS)
-def test_index_once_refused_its_reads_exits_3_at_once(consumer_user: ConsumerUser, kafka_client: str) -> None:
+def test_index_once_refused_its_reads_exits_3_at_once(consumer_user: ScramUser, kafka_client: str) -> None:
     cfg = consumer_user.cfg
     produce(cfg, [event(i, "once-refused") for i in range(50)])
-    consumer_user.deny_reading()
+    consumer_user.deny(ACLOperation.READ)
     proc = cli(consumer_user.config(kafka_client), "index", "--once", "--group", group(cfg, f"once-{kafka_client}"))
     assert proc.returncode == 3, proc.stderr[-3000:]
     last = proc.stderr.strip().splitlines()[-1]

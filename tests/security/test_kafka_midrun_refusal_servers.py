@@ -11,30 +11,18 @@ the confluent client is not covered here)."""
 
 from __future__ import annotations
 
-import copy
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka.admin import (
-    ACL,
-    ACLFilter,
-    ACLOperation,
-    ACLPermissionType,
-    ACLResourcePatternType,
-    ResourcePattern,
-    ResourceType,
-    ScramMechanism,
-    UserScramCredentialDeletion,
-    UserScramCredentialUpsertion,
-)
+from kafka.admin import ACLOperation
 
 from logwarden.config import Config
-from logwarden.kafka_io import KafkaRefused, KafkaSink, admin
+from logwarden.kafka_io import KafkaRefused, KafkaSink
 from logwarden.runtime.lab import Lab
 from tests.services.helpers import event, read_topic
 from tests.services.proxy import CuttableProxy
+from tests.support.scram_user import ScramUser, own_scram_user
 
 from .cert_switch_proxy import CertSwitchProxy
 
@@ -43,61 +31,11 @@ pytestmark = pytest.mark.servers
 BATCH = 20
 
 
-class ScramUser:
-    """A SCRAM-SHA-512 user of the test's own with WRITE and DESCRIBE on the namespace's topics."""
-
-    def __init__(self, cfg: Config) -> None:
-        self.cfg = cfg
-        self.name = f"{cfg.topic_prefix.rstrip('.')}-producer"
-        self.password = ""
-        self.pattern = ResourcePattern(ResourceType.TOPIC, cfg.topic_prefix, ACLResourcePatternType.PREFIXED)
-
-    def set_password(self, password: str) -> None:
-        client = admin(self.cfg)
-        try:
-            result = client.alter_user_scram_credentials(
-                [UserScramCredentialUpsertion(self.name, ScramMechanism.SCRAM_SHA_512, password)])
-        finally:
-            client.close()
-        assert result == {self.name: None}, result
-        self.password = password
-
-    def allow(self) -> None:
-        client = admin(self.cfg)
-        try:
-            result = client.create_acls([ACL(f"User:{self.name}", "*", operation, ACLPermissionType.ALLOW, self.pattern)
-                                         for operation in (ACLOperation.WRITE, ACLOperation.DESCRIBE)])
-        finally:
-            client.close()
-        assert not result["failed"], result
-
-    def remove(self) -> None:
-        client = admin(self.cfg)
-        try:
-            client.delete_acls([ACLFilter(f"User:{self.name}", "*", ACLOperation.ANY, ACLPermissionType.ANY,
-                                          self.pattern)])
-            client.alter_user_scram_credentials(
-                [UserScramCredentialDeletion(self.name, ScramMechanism.SCRAM_SHA_512)])
-        finally:
-            client.close()
-
-    def config(self) -> Config:
-        mine = copy.copy(self.cfg)
-        mine.kafka_user, mine.kafka_password, mine.kafka_client = self.name, self.password, "kafka-python"
-        return mine
-
-
 @pytest.fixture
 def scram_user(ns: Config, lab: Lab) -> Iterator[ScramUser]:
-    if not lab.secure:
-        pytest.fail("the lab runs without security (a plaintext lab was found on its ports)", pytrace=False)
-    user = ScramUser(ns)
-    try:
-        user.set_password(secrets.token_urlsafe(16))
-        user.allow()
+    """A user of the test's own with WRITE and DESCRIBE on the namespace's topics."""
+    with own_scram_user(ns, lab.secure, "producer", (ACLOperation.WRITE, ACLOperation.DESCRIBE)) as user:
         yield user
-    finally:
-        user.remove()
 
 
 def _ids(cfg: Config) -> list[str]:
