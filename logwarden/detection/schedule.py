@@ -201,6 +201,7 @@ class PassRunner:
         if self.catching_up is None:
             return "done"
         self.steps += 1
+        log.debug("catch-up step %d searched %s to %s", self.steps, start and start.isoformat(), end.isoformat())
         if end < now:
             return "step"
         self._catch_up_ends(end)
