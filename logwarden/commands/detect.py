@@ -6,7 +6,8 @@ counters printed, exit 0; a stop during the wait between passes ends the wait at
 Elasticsearch refusing or away in the middle of a run is waited out like the indexer does, and
 the time it kept unsearched is searched when it is back (logwarden/detection/schedule.py), and so
 is the time no `detect` ran: a restart reaches back to where the last run's passes had searched
-(logwarden/detection/searched_mark.py, in the state folder).
+its rules (logwarden/detection/searched_mark.py, in the state folder). Time that far behind is
+searched in windows of at most `--catch-up-step`, back to back, until a window reaches now.
 Elasticsearch is asked once before the first pass (logwarden/es_preflight.py): credentials,
 permission or TLS refused is exit 3 at once in both modes, and so is, with `--once`, a port that
 does not take the connection.
@@ -26,6 +27,8 @@ from logwarden.durations import parse_duration
 
 log = logging.getLogger(__name__)
 
+CATCH_UP_STEP = 3600.0  # one hour of events per search while catching up (docs/architecture.md 51)
+
 
 def duration(text: str) -> float:
     try:
@@ -42,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lookback", type=duration, default=None,
                    help="window length (default: everything with --once, 2x interval otherwise)")
     p.add_argument("--overlap", type=duration, default=120.0, help="extra look-back for late events (default 2m)")
+    p.add_argument("--catch-up-step", type=duration, default=None,
+                   help="longest window while catching up after a stop or outage, searched back to back "
+                        f"(default {CATCH_UP_STEP:g}s, or lookback + overlap when longer; 0: no cap; --interval only)")
     p.add_argument("--rules", action="append", type=Path, help="rule file or folder (default: sigma_rules/)")
     p.add_argument("--dry-run", action="store_true", help="print alerts as JSON lines, write nothing")
     p.add_argument("--json", action="store_true", help="print counters as JSON")
@@ -66,7 +72,10 @@ def run(args: argparse.Namespace) -> int:
     from logwarden.shippers.base import dumps
 
     cfg = load(args.config)  # ConfigError: one line, exit 2 (cli)
-    detector = Detector(load_ruleset(args.rules))
+    lookback = args.lookback if args.lookback is not None else (None if args.once else 2 * args.interval)
+    step = 0.0 if args.once or lookback is None else catch_up_step(args.catch_up_step, lookback, args.overlap)
+    ruleset = load_ruleset(args.rules)
+    detector = Detector(ruleset)
     runner = EsDetector(cfg, client(cfg), detector)
     es_preflight.check(cfg, runner.es, drain=args.once)  # a refusal is exit 3 in one line, in both modes
     watch: Any = None
@@ -90,38 +99,63 @@ def run(args: argparse.Namespace) -> int:
                 if args.dry_run:
                     print(dumps(doc).decode())
 
-    lookback = args.lookback if args.lookback is not None else (None if args.once else 2 * args.interval)
-    windows = Windows(lookback, args.overlap)
-    mark = None  # where the last pass written searched to, across restarts (--interval, writing)
+    windows = Windows(lookback, args.overlap, step)
+    mark = None  # where the last pass written searched each rule to, across restarts (--interval, writing)
     if lookback is not None and not args.once and not args.dry_run:
-        mark = SearchedMark(mark_path(cfg.state_path, cfg.index_prefix))
-        started = datetime.now(UTC)
-        resumed = mark.load(started)
-        if resumed is not None:
-            windows.resume(resumed)
-            if resumed < started - timedelta(seconds=lookback):
-                log.info("the last pass before this start searched to %s, longer ago than the lookback: "
-                         "the first pass searches from there", resumed.isoformat(timespec="seconds"))
+        mark = SearchedMark(mark_path(cfg.state_path, cfg.index_prefix), rule_ids(ruleset))
+        resume(mark, windows, lookback)
 
     def after(end: datetime) -> None:
         if mark is not None:
             mark.save(end)
-        silence(end)
 
     passes = PassRunner(cfg, windows, Outage(f"Elasticsearch at {bare_url(cfg)}", stop, log),
-                        args.once, runner.run_once, write, after)
+                        args.once, runner.run_once, write, after, silence)
     with stop.on_signals():  # a stop never interrupts a pass: it ends the wait before the next
-        while not stop.is_set():
-            outcome = passes.attempt(datetime.now(UTC))
-            if outcome in ("retry", "stop"):
-                continue  # the backoff was slept (or a stop requested: the loop ends)
-            if outcome == "done":
-                print_counters(runner, watch, args.json)
-            if args.once or stop.wait(args.interval):
-                break
+        passes.run(stop, args.interval, lambda: print_counters(runner, watch, args.json))
     if stop.is_set():
         log.info("%s received: stopped", stop.reason)
     return 0
+
+
+def catch_up_step(given: float | None, lookback: float, overlap: float) -> float:
+    """The longest window of `--interval`: `given` (0: no cap), or CATCH_UP_STEP, or the pass's own
+    window when that is longer. A step shorter than the pass's own window would cut every pass.
+
+    Raises:
+        UsageError: a given step shorter than lookback + overlap, or not past the overlap.
+    """
+    from logwarden.errors import UsageError
+
+    window = lookback + overlap
+    if given is None:
+        return max(CATCH_UP_STEP, window)
+    if given and (given < window or given <= overlap):
+        raise UsageError(f"--catch-up-step {given:g}s is shorter than a pass's window "
+                         f"(--lookback + --overlap = {window:g}s, and more than --overlap); 0 for no cap")
+    return given
+
+
+def rule_ids(ruleset: Any) -> list[str]:
+    """Every rule a pass runs, base rules and correlations: the mark's keys."""
+    return [r.id for r in ruleset.rules] + [c.id for c in ruleset.correlations]
+
+
+def resume(mark: Any, windows: Any, lookback: float) -> None:
+    """The first window reaches back to the earliest end the mark holds for this run's rules."""
+    from logwarden.safe_text import printable
+
+    started = datetime.now(UTC)
+    ends = mark.ends(started)
+    if not ends:
+        return
+    earliest = min(ends, key=lambda rid: (ends[rid], rid))
+    windows.resume(ends[earliest])
+    if ends[earliest] < started - timedelta(seconds=lookback):
+        missing = len(mark.rule_ids) - len(ends)
+        log.info("the last pass before this start searched rule %s to %s (the earliest of %d rules with an end, "
+                 "%d without), longer ago than the lookback: the first pass searches from there",
+                 printable(earliest), ends[earliest].isoformat(timespec="seconds"), len(ends), missing)
 
 
 def print_counters(runner: Any, watch: Any, as_json: bool) -> None:

@@ -1,8 +1,10 @@
 """`detect --interval`'s passes on fakes (no servers, logwarden/detection/schedule.py): the window
 a failed pass could not search is searched by the next pass that succeeds; a refusal is one ERROR
 line and an outage one WARNING line, each ended by one INFO line; alerts found but not written are
-written by the next pass; `--once` raises the failure (exit 3). The real-server test is
-tests/security/test_detect_midrun_servers.py."""
+written by the next pass; `--once` raises the failure (exit 3). Catch-up: a window is at most
+the step long, steps run back to back until a window reaches now, a stop between steps stops
+there, a failed step is retried like a failed pass. The real-server tests are
+tests/security/test_detect_midrun_servers.py and tests/services/test_detect_restart_servers.py."""
 
 from __future__ import annotations
 
@@ -147,3 +149,122 @@ def test_failure_kinds() -> None:
 def test_merge_alerts_keeps_one_version_per_id_the_latest() -> None:
     merged = merge_alerts([_alert("a"), _alert("b", 1)], [_alert("b", 2), _alert("c")])
     assert merged == [_alert("a"), _alert("b", 2), _alert("c")]
+
+
+STEP = 3600.0
+
+
+class Clock:
+    """`now` for the runner's loop: advances `tick` seconds at each reading."""
+
+    def __init__(self, start: datetime, tick: float = 0.0) -> None:
+        self.now, self.tick = start, tick
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=self.tick)
+        return self.now
+
+
+def _stepping(fake: Scripted, stop: StopFlag | None = None) -> tuple[PassRunner, list[datetime], list[datetime]]:
+    """A runner three hours behind (a resumed mark), catch-up steps of an hour; returns it with
+    the ends `after` (the mark) and `current` (the silence pass) were called with."""
+    stop = stop or StopFlag()
+    outage = Outage("Elasticsearch at https://127.0.0.1:9", stop, logging.getLogger("logwarden.test"))
+    windows = Windows(120.0, 60.0, STEP)
+    windows.resume(T0 - timedelta(hours=3))
+    marked: list[datetime] = []
+    current: list[datetime] = []
+    return PassRunner(CFG, windows, outage, False, fake.search, fake.write, marked.append, current.append), \
+        marked, current
+
+
+def test_a_window_is_at_most_the_step_and_steps_overlap_by_the_overlap() -> None:
+    windows = Windows(120.0, 60.0, STEP)
+    windows.resume(T0 - timedelta(hours=3))
+    seen = []
+    while True:
+        start, end = windows.window(T0)
+        assert start is not None
+        seen.append((start, end))
+        windows.searched(end)
+        if end == T0:
+            break
+    assert seen[0] == (T0 - timedelta(hours=3, seconds=60), T0 - timedelta(hours=2, seconds=60))
+    assert all((end - start).total_seconds() <= STEP for start, end in seen)
+    assert all(later[0] == earlier[1] - timedelta(seconds=60) for earlier, later in zip(seen, seen[1:], strict=False))
+    assert len(seen) == 4 == windows.steps_to(T0 - timedelta(hours=3, seconds=60), T0)
+    # not behind: the plain window, one step; no cap: one window however far behind
+    assert windows.window(T0 + timedelta(seconds=60)) == (T0 - timedelta(seconds=120), T0 + timedelta(seconds=60))
+    uncapped = Windows(120.0, 60.0)
+    uncapped.resume(T0 - timedelta(days=3))
+    assert uncapped.window(T0) == (T0 - timedelta(days=3, seconds=60), T0)
+    with pytest.raises(ValueError):
+        Windows(120.0, 60.0, 60.0)  # a step that does not pass the overlap never moves forward
+
+
+def test_catch_up_runs_steps_back_to_back_with_one_line_at_each_end(records: pytest.LogCaptureFixture) -> None:
+    fake = Scripted([[_alert("one")], [], [_alert("three")], [_alert("now")]])
+    runner, marked, current = _stepping(fake)
+    stop = StopFlag()
+    waits: list[float] = []
+
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        return True  # the first wait for the interval ends the run
+
+    stop.wait = wait  # type: ignore[method-assign]
+    passed: list[str] = []
+    runner.run(stop, 60.0, lambda: passed.append("counters"), clock=Clock(T0, tick=1.0))
+    assert len(fake.windows) == 4 and waits == [60.0]  # four searches, then the interval's wait, once
+    assert all((end - start).total_seconds() <= STEP for start, end in fake.windows if start is not None)
+    assert fake.windows[-1][1] == T0 + timedelta(seconds=4)  # the last window reached now
+    assert marked == [end for _, end in fake.windows]  # every step's end recorded as searched
+    assert current == [fake.windows[-1][1]]  # the silence pass: only for the window at now
+    assert passed == ["counters"] * 4
+    assert fake.written == [[_alert("one")], [], [_alert("three")], [_alert("now")]]
+    infos = messages(records, logging.INFO)
+    starts = [line for line in infos if line.startswith("catching up")]
+    ends = [line for line in infos if line.startswith("caught up")]
+    assert len(starts) == 1 and "about 4 steps of at most 3600 s" in starts[0] and "3:01:01 behind" in starts[0], infos
+    assert len(ends) == 1 and ends[0].startswith("caught up: 4 steps searched from "), infos
+
+
+def test_a_stop_between_steps_stops_and_the_mark_holds_the_last_step(records: pytest.LogCaptureFixture) -> None:
+    stop = StopFlag()
+    fake = Scripted([[], []])
+    searched = fake.search
+
+    def search_then_stop(start: datetime | None, end: datetime) -> list[dict[str, Any]]:
+        if len(fake.windows) == 1:
+            stop.set("SIGTERM")  # during the second step: it is finished, no third one
+        return searched(start, end)
+
+    fake.search = search_then_stop  # type: ignore[method-assign]
+    runner, marked, current = _stepping(fake, stop)
+    runner.run(stop, 60.0, lambda: None, clock=Clock(T0))
+    assert len(fake.windows) == 2 and marked == [end for _, end in fake.windows] and current == []
+    assert marked[-1] < T0
+    lines = messages(records, logging.INFO)
+    assert [line for line in lines if line.startswith("stopped while catching up, searched to "
+                                                      f"{marked[-1].isoformat(timespec='seconds')}")], lines
+    assert not [line for line in lines if line.startswith("caught up")]
+
+
+def test_a_failed_step_is_retried_from_its_own_start(records: pytest.LogCaptureFixture) -> None:
+    fake = Scripted([[], ConnectionError("connection refused"), _unauthorized(), [], []])
+    runner, marked, _ = _stepping(fake)
+    outcomes = [runner.attempt(T0 + timedelta(seconds=i)) for i in range(5)]
+    assert outcomes == ["step", "retry", "retry", "step", "step"]
+    assert fake.windows[1][0] == fake.windows[2][0] == fake.windows[3][0]  # the failed step searched again
+    assert len(marked) == 3
+    assert len([line for line in messages(records, logging.INFO) if line.startswith("catching up")]) == 1
+    assert len([line for line in messages(records, logging.WARNING) if "unreachable (" in line]) == 1
+    assert len(messages(records, logging.ERROR)) == 1
+
+
+def test_a_pass_that_is_not_behind_says_nothing_about_catching_up(records: pytest.LogCaptureFixture) -> None:
+    fake = Scripted([[], []])
+    outage = Outage("Elasticsearch at https://127.0.0.1:9", StopFlag(), logging.getLogger("logwarden.test"))
+    runner = PassRunner(CFG, Windows(120.0, 60.0, STEP), outage, False, fake.search, fake.write, lambda end: None)
+    assert [runner.attempt(T0), runner.attempt(T0 + timedelta(seconds=60))] == ["done", "done"]
+    assert not [line for line in messages(records, logging.INFO) if "catching up" in line or "caught up" in line]
