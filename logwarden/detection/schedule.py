@@ -155,9 +155,7 @@ class PassRunner:
         log.info("catching up: the window from %s is %s behind now; about %d steps of at most %g s, back to back",
                  start.isoformat(timespec="seconds"), behind, self.windows.steps_to(start, now), self.windows.step)
 
-    def _catch_up_ends(self, end: datetime) -> None:
-        assert self.catching_up is not None
-        since, began = self.catching_up
+    def _catch_up_ends(self, end: datetime, since: datetime, began: float) -> None:
         log.info("caught up: %d steps searched from %s to %s in %.0f s", self.steps,
                  since.isoformat(timespec="seconds"), end.isoformat(timespec="seconds"), time.monotonic() - began)
         self.catching_up = None
@@ -204,7 +202,7 @@ class PassRunner:
         log.debug("catch-up step %d searched %s to %s", self.steps, start and start.isoformat(), end.isoformat())
         if end < now:
             return "step"
-        self._catch_up_ends(end)
+        self._catch_up_ends(end, *self.catching_up)
         return "done"
 
     def run(self, stop: StopFlag, interval: float, passed: Callable[[], None],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,10 +30,25 @@ SYSTEM_RULE_ID = "c0d11478-4c45-4ec0-bf28-0b54a64bd476"
 STEP = 10.0  # --catch-up-step of the catch-up test: a pass alone spans 3 s, a step 10 s
 
 
+_STARTED: list[Service] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_detect_left_running() -> Iterator[None]:
+    """A test that fails while a detect runs still stops it (SIGTERM): none outlives its test."""
+    yield
+    while _STARTED:
+        service = _STARTED.pop()
+        if service.proc.poll() is None:
+            service.stop()
+
+
 def _detect(cfg: Config, *rules: str, extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> Service:
     args = [arg for rule in (rules or (RULE,)) for arg in ("--rules", rule)]
-    return Service(cfg, "detect", "--interval", f"{LOOKBACK:g}s", "--lookback", f"{LOOKBACK:g}s", "--overlap", "1s",
-                   *args, *extra, "--no-silence", "--json", env=env)
+    service = Service(cfg, "detect", "--interval", f"{LOOKBACK:g}s", "--lookback", f"{LOOKBACK:g}s", "--overlap", "1s",
+                      *args, *extra, "--no-silence", "--json", env=env)
+    _STARTED.append(service)
+    return service
 
 
 def _index(cfg: Config, eid: str, host: str, when: datetime, code: str = "1102", channel: str = "Security") -> None:
@@ -127,8 +143,6 @@ def test_two_detects_on_one_prefix_each_search_the_time_they_were_stopped(ns: Co
         finally:
             again_lines = _ended(again)
     finally:
-        if b.proc.poll() is None:
-            b.stop()
         a_lines = _ended(a)
     assert f"searched rule {SYSTEM_RULE_ID} to" in again_lines, again_lines[-3000:]
     assert _alert_hosts(ns, RULE_ID) == ["a-before", "a-gap"], "the Security rule's alerts, each once"
