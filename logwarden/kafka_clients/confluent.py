@@ -30,7 +30,7 @@ from typing import Any
 import confluent_kafka
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from logwarden.kafka_clients.interface import CONFLUENT
+from logwarden.kafka_clients.interface import CONFLUENT, delivery_error
 
 log = logging.getLogger("kafka.librdkafka")  # under "kafka": captured with kafka-python's lines at connect time
 
@@ -177,7 +177,7 @@ class ConfluentDelivery:
             if err is None:
                 self.value = msg
             else:
-                self.exception = KafkaError(f"delivery failed: {err.str()} ({err.name()})")
+                self.exception = delivery_error(err)
             self._done = True
             waiting, self._waiting = self._waiting, None
         if waiting:
@@ -226,12 +226,24 @@ class ConfluentProducer:
              headers: list[tuple[str, bytes]] | None = None) -> ConfluentDelivery:
         """Raises KafkaTimeoutError when librdkafka's queue stayed full for max_block_ms."""
         delivery = ConfluentDelivery(self._lock)
+        self.send_reporting(topic, key, value, headers, delivery)
+        return delivery
+
+    def send_reporting(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None,
+                       report: Callable[[Any, Any], object]) -> None:
+        """`send` without a future: `report(error, message)` is librdkafka's delivery callback
+        itself (on the poller thread; `error` None on success, else librdkafka's error, see
+        interface.delivery_error). No object, lock or callback list per message.
+
+        Raises:
+            KafkaTimeoutError: librdkafka's queue stayed full for max_block_ms.
+        """
         deadline = 0.0
         while True:
             try:
                 self._producer.produce(topic, value, key, headers=headers,  # type: ignore[arg-type]
-                                       on_delivery=delivery)
-                return delivery
+                                       on_delivery=report)  # type: ignore[arg-type]
+                return
             except BufferError:
                 now = time.monotonic()
                 deadline = deadline or now + self.max_block

@@ -56,6 +56,14 @@ class Producer(Protocol):
         """Queue one message; raises KafkaTimeoutError when the buffer stayed full for max_block_ms."""
         ...
 
+    def send_reporting(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None,
+                       report: Callable[..., object]) -> None:
+        """`send` without a future, for a caller that only needs the outcome (the syslog sink,
+        one per message): `report(error)` or `report(error, metadata)` is called once, on the
+        client's own thread, `error` None on success, else what `delivery_error` turns into the
+        KafkaError a future would raise. Raises as `send` does."""
+        ...
+
     def flush(self, timeout: float | None = None) -> None:
         """Wait for every queued message's outcome; raises KafkaTimeoutError after `timeout` seconds."""
         ...
@@ -63,6 +71,17 @@ class Producer(Protocol):
     def close(self, timeout: float | None = None) -> None:
         """Flush for up to `timeout` seconds, then drop what is pending (those deliveries fail)."""
         ...
+
+
+def delivery_error(error: Any) -> BaseException:
+    """A failed delivery's `error` as given to a `send_reporting` report, as the exception the
+    client's future raises: kafka-python's is one already; librdkafka's (confluent) becomes the
+    KafkaError `ConfluentDelivery` makes of it."""
+    if isinstance(error, BaseException):
+        return error
+    from kafka.errors import KafkaError
+
+    return KafkaError(f"delivery failed: {error.str()} ({error.name()})")
 
 
 class Record(Protocol):
@@ -156,4 +175,4 @@ class Consumer(Protocol):
 
 
 __all__ = ["CONFLUENT", "KAFKA_PYTHON", "ConfluentRecord", "Consumer", "Delivery", "Producer", "RebalanceListener",
-           "Record"]
+           "Record", "delivery_error"]

@@ -7,6 +7,7 @@ thin pass-throughs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
@@ -26,6 +27,14 @@ class KafkaPythonProducer:
     def send(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> Delivery:
         future: Delivery = self._producer.send(topic, key=key, value=value, headers=headers)  # type: ignore[assignment]
         return future
+
+    def send_reporting(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None,
+                       report: Callable[..., object]) -> None:
+        """`send` whose outcome goes to `report(error, metadata)` (error None on success) or
+        `report(exception)` (interface.Producer.send_reporting)."""
+        future: Any = self._producer.send(topic, key=key, value=value, headers=headers)
+        future.add_callback(report, None)
+        future.add_errback(report)
 
     def flush(self, timeout: float | None = None) -> None:
         self._producer.flush(timeout=timeout)

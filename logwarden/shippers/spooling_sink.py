@@ -32,12 +32,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 from kafka.errors import KafkaError
 
 from logwarden.config import Config
 from logwarden.consume import Outage, StopFlag
+from logwarden.kafka_clients.interface import delivery_error
 from logwarden.kafka_io import KafkaSink, Message, to_message
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.spool import Spool
@@ -101,63 +103,42 @@ class SpoolingSink:
 
     def send(self, item: Event | DeadLetter) -> bool:
         """Take one message; False when it was refused (the spool is full)."""
-        message = to_message(self.cfg, item)
-        with self._lock:
-            kafka = None if self.spooling else self.kafka
-        if kafka is not None:
-            # produced outside the lock: the producer's own thread takes it to report outcomes
-            try:
-                future = kafka.produce(message)
-            except KafkaError as exc:  # buffer full or topic unknown for max_block_ms: Kafka is away
-                with self._lock:
-                    self._start_spooling(f"the producer could not take a message: {exc}")
-                    return self._append(message)
-            number = next(self._numbers)
-            with self._lock:
-                self._pending[number] = (message, time.monotonic())
-                self.counters.direct += 1
-            future.add_callback(self._acknowledged, number)
-            future.add_errback(self._failed, number)
-            return True
-        with self._lock:
-            return self._append(message)
+        return self.send_many([item]) is None
 
     def send_many(self, items: list[Event | DeadLetter]) -> int | None:
         """Take `items` in order (the messages of one TCP read or datagram); returns the index
         of the first one refused (the spool is full; those after it were not taken), None when
-        all were taken. The same as `send` for each, with the lock taken twice per batch
-        instead of twice per message."""
+        all were taken. The sink's lock is taken twice per batch, not per message, and each
+        message is produced with a report (`_reported`) rather than a future with callbacks:
+        it is made pending before it is produced, as its report may come at once from the
+        client's thread."""
         cfg = self.cfg
         messages = [to_message(cfg, item) for item in items]
         with self._lock:
             kafka = None if self.spooling else self.kafka
+            if kafka is not None:
+                now, count, pending = time.monotonic(), self._numbers, self._pending
+                numbers = [next(count) for _ in messages]
+                for number, message in zip(numbers, messages, strict=True):
+                    pending[number] = (message, now)
         if kafka is None:
             return self._append_from(messages, 0)
-        produce, futures = kafka.produce, []
+        produce, reported = _producing(kafka), self._reported
+        done = 0
         try:
-            for message in messages:
-                futures.append(produce(message))
+            for number, message in zip(numbers, messages, strict=True):
+                produce(message, partial(reported, number))
+                done += 1
         except KafkaError as exc:  # buffer full or topic unknown for max_block_ms: Kafka is away
-            failed_at: int | None = len(futures)
-            why = f"the producer could not take a message: {exc}"
-        else:
-            failed_at = None
-        now = time.monotonic()
-        numbers = [next(self._numbers) for _ in futures]
+            with self._lock:
+                for number in numbers[done:]:  # not produced: spooled below instead
+                    self._pending.pop(number, None)
+                self.counters.direct += done
+                self._start_spooling(f"the producer could not take a message: {exc}")
+            return self._append_from(messages, done)
         with self._lock:
-            pending = self._pending
-            for number, message in zip(numbers, messages, strict=False):
-                pending[number] = (message, now)
-            self.counters.direct += len(futures)
-        acknowledged, failed = self._acknowledged, self._failed
-        for number, future in zip(numbers, futures, strict=True):
-            future.add_callback(acknowledged, number)
-            future.add_errback(failed, number)
-        if failed_at is None:
-            return None
-        with self._lock:
-            self._start_spooling(why)
-        return self._append_from(messages, failed_at)
+            self.counters.direct += done
+        return None
 
     def _append_from(self, messages: list[Message], first: int) -> int | None:
         """Spool messages[first:] (one write for the lot: Spool.append_many); returns the index
@@ -260,11 +241,14 @@ class SpoolingSink:
             log.warning("Kafka at %s is not taking messages (%s): accepted messages go to the spool %s",
                         self.cfg.kafka, why, self.spool.directory)
 
-    def _acknowledged(self, number: int, _metadata: object = None) -> None:
-        with self._lock:
-            self._pending.pop(number, None)
-
-    def _failed(self, number: int, exc: BaseException) -> None:
+    def _reported(self, number: int, error: object, _metadata: object = None) -> None:
+        """Message `number`'s outcome (the client's thread): acknowledged when `error` is None,
+        else failed (spooled, unless the sink is closing: close spooled what was pending)."""
+        if error is None:
+            with self._lock:
+                self._pending.pop(number, None)
+            return
+        exc = delivery_error(error)
         with self._lock:
             entry = self._pending.pop(number, None)
             if entry is None or self._closing:
@@ -326,3 +310,25 @@ class SpoolingSink:
                 log.info("spool %s has room again (%d message(s) refused so far)", self.spool.directory,
                          self.counters.spool_refused)
         return True
+
+
+Produce = Callable[[Message, Callable[..., object]], None]
+
+
+def _producing(kafka: Any) -> Produce:
+    """How the sink hands `kafka` a message with its report: `report(error, metadata)` once,
+    error None on success. A `KafkaSink`'s producer does it without a future
+    (`send_reporting`, logwarden/kafka_clients/interface.py), with the `id` header
+    `KafkaSink.produce` gives; anything else that has `produce` (tests' stand-ins), through
+    the future it returns."""
+    send = getattr(kafka.producer, "send_reporting", None) if isinstance(kafka, KafkaSink) else None
+    if send is None:
+        def via_future(message: Message, report: Callable[..., object]) -> None:
+            future = kafka.produce(message)
+            future.add_callback(report, None)
+            future.add_errback(report)
+        return via_future
+
+    def direct(message: Message, report: Callable[..., object]) -> None:
+        send(message.topic, message.key, message.value, [("id", message.id.encode())], report)
+    return direct
