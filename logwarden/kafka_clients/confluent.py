@@ -31,6 +31,7 @@ import confluent_kafka
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from logwarden.kafka_clients.interface import CONFLUENT, delivery_error
+from logwarden.safe_text import printable
 
 log = logging.getLogger("kafka.librdkafka")  # under "kafka": captured with kafka-python's lines at connect time
 
@@ -219,8 +220,20 @@ class ConfluentProducer:
         log.warning("librdkafka: %s", text)
 
     def _poll(self) -> None:
+        """Serve librdkafka's callbacks until closed. An exception out of `poll` (a callback that
+        raised, a fatal error of the client) is one ERROR line per distinct text and the polling
+        goes on: a poller that died would leave every later delivery unreported, with a traceback
+        on stderr instead of a line in the log."""
+        said: set[str] = set()
         while not self._closed.is_set():
-            self._producer.poll(POLL_SECONDS)
+            try:
+                self._producer.poll(POLL_SECONDS)
+            except Exception as exc:  # noqa: BLE001 - the poller is the only thread serving reports
+                text = printable(str(exc))
+                if text not in said and len(said) < 20:
+                    said.add(text)
+                    log.error("librdkafka's poll raised %s: %s (polling goes on)", type(exc).__name__, text)
+                self._closed.wait(POLL_SECONDS)
 
     def send(self, topic: str, key: bytes, value: bytes,
              headers: list[tuple[str, bytes]] | None = None) -> ConfluentDelivery:

@@ -3,6 +3,7 @@ included), the setting and its one-line refusal, and the delivery future's callb
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import threading
@@ -13,7 +14,7 @@ import pytest
 
 from logwarden.config import Config, ConfigError, validate
 from logwarden.kafka_clients import make_producer
-from logwarden.kafka_clients.confluent import ConfluentDelivery, librdkafka_config
+from logwarden.kafka_clients.confluent import ConfluentDelivery, ConfluentProducer, librdkafka_config
 from logwarden.kafka_io import client_options
 from tests.support.paths import ROOT
 
@@ -180,3 +181,35 @@ def test_confluent_poll_groups_by_partition_and_never_drops_records_beside_an_er
     assert consumer.poll(timeout_ms=0) == {}  # end of a partition is not an error
     with pytest.raises(KafkaError, match="poll"):  # an error alone is raised: the loop backs off
         consumer.poll(timeout_ms=0)
+
+
+def test_the_confluent_poller_survives_a_poll_that_raises(caplog: pytest.LogCaptureFixture) -> None:
+    """A callback that raised or a fatal client error comes out of `poll`: one ERROR line per text
+    (hostile text printable), and the poller keeps serving the reports that follow."""
+    class Raising:
+        def __init__(self) -> None:
+            self.polls = 0
+            self.served = threading.Event()
+
+        def poll(self, timeout: float) -> int:
+            self.polls += 1
+            if self.polls <= 3:
+                raise RuntimeError("Cluster authorization failed\x1b[2J")
+            if self.polls >= 6:
+                self.served.set()
+            return 0
+
+    producer = object.__new__(ConfluentProducer)
+    fake = Raising()
+    producer._producer = fake
+    producer._closed = threading.Event()
+    with caplog.at_level(logging.ERROR, logger="logwarden.kafka_clients.confluent"):
+        poller = threading.Thread(target=producer._poll, daemon=True)
+        poller.start()
+        assert fake.served.wait(60), fake.polls
+        producer._closed.set()
+        poller.join(60)
+    assert not poller.is_alive()
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "Cluster authorization failed" in errors[0], errors
+    assert "\x1b" not in errors[0]
