@@ -71,21 +71,15 @@ def kv_pairs(text: str) -> dict[str, str | None]:
         inner = text[open_at + 1:close_at]
     if ";" in inner:
         return kv_pairs_by_regex(text)
-    parts = inner.split(",")
-    cached = list(map(_SEGMENTS.get, parts))  # each segment's (key, value), None where not yet read
-    reads: list[tuple[str, str | None]]
-    if None in cached:
-        reads = [read if read is not None else _read_segment(segment)
-                 for read, segment in zip(cached, parts, strict=True)]
-    else:
-        reads = cached  # type: ignore[assignment]  # no None in it
-    if _BY_REGEX in reads:  # a segment only the regex reads (no read but that marker equals it)
-        return kv_pairs_by_regex(text)
-    out: dict[str, str | None] = dict(reads)
-    if len(out) == len(reads) and "" not in out:  # no key twice, no segment without `=`: as the loop gives
-        return out
-    out = {}
-    for key, value in reads:
+    out: dict[str, str | None] = {}
+    segments = _SEGMENTS
+    for segment in inner.split(","):
+        read = segments.get(segment)
+        if read is None:
+            read = _read_segment(segment)
+        if read is _BY_REGEX:
+            return kv_pairs_by_regex(text)
+        key, value = read
         if key and key not in out:  # the first of a repeated key wins
             out[key] = value
     return out
