@@ -60,9 +60,13 @@ class PairTemplates:
     quoted value is `[^"]*` too). A text it matches is nothing but those pairs, so kv_pairs reads
     exactly these keys (all different: a template is made only from a line whose pairs, written back,
     give the line itself) with exactly these values: the pairs are `dict(zip(keys, groups))`, without
-    the general reading's attempt at every character. Any text that no template matches is read by
-    kv_pairs, never guessed at: a firmware with an extra key, a key moved, a value quoted differently,
-    a doubled space, a backslash all fall back.
+    the general reading's attempt at every character. A line whose pairs come after a lead (_LEAD:
+    words without `=`, `"` or a backslash, each followed by whitespace, e.g. a syslog header the
+    splitter left in the message) gives a template that starts with that pattern: kv_pairs finds no
+    pair in such words (a pair needs `=` in its word), and the first key then follows whitespace,
+    where kv_pairs starts a pair, so the pairs are still exactly the template's. Any text that no
+    template matches is read by kv_pairs, never guessed at: a firmware with an extra key, a key
+    moved, a value quoted differently, a doubled space, a backslash all fall back.
 
     Templates are looked up by a cheap signature (the counts of `=` and `"` in the text), at most
     PER_SIGNATURE per signature, and made from a line of a signature seen for the 2nd to the
@@ -140,15 +144,17 @@ class PairTemplates:
             return
         written: list[str] = []
         pattern: list[str] = []
-        at = 0  # where the pair starts in `text` if the text so far is the pairs written back
+        found = _LEAD(text)  # matches always (the empty lead at least)
+        lead = found.end() if found is not None else 0  # 0 when the text starts with a pair
+        at = lead  # where the pair starts in `text` if the text so far is the pairs written back
         for key, value in pairs.items():
             quoted = text.startswith('"', at + len(key) + 1)
             written.append(f'{key}="{value}"' if quoted else f"{key}={value}")
             pattern.append(re.escape(key) + (_QUOTED if quoted else _BARE))
             at += len(written[-1]) + 1
-        if " ".join(written) != text:
+        if " ".join(written) != text[lead:]:
             return
-        fullmatch = re.compile(" ".join(pattern)).fullmatch
+        fullmatch = re.compile((_LEAD_PATTERN if lead else "") + " ".join(pattern)).fullmatch
         found = fullmatch(text)
         if found is None or dict(zip(pairs, found.groups(), strict=True)) != pairs:  # so by construction: a guard
             return
@@ -158,5 +164,9 @@ class PairTemplates:
 
 
 _QUOTED = '="([^"]*)"'  # `[^"]` is one negated literal to re: faster than a class of two
+# words holding no pair before the pairs: each without `=`, `"` or a backslash, then whitespace
+# (possessive: a word ends at whitespace or at a character it cannot hold, nothing to give back)
+_LEAD_PATTERN = r'(?:[^\s="\\]*+\s++)*+'
+_LEAD = re.compile(_LEAD_PATTERN).match
 _BARE = '=((?!")\\S*)'
 _FullMatch = Callable[[str], "re.Match[str] | None"]

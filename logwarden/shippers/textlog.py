@@ -663,19 +663,25 @@ def line_id(source: str, position: int, raw: bytes) -> str:
     """`base.event_id(source, position, raw)` (the same string), hashed without building its parts
     twice: the parts as event_id feeds them (each as text, each followed by the 0x1f separator).
     The source's part is hashed once per source (a blake2b state copied per line, _ID_STATES);
-    the rest is added per line. The text of `raw` is its repr; for a line of printable ASCII
-    without a single quote (most lines) that is b'<the bytes, each backslash doubled>', added as
-    bytes without building the repr. That way's checks are a fixed cost and repr's grows with the
-    line (CPU time of the whole call on this 2-core box: 0.9 vs 0.6 us at 40 bytes, 1.2 each at 200,
-    1.4 vs 1.5 at 300), so shorter lines take repr."""
+    the rest is added per line. The text of `raw` is its repr; for a line without a control
+    character, DEL or a single quote (most lines) that is b'<the bytes, each backslash doubled, each
+    byte from 0x80 written \\xhh>', added as bytes without building the repr: the ASCII bytes as
+    they are, the others by the `backslashreplace` encoder (which writes a character below 0x100 as
+    repr writes a byte, lowercase hex) over the bytes read as Latin-1. That way's checks are a fixed
+    cost and repr's grows with the line (CPU time of the whole call on this 2-core box: 0.9 vs 0.6 us
+    at 40 bytes, 1.2 each at 200, 1.4 vs 1.5 at 300), so shorter lines take repr. A line is checked
+    by one `translate` through _REPR_MARKS, which changes exactly the bytes repr escapes: CPython
+    hands back the bytes object itself when nothing changed (any other answer only means repr)."""
     state = _ID_STATES.get(source)
     if state is None:
         state = _id_state(source)
     h = state.copy()
-    if len(raw) >= _BYTES_JOIN_FROM and position.__class__ is int and raw.isascii() \
-            and len(raw.translate(None, _REPR_ESCAPES)) == len(raw):
+    if len(raw) >= _BYTES_JOIN_FROM and position.__class__ is int and raw.__class__ is bytes \
+            and raw.translate(_REPR_MARKS) is raw:
         if b"\\" in raw:
             raw = raw.replace(b"\\", b"\\\\")
+        if not raw.isascii():
+            raw = raw.decode("latin-1").encode("ascii", "backslashreplace")
         h.update(b"%d\x1fb'%b'\x1f" % (position, raw))
     else:
         h.update(f"{position}\x1f{raw!r}\x1f".encode("utf-8", "surrogateescape"))
@@ -692,9 +698,11 @@ def _id_state(source: str) -> Any:
 
 
 _ID_STATES: dict[str, Any] = {}
-# the ASCII bytes repr() does not write as themselves inside b'...', but for the backslash (doubled):
+# the bytes repr() escapes inside b'...' but for the backslash (doubled) and those from 0x80 (\xhh):
 # controls, DEL and the single quote (with one, repr may choose double quotes)
 _REPR_ESCAPES = bytes(range(0x20)) + b"'\x7f"
+# a translation table that changes exactly those bytes (each to the next byte value, DEL to NUL)
+_REPR_MARKS = bytes((b + 1) % 256 if b in _REPR_ESCAPES else b for b in range(256))
 _BYTES_JOIN_FROM = 200  # line length (bytes) from which line_id adds bytes instead of building repr
 
 _RELATED = (

@@ -67,9 +67,11 @@ def _random_lines(count: int) -> list[bytes]:
     lines = []
     for _ in range(count):
         length = rnd.choice((0, 1, 40, t._BYTES_JOIN_FROM - 1, t._BYTES_JOIN_FROM, t._BYTES_JOIN_FROM + 1, 600))
-        clean = rnd.random() < 0.5  # half of them printable ASCII without a quote: the bytes way
-        if clean:
+        kind = rnd.random()
+        if kind < 0.4:  # printable ASCII without a quote: the bytes way
             lines.append(bytes(rnd.choice(b"aZ09 =:,\\\"<>%|") for _ in range(length)))
+        elif kind < 0.7:  # the same with bytes from 0x80 (UTF-8, GB18030 or not text): the bytes way, \\xhh
+            lines.append(bytes(rnd.choice(b"aZ09 =:,\\\"<>%|\x80\x9f\xa0\xe4\xb8\xad\xfe\xff") for _ in range(length)))
         else:
             lines.append(bytes(rnd.choice(alphabet) for _ in range(length)))
     return lines
@@ -86,6 +88,17 @@ def test_line_id_is_event_id_on_random_lines_and_sources(monkeypatch: pytest.Mon
     for i, raw in enumerate(_random_lines(300)):
         source = sources[i % len(sources)]
         assert t.line_id(source, i, raw) == event_id(source, i, raw)
+
+
+def test_line_id_bytes_way_takes_long_lines_without_escapes_only() -> None:
+    """The lines the bytes way takes (those repr writes without an escape of its own: no control
+    byte, DEL or single quote), with and without bytes from 0x80, and none other."""
+    lines = _random_lines(3000)
+    marked = [raw for raw in lines if raw.translate(t._REPR_MARKS) is raw]
+    assert all(not any(b < 0x20 or b in b"'\x7f" for b in raw) for raw in marked)
+    assert all(any(b < 0x20 or b in b"'\x7f" for b in raw) for raw in lines if raw.translate(t._REPR_MARKS) is not raw)
+    long = [raw for raw in marked if len(raw) >= t._BYTES_JOIN_FROM]
+    assert sum(1 for raw in long if raw.isascii()) > 100 and sum(1 for raw in long if not raw.isascii()) > 100
 
 
 def _plain_detect(msg: str, app: str | None) -> str | None:

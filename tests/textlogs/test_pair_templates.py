@@ -198,6 +198,31 @@ def test_a_line_that_does_not_fit_is_read_by_kv_pairs(monkeypatch: pytest.Monkey
     assert len(general) >= len(misfits)
 
 
+def test_pairs_after_a_lead_are_learned_and_read_as_kv_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line whose pairs follow words without `=` (a syslog header the splitter left, SecGate's
+    `[5] kernel:  devid=...`) makes a template that takes any such lead; a lead that holds a pair,
+    a quote or a backslash, or a word glued to the first key, goes to the general reading."""
+    templates = PairTemplates()
+    line = '[5] kernel:  devid=0 date="2020/04/14 00:20:14" dname=themis mod=pf'
+    for _ in range(2):
+        assert templates.pairs(line) == kv_pairs(line)
+    assert len(templates) == 1
+    general = _count_general(monkeypatch)
+    fits = [line.replace("[5] kernel:  ", lead) for lead in (
+        "", " ", "[5] kernel: ", " 2020-04-14 00:20:13 192.168.1.1 192.168.1.1 kernel: ", "\t\u3000 x \x1c",
+        "名字 ", "a:b ", "\x00 ")]
+    for text in fits:
+        assert list(templates.pairs(text).items()) == list(kv_pairs(text).items()), repr(text)
+        assert list(templates.pairs(text).items()) == list(reference_kv_pairs(text).items()), repr(text)
+    assert not general  # each was read by the template
+    misfits = [line.replace("[5] kernel:  ", lead) for lead in (
+        "x=1 ", "kernel:", "a\"b ", "a\\b ", '"quoted lead" ', "=", "k= ", "devid=1 ")]
+    for text in misfits:
+        assert list(templates.pairs(text).items()) == list(kv_pairs(text).items()), repr(text)
+        assert list(templates.pairs(text).items()) == list(reference_kv_pairs(text).items()), repr(text)
+    assert set(general) == set(misfits)  # each read the general way (one may then make a template of its own)
+
+
 class _Small(PairTemplates):
     MAX_TEMPLATES = 8
     PER_SIGNATURE = 2
