@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -201,7 +201,7 @@ def test_the_confluent_poller_survives_a_poll_that_raises(caplog: pytest.LogCapt
 
     producer = object.__new__(ConfluentProducer)
     fake = Raising()
-    producer._producer = fake  # type: ignore[assignment]  # a stand-in for librdkafka's handle
+    producer._producer = cast(Any, fake)  # a stand-in for librdkafka's handle
     producer._closed = threading.Event()
     with caplog.at_level(logging.ERROR, logger="logwarden.kafka_clients.confluent"):
         poller = threading.Thread(target=producer._poll, daemon=True)
