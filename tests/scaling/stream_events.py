@@ -78,3 +78,14 @@ def incident_events(seed: int = 12, attackers: int = 10, noise: int = 400) -> li
         doc["event"]["id"] = eid
         events.append(Event(eid, "windows", doc["host"]["name"], doc, i))
     return events
+
+
+def hunt_alert_ids(events: list[Event]) -> set[str]:
+    """The ids of the alerts hunt's batch path raises on `events` (every kind of rule among them)."""
+    from logwarden.detection.compiler import load_ruleset
+    from logwarden.detection.engine import Detector, run_batch
+
+    alerts = run_batch(Detector(load_ruleset(None)), [(e.id, e.doc) for e in events])
+    kinds = {a["sigma"]["type"] for a in alerts}
+    assert {"rule", "event_count", "value_count", "temporal_ordered"} <= kinds, kinds
+    return {a["event"]["id"] for a in alerts}

@@ -20,14 +20,12 @@ from pathlib import Path
 import pytest
 
 from logwarden.config import Config
-from logwarden.detection.compiler import load_ruleset
-from logwarden.detection.engine import Detector, run_batch
 from logwarden.kafka_io import STREAM_REPARTITION, client_options, ensure_topics
 from tests.services.helpers import Service, committed_everything, group_state, produce, read_topic
 from tests.support.cli import cli
 from tests.support.namespaces import cleanup, isolated
 
-from .stream_events import incident_events
+from .stream_events import hunt_alert_ids, incident_events
 
 pytestmark = pytest.mark.servers
 
@@ -88,10 +86,7 @@ def _stopped(members: list[Service]) -> list[dict[str, int]]:
 
 @pytest.fixture(scope="module")
 def hunt_ids() -> set[str]:
-    alerts = run_batch(Detector(load_ruleset(None)), [(e.id, e.doc) for e in EVENTS])
-    kinds = {a["sigma"]["type"] for a in alerts}
-    assert {"rule", "event_count", "value_count", "temporal_ordered"} <= kinds, kinds
-    return {a["event"]["id"] for a in alerts}
+    return hunt_alert_ids(EVENTS)
 
 
 def test_setup_creates_topics_with_the_configured_partition_count(lab, tmp_path: Path) -> None:
