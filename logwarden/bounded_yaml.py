@@ -8,7 +8,10 @@ Two limits, both checked before anything is built from the text:
 - aliases (`*name`) are refused while parsing: nine nested lists of nine aliases make a 622-byte
   file that expands to 387 million values (measured on a rule file: over 60 s and 2.7 GB). None of
   these files has a use for them; anchors alone are harmless and still load.
-The safe loader is used in every case (no Python objects from tags).
+The safe loader is used in every case (no Python objects from tags). With libyaml present (PyYAML's
+wheels carry it) the text is read by libyaml's parser twice, once for its events (an alias is refused
+there, before anything is built) and once to load: 4.8x faster than the pure-Python loader on SigmaHQ's
+2,407 Windows rules (35.3 s -> 7.3 s, the same documents), which `hunt` and the tests compile cold.
 """
 
 from __future__ import annotations
@@ -32,9 +35,7 @@ class _NoAliasLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise YamlLimitError(f"YAML alias *{event.anchor} at line {event.start_mark.line + 1}: aliases are "
-                                 f"not allowed in {self.what} (a few bytes of them can expand to billions of values)")
+            raise _alias_error(self.peek_event(), self.what)
         return super().compose_node(parent, index)
 
 
@@ -56,6 +57,9 @@ def read_bounded(path: Path, max_bytes: int, limit_name: str) -> bytes:
     return data
 
 
+_C_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+
+
 def load_all(text: str, what: str) -> Iterator[Any]:
     """The YAML documents of `text`, parsed safely without aliases.
 
@@ -63,7 +67,18 @@ def load_all(text: str, what: str) -> Iterator[Any]:
         YamlLimitError: the text uses an alias (`what` names the file's kind in the message).
         yaml.YAMLError: not YAML.
     """
-    return yaml.load_all(text, Loader=_loader(what))  # noqa: S506 - a SafeLoader subclass
+    if _C_LOADER is None:
+        return yaml.load_all(text, Loader=_loader(what))  # noqa: S506 - a SafeLoader subclass
+    for event in yaml.parse(text, Loader=_C_LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            raise _alias_error(event, what)
+    return yaml.load_all(text, Loader=_C_LOADER)  # noqa: S506 - libyaml's safe loader
+
+
+def _alias_error(event: yaml.AliasEvent, what: str) -> YamlLimitError:
+    line = event.start_mark.line + 1 if event.start_mark else "?"
+    return YamlLimitError(f"YAML alias *{event.anchor} at line {line}: aliases are not allowed in {what} "
+                          "(a few bytes of them can expand to billions of values)")
 
 
 @functools.cache

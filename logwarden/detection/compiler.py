@@ -210,7 +210,10 @@ def _common(rule: SigmaRule | SigmaCorrelationRule) -> dict[str, Any]:
 def _compile_base(rule: SigmaRule, path: str, proto: Any) -> BaseRule:
     if not rule.id:
         raise UnsupportedError("rule has no id")
-    pipeline = load_pipeline() if proto is None else _fresh(proto)
+    # one pipeline for every rule: apply() starts by resetting its per-rule state, and pySigma's
+    # backends reuse their items across rules alike (a pipeline a rule was building took 84 % of
+    # compiling SigmaHQ; the compiled rule sets are identical either way: architecture 58)
+    pipeline = load_pipeline() if proto is None else proto
     pipeline.apply(rule)
     conds = [to_ir(c.parsed) for c in rule.detection.parsed_condition]
     tree = conds[0] if len(conds) == 1 else ["or", conds]
@@ -240,11 +243,6 @@ def _with_category(product: str | None, category: str | None, service: str | Non
                      ["or", [["m", "event.code", "eq", c] for c in codes]]]] for ch, codes in by_channel.items()]
     cond = alts[0] if len(alts) == 1 else ["or", alts]
     return ["and", [cond, *(tree[1] if tree[0] == "and" else [tree])]]
-
-
-def _fresh(proto: Any) -> Any:
-    """A pipeline keeps per-rule state; use a fresh one per rule."""
-    return load_pipeline()
 
 
 def map_field(base: SigmaRule, sigma_field: str) -> str:

@@ -8,10 +8,11 @@ shapes compilation (the YAML data and the library versions), used as part of the
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from functools import lru_cache
 from importlib import metadata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -32,11 +33,20 @@ def load_pipeline() -> ProcessingPipeline:
     from sigma.pipelines.elasticsearch.windows import ecs_windows
     from sigma.processing.pipeline import ProcessingPipeline
 
-    own = [ProcessingPipeline.from_yaml((HERE / name).read_text(encoding="utf-8")) for name in PIPELINE_FILES]
+    own = [ProcessingPipeline.from_dict(copy.deepcopy(d)) for d in _own_definitions()]
     pipeline = own[0] + ecs_windows()
     for extra in own[1:]:
         pipeline = pipeline + extra
     return pipeline
+
+
+@lru_cache(maxsize=1)
+def _own_definitions() -> tuple[dict[str, Any], ...]:
+    """Our pipeline files, parsed once per process: the compiler builds a fresh pipeline for every
+    rule, and parsing the YAML each time was 84 % of compiling SigmaHQ (architecture 58)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return tuple(yaml.load((HERE / name).read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe loaders
+                 for name in PIPELINE_FILES)
 
 
 def pipeline_digest() -> str:
