@@ -256,7 +256,14 @@ class KafkaSink:
             self.dead += 1
         else:
             self.sent += 1
-        message = to_message(self.cfg, item)
+        self.send_message(to_message(self.cfg, item))
+
+    def send_message(self, message: Message) -> None:
+        """`send` for a message made already: its failure is known to the next `flush`.
+
+        Raises:
+            KafkaRefused, KafkaError: as `send`.
+        """
         if self._replace:
             self._replace_producer()
         try:
@@ -303,13 +310,15 @@ class KafkaSink:
         if self._errors or failed:
             errors = self._errors
             self._abandon()
-            what = f"{len(errors)} message(s) not delivered" if errors else "the producer failed"
+            what = (f"{len(errors)} message(s) not delivered" if errors else
+                    "messages not delivered: the producer failed")
             refusal = server_errors.kafka_refused_mid_run(self.cfg, [*captured, *(repr(e) for _, e in errors),
                                                                      failed or ""])
             self._after_refusal()
             if refusal:
                 raise KafkaRefused(refusal, refused_writes(refusal, errors, what, failed))
-            raise DeliveryError(f"{what} to Kafka: {errors[0][1] if errors else failed!r}")
+            cause = repr(errors[0][1]) if errors else printable(failed or "")
+            raise DeliveryError(f"{what} to Kafka: {cause}")
         self._abandoned = False
 
     def _flush_watching(self, timeout: float | None, captured: list[str]) -> None:

@@ -314,7 +314,7 @@ def test_a_flush_whose_producer_failed_is_no_success_even_without_a_failed_repor
     with pytest.raises(KafkaRefused) as refused:  # its report was lost to the fatal error: not acknowledged
         sink.flush()
     assert str(refused.value).endswith("(the idempotent producer's id refused: WRITE on no topic, nor IDEMPOTENT_WRITE "
-                                       "on the cluster; the producer failed)")
+                                       "on the cluster; messages not delivered: the producer failed)")
     assert "permission missing for user 'shipper'" in refused.value.line
     sink.send(event(1))
     assert len(producers) == 2
