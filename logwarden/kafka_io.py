@@ -34,6 +34,7 @@ from logwarden import kafka_preflight, server_errors
 from logwarden.config import DEFAULT_KAFKA_PARTITIONS, Config
 from logwarden.kafka_clients import Consumer, Delivery, Producer, RebalanceListener, make_producer
 from logwarden.kafka_clients import make_consumer as open_consumer
+from logwarden.safe_text import printable
 from logwarden.shippers.base import DATASETS, DEADLETTER, DeadLetter, Event, dumps, unencodable
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,16 @@ def to_message(cfg: Config, item: Event | DeadLetter) -> Message:
 
 class KafkaSink:
     """Produces events and dead letters; `flush()` returns only when every message sent so far
-    was acknowledged, and raises DeliveryError otherwise."""
+    was acknowledged, and raises DeliveryError otherwise.
+
+    A refusal met by a working sink (a password changed, a certificate replaced, a WRITE ACL
+    removed) is raised as KafkaRefused naming it, from `send` (librdkafka refuses a produce to a
+    topic it was refused) as from `flush`; its text names the refused permission and topics. A
+    producer the refusal left unable to deliver again (`Producer.failed`: kafka-python's
+    idempotent producer after TopicAuthorizationFailed, a librdkafka fatal error) is closed and
+    replaced by a new one of the same options at the next send, so a caller that sends again
+    what was not acknowledged (consume.deliver, a rerun) goes on once the cause is removed
+    (docs/architecture.md, 57)."""
 
     def __init__(self, cfg: Config, **overrides: Any) -> None:
         self.cfg = cfg
@@ -216,21 +226,58 @@ class KafkaSink:
             "client_id": "logwarden-shipper",
         }
         options.update(overrides)
-        self.producer: Producer = _connect(cfg, lambda: make_producer(cfg, options))
+        self._options = options
+        self.producer: Producer = self._open()
         log.debug("producing to Kafka at %s with the %s client", cfg.kafka, self.producer.client)
-        self._errors: list[BaseException] = []
+        # (topic, error) of each failed delivery since the last flush; a new list after each
+        # flush that raised, so a late failure of an abandoned attempt is not blamed on the next
+        self._errors: list[tuple[str, BaseException]] = []
+        self._replace = False  # the producer failed: a new one is made at the next send
+        self._abandoned = False  # the last send or flush raised: what the producer holds is given up
         self.sent = 0
         self.dead = 0
 
-    def _on_error(self, exc: BaseException) -> None:
-        self._errors.append(exc)
+    def _open(self) -> Producer:
+        return _connect(self.cfg, lambda: make_producer(self.cfg, self._options))
+
+    @staticmethod
+    def _on_error(errors: list[tuple[str, BaseException]], topic: str, exc: BaseException) -> None:
+        errors.append((topic, exc))
 
     def send(self, item: Event | DeadLetter) -> None:
+        """Hand `item` to the producer (acknowledged or failed later: see `flush`).
+
+        Raises:
+            KafkaRefused: the producer refused the message for a refusal it already met (a topic
+                librdkafka was refused WRITE on, a producer that failed for a refusal).
+            KafkaError: the producer did not take it (its buffer stayed full for max_block_ms).
+        """
         if isinstance(item, DeadLetter):
             self.dead += 1
         else:
             self.sent += 1
-        self.produce(to_message(self.cfg, item)).add_errback(self._on_error)
+        self.send_message(to_message(self.cfg, item))
+
+    def send_message(self, message: Message) -> None:
+        """`send` for a message made already: its failure is known to the next `flush`.
+
+        Raises:
+            KafkaRefused, KafkaError: as `send`.
+        """
+        if self._replace:
+            self._replace_producer()
+        try:
+            delivery = self.produce(message)
+        except KafkaError as exc:
+            line = server_errors.kafka_refused_mid_run(self.cfg, [str(exc), self.producer.failed() or ""])
+            if line is None:
+                self._abandon()
+                raise
+            self._after_refusal()
+            raise KafkaRefused(line, refused_writes(line, [(message.topic, exc)], "the message not taken",
+                                                    self.producer.failed())) from exc
+        delivery.add_errback(self._on_error, self._errors, message.topic)
+        self._abandoned = False
 
     def produce(self, message: Message) -> Delivery:
         """Hand `message` to the producer; returns its future (acknowledged or failed later).
@@ -245,18 +292,34 @@ class KafkaSink:
 
         Raises:
             KafkaRefused: the client logged a refused SASL login or an untrusted certificate while
-                messages were waiting (checked every REFUSAL_CHECK_SECONDS), or its errors say so.
+                messages were waiting (checked every REFUSAL_CHECK_SECONDS), or its errors say so
+                (a refused permission: the text names it and the topics).
             KafkaTimeoutError: messages still waiting after `timeout` seconds (no refusal seen).
             DeliveryError: some messages were not acknowledged.
         """
         with server_errors.kafka_log_capture() as captured:
-            self._flush_watching(timeout, captured)
-        if self._errors:
-            errors, self._errors = self._errors, []
-            refusal = server_errors.kafka_refused_mid_run(self.cfg, [*captured, *map(repr, errors)])
+            try:
+                self._flush_watching(timeout, captured)
+            except KafkaRefused:
+                self._after_refusal()
+                raise
+            except KafkaError:
+                self._abandon()
+                raise
+        failed = self.producer.failed()  # a report it could not give: not acknowledged, and not said failed
+        if self._errors or failed:
+            errors = self._errors
+            self._abandon()
+            what = (f"{len(errors)} message(s) not delivered" if errors else
+                    "messages not delivered: the producer failed")
+            refusal = server_errors.kafka_refused_mid_run(self.cfg, [*captured, *(repr(e) for _, e in errors),
+                                                                     failed or ""])
+            self._after_refusal()
             if refusal:
-                raise KafkaRefused(refusal, f"{len(errors)} message(s) not delivered")
-            raise DeliveryError(f"{len(errors)} message(s) not delivered to Kafka: {errors[0]!r}")
+                raise KafkaRefused(refusal, refused_writes(refusal, errors, what, failed))
+            cause = repr(errors[0][1]) if errors else printable(failed or "")
+            raise DeliveryError(f"{what} to Kafka: {cause}")
+        self._abandoned = False
 
     def _flush_watching(self, timeout: float | None, captured: list[str]) -> None:
         """The producer's flush in slices, raising KafkaRefused as soon as messages are still
@@ -275,11 +338,70 @@ class KafkaSink:
                 if not isinstance(exc, KafkaTimeoutError) or (left is not None and left <= REFUSAL_CHECK_SECONDS):
                     raise
 
-    def close(self) -> None:
+    def _abandon(self) -> None:
+        """A send or flush raises: the caller sends again what was not acknowledged (or gives up),
+        so what the producer still holds is not waited for by `close`, and a late failure of it goes
+        to a list nobody reads instead of failing the next flush."""
+        self._abandoned = True
+        self._errors = []
+
+    def _after_refusal(self) -> None:
+        """After a refusal (or a flush whose producer failed): the attempt is given up, and a
+        producer that can no longer deliver is replaced at the next send
+        (a new one now could fail the same way at once, and would cost a connection per retry
+        even when nobody sends again)."""
+        self._abandon()
+        failed = self.producer.failed()
+        if failed is not None and not self._replace:
+            log.debug("the Kafka producer cannot deliver again after the refusal (%s): a new one is made at the "
+                      "next send", printable(failed)[:300])
+            self._replace = True
+
+    def _replace_producer(self) -> None:
+        """The failed producer closed (what it held failed already) and a new one made.
+
+        Raises:
+            KafkaError: the new one could not connect (the old one stays, to be replaced next time).
+        """
+        fresh = self._open()
+        old, self.producer, self._replace = self.producer, fresh, False
+        self._errors = []
         try:
-            self.flush()
+            old.close(timeout=0)
+        except (KafkaError, DeliveryError) as exc:
+            log.debug("closing the failed producer: %s", exc)
+
+    def close(self) -> None:
+        """Flush (unless the last send or flush raised: what was given up is dropped), then close.
+
+        Raises:
+            KafkaRefused, KafkaError, DeliveryError: as `flush`.
+        """
+        try:
+            if not self._abandoned:
+                self.flush()
         finally:
-            self.producer.close(timeout=10)
+            self.producer.close(timeout=0 if self._abandoned else 10)
+
+
+def refused_writes(line: str, errors: list[tuple[str, BaseException]], what: str, failed: str | None = None) -> str:
+    """The detail of a KafkaRefused for failed sends: for a refused permission, which one and
+    where (WRITE on the topics the failed messages went to, or the cluster's IDEMPOTENT_WRITE an
+    idempotent producer needs for its producer id: `errors` or the producer's `failed` say so),
+    then `what` was lost; only `what` otherwise. Kept out of the refusal's line, which stays the
+    same at every attempt."""
+    if PERMISSION_MISSING not in line:
+        return what
+    texts = " ".join([*(repr(e) for _, e in errors), failed or ""]).lower()
+    if "cluster authorization" in texts or "clusterauthorization" in texts:
+        return f"the idempotent producer's id refused: WRITE on no topic, nor IDEMPOTENT_WRITE on the cluster; {what}"
+    if not errors:
+        return what
+    topics = ", ".join(printable(t) for t in sorted({t for t, _ in errors}))
+    return f"WRITE refused on topic {topics}; {what}"
+
+
+PERMISSION_MISSING = "permission missing"  # in server_errors.kafka_refused_mid_run's line for a removed ACL
 
 
 def ensure_topics(cfg: Config, datasets: tuple[str, ...] = (*DATASETS, DEADLETTER, STREAM_REPARTITION),

@@ -38,19 +38,16 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from kafka.errors import KafkaError
 
-from logwarden import server_errors
 from logwarden.config import Config
 from logwarden.consume import BatchAbandoned, ConsumeLoop, LoopCounters, Outage, StopFlag, deliver, retry_kafka
 from logwarden.errors import ConfigError
-from logwarden.kafka_clients import KAFKA_PYTHON
-from logwarden.kafka_io import DeliveryError, KafkaRefused, KafkaSink
+from logwarden.kafka_io import DeliveryError, KafkaSink
 from logwarden.shippers.base import Event
 
 from .alerts import alert_for_fired, alert_for_match, doc_host, doc_id, doc_time
@@ -338,63 +335,6 @@ class _TickOnEmptyPoll:
         return getattr(self._consumer, name)
 
 
-class _AlertSink:
-    """stream's producer (alerts and repartition records) as `deliver` uses it, with two things a
-    KafkaSink leaves to its caller, so a refused write is waited out as a refusal and recovers:
-
-    - a write refused at send time (confluent raises "Topic authorization failed" from produce)
-      is raised as KafkaRefused with the line a flush gives it, not as a bare KafkaError (which
-      the outage logged as "unreachable");
-    - after a permission refusal a kafka-python producer is closed and a new one made at the next
-      send: its idempotent producer takes TopicAuthorizationFailed for a fatal error and fails
-      every later send, so it never delivered again once the ACL was back. `deliver` sends every
-      unacknowledged message again, so nothing the old producer held is lost. A confluent producer
-      is kept: librdkafka's recovers by itself, and a new one cannot get its idempotence id while
-      the ACL is missing (a fatal error of its own)."""
-
-    def __init__(self, cfg: Config, make: Callable[[], KafkaSink], first: KafkaSink) -> None:
-        self.cfg = cfg
-        self._make = make
-        self._sink: KafkaSink | None = first
-
-    def send(self, item: Event) -> None:
-        if self._sink is None:
-            self._sink = self._make()
-        try:
-            self._sink.send(item)
-        except KafkaError as exc:
-            line = server_errors.kafka_refused_mid_run(self.cfg, [str(exc)])
-            if line is None:
-                raise
-            self._refused(line)
-            raise KafkaRefused(line) from exc
-
-    def flush(self, timeout: float | None = 120) -> None:
-        if self._sink is None:
-            return
-        try:
-            self._sink.flush(timeout)
-        except KafkaRefused as exc:
-            self._refused(exc.line)
-            raise
-
-    def _refused(self, line: str) -> None:
-        if self._sink is None or PERMISSION_REFUSED not in line or self._sink.producer.client != KAFKA_PYTHON:
-            return  # a login or certificate refusal: the same producer logs in again once it is fixed
-        sink, self._sink = self._sink, None
-        try:
-            sink.producer.close(timeout=10)  # not sink.close(): its flush would wait on the refused messages
-        except (KafkaError, DeliveryError) as exc:
-            log.debug("closing the producer refused its writes: %s", exc)
-
-    def close(self) -> None:
-        if self._sink is not None:
-            self._sink.close()
-
-
-PERMISSION_REFUSED = "permission missing"  # in server_errors.kafka_refused_mid_run's line for a removed ACL
-
-
 def _alert(fired: Fired, hit: Hit, origin: dict[str, Any]) -> Event:
     """The alert document of what fired when `hit` was counted (with the hit's event facts and
     origin when the hit is its last event)."""
@@ -463,7 +403,9 @@ def run_stream(cfg: Config, detector: Detector, once: bool = False, group_id: st
         if first is None:
             consumer.close(autocommit=False)
             return StreamStats()
-        sink = _AlertSink(cfg, make_sink, first)
+        # a refused write (a WRITE ACL removed) is a KafkaRefused from its send or flush, and a
+        # producer the refusal left unusable is replaced by the sink itself (kafka_io.KafkaSink)
+        sink = first
         runner = StreamRunner(cfg, detector, consumer, sink, stop, patience, partitions=partitions)
         runner.stats.kafka_retries = startup.retries
         try:

@@ -70,6 +70,8 @@ DEFAULT_BOOTSTRAP_TIMEOUT_MS = 30_000
 # the poller thread's longest wait for the next outcome: also how long `close` may wait for the
 # poller to stop (at 0.1 s, 27-79 ms of every close, a tenth of a small `ship evtx` run's wall)
 POLL_SECONDS = 0.02
+FATAL = confluent_kafka.KafkaError._FATAL  # what produce raises once the handle had a fatal error
+FATAL_CAUSE_WAIT = 2.0  # seconds a produce refused for a fatal error waits for the poller to report its cause
 GET_WAIT = 0.001  # seconds between looks at one delivery's outcome in `get()`
 
 
@@ -173,14 +175,29 @@ class ConfluentDelivery:
 
     def __call__(self, err: Any, msg: Any) -> None:
         """librdkafka's delivery report (`err` None on success): what `produce` is given as
-        on_delivery."""
-        with self._lock:
+        on_delivery.
+
+        confluent-kafka raises librdkafka's fatal error by leaving it pending in the thread that
+        serves the queue, and may still call the reports served with it before poll returns:
+        the first C call of such a report (this lock's acquire) then takes the lock AND raises
+        (SystemError). The lock is released and the fatal error raised on, else the next report
+        waits for the lock forever (a `ship` hung in its flush); this delivery stays unresolved,
+        which KafkaSink's flush covers by asking the producer whether it failed."""
+        lock = self._lock
+        try:
+            lock.acquire()
+        except SystemError as exc:
+            lock.release()
+            raise (exc.__cause__ or exc.__context__ or exc) from None
+        try:
             if err is None:
                 self.value = msg
             else:
                 self.exception = delivery_error(err)
             self._done = True
             waiting, self._waiting = self._waiting, None
+        finally:
+            lock.release()
         if waiting:
             ok = err is None
             arg = self.value if ok else self.exception
@@ -200,6 +217,8 @@ class ConfluentProducer:
         self.max_block = options.get("max_block_ms", DEFAULT_MAX_BLOCK_MS) / 1000
         bootstrap_timeout = options.get("bootstrap_timeout_ms", DEFAULT_BOOTSTRAP_TIMEOUT_MS) / 1000
         self._errors: list[str] = []
+        self._fatal: str | None = None  # librdkafka's fatal error (its cause), once it had one
+        self._fatal_said = threading.Event()
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._producer = confluent_kafka.Producer({**librdkafka_config(options), "logger": log,
@@ -215,9 +234,26 @@ class ConfluentProducer:
 
     def _on_client_error(self, err: Any) -> None:
         text = err.str()
+        if err.fatal():
+            self._keep_fatal(text)
         if len(self._errors) < 20:
             self._errors.append(text)
         log.warning("librdkafka: %s", text)
+
+    def _keep_fatal(self, cause: str) -> None:
+        if self._fatal is None:
+            self._fatal = cause
+            self._fatal_said.set()
+
+    def _fatal_in(self, exc: BaseException) -> bool:
+        """Whether `exc` (out of poll, flush or produce) is librdkafka's fatal error with its cause,
+        kept for `failed()`. confluent-kafka raises the cause from whichever call serves the
+        queue when it comes (it never reaches error_cb); produce says only "Local: Fatal error"."""
+        error = exc.args[0] if isinstance(exc, confluent_kafka.KafkaException) and exc.args else None
+        if isinstance(error, confluent_kafka.KafkaError) and error.fatal():
+            self._keep_fatal(error.str())
+            return True
+        return False
 
     def _poll(self) -> None:
         """Serve librdkafka's callbacks until closed. An exception out of `poll` (a callback that
@@ -229,6 +265,7 @@ class ConfluentProducer:
             try:
                 self._producer.poll(POLL_SECONDS)
             except Exception as exc:  # noqa: BLE001 - the poller is the only thread serving reports
+                self._fatal_in(exc)
                 text = printable(str(exc))
                 if text not in said and len(said) < 20:
                     said.add(text)
@@ -264,13 +301,31 @@ class ConfluentProducer:
                     raise KafkaTimeoutError(f"the producer's queue stayed full for {self.max_block:.1f}s") from None
                 self._producer.poll(min(POLL_SECONDS, deadline - now))
             except confluent_kafka.KafkaException as exc:
+                error = exc.args[0] if exc.args else None
+                if isinstance(error, confluent_kafka.KafkaError) and (error.fatal() or error.code() == FATAL):
+                    # produce says only "Local: Fatal error"; the cause comes out of the poller's poll
+                    self._fatal_said.wait(FATAL_CAUSE_WAIT)
+                    raise KafkaError(f"produce refused: {exc}: {self._fatal or 'cause not reported'}") from None
                 raise KafkaError(f"produce refused: {exc}") from None
 
     def flush(self, timeout: float | None = None) -> None:
-        """Raises KafkaTimeoutError when messages were still pending after `timeout` seconds."""
-        pending = self._producer.flush() if timeout is None else self._producer.flush(timeout)
+        """Raises KafkaTimeoutError when messages were still pending after `timeout` seconds, a
+        KafkaError naming librdkafka's fatal error when the flush met it."""
+        try:
+            pending = self._producer.flush() if timeout is None else self._producer.flush(timeout)
+        except confluent_kafka.KafkaException as exc:
+            if self._fatal_in(exc):
+                raise KafkaError(f"flush: the producer failed: {self._fatal}") from None
+            raise KafkaError(f"flush: {exc}") from None
         if pending:
             raise KafkaTimeoutError(f"{pending} message(s) not acknowledged after {timeout}s")
+
+    def failed(self) -> str | None:
+        """librdkafka's fatal error (e.g. an idempotent producer refused its producer id while the
+        user may write nowhere), None without one: after it the handle delivers nothing again
+        (interface.Producer.failed). A refused write alone is not fatal: the same handle delivers
+        once the ACL is back."""
+        return self._fatal
 
     def close(self, timeout: float | None = None) -> None:
         """Flush for up to `timeout` seconds, then purge what is left (its deliveries fail)."""
@@ -279,6 +334,9 @@ class ConfluentProducer:
             if pending:
                 self._producer.purge()
                 self._producer.flush(0)  # serve the purged messages' reports: their deliveries fail
+        except confluent_kafka.KafkaException as exc:  # a fatal error met on the way: nothing more to deliver
+            self._fatal_in(exc)
+            log.debug("closing the producer: %s", printable(str(exc)))
         finally:
             self._stop()
 

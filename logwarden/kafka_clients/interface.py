@@ -72,6 +72,12 @@ class Producer(Protocol):
         """Flush for up to `timeout` seconds, then drop what is pending (those deliveries fail)."""
         ...
 
+    def failed(self) -> str | None:
+        """The error that left this producer unable to deliver again (kafka-python's idempotent
+        producer after a non-retriable batch error such as TopicAuthorizationFailed, librdkafka's
+        fatal error), None while it can: a producer that failed must be closed and replaced."""
+        ...
+
 
 def delivery_error(error: Any) -> BaseException:
     """A failed delivery's `error` as given to a `send_reporting` report, as the exception the

@@ -42,6 +42,15 @@ class KafkaPythonProducer:
     def close(self, timeout: float | None = None) -> None:
         self._producer.close(timeout=timeout)
 
+    def failed(self) -> str | None:
+        """kafka-python's idempotent producer takes any non-retriable batch error (a removed WRITE
+        ACL's TopicAuthorizationFailed among them) for a fatal one: from then on it fails every
+        send, so it must be replaced (interface.Producer.failed)."""
+        manager: Any = getattr(self._producer, "_transaction_manager", None)  # not in kafka-python's API
+        if manager is None or not manager.has_fatal_error():
+            return None
+        return repr(manager.last_error)
+
 
 # kafka-python's default assignors (range, roundrobin) by protocol name
 _DEFAULTS: dict[str, Any] = getattr(KafkaConsumer, "DEFAULT_CONFIG")  # noqa: B009 - not in typings/kafka

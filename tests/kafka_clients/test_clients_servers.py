@@ -89,7 +89,7 @@ def test_a_refused_message_is_a_delivery_error_with_both_clients(ns, client) -> 
         admin_client.close()
     sink = KafkaSink(_with_client(ns, client))
     try:
-        sink.produce(Message(topic, b"HOST", b"x" * 200_000, "too-big")).add_errback(sink._on_error)
+        sink.send_message(Message(topic, b"HOST", b"x" * 200_000, "too-big"))
         with pytest.raises(DeliveryError, match="not delivered"):
             sink.flush(timeout=60)
     finally:
