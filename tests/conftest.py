@@ -25,6 +25,26 @@ from tests.support.paths import need_shared
 from tests.support.ports import refused_port as held_refused_port
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """With oracle tests collected and the shared data present: the oracle's EVTX tables start to
+    be read in the background at the lowest priority (tests/oracle/warm.py says why)."""
+    if not any(item.get_closest_marker("oracle") for item in session.items):
+        return
+    from logwarden.detection.compiler import cache_dir
+    from tests.oracle import warm
+    from tests.oracle.test_oracle import READER
+    from tests.support.paths import SHARED_DATA
+
+    if (SHARED_DATA / "evtx").is_dir():
+        warm.start(SHARED_DATA / "evtx", cache_dir() / "oracle", READER)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.oracle import warm
+
+    warm.stop()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return need_shared()
