@@ -10,8 +10,12 @@ the socket took), so what it accepted must survive a broker outage and its own s
   order. A forwarder thread replays the oldest segment, waits for Kafka to acknowledge all of
   it, removes it, and goes on; once the spool is empty the sink is direct again. Failures are
   retried with logwarden/consume.py's backoff, logged once when the outage starts and once when
-  it ends. The producer itself is created by the forwarder, so a receiver started while Kafka is
-  down spools from its first message.
+  it ends. A replay Kafka refuses (a WRITE ACL removed, a password changed, a certificate
+  replaced: told as `KafkaSink` tells it, logwarden/server_errors.py) is a refusal instead, not
+  an outage: one ERROR line naming it and what waits in the spool, one INFO line when Kafka
+  accepts again (logwarden/refusals.py); a producer it left unable to deliver is replaced. The
+  producer itself is created by the forwarder, so a receiver started while Kafka is down spools
+  from its first message.
 - full spool (`max_bytes`): said once in the log, each refused message counted (`spool_refused`);
   `accepting()` is False, which the TCP side turns into backpressure (it stops reading).
 - `close(grace)`: waits up to `grace` seconds for the pending messages, appends the rest to the
