@@ -10,8 +10,12 @@ the socket took), so what it accepted must survive a broker outage and its own s
   order. A forwarder thread replays the oldest segment, waits for Kafka to acknowledge all of
   it, removes it, and goes on; once the spool is empty the sink is direct again. Failures are
   retried with logwarden/consume.py's backoff, logged once when the outage starts and once when
-  it ends. The producer itself is created by the forwarder, so a receiver started while Kafka is
-  down spools from its first message.
+  it ends. A replay Kafka refuses (a WRITE ACL removed, a password changed, a certificate
+  replaced: told as `KafkaSink` tells it, logwarden/server_errors.py) is a refusal instead, not
+  an outage: one ERROR line naming it and what waits in the spool, one INFO line when Kafka
+  accepts again (logwarden/refusals.py); a producer it left unable to deliver is replaced. The
+  producer itself is created by the forwarder, so a receiver started while Kafka is down spools
+  from its first message.
 - full spool (`max_bytes`): said once in the log, each refused message counted (`spool_refused`);
   `accepting()` is False, which the TCP side turns into backpressure (it stops reading).
 - `close(grace)`: waits up to `grace` seconds for the pending messages, appends the rest to the
@@ -37,10 +41,13 @@ from typing import Any
 
 from kafka.errors import KafkaError
 
+from logwarden import server_errors
 from logwarden.config import Config
 from logwarden.consume import Outage, StopFlag
+from logwarden.errors import ServerError
 from logwarden.kafka_clients.interface import delivery_error
-from logwarden.kafka_io import KafkaSink, Message, to_message
+from logwarden.kafka_io import DeliveryError, KafkaSink, Message, refused_writes, to_message
+from logwarden.safe_text import printable
 from logwarden.shippers.base import DeadLetter, Event
 from logwarden.shippers.spool import Spool
 
@@ -265,7 +272,11 @@ class SpoolingSink:
                 except KafkaError as exc:
                     self.outage.failed(exc)
                     continue
-                self.outage.succeeded()
+                except ServerError as exc:  # a refused login or certificate (a new producer after a refusal)
+                    self.outage.refused(str(exc), waiting=f"{self.spool.records} message(s) wait in the spool "
+                                                          f"{self.spool.directory}")
+                    continue
+                self.outage.succeeded(accepted=False)  # connected: not yet proof that Kafka takes our writes
             with self._lock:
                 segment = self.spool.oldest() if self.spooling else None
                 if self.spooling and segment is None and not self._pending:
@@ -288,17 +299,24 @@ class SpoolingSink:
 
     def _replay(self, segment: Any) -> bool:
         """Send one segment and remove it once Kafka acknowledged all of it; False after a failure
-        (backoff slept)."""
-        assert self.kafka is not None
+        (backoff slept: a refusal's or an outage's, `_replay_failed`)."""
+        kafka = self.kafka
+        assert kafka is not None
         messages = self.spool.read(segment)
-        try:
-            futures = [self.kafka.produce(m) for m in messages]
-            self.kafka.producer.flush(timeout=REPLAY_TIMEOUT)
-            failed = next((f.exception for f in futures if not f.succeeded()), None)
-        except KafkaError as exc:
-            failed = exc
-        if failed is not None:
-            self.outage.failed(f"replaying the spool: {failed!r}")
+        futures: list[Any] = []
+        errors: list[tuple[str, BaseException]] = []  # (topic, error) of each message not delivered
+        with server_errors.kafka_log_capture() as captured:
+            try:
+                for message in messages:
+                    futures.append(kafka.produce(message))
+                kafka.producer.flush(timeout=REPLAY_TIMEOUT)
+            except KafkaError as exc:  # not taken, or not acknowledged within REPLAY_TIMEOUT
+                errors.append((messages[len(futures)].topic if len(futures) < len(messages) else "", exc))
+            # failed, or never resolved (a report lost to a fatal error of the client: docs/architecture.md, 57)
+            errors += [(m.topic, f.exception or KafkaError("not acknowledged")) for m, f in
+                       zip(messages, futures, strict=False) if not f.succeeded()]
+        if errors:
+            self._replay_failed(errors, captured)
             return False
         with self._lock:
             if self._closing:  # closed meanwhile: the segment stays and is sent again at the next start
@@ -310,6 +328,35 @@ class SpoolingSink:
                 log.info("spool %s has room again (%d message(s) refused so far)", self.spool.directory,
                          self.counters.spool_refused)
         return True
+
+    def _replay_failed(self, errors: list[tuple[str, BaseException]], captured: list[str]) -> None:
+        """A replay failed: a refusal (an ACL removed, a password changed, a certificate replaced:
+        server_errors.kafka_refused_mid_run on the errors and the client's log lines of the
+        attempt, as `KafkaSink.flush` reads them) is waited out as one (one ERROR line naming it
+        and what waits in the spool, logwarden/refusals.py), anything else as an outage. A
+        producer the refusal left unable to deliver again (`Producer.failed()`) is closed; the
+        forwarder connects a new one."""
+        assert self.kafka is not None
+        failed = self.kafka.producer.failed()
+        texts = [*captured, *(repr(exc) for _, exc in errors), failed or ""]
+        line = server_errors.kafka_refused_mid_run(self.cfg, texts)
+        if line is None:
+            self.outage.failed(f"replaying the spool: {errors[0][1]!r}")
+            return
+        if failed is not None:
+            self._drop_producer(failed)
+        waiting = f"{self.spool.records} message(s) wait in the spool {self.spool.directory}"
+        self.outage.refused(line, waiting=refused_writes(line, [e for e in errors if e[0]], waiting, failed))
+
+    def _drop_producer(self, failed: str) -> None:
+        """Close a producer that cannot deliver again (what it held is in the spool still)."""
+        kafka, self.kafka = self.kafka, None
+        log.debug("the Kafka producer cannot deliver again (%s): a new one is connected", printable(failed)[:300])
+        if kafka is not None:
+            try:
+                kafka.producer.close(timeout=0)
+            except (KafkaError, DeliveryError) as exc:
+                log.debug("closing the failed producer: %s", exc)
 
 
 Produce = Callable[[Message, Callable[..., object]], None]

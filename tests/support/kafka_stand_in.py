@@ -27,6 +27,9 @@ class NullProducer:
     def flush(self, timeout: float | None = None) -> None:
         return None
 
+    def failed(self) -> str | None:
+        return None
+
     def close(self, timeout: float | None = None) -> None:
         return None
 

@@ -1,0 +1,94 @@
+"""`ship syslog` whose WRITE ACL is removed in the middle of a run, then restored, against the
+secured lab's Kafka (both producer clients). The receiver keeps accepting: what Kafka refuses is
+spooled and replayed once the ACL is back, so every line ends in Kafka once; the log says ONE
+ERROR line naming the missing permission and the user (never the password, never "unreachable")
+while it lasts and ONE INFO line when Kafka accepts again. Before, the spool's replay failures
+were an outage: "Kafka at ... unreachable (replaying the spool: TopicAuthorizationFailedError...)".
+
+The SCRAM user and its ACLs are the test's own (removed afterwards)."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kafka.admin import ACLOperation
+
+from logwarden.config import Config
+from logwarden.runtime.lab import Lab
+from tests.services.helpers import Service
+from tests.support.scram_user import ScramUser, own_scram_user
+from tests.syslog.sequenced import line, numbered_in_kafka
+
+pytestmark = pytest.mark.servers
+
+CLIENTS = ("kafka-python", "confluent")
+LISTENING = re.compile(r"listening udp=.*? tcp=\('([\d.]+)', (\d+)\)")
+ERROR = re.compile(r"^\S+ error ")
+NO_PERMISSION = "permission missing for user"
+ACCEPTED_AGAIN = "accepts the requests again"
+BEFORE, DURING = 20, 20  # lines delivered before the ACL is removed; lines sent while it is refused
+
+
+@pytest.fixture
+def scram_user(ns: Config, lab: Lab) -> Iterator[ScramUser]:
+    """A user of the test's own with WRITE and DESCRIBE on the namespace's topics."""
+    with own_scram_user(ns, lab.secure, "syslog", (ACLOperation.WRITE, ACLOperation.DESCRIBE)) as user:
+        yield user
+
+
+def _wait_in_log(service: Service, text: str, sender: socket.socket, sent: list[int], timeout: float) -> None:
+    """Send a line every half second until a log line holds `text` (the lines sent stay numbered)."""
+    deadline = time.monotonic() + timeout
+    while service.count(text) == 0:
+        assert time.monotonic() < deadline, f"no {text!r} after {timeout}s: " + "\n".join(service.lines[-20:])
+        assert service.proc.poll() is None, "\n".join(service.lines[-20:])
+        sender.sendall(line(sent[0]))
+        sent[0] += 1
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize("kafka_client", CLIENTS)
+def test_ship_syslog_whose_write_acl_is_removed_names_the_refusal_and_loses_nothing(
+        scram_user: ScramUser, tmp_path: Path, kafka_client: str) -> None:
+    cfg = scram_user.config(kafka_client)
+    service = Service(cfg, "ship", "syslog", "--tcp", "127.0.0.1:0", "--spool-dir", str(tmp_path / "spool"),
+                      "--json")
+    try:
+        service.wait_for("listening")
+        match = next(m for m in map(LISTENING.search, service.lines) if m)
+        sender = socket.create_connection((match.group(1), int(match.group(2))))
+        with sender:
+            sender.sendall(b"".join(line(n) for n in range(BEFORE)))
+            assert len({n for n, _ in numbered_in_kafka(scram_user.cfg, ("firewall",), BEFORE, 120)}) == BEFORE
+            scram_user.deny(ACLOperation.WRITE)
+            sent = [BEFORE]
+            _wait_in_log(service, NO_PERMISSION, sender, sent, 90)  # the broker applies the ACL within moments
+            sender.sendall(b"".join(line(n) for n in range(sent[0], sent[0] + DURING)))  # refused: spooled
+            sent[0] += DURING
+            time.sleep(1)
+            scram_user.allow([ACLOperation.WRITE])
+            _wait_in_log(service, ACCEPTED_AGAIN, sender, sent, 120)
+        code, out = service.stop()
+    finally:
+        if service.proc.poll() is None:
+            service.proc.kill()
+    log = "\n".join(service.lines)
+    assert code == 0, log[-3000:]
+    errors = [text for text in service.lines if ERROR.match(text)]
+    assert len(errors) == 1, log[-3000:]
+    assert f"{NO_PERMISSION} '{scram_user.name}'" in errors[0] and "WRITE refused on topic" in errors[0], errors[0]
+    assert "spool" in errors[0], errors[0]  # what waits, and where
+    assert service.count(ACCEPTED_AGAIN) == 1, log[-3000:]
+    assert "unreachable" not in log and scram_user.password not in log + out, log[-3000:]
+    counts = json.loads(out.strip().splitlines()[-1])
+    assert counts["replayed"] >= DURING and counts["left_in_spool"] == 0, counts
+    seen = numbered_in_kafka(scram_user.cfg, ("firewall",), sent[0], 120)
+    numbers = sorted(n for n, _ in seen)
+    assert numbers == list(range(sent[0])), f"missing {sorted(set(range(sent[0])) - set(numbers))[:20]}, " \
+                                            f"copies {len(numbers) - len(set(numbers))}"
