@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from logwarden.shippers import textlog as t
+from logwarden.shippers.addresses import FACTS as _FACTS
+from logwarden.shippers.addresses import PRIVATE
+from logwarden.shippers.addresses import learn as _learn
 
 
 def direction(doc: dict[str, Any]) -> None:
@@ -24,7 +27,13 @@ def direction(doc: dict[str, Any]) -> None:
     if network.__class__ is dict and network.get("direction"):  # type: ignore[union-attr]
         return
     source = doc.get("source")
-    src_private = t.is_private(source.get("ip") if source.__class__ is dict else None)  # type: ignore[union-attr]
+    ip = source.get("ip") if source.__class__ is dict else None  # type: ignore[union-attr]
+    # t.is_private written out for an address text (its cached facts; read on a miss)
+    if ip.__class__ is str:
+        known = _FACTS.get(ip)
+        src_private = (known if known is not None else _learn(ip))[PRIVATE]
+    else:
+        src_private = t.is_private(ip)
     if src_private is None:
         return
     destination = doc.get("destination")
@@ -35,7 +44,12 @@ def direction(doc: dict[str, Any]) -> None:
         if translated.__class__ is dict and t.is_private(translated.get("ip")):  # type: ignore[union-attr]
             _write(doc, network, "inbound")
             return
-    dst_private = t.is_private(destination.get("ip"))  # type: ignore[union-attr]
+    ip = destination.get("ip")  # type: ignore[union-attr]
+    if ip.__class__ is str:
+        known = _FACTS.get(ip)
+        dst_private = (known if known is not None else _learn(ip))[PRIVATE]
+    else:
+        dst_private = t.is_private(ip)
     if dst_private is None:
         return
     _write(doc, network, "internal" if src_private and dst_private else "outbound" if src_private

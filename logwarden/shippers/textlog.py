@@ -406,7 +406,12 @@ _FAST_TS = re.compile(r"(\d{4})[-/](\d{2})[-/](\d{2})[ T](\d{2}):(\d{2}):(\d{2})
 
 def parse_time(text: str, fmts: tuple[str, ...]) -> str | None:
     """First format that parses; naive times are read in CONFIG.tz. Returns ISO UTC or None."""
-    cache = _tz_cache()
+    # _tz_cache's test written out (a call and the zone's property less per line): the cache as it
+    # is while the zone it was filled in is still the one set and it has room
+    if CONFIG._tz is _TZ_STATE[0] is not None and len(_TZ_CACHE) < _CACHE_MAX:
+        cache = _TZ_CACHE
+    else:
+        cache = _tz_cache()
     key = (text, fmts)
     ts = cache.get(key, _MISS)
     if ts is _MISS:
@@ -611,9 +616,10 @@ def _finish(doc: dict[str, Any], raw_text: str, hdr: SyslogHeader | None, ev_mod
         ev["kind"] = "event" if firewall else "alert"
     if "category" not in ev:
         ev["category"] = ["network"] if firewall else ["malware"]
+    stamp = doc.get("@timestamp")
     if hdr is not None:
-        if hdr.timestamp and not doc.get("@timestamp"):
-            doc["@timestamp"] = hdr.timestamp
+        if hdr.timestamp and not stamp:
+            doc["@timestamp"] = stamp = hdr.timestamp
         if hdr.hostname:  # put(doc, "observer.hostname" | "host.hostname", ...) written out
             side = "observer" if firewall else "host"
             names = doc.get(side)
@@ -634,7 +640,7 @@ def _finish(doc: dict[str, Any], raw_text: str, hdr: SyslogHeader | None, ev_mod
                 syslog["severity"] = {"code": pri & 7}
             if hdr.app:
                 syslog["appname"] = hdr.app
-    if not doc.get("@timestamp"):
+    if not stamp:
         doc["@timestamp"] = iso(CONFIG.now())
         flag(doc, "timestamp-missing")
     src, dst, network = doc.get("source"), doc.get("destination"), doc.get("network")

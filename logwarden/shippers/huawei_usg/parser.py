@@ -28,7 +28,6 @@ Any other MODULE/BRIEF is a dead letter naming it: no field of an unconfirmed la
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
@@ -77,8 +76,8 @@ def kv_pairs(text: str) -> dict[str, str | None]:
         read = segments.get(segment)
         if read is None:
             read = _read_segment(segment)
-        if read is _BY_REGEX:
-            return kv_pairs_by_regex(text)
+            if read is _BY_REGEX:
+                return kv_pairs_by_regex(text)
         key, value = read
         if key and key not in out:  # the first of a repeated key wins
             out[key] = value
@@ -88,7 +87,8 @@ def kv_pairs(text: str) -> dict[str, str | None]:
 def _read_segment(segment: str) -> tuple[str, str | None]:
     """(key, cleaned value) of one comma-separated segment as kv_pairs reads it, ("", None) for a
     segment without `=` (skipped), _BY_REGEX when the text must go to the regex. Cached in
-    _SEGMENTS (bounded): a log repeats most of its segments (zones, protocols, actions, names)."""
+    _SEGMENTS (bounded): a log repeats most of its segments (zones, protocols, actions, names);
+    a _BY_REGEX reading is not kept, so kv_pairs tests for it only after a miss."""
     left, eq, value = segment.partition("=")
     read: tuple[str, str | None]
     if not eq:
@@ -113,6 +113,8 @@ def _read_segment(segment: str) -> tuple[str, str | None]:
             elif value[-1:] == ".":
                 value = value[:-1].strip()
             read = (key, value if value and value != "-" else None)
+    if read is _BY_REGEX:  # not kept: kv_pairs tests for the marker only on a miss
+        return read
     if len(_SEGMENTS) >= 8192:
         _SEGMENTS.clear()
     _SEGMENTS[segment] = read
@@ -159,14 +161,18 @@ def kv_pairs_by_regex(text: str) -> dict[str, str | None]:
 
 def _pre_time(text: str) -> tuple[str | None, str | None]:
     """(ISO time, host) from the text before `%%` when the syslog splitter left it there; cached
-    per text and zone (the same second and host repeat)."""
-    return _pre_time_in(text, t.CONFIG.tz)
+    per text in _PRE_TIMES, which holds the readings in one zone (CONFIG.tz; emptied when that
+    changes, or when full): the same second and host repeat."""
+    tz = t.CONFIG.tz
+    if tz is not _PRE_TIMES_TZ[0] or len(_PRE_TIMES) >= 4096:
+        _PRE_TIMES.clear()
+        _PRE_TIMES_TZ[0] = tz
+    read = _PRE_TIMES[text] = _read_pre_time(text)
+    return read
 
 
-@functools.lru_cache(maxsize=4096)
-def _pre_time_in(text: str, tz: tzinfo) -> tuple[str | None, str | None]:
-    """_pre_time read in zone `tz` (CONFIG.tz when called: part of the cache key)."""
-    return _read_pre_time(text)
+_PRE_TIMES: dict[str, tuple[str | None, str | None]] = {}  # text before `%%` -> _read_pre_time of it
+_PRE_TIMES_TZ: list[tzinfo | None] = [None]  # the zone _PRE_TIMES was read in
 
 
 def _read_pre_time(text: str) -> tuple[str | None, str | None]:
@@ -238,7 +244,13 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if body.startswith("CID="):
         body = _CID.sub("", body, count=1)
     start = m.start()
-    ts, host = _pre_time(msg[:start]) if start else (None, None)
+    if start:
+        pre = msg[:start]
+        # _pre_time's cache read here when the zone is the one it was read in (CONFIG.tz is set)
+        known = _PRE_TIMES.get(pre) if t.CONFIG._tz is _PRE_TIMES_TZ[0] else None
+        ts, host = known if known is not None else _pre_time(pre)
+    else:
+        ts = host = None
     # the common fields as literals (a `put` per field cost more than building them)
     observer: dict[str, Any] = {"vendor": "Huawei", "product": "USG", "type": "firewall"}
     if host:
@@ -266,8 +278,16 @@ def _policy(doc: dict[str, Any], body: str, brief: str) -> None:
     t.endpoint(doc, "source", g("source-ip"), g("source-port"))
     t.endpoint(doc, "destination", g("destination-ip"), g("destination-port"))
     t.transport(doc, g("protocol"))
-    _zones(doc, g("source-zone"), g("destination-zone"))
-    _application(doc, g("application-name"))
+    # _zones and _application written out (three of a policy log's fields, on every line)
+    zone = g("source-zone")
+    if zone is not None:
+        doc["observer"]["ingress"] = {"zone": zone}
+    zone = g("destination-zone")
+    if zone is not None:
+        doc["observer"]["egress"] = {"zone": zone}
+    name = g("application-name")
+    if name is not None:
+        _section(doc, "network")["application"] = name.lower()
     _fill(doc, kv, _POLICY_FIELDS)
     permit = brief == "POLICYPERMIT"
     t.verdict(doc, "permit" if permit else "deny", allowed=permit)
@@ -293,8 +313,13 @@ def _session(doc: dict[str, Any], body: str, brief: str) -> None:
     g = kv.get
     t.endpoint(doc, "source", g("SourceIP"), g("SourcePort"))
     t.endpoint(doc, "destination", g("DestinationIP"), g("DestinationPort"))
-    t.endpoint(doc, "source.nat", g("SourceNatIP"), g("SourceNatPort"))
-    t.endpoint(doc, "destination.nat", g("DestinationNatIP"), g("DestinationNatPort"))
+    # a NAT side the log does not name (no ip, no port) writes nothing: not handed to endpoint
+    ip, port = g("SourceNatIP"), g("SourceNatPort")
+    if ip is not None or port is not None:
+        t.endpoint(doc, "source.nat", ip, port)
+    ip, port = g("DestinationNatIP"), g("DestinationNatPort")
+    if ip is not None or port is not None:
+        t.endpoint(doc, "destination.nat", ip, port)
     t.transport(doc, g("Protocol"))
     if not doc.get("@timestamp"):
         put(doc, "@timestamp", _epoch(g("EndTime" if phase == "end" else "BeginTime")))
@@ -329,7 +354,8 @@ def _sece(doc: dict[str, Any], body: str, brief: str) -> None:
     interface = g("SourceInterface") or g("SourceAttackInterface")
     if interface is None and "SourceIP" not in kv:
         raise ParseError(f"Huawei SECE {brief} log without SourceInterface or SourceIP")
-    observer = _section(doc, "observer")
+    # parse made observer and event; huawei, rule and observer.ingress are made here, once
+    observer = doc["observer"]
     observer["product"] = "VRP"
     observer["type"] = "switch"
     t.endpoint(doc, "source", g("SourceIP"))
@@ -337,15 +363,18 @@ def _sece(doc: dict[str, Any], body: str, brief: str) -> None:
     if mac:
         _section(doc, "source")["mac"] = mac
     if interface is not None:
-        _section(_section(observer, "ingress"), "interface")["name"] = interface
+        observer["ingress"] = {"interface": {"name": interface}}
     outer, _, inner = (g("InnerVlan") or "").partition("/")  # the key is OuterVlan/InnerVlan
-    put(doc, "network.vlan.id", outer.strip() if outer.strip() not in ("", "0") else None)
-    put(doc, "network.inner.vlan.id", inner.strip() if inner.strip() not in ("", "0") else None)
+    outer, inner = outer.strip(), inner.strip()
+    if outer not in ("", "0"):
+        put(doc, "network.vlan.id", outer)
+    if inner not in ("", "0"):
+        put(doc, "network.inner.vlan.id", inner)
     protocol = g("AttackProtocol")
     pps = t.to_int((g("AttackPackets") or "").split(" ")[0])
     slot = g("Slot")
     if protocol is not None or pps is not None or slot is not None:
-        huawei = _section(doc, "huawei")
+        huawei = doc["huawei"] = {}
         if protocol is not None:
             huawei["attack_protocol"] = protocol
         if pps is not None:
@@ -353,9 +382,9 @@ def _sece(doc: dict[str, Any], body: str, brief: str) -> None:
         if slot is not None:
             huawei["slot"] = slot
     name = g("AttackType") or _SECE_NAMES[brief]
-    _section(doc, "rule")["name"] = f"Huawei SECE: {name}" + (f" ({protocol})" if protocol else "")
+    doc["rule"] = {"name": f"Huawei SECE: {name}" + (f" ({protocol})" if protocol else "")}
     ended = brief.endswith("_END")
-    event = _section(doc, "event")
+    event = doc["event"]
     event["kind"] = "event" if ended else "alert"
     event["category"] = ["network", "intrusion_detection"]
     event["type"] = ["info", "end"] if ended else ["info"]

@@ -49,6 +49,22 @@ def _null(value: str | None) -> str | None:
 _NULL_CASES = frozenset(a + b + c + d for a in "Nn" for b in "Uu" for c in "Ll" for d in "Ll")
 
 
+def _null_seen(value: str | None) -> str | None:
+    """_null(value), kept in _NULLED (bounded) for the fields whose values a device repeats line
+    after line (its id and name, the log type and module, rule names, the message text): parse
+    reads those with one lookup, `_NULLED.get(raw, _UNSEEN)`, instead of a call."""
+    read = _null(value)
+    if len(_NULLED) >= 4096:
+        _NULLED.clear()
+        _NULLED[None] = None
+    _NULLED[value] = read
+    return read
+
+
+_NULLED: dict[str | None, str | None] = {None: None}  # raw value -> _null of it
+_UNSEEN = object()
+
+
 def _pairs(text: str) -> dict[str, str]:
     """keyvalue.kv_pairs(text), read by splitting at quotes and whitespace (a SecGate line holds ~22
     pairs, two of them quoted). Only a text in the usual shape is read so: quotes balanced, each
@@ -149,6 +165,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if "devid" not in kv or "dname" not in kv or "logtype" not in kv:
         raise ParseError("not a SecGate line (no devid/dname/logtype)")
     g = kv.get
+    nulled = _NULLED
     # built as literals with conditional writes (a `put` per field was most of this parser's cost);
     # _null never returns "", so "if value" skips what `put` skips; numbers are tested against None
     doc: dict[str, Any] = {}
@@ -156,26 +173,38 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     if stamp:
         doc["@timestamp"] = stamp
     observer: dict[str, Any] = {"vendor": "Legendsec", "product": "SecGate", "type": "firewall"}
-    name = _null(g("dname"))
+    name = nulled.get(raw := g("dname"), _UNSEEN)
+    if name is _UNSEEN:
+        name = _null_seen(raw)
     if name:
         observer["name"] = name
     doc["observer"] = observer
     secgate: dict[str, Any] = {}  # devid, logtype, mod, written in parse's frame (no comprehension's)
-    value = _null(g("devid"))
+    value = nulled.get(raw := g("devid"), _UNSEEN)
+    if value is _UNSEEN:
+        value = _null_seen(raw)
     if value:
         secgate["devid"] = value
-    value = _null(g("logtype"))
+    value = nulled.get(raw := g("logtype"), _UNSEEN)
+    if value is _UNSEEN:
+        value = _null_seen(raw)
     if value:
         secgate["logtype"] = value
-    value = _null(g("mod"))
+    value = nulled.get(raw := g("mod"), _UNSEEN)
+    if value is _UNSEEN:
+        value = _null_seen(raw)
     if value:
         secgate["mod"] = value
     if secgate:
         doc["secgate"] = secgate
-    severity = t.to_int(g("pri"))
+    # numbers: to_int's usual case (ASCII digits) written out, the call for any other text
+    number = g("pri")
+    severity = int(number) if number is not None and number.isdigit() and number.isascii() else t.to_int(number)
     if severity is not None:
         doc["event"] = {"severity": severity}
-    text = _null(g("dsp_msg"))
+    text = nulled.get(raw := g("dsp_msg"), _UNSEEN)
+    if text is _UNSEEN:
+        text = _null_seen(raw)
     if text:
         doc["message"] = text
     mod = (g("mod") or "").lower()
@@ -193,23 +222,31 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
         icmp_type, icmp_code = g("type"), g("code")
         if icmp_type not in _NO_VALUE or icmp_code not in _NO_VALUE:  # else icmp writes nothing
             t.icmp(doc, _null(icmp_type), _null(icmp_code))
-        rule = _null(g("rule_name"))
+        rule = nulled.get(raw := g("rule_name"), _UNSEEN)
+        if rule is _UNSEEN:
+            rule = _null_seen(raw)
         if rule:
             doc["rule"] = {"name": rule}
         secgate["policy"] = policy  # one of PERMIT | DENY: never empty
         doc["secgate"] = secgate
-        sent, rcvd = t.to_int(g("sent")), t.to_int(g("rcvd"))
+        number = g("sent")
+        sent = int(number) if number is not None and number.isdigit() and number.isascii() else t.to_int(number)
+        number = g("rcvd")
+        rcvd = int(number) if number is not None and number.isdigit() and number.isascii() else t.to_int(number)
         if sent is not None:
             secgate["sent"] = sent
         if rcvd is not None:
             secgate["rcvd"] = rcvd
-        duration = _seconds_ns(g("duration"))
+        number = g("duration")
+        duration = (int(number) * 1_000_000_000 if number is not None and number.isdigit() and number.isascii()
+                    else _seconds_ns(number))
         if duration is not None:
             _event(doc)["duration"] = duration
         pa = _null(g("pa"))
         if pa:
             secgate["pa"] = pa
-        pport = t.to_int(g("pport"))
+        number = g("pport")
+        pport = int(number) if number is not None and number.isdigit() and number.isascii() else t.to_int(number)
         if pport is not None:
             secgate["pport"] = pport
         if "NAT" in policy:
