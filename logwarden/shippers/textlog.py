@@ -276,6 +276,13 @@ def put_ip(doc: dict[str, Any], dotted: str, value: Any, *, as_list: bool = Fals
         flag(doc, f"{dotted}-invalid")
 
 
+def nat_endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any) -> None:
+    """`endpoint` for a NAT side a log may leave out: with neither an ip nor a port nothing is
+    written (not even an empty `source.nat`)."""
+    if ip is not None or port is not None:
+        endpoint(doc, side, ip, port)
+
+
 def endpoint(doc: dict[str, Any], side: str, ip: Any, port: Any = None) -> None:
     """source/destination .ip and .port (and .address). A value that is not an IP keeps its text in
     .address (no .ip) and a port outside 0-65535 or not a number is left out; both flag the

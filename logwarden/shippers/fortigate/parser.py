@@ -124,12 +124,8 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
     else:
         t.endpoint(doc, "source", g("srcip"), g("srcport"))
         t.endpoint(doc, "destination", g("dstip"), g("dstport"))
-    nat_ip, nat_port = g("transip"), g("transport")
-    if nat_ip is not None or nat_port is not None:
-        t.endpoint(doc, "source.nat", nat_ip, nat_port)
-    nat_ip, nat_port = g("tranip"), g("tranport")
-    if nat_ip is not None or nat_port is not None:
-        t.endpoint(doc, "destination.nat", nat_ip, nat_port)
+    t.nat_endpoint(doc, "source.nat", g("transip"), g("transport"))
+    t.nat_endpoint(doc, "destination.nat", g("tranip"), g("tranport"))
     # source/destination/network are made where the first value needs them (the document's key order)
     src: dict[str, Any] | None = doc.get("source")
     dst: dict[str, Any] | None = doc.get("destination")

@@ -313,13 +313,8 @@ def _session(doc: dict[str, Any], body: str, brief: str) -> None:
     g = kv.get
     t.endpoint(doc, "source", g("SourceIP"), g("SourcePort"))
     t.endpoint(doc, "destination", g("DestinationIP"), g("DestinationPort"))
-    # a NAT side the log does not name (no ip, no port) writes nothing: not handed to endpoint
-    ip, port = g("SourceNatIP"), g("SourceNatPort")
-    if ip is not None or port is not None:
-        t.endpoint(doc, "source.nat", ip, port)
-    ip, port = g("DestinationNatIP"), g("DestinationNatPort")
-    if ip is not None or port is not None:
-        t.endpoint(doc, "destination.nat", ip, port)
+    t.nat_endpoint(doc, "source.nat", g("SourceNatIP"), g("SourceNatPort"))
+    t.nat_endpoint(doc, "destination.nat", g("DestinationNatIP"), g("DestinationNatPort"))
     t.transport(doc, g("Protocol"))
     if not doc.get("@timestamp"):
         put(doc, "@timestamp", _epoch(g("EndTime" if phase == "end" else "BeginTime")))
