@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.bench_rsyslog [--messages 100000] [--corpora mixed,firewall]
                                             [--workers 1,2] [--clients kafka-python,confluent]
                                             [--rsyslog-root DIR] [--base DIR] [--parse-workers 1,2]
+                                            [--ceiling]
 
 Back to back for each corpus (the project's mixed firewall/AV corpus, tests/textlogs/corpus.py,
 and firewall lines only, bench/_syslog_send.py), over one TCP connection, newline framing:
@@ -14,7 +15,9 @@ and firewall lines only, bench/_syslog_send.py), over one TCP connection, newlin
   one topic per dataset. `--base DIR`: the same runs from another checkout too (e.g. a worktree
   of main), in the same run, for a before/after comparison. `--parse-workers K,...`: also
   `--workers 1 --parse-workers K` (one connection's messages parsed by K processes; not run
-  from a checkout that lacks the option).
+  from a checkout that lacks the option). `--ceiling`: also the same receiver and real sink with
+  every line parsed ahead (bench/_syslog_ceiling.py), for each client: the most the Python path
+  around the parsers carries for one connection (reported, not counted for the target).
 Kafka (`--kafka`): `private` (default) is a plaintext broker of the bench's own on loopback
 (tests/services/private_broker.py: the lab's Kafka build, its own ports and data folder, stopped
 and removed at the end), used by both receivers. `lab` is the shared secured lab, SASL_SSL/SCRAM:
@@ -231,6 +234,23 @@ def run_logwarden(cfg: Config, msgs: list[bytes], workers: int, client: str = "k
     return Run(label, len(msgs), count, last - t0, cpu, base=root is not None)
 
 
+def run_ceiling(cfg: Config, msgs: list[bytes], client: str) -> Run:
+    """The receiver and the real sink to Kafka in a process of their own with every line parsed
+    ahead (bench/_syslog_ceiling.py): the rate the path around the parsers can carry."""
+    from bench import _syslog_ceiling
+
+    cfg.kafka_client = client
+    ensure_topics(cfg)
+    proc, address = _syslog_ceiling.start(cfg, msgs)
+    watch = CpuWatch(proc.pid)
+    t0 = time.perf_counter()
+    send_tcp(address, msgs)
+    count, last = wait_for_count(cfg, len(msgs))
+    cpu = watch.stop()
+    proc.join(120)
+    return Run(f"ceiling: parsers free (lookup), {client}", len(msgs), count, last - t0, cpu, base=True)
+
+
 def _has_parse_workers(root: Path) -> bool:
     """Whether the checkout at `root` has `ship syslog --parse-workers`."""
     return "parse-workers" in (root / "logwarden" / "commands" / "ship_text.py").read_text(encoding="utf-8")
@@ -247,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="a plaintext broker of the bench's own (default) or the secured lab's")
     ap.add_argument("--base", type=Path, help="another checkout whose ship syslog runs too (before/after)")
     ap.add_argument("--parse-workers", default="1", help="runs with --workers 1 --parse-workers K, for each K")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="also the receiver and sink with every line parsed ahead (not counted for the target)")
     args = ap.parse_args(argv)
     rs = Rsyslog(args.rsyslog_root.resolve())
     if rs.missing():
@@ -281,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
                                   for client in args.clients.split(",") if client
                                   for w, k in shapes
                                   for root in roots if k == 1 or root is None or _has_parse_workers(root)]
+            if args.ceiling:
+                runs += [run_ceiling(fresh("lwceil"), msgs, client) for client in args.clients.split(",") if client]
             for run in runs:
                 ratio = run.rate / reference.rate if reference.rate else 0.0
                 cpu = f"  {run.cpu.per_message(run.in_kafka)}" if run.cpu else ""
