@@ -5,6 +5,7 @@ reading is kept here as the reference."""
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from logwarden.shippers.huawei_usg import parser
 from logwarden.shippers.huawei_usg.parser import _MARK, kv_pairs, kv_pairs_by_regex
+from logwarden.shippers.huawei_usg.templates import BodyTemplates
 
 from .sources import golden_lines
 
@@ -90,3 +92,149 @@ def test_usual_bodies_are_read_without_the_regex(monkeypatch: pytest.MonkeyPatch
     expected = [reference_kv_pairs(body) for body in bodies]
     monkeypatch.setattr(parser, "kv_pairs_by_regex", refuse)
     assert [kv_pairs(body) for body in bodies] == expected
+
+
+# BodyTemplates: the handlers' reading (kv_pairs through learned templates) on text shaped like a
+# learned body, with new values and with seeded hostile edits.
+
+def _golden_bodies() -> list[str]:
+    bodies = []
+    for raw in golden_lines("huawei_usg"):
+        text = raw.decode("utf-8", "replace")
+        mark = _MARK.search(text)
+        if mark is not None:
+            body = text[mark.end():]
+            bodies.append(body[body.index(";") + 1:] if body.startswith("CID=") else body)
+    return bodies
+
+
+def _learned(bodies: list[str]) -> tuple[BodyTemplates, list[str]]:
+    """Templates learned from `bodies` (each read three times), and a log of the texts the general
+    reading was asked for after that."""
+    asked: list[str] = []
+
+    def general(text: str) -> dict[str, str | None]:
+        asked.append(text)
+        return kv_pairs(text)
+
+    templates = BodyTemplates(general)
+    for _ in range(3):
+        for body in bodies:
+            templates.pairs(body)
+    asked.clear()
+    return templates, asked
+
+
+_VALUE = re.compile(r'(=)("[^"]*"|[^,;()"]*)')
+NEW_VALUES = ["10.1.2.3", "2001:db8::1", "65535", "0", "untrust", "a b", " x ", "x.", "x. .", ".", "-", " - ",
+              "-.", "", "名字", "é", "\xa0y\xa0", "y\u3000", "\x1c", "a\tb", "\u202e", "N/A", "1" * 300,
+              "2020/4/14 00:20:11", "6 packets per second", "tcp-fin", "x..", "..", "a=b", '"q"', '"', '" - "',
+              '""', '" a "', "a;b", "(x)", "a,b", "=x"]
+EDITS = [" ", "  ", ",", ", ", ";", "(", ")", '"', "=", "x=1", ", extra-key=1", ", vsys=again", ".", "-", "\t",
+         "\xa0", "中", "a/b=", "Key=", "=v", " 9k=", "CID=0x1;", '"a, b"', "()", "(k=1)", "\n"]
+
+
+def _new_values(body: str, rng: random.Random, odd: float) -> str:
+    """`body` with each value replaced: by one of NEW_VALUES with probability `odd`, else by one of
+    the same shape as a device's (a new number for a number)."""
+    def value(found: re.Match[str]) -> str:
+        old = found.group(2)
+        if rng.random() >= odd:
+            new = str(rng.randrange(1, 10 ** rng.randint(1, 5))) if old.strip(' ".').isdigit() else old
+        else:
+            new = rng.choice(NEW_VALUES)
+        return "=" + (f'"{new}"' if old.startswith('"') and rng.random() < 0.8 else new)
+
+    return _VALUE.sub(value, body)
+
+
+def _hostile(body: str, rng: random.Random) -> str:
+    """`body` after one to three seeded edits: a piece inserted, a character dropped or doubled, a
+    segment repeated."""
+    for _ in range(rng.randint(1, 3)):
+        at = rng.randrange(len(body) + 1)
+        kind = rng.randrange(4)
+        if kind == 0:
+            body = body[:at] + rng.choice(EDITS) + body[at:]
+        elif kind == 1 and at < len(body):
+            body = body[:at] + body[at + 1:]
+        elif kind == 2 and at < len(body):
+            body = body[:at] + body[at] + body[at:]
+        else:
+            segments = body.split(",")
+            extra = rng.choice(segments)
+            body = ",".join([*segments, extra] if rng.random() < 0.5 else [extra, *segments])
+    return body
+
+
+def test_templates_read_every_text_as_kv_pairs() -> None:
+    """Seeded: bodies in a learned shape with new values are read by a template, and every text,
+    hostile edits included, reads as kv_pairs and as the reference (keys, values, order)."""
+    bodies = [body for body in _golden_bodies() if "=" in body]
+    templates, asked = _learned(bodies)
+    assert len(templates) >= 6  # policy, two session layouts, IPS, the three SECE
+    rng = random.Random(25)
+    same_shape = 0
+    for n in range(30_000):
+        body = rng.choice(bodies)
+        text = _new_values(body, rng, 0.02) if n % 2 else _hostile(_new_values(body, rng, 0.3), rng)
+        before = len(asked)
+        got = templates.pairs(text)
+        expected = kv_pairs(text)
+        assert list(got.items()) == list(expected.items()), text
+        assert got == reference_kv_pairs(text), text
+        same_shape += len(asked) == before
+    assert same_shape > 7_000  # the template path is exercised, not only the fallback
+
+
+@pytest.mark.parametrize("edit", [
+    (", rule-name=", ", extra=1, rule-name="),   # an extra key
+    (", source-port=", ",  source-port="),        # a doubled space
+    ("vsys=public", 'vsys="public"'),             # a quote
+    ("vsys=public", "vsys=pub;lic"),              # a `;`
+    ("vsys=public", "vsys=(public)"),             # parentheses
+    ("vsys=public", "vsys=a=b"),                  # `=` in a value
+    (", protocol=6", ", vsys=other, protocol=6"),  # a repeated key
+    ("rule-name=vendor-rdp.", "rule-name=vendor-rdp. ."),
+    ("rule-name=vendor-rdp.", "rule-name=."),
+    ("rule-name=vendor-rdp.", "rule-name= - ."),
+    ("source-zone=untrust", "source-zone=-"),
+])
+def test_a_learned_shape_that_differs_reads_as_kv_pairs(edit: tuple[str, str]) -> None:
+    body = ("vsys=public, protocol=6, source-ip=203.0.113.90, source-port=50700, destination-ip=192.168.10.21, "
+            "destination-port=3389, time=2020/4/14 00:20:11, source-zone=untrust, destination-zone=trust, "
+            "application-name=RDP, rule-name=vendor-rdp.")
+    templates, asked = _learned([body])
+    assert len(templates) == 1
+    moved = body.replace("203.0.113.90", "10.9.8.7")
+    assert templates.pairs(moved) == kv_pairs(moved)
+    assert not asked  # the learned shape with a new address: the template read it
+    text = body.replace(*edit)
+    assert text != body
+    assert list(templates.pairs(text).items()) == list(kv_pairs(text).items())
+
+
+def test_dash_and_empty_values_are_none_through_a_template() -> None:
+    body = 'An intrusion was detected. (SyslogId=1, VSys="public", User="x", Action=Block)'
+    templates, asked = _learned([body])
+    assert len(templates) == 1
+    text = 'An intrusion was detected. (SyslogId=-, VSys="-", User="", Action=)'
+    assert templates.pairs(text) == {"SyslogId": None, "VSys": None, "User": None, "Action": None}
+    assert not asked
+
+
+def test_slot_whitespace_is_what_strip_removes() -> None:
+    """A slot's ends exclude re's `\\s`; the argument that a match is kv_pairs' reading needs that
+    set to be the one str.strip removes, for every code point."""
+    space = re.compile(r"\s").fullmatch
+    differ = [c for c in map(chr, range(0x110000)) if (space(c) is not None) != (c.strip() == "")]
+    assert differ == []
+
+
+def test_templates_are_bounded() -> None:
+    templates = BodyTemplates(kv_pairs)
+    for n in range(400):
+        body = ", ".join(f"k{n}x{i}=v" for i in range(1 + n % 100))
+        for _ in range(3):
+            assert templates.pairs(body) == kv_pairs(body)
+    assert len(templates) == BodyTemplates.MAX_TEMPLATES

@@ -12,9 +12,9 @@ by its split path (at most one pair of parentheses, no `=` outside them, no `;` 
 with `=` naming a key, every quoted value closed with no `=` after its quote, no key written twice),
 and only when every value is one of: a bare value `PRE V POST`, PRE spaces and POST spaces with at
 most one `.` (kv_pairs' strip and closing-period cut remove them); a quoted value `"PRE V POST"TAIL`
-with PRE/POST spaces and TAIL a literal without `=`; or an empty or `-` value. A slot matches V
-optionally: no character of `,;()"=` anywhere, no whitespace at either end (re's `\\s` is the set
-str.strip removes, tested), and for a bare value no `.` at the end. Everything else in the pattern is
+with PRE/POST spaces and TAIL a literal without `=`; or an empty or `-` value. A slot's V holds
+no character of `,;()"=`, no whitespace at either end (re's `\\s` is the set str.strip removes,
+tested) and for a bare value no `.` at the end; an empty V or `-` is read as None. Everything else in the pattern is
 the learned text. So a matching text has the learned parentheses, commas and keys, no `;` between the
 parentheses, and each value reads as V (V absent, empty or `-`: None): kv_pairs' result, keys in the
 same order. Any other text (an extra key, a doubled space, a quote, a `;`, a parenthesis, `=` in a
@@ -36,9 +36,11 @@ Pairs = dict[str, str | None]
 _FullMatch = Callable[[str], "re.Match[str] | None"]
 
 _KEY_AT_END = re.compile(r"[A-Za-z][\w-]*\Z")  # kv_pairs' key: the longest key ending the text before `=`
-# a value's slot: no `,;()"=`, no whitespace at the ends; a bare value does not end with `.`
-_BARE = r'((?:[^\s,;()"=][^,;()"=]*)?[^\s,;()".=])?'
-_QUOTED = r'((?:[^\s,;()"=][^,;()"=]*)?[^\s,;()"=])?'
+# a value's slot: no `,;()"=`, no whitespace at either end (an empty value: "", read as None); a bare
+# value does not end with `.`; one class repeat and two one-character assertions (cheaper in re
+# than a group holding the ends' classes)
+_BARE = r'((?!\s)[^,;()"=]*)(?<![\s.])'
+_QUOTED = r'((?!\s)[^,;()"=]*)(?<!\s)'
 _BARE_VALUE = re.compile(_BARE).fullmatch
 _QUOTED_VALUE = re.compile(_QUOTED).fullmatch
 _SPACES = re.compile(r"\s*").fullmatch
@@ -73,8 +75,9 @@ class BodyTemplates:
                 found = fullmatch(text)
                 if found is not None:
                     read: Pairs = dict(zip(keys, found.groups(), strict=False))
-                    if "-" in read.values():  # a slot matches `-`, which kv_pairs reads as None
-                        return {key: None if value == "-" else value for key, value in read.items()}
+                    values = read.values()
+                    if "" in values or "-" in values:  # kv_pairs reads an empty value or `-` as None
+                        return _read(keys, found)
                     return read
         pairs = self._general(text)
         if self._template_count >= self.MAX_TEMPLATES:
@@ -123,7 +126,7 @@ class BodyTemplates:
 
 
 def _read(keys: tuple[str, ...], found: re.Match[str]) -> Pairs:
-    return {key: None if value == "-" else value for key, value in zip(keys, found.groups(), strict=True)}
+    return {key: value if value and value != "-" else None for key, value in zip(keys, found.groups(), strict=True)}
 
 
 def template(text: str) -> tuple[tuple[str, ...], str] | None:
