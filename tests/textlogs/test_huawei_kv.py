@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from logwarden.shippers.huawei_usg import parser
 from logwarden.shippers.huawei_usg.parser import _MARK, kv_pairs, kv_pairs_by_regex
-from logwarden.shippers.huawei_usg.templates import BodyTemplates
 
 from .sources import golden_lines
 
@@ -94,8 +93,12 @@ def test_usual_bodies_are_read_without_the_regex(monkeypatch: pytest.MonkeyPatch
     assert [kv_pairs(body) for body in bodies] == expected
 
 
-# BodyTemplates: the handlers' reading (kv_pairs through learned templates) on text shaped like a
-# learned body, with new values and with seeded hostile edits.
+# Seeded hostile text shaped like a device's bodies: the golden bodies with new values (most of the
+# kind a device writes, some hostile) and one to three edits each (a piece put in, a character
+# dropped or doubled, a segment repeated), read by kv_pairs (split path, segment cache, regex) and
+# by the reference. Session 25 measured a template reading of these bodies against kv_pairs and
+# left it out (docs/benchmarks.md, "Huawei USG's body through templates, session 25"); these cases
+# were written for it and hold for any reading that replaces kv_pairs.
 
 def _golden_bodies() -> list[str]:
     bodies = []
@@ -105,24 +108,7 @@ def _golden_bodies() -> list[str]:
         if mark is not None:
             body = text[mark.end():]
             bodies.append(body[body.index(";") + 1:] if body.startswith("CID=") else body)
-    return bodies
-
-
-def _learned(bodies: list[str]) -> tuple[BodyTemplates, list[str]]:
-    """Templates learned from `bodies` (each read three times), and a log of the texts the general
-    reading was asked for after that."""
-    asked: list[str] = []
-
-    def general(text: str) -> dict[str, str | None]:
-        asked.append(text)
-        return kv_pairs(text)
-
-    templates = BodyTemplates(general)
-    for _ in range(3):
-        for body in bodies:
-            templates.pairs(body)
-    asked.clear()
-    return templates, asked
+    return [body for body in bodies if "=" in body]
 
 
 _VALUE = re.compile(r'(=)("[^"]*"|[^,;()"]*)')
@@ -149,7 +135,7 @@ def _new_values(body: str, rng: random.Random, odd: float) -> str:
 
 
 def _hostile(body: str, rng: random.Random) -> str:
-    """`body` after one to three seeded edits: a piece inserted, a character dropped or doubled, a
+    """`body` after one to three seeded edits: a piece put in, a character dropped or doubled, a
     segment repeated."""
     for _ in range(rng.randint(1, 3)):
         at = rng.randrange(len(body) + 1)
@@ -167,24 +153,32 @@ def _hostile(body: str, rng: random.Random) -> str:
     return body
 
 
-def test_templates_read_every_text_as_kv_pairs() -> None:
-    """Seeded: bodies in a learned shape with new values are read by a template, and every text,
-    hostile edits included, reads as kv_pairs and as the reference (keys, values, order)."""
-    bodies = [body for body in _golden_bodies() if "=" in body]
-    templates, asked = _learned(bodies)
-    assert len(templates) >= 6  # policy, two session layouts, IPS, the three SECE
+def test_device_shaped_and_hostile_bodies_read_as_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seeded: every text reads as the reference (keys, values, order), and the split path, not only
+    the regex, reads most of the device-shaped ones."""
+    by_regex: list[str] = []
+
+    def counted(text: str) -> dict[str, str | None]:
+        by_regex.append(text)
+        return kv_pairs_by_regex(text)
+
+    monkeypatch.setattr(parser, "kv_pairs_by_regex", counted)
+    bodies = _golden_bodies()
     rng = random.Random(25)
-    same_shape = 0
-    for n in range(30_000):
+    split_read = 0
+    for n in range(20_000):
         body = rng.choice(bodies)
         text = _new_values(body, rng, 0.02) if n % 2 else _hostile(_new_values(body, rng, 0.3), rng)
-        before = len(asked)
-        got = templates.pairs(text)
-        expected = kv_pairs(text)
-        assert list(got.items()) == list(expected.items()), text
-        assert got == reference_kv_pairs(text), text
-        same_shape += len(asked) == before
-    assert same_shape > 7_000  # the template path is exercised, not only the fallback
+        before = len(by_regex)
+        got = kv_pairs(text)
+        assert list(got.items()) == list(reference_kv_pairs(text).items()), text
+        split_read += len(by_regex) == before
+    assert split_read > 5_000
+
+
+_POLICY = ("vsys=public, protocol=6, source-ip=203.0.113.90, source-port=50700, destination-ip=192.168.10.21, "
+           "destination-port=3389, time=2020/4/14 00:20:11, source-zone=untrust, destination-zone=trust, "
+           "application-name=RDP, rule-name=vendor-rdp.")
 
 
 @pytest.mark.parametrize("edit", [
@@ -200,41 +194,8 @@ def test_templates_read_every_text_as_kv_pairs() -> None:
     ("rule-name=vendor-rdp.", "rule-name= - ."),
     ("source-zone=untrust", "source-zone=-"),
 ])
-def test_a_learned_shape_that_differs_reads_as_kv_pairs(edit: tuple[str, str]) -> None:
-    body = ("vsys=public, protocol=6, source-ip=203.0.113.90, source-port=50700, destination-ip=192.168.10.21, "
-            "destination-port=3389, time=2020/4/14 00:20:11, source-zone=untrust, destination-zone=trust, "
-            "application-name=RDP, rule-name=vendor-rdp.")
-    templates, asked = _learned([body])
-    assert len(templates) == 1
-    moved = body.replace("203.0.113.90", "10.9.8.7")
-    assert templates.pairs(moved) == kv_pairs(moved)
-    assert not asked  # the learned shape with a new address: the template read it
-    text = body.replace(*edit)
-    assert text != body
-    assert list(templates.pairs(text).items()) == list(kv_pairs(text).items())
-
-
-def test_dash_and_empty_values_are_none_through_a_template() -> None:
-    body = 'An intrusion was detected. (SyslogId=1, VSys="public", User="x", Action=Block)'
-    templates, asked = _learned([body])
-    assert len(templates) == 1
-    text = 'An intrusion was detected. (SyslogId=-, VSys="-", User="", Action=)'
-    assert templates.pairs(text) == {"SyslogId": None, "VSys": None, "User": None, "Action": None}
-    assert not asked
-
-
-def test_slot_whitespace_is_what_strip_removes() -> None:
-    """A slot's ends exclude re's `\\s`; the argument that a match is kv_pairs' reading needs that
-    set to be the one str.strip removes, for every code point."""
-    space = re.compile(r"\s").fullmatch
-    differ = [c for c in map(chr, range(0x110000)) if (space(c) is not None) != (c.strip() == "")]
-    assert differ == []
-
-
-def test_templates_are_bounded() -> None:
-    templates = BodyTemplates(kv_pairs)
-    for n in range(400):
-        body = ", ".join(f"k{n}x{i}=v" for i in range(1 + n % 100))
-        for _ in range(3):
-            assert templates.pairs(body) == kv_pairs(body)
-    assert len(templates) == BodyTemplates.MAX_TEMPLATES
+def test_a_policy_body_that_differs_reads_as_the_reference(edit: tuple[str, str]) -> None:
+    text = _POLICY.replace(*edit)
+    assert text != _POLICY
+    assert list(kv_pairs(_POLICY).items()) == list(reference_kv_pairs(_POLICY).items())
+    assert list(kv_pairs(text).items()) == list(reference_kv_pairs(text).items())

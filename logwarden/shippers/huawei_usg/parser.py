@@ -36,7 +36,6 @@ from typing import Any
 from logwarden.shippers import keyvalue, nat
 from logwarden.shippers import textlog as t
 from logwarden.shippers.huawei_usg import SOURCE
-from logwarden.shippers.huawei_usg.templates import BodyTemplates
 from logwarden.shippers.mac import ecs_mac
 from logwarden.shippers.textlog import ParseError, SyslogHeader, put
 
@@ -143,9 +142,6 @@ def _key_name(left: str) -> str:
 
 _KEY_AT_END = re.compile(r"[A-Za-z][\w-]*\Z")  # _KV's key, ending the text before `=`
 _KEY_NAMES: dict[str, str] = {}
-# the handlers' reading of a body: kv_pairs through templates learned from repeated shapes (a body
-# with a new address misses _SEGMENTS; a template reads the whole body in one match, the same pairs)
-_BODIES = BodyTemplates(kv_pairs)
 
 
 def kv_pairs_by_regex(text: str) -> dict[str, str | None]:
@@ -275,7 +271,7 @@ def parse(msg: str, hdr: SyslogHeader | None) -> dict[str, Any]:
 # written when its value is not None, as `put` would.
 
 def _policy(doc: dict[str, Any], body: str, brief: str) -> None:
-    kv = _BODIES.pairs(body)
+    kv = kv_pairs(body)
     if "source-ip" not in kv:
         raise ParseError("Huawei policy log without source-ip")
     g = kv.get
@@ -311,7 +307,7 @@ def _session(doc: dict[str, Any], body: str, brief: str) -> None:
         _zones(doc, szone or None, dzone or None)
         t.verdict(doc, "session-built", allowed=True, phase=phase)
         return
-    kv = _BODIES.pairs(body)
+    kv = kv_pairs(body)
     if "SourceIP" not in kv:
         raise ParseError("Huawei session log without SourceIP")
     g = kv.get
@@ -348,7 +344,7 @@ def _sece(doc: dict[str, Any], body: str, brief: str) -> None:
     """VRP switch attack defence (Huawei's log reference, SECE/4/ARPMISS and SECE/4/USER_ATTACK;
     captured PORT_ATTACK_END lines): the attacker (source ip or mac), where it was seen
     (interface, VLANs), the attack rate."""
-    kv = _BODIES.pairs(body)
+    kv = kv_pairs(body)
     g = kv.get
     interface = g("SourceInterface") or g("SourceAttackInterface")
     if interface is None and "SourceIP" not in kv:
@@ -447,7 +443,7 @@ _ATCKDF_TIME = ("%Y-%m-%d %H:%M:%S",)
 
 
 def _ips(doc: dict[str, Any], body: str, brief: str) -> None:
-    kv = _BODIES.pairs(body)
+    kv = kv_pairs(body)
     if "SrcIp" not in kv and "SignName" not in kv:
         raise ParseError("Huawei IPS log without SrcIp or SignName")
     g = kv.get
