@@ -242,6 +242,7 @@ def run_ceiling(cfg: Config, msgs: list[bytes], client: str) -> Run:
     cfg.kafka_client = client
     ensure_topics(cfg)
     proc, address = _syslog_ceiling.start(cfg, msgs)
+    assert proc.pid is not None  # started
     watch = CpuWatch(proc.pid)
     t0 = time.perf_counter()
     send_tcp(address, msgs)
