@@ -8,7 +8,8 @@ were an outage: "Kafka at ... unreachable (replaying the spool: TopicAuthorizati
 With `--parse-workers 2` each parse process has its own producer and spool: lines sent one per
 read go to both in turn, each is refused and recovers on its own, so the log holds one ERROR line
 and one recovery line per process, each naming its process (docs/architecture.md, 61), and the
-receiver's settlement counters reconcile with what reached Kafka.
+receiver's settlement counters reconcile with what reached Kafka. Stopped while still refused, each
+process keeps what waits in its own spool, and the next run (the ACL back) replays both.
 
 The SCRAM user and its ACLs are the test's own (removed afterwards)."""
 
@@ -157,6 +158,53 @@ def test_ship_syslog_with_parse_workers_whose_write_acl_is_removed_names_each_re
     assert counts["dropped"] == counts["lost"] == counts["rehanded"] == 0, counts
     assert counts["parse_restarts"] == counts["parse_died"] == 0, counts
     seen = numbered_in_kafka(scram_user.cfg, ("firewall",), sent[0], 120)
+    numbers = sorted(n for n, _ in seen)
+    assert numbers == list(range(sent[0])), f"missing {sorted(set(range(sent[0])) - set(numbers))[:20]}, " \
+                                            f"copies {len(numbers) - len(set(numbers))}"
+
+
+def test_ship_syslog_with_parse_workers_stopped_while_refused_leaves_each_spool_to_the_next_run(
+        scram_user: ScramUser, tmp_path: Path) -> None:
+    cfg = scram_user.config("kafka-python")
+    args = ("ship", "syslog", "--tcp", "127.0.0.1:0", "--spool-dir", str(tmp_path / "spool"),
+            "--parse-workers", str(PARSE_WORKERS), "--json")
+    service = Service(cfg, *args)
+    try:
+        service.wait_for("listening")
+        match = next(m for m in map(LISTENING.search, service.lines) if m)
+        sender = socket.create_connection((match.group(1), int(match.group(2))))
+        with sender:
+            scram_user.deny(ACLOperation.WRITE)
+            sent = [0]
+            _wait_in_log(service, NO_PERMISSION, sender, sent, 90, lines=PARSE_WORKERS)
+            for _ in range(DURING):
+                sender.sendall(line(sent[0]))
+                sent[0] += 1
+                time.sleep(0.05)
+            code, out = service.stop()  # still refused
+    finally:
+        if service.proc.poll() is None:
+            service.proc.kill()
+    first = json.loads(out.strip().splitlines()[-1])
+    assert code == 0, "\n".join(service.lines[-30:])
+    assert first["received"] == first["parsed"] == sent[0] and first["dropped"] == first["lost"] == 0, first
+    assert first["left_in_spool"] == first["spooled"] - first["replayed"] >= DURING, first
+    left = [text for text in service.lines if "left in the spool" in text]
+    assert _processes_of(left) == list(range(PARSE_WORKERS)), left  # each process's own spool
+    scram_user.allow([ACLOperation.WRITE])
+    again = Service(cfg, *args)
+    try:
+        again.wait_for("listening")
+        seen = numbered_in_kafka(scram_user.cfg, ("firewall",), sent[0], 120)
+        code, out = again.stop()
+    finally:
+        if again.proc.poll() is None:
+            again.proc.kill()
+    log = "\n".join(service.lines + again.lines)
+    assert code == 0, log[-3000:]
+    second = json.loads(out.strip().splitlines()[-1])
+    assert second["replayed"] == first["left_in_spool"] and second["left_in_spool"] == 0, second
+    assert "unreachable" not in log and scram_user.password not in log + out, log[-3000:]
     numbers = sorted(n for n, _ in seen)
     assert numbers == list(range(sent[0])), f"missing {sorted(set(range(sent[0])) - set(numbers))[:20]}, " \
                                             f"copies {len(numbers) - len(set(numbers))}"
