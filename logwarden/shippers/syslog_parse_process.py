@@ -9,6 +9,11 @@ Shared memory: FIELDS integers per slot (the process's position), written by its
 SETTLED (the last ticket whose batch and all before it are settled), HANDLING (the ticket being
 handled now: a death blames that batch), PARSED and DEAD (settled verdicts, summed over the
 slot's processes).
+
+Log: every line a parse process logs starts with "syslog parse process N: " (`name_log_lines`):
+its lines go to the receiver's stderr through the handlers it inherited at the fork, and its
+sink says what a single receiver's would (Kafka refused, the spool replayed) about its own
+producer and spool, so the K processes' lines must say whose they are (docs/architecture.md, 61).
 """
 
 from __future__ import annotations
@@ -39,6 +44,28 @@ SETTLED, HANDLING, PARSED, DEAD = range(4)
 FIELDS = 4
 Batch = tuple[int, str, str, list[bytes]]  # first sequence number, proto, sender, frames
 OpenSink = Callable[[Any, Path, int], Any]  # (cfg, spool folder, spool size) -> a SpoolingSink
+
+
+class _NamesItsProcess(logging.Filter):
+    """Puts "syslog parse process N: " before the message of each record (once, whatever the
+    number of handlers; the record's arguments are kept for the formatter)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.prefix = f"syslog parse process {index}: "
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if not message.startswith(self.prefix):  # another handler's filter named it already
+            record.msg = self.prefix + message  # no "%" in the prefix: record.args still apply
+        return True
+
+
+def name_log_lines(index: int, root: logging.Logger | None = None) -> None:
+    """Have every log line of this process (the handlers of `root`, default the `logwarden`
+    logger the CLI configured) name parse process `index`. Called in the forked process only."""
+    for handler in (root or logging.getLogger("logwarden")).handlers:
+        handler.addFilter(_NamesItsProcess(index))
 
 
 @dataclass(frozen=True)
@@ -86,6 +113,7 @@ def parse_process(plan: ParsePlan, open_sink: OpenSink, index: int, batches: Any
     parent = os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the receiver stops it, after its queue is drained
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    name_log_lines(index)
     try:
         sink = open_sink(plan.cfg, plan.spool_dir, plan.spool_max)
     except UsageError as exc:
@@ -120,7 +148,7 @@ def _parse_loop(plan: ParsePlan, sink: Any, index: int, batches: Any, results: A
         except queue.Empty:
             item = ()
             if os.getppid() != parent:  # the receiver died (killed): nothing more comes
-                log.warning("syslog parse process %d: the receiver is gone; closing", index)
+                log.warning("the receiver is gone; closing")
                 break
         if item is None:
             break
@@ -144,8 +172,8 @@ def _parse_loop(plan: ParsePlan, sink: Any, index: int, batches: Any, results: A
     sink.flush()
     spooled = sink.close(plan.grace)
     settling.publish()  # closed: every message acknowledged or spooled
-    log.info("syslog parse process %d: %d message(s) parsed, %d dead letter(s), %d dropped", index,
-             counters.parsed, counters.dead, counters.dropped)
+    log.info("%d message(s) parsed, %d dead letter(s), %d dropped", counters.parsed, counters.dead,
+             counters.dropped)
     results.put(("done", index, {**counters.as_dict(), **spooled.as_dict()}))
 
 

@@ -5,6 +5,12 @@ ERROR line naming the missing permission and the user (never the password, never
 while it lasts and ONE INFO line when Kafka accepts again. Before, the spool's replay failures
 were an outage: "Kafka at ... unreachable (replaying the spool: TopicAuthorizationFailedError...)".
 
+With `--parse-workers 2` each parse process has its own producer and spool: lines sent one per
+read go to both in turn, each is refused and recovers on its own, so the log holds one ERROR line
+and one recovery line per process, each naming its process (docs/architecture.md, 61), and the
+receiver's settlement counters reconcile with what reached Kafka. Stopped while still refused, each
+process keeps what waits in its own spool, and the next run (the ACL back) replays both.
+
 The SCRAM user and its ACLs are the test's own (removed afterwards)."""
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ ERROR = re.compile(r"^\S+ error ")
 NO_PERMISSION = "permission missing for user"
 ACCEPTED_AGAIN = "accepts the requests again"
 BEFORE, DURING = 20, 20  # lines delivered before the ACL is removed; lines sent while it is refused
+PARSE_WORKERS = 2
+NAMED = re.compile(r"^\S+ \w+ [\w.]+: syslog parse process (\d+): ")  # a parse process's line (text format)
 
 
 @pytest.fixture
@@ -42,10 +50,12 @@ def scram_user(ns: Config, lab: Lab) -> Iterator[ScramUser]:
         yield user
 
 
-def _wait_in_log(service: Service, text: str, sender: socket.socket, sent: list[int], timeout: float) -> None:
-    """Send a line every half second until a log line holds `text` (the lines sent stay numbered)."""
+def _wait_in_log(service: Service, text: str, sender: socket.socket, sent: list[int], timeout: float,
+                 lines: int = 1) -> None:
+    """Send a line every half second until `lines` log lines hold `text` (the lines sent stay numbered;
+    one per read, so that parse processes take them in turn)."""
     deadline = time.monotonic() + timeout
-    while service.count(text) == 0:
+    while service.count(text) < lines:
         assert time.monotonic() < deadline, f"no {text!r} after {timeout}s: " + "\n".join(service.lines[-20:])
         assert service.proc.poll() is None, "\n".join(service.lines[-20:])
         sender.sendall(line(sent[0]))
@@ -89,6 +99,112 @@ def test_ship_syslog_whose_write_acl_is_removed_names_the_refusal_and_loses_noth
     counts = json.loads(out.strip().splitlines()[-1])
     assert counts["replayed"] >= DURING and counts["left_in_spool"] == 0, counts
     seen = numbered_in_kafka(scram_user.cfg, ("firewall",), sent[0], 120)
+    numbers = sorted(n for n, _ in seen)
+    assert numbers == list(range(sent[0])), f"missing {sorted(set(range(sent[0])) - set(numbers))[:20]}, " \
+                                            f"copies {len(numbers) - len(set(numbers))}"
+
+
+def _processes_of(lines: list[str]) -> list[int]:
+    """The parse process each of `lines` names (a line naming none fails the test)."""
+    named = [NAMED.match(text) for text in lines]
+    assert all(named), lines
+    return sorted(int(m.group(1)) for m in named if m)
+
+
+@pytest.mark.parametrize("kafka_client", CLIENTS)
+def test_ship_syslog_with_parse_workers_whose_write_acl_is_removed_names_each_refusal_and_loses_nothing(
+        scram_user: ScramUser, tmp_path: Path, kafka_client: str) -> None:
+    cfg = scram_user.config(kafka_client)
+    service = Service(cfg, "ship", "syslog", "--tcp", "127.0.0.1:0", "--spool-dir", str(tmp_path / "spool"),
+                      "--parse-workers", str(PARSE_WORKERS), "--json")
+    try:
+        service.wait_for("listening")
+        match = next(m for m in map(LISTENING.search, service.lines) if m)
+        sender = socket.create_connection((match.group(1), int(match.group(2))))
+        with sender:
+            for n in range(BEFORE):  # apart, so that both processes' producers deliver before the refusal
+                sender.sendall(line(n))
+                time.sleep(0.05)
+            assert len({n for n, _ in numbered_in_kafka(scram_user.cfg, ("firewall",), BEFORE, 120)}) == BEFORE
+            scram_user.deny(ACLOperation.WRITE)
+            sent = [BEFORE]
+            _wait_in_log(service, NO_PERMISSION, sender, sent, 90, lines=PARSE_WORKERS)
+            for _ in range(DURING):  # refused: spooled by both processes
+                sender.sendall(line(sent[0]))
+                sent[0] += 1
+                time.sleep(0.05)
+            time.sleep(1)
+            scram_user.allow([ACLOperation.WRITE])
+            _wait_in_log(service, ACCEPTED_AGAIN, sender, sent, 120, lines=PARSE_WORKERS)
+        code, out = service.stop()
+    finally:
+        if service.proc.poll() is None:
+            service.proc.kill()
+    log = "\n".join(service.lines)
+    assert code == 0, log[-3000:]
+    errors = [text for text in service.lines if ERROR.match(text)]
+    assert _processes_of(errors) == list(range(PARSE_WORKERS)), log[-3000:]  # one each, naming its process
+    for text in errors:
+        assert f"{NO_PERMISSION} '{scram_user.name}'" in text and "WRITE refused on topic" in text, text
+        assert "spool" in text, text
+    assert _processes_of([t for t in service.lines if ACCEPTED_AGAIN in t]) == list(range(PARSE_WORKERS)), \
+        log[-3000:]
+    assert "unreachable" not in log and scram_user.password not in log + out, log[-3000:]
+    assert "Traceback" not in log, log[-3000:]
+    counts = json.loads(out.strip().splitlines()[-1])
+    # settlement: every line the receiver took was parsed, handed to a sink and settled there
+    assert counts["received"] == counts["tcp"] == counts["parsed"] == sent[0] and counts["dead"] == 0, counts
+    assert counts["replayed"] == counts["spooled"] >= DURING and counts["left_in_spool"] == 0, counts
+    assert counts["dropped"] == counts["lost"] == counts["rehanded"] == 0, counts
+    assert counts["parse_restarts"] == counts["parse_died"] == 0, counts
+    seen = numbered_in_kafka(scram_user.cfg, ("firewall",), sent[0], 120)
+    numbers = sorted(n for n, _ in seen)
+    assert numbers == list(range(sent[0])), f"missing {sorted(set(range(sent[0])) - set(numbers))[:20]}, " \
+                                            f"copies {len(numbers) - len(set(numbers))}"
+
+
+def test_ship_syslog_with_parse_workers_stopped_while_refused_leaves_each_spool_to_the_next_run(
+        scram_user: ScramUser, tmp_path: Path) -> None:
+    cfg = scram_user.config("kafka-python")
+    args = ("ship", "syslog", "--tcp", "127.0.0.1:0", "--spool-dir", str(tmp_path / "spool"),
+            "--parse-workers", str(PARSE_WORKERS), "--json")
+    service = Service(cfg, *args)
+    try:
+        service.wait_for("listening")
+        match = next(m for m in map(LISTENING.search, service.lines) if m)
+        sender = socket.create_connection((match.group(1), int(match.group(2))))
+        with sender:
+            scram_user.deny(ACLOperation.WRITE)
+            sent = [0]
+            _wait_in_log(service, NO_PERMISSION, sender, sent, 90, lines=PARSE_WORKERS)
+            for _ in range(DURING):
+                sender.sendall(line(sent[0]))
+                sent[0] += 1
+                time.sleep(0.05)
+            code, out = service.stop()  # still refused
+    finally:
+        if service.proc.poll() is None:
+            service.proc.kill()
+    first = json.loads(out.strip().splitlines()[-1])
+    assert code == 0, "\n".join(service.lines[-30:])
+    assert first["received"] == first["parsed"] == sent[0] and first["dropped"] == first["lost"] == 0, first
+    assert first["left_in_spool"] == first["spooled"] - first["replayed"] >= DURING, first
+    left = [text for text in service.lines if "left in the spool" in text]
+    assert _processes_of(left) == list(range(PARSE_WORKERS)), left  # each process's own spool
+    scram_user.allow([ACLOperation.WRITE])
+    again = Service(cfg, *args)
+    try:
+        again.wait_for("listening")
+        seen = numbered_in_kafka(scram_user.cfg, ("firewall",), sent[0], 120)
+        code, out = again.stop()
+    finally:
+        if again.proc.poll() is None:
+            again.proc.kill()
+    log = "\n".join(service.lines + again.lines)
+    assert code == 0, log[-3000:]
+    second = json.loads(out.strip().splitlines()[-1])
+    assert second["replayed"] == first["left_in_spool"] and second["left_in_spool"] == 0, second
+    assert "unreachable" not in log and scram_user.password not in log + out, log[-3000:]
     numbers = sorted(n for n, _ in seen)
     assert numbers == list(range(sent[0])), f"missing {sorted(set(range(sent[0])) - set(numbers))[:20]}, " \
                                             f"copies {len(numbers) - len(set(numbers))}"
