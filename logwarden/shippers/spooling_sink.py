@@ -34,9 +34,11 @@ import itertools
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from kafka.errors import KafkaError
@@ -56,6 +58,8 @@ log = logging.getLogger(__name__)
 STALL_SECONDS = 5.0  # a message unacknowledged this long means Kafka is away: spool from then on
 REPLAY_TIMEOUT = 10.0  # seconds Kafka gets to acknowledge a replayed segment before a retry
 FORWARD_IDLE = 0.2  # seconds between the forwarder's looks at an empty spool
+CLIENT_LINES_KEPT = 60.0  # seconds a client's warning counts towards classifying a failed replay
+EARLIER_ATTEMPT_KEPT = 60.0  # seconds a replay's unresolved deliveries are waited on before sending again
 DEFAULT_GRACE = 10.0
 # producer options of the receiver: a send never blocks the receiving threads for long, and a
 # batch that cannot be delivered fails in bounded time (its messages are then spooled). Not
@@ -97,6 +101,8 @@ class SpoolingSink:
         self._full = False
         self._announced = False  # a spooling period was logged: its end is logged too
         self.outage = Outage(f"Kafka at {cfg.kafka}", self._stop, log)
+        self._client_lines = _RecentClientLines()
+        self._earlier: tuple[Path, KafkaSink, float, list[Any]] | None = None  # the last failed replay's
         self._forwarder = threading.Thread(target=self._forward, name="syslog-forwarder", daemon=True)
         if spool.records:
             log.info("spool %s holds %d message(s) from an earlier run: replaying them first", spool.directory,
@@ -265,6 +271,14 @@ class SpoolingSink:
 
     # ------------------------------------------------------------------ the forwarder thread
     def _forward(self) -> None:
+        logger = logging.getLogger("kafka")  # the client's lines, kafka-python's and librdkafka's
+        logger.addHandler(self._client_lines)
+        try:
+            self._forward_loop()
+        finally:
+            logger.removeHandler(self._client_lines)
+
+    def _forward_loop(self) -> None:
         while not self._stop.is_set():
             if self.kafka is None:
                 try:
@@ -299,25 +313,36 @@ class SpoolingSink:
 
     def _replay(self, segment: Any) -> bool:
         """Send one segment and remove it once Kafka acknowledged all of it; False after a failure
-        (backoff slept: a refusal's or an outage's, `_replay_failed`)."""
+        (backoff slept: a refusal's or an outage's, `_replay_failed`). A message of the previous
+        attempt at the segment that the same producer still holds (unresolved: a login refused,
+        Kafka away) is not sent again, nor one it acknowledged: the producer may still deliver it,
+        and a second copy would follow it into Kafka."""
         kafka = self.kafka
         assert kafka is not None
         messages = self.spool.read(segment)
+        earlier = self._earlier_deliveries(segment, kafka)
         futures: list[Any] = []
         errors: list[tuple[str, BaseException]] = []  # (topic, error) of each message not delivered
-        with server_errors.kafka_log_capture() as captured:
-            try:
-                for message in messages:
+        started = time.monotonic()
+        try:
+            for index, message in enumerate(messages):
+                before = earlier[index] if index < len(earlier) else None
+                if before is not None and (before.succeeded() or before.exception is None):  # none: unresolved
+                    futures.append(before)
+                else:
                     futures.append(kafka.produce(message))
-                kafka.producer.flush(timeout=REPLAY_TIMEOUT)
-            except KafkaError as exc:  # not taken, or not acknowledged within REPLAY_TIMEOUT
-                errors.append((messages[len(futures)].topic if len(futures) < len(messages) else "", exc))
-            # failed, or never resolved (a report lost to a fatal error of the client: docs/architecture.md, 57)
-            errors += [(m.topic, f.exception or KafkaError("not acknowledged")) for m, f in
-                       zip(messages, futures, strict=False) if not f.succeeded()]
+            kafka.producer.flush(timeout=REPLAY_TIMEOUT)
+        except KafkaError as exc:  # not taken, or not acknowledged within REPLAY_TIMEOUT
+            errors.append((messages[len(futures)].topic if len(futures) < len(messages) else "", exc))
+        # failed, or never resolved (a report lost to a fatal error of the client: docs/architecture.md, 57)
+        errors += [(m.topic, f.exception or KafkaError("not acknowledged")) for m, f in
+                   zip(messages, futures, strict=False) if not f.succeeded()]
         if errors:
-            self._replay_failed(errors, captured)
+            self._earlier = (segment, kafka, started, futures)
+            self._replay_failed(errors, self._client_lines.since(started - CLIENT_LINES_KEPT))
             return False
+        self._earlier = None
+        self._client_lines.clear()
         with self._lock:
             if self._closing:  # closed meanwhile: the segment stays and is sent again at the next start
                 return False
@@ -329,11 +354,24 @@ class SpoolingSink:
                          self.counters.spool_refused)
         return True
 
+    def _earlier_deliveries(self, segment: Any, kafka: KafkaSink) -> list[Any]:
+        """The deliveries of the previous failed attempt at `segment` when it was made by `kafka`
+        less than EARLIER_ATTEMPT_KEPT seconds ago (a delivery timeout resolves them before);
+        else none: everything is sent."""
+        earlier = self._earlier
+        if earlier is None or earlier[0] != segment or earlier[1] is not kafka:
+            return []
+        if time.monotonic() - earlier[2] > EARLIER_ATTEMPT_KEPT:
+            return []
+        return earlier[3]
+
     def _replay_failed(self, errors: list[tuple[str, BaseException]], captured: list[str]) -> None:
         """A replay failed: a refusal (an ACL removed, a password changed, a certificate replaced:
         server_errors.kafka_refused_mid_run on the errors and the client's log lines of the
-        attempt, as `KafkaSink.flush` reads them) is waited out as one (one ERROR line naming it
-        and what waits in the spool, logwarden/refusals.py), anything else as an outage. A
+        attempt and of the CLIENT_LINES_KEPT seconds before it, as `KafkaSink.flush` reads them: a
+        refused login is logged when the client connects again, which may be before the replay)
+        is waited out as one (one ERROR line naming it and what waits in the spool,
+        logwarden/refusals.py), anything else as an outage. A
         producer the refusal left unable to deliver again (`Producer.failed()`) is closed; the
         forwarder connects a new one."""
         assert self.kafka is not None
@@ -357,6 +395,24 @@ class SpoolingSink:
                 kafka.producer.close(timeout=0)
             except (KafkaError, DeliveryError) as exc:
                 log.debug("closing the failed producer: %s", exc)
+
+
+class _RecentClientLines(logging.Handler):
+    """The Kafka client's warnings and errors of the last moments (its "kafka" logger), with the
+    time each was logged; they still reach the log."""
+
+    def __init__(self, keep: int = 200) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: deque[tuple[float, str]] = deque(maxlen=keep)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((time.monotonic(), record.getMessage()))
+
+    def since(self, moment: float) -> list[str]:
+        return [text for logged, text in list(self.lines) if logged >= moment]
+
+    def clear(self) -> None:
+        self.lines.clear()
 
 
 Produce = Callable[[Message, Callable[..., object]], None]

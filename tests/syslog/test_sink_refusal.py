@@ -52,7 +52,9 @@ class ScriptedProducer:
     """Each replay (a flush) takes the next step of `script`: "refuse" (every delivery fails with
     TopicAuthorizationFailedError), "untrusted" (the flush times out while the client logs a
     certificate failure), "away" (the flush times out, nothing logged), "fail" (refused, and the
-    producer is failed: it can never deliver again); past the script, everything is acknowledged."""
+    producer is failed: it can never deliver again); past the script, everything is acknowledged.
+    A delivery whose flush timed out stays in the producer, as in a real client: it is delivered
+    (and resolved) by the next flush that is acknowledged."""
 
     client = "scripted"
 
@@ -61,7 +63,7 @@ class ScriptedProducer:
         self.flushes = 0
         self.delivered: list[str] = []
         self.closed = False
-        self._batch: list[tuple[str, str]] = []
+        self._batch: list[tuple[_Outcome, str]] = []
         self._failed: str | None = None
 
     def _step(self) -> str:
@@ -72,20 +74,24 @@ class ScriptedProducer:
         step = "fail" if self._failed else self._step()
         if step in ("refuse", "fail"):
             return _Outcome(TopicAuthorizationFailedError(topic))
-        self._batch.append((step, ident))
-        return _Outcome(None) if step == "accept" else _Pending()
+        outcome = _Outcome(None) if step == "accept" else _Pending()
+        self._batch.append((outcome, ident))
+        return outcome
 
     def flush(self, timeout: float | None = None) -> None:
         step = "fail" if self._failed else self._step()
         self.flushes += 1
         if step == "fail":
             self._failed = "TopicAuthorizationFailedError (fatal)"
-        batch, self._batch = self._batch, []
         if step == "untrusted":
             logging.getLogger("kafka.conn").error("<BrokerConnection node_id=1>: SSL handshake failed: "
                                                   "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
-        if step in ("untrusted", "away"):
-            raise KafkaTimeoutError(f"{len(batch)} message(s) not acknowledged after {timeout}s")
+        if step in ("untrusted", "away"):  # held: delivered by a later flush
+            raise KafkaTimeoutError(f"{len(self._batch)} message(s) not acknowledged after {timeout}s")
+        batch, self._batch = self._batch, []
+        for outcome, _ in batch:
+            if isinstance(outcome, _Pending):
+                outcome.done = True
         self.delivered += [ident for _, ident in batch]
 
     def failed(self) -> str | None:
@@ -100,12 +106,13 @@ class _Pending(_Outcome):
 
     def __init__(self) -> None:
         super().__init__(None)
+        self.done = False  # acknowledged by a later flush
 
     def succeeded(self) -> bool:
-        return False
+        return self.done
 
     def is_done(self) -> bool:
-        return False
+        return self.done
 
 
 class _Lines(logging.Handler):
@@ -244,3 +251,38 @@ def test_a_connection_error_before_any_producer_is_an_outage(tmp_path: Path, lin
     warnings = lines.at(logging.WARNING)
     assert [m for m in warnings if "unreachable (KafkaConnectionError: no broker)" in m], warnings
     assert not any("accepts the requests again" in m for m in lines.at(logging.INFO))
+
+
+def test_a_replay_that_timed_out_is_not_sent_again_while_the_producer_holds_it(tmp_path: Path,
+                                                                               lines: _Lines) -> None:
+    """A refused login leaves the messages in the producer, which delivers them once it logs in
+    again: the next attempts wait for them instead of producing a second copy of each."""
+    producer = ScriptedProducer(["away", "away", "away"])
+    sink = _replayed(tmp_path, [producer])
+    sink.close(grace=0)
+    assert producer.delivered == [f"ev-{i}" for i in range(4)] and producer.flushes == 4
+
+
+def test_a_refused_login_logged_before_the_replay_names_it(tmp_path: Path, lines: _Lines) -> None:
+    """The client logs a refused login when it connects again, which may be before the replay
+    starts (here: while the producer connects): it still names the replay's failure."""
+    producer = ScriptedProducer(["away"])
+
+    def connect() -> KafkaSink:
+        logging.getLogger("kafka.net.manager").error(
+            "Connection failed: [Error 58] SaslAuthenticationFailedError: Authentication failed during "
+            "authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512")
+        return _kafka(producer)
+
+    spool = Spool(tmp_path, max_bytes=1 << 20)
+    spool.append(Message("lw.firewall", b"fw01", b"{}", "ev-0"))
+    sink = SpoolingSink(CFG, spool, connect=connect)
+    deadline = time.monotonic() + 60
+    while sink.counters.replayed < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    sink.close(grace=0)
+    errors = lines.at(logging.ERROR)
+    assert len(errors) == 1 and "refused the SASL SCRAM-SHA-512 login of user 'syslog-user'" in errors[0], errors
+    assert "pw-never-shown" not in errors[0] and producer.delivered == ["ev-0"]
+    assert not any("unreachable" in r.getMessage() for r in lines.records)
