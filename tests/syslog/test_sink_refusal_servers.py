@@ -11,12 +11,20 @@ and one recovery line per process, each naming its process (docs/architecture.md
 receiver's settlement counters reconcile with what reached Kafka. Stopped while still refused, each
 process keeps what waits in its own spool, and the next run (the ACL back) replays both.
 
+The other refusal met mid-run, the user's SCRAM password changed while the producers are connected,
+shows only when a producer logs in again: the test aborts the connections of the receiver and its
+parse processes to the broker (`ss -K`, tests/security/socket_reset.py), as a broker restart would.
+Each process names the refused login and the user in one ERROR line (never either password; a
+reset the client noticed late may read as an outage first, a WARNING, never after the refusal),
+and once the password is set back recovers on its own, with every line in Kafka once.
+
 The SCRAM user and its ACLs are the test's own (removed afterwards)."""
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 import socket
 import time
 from collections.abc import Iterator
@@ -27,6 +35,7 @@ from kafka.admin import ACLOperation
 
 from logwarden.config import Config
 from logwarden.runtime.lab import Lab
+from tests.security.socket_reset import process_tree, reset_connections_of
 from tests.services.helpers import Service
 from tests.support.scram_user import ScramUser, own_scram_user
 from tests.syslog.sequenced import line, numbered_in_kafka
@@ -37,6 +46,7 @@ CLIENTS = ("kafka-python", "confluent")
 LISTENING = re.compile(r"listening udp=.*? tcp=\('([\d.]+)', (\d+)\)")
 ERROR = re.compile(r"^\S+ error ")
 NO_PERMISSION = "permission missing for user"
+SASL_REFUSED = "refused the SASL SCRAM-SHA-512 login of user"
 ACCEPTED_AGAIN = "accepts the requests again"
 BEFORE, DURING = 20, 20  # lines delivered before the ACL is removed; lines sent while it is refused
 PARSE_WORKERS = 2
@@ -205,6 +215,74 @@ def test_ship_syslog_with_parse_workers_stopped_while_refused_leaves_each_spool_
     second = json.loads(out.strip().splitlines()[-1])
     assert second["replayed"] == first["left_in_spool"] and second["left_in_spool"] == 0, second
     assert "unreachable" not in log and scram_user.password not in log + out, log[-3000:]
+    numbers = sorted(n for n, _ in seen)
+    assert numbers == list(range(sent[0])), f"missing {sorted(set(range(sent[0])) - set(numbers))[:20]}, " \
+                                            f"copies {len(numbers) - len(set(numbers))}"
+
+
+@pytest.mark.parametrize("kafka_client", CLIENTS)
+def test_ship_syslog_with_parse_workers_whose_password_changes_names_each_refused_login_and_loses_nothing(
+        scram_user: ScramUser, tmp_path: Path, kafka_client: str) -> None:
+    first = scram_user.password
+    replaced = f"changed-by-the-admin-{secrets.token_hex(4)}"
+    cfg = scram_user.config(kafka_client)
+    service = Service(cfg, "ship", "syslog", "--tcp", "127.0.0.1:0", "--spool-dir", str(tmp_path / "spool"),
+                      "--parse-workers", str(PARSE_WORKERS), "--json")
+    try:
+        service.wait_for("listening")
+        match = next(m for m in map(LISTENING.search, service.lines) if m)
+        sender = socket.create_connection((match.group(1), int(match.group(2))))
+        with sender:
+            for n in range(BEFORE):  # apart, so that both processes' producers deliver before the change
+                sender.sendall(line(n))
+                time.sleep(0.05)
+            assert len({n for n, _ in numbered_in_kafka(scram_user.cfg, ("firewall",), BEFORE, 120)}) == BEFORE
+            scram_user.set_password(replaced)
+            # each parse process's producer holds a connection: both must log in again
+            assert reset_connections_of(process_tree(service.proc.pid),
+                                        int(scram_user.cfg.kafka.rsplit(":", 1)[1])) >= PARSE_WORKERS
+            sent = [BEFORE]
+            _wait_in_log(service, SASL_REFUSED, sender, sent, 120, lines=PARSE_WORKERS)
+            for _ in range(DURING):  # refused: spooled by both processes
+                sender.sendall(line(sent[0]))
+                sent[0] += 1
+                time.sleep(0.05)
+            time.sleep(1)
+            scram_user.set_password(first)
+            _wait_in_log(service, ACCEPTED_AGAIN, sender, sent, 120, lines=PARSE_WORKERS)
+            for _ in range(BEFORE):  # after the recovery: written directly again
+                sender.sendall(line(sent[0]))
+                sent[0] += 1
+                time.sleep(0.05)
+        code, out = service.stop()
+    finally:
+        if service.proc.poll() is None:
+            service.proc.kill()
+    log = "\n".join(service.lines)
+    assert code == 0, log[-3000:]
+    errors = [text for text in service.lines if ERROR.match(text)]
+    assert _processes_of(errors) == list(range(PARSE_WORKERS)), log[-3000:]  # one each, naming its process
+    for text in errors:
+        assert f"{SASL_REFUSED} '{scram_user.name}'" in text and "spool" in text, text
+    assert _processes_of([t for t in service.lines if ACCEPTED_AGAIN in t]) == list(range(PARSE_WORKERS)), \
+        log[-3000:]
+    assert "Traceback" not in log and "reachable again" not in log, log[-3000:]
+    for index in range(PARSE_WORKERS):
+        # the reset is an outage until the client's login is refused (kafka-python may find the
+        # connection gone only after the first replay: test_stream_refusal_servers.py's outage_first),
+        # never once the refusal is named, and the outage ends in it, without a recovery of its own
+        mine = [text for text in service.lines if f"syslog parse process {index}: " in text]
+        refused_at = next(at for at, text in enumerate(mine) if SASL_REFUSED in text)
+        assert not any("unreachable" in text for text in mine[refused_at:]), log[-3000:]
+        assert all(" warning " in text for text in mine[:refused_at] if "unreachable" in text), log[-3000:]
+    assert not any("unreachable" in text for text in service.lines if not NAMED.match(text)), log[-3000:]
+    assert first not in log + out and replaced not in log + out
+    counts = json.loads(out.strip().splitlines()[-1])
+    assert counts["received"] == counts["tcp"] == counts["parsed"] == sent[0] and counts["dead"] == 0, counts
+    assert counts["replayed"] == counts["spooled"] >= DURING and counts["left_in_spool"] == 0, counts
+    assert counts["dropped"] == counts["lost"] == counts["rehanded"] == 0, counts
+    assert counts["parse_restarts"] == counts["parse_died"] == 0, counts
+    seen = numbered_in_kafka(scram_user.cfg, ("firewall",), sent[0], 120)
     numbers = sorted(n for n, _ in seen)
     assert numbers == list(range(sent[0])), f"missing {sorted(set(range(sent[0])) - set(numbers))[:20]}, " \
                                             f"copies {len(numbers) - len(set(numbers))}"
