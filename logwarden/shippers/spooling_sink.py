@@ -14,6 +14,9 @@ the socket took), so what it accepted must survive a broker outage and its own s
   replaced: told as `KafkaSink` tells it, logwarden/server_errors.py) is a refusal instead, not
   an outage: one ERROR line naming it and what waits in the spool, one INFO line when Kafka
   accepts again (logwarden/refusals.py); a producer it left unable to deliver is replaced. The
+  client's log lines of the last CLIENT_LINES_KEPT seconds count (a refused login is logged when
+  it connects again, often before the replay), and the messages of a failed replay that the same
+  producer still holds are waited on, not produced again (docs/architecture.md, 63). The
   producer itself is created by the forwarder, so a receiver started while Kafka is down spools
   from its first message.
 - full spool (`max_bytes`): said once in the log, each refused message counted (`spool_refused`);
