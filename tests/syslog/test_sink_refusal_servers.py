@@ -16,7 +16,8 @@ shows only when a producer logs in again: the test aborts the connections of the
 parse processes to the broker (`ss -K`, tests/security/socket_reset.py), as a broker restart would.
 Each process names the refused login and the user in one ERROR line (never either password; a
 reset the client noticed late may read as an outage first, a WARNING, never after the refusal),
-and once the password is set back recovers on its own, with every line in Kafka once.
+and once the password is set back recovers on its own, with every line in Kafka once (confluent:
+kafka-python's reconnection backoff makes the case too slow for CI, see the test).
 
 The SCRAM user and its ACLs are the test's own (removed afterwards)."""
 
@@ -220,7 +221,9 @@ def test_ship_syslog_with_parse_workers_stopped_while_refused_leaves_each_spool_
                                             f"copies {len(numbers) - len(set(numbers))}"
 
 
-@pytest.mark.parametrize("kafka_client", CLIENTS)
+# confluent only: kafka-python passes it too, but took 57 and 101 s (not analysed yet), too dear for
+# CI; its side of the fix (a refused login logged before the replay) is tests/syslog/test_sink_refusal.py's
+@pytest.mark.parametrize("kafka_client", ["confluent"])
 def test_ship_syslog_with_parse_workers_whose_password_changes_names_each_refused_login_and_loses_nothing(
         scram_user: ScramUser, tmp_path: Path, kafka_client: str) -> None:
     first = scram_user.password
