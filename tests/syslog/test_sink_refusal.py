@@ -229,6 +229,19 @@ def test_a_replay_whose_producer_cannot_take_a_message_names_its_topic(tmp_path:
     assert producer.delivered == [f"ev-{i}" for i in range(4)]
 
 
+def _replay_one(tmp_path: Path, connect: Callable[[], KafkaSink]) -> None:
+    """One message left in the spool, replayed by a sink whose producers come from `connect`;
+    returns once it is replayed and the sink closed."""
+    spool = Spool(tmp_path, max_bytes=1 << 20)
+    spool.append(Message("lw.firewall", b"fw01", b"{}", "ev-0"))
+    sink = SpoolingSink(CFG, spool, connect=connect)
+    deadline = time.monotonic() + 60
+    while sink.counters.replayed < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    sink.close(grace=0)
+
+
 def test_a_connection_error_before_any_producer_is_an_outage(tmp_path: Path, lines: _Lines) -> None:
     attempts = [0]
     producer = ScriptedProducer([])
@@ -239,14 +252,7 @@ def test_a_connection_error_before_any_producer_is_an_outage(tmp_path: Path, lin
             raise KafkaConnectionError("no broker")
         return _kafka(producer)
 
-    spool = Spool(tmp_path, max_bytes=1 << 20)
-    spool.append(Message("lw.firewall", b"fw01", b"{}", "ev-0"))
-    sink = SpoolingSink(CFG, spool, connect=connect)
-    deadline = time.monotonic() + 60
-    while sink.counters.replayed < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    sink.close(grace=0)
+    _replay_one(tmp_path, connect)
     assert producer.delivered == ["ev-0"] and not lines.at(logging.ERROR)
     warnings = lines.at(logging.WARNING)
     assert [m for m in warnings if "unreachable (KafkaConnectionError: no broker)" in m], warnings
@@ -274,14 +280,7 @@ def test_a_refused_login_logged_before_the_replay_names_it(tmp_path: Path, lines
             "authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512")
         return _kafka(producer)
 
-    spool = Spool(tmp_path, max_bytes=1 << 20)
-    spool.append(Message("lw.firewall", b"fw01", b"{}", "ev-0"))
-    sink = SpoolingSink(CFG, spool, connect=connect)
-    deadline = time.monotonic() + 60
-    while sink.counters.replayed < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    sink.close(grace=0)
+    _replay_one(tmp_path, connect)
     errors = lines.at(logging.ERROR)
     assert len(errors) == 1 and "refused the SASL SCRAM-SHA-512 login of user 'syslog-user'" in errors[0], errors
     assert "pw-never-shown" not in errors[0] and producer.delivered == ["ev-0"]

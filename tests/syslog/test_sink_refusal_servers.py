@@ -74,6 +74,36 @@ def _wait_in_log(service: Service, text: str, sender: socket.socket, sent: list[
         time.sleep(0.5)
 
 
+def _connect(service: Service) -> socket.socket:
+    """A TCP connection to the receiver, once it says where it listens."""
+    service.wait_for("listening")
+    match = next(m for m in map(LISTENING.search, service.lines) if m)
+    return socket.create_connection((match.group(1), int(match.group(2))))
+
+
+def _send_apart(sender: socket.socket, sent: list[int], count: int) -> None:
+    """`count` more numbered lines, one per read (parse processes take them in turn)."""
+    for _ in range(count):
+        sender.sendall(line(sent[0]))
+        sent[0] += 1
+        time.sleep(0.05)
+
+
+def _assert_each_once(seen: list[tuple[int, bytes]], sent: int) -> None:
+    numbers = sorted(n for n, _ in seen)
+    assert numbers == list(range(sent)), f"missing {sorted(set(range(sent)) - set(numbers))[:20]}, " \
+                                         f"copies {len(numbers) - len(set(numbers))}"
+
+
+def _assert_settled(counts: dict[str, int], sent: int) -> None:
+    """Every line the receiver took was parsed, handed to a parse process's sink and settled there:
+    what was refused spooled and replayed, nothing dropped, lost, handed again or left behind."""
+    assert counts["received"] == counts["tcp"] == counts["parsed"] == sent and counts["dead"] == 0, counts
+    assert counts["replayed"] == counts["spooled"] >= DURING and counts["left_in_spool"] == 0, counts
+    assert counts["dropped"] == counts["lost"] == counts["rehanded"] == 0, counts
+    assert counts["parse_restarts"] == counts["parse_died"] == 0, counts
+
+
 @pytest.mark.parametrize("kafka_client", CLIENTS)
 def test_ship_syslog_whose_write_acl_is_removed_names_the_refusal_and_loses_nothing(
         scram_user: ScramUser, tmp_path: Path, kafka_client: str) -> None:
@@ -81,9 +111,7 @@ def test_ship_syslog_whose_write_acl_is_removed_names_the_refusal_and_loses_noth
     service = Service(cfg, "ship", "syslog", "--tcp", "127.0.0.1:0", "--spool-dir", str(tmp_path / "spool"),
                       "--json")
     try:
-        service.wait_for("listening")
-        match = next(m for m in map(LISTENING.search, service.lines) if m)
-        sender = socket.create_connection((match.group(1), int(match.group(2))))
+        sender = _connect(service)
         with sender:
             sender.sendall(b"".join(line(n) for n in range(BEFORE)))
             assert len({n for n, _ in numbered_in_kafka(scram_user.cfg, ("firewall",), BEFORE, 120)}) == BEFORE
@@ -110,9 +138,7 @@ def test_ship_syslog_whose_write_acl_is_removed_names_the_refusal_and_loses_noth
     counts = json.loads(out.strip().splitlines()[-1])
     assert counts["replayed"] >= DURING and counts["left_in_spool"] == 0, counts
     seen = numbered_in_kafka(scram_user.cfg, ("firewall",), sent[0], 120)
-    numbers = sorted(n for n, _ in seen)
-    assert numbers == list(range(sent[0])), f"missing {sorted(set(range(sent[0])) - set(numbers))[:20]}, " \
-                                            f"copies {len(numbers) - len(set(numbers))}"
+    _assert_each_once(seen, sent[0])
 
 
 def _processes_of(lines: list[str]) -> list[int]:
@@ -122,28 +148,43 @@ def _processes_of(lines: list[str]) -> list[int]:
     return sorted(int(m.group(1)) for m in named if m)
 
 
+def _with_parse_workers(tmp_path: Path) -> tuple[str, ...]:
+    """`ship syslog`'s arguments: TCP on a free port, the spool in `tmp_path`, PARSE_WORKERS processes."""
+    return ("ship", "syslog", "--tcp", "127.0.0.1:0", "--spool-dir", str(tmp_path / "spool"),
+            "--parse-workers", str(PARSE_WORKERS), "--json")
+
+
+def _both_deliver_first(cfg: Config, sender: socket.socket, sent: list[int]) -> None:
+    """BEFORE lines sent apart, so that both processes' producers deliver before the refusal, and
+    seen in Kafka."""
+    _send_apart(sender, sent, BEFORE)
+    assert len({n for n, _ in numbered_in_kafka(cfg, ("firewall",), BEFORE, 120)}) == BEFORE
+
+
+def _one_refusal_and_recovery_per_process(lines: list[str]) -> list[str]:
+    """The ERROR lines of `lines`, after checking there is one per parse process, each naming its
+    process and the spool that holds what waits, and one recovery line per process."""
+    errors = [text for text in lines if ERROR.match(text)]
+    assert _processes_of(errors) == list(range(PARSE_WORKERS)), "\n".join(lines[-30:])
+    assert all("spool" in text for text in errors), errors
+    assert _processes_of([t for t in lines if ACCEPTED_AGAIN in t]) == list(range(PARSE_WORKERS)), \
+        "\n".join(lines[-30:])
+    return errors
+
+
 @pytest.mark.parametrize("kafka_client", CLIENTS)
 def test_ship_syslog_with_parse_workers_whose_write_acl_is_removed_names_each_refusal_and_loses_nothing(
         scram_user: ScramUser, tmp_path: Path, kafka_client: str) -> None:
     cfg = scram_user.config(kafka_client)
-    service = Service(cfg, "ship", "syslog", "--tcp", "127.0.0.1:0", "--spool-dir", str(tmp_path / "spool"),
-                      "--parse-workers", str(PARSE_WORKERS), "--json")
+    service = Service(cfg, *_with_parse_workers(tmp_path))
     try:
-        service.wait_for("listening")
-        match = next(m for m in map(LISTENING.search, service.lines) if m)
-        sender = socket.create_connection((match.group(1), int(match.group(2))))
+        sender = _connect(service)
+        sent = [0]
         with sender:
-            for n in range(BEFORE):  # apart, so that both processes' producers deliver before the refusal
-                sender.sendall(line(n))
-                time.sleep(0.05)
-            assert len({n for n, _ in numbered_in_kafka(scram_user.cfg, ("firewall",), BEFORE, 120)}) == BEFORE
+            _both_deliver_first(scram_user.cfg, sender, sent)
             scram_user.deny(ACLOperation.WRITE)
-            sent = [BEFORE]
             _wait_in_log(service, NO_PERMISSION, sender, sent, 90, lines=PARSE_WORKERS)
-            for _ in range(DURING):  # refused: spooled by both processes
-                sender.sendall(line(sent[0]))
-                sent[0] += 1
-                time.sleep(0.05)
+            _send_apart(sender, sent, DURING)  # refused: spooled by both processes
             time.sleep(1)
             scram_user.allow([ACLOperation.WRITE])
             _wait_in_log(service, ACCEPTED_AGAIN, sender, sent, 120, lines=PARSE_WORKERS)
@@ -153,45 +194,29 @@ def test_ship_syslog_with_parse_workers_whose_write_acl_is_removed_names_each_re
             service.proc.kill()
     log = "\n".join(service.lines)
     assert code == 0, log[-3000:]
-    errors = [text for text in service.lines if ERROR.match(text)]
-    assert _processes_of(errors) == list(range(PARSE_WORKERS)), log[-3000:]  # one each, naming its process
-    for text in errors:
+    for text in _one_refusal_and_recovery_per_process(service.lines):
         assert f"{NO_PERMISSION} '{scram_user.name}'" in text and "WRITE refused on topic" in text, text
-        assert "spool" in text, text
-    assert _processes_of([t for t in service.lines if ACCEPTED_AGAIN in t]) == list(range(PARSE_WORKERS)), \
-        log[-3000:]
     assert "unreachable" not in log and scram_user.password not in log + out, log[-3000:]
     assert "Traceback" not in log, log[-3000:]
     counts = json.loads(out.strip().splitlines()[-1])
     # settlement: every line the receiver took was parsed, handed to a sink and settled there
-    assert counts["received"] == counts["tcp"] == counts["parsed"] == sent[0] and counts["dead"] == 0, counts
-    assert counts["replayed"] == counts["spooled"] >= DURING and counts["left_in_spool"] == 0, counts
-    assert counts["dropped"] == counts["lost"] == counts["rehanded"] == 0, counts
-    assert counts["parse_restarts"] == counts["parse_died"] == 0, counts
+    _assert_settled(counts, sent[0])
     seen = numbered_in_kafka(scram_user.cfg, ("firewall",), sent[0], 120)
-    numbers = sorted(n for n, _ in seen)
-    assert numbers == list(range(sent[0])), f"missing {sorted(set(range(sent[0])) - set(numbers))[:20]}, " \
-                                            f"copies {len(numbers) - len(set(numbers))}"
+    _assert_each_once(seen, sent[0])
 
 
 def test_ship_syslog_with_parse_workers_stopped_while_refused_leaves_each_spool_to_the_next_run(
         scram_user: ScramUser, tmp_path: Path) -> None:
     cfg = scram_user.config("kafka-python")
-    args = ("ship", "syslog", "--tcp", "127.0.0.1:0", "--spool-dir", str(tmp_path / "spool"),
-            "--parse-workers", str(PARSE_WORKERS), "--json")
+    args = _with_parse_workers(tmp_path)
     service = Service(cfg, *args)
     try:
-        service.wait_for("listening")
-        match = next(m for m in map(LISTENING.search, service.lines) if m)
-        sender = socket.create_connection((match.group(1), int(match.group(2))))
+        sender = _connect(service)
         with sender:
             scram_user.deny(ACLOperation.WRITE)
             sent = [0]
             _wait_in_log(service, NO_PERMISSION, sender, sent, 90, lines=PARSE_WORKERS)
-            for _ in range(DURING):
-                sender.sendall(line(sent[0]))
-                sent[0] += 1
-                time.sleep(0.05)
+            _send_apart(sender, sent, DURING)
             code, out = service.stop()  # still refused
     finally:
         if service.proc.poll() is None:
@@ -216,9 +241,7 @@ def test_ship_syslog_with_parse_workers_stopped_while_refused_leaves_each_spool_
     second = json.loads(out.strip().splitlines()[-1])
     assert second["replayed"] == first["left_in_spool"] and second["left_in_spool"] == 0, second
     assert "unreachable" not in log and scram_user.password not in log + out, log[-3000:]
-    numbers = sorted(n for n, _ in seen)
-    assert numbers == list(range(sent[0])), f"missing {sorted(set(range(sent[0])) - set(numbers))[:20]}, " \
-                                            f"copies {len(numbers) - len(set(numbers))}"
+    _assert_each_once(seen, sent[0])
 
 
 # confluent only: kafka-python passes it too, but took 57 and 101 s (not analysed yet), too dear for
@@ -229,46 +252,30 @@ def test_ship_syslog_with_parse_workers_whose_password_changes_names_each_refuse
     first = scram_user.password
     replaced = f"changed-by-the-admin-{secrets.token_hex(4)}"
     cfg = scram_user.config(kafka_client)
-    service = Service(cfg, "ship", "syslog", "--tcp", "127.0.0.1:0", "--spool-dir", str(tmp_path / "spool"),
-                      "--parse-workers", str(PARSE_WORKERS), "--json")
+    service = Service(cfg, *_with_parse_workers(tmp_path))
     try:
-        service.wait_for("listening")
-        match = next(m for m in map(LISTENING.search, service.lines) if m)
-        sender = socket.create_connection((match.group(1), int(match.group(2))))
+        sender = _connect(service)
+        sent = [0]
         with sender:
-            for n in range(BEFORE):  # apart, so that both processes' producers deliver before the change
-                sender.sendall(line(n))
-                time.sleep(0.05)
-            assert len({n for n, _ in numbered_in_kafka(scram_user.cfg, ("firewall",), BEFORE, 120)}) == BEFORE
+            _both_deliver_first(scram_user.cfg, sender, sent)
             scram_user.set_password(replaced)
             # each parse process's producer holds a connection: both must log in again
             assert reset_connections_of(process_tree(service.proc.pid),
                                         int(scram_user.cfg.kafka.rsplit(":", 1)[1])) >= PARSE_WORKERS
-            sent = [BEFORE]
             _wait_in_log(service, SASL_REFUSED, sender, sent, 120, lines=PARSE_WORKERS)
-            for _ in range(DURING):  # refused: spooled by both processes
-                sender.sendall(line(sent[0]))
-                sent[0] += 1
-                time.sleep(0.05)
+            _send_apart(sender, sent, DURING)  # refused: spooled by both processes
             time.sleep(1)
             scram_user.set_password(first)
             _wait_in_log(service, ACCEPTED_AGAIN, sender, sent, 120, lines=PARSE_WORKERS)
-            for _ in range(BEFORE):  # after the recovery: written directly again
-                sender.sendall(line(sent[0]))
-                sent[0] += 1
-                time.sleep(0.05)
+            _send_apart(sender, sent, BEFORE)  # after the recovery: written directly again
         code, out = service.stop()
     finally:
         if service.proc.poll() is None:
             service.proc.kill()
     log = "\n".join(service.lines)
     assert code == 0, log[-3000:]
-    errors = [text for text in service.lines if ERROR.match(text)]
-    assert _processes_of(errors) == list(range(PARSE_WORKERS)), log[-3000:]  # one each, naming its process
-    for text in errors:
-        assert f"{SASL_REFUSED} '{scram_user.name}'" in text and "spool" in text, text
-    assert _processes_of([t for t in service.lines if ACCEPTED_AGAIN in t]) == list(range(PARSE_WORKERS)), \
-        log[-3000:]
+    for text in _one_refusal_and_recovery_per_process(service.lines):
+        assert f"{SASL_REFUSED} '{scram_user.name}'" in text, text
     assert "Traceback" not in log and "reachable again" not in log, log[-3000:]
     for index in range(PARSE_WORKERS):
         # the reset is an outage until the client's login is refused (kafka-python may find the
@@ -281,11 +288,6 @@ def test_ship_syslog_with_parse_workers_whose_password_changes_names_each_refuse
     assert not any("unreachable" in text for text in service.lines if not NAMED.match(text)), log[-3000:]
     assert first not in log + out and replaced not in log + out
     counts = json.loads(out.strip().splitlines()[-1])
-    assert counts["received"] == counts["tcp"] == counts["parsed"] == sent[0] and counts["dead"] == 0, counts
-    assert counts["replayed"] == counts["spooled"] >= DURING and counts["left_in_spool"] == 0, counts
-    assert counts["dropped"] == counts["lost"] == counts["rehanded"] == 0, counts
-    assert counts["parse_restarts"] == counts["parse_died"] == 0, counts
+    _assert_settled(counts, sent[0])
     seen = numbered_in_kafka(scram_user.cfg, ("firewall",), sent[0], 120)
-    numbers = sorted(n for n, _ in seen)
-    assert numbers == list(range(sent[0])), f"missing {sorted(set(range(sent[0])) - set(numbers))[:20]}, " \
-                                            f"copies {len(numbers) - len(set(numbers))}"
+    _assert_each_once(seen, sent[0])
